@@ -1,0 +1,3 @@
+"""iaclint: a Terraform policy linter for encryption at rest on AWS."""
+
+__version__ = "0.1.0"

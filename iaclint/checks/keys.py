@@ -1,0 +1,105 @@
+"""Classify a KMS key reference: customer managed, AWS managed, absent, or unknown.
+
+One function for every CMK rule, so `alias/aws/rds`, its alias ARN and a data source looked up by it
+are AWS managed everywhere, and a key created in the same configuration is customer managed even
+when its ARN is known only after apply (the value's refs name the `aws_kms_key`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from iaclint.eval.values import PartialString, Value, render
+from iaclint.graph.model import AttrView, Graph, Resource
+
+CMK_RESOURCE_TYPES = {"aws_kms_key", "aws_kms_replica_key", "aws_kms_external_key", "aws_kms_replica_external_key"}
+
+_ARN = r"arn:aws[a-z-]*:kms:[a-z0-9-]*:\d{12}:"
+_AWS_ALIAS = re.compile(rf"^(?:{_ARN})?alias/aws/[\w/.-]+$")
+_ALIAS = re.compile(rf"^(?:{_ARN})?alias/[\w/.-]+$")
+_KEY_ARN = re.compile(rf"^{_ARN}key/(?:[0-9a-fA-F-]{{36}}|mrk-[0-9a-fA-F]{{32}})$")
+_KEY_ID = re.compile(r"^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|mrk-[0-9a-fA-F]{32})$")
+
+
+class KeyKind(str, Enum):
+    CUSTOMER_MANAGED = "customer_managed"
+    AWS_MANAGED = "aws_managed"
+    ABSENT = "absent"
+    UNKNOWN = "unknown"
+
+
+@dataclass
+class KeyClass:
+    kind: KeyKind
+    reason: str
+    key_resource: Resource | None = None
+
+    def describe(self) -> str:
+        return self.reason
+
+
+def classify_key(source: AttrView | Value | None, graph: Graph, _depth: int = 0) -> KeyClass:
+    value = source.value if isinstance(source, AttrView) else source
+    if isinstance(source, AttrView) and not source.present:
+        value = None
+    if value is None or value.is_null or (value.known and value.raw == ""):
+        return KeyClass(KeyKind.ABSENT, "not set")
+    if value.known:
+        if isinstance(value.raw, str):
+            return classify_key_text(value.raw)
+        return KeyClass(KeyKind.UNKNOWN, f"{render(value)} is not a KMS key reference")
+    return _classify_by_reference(value, graph, _depth)
+
+
+def classify_key_text(text: str) -> KeyClass:
+    shown = render(Value(text))
+    if _AWS_ALIAS.match(text):
+        return KeyClass(KeyKind.AWS_MANAGED, f"the AWS managed key {shown}")
+    if _KEY_ARN.match(text):
+        return KeyClass(KeyKind.CUSTOMER_MANAGED, f"a key ARN {shown}")
+    if _KEY_ID.match(text):
+        return KeyClass(KeyKind.CUSTOMER_MANAGED, f"a key id {shown}")
+    if _ALIAS.match(text):
+        return KeyClass(KeyKind.CUSTOMER_MANAGED, f"the customer managed key alias {shown}")
+    return KeyClass(KeyKind.UNKNOWN, f"{shown} is not a KMS key id, key ARN or alias")
+
+
+def _classify_by_reference(value: Value, graph: Graph, depth: int) -> KeyClass:
+    if isinstance(value.raw, PartialString):
+        text = value.raw.literal_text()
+        if re.search(r"(?:^|:)alias/aws/", text):
+            return KeyClass(KeyKind.AWS_MANAGED, "an AWS managed key alias (alias/aws/...) with unknown parts")
+        if re.search(r":key/|(?:^|:)alias/", text):
+            what = "key ARN" if ":key/" in text else "alias"
+            return KeyClass(KeyKind.CUSTOMER_MANAGED, f"a customer managed {what} with unknown parts")
+    targets = graph.referenced(value.all_refs())
+    for target in targets:
+        if target.mode == "managed" and target.type in CMK_RESOURCE_TYPES:
+            return KeyClass(KeyKind.CUSTOMER_MANAGED, f"the customer managed key {target.address}", target)
+    for target in targets:
+        if target.mode == "managed" and target.type == "aws_kms_alias":
+            # AWS reserves alias/aws/ for its own keys; an alias resource always names a customer key
+            key = classify_key(target.attr("target_key_id"), graph, depth + 1) if depth < 4 else None
+            resource = key.key_resource if key else None
+            return KeyClass(KeyKind.CUSTOMER_MANAGED, f"the customer managed key behind {target.address}", resource)
+        if target.mode == "data" and target.type == "aws_kms_alias":
+            return _by_data_lookup(target, "name", graph, depth)
+        if target.mode == "data" and target.type == "aws_kms_key":
+            return _by_data_lookup(target, "key_id", graph, depth)
+    return KeyClass(KeyKind.UNKNOWN, value.unknown or "cannot be resolved")
+
+
+def _by_data_lookup(data: Resource, attribute: str, graph: Graph, depth: int) -> KeyClass:
+    view = data.attr(attribute)
+    if depth >= 4:
+        return KeyClass(KeyKind.UNKNOWN, f"{data.address} could not be followed")
+    inner = classify_key(view, graph, depth + 1)
+    if inner.kind is KeyKind.AWS_MANAGED:
+        return KeyClass(KeyKind.AWS_MANAGED, f"{inner.reason}, looked up by {data.address}")
+    if inner.kind is KeyKind.CUSTOMER_MANAGED:
+        return KeyClass(KeyKind.CUSTOMER_MANAGED, f"{inner.reason}, looked up by {data.address}", inner.key_resource)
+    if inner.kind is KeyKind.ABSENT:
+        return KeyClass(KeyKind.UNKNOWN, f"{data.address} has no {attribute}")
+    return KeyClass(KeyKind.UNKNOWN, f"{data.address}.{attribute} is unknown: {inner.reason}")

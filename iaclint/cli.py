@@ -1,0 +1,310 @@
+"""Command line: parse arguments, call the engine, pick formatters. No logic of its own."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from iaclint import __version__
+from iaclint.engine.lint import LintOptions, UsageError
+from iaclint.engine.rules import RuleError
+from iaclint.engine.runner import RuleSelection
+from iaclint.model import Severity
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="iaclint: check Terraform configurations and plans for encryption at rest on AWS.",
+)
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def _fail_usage(message: str) -> None:
+    typer.echo(f"iaclint: error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"iaclint {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Show the version and exit.")) -> None:
+    """iaclint checks encryption at rest in Terraform before you apply."""
+
+
+PathsArg = typer.Argument(..., help="Directories (root modules), .tf/.tfvars files, plan JSON files, or - for stdin.")
+FormatOpt = typer.Option(["text"], "--format", "-f",
+                         help="text, json, sarif, github, junit or markdown; FORMAT:FILE writes to a file. Repeatable.")
+VarFileOpt = typer.Option([], "--var-file", help="A variables file, as with terraform -var-file. Repeatable.")
+VarOpt = typer.Option([], "--var", help="NAME=VALUE, as with terraform -var. Repeatable.")
+ThresholdOpt = typer.Option(None, "--severity-threshold",
+                            help="Lowest severity that fails the run: info, low (default), medium, high, critical.")
+UnknownOpt = typer.Option(None, "--fail-on-unknown/--no-fail-on-unknown",
+                          help="Count unknown verdicts as failures.")
+SelectOpt = typer.Option([], "--select", help="Only these rules (ids or names). Repeatable, or comma-separated.")
+IgnoreOpt = typer.Option([], "--ignore", help="Skip these rules (ids or names). Repeatable, or comma-separated.")
+ConfigDirOpt = typer.Option(None, "--config-dir", help="For plans: the configuration directory, to report .tf lines.")
+BaselineOpt = typer.Option(None, "--baseline", help="Fail only on findings not recorded in this baseline file.")
+WriteBaselineOpt = typer.Option(None, "--write-baseline", help="Record the current findings in this file.")
+NoInlineOpt = typer.Option(False, "--no-inline-suppressions", help="Ignore suppression comments (for audits).")
+ConfigOpt = typer.Option(None, "--config", help="Settings file (default: .iaclint.toml or pyproject.toml, searched upwards).")
+
+
+def _split(values: list[str]) -> set[str]:
+    out: set[str] = set()
+    for v in values:
+        out.update(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+def _rule_ids(keys: set[str], flag: str) -> set[str]:
+    from iaclint.engine.rules import find_rule
+
+    out = set()
+    for key in keys:
+        rule = find_rule(key)
+        if rule is None:
+            raise UsageError(f"{flag} {key}: no such rule (see `iaclint rules`)")
+        out.add(rule.id)
+    return out
+
+
+def _options(paths: list[str], var_file: list[str], var: list[str], threshold: Optional[str],
+             fail_on_unknown: Optional[bool], select: list[str], ignore: list[str], config_dir: Optional[str],
+             config_file: Optional[str], no_inline: bool):
+    from iaclint.engine.settings import load_settings
+
+    settings = load_settings(paths, config_file)
+    for f in var_file:
+        if not Path(f).is_file():
+            raise UsageError(f"--var-file {f}: no such file")
+    for v in var:
+        if "=" not in v or not v.split("=", 1)[0].strip():
+            raise UsageError(f"--var must look like NAME=VALUE, got {v!r}")
+    try:
+        level = Severity.parse(threshold) if threshold else settings.severity_threshold
+    except ValueError as exc:
+        raise UsageError(f"--severity-threshold: {exc}") from None
+    selection = RuleSelection(
+        select=_rule_ids(_split(select), "--select") or settings.select,
+        ignore=_rule_ids(_split(ignore), "--ignore") | settings.ignore,
+        severity=settings.severity,
+    )
+    options = LintOptions(
+        var_files=settings.var_files + list(var_file),
+        cli_vars=list(var),
+        selection=selection,
+        threshold=level,
+        fail_on_unknown=settings.fail_on_unknown if fail_on_unknown is None else fail_on_unknown,
+        config_dir=config_dir,
+    )
+    options.inline_suppressions = not no_inline
+    options.exclude = settings.exclude
+    return options
+
+
+def _outputs(formats: list[str]) -> list[tuple[str, Optional[str]]]:
+    from iaclint.formatters import FORMATS
+
+    out = []
+    for item in formats:
+        name, _, target = item.partition(":")
+        if name not in FORMATS:
+            raise UsageError(f"--format {item}: unknown format (one of: {', '.join(FORMATS)})")
+        out.append((name, target or None))
+    return out
+
+
+def _emit(report, outputs: list[tuple[str, Optional[str]]]) -> None:
+    from iaclint.formatters import render
+    from iaclint.source import write_atomic
+
+    for name, target in outputs:
+        text = render(name, report)
+        if target:
+            write_atomic(target, text.encode("utf-8"))
+        else:
+            sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _guard(func):
+    """Every error becomes a message and an exit code, never a traceback."""
+
+    def run(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except (UsageError, RuleError) as exc:
+            _fail_usage(str(exc))
+        except KeyboardInterrupt:
+            typer.echo("iaclint: interrupted", err=True)
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            raise typer.Exit(EXIT_OK) from None
+        except Exception as exc:  # pragma: no cover - last resort
+            import os
+
+            if os.environ.get("IACLINT_STRICT"):
+                raise
+            typer.echo(f"iaclint: internal error: {exc.__class__.__name__}: {exc} "
+                       "(please report it with the input that caused it)", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
+
+    run.__name__ = func.__name__
+    run.__doc__ = func.__doc__
+    run.__wrapped__ = func
+    return run
+
+
+@app.command()
+def check(
+    paths: List[str] = PathsArg,
+    format: List[str] = FormatOpt,
+    var_file: List[str] = VarFileOpt,
+    var: List[str] = VarOpt,
+    severity_threshold: Optional[str] = ThresholdOpt,
+    fail_on_unknown: Optional[bool] = UnknownOpt,
+    diff: bool = typer.Option(False, "--diff", help="Print the suggested fixes as unified diffs; write nothing."),
+    select: List[str] = SelectOpt,
+    ignore: List[str] = IgnoreOpt,
+    config_dir: Optional[str] = ConfigDirOpt,
+    baseline: Optional[str] = BaselineOpt,
+    write_baseline: Optional[str] = WriteBaselineOpt,
+    no_inline_suppressions: bool = NoInlineOpt,
+    config: Optional[str] = ConfigOpt,
+) -> None:
+    """Check Terraform directories, files or plans and report findings."""
+    _guard(_check)(paths, format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
+                   config_dir, baseline, write_baseline, no_inline_suppressions, config)
+
+
+def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
+           baseline, write_baseline, no_inline, config) -> None:
+    from iaclint.engine.pipeline import check_paths
+
+    options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
+                       no_inline)
+    outputs = _outputs(formats)
+    report = check_paths(paths, options, baseline=baseline, write_baseline=write_baseline)
+    if diff:
+        from iaclint.fixes.apply import combined_diff
+
+        sys.stdout.write(combined_diff(report.findings))
+    else:
+        _emit(report, outputs)
+    raise typer.Exit(EXIT_FINDINGS if report.failing else EXIT_OK)
+
+
+@app.command()
+def fix(
+    paths: List[str] = PathsArg,
+    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes",
+                                      help="Also apply fixes that replace existing resources."),
+    diff: bool = typer.Option(False, "--diff", help="Show what would change; write nothing."),
+    var_file: List[str] = VarFileOpt,
+    var: List[str] = VarOpt,
+    severity_threshold: Optional[str] = ThresholdOpt,
+    fail_on_unknown: Optional[bool] = UnknownOpt,
+    select: List[str] = SelectOpt,
+    ignore: List[str] = IgnoreOpt,
+    config_dir: Optional[str] = ConfigDirOpt,
+    no_inline_suppressions: bool = NoInlineOpt,
+    config: Optional[str] = ConfigOpt,
+) -> None:
+    """Apply the fixes for what check finds (safe ones, or also unsafe ones with --unsafe-fixes)."""
+    _guard(_fix)(paths, unsafe_fixes, diff, var_file, var, severity_threshold, fail_on_unknown, select, ignore,
+                 config_dir, no_inline_suppressions, config)
+
+
+def _fix(paths, unsafe, diff, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, no_inline,
+         config) -> None:
+    from iaclint.fixes.apply import run_fix
+
+    options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
+                       no_inline)
+    outcome = run_fix(paths, options, unsafe=unsafe, write=not diff)
+    sys.stdout.write(outcome.render(show_diff=diff))
+    raise typer.Exit(EXIT_FINDINGS if outcome.remaining_failing else EXIT_OK)
+
+
+@app.command("rules")
+def list_rules(format: str = typer.Option("text", "--format", "-f", help="text or json")) -> None:
+    """List every rule: id, name, severity, resource types, whether it has a fix."""
+    _guard(_rules)(format)
+
+
+def _rules(fmt: str) -> None:
+    from iaclint.engine.rules import all_rules
+
+    rules = all_rules()
+    if fmt == "json":
+        import json
+
+        data = [{"id": r.id, "name": r.name, "title": r.title, "severity": r.severity.value,
+                 "resource_types": r.resource_types, "fixable": r.fixable, "references": r.references}
+                for r in rules]
+        typer.echo(json.dumps(data, indent=2))
+        return
+    if fmt != "text":
+        raise UsageError("--format for rules is text or json")
+    rows = [("ID", "NAME", "SEVERITY", "FIX", "RESOURCE TYPES")]
+    for r in rules:
+        fix_kind = _fix_kind(r)
+        rows.append((r.id, r.name, r.severity.value, fix_kind, ", ".join(r.resource_types) or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
+
+
+def _fix_kind(rule) -> str:
+    if not rule.fix:
+        return "-"
+    if rule.fix.get("replaces_resource"):
+        return "unsafe" if "in_place_when" not in rule.fix else "safe/unsafe"
+    return "safe"
+
+
+@app.command()
+def explain(rule: str = typer.Argument(..., help="Rule id (NEP001) or name (neptune-cluster-encrypted).")) -> None:
+    """Show a rule's documentation: what it checks, why, examples, fix safety."""
+    _guard(_explain)(rule)
+
+
+def _explain(key: str) -> None:
+    from iaclint.engine.rules import find_rule
+
+    rule = find_rule(key)
+    if rule is None:
+        raise UsageError(f"no rule {key!r}; `iaclint rules` lists them")
+    out = [f"{rule.id} {rule.name} [{rule.severity.value}]", rule.title, ""]
+    docs = rule.docs
+    for heading, field_name in (("What it does", "what"), ("Why it matters", "why")):
+        if docs.get(field_name):
+            out += [heading, "  " + docs[field_name].strip(), ""]
+    for heading, field_name in (("Failing example", "failing"), ("Passing example", "passing")):
+        if docs.get(field_name):
+            out += [heading] + ["  " + line for line in docs[field_name].rstrip().splitlines()] + [""]
+    if docs.get("fix_safety"):
+        out += ["Fix safety", "  " + docs["fix_safety"].strip(), ""]
+    if docs.get("notes"):
+        out += ["Notes", "  " + docs["notes"].strip(), ""]
+    refs = [f"{k}: {', '.join(v)}" for k, v in rule.references.items() if v]
+    if refs:
+        out += ["References"] + ["  " + r for r in refs] + [""]
+    typer.echo("\n".join(out).rstrip() + "\n")
+
+
+def main() -> None:
+    app(prog_name="iaclint")

@@ -1,0 +1,179 @@
+"""Declarative rule assertions: attribute conditions with defaults, evaluated to pass/fail/unknown.
+
+A condition is a mapping validated by rule.schema.json:
+
+    {attribute: NAME, equals: V | in: [V...] | present: bool | version_at_least: "7.0.5" |
+     key: customer_managed, default: V | [{when: COND, value: V}, ...]}
+    {all: [COND...]} | {any: [COND...]} | {not: COND}
+
+Booleans compare leniently: true matches "true" (provider v6 types some flags as strings).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from iaclint.eval.values import Value, render
+from iaclint.graph.model import Graph, Resource
+
+
+@dataclass
+class Outcome:
+    """The tri-state result of a condition, with a reason people can read."""
+
+    state: bool | None  # None = unknown
+    reason: str
+    attribute: str | None = None
+    value: Value | None = None
+    used_default: bool = False
+
+
+def evaluate(cond: dict[str, Any], resource: Resource, graph: Graph) -> Outcome:
+    if "all" in cond:
+        outcomes = [evaluate(c, resource, graph) for c in cond["all"]]
+        for o in outcomes:
+            if o.state is False:
+                return o
+        for o in outcomes:
+            if o.state is None:
+                return o
+        return Outcome(True, "; ".join(o.reason for o in outcomes))
+    if "any" in cond:
+        outcomes = [evaluate(c, resource, graph) for c in cond["any"]]
+        for o in outcomes:
+            if o.state is True:
+                return o
+        for o in outcomes:
+            if o.state is None:
+                return o
+        return Outcome(False, "; ".join(o.reason for o in outcomes), outcomes[0].attribute if outcomes else None)
+    if "not" in cond:
+        inner = evaluate(cond["not"], resource, graph)
+        state = None if inner.state is None else not inner.state
+        return Outcome(state, inner.reason, inner.attribute, inner.value, inner.used_default)
+    return _attribute_condition(cond, resource, graph)
+
+
+def _attribute_condition(cond: dict[str, Any], resource: Resource, graph: Graph) -> Outcome:
+    name = cond["attribute"]
+    view = resource.attr(name)
+    value = view.value if view.is_set else None
+    null_value = view.value if view.present and view.value is not None and view.value.is_null else None
+    unset = f"{name} is null" if null_value is not None else f"{name} is not set"
+    used_default = False
+    if value is None:
+        if "present" in cond:
+            state = not cond["present"]
+            return Outcome(state, unset, name, null_value)
+        if cond.get("key"):
+            from iaclint.checks.keys import KeyKind
+
+            managed = cond.get("aws_managed_key")
+            reason = f"{unset}, so the AWS managed key {managed} is used" if managed else unset
+            return Outcome(cond["key"] == KeyKind.ABSENT.value, reason, name, null_value)
+        default = _default(cond.get("default"), resource, graph)
+        if isinstance(default, Outcome):
+            return default
+        if default is _NO_DEFAULT:
+            return Outcome(None, f"{unset} and has no default", name, null_value)
+        value = Value(default, origin=null_value.origin if null_value is not None else None,
+                      via=null_value.via if null_value is not None else ())
+        used_default = True
+        subject = f"{unset} (default {_show(default, cond)})"
+    else:
+        subject = f"{name} is {render(value)}"
+    if "key" in cond:
+        from iaclint.checks.keys import classify_key
+
+        key = classify_key(value, graph)
+        if key.kind.value == "unknown":
+            return Outcome(None, f"{name} cannot be classified: {key.reason}", name, value)
+        return Outcome(key.kind.value == cond["key"], f"{name} is {key.describe()}", name, value)
+    if "present" in cond:
+        if not value.known and not value.all_refs():
+            return Outcome(None, f"{name} is unknown and may be null: {value.unknown}", name, value)
+        return Outcome(cond["present"], f"{name} is set", name, value, used_default)
+    if not value.known:
+        return Outcome(None, f"{name} is unknown: {value.unknown}", name, value)
+    if "equals" in cond:
+        return Outcome(_matches(value.raw, cond["equals"]), subject, name, value, used_default)
+    if "in" in cond:
+        return Outcome(any(_matches(value.raw, v) for v in cond["in"]), subject, name, value, used_default)
+    if "matches" in cond:
+        ok = isinstance(value.raw, str) and re.search(cond["matches"], value.raw) is not None
+        return Outcome(ok, subject, name, value, used_default)
+    if "version_at_least" in cond:
+        return _version_at_least(value, cond["version_at_least"], subject, name, used_default)
+    return Outcome(None, f"condition on {name} has no test", name, value)
+
+
+_NO_DEFAULT = object()
+
+
+def _default(spec: Any, resource: Resource, graph: Graph) -> Any:
+    """A constant, or the first matching {when, value} entry (engine-aware defaults)."""
+    if spec is None:
+        return _NO_DEFAULT
+    if not isinstance(spec, list):
+        return spec
+    for entry in spec:
+        when = entry.get("when")
+        if when is None:
+            return entry["value"]
+        outcome = evaluate(when, resource, graph)
+        if outcome.state is None:
+            return Outcome(None, f"the default depends on {outcome.attribute}, which is unknown: {outcome.reason}",
+                           outcome.attribute, outcome.value)
+        if outcome.state:
+            return entry["value"]
+    return _NO_DEFAULT
+
+
+def _show(default: Any, cond: dict[str, Any]) -> str:
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if default is None:
+        return "null"
+    return repr(default) if isinstance(default, str) else str(default)
+
+
+def as_bool(raw: Any) -> bool | None:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    return None
+
+
+def _matches(raw: Any, expected: Any) -> bool:
+    if isinstance(expected, bool):
+        return as_bool(raw) is expected
+    if isinstance(expected, (int, float)) and not isinstance(raw, bool):
+        try:
+            return float(raw) == float(expected)
+        except (TypeError, ValueError):
+            return False
+    return raw == expected
+
+
+def _version_tuple(text: str) -> tuple[int, ...] | None:
+    parts = re.findall(r"\d+", text)
+    return tuple(int(p) for p in parts) if parts else None
+
+
+def _version_at_least(value: Value, minimum: str, subject: str, name: str, used_default: bool) -> Outcome:
+    raw = value.raw
+    if not isinstance(raw, (str, int, float)) or isinstance(raw, bool):
+        return Outcome(None, f"{name} is not a version", name, value)
+    have = _version_tuple(str(raw))
+    want = _version_tuple(minimum)
+    if have is None or want is None:
+        return Outcome(None, f"{name} {render(value)} is not a version", name, value)
+    if str(raw).endswith(".x"):
+        # "7.x" means the latest 7 release: at least 7.0.5 when the minimum's major is 7
+        have = have + (99,)
+    width = max(len(have), len(want))
+    ok = have + (0,) * (width - len(have)) >= want + (0,) * (width - len(want))
+    return Outcome(ok, subject, name, value, used_default)

@@ -1,0 +1,44 @@
+"""What a check returns: a tri-state verdict, the reason, and where the fault lies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from iaclint.eval.values import Value
+from iaclint.model import Span, Verdict
+
+if TYPE_CHECKING:
+    from iaclint.engine.rules import Rule
+    from iaclint.graph.model import Graph, Resource
+
+
+@dataclass
+class CheckResult:
+    verdict: Verdict
+    reason: str = ""
+    resource: "Resource | None" = None  # the resource at fault, when not the one checked (NEP003)
+    attribute: str | None = None  # the attribute at fault, for the location and the fix
+    value: Value | None = None  # the offending value; its origin is where a fix goes
+    related: list[tuple[Span, str]] = field(default_factory=list)
+    fixable: bool = True  # False when no edit of the attribute can fix it (a restored snapshot)
+    no_fix_reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def passed(cls, reason: str = "") -> "CheckResult":
+        return cls(Verdict.PASS, reason)
+
+    @classmethod
+    def failed(cls, reason: str, **kwargs: Any) -> "CheckResult":
+        return cls(Verdict.FAIL, reason, **kwargs)
+
+    @classmethod
+    def unknown(cls, reason: str, **kwargs: Any) -> "CheckResult":
+        return cls(Verdict.UNKNOWN, reason, **kwargs)
+
+
+@dataclass
+class CheckContext:
+    graph: "Graph"
+    rule: "Rule"

@@ -1,0 +1,158 @@
+"""Rules are data: one YAML file each, validated by rule.schema.json, loaded into Rule objects."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable
+
+import jsonschema
+import yaml
+
+from iaclint.engine import conditions
+from iaclint.engine.results import CheckContext, CheckResult
+from iaclint.model import Severity, Verdict
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
+
+
+class RuleError(Exception):
+    """A rule file that is not valid; names the file and what is wrong."""
+
+
+@dataclass
+class Rule:
+    id: str
+    name: str
+    title: str
+    severity: Severity
+    resource_types: list[str]
+    message: str
+    docs: dict[str, str]
+    references: dict[str, list[str]] = field(default_factory=dict)
+    mode: str = "managed"
+    assertion: dict[str, Any] | None = None
+    applies_when: dict[str, Any] | None = None
+    check: Callable[..., CheckResult] | None = None
+    check_name: str = ""
+    fix: dict[str, Any] | None = None
+    path: str = ""
+    plan_only: bool = False
+    builtin: bool = False
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None
+
+    def equivalent_ids(self) -> set[str]:
+        ids = {self.id, self.name}
+        for key in ("checkov", "trivy", "tfsec", "kics"):
+            ids.update(self.references.get(key, []))
+        return ids
+
+    def evaluate(self, resource, context: CheckContext) -> CheckResult:
+        if self.check is not None:
+            return self.check(resource, context)
+        graph = context.graph
+        if self.applies_when is not None:
+            gate = conditions.evaluate(self.applies_when, resource, graph)
+            if gate.state is False:
+                return CheckResult.passed("not applicable: " + gate.reason)
+            if gate.state is None:
+                return CheckResult.unknown(f"cannot tell whether this applies: {gate.reason}",
+                                           attribute=gate.attribute, value=gate.value)
+        outcome = conditions.evaluate(self.assertion, resource, graph)
+        verdict = {True: Verdict.PASS, False: Verdict.FAIL, None: Verdict.UNKNOWN}[outcome.state]
+        return CheckResult(verdict, outcome.reason, attribute=outcome.attribute, value=outcome.value)
+
+
+def _builtin(id_: str, name: str, title: str, severity: Severity, what: str) -> Rule:
+    return Rule(id_, name, title, severity, [], title, {"what": what, "why": what, "failing": "", "passing": ""},
+                builtin=True)
+
+
+BUILTIN_RULES = [
+    _builtin("PARSE", "parse-error", "A file could not be read or parsed", Severity.HIGH,
+             "A configuration, variables or plan file is not valid: iaclint cannot check what it cannot read, "
+             "so the file is reported with the line where reading stopped and the other files are still checked."),
+    _builtin("CONFIG", "configuration-error", "The configuration is inconsistent", Severity.MEDIUM,
+             "Something in the configuration that Terraform itself would reject, such as a resource defined twice."),
+    _builtin("SUP001", "suppression-without-reason", "An inline suppression gives no reason", Severity.INFO,
+             "A suppression comment without reason=\"...\" still suppresses, but reviewers cannot tell why."),
+    _builtin("SUP002", "expired-suppression", "An inline suppression has expired", Severity.LOW,
+             "A suppression whose expires= date has passed no longer suppresses its finding."),
+]
+
+
+def rules_dir() -> Path:
+    """Rules ship inside the wheel (iaclint/_rules); in a source checkout they are ./rules."""
+    packaged = Path(__file__).resolve().parent.parent / "_rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent.parent / "rules"
+
+
+@lru_cache(maxsize=None)
+def schema(name: str) -> dict[str, Any]:
+    return json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
+
+
+def validate_rule_data(data: Any, path: str) -> None:
+    validator = jsonschema.Draft202012Validator(schema("rule.schema.json"))
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
+        raise RuleError(f"{path}: {where}: {first.message}")
+
+
+def load_rule(path: Path) -> Rule:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RuleError(f"{path}: cannot read rule file: {exc}") from None
+    validate_rule_data(data, str(path))
+    if path.stem != data["id"]:
+        raise RuleError(f"{path}: file name must be the rule id ({data['id']}.yaml)")
+    check = None
+    if "check" in data:
+        module_name, _, func_name = data["check"].partition(":")
+        try:
+            check = getattr(importlib.import_module(module_name), func_name)
+        except (ImportError, AttributeError) as exc:
+            raise RuleError(f"{path}: check {data['check']} cannot be imported: {exc}") from None
+    return Rule(
+        id=data["id"], name=data["name"], title=data["title"], severity=Severity(data["severity"]),
+        resource_types=data["resource_types"], message=data["message"], docs=data["docs"],
+        references=data.get("references", {}), mode=data.get("mode", "managed"),
+        assertion=data.get("assert"), applies_when=data.get("applies_when"), check=check,
+        check_name=data.get("check", ""), fix=data.get("fix"), path=str(path), plan_only=data.get("plan_only", False),
+    )
+
+
+@lru_cache(maxsize=1)
+def load_rules(directory: Path | None = None) -> tuple[Rule, ...]:
+    directory = directory or rules_dir()
+    rules = [load_rule(p) for p in sorted(directory.glob("*.yaml"))]
+    seen: dict[str, str] = {}
+    for rule in rules:
+        for key in (rule.id, rule.name):
+            if key in seen:
+                raise RuleError(f"{rule.path}: {key} is already used by {seen[key]}")
+            seen[key] = rule.path
+    return tuple(rules)
+
+
+def all_rules() -> list[Rule]:
+    return list(load_rules()) + BUILTIN_RULES
+
+
+def find_rule(key: str) -> Rule | None:
+    wanted = key.strip()
+    for rule in all_rules():
+        if wanted.upper() == rule.id or wanted.lower() == rule.name:
+            return rule
+    return None

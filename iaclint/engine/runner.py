@@ -1,0 +1,198 @@
+"""Run rules over a graph and turn their results into located findings."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from iaclint.engine.results import CheckContext, CheckResult
+from iaclint.engine.rules import Rule, find_rule
+from iaclint.eval.values import OriginKind, Value, render
+from iaclint.graph.model import Diagnostic, Graph, Resource
+from iaclint.model import Finding, Related, Severity, Span, Verdict
+
+DELETING = {("delete",)}
+
+
+@dataclass
+class RuleSelection:
+    select: set[str] | None = None  # rule ids or names; None = all
+    ignore: set[str] = field(default_factory=set)
+    severity: dict[str, Severity] = field(default_factory=dict)  # overrides by rule id
+
+    def wants(self, rule: Rule) -> bool:
+        keys = {rule.id, rule.name}
+        if self.select is not None and not keys & self.select:
+            return False
+        return not keys & self.ignore
+
+    def severity_of(self, rule: Rule) -> Severity:
+        return self.severity.get(rule.id, rule.severity)
+
+
+@dataclass
+class FindingContext:
+    """What the fix builder needs to know about a finding; not part of any output."""
+
+    rule: Rule
+    resource: Resource
+    result: CheckResult
+    graph: Graph
+
+
+def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None = None) -> list[Finding]:
+    selection = selection or RuleSelection()
+    findings = [diagnostic_finding(d, selection) for d in graph.diagnostics]
+    findings = [f for f in findings if f is not None]
+    for rule in rules:
+        if rule.builtin or not selection.wants(rule):
+            continue
+        if rule.plan_only and graph.kind != "plan":
+            continue
+        context = CheckContext(graph, rule)
+        types = set(rule.resource_types)
+        for resource in graph.resources:
+            if resource.type not in types or resource.mode != rule.mode:
+                continue
+            if resource.plan_actions is not None and tuple(resource.plan_actions) in DELETING and not rule.plan_only:
+                continue
+            result = _evaluate(rule, resource, context)
+            if result.verdict is Verdict.PASS:
+                continue
+            findings.append(make_finding(rule, resource, result, graph, selection.severity_of(rule)))
+    return findings
+
+
+def _evaluate(rule: Rule, resource: Resource, context: CheckContext) -> CheckResult:
+    try:
+        return rule.evaluate(resource, context)
+    except Exception as exc:  # a rule bug must not hide the other findings
+        if os.environ.get("IACLINT_STRICT"):
+            raise
+        return CheckResult.unknown(f"iaclint could not evaluate this rule ({exc.__class__.__name__}: {exc})")
+
+
+def diagnostic_finding(diag: Diagnostic, selection: RuleSelection) -> Finding | None:
+    rule = find_rule(diag.rule_id)
+    if rule is None or not selection.wants(rule):
+        return None
+    from iaclint.model import Location
+
+    location = Location(diag.file, diag.line, diag.column, diag.line, diag.column)
+    finding = Finding(rule.id, rule.name, selection.severity_of(rule), Verdict.FAIL, "", location,
+                      f"{diag.file}:{diag.line}:{diag.column}: {diag.message}")
+    finding.fingerprint = _hash(rule.id, diag.file, diag.message)
+    return finding
+
+
+def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Graph, severity: Severity) -> Finding:
+    subject = result.resource or resource
+    locate_at = result.extra.get("locate_at") or (result.attribute if subject is resource else None)
+    span: Span | None = None
+    if locate_at:
+        view = resource.attr(locate_at)
+        if view.present and view.span is not None:
+            span = view.span
+    if span is None:
+        span = resource.header_span
+    location = graph.location(span) if span is not None else graph.location(Span(graph.root_dir, 0, 0))
+    related = _related(resource, subject, result, graph)
+    if result.verdict is Verdict.UNKNOWN:
+        message = f"{rule.title}: cannot tell, {result.reason}"
+    else:
+        message = f"{rule.message}: {result.reason}"
+    origin_note = _origin_note(result.value, subject, graph)
+    if origin_note:
+        message += f" ({origin_note})"
+    finding = Finding(
+        rule_id=rule.id, rule_name=rule.name, severity=severity, verdict=result.verdict,
+        address=resource.address, location=location, message=message,
+        origin=origin_dict(result, subject, graph), related=related, resource_type=resource.type,
+    )
+    finding.fingerprint = _hash(rule.id, resource.config_address, str(resource.key), str(result.attribute),
+                                render(result.value) if result.value is not None else "absent")
+    finding.context = FindingContext(rule, resource, result, graph)
+    if not result.fixable:
+        finding.no_fix_reason = result.no_fix_reason
+    return finding
+
+
+def _inside(span: Span | None, block: Span | None) -> bool:
+    return (span is not None and block is not None and span.file == block.file
+            and block.start <= span.start and span.end <= block.end)
+
+
+def _origin_note(value: Value | None, subject: Resource, graph: Graph) -> str:
+    if value is None or value.origin is None:
+        return ""
+    origin = value.origin
+    if origin.kind in (OriginKind.LITERAL, OriginKind.EXPRESSION, OriginKind.PLAN, OriginKind.COMPUTED):
+        if origin.span is None or _inside(origin.span, subject.block_span):
+            return ""
+    return "from " + describe_origin(origin, graph)
+
+
+def describe_origin(origin, graph: Graph) -> str:
+    """'variable "encrypted" default (variables.tf:5)': what the place is, and where."""
+    if origin.span is None:
+        return origin.label
+    loc = graph.location(origin.span)
+    return f"{origin.label} ({loc.file}:{loc.line})"
+
+
+def _related(resource: Resource, subject: Resource, result: CheckResult, graph: Graph) -> list[Related]:
+    out: list[Related] = []
+    seen: set[tuple[str, int, str]] = set()
+
+    def add(span: Span | None, message: str) -> None:
+        if span is None:
+            return
+        loc = graph.location(span)
+        key = (loc.file, loc.line, message)
+        if key not in seen:
+            seen.add(key)
+            out.append(Related(loc, message))
+
+    if subject is not resource:
+        view = subject.attr(result.attribute) if result.attribute else None
+        if view is not None and view.present:
+            add(view.span, f"{subject.address}.{result.attribute} is set here")
+    value = result.value
+    if value is not None:
+        for hop in value.via:
+            if hop.span is not None and not _inside(hop.span, subject.block_span):
+                add(hop.span, f"through {hop.label}")
+        origin = value.origin
+        if origin is not None and origin.span is not None and not _inside(origin.span, subject.block_span):
+            add(origin.span, f"value comes from {origin.label}")
+    for span, message in result.related:
+        add(span, message)
+    for site in resource.call_sites:
+        add(site.span, site.label)
+    return out
+
+
+def origin_dict(result: CheckResult, subject: Resource, graph: Graph) -> dict[str, Any] | None:
+    value = result.value
+    if value is None:
+        if result.attribute and not subject.attr(result.attribute).present:
+            return {"kind": "default", "description": f"{result.attribute} is not set; the default applies",
+                    "file": None, "line": None}
+        return None
+    origin = value.origin
+    if origin is None:
+        if not value.known:
+            return {"kind": "unknown", "description": value.unknown, "file": None, "line": None}
+        return None
+    data: dict[str, Any] = {"kind": origin.kind.value, "description": describe_origin(origin, graph),
+                            "file": None, "line": None}
+    if origin.span is not None:
+        loc = graph.location(origin.span)
+        data.update(file=loc.file, line=loc.line, column=loc.column)
+    return data
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]

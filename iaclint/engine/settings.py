@@ -1,0 +1,144 @@
+"""Project settings from [tool.iaclint] in pyproject.toml or from .iaclint.toml, searched upwards.
+
+Command-line flags win over settings. An unknown key is an error naming the file and the key, so a
+typo never silently turns a rule off.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from iaclint.model import Severity
+
+KNOWN_KEYS = {"select", "ignore", "severity", "var_files", "fail_on_unknown", "severity_threshold", "exclude"}
+
+
+class SettingsError(Exception):
+    pass
+
+
+@dataclass
+class Settings:
+    path: str | None = None
+    select: set[str] | None = None
+    ignore: set[str] = field(default_factory=set)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    var_files: list[str] = field(default_factory=list)
+    fail_on_unknown: bool = False
+    severity_threshold: Severity = Severity.LOW
+    exclude: list[str] = field(default_factory=list)
+    base_dir: Path | None = None
+
+
+def find_settings_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    directory = start if start.is_dir() else start.parent
+    directory = directory.resolve()
+    for folder in [directory, *directory.parents]:
+        dotfile = folder / ".iaclint.toml"
+        if dotfile.is_file():
+            return dotfile, _read(dotfile)
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            data = _read(pyproject)
+            table = data.get("tool", {}).get("iaclint")
+            if table is not None:
+                return pyproject, {"tool": {"iaclint": table}}
+    return None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_settings(paths: list[str], explicit: str | None = None) -> Settings:
+    from iaclint.engine.lint import UsageError
+
+    try:
+        if explicit:
+            path = Path(explicit)
+            if not path.is_file():
+                raise SettingsError(f"--config {explicit}: no such file")
+            found = (path, _read(path))
+        else:
+            first = next((p for p in paths if p != "-"), ".")
+            found = find_settings_file(Path(first)) if Path(first).exists() else None
+        if found is None:
+            return Settings()
+        return parse_settings(*found)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
+    if path.name == "pyproject.toml" or "tool" in data:
+        table = data.get("tool", {}).get("iaclint", {})
+        where = f"{path} [tool.iaclint]"
+    else:
+        table = data
+        where = str(path)
+    if not isinstance(table, dict):
+        raise SettingsError(f"{where}: must be a table")
+    for key in table:
+        if key not in KNOWN_KEYS:
+            raise SettingsError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(KNOWN_KEYS))})")
+    settings = Settings(path=str(path), base_dir=path.parent)
+    if "select" in table:
+        settings.select = _rule_ids(_strings(table["select"], where, "select"), where, "select")
+    if "ignore" in table:
+        settings.ignore = _rule_ids(_strings(table["ignore"], where, "ignore"), where, "ignore")
+    if "exclude" in table:
+        settings.exclude = _strings(table["exclude"], where, "exclude")
+    if "var_files" in table:
+        settings.var_files = [str(path.parent / f) for f in _strings(table["var_files"], where, "var_files")]
+    if "fail_on_unknown" in table:
+        if not isinstance(table["fail_on_unknown"], bool):
+            raise SettingsError(f"{where}: fail_on_unknown must be true or false")
+        settings.fail_on_unknown = table["fail_on_unknown"]
+    if "severity_threshold" in table:
+        settings.severity_threshold = _severity(table["severity_threshold"], where, "severity_threshold")
+    if "severity" in table:
+        if not isinstance(table["severity"], dict):
+            raise SettingsError(f"{where}: severity must be a table of RULE = \"level\"")
+        from iaclint.engine.rules import find_rule
+
+        for key, level in table["severity"].items():
+            rule = find_rule(key)
+            if rule is None:
+                raise SettingsError(f"{where}: severity: unknown rule {key!r}")
+            settings.severity[rule.id] = _severity(level, where, f"severity.{key}")
+    return settings
+
+
+def _rule_ids(keys: list[str], where: str, key: str) -> set[str]:
+    from iaclint.engine.rules import find_rule
+
+    out = set()
+    for item in keys:
+        rule = find_rule(item)
+        if rule is None:
+            raise SettingsError(f"{where}: {key}: unknown rule {item!r}")
+        out.add(rule.id)
+    return out
+
+
+def _strings(value: Any, where: str, key: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SettingsError(f"{where}: {key} must be a list of strings")
+    return value
+
+
+def _severity(value: Any, where: str, key: str) -> Severity:
+    try:
+        return Severity.parse(str(value))
+    except ValueError as exc:
+        raise SettingsError(f"{where}: {key}: {exc}") from None

@@ -1,0 +1,458 @@
+"""Evaluate HCL expressions to Values, never raising on user input.
+
+What cannot be known (an input without a value, a computed attribute, a function iaclint does not
+model) becomes an unknown Value with the reason; genuine errors (a missing map key) are raised as
+EvalError inside evaluation so ``try()`` can catch them, and turned into unknowns at the top.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from iaclint.eval.values import ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render, type_name
+from iaclint.hcl import ast
+
+BUILTIN_ROOTS = {"var", "local", "module", "data", "each", "count", "path", "terraform", "self"}
+
+
+class EvalError(Exception):
+    def __init__(self, message: str, node: ast.Node | None = None):
+        super().__init__(message)
+        self.node = node
+
+
+class Context(Protocol):
+    """What an expression can refer to; implemented by module and resource instances."""
+
+    def var(self, name: str, node: ast.Node) -> Value: ...
+    def local(self, name: str, node: ast.Node) -> Value: ...
+    def resource(self, mode: str, type_: str, name: str, node: ast.Node) -> Value | None: ...
+    def module_call(self, name: str, node: ast.Node) -> Value | None: ...
+    def each(self, attr: str, node: ast.Node) -> Value: ...
+    def count(self, attr: str, node: ast.Node) -> Value: ...
+    def path(self, attr: str, node: ast.Node) -> Value: ...
+    def read_file(self, path: str) -> str | None: ...
+
+
+class Evaluator:
+    """Evaluates expressions in one context; literals are labelled with the kind of place they sit in."""
+
+    def __init__(self, context: Context, kind: OriginKind, label: str, depth: int = 0):
+        self.context = context
+        self.kind = kind
+        self.label = label
+        self.bindings: list[dict[str, Value]] = []
+        self.depth = depth
+
+    # ---- entry point
+
+    def evaluate(self, expr: ast.Expr) -> Value:
+        try:
+            return self.eval(expr)
+        except EvalError as exc:
+            return Value.unknown_because(f"evaluation error: {exc}", origin=self._expr_origin(expr))
+        except RecursionError:
+            return Value.unknown_because("expression nested too deeply to evaluate")
+
+    # ---- helpers
+
+    def _literal_origin(self, node: ast.Node) -> Origin:
+        return Origin(self.kind, node.span, self.label)
+
+    def _expr_origin(self, node: ast.Node) -> Origin:
+        return Origin(OriginKind.EXPRESSION, node.span, self.label)
+
+    def derived(self, node: ast.Node, raw: Any, inputs: list[Value]) -> Value:
+        refs: frozenset[str] = frozenset()
+        for v in inputs:
+            refs |= v.all_refs()
+        return Value(raw, None, self._expr_origin(node), (), refs)
+
+    def unknown_from(self, node: ast.Node, inputs: list[Value]) -> Value:
+        refs: frozenset[str] = frozenset()
+        reason = None
+        for v in inputs:
+            refs |= v.all_refs()
+            if reason is None:
+                u = v.first_unknown()
+                if u is not None:
+                    reason = u.unknown
+        return Value(None, reason or "unknown", self._expr_origin(node), (), refs)
+
+    # ---- dispatch
+
+    def eval(self, expr: ast.Expr) -> Value:
+        method = _DISPATCH.get(type(expr))
+        if method is None:
+            return Value.unknown_because(f"{type(expr).__name__} is not evaluated")
+        return method(self, expr)
+
+    def e_literal(self, expr: ast.Literal) -> Value:
+        return Value(expr.value, None, self._literal_origin(expr))
+
+    def e_unsupported(self, expr: ast.Unsupported) -> Value:
+        return Value.unknown_because(expr.reason, origin=self._expr_origin(expr))
+
+    def e_paren(self, expr: ast.Paren) -> Value:
+        return self.eval(expr.inner)
+
+    def e_template(self, expr: ast.Template) -> Value:
+        if expr.is_literal:
+            return Value(expr.literal, None, self._literal_origin(expr))
+        if len(expr.parts) == 1 and not expr.heredoc:
+            return self.eval(expr.parts[0])  # "${x}" is x itself, with its type and origin
+        values = [self.eval(p) for p in expr.parts if not isinstance(p, str)]
+        if not all(v.wholly_known() for v in values):
+            unknown = self.unknown_from(expr, values)
+            it = iter(values)
+            parts: list[str | None] = []
+            for part in expr.parts:
+                if isinstance(part, str):
+                    parts.append(part)
+                else:
+                    v = next(it)
+                    parts.append(to_string(v) if v.known and isinstance(v.raw, (str, int, float, bool)) else None)
+            unknown.raw = PartialString(parts)
+            return unknown
+        out = []
+        it = iter(values)
+        for part in expr.parts:
+            if isinstance(part, str):
+                out.append(part)
+            else:
+                out.append(to_string(next(it), part))
+        return self.derived(expr, "".join(out), values)
+
+    def e_tuple(self, expr: ast.TupleExpr) -> Value:
+        return Value([self.eval(i) for i in expr.items], None, self._literal_origin(expr))
+
+    def e_object(self, expr: ast.ObjectExpr) -> Value:
+        out: dict[str, Value] = {}
+        unknown_keys: list[Value] = []
+        for item in expr.items:
+            key = self.eval(item.key)
+            if not key.known:
+                unknown_keys.append(key)
+                continue
+            out[to_string(key, item.key)] = self.eval(item.value)
+        if unknown_keys:
+            return self.unknown_from(expr, unknown_keys)
+        return Value(out, None, self._literal_origin(expr))
+
+    def e_variable(self, expr: ast.Variable) -> Value:
+        for scope in reversed(self.bindings):
+            if expr.name in scope:
+                return scope[expr.name]
+        if expr.name in BUILTIN_ROOTS:
+            if expr.name == "module":
+                raise EvalError("'module' must be followed by a module name", expr)
+            if expr.name == "self":
+                return Value.unknown_because("self is only known inside provisioners")
+            raise EvalError(f"'{expr.name}' must be followed by an attribute", expr)
+        raise EvalError(f"'{expr.name}' must be followed by a resource name", expr)
+
+    def _bound(self, name: str) -> bool:
+        return any(name in scope for scope in self.bindings)
+
+    def e_getattr(self, expr: ast.GetAttr) -> Value:
+        target = expr.target
+        if isinstance(target, ast.Variable) and not self._bound(target.name):
+            root = target.name
+            ctx = self.context
+            if root == "var":
+                return ctx.var(expr.name, expr)
+            if root == "local":
+                return ctx.local(expr.name, expr)
+            if root == "each":
+                return ctx.each(expr.name, expr)
+            if root == "count":
+                return ctx.count(expr.name, expr)
+            if root == "path":
+                return ctx.path(expr.name, expr)
+            if root == "terraform":
+                if expr.name == "workspace":
+                    return Value("default", origin=Origin(OriginKind.EXPRESSION, expr.span, "terraform.workspace"))
+                return Value.unknown_because(f"terraform.{expr.name} is not known")
+            if root == "module":
+                value = ctx.module_call(expr.name, expr)
+                if value is None:
+                    raise EvalError(f"no module call named {expr.name!r}", expr)
+                return value
+            if root == "data":
+                return Value.unknown_because("'data' must be followed by a type and a name")
+            if root == "self":
+                return Value.unknown_because("self is only known inside provisioners")
+            value = ctx.resource("managed", root, expr.name, expr)
+            if value is None:
+                raise EvalError(f"reference to undeclared resource {root}.{expr.name}", expr)
+            return value
+        if (isinstance(target, ast.GetAttr) and isinstance(target.target, ast.Variable)
+                and target.target.name == "data" and not self._bound("data")):
+            value = self.context.resource("data", target.name, expr.name, expr)
+            if value is None:
+                raise EvalError(f"reference to undeclared data source data.{target.name}.{expr.name}", expr)
+            return value
+        return get_attr(self.eval(target), expr.name, expr)
+
+    def e_index(self, expr: ast.Index) -> Value:
+        target = self.eval(expr.target)
+        key = self.eval(expr.key)
+        return index(target, key, expr)
+
+    def e_splat(self, expr: ast.Splat) -> Value:
+        target = self.eval(expr.target)
+        if not target.known:
+            return target
+        if target.raw is None:
+            return Value([], None, self._expr_origin(expr), (), target.refs)
+        items = target.raw if isinstance(target.raw, list) else [target]
+        out = []
+        for item in items:
+            value = item
+            for kind, step in expr.steps:
+                if kind == "attr":
+                    value = get_attr(value, step, expr)
+                else:
+                    value = index(value, self.eval(step), expr)
+            out.append(value)
+        return Value(out, None, self._expr_origin(expr), (), target.refs)
+
+    def e_conditional(self, expr: ast.Conditional) -> Value:
+        cond = self.eval(expr.condition)
+        if not cond.known:
+            a = self.eval(expr.true_expr)
+            b = self.eval(expr.false_expr)
+            if a.wholly_known() and b.wholly_known() and a.to_python() == b.to_python():
+                return Value(a.raw, None, self._expr_origin(expr), (), a.all_refs() | b.all_refs())
+            return Value(None, f"depends on a condition that is unknown: {cond.unknown}",
+                         self._expr_origin(expr), (), cond.refs | a.all_refs() | b.all_refs())
+        flag = to_bool(cond, expr.condition)
+        chosen = self.eval(expr.true_expr if flag else expr.false_expr)
+        hop = Origin(OriginKind.EXPRESSION, expr.span, "conditional expression")
+        return chosen.with_hop(hop).with_refs(cond.refs)
+
+    def e_unary(self, expr: ast.UnaryOp) -> Value:
+        operand = self.eval(expr.operand)
+        if not operand.known:
+            return self.unknown_from(expr, [operand])
+        if expr.op == "!":
+            return self.derived(expr, not to_bool(operand, expr.operand), [operand])
+        return self.derived(expr, -to_number(operand, expr.operand), [operand])
+
+    def e_binary(self, expr: ast.BinaryOp) -> Value:
+        op = expr.op
+        left = self.eval(expr.left)
+        if op in ("&&", "||"):
+            right = self.eval(expr.right)
+            if left.known and right.known:
+                a, b = to_bool(left, expr.left), to_bool(right, expr.right)
+                return self.derived(expr, (a and b) if op == "&&" else (a or b), [left, right])
+            for side, node in ((left, expr.left), (right, expr.right)):
+                if side.known:
+                    flag = to_bool(side, node)
+                    if op == "&&" and not flag:
+                        return self.derived(expr, False, [left, right])
+                    if op == "||" and flag:
+                        return self.derived(expr, True, [left, right])
+            return self.unknown_from(expr, [left, right])
+        right = self.eval(expr.right)
+        if op in ("==", "!="):
+            if not (left.wholly_known() and right.wholly_known()):
+                return self.unknown_from(expr, [left, right])
+            same = _equal(left, right)
+            return self.derived(expr, same if op == "==" else not same, [left, right])
+        if not (left.known and right.known):
+            return self.unknown_from(expr, [left, right])
+        a, b = to_number(left, expr.left), to_number(right, expr.right)
+        if op == "+":
+            result: Any = a + b
+        elif op == "-":
+            result = a - b
+        elif op == "*":
+            result = a * b
+        elif op in ("/", "%"):
+            if b == 0:
+                raise EvalError("division by zero", expr)
+            result = a / b if op == "/" else a % b
+            if isinstance(result, float) and result.is_integer() and op == "/":
+                result = int(result)
+        elif op == "<":
+            result = a < b
+        elif op == ">":
+            result = a > b
+        elif op == "<=":
+            result = a <= b
+        elif op == ">=":
+            result = a >= b
+        else:
+            raise EvalError(f"unknown operator {op}", expr)
+        return self.derived(expr, result, [left, right])
+
+    def e_call(self, expr: ast.Call) -> Value:
+        from iaclint.eval.functions import call_function
+
+        return call_function(self, expr)
+
+    def e_for(self, expr: ast.ForExpr) -> Value:
+        collection = self.eval(expr.collection)
+        if not collection.known:
+            return self.unknown_from(expr, [collection])
+        raw = collection.raw
+        if isinstance(raw, dict):
+            pairs = [(Value(k, origin=v.origin), v) for k, v in raw.items()]
+        elif isinstance(raw, list):
+            pairs = [(Value(i), v) for i, v in enumerate(raw)]
+        elif raw is None:
+            raise EvalError("cannot iterate over null", expr.collection)
+        else:
+            raise EvalError(f"cannot iterate over a {type_name(collection)}", expr.collection)
+        tuple_out: list[Value] = []
+        object_out: dict[str, Value] = {}
+        groups: dict[str, list[Value]] = {}
+        for key, value in pairs:
+            scope = {expr.value_var: value}
+            if expr.key_var:
+                scope[expr.key_var] = key
+            self.bindings.append(scope)
+            try:
+                if expr.condition is not None:
+                    cond = self.eval(expr.condition)
+                    if not cond.known:
+                        return self.unknown_from(expr, [cond])
+                    if not to_bool(cond, expr.condition):
+                        continue
+                if expr.key_expr is None:
+                    tuple_out.append(self.eval(expr.value_expr))
+                    continue
+                out_key = self.eval(expr.key_expr)
+                if not out_key.known:
+                    return self.unknown_from(expr, [out_key])
+                name = to_string(out_key, expr.key_expr)
+                out_value = self.eval(expr.value_expr)
+                if expr.grouping:
+                    groups.setdefault(name, []).append(out_value)
+                elif name in object_out:
+                    raise EvalError(f"duplicate key {name!r} in for expression (use ... to group)", expr)
+                else:
+                    object_out[name] = out_value
+            finally:
+                self.bindings.pop()
+        refs = collection.refs
+        if expr.key_expr is None:
+            return Value(tuple_out, None, self._expr_origin(expr), (), refs)
+        if expr.grouping:
+            object_out = {k: Value(v, None, self._expr_origin(expr)) for k, v in groups.items()}
+        return Value(object_out, None, self._expr_origin(expr), (), refs)
+
+
+_DISPATCH = {
+    ast.Literal: Evaluator.e_literal,
+    ast.Unsupported: Evaluator.e_unsupported,
+    ast.Paren: Evaluator.e_paren,
+    ast.Template: Evaluator.e_template,
+    ast.TupleExpr: Evaluator.e_tuple,
+    ast.ObjectExpr: Evaluator.e_object,
+    ast.Variable: Evaluator.e_variable,
+    ast.GetAttr: Evaluator.e_getattr,
+    ast.Index: Evaluator.e_index,
+    ast.Splat: Evaluator.e_splat,
+    ast.Conditional: Evaluator.e_conditional,
+    ast.UnaryOp: Evaluator.e_unary,
+    ast.BinaryOp: Evaluator.e_binary,
+    ast.Call: Evaluator.e_call,
+    ast.ForExpr: Evaluator.e_for,
+}
+
+
+# ---- value operations shared with functions --------------------------------------------------
+
+
+def get_attr(value: Value, name: str, node: ast.Node | None) -> Value:
+    if not value.known:
+        return Value.unknown_because(value.unknown, value.refs, via=value.via)
+    raw = value.raw
+    if isinstance(raw, ObjectRef):
+        return raw.resolve(name).with_refs(value.refs)
+    if isinstance(raw, dict):
+        if name not in raw:
+            raise EvalError(f"object has no attribute {name!r}", node)
+        return raw[name].with_refs(value.refs)
+    if raw is None:
+        raise EvalError(f"cannot read attribute {name!r} of null", node)
+    if isinstance(raw, list):
+        raise EvalError(f"cannot read attribute {name!r} of a list; use an index or [*]", node)
+    raise EvalError(f"cannot read attribute {name!r} of a {type_name(value)}", node)
+
+
+def index(value: Value, key: Value, node: ast.Node | None) -> Value:
+    if not value.known:
+        return Value.unknown_because(value.unknown, value.refs | key.refs, via=value.via)
+    if not key.known:
+        return Value.unknown_because(f"index is unknown: {key.unknown}", value.refs | key.refs)
+    raw = value.raw
+    if isinstance(raw, list):
+        try:
+            i = int(to_number(key, node))
+        except EvalError:
+            raise EvalError(f"a list index must be a number, not {render(key)}", node) from None
+        if i < 0 or i >= len(raw):
+            raise EvalError(f"index {i} is out of range for a list of {len(raw)}", node)
+        return raw[i].with_refs(value.refs)
+    if isinstance(raw, dict):
+        name = to_string(key, node)
+        if name not in raw:
+            raise EvalError(f"key {name!r} does not exist", node)
+        return raw[name].with_refs(value.refs)
+    if isinstance(raw, ObjectRef):
+        return raw.resolve(to_string(key, node)).with_refs(value.refs)
+    if raw is None:
+        raise EvalError("cannot index null", node)
+    raise EvalError(f"cannot index a {type_name(value)}", node)
+
+
+def to_bool(value: Value, node: ast.Node | None = None) -> bool:
+    raw = value.raw
+    if isinstance(raw, bool):
+        return raw
+    if raw in ("true", "false"):
+        return raw == "true"
+    raise EvalError(f"a bool is required, got {render(value)}", node)
+
+
+def to_number(value: Value, node: ast.Node | None = None) -> int | float:
+    raw = value.raw
+    if isinstance(raw, bool):
+        raise EvalError(f"a number is required, got {render(value)}", node)
+    if isinstance(raw, (int, float)):
+        return raw
+    if isinstance(raw, str):
+        try:
+            number = float(raw)
+        except ValueError:
+            raise EvalError(f"a number is required, got {render(value)}", node) from None
+        return int(number) if number.is_integer() and "." not in raw and "e" not in raw.lower() else number
+    raise EvalError(f"a number is required, got {render(value)}", node)
+
+
+def to_string(value: Value, node: ast.Node | None = None) -> str:
+    raw = value.raw
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, int):
+        return str(raw)
+    if isinstance(raw, float):
+        return str(int(raw)) if raw.is_integer() else repr(raw)
+    if isinstance(raw, str):
+        return raw
+    if raw is None:
+        raise EvalError("a string is required, got null", node)
+    raise EvalError(f"a string is required, got a {type_name(value)}", node)
+
+
+def _equal(a: Value, b: Value) -> bool:
+    pa, pb = a.to_python(), b.to_python()
+    if isinstance(a.raw, SetList) and isinstance(b.raw, SetList):
+        return sorted(map(repr, pa)) == sorted(map(repr, pb))
+    if type(pa) is bool or type(pb) is bool:
+        return type(pa) is type(pb) and pa == pb
+    return pa == pb

@@ -1,0 +1,14 @@
+"""Output formats. Each module has ``render(report) -> str`` and reads nothing but the report."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
+
+
+def render(name: str, report) -> str:
+    if name not in FORMATS:
+        raise ValueError(f"unknown format {name!r} (one of: {', '.join(FORMATS)})")
+    module = import_module(f"iaclint.formatters.{name}_format")
+    return module.render(report)

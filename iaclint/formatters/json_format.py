@@ -1,0 +1,71 @@
+"""Machine output, validated in tests against schema/report.schema.json."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from iaclint.model import Finding, Report
+
+
+def location_dict(loc) -> dict[str, Any]:
+    return {"file": loc.file, "line": loc.line, "column": loc.column, "end_line": loc.end_line,
+            "end_column": loc.end_column}
+
+
+def fix_dict(f: Finding) -> dict[str, Any] | None:
+    if f.fix is None:
+        return None
+    fix = f.fix
+    return {
+        "title": fix.title,
+        "applicability": fix.applicability.value,
+        "note": fix.note,
+        "edits": [{"file": e.file, "start": e.start, "end": e.end, "replacement": e.replacement} for e in fix.edits],
+        "diff": fix.diff,
+    }
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    loc = f.location
+    return {
+        "rule_id": f.rule_id,
+        "rule_name": f.rule_name,
+        "severity": f.severity.value,
+        "verdict": f.verdict.value,
+        "address": f.address,
+        "resource_type": f.resource_type,
+        "file": loc.file,
+        "line": loc.line,
+        "column": loc.column,
+        "end_line": loc.end_line,
+        "end_column": loc.end_column,
+        "message": f.message,
+        "origin": f.origin,
+        "related": [{"message": r.message, **location_dict(r.location)} for r in f.related],
+        "fingerprint": f.fingerprint,
+        "suppression": None if f.suppression is None else {
+            "kind": f.suppression.kind,
+            "justification": f.suppression.justification,
+            "expires": f.suppression.expires,
+            "location": location_dict(f.suppression.location) if f.suppression.location else None,
+        },
+        "baseline": f.baseline_state,
+        "fix": fix_dict(f),
+        "no_fix_reason": f.no_fix_reason or None,
+    }
+
+
+def report_dict(report: Report) -> dict[str, Any]:
+    return {
+        "tool": {"name": "iaclint", "version": report.tool_version},
+        "findings": [finding_dict(f) for f in report.findings],
+        "notices": list(report.notices),
+        "fixed_baseline_entries": report.fixed_baseline_entries,
+        "files": report.files_checked,
+        "summary": report.summary(),
+    }
+
+
+def render(report: Report) -> str:
+    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,164 @@
+"""Read a module directory into its declarations (variables, locals, resources, module calls, outputs).
+
+This is the static half of the graph: it parses files and indexes blocks but evaluates nothing.
+The same ModuleConfig serves every instance of a module and the plan loader's source mapping.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iaclint.graph.model import Diagnostic
+from iaclint.hcl import ast
+from iaclint.hcl.jsonsyntax import parse_json_config
+from iaclint.hcl.parser import ParseFailure, parse_source
+from iaclint.source import SourceError, SourceFile, display_path, read_source
+
+
+@dataclass
+class ResourceDecl:
+    mode: str
+    type: str
+    name: str
+    block: ast.Block
+    file: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.mode, self.type, self.name)
+
+    @property
+    def local_address(self) -> str:
+        prefix = "data." if self.mode == "data" else ""
+        return f"{prefix}{self.type}.{self.name}"
+
+
+@dataclass
+class ModuleConfig:
+    dir: Path
+    display_dir: str
+    files: list[str] = field(default_factory=list)
+    json_files: set[str] = field(default_factory=set)
+    variables: dict[str, ast.Block] = field(default_factory=dict)
+    locals: dict[str, ast.Attribute] = field(default_factory=dict)
+    resources: dict[tuple[str, str, str], ResourceDecl] = field(default_factory=dict)
+    module_calls: dict[str, tuple[ast.Block, str]] = field(default_factory=dict)
+    outputs: dict[str, ast.Block] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    downloaded: bool = False
+
+
+class ConfigLoader:
+    """Parses files once per run and module directories once, however often they are instantiated."""
+
+    def __init__(self) -> None:
+        self.sources: dict[str, SourceFile] = {}
+        self._bodies: dict[str, ast.Body | Diagnostic] = {}
+        self._modules: dict[Path, ModuleConfig] = {}
+
+    def parse_file(self, path: Path) -> tuple[str, ast.Body | Diagnostic]:
+        shown = display_path(path)
+        if shown in self._bodies:
+            return shown, self._bodies[shown]
+        result: ast.Body | Diagnostic
+        try:
+            source = read_source(path)
+            self.sources[shown] = source
+            if path.name.endswith(".json"):
+                result = parse_json_config(source)
+            else:
+                result = parse_source(source)
+        except SourceError as exc:
+            result = Diagnostic(shown, exc.line, exc.column, f"cannot read file: {exc}")
+        except ParseFailure as exc:
+            result = Diagnostic(shown, exc.line, exc.column, exc.message)
+        self._bodies[shown] = result
+        return shown, result
+
+    def module(self, directory: Path, downloaded: bool = False) -> ModuleConfig:
+        key = directory.resolve()
+        cached = self._modules.get(key)
+        if cached is not None:
+            return cached
+        config = ModuleConfig(directory, display_path(directory), downloaded=downloaded)
+        self._modules[key] = config
+        for path in terraform_files(directory):
+            shown, body = self.parse_file(path)
+            config.files.append(shown)
+            if path.name.endswith(".json"):
+                config.json_files.add(shown)
+            if isinstance(body, Diagnostic):
+                config.diagnostics.append(body)
+                continue
+            self._index(config, shown, body)
+        return config
+
+    def _index(self, config: ModuleConfig, file: str, body: ast.Body) -> None:
+        for block in body.blocks:
+            labels = block.labels
+            if block.type == "resource" and len(labels) == 2:
+                decl = ResourceDecl("managed", labels[0], labels[1], block, file)
+                self._add_resource(config, decl)
+            elif block.type == "data" and len(labels) == 2:
+                self._add_resource(config, ResourceDecl("data", labels[0], labels[1], block, file))
+            elif block.type == "variable" and len(labels) == 1:
+                config.variables.setdefault(labels[0], block)
+            elif block.type == "locals":
+                for attr in block.body.attributes:
+                    config.locals.setdefault(attr.name, attr)
+            elif block.type == "module" and len(labels) == 1:
+                config.module_calls.setdefault(labels[0], (block, file))
+            elif block.type == "output" and len(labels) == 1:
+                config.outputs.setdefault(labels[0], block)
+
+    def _add_resource(self, config: ModuleConfig, decl: ResourceDecl) -> None:
+        existing = config.resources.get(decl.key)
+        if existing is None:
+            config.resources[decl.key] = decl
+            return
+        if Path(decl.file).name.endswith(("override.tf", "override.tf.json")):
+            _merge_override(existing.block, decl.block)
+            return
+        source = self.sources.get(decl.file)
+        line, col = source.line_col(decl.block.span.start) if source else (1, 1)
+        config.diagnostics.append(Diagnostic(decl.file, line, col,
+                                             f"duplicate {decl.local_address} (first defined in {existing.file})",
+                                             rule_id="CONFIG"))
+
+
+def _merge_override(base: ast.Block, override: ast.Block) -> None:
+    """Terraform override files replace top-level arguments of the block they name."""
+    names = {a.name for a in override.body.attributes}
+    base.body.items = [i for i in base.body.items if not (isinstance(i, ast.Attribute) and i.name in names)]
+    base.body.items.extend(override.body.attributes)
+
+
+def terraform_files(directory: Path) -> list[Path]:
+    """The files Terraform reads as configuration, overrides last (they amend what came before)."""
+    try:
+        entries = [p for p in directory.iterdir() if p.is_file()]
+    except OSError:
+        return []
+    files = [p for p in entries if p.name.endswith((".tf", ".tf.json")) and not p.name.startswith(".")]
+    return sorted(files, key=lambda p: (_is_override(p), p.name))
+
+
+def _is_override(path: Path) -> bool:
+    stem = path.name.removesuffix(".json").removesuffix(".tf")
+    return stem == "override" or stem.endswith("_override")
+
+
+def downloaded_modules(root: Path) -> dict[str, Path]:
+    """Module directories `terraform init` downloaded, by call path ("db", "db.kms")."""
+    manifest = root / ".terraform" / "modules" / "modules.json"
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    out: dict[str, Path] = {}
+    for entry in data.get("Modules", []) if isinstance(data, dict) else []:
+        if isinstance(entry, dict) and entry.get("Key") and isinstance(entry.get("Dir"), str):
+            out[entry["Key"]] = root / entry["Dir"]
+    return out

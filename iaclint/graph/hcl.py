@@ -1,0 +1,621 @@
+"""Build the resource graph from a Terraform root module: instances, inputs, locals, local modules.
+
+Everything is evaluated lazily and memoised: a rule that asks for one attribute evaluates what that
+attribute needs and nothing else. Cycles and unresolvable inputs turn into unknown values with the
+reason, never into errors.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from iaclint.eval.evaluator import EvalError, Evaluator, to_number, to_string
+from iaclint.eval.values import ObjectRef, Origin, OriginKind, SetList, Value
+from iaclint.graph.config import ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
+from iaclint.graph.inputs import RawInput, VariableInputs, type_is_primitive
+from iaclint.graph.model import AttrView, CallSite, Diagnostic, Graph, Resource
+from iaclint.graph.types import convert
+from iaclint.hcl import ast
+from iaclint.hcl.parser import ParseFailure, parse_expression
+from iaclint.model import Span
+from iaclint.source import SourceFile
+
+META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "providers", "source", "version"}
+WILDCARD = object()  # the instance key of a resource whose count/for_each is unknown
+MAX_MODULE_DEPTH = 16
+
+
+def instance_suffix(key: Any) -> str:
+    if key is None:
+        return ""
+    if key is WILDCARD:
+        return "[*]"
+    if isinstance(key, int):
+        return f"[{key}]"
+    return "[" + json.dumps(key) + "]"
+
+
+def _inside(inner: Span | None, outer: Span | None) -> bool:
+    return (inner is not None and outer is not None and inner.file == outer.file
+            and outer.start <= inner.start and inner.end <= outer.end)
+
+
+def hop(value: Value, origin: Origin) -> Value:
+    """Record that a value was reached through ``origin``, unless it was defined right there."""
+    if _inside(value.origin.span if value.origin else None, origin.span):
+        return value
+    return value.with_hop(origin)
+
+
+class HclGraphBuilder:
+    def __init__(self, root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None):
+        self.root_dir = root_dir
+        self.inputs = inputs
+        self.loader = loader or ConfigLoader()
+        self.downloaded = downloaded_modules(root_dir)
+        self.notices: list[str] = []
+        self.module_instances: list[ModuleInstance] = []
+
+    def build(self) -> Graph:
+        config = self.loader.module(self.root_dir)
+        root = ModuleInstance(self, config, "", None, None, "", 0)
+        resources = list(root.all_resources())
+        diagnostics: list[Diagnostic] = list(self.inputs.diagnostics)
+        files: list[str] = []
+        seen_configs: set[int] = set()
+        for instance in self.module_instances:
+            cfg = instance.config
+            if cfg is None or id(cfg) in seen_configs:
+                continue
+            seen_configs.add(id(cfg))
+            diagnostics.extend(cfg.diagnostics)
+            files.extend(cfg.files)
+        files.extend(self.inputs.files)
+        sources = dict(self.loader.sources)
+        sources.update(self.inputs.sources)
+        self._report_unused_inputs(config)
+        graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, list(self.notices))
+        return graph
+
+    def _report_unused_inputs(self, config: ModuleConfig) -> None:
+        for name, value in self.inputs.values.items():
+            if name not in config.variables:
+                origin = value.origin if isinstance(value, (Value, RawInput)) else None
+                where = origin.label if origin else "input"
+                if origin is not None and origin.kind is OriginKind.ENV_VAR:
+                    continue  # the environment may hold TF_VAR_ values for other projects
+                self.notices.append(f'value for undeclared variable "{name}" ({where}) is ignored')
+
+
+class ModuleInstance:
+    """One instance of a module: the root, or module.x / module.x["k"] with its inputs."""
+
+    def __init__(self, builder: HclGraphBuilder, config: ModuleConfig | None, address: str,
+                 parent: "ModuleInstance | None", call: "ModuleCall | None", call_path: str, depth: int,
+                 unavailable: str = ""):
+        self.builder = builder
+        self.config = config
+        self.address = address
+        self.parent = parent
+        self.call = call
+        self.call_path = call_path  # "db.kms": the key terraform init uses for downloaded modules
+        self.depth = depth
+        self.unavailable = unavailable
+        self._vars: dict[str, Value] = {}
+        self._locals: dict[str, Value] = {}
+        self._busy: set[str] = set()
+        self._outputs: dict[str, Value] = {}
+        builder.module_instances.append(self)
+        self.resource_groups: dict[tuple[str, str, str], ResourceGroup] = {}
+        self.module_groups: dict[str, ModuleGroup] = {}
+        if config is not None:
+            for key, decl in config.resources.items():
+                self.resource_groups[key] = ResourceGroup(self, decl)
+            for name, (block, file) in config.module_calls.items():
+                self.module_groups[name] = ModuleGroup(self, name, block, file)
+
+    @property
+    def config_path(self) -> str:
+        """module.a.module.b, without instance keys."""
+        if self.parent is None:
+            return ""
+        prefix = self.parent.config_path
+        return (prefix + "." if prefix else "") + f"module.{self.call.name}"
+
+    def call_sites(self) -> list[CallSite]:
+        sites: list[CallSite] = []
+        node = self
+        while node.parent is not None and node.call is not None:
+            block = node.call.block
+            sites.append(CallSite(block.header_span, f'module "{node.call.name}" called from {node.call.file}'))
+            node = node.parent
+        sites.reverse()
+        return sites
+
+    def all_resources(self):
+        for group in self.resource_groups.values():
+            yield from group.instances().values()
+        for group in self.module_groups.values():
+            for instance in group.instances().values():
+                yield from instance.all_resources()
+
+    # ---- Context protocol
+
+    def _source(self, span: Span) -> SourceFile | None:
+        return self.builder.loader.sources.get(span.file) or self.builder.inputs.sources.get(span.file)
+
+    def _where(self, span: Span) -> str:
+        source = self._source(span)
+        line = source.line_col(span.start)[0] if source else 1
+        return f"{span.file}:{line}"
+
+    def var(self, name: str, node: ast.Node) -> Value:
+        if name in self._vars:
+            return self._vars[name]
+        decl = self.config.variables.get(name) if self.config else None
+        if decl is None:
+            raise EvalError(f'reference to undeclared input variable "{name}"', node)
+        key = "var." + name
+        if key in self._busy:
+            return Value.unknown_because(f"var.{name} refers to itself")
+        self._busy.add(key)
+        try:
+            value = self._variable_value(name, decl)
+        finally:
+            self._busy.discard(key)
+        self._vars[name] = value
+        return value
+
+    def _variable_value(self, name: str, decl: ast.Block) -> Value:
+        type_attr = decl.attribute("type")
+        type_expr = type_attr.expr if type_attr else None
+        nullable_attr = decl.attribute("nullable")
+        nullable = not (nullable_attr and isinstance(nullable_attr.expr, ast.Literal) and nullable_attr.expr.value is False)
+        value: Value | None = None
+        if self.parent is None:
+            given = self.builder.inputs.values.get(name)
+            if isinstance(given, RawInput):
+                value = self._parse_raw(given, type_expr)
+            elif given is not None:
+                value = given
+        else:
+            arg = self.call.block.attribute(name)
+            if arg is not None:
+                label = f'module "{self.call.name}" argument {name}'
+                evaluator = Evaluator(self.call.context, OriginKind.MODULE_ARGUMENT, label)
+                value = hop(evaluator.evaluate(arg.expr), Origin(OriginKind.MODULE_ARGUMENT, arg.span, label))
+                if value.is_null and not nullable:
+                    value = None
+        if value is None:
+            default = decl.attribute("default")
+            if default is not None:
+                label = f'variable "{name}" default'
+                value = Evaluator(_Constant(), OriginKind.VARIABLE_DEFAULT, label).evaluate(default.expr)
+            elif self.parent is None:
+                return Value.unknown_because(
+                    f'variable "{name}" has no default and no value was given '
+                    f"(terraform.tfvars, --var-file, --var or TF_VAR_{name})")
+            else:
+                return Value.unknown_because(f'module "{self.call.name}" does not set "{name}", which has no default')
+        if type_expr is not None:
+            value = convert(value, type_expr)
+        return value
+
+    def _parse_raw(self, raw: RawInput, type_expr: ast.Expr | None) -> Value:
+        if type_expr is None or type_is_primitive(type_expr):
+            return Value(raw.text, origin=raw.origin)
+        try:
+            expr = parse_expression(raw.text, "<command line>", 0)
+        except ParseFailure as exc:
+            return Value.unknown_because(f"{raw.origin.label} does not parse: {exc.message}")
+        return Evaluator(_Constant(), raw.origin.kind, raw.origin.label).evaluate(expr)
+
+    def local(self, name: str, node: ast.Node) -> Value:
+        if name in self._locals:
+            return self._locals[name]
+        attr = self.config.locals.get(name) if self.config else None
+        if attr is None:
+            raise EvalError(f'reference to undeclared local value "{name}"', node)
+        key = "local." + name
+        if key in self._busy:
+            return Value.unknown_because(f"local.{name} depends on itself")
+        self._busy.add(key)
+        try:
+            label = f"local.{name}"
+            value = Evaluator(self, OriginKind.LOCAL, label).evaluate(attr.expr)
+            value = hop(value, Origin(OriginKind.LOCAL, attr.span, label))
+        finally:
+            self._busy.discard(key)
+        self._locals[name] = value
+        return value
+
+    def resource(self, mode: str, type_: str, name: str, node: ast.Node) -> Value | None:
+        group = self.resource_groups.get((mode, type_, name))
+        if group is None:
+            return None
+        return group.reference_value()
+
+    def module_call(self, name: str, node: ast.Node) -> Value | None:
+        group = self.module_groups.get(name)
+        if group is None:
+            return None
+        return group.reference_value()
+
+    def each(self, attr: str, node: ast.Node) -> Value:
+        raise EvalError("each.key and each.value can only be used in a block that has for_each", node)
+
+    def count(self, attr: str, node: ast.Node) -> Value:
+        raise EvalError("count.index can only be used in a block that has count", node)
+
+    def path(self, attr: str, node: ast.Node) -> Value:
+        if attr == "module":
+            text = self.config.display_dir if self.config else "."
+        elif attr == "root":
+            text = self.builder.loader.module(self.builder.root_dir).display_dir
+        elif attr == "cwd":
+            text = "."
+        else:
+            raise EvalError(f"path.{attr} does not exist", node)
+        return Value(text)
+
+    def read_file(self, path: str) -> str | None:
+        try:
+            p = Path(path)
+            if p.stat().st_size > 1_000_000:
+                return None
+            return p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def output(self, name: str) -> Value:
+        if name in self._outputs:
+            return self._outputs[name]
+        if self.config is None:
+            return Value.unknown_because(f"module.{self.call.name}: {self.unavailable}")
+        block = self.config.outputs.get(name)
+        if block is None:
+            raise EvalError(f'module "{self.call.name}" has no output "{name}"')
+        key = "output." + name
+        if key in self._busy:
+            return Value.unknown_because(f"output {name} depends on itself")
+        attr = block.attribute("value")
+        if attr is None:
+            return Value.unknown_because(f"output {name} has no value")
+        self._busy.add(key)
+        try:
+            label = f'output "{name}" of module "{self.call.name}"'
+            value = hop(Evaluator(self, OriginKind.LITERAL, label).evaluate(attr.expr),
+                        Origin(OriginKind.EXPRESSION, attr.span, label))
+        finally:
+            self._busy.discard(key)
+        self._outputs[name] = value
+        return value
+
+
+class _Constant:
+    """Variable defaults and command-line values: constants that refer to nothing."""
+
+    def _fail(self, what: str):
+        raise EvalError(f"{what} cannot be used here (only constant values are allowed)")
+
+    def var(self, name, node):
+        self._fail("var." + name)
+
+    def local(self, name, node):
+        self._fail("local." + name)
+
+    def resource(self, mode, type_, name, node):
+        self._fail(f"{type_}.{name}")
+
+    def module_call(self, name, node):
+        self._fail("module." + name)
+
+    def each(self, attr, node):
+        self._fail("each")
+
+    def count(self, attr, node):
+        self._fail("count")
+
+    def path(self, attr, node):
+        self._fail("path")
+
+    def read_file(self, path):
+        return None
+
+
+class InstanceContext:
+    """A module instance plus the each/count values of one resource or module instance."""
+
+    def __init__(self, module: ModuleInstance, each_key: Value | None = None, each_value: Value | None = None,
+                 count_index: Value | None = None, block_kind: str = ""):
+        self.module = module
+        self.each_key = each_key
+        self.each_value = each_value
+        self.count_index = count_index
+        self.block_kind = block_kind
+
+    def var(self, name, node):
+        return self.module.var(name, node)
+
+    def local(self, name, node):
+        return self.module.local(name, node)
+
+    def resource(self, mode, type_, name, node):
+        return self.module.resource(mode, type_, name, node)
+
+    def module_call(self, name, node):
+        return self.module.module_call(name, node)
+
+    def path(self, attr, node):
+        return self.module.path(attr, node)
+
+    def read_file(self, path):
+        return self.module.read_file(path)
+
+    def each(self, attr: str, node: ast.Node) -> Value:
+        if self.each_key is None:
+            return self.module.each(attr, node)
+        if attr == "key":
+            return self.each_key
+        if attr == "value":
+            return self.each_value
+        raise EvalError(f"each.{attr} does not exist (each.key, each.value)", node)
+
+    def count(self, attr: str, node: ast.Node) -> Value:
+        if self.count_index is None:
+            return self.module.count(attr, node)
+        if attr == "index":
+            return self.count_index
+        raise EvalError(f"count.{attr} does not exist (count.index)", node)
+
+
+def expand(module: ModuleInstance, block: ast.Block, what: str) -> tuple[dict[Any, InstanceContext], str]:
+    """The instance keys of a block with count/for_each, or one wildcard instance when unknown."""
+    count_attr = block.attribute("count")
+    each_attr = block.attribute("for_each")
+    if count_attr is not None:
+        label = f"{what} count"
+        value = Evaluator(module, OriginKind.EXPRESSION, label).evaluate(count_attr.expr)
+        if value.known and value.raw is not None:
+            try:
+                n = int(to_number(value))
+            except EvalError as exc:
+                return _wildcard(module, f"count is not a number: {exc}", counted=True), ""
+            return {i: InstanceContext(module, count_index=Value(i)) for i in range(max(n, 0))}, ""
+        reason = value.unknown or "count is null"
+        return _wildcard(module, f"count is unknown: {reason}", counted=True), reason
+    if each_attr is not None:
+        value = Evaluator(module, OriginKind.EXPRESSION, f"{what} for_each").evaluate(each_attr.expr)
+        if not value.known:
+            return _wildcard(module, f"for_each is unknown: {value.unknown}", counted=False), value.unknown
+        raw = value.raw
+        out: dict[Any, InstanceContext] = {}
+        if isinstance(raw, dict):
+            for key in sorted(raw):
+                out[key] = InstanceContext(module, Value(key, origin=raw[key].origin), raw[key])
+            return out, ""
+        if isinstance(raw, SetList):
+            for item in raw:
+                if not item.known:
+                    return _wildcard(module, f"for_each has an unknown element: {item.unknown}", False), item.unknown
+                try:
+                    key = to_string(item)
+                except EvalError:
+                    return _wildcard(module, "for_each set elements must be strings", False), "bad for_each"
+                out[key] = InstanceContext(module, Value(key, origin=item.origin), item)
+            return dict(sorted(out.items())), ""
+        if raw is None:
+            return _wildcard(module, "for_each is null", False), "for_each is null"
+        reason = "for_each must be a map or a set of strings (wrap a list in toset())"
+        return _wildcard(module, reason, False), reason
+    return {None: InstanceContext(module)}, ""
+
+
+def _wildcard(module: ModuleInstance, reason: str, counted: bool) -> dict[Any, InstanceContext]:
+    unknown = Value.unknown_because(reason)
+    if counted:
+        return {WILDCARD: InstanceContext(module, count_index=unknown)}
+    return {WILDCARD: InstanceContext(module, unknown, unknown)}
+
+
+class ResourceGroup:
+    """All instances of one resource block in one module instance."""
+
+    def __init__(self, module: ModuleInstance, decl: ResourceDecl):
+        self.module = module
+        self.decl = decl
+        self._instances: dict[Any, HclResource] | None = None
+        self._expanding = False
+        self.unknown_reason = ""
+
+    @property
+    def base_address(self) -> str:
+        prefix = self.module.address + "." if self.module.address else ""
+        return prefix + self.decl.local_address
+
+    def instances(self) -> dict[Any, "HclResource"]:
+        if self._instances is None:
+            if self._expanding:
+                return {}
+            self._expanding = True
+            try:
+                contexts, self.unknown_reason = expand(self.module, self.decl.block, self.base_address)
+            finally:
+                self._expanding = False
+            self._instances = {key: HclResource(self, key, ctx) for key, ctx in contexts.items()}
+        return self._instances
+
+    def reference_value(self) -> Value:
+        if self._expanding:
+            return Value.unknown_because(f"{self.base_address} refers to itself in count/for_each")
+        instances = self.instances()
+        block = self.decl.block
+        if WILDCARD in instances:
+            address = instances[WILDCARD].address
+            return Value.unknown_because(f"{self.base_address} has an unknown number of instances ({self.unknown_reason})",
+                                         refs=[address])
+        if block.attribute("count") is not None:
+            return Value([inst.as_value() for inst in instances.values()])
+        if block.attribute("for_each") is not None:
+            return Value({key: inst.as_value() for key, inst in instances.items()})
+        return next(iter(instances.values())).as_value()
+
+
+class HclResource(Resource):
+    source_kind = "hcl"
+
+    def __init__(self, group: ResourceGroup, key: Any, context: InstanceContext):
+        decl = group.decl
+        module = group.module
+        self.group = group
+        self.decl = decl
+        self.block = decl.block
+        self.file = decl.file
+        self.context = context
+        self.mode = decl.mode
+        self.type = decl.type
+        self.name = decl.name
+        self.key = key
+        self.module = module
+        self.module_address = module.address
+        self.address = group.base_address + instance_suffix(key)
+        cfg_prefix = module.config_path
+        self.config_address = (cfg_prefix + "." if cfg_prefix else "") + decl.local_address
+        self.header_span = decl.block.header_span
+        self.block_span = decl.block.span
+        self.call_sites = module.call_sites()
+        self.plan_actions = None
+        self.not_editable = ""
+        if module.config is not None and module.config.downloaded:
+            self.not_editable = "it is defined in a downloaded module (.terraform/modules); change the module upstream"
+        elif module.config is not None and decl.file in module.config.json_files:
+            self.not_editable = "it is written in JSON configuration (.tf.json), which iaclint does not edit"
+        self._attrs: dict[str, AttrView] = {}
+        self._busy: set[str] = set()
+
+    def attr(self, name: str) -> AttrView:
+        cached = self._attrs.get(name)
+        if cached is not None:
+            return cached
+        node = self.block.attribute(name)
+        if node is None:
+            view = AttrView(name, False, None, None, None)
+            self._attrs[name] = view
+            return view
+        if name in self._busy:
+            return AttrView(name, True, Value.unknown_because(f"{self.address}.{name} refers to itself"),
+                            node.span, node.expr.span)
+        self._busy.add(name)
+        try:
+            evaluator = Evaluator(self.context, OriginKind.LITERAL, f"{self.address}.{name}")
+            value = evaluator.evaluate(node.expr)
+        finally:
+            self._busy.discard(name)
+        view = AttrView(name, True, value, node.span, node.expr.span)
+        self._attrs[name] = view
+        return view
+
+    def attribute_names(self) -> list[str]:
+        return [a.name for a in self.block.body.attributes if a.name not in META_ARGUMENTS]
+
+    def as_value(self) -> Value:
+        return Value(ObjectRef(self.address, self._referenced_attribute), refs=frozenset([self.address]))
+
+    def _referenced_attribute(self, name: str) -> Value:
+        refs = [self.address]
+        if self.block.attribute(name) is not None and name not in META_ARGUMENTS:
+            value = self.attr(name).value
+            label = f"{self.address}.{name}"
+            return hop(value, Origin(OriginKind.LITERAL, self.block.attribute(name).span, label)).with_refs(refs)
+        nested = self.block.blocks(name)
+        if nested:
+            return Value.unknown_because(f"{self.address}.{name} is a nested block (not evaluated as a value)", refs)
+        return Value.unknown_because(f"{self.address}.{name} is known only after apply", refs)
+
+
+class ModuleCall:
+    def __init__(self, name: str, block: ast.Block, file: str, context: InstanceContext):
+        self.name = name
+        self.block = block
+        self.file = file
+        self.context = context
+
+
+class ModuleGroup:
+    """All instances of one module block."""
+
+    def __init__(self, parent: ModuleInstance, name: str, block: ast.Block, file: str):
+        self.parent = parent
+        self.name = name
+        self.block = block
+        self.file = file
+        self._instances: dict[Any, ModuleInstance] | None = None
+        self._expanding = False
+        self.unknown_reason = ""
+
+    @property
+    def base_address(self) -> str:
+        prefix = self.parent.address + "." if self.parent.address else ""
+        return f"{prefix}module.{self.name}"
+
+    def instances(self) -> dict[Any, ModuleInstance]:
+        if self._instances is not None:
+            return self._instances
+        if self._expanding:
+            return {}
+        self._expanding = True
+        try:
+            contexts, self.unknown_reason = expand(self.parent, self.block, self.base_address)
+            config, unavailable, downloaded = self._load()
+        finally:
+            self._expanding = False
+        call_path = (self.parent.call_path + "." if self.parent.call_path else "") + self.name
+        out = {}
+        for key, ctx in contexts.items():
+            address = self.base_address + instance_suffix(key)
+            out[key] = ModuleInstance(self.parent.builder, config, address, self.parent,
+                                      ModuleCall(self.name, self.block, self.file, ctx), call_path,
+                                      self.parent.depth + 1, unavailable)
+        if unavailable:
+            self.parent.builder.notices.append(f"{self.base_address}: {unavailable}; its resources are not checked")
+        self._instances = out
+        return out
+
+    def _load(self) -> tuple[ModuleConfig | None, str, bool]:
+        source_attr = self.block.attribute("source")
+        builder = self.parent.builder
+        if source_attr is None or not isinstance(source_attr.expr, ast.Template) or not source_attr.expr.is_literal:
+            return None, "module source must be a literal string", False
+        source = source_attr.expr.literal
+        if self.parent.depth + 1 > MAX_MODULE_DEPTH:
+            return None, "modules are nested too deeply (does a module call itself?)", False
+        if source.startswith(("./", "../")) and self.parent.config is not None:
+            directory = (self.parent.config.dir / source)
+            if not directory.is_dir():
+                return None, f"module source {source} does not exist", False
+            return builder.loader.module(directory), "", False
+        call_path = (self.parent.call_path + "." if self.parent.call_path else "") + self.name
+        downloaded = builder.downloaded.get(call_path)
+        if downloaded is not None and downloaded.is_dir():
+            return builder.loader.module(downloaded, downloaded=True), "", True
+        return None, (f'module source "{source}" is not local and has not been downloaded '
+                      "(run terraform init so iaclint can read .terraform/modules)"), False
+
+    def reference_value(self) -> Value:
+        if self._expanding:
+            return Value.unknown_because(f"{self.base_address} refers to itself in count/for_each")
+        instances = self.instances()
+        if WILDCARD in instances:
+            return Value.unknown_because(f"{self.base_address} has an unknown number of instances ({self.unknown_reason})")
+        values = {key: Value(ObjectRef(inst.address, inst.output)) for key, inst in instances.items()}
+        if self.block.attribute("count") is not None:
+            return Value(list(values.values()))
+        if self.block.attribute("for_each") is not None:
+            return Value(values)
+        return next(iter(values.values())) if values else Value.unknown_because("module has no instance")
+
+
+def build_hcl_graph(root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None) -> Graph:
+    return HclGraphBuilder(root_dir, inputs, loader).build()

@@ -1,0 +1,126 @@
+"""Values for the root module's input variables, in Terraform's precedence order.
+
+Lowest to highest: TF_VAR_ environment variables, terraform.tfvars, terraform.tfvars.json,
+*.auto.tfvars and *.auto.tfvars.json in lexical order, then --var-file files, then --var values.
+(Terraform interleaves -var and -var-file by their position on the command line; iaclint applies
+all --var-file before all --var.) A later source replaces the whole value of a variable.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iaclint.eval.evaluator import Evaluator
+from iaclint.eval.values import Origin, OriginKind, Value
+from iaclint.graph.model import Diagnostic
+from iaclint.hcl import ast
+from iaclint.hcl.jsonsyntax import parse_json_tfvars
+from iaclint.hcl.parser import ParseFailure, parse_source
+from iaclint.source import SourceError, SourceFile, display_path, read_source
+
+
+@dataclass
+class RawInput:
+    """A -var or TF_VAR_ string: read literally for primitive types, as HCL otherwise."""
+
+    text: str
+    origin: Origin
+
+
+@dataclass
+class VariableInputs:
+    values: dict[str, Value | RawInput] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, SourceFile] = field(default_factory=dict)
+    unused: list[tuple[str, Origin]] = field(default_factory=list)
+
+
+class _NoReferences:
+    """tfvars files may not refer to anything; every reference is an error."""
+
+    def _fail(self, what: str):
+        from iaclint.eval.evaluator import EvalError
+
+        raise EvalError(f"{what} cannot be used in a variables file")
+
+    def var(self, name, node):
+        self._fail("var." + name)
+
+    def local(self, name, node):
+        self._fail("local." + name)
+
+    def resource(self, mode, type_, name, node):
+        self._fail(f"{type_}.{name}")
+
+    def module_call(self, name, node):
+        self._fail("module." + name)
+
+    def each(self, attr, node):
+        self._fail("each")
+
+    def count(self, attr, node):
+        self._fail("count")
+
+    def path(self, attr, node):
+        self._fail("path")
+
+    def read_file(self, path):
+        return None
+
+
+def tfvars_files(root: Path) -> list[Path]:
+    auto = sorted(
+        (p for p in root.glob("*.auto.tfvars*") if p.name.endswith((".auto.tfvars", ".auto.tfvars.json"))),
+        key=lambda p: p.name,
+    )
+    fixed = [root / "terraform.tfvars", root / "terraform.tfvars.json"]
+    return [p for p in fixed if p.is_file()] + auto
+
+
+def collect_inputs(root: Path, var_files: list[str] = (), cli_vars: list[str] = (),
+                   environ: dict[str, str] | None = None) -> VariableInputs:
+    inputs = VariableInputs()
+    env = os.environ if environ is None else environ
+    for key in sorted(env):
+        if key.startswith("TF_VAR_") and len(key) > 7:
+            name = key[7:]
+            inputs.values[name] = RawInput(env[key], Origin(OriginKind.ENV_VAR, None, f"environment variable {key}"))
+    for path in tfvars_files(root) + [Path(f) for f in var_files]:
+        load_tfvars_file(path, inputs, explicit=str(path) in var_files)
+    for item in cli_vars:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"--var must look like NAME=VALUE, got {item!r}")
+        inputs.values[name] = RawInput(text, Origin(OriginKind.CLI_VAR, None, f"--var {name}={text}"))
+    return inputs
+
+
+def load_tfvars_file(path: Path, inputs: VariableInputs, explicit: bool = False) -> None:
+    shown = display_path(path)
+    try:
+        source = read_source(path)
+    except SourceError as exc:
+        inputs.diagnostics.append(Diagnostic(shown, exc.line, exc.column, f"cannot read variables file: {exc}"))
+        return
+    inputs.sources[shown] = source
+    inputs.files.append(shown)
+    try:
+        body = parse_json_tfvars(source) if path.name.endswith(".json") else parse_source(source)
+    except ParseFailure as exc:
+        inputs.diagnostics.append(Diagnostic(shown, exc.line, exc.column, exc.message))
+        return
+    for block in body.blocks:
+        line, col = source.line_col(block.span.start)
+        inputs.diagnostics.append(Diagnostic(shown, line, col, f"a variables file holds only NAME = value, not a {block.type} block"))
+    for attr in body.attributes:
+        label = f'{"tfvars" if not path.name.endswith(".json") else "tfvars.json"} value "{attr.name}"'
+        evaluator = Evaluator(_NoReferences(), OriginKind.TFVARS, label)
+        inputs.values[attr.name] = evaluator.evaluate(attr.expr)
+
+
+def type_is_primitive(type_expr: ast.Expr | None) -> bool:
+    return isinstance(type_expr, ast.Variable) and type_expr.name in ("string", "number", "bool")

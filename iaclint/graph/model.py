@@ -1,0 +1,150 @@
+"""The resource graph rules ask questions of, whether it was built from HCL or from a plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from iaclint.eval.values import Value
+from iaclint.model import Location, Span
+from iaclint.source import SourceFile
+
+
+@dataclass
+class Diagnostic:
+    """A problem with the input itself (a file that does not parse); reported as a PARSE finding."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+    rule_id: str = "PARSE"
+
+
+@dataclass
+class AttrView:
+    """One attribute of a resource as rules see it: whether it is set, and what it evaluates to."""
+
+    name: str
+    present: bool
+    value: Value | None
+    span: Span | None  # the attribute (name = value), or None when absent
+    value_span: Span | None = None
+
+    @property
+    def is_set(self) -> bool:
+        """Set to something other than null (Terraform treats null as omitted)."""
+        return self.present and self.value is not None and not self.value.is_null
+
+
+@dataclass
+class CallSite:
+    """A module block through which a resource was instantiated, outermost first."""
+
+    span: Span
+    label: str
+
+
+class Resource:
+    """A resource or data source instance. Subclasses read values from HCL or from a plan."""
+
+    address: str
+    config_address: str
+    mode: str
+    type: str
+    name: str
+    key: object
+    module_address: str
+    header_span: Span | None
+    block_span: Span | None
+    call_sites: list[CallSite]
+    source_kind: str = "hcl"
+    plan_actions: tuple[str, ...] | None = None
+    not_editable: str = ""  # why fixes cannot edit this resource's source, when they cannot
+
+    def attr(self, name: str) -> AttrView:
+        raise NotImplementedError
+
+    def attribute_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def references(self, name: str | None = None) -> frozenset[str]:
+        """Addresses of the resources an attribute (or any attribute) depends on."""
+        names = [name] if name else self.attribute_names()
+        refs: frozenset[str] = frozenset()
+        for n in names:
+            view = self.attr(n)
+            if view.value is not None:
+                refs |= view.value.all_refs()
+        return refs
+
+    @property
+    def is_data(self) -> bool:
+        return self.mode == "data"
+
+    def __repr__(self) -> str:
+        return f"<{self.source_kind} {self.address}>"
+
+
+@dataclass
+class Edge:
+    source: str
+    attribute: str
+    target: str
+
+
+@dataclass
+class Graph:
+    resources: list[Resource]
+    sources: dict[str, SourceFile]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    files_checked: list[str] = field(default_factory=list)
+    kind: str = "hcl"
+    root_dir: str = "."
+    notices: list[str] = field(default_factory=list)
+    hcl_companion: "Graph | None" = None  # for plans: the configuration graph, when found
+
+    def __post_init__(self) -> None:
+        self.by_address: dict[str, Resource] = {r.address: r for r in self.resources}
+
+    def resource(self, address: str) -> Resource | None:
+        return self.by_address.get(address)
+
+    def of_type(self, *types: str) -> Iterator[Resource]:
+        wanted = set(types)
+        return (r for r in self.resources if r.type in wanted)
+
+    def managed(self) -> Iterator[Resource]:
+        return (r for r in self.resources if r.mode == "managed")
+
+    def referenced(self, refs: Iterable[str]) -> list[Resource]:
+        out = []
+        for ref in sorted(refs):
+            node = self.by_address.get(ref)
+            if node is not None:
+                out.append(node)
+        return out
+
+    def referenced_by(self, resource: Resource, attribute: str) -> list[Resource]:
+        """Which resources does this attribute refer to (directly or through locals, vars, modules)?"""
+        view = resource.attr(attribute)
+        if view.value is None:
+            return []
+        return self.referenced(view.value.all_refs())
+
+    def edges(self) -> list[Edge]:
+        out = []
+        for res in self.resources:
+            for name in res.attribute_names():
+                for target in sorted(res.references(name)):
+                    if target in self.by_address and target != res.address:
+                        out.append(Edge(res.address, name, target))
+        return out
+
+    def location(self, span: Span) -> Location:
+        source = self.sources.get(span.file)
+        if source is None:
+            return Location(span.file, 1, 1, 1, 1)
+        line, col = source.line_col(span.start)
+        end_line, end_col = source.line_col(span.end)
+        return Location(span.file, line, col, end_line, end_col)

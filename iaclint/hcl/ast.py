@@ -1,0 +1,249 @@
+"""A small HCL syntax tree with a span on every node.
+
+python-hcl2's own dict output drops positions, and positions are what findings and fixes are made
+of, so iaclint builds this tree from the raw Lark parse tree instead (see parser.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Union
+
+from iaclint.model import Span
+
+
+@dataclass(eq=False)
+class Node:
+    span: Span
+
+
+# ---- expressions ---------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Literal(Node):
+    value: Any  # None, bool, int, float or str
+
+
+@dataclass(eq=False)
+class Template(Node):
+    """A quoted string or heredoc: literal text parts and interpolated expressions."""
+
+    parts: list[Union[str, "Expr"]]
+    heredoc: bool = False
+
+    @property
+    def is_literal(self) -> bool:
+        return all(isinstance(p, str) for p in self.parts)
+
+    @property
+    def literal(self) -> str:
+        return "".join(p for p in self.parts if isinstance(p, str))
+
+
+@dataclass(eq=False)
+class Unsupported(Node):
+    """A construct iaclint does not evaluate (template directives, provider functions)."""
+
+    reason: str
+
+
+@dataclass(eq=False)
+class TupleExpr(Node):
+    items: list["Expr"]
+
+
+@dataclass(eq=False)
+class ObjectItem:
+    key: "Expr"  # a bare word key is a Variable node whose name is the key
+    value: "Expr"
+    span: Span
+
+
+@dataclass(eq=False)
+class ObjectExpr(Node):
+    items: list[ObjectItem]
+
+
+@dataclass(eq=False)
+class Variable(Node):
+    """The root of a traversal: var, local, aws_kms_key, each, count, module, data, a for variable."""
+
+    name: str
+
+
+@dataclass(eq=False)
+class GetAttr(Node):
+    target: "Expr"
+    name: str
+
+
+@dataclass(eq=False)
+class Index(Node):
+    target: "Expr"
+    key: "Expr"
+
+
+@dataclass(eq=False)
+class Splat(Node):
+    """target[*].a.b or target.*.a: steps are ("attr", name) or ("index", expr)."""
+
+    target: "Expr"
+    steps: list[tuple[str, Any]]
+
+
+@dataclass(eq=False)
+class Call(Node):
+    name: str
+    args: list["Expr"]
+    expand_final: bool = False
+
+
+@dataclass(eq=False)
+class Conditional(Node):
+    condition: "Expr"
+    true_expr: "Expr"
+    false_expr: "Expr"
+
+
+@dataclass(eq=False)
+class BinaryOp(Node):
+    op: str
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(eq=False)
+class UnaryOp(Node):
+    op: str
+    operand: "Expr"
+
+
+@dataclass(eq=False)
+class Paren(Node):
+    inner: "Expr"
+
+
+@dataclass(eq=False)
+class ForExpr(Node):
+    key_var: str | None
+    value_var: str
+    collection: "Expr"
+    key_expr: "Expr | None"  # None for a tuple-producing for
+    value_expr: "Expr"
+    condition: "Expr | None"
+    grouping: bool = False
+
+
+Expr = Union[
+    Literal, Template, Unsupported, TupleExpr, ObjectExpr, Variable, GetAttr, Index, Splat, Call,
+    Conditional, BinaryOp, UnaryOp, Paren, ForExpr,
+]
+
+
+# ---- structure -----------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Attribute(Node):
+    name: str
+    name_span: Span
+    expr: Expr
+
+
+@dataclass(eq=False)
+class Block(Node):
+    type: str
+    labels: list[str]
+    body: "Body"
+    open_brace: int  # offset of "{"
+    close_brace: int  # offset of "}"
+    header_span: Span = field(default=None)  # type and labels, for locating findings
+
+    def attribute(self, name: str) -> Attribute | None:
+        return self.body.attribute(name)
+
+    def blocks(self, type_name: str) -> list["Block"]:
+        return [b for b in self.body.items if isinstance(b, Block) and b.type == type_name]
+
+
+@dataclass(eq=False)
+class Body(Node):
+    items: list[Union[Attribute, Block]]
+
+    def attribute(self, name: str) -> Attribute | None:
+        for item in self.items:
+            if isinstance(item, Attribute) and item.name == name:
+                return item
+        return None
+
+    @property
+    def attributes(self) -> list[Attribute]:
+        return [i for i in self.items if isinstance(i, Attribute)]
+
+    @property
+    def blocks(self) -> list[Block]:
+        return [i for i in self.items if isinstance(i, Block)]
+
+
+def children(expr: Expr) -> Iterator[Expr]:
+    """Direct sub-expressions, for walks that look for references."""
+    if isinstance(expr, Template):
+        yield from (p for p in expr.parts if not isinstance(p, str))
+    elif isinstance(expr, TupleExpr):
+        yield from expr.items
+    elif isinstance(expr, ObjectExpr):
+        for item in expr.items:
+            yield item.key
+            yield item.value
+    elif isinstance(expr, GetAttr):
+        yield expr.target
+    elif isinstance(expr, Index):
+        yield expr.target
+        yield expr.key
+    elif isinstance(expr, Splat):
+        yield expr.target
+        yield from (s[1] for s in expr.steps if s[0] == "index")
+    elif isinstance(expr, Call):
+        yield from expr.args
+    elif isinstance(expr, Conditional):
+        yield expr.condition
+        yield expr.true_expr
+        yield expr.false_expr
+    elif isinstance(expr, BinaryOp):
+        yield expr.left
+        yield expr.right
+    elif isinstance(expr, UnaryOp):
+        yield expr.operand
+    elif isinstance(expr, Paren):
+        yield expr.inner
+    elif isinstance(expr, ForExpr):
+        yield expr.collection
+        if expr.key_expr is not None:
+            yield expr.key_expr
+        yield expr.value_expr
+        if expr.condition is not None:
+            yield expr.condition
+
+
+def traversal(expr: Expr) -> tuple[str, list[Any]] | None:
+    """``aws_kms_key.x[0].arn`` -> ("aws_kms_key", ["x", 0, "arn"]) when every step is static."""
+    steps: list[Any] = []
+    node = expr
+    while True:
+        if isinstance(node, GetAttr):
+            steps.append(node.name)
+            node = node.target
+        elif isinstance(node, Index):
+            if isinstance(node.key, Literal):
+                steps.append(node.key.value)
+            elif isinstance(node.key, Template) and node.key.is_literal:
+                steps.append(node.key.literal)
+            else:
+                steps.append(None)  # dynamic index
+            node = node.target
+        elif isinstance(node, Variable):
+            steps.reverse()
+            return node.name, steps
+        else:
+            return None

@@ -1,0 +1,192 @@
+"""The plain data that flows from the engine to the formatters: findings, fixes, the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity":
+        try:
+            return cls(text.lower())
+        except ValueError:
+            names = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {text!r} (one of: {names})") from None
+
+
+_SEVERITY_ORDER = [Severity.INFO, Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL]
+
+
+class Verdict(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+
+class Applicability(str, Enum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+    DISPLAY = "display"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A range of characters in one file (offsets into SourceFile.text)."""
+
+    file: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def short(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Related:
+    """A second place that explains a finding: where a value came from, a module call, a cluster."""
+
+    location: Location
+    message: str
+
+
+@dataclass(frozen=True)
+class Edit:
+    file: str
+    start: int
+    end: int
+    replacement: str
+
+    def overlaps(self, other: "Edit") -> bool:
+        if self.file != other.file:
+            return False
+        if self.start == self.end == other.start == other.end:
+            return True
+        return self.start < other.end and other.start < self.end
+
+
+@dataclass
+class Fix:
+    title: str
+    applicability: Applicability
+    edits: list[Edit]
+    note: str = ""
+    diff: str = ""
+
+    def overlaps(self, other: "Fix") -> bool:
+        return any(a.overlaps(b) for a in self.edits for b in other.edits)
+
+
+@dataclass
+class Suppression:
+    kind: str  # "inline", "checkov", "trivy", "tfsec", "baseline", "config"
+    justification: str
+    location: Location | None = None
+    expires: str | None = None
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    rule_name: str
+    severity: Severity
+    verdict: Verdict
+    address: str
+    location: Location
+    message: str
+    origin: dict[str, Any] | None = None
+    related: list[Related] = field(default_factory=list)
+    fix: Fix | None = None
+    no_fix_reason: str = ""
+    suppression: Suppression | None = None
+    fingerprint: str = ""
+    resource_type: str = ""
+    baseline_state: str | None = None  # "baselined" when a baseline entry matches
+    context: Any = field(default=None, repr=False, compare=False)  # engine data for fixes; never output
+
+    @property
+    def fix_marker(self) -> str:
+        if self.fix is None:
+            return ""
+        return {
+            Applicability.SAFE: "[fix]",
+            Applicability.UNSAFE: "[unsafe fix]",
+            Applicability.DISPLAY: "[suggestion]",
+        }[self.fix.applicability]
+
+    def files(self) -> set[str]:
+        names = {self.location.file}
+        names.update(r.location.file for r in self.related)
+        return names
+
+
+@dataclass
+class Report:
+    tool_version: str
+    findings: list[Finding]
+    files_checked: list[str]
+    rules: list[Any]  # RuleMeta objects, for formatters that describe rules (SARIF)
+    threshold: Severity = Severity.LOW
+    fail_on_unknown: bool = False
+    notices: list[str] = field(default_factory=list)  # things the user should know that are not findings
+    fixed_baseline_entries: list[dict[str, Any]] = field(default_factory=list)
+
+    def counts_toward_exit(self, finding: Finding) -> bool:
+        if finding.suppression is not None:
+            return False
+        if finding.verdict is Verdict.UNKNOWN and not self.fail_on_unknown:
+            return False
+        if finding.baseline_state == "baselined":
+            return False
+        return finding.severity.rank >= self.threshold.rank
+
+    @property
+    def failing(self) -> list[Finding]:
+        return [f for f in self.findings if self.counts_toward_exit(f)]
+
+    def summary(self) -> dict[str, Any]:
+        by_verdict = {"fail": 0, "unknown": 0}
+        by_severity = {s.value: 0 for s in Severity}
+        suppressed = 0
+        fixable = 0
+        for f in self.findings:
+            if f.suppression is not None:
+                suppressed += 1
+                continue
+            by_verdict[f.verdict.value] += 1
+            by_severity[f.severity.value] += 1
+            if f.fix is not None and f.fix.applicability is not Applicability.DISPLAY:
+                fixable += 1
+        return {
+            "files": len(self.files_checked),
+            "findings": len(self.findings) - suppressed,
+            "fail": by_verdict["fail"],
+            "unknown": by_verdict["unknown"],
+            "suppressed": suppressed,
+            "fixable": fixable,
+            "by_severity": by_severity,
+            "failing": len(self.failing),
+            "threshold": self.threshold.value,
+            "fail_on_unknown": self.fail_on_unknown,
+        }

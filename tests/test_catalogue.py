@@ -1,0 +1,63 @@
+"""Every rule through its fixtures: schema-valid YAML, docs, failing/passing cases, annotations."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from iaclint.engine.rules import load_rules, rules_dir, validate_rule_data
+from iaclint.model import Verdict
+from support import RULE_FIXTURES, expectations, found, rule_cases, run
+
+RULES = list(load_rules())
+CASES = [case for rule in RULES for case in rule_cases(rule.id)]
+
+
+def test_every_rule_file_is_schema_valid_and_named_by_id():
+    files = sorted(rules_dir().glob("*.yaml"))
+    assert len(files) == len(RULES) >= 9
+    for path in files:
+        data = yaml.safe_load(path.read_text())
+        validate_rule_data(data, str(path))
+        assert path.stem == data["id"]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_rule_has_docs_and_fixtures(rule):
+    for key in ("what", "why", "failing", "passing"):
+        assert rule.docs.get(key, "").strip(), f"{rule.id} has no docs.{key}"
+    if rule.fix:
+        assert rule.docs.get("fix_safety"), f"{rule.id} has a fix but no docs.fix_safety"
+    assert (RULE_FIXTURES / rule.id).is_dir(), f"fixtures/rules/{rule.id} is missing"
+    cases = rule_cases(rule.id)
+    failing = [c for c in cases if any(v == "fail" for _, _, v in expectations(c.path, rule.id))]
+    passing = [c for c in cases if c.path.name.startswith("pass")]
+    assert failing, f"{rule.id} has no failing case"
+    assert passing, f"{rule.id} has no passing case"
+    for case in passing:
+        assert not expectations(case.path, rule.id), f"{case.name} is a passing case with expectations"
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_case_findings_match_annotations(case, tmp_path):
+    module = case.copy_to(tmp_path / "case")
+    report = run([module], select={case.rule_id})
+    expected = expectations(module, case.rule_id)
+    assert found(report, module, case.rule_id) == expected
+    # the case must not be broken input: no parse errors unless the case is about them
+    assert not [f for f in report.findings if f.rule_id == "PARSE"]
+
+
+def _example(tmp_path, text):
+    module = tmp_path / "example"
+    module.mkdir(parents=True)
+    (module / "main.tf").write_text(text)
+    return module
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_docs_examples_fail_and_pass_as_labelled(rule, tmp_path):
+    failing = run([_example(tmp_path / "f", rule.docs["failing"])], select={rule.id})
+    assert any(f.verdict is Verdict.FAIL for f in failing.findings), rule.docs["failing"]
+    passing = run([_example(tmp_path / "p", rule.docs["passing"])], select={rule.id})
+    assert passing.findings == [], [f.message for f in passing.findings]
