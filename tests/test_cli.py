@@ -1,0 +1,171 @@
+"""The command line as users meet it: exit codes, messages for bad input, output formats."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from iaclint.engine.rules import schema
+from support import FIXTURES, ROOT
+
+DEMO = FIXTURES / "demo"
+
+
+def iaclint(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_VAR_")}
+    return subprocess.run([sys.executable, "-m", "iaclint", *args], cwd=cwd, capture_output=True, text=True,
+                          env=env, input=stdin, timeout=120)
+
+
+def assert_no_traceback(proc: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout, proc.stderr
+
+
+def test_demo_fails_with_findings_and_summary():
+    proc = iaclint("check", "fixtures/demo")
+    assert proc.returncode == 1
+    assert "fixtures/demo/main.tf:51:3: NEP001 [high]" in proc.stdout
+    assert 'from variable "analytics_encrypted" default (fixtures/demo/variables.tf:15)' in proc.stdout
+    assert "failing" in proc.stdout.splitlines()[-1]
+
+
+def test_json_report_validates_against_the_shipped_schema():
+    proc = iaclint("check", "fixtures/demo", "--format", "json")
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    jsonschema.validate(report, schema("report.schema.json"))
+    assert report["tool"]["name"] == "iaclint"
+    nep001 = next(f for f in report["findings"] if f["rule_id"] == "NEP001")
+    assert nep001["origin"]["kind"] == "variable_default"
+    assert nep001["origin"]["file"] == "fixtures/demo/variables.tf"
+    assert nep001["address"] == "aws_neptune_cluster.analytics"
+    assert nep001["suppression"] is None
+
+
+def test_severity_threshold_and_exit_code(tmp_path):
+    (tmp_path / "main.tf").write_text('resource "aws_kms_key" "k" {}\n')  # KMS001 is medium
+    assert iaclint("check", str(tmp_path)).returncode == 1
+    assert iaclint("check", str(tmp_path), "--severity-threshold", "high").returncode == 0
+    bad = iaclint("check", str(tmp_path), "--severity-threshold", "urgent")
+    assert bad.returncode == 2 and "unknown severity" in bad.stderr
+
+
+def test_unknown_verdicts_fail_only_when_asked(tmp_path):
+    (tmp_path / "main.tf").write_text(
+        'variable "enc" {\n  type = bool\n}\nresource "aws_neptune_cluster" "c" {\n'
+        '  storage_encrypted = var.enc\n  kms_key_arn       = "alias/graph"\n}\n')
+    proc = iaclint("check", str(tmp_path))
+    assert proc.returncode == 0
+    assert "unknown:" in proc.stdout and 'variable "enc" has no default' in proc.stdout
+    assert iaclint("check", str(tmp_path), "--fail-on-unknown").returncode == 1
+    assert iaclint("check", str(tmp_path), "--var", "enc=true").returncode == 0
+    assert "NEP001" not in iaclint("check", str(tmp_path), "--var", "enc=true").stdout
+
+
+def test_var_file_option(tmp_path):
+    (tmp_path / "main.tf").write_text(
+        'variable "enc" {\n  type = bool\n}\nresource "aws_neptune_cluster" "c" {\n'
+        '  storage_encrypted = var.enc\n  kms_key_arn       = "alias/graph"\n}\n')
+    (tmp_path / "prod.tfvars").write_text("enc = false\n")
+    proc = iaclint("check", str(tmp_path), "--var-file", str(tmp_path / "prod.tfvars"))
+    assert proc.returncode == 1 and "prod.tfvars" in proc.stdout
+    missing = iaclint("check", str(tmp_path), "--var-file", "nope.tfvars")
+    assert missing.returncode == 2 and "nope.tfvars" in missing.stderr
+
+
+def test_malformed_hcl_is_a_parse_finding_and_other_files_are_still_checked(tmp_path):
+    (tmp_path / "broken.tf").write_text('resource "aws_kms_key" "k" {\n  description = \n}\n')
+    (tmp_path / "good.tf").write_text('resource "aws_backup_vault" "v" {\n  name = "v"\n}\n')
+    proc = iaclint("check", str(tmp_path))
+    assert_no_traceback(proc)
+    assert proc.returncode == 1
+    assert "broken.tf:3:1: PARSE [high]" in proc.stdout
+    assert "BAK001" in proc.stdout  # the good file was checked
+
+
+def test_binary_file_named_tf(tmp_path):
+    (tmp_path / "image.tf").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    proc = iaclint("check", str(tmp_path))
+    assert_no_traceback(proc)
+    assert proc.returncode == 1
+    assert "image.tf:1:1: PARSE" in proc.stdout and "binary" in proc.stdout
+
+
+def test_invalid_utf8_names_the_line(tmp_path):
+    (tmp_path / "latin1.tf").write_bytes(b'# ok\n# caf\xe9\n')
+    proc = iaclint("check", str(tmp_path))
+    assert "latin1.tf:2:6: PARSE" in proc.stdout and "UTF-8" in proc.stdout
+
+
+def test_empty_file_is_fine(tmp_path):
+    (tmp_path / "empty.tf").write_text("")
+    proc = iaclint("check", str(tmp_path / "empty.tf"))
+    assert_no_traceback(proc)
+    assert proc.returncode == 0
+    assert "0 failing, 0 unknown in 1 file checked" in proc.stdout
+
+
+def test_missing_path_is_a_usage_error():
+    proc = iaclint("check", "does/not/exist")
+    assert_no_traceback(proc)
+    assert proc.returncode == 2
+    assert "does/not/exist: no such file or directory" in proc.stderr
+
+
+def test_non_terraform_file_is_a_usage_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    proc = iaclint("check", str(tmp_path / "notes.txt"))
+    assert proc.returncode == 2 and "not a directory, a .tf" in proc.stderr
+
+
+def test_file_path_loads_the_module_but_reports_only_that_file(tmp_path):
+    (tmp_path / "variables.tf").write_text('variable "enc" {\n  default = true\n}\n')
+    (tmp_path / "graph.tf").write_text(
+        'resource "aws_neptune_cluster" "c" {\n  storage_encrypted = var.enc\n  kms_key_arn       = "alias/graph"\n}\n')
+    (tmp_path / "keys.tf").write_text('resource "aws_kms_key" "k" {}\n')
+    proc = iaclint("check", str(tmp_path / "graph.tf"))
+    assert proc.returncode == 0, proc.stdout  # var.enc resolved from the sibling file; KMS001 is elsewhere
+    assert "KMS001" not in proc.stdout
+    assert iaclint("check", str(tmp_path / "keys.tf")).returncode == 1
+
+
+def test_tfvars_path_reports_findings_it_causes(tmp_path):
+    (tmp_path / "main.tf").write_text(
+        'variable "enc" {\n  default = true\n}\nresource "aws_neptune_cluster" "c" {\n'
+        '  storage_encrypted = var.enc\n  kms_key_arn       = "alias/graph"\n}\n')
+    (tmp_path / "terraform.tfvars").write_text("enc = false\n")
+    proc = iaclint("check", str(tmp_path / "terraform.tfvars"))
+    assert proc.returncode == 1 and "NEP001" in proc.stdout
+
+
+def test_rules_and_explain():
+    listing = iaclint("rules")
+    assert listing.returncode == 0
+    for rule_id in ("NEP001", "NEP002", "NEP003", "NEP004", "ECH001", "ECH002", "ECH003", "BAK001", "KMS001"):
+        assert rule_id in listing.stdout
+    explained = iaclint("explain", "neptune-snapshot-encrypted")
+    assert explained.returncode == 0
+    assert "NEP003" in explained.stdout and "Failing example" in explained.stdout and "read-only" in explained.stdout
+    assert iaclint("explain", "NOPE01").returncode == 2
+
+
+@pytest.mark.parametrize("args", [["check"], ["check", "--format", "yaml", "."], ["check", "--select", "XYZ999", "."]])
+def test_usage_errors_exit_2(args):
+    proc = iaclint(*args)
+    assert_no_traceback(proc)
+    assert proc.returncode == 2
+
+
+def test_select_and_ignore():
+    only = iaclint("check", "fixtures/demo", "--select", "KMS001", "--format", "json")
+    ids = {f["rule_id"] for f in json.loads(only.stdout)["findings"]}
+    assert ids == {"KMS001"}
+    rest = iaclint("check", "fixtures/demo", "--ignore", "KMS001,neptune-cluster-cmk", "--format", "json")
+    ids = {f["rule_id"] for f in json.loads(rest.stdout)["findings"]}
+    assert "KMS001" not in ids and "NEP002" not in ids and "NEP001" in ids

@@ -1,0 +1,202 @@
+"""The HCL graph: variables and their precedence, locals, modules, instances and references."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from iaclint.eval.values import OriginKind
+from iaclint.graph.hcl import build_hcl_graph
+from iaclint.graph.inputs import collect_inputs
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def graph(root: Path, var_files=(), cli_vars=(), environ=None):
+    inputs = collect_inputs(root, list(var_files), list(cli_vars), environ or {})
+    return build_hcl_graph(root, inputs)
+
+
+def attr(g, address, name):
+    return g.resource(address).attr(name).value
+
+
+BASE = {
+    "variables.tf": 'variable "flag" {\n  type    = string\n  default = "default"\n}\n',
+    "main.tf": 'resource "aws_x" "r" {\n  v = var.flag\n}\n',
+}
+
+
+def test_variable_default_from_another_file(tmp_path):
+    g = graph(write(tmp_path, BASE))
+    value = attr(g, "aws_x.r", "v")
+    assert value.raw == "default"
+    assert value.origin.kind is OriginKind.VARIABLE_DEFAULT
+    assert value.origin.span.file.endswith("variables.tf")
+
+
+@pytest.mark.parametrize("extra,cli,env,expected,kind", [
+    ({}, [], {"TF_VAR_flag": "env"}, "env", OriginKind.ENV_VAR),
+    ({"terraform.tfvars": 'flag = "tfvars"\n'}, [], {"TF_VAR_flag": "env"}, "tfvars", OriginKind.TFVARS),
+    ({"terraform.tfvars": 'flag = "tfvars"\n', "terraform.tfvars.json": '{"flag": "json"}'}, [], {}, "json",
+     OriginKind.TFVARS),
+    ({"terraform.tfvars.json": '{"flag": "json"}', "a.auto.tfvars": 'flag = "auto-a"\n',
+      "b.auto.tfvars": 'flag = "auto-b"\n'}, [], {}, "auto-b", OriginKind.TFVARS),
+    ({"b.auto.tfvars": 'flag = "auto-b"\n', "extra.tfvars": 'flag = "var-file"\n'}, ["extra.tfvars"], {},
+     "var-file", OriginKind.TFVARS),
+    ({"extra.tfvars": 'flag = "var-file"\n'}, ["extra.tfvars", "--var"], {}, "cli", OriginKind.CLI_VAR),
+])
+def test_tfvars_precedence(tmp_path, extra, cli, env, expected, kind):
+    root = write(tmp_path, {**BASE, **extra})
+    var_files = [str(root / f) for f in cli if f != "--var"]
+    cli_vars = ["flag=cli"] if "--var" in cli else []
+    g = graph(root, var_files, cli_vars, env)
+    value = attr(g, "aws_x.r", "v")
+    assert value.raw == expected
+    assert value.origin.kind is kind
+
+
+def test_input_without_default_is_unknown_with_reason(tmp_path):
+    g = graph(write(tmp_path, {"main.tf": 'variable "x" {}\nresource "aws_x" "r" {\n  v = var.x\n}\n'}))
+    value = attr(g, "aws_x.r", "v")
+    assert not value.known
+    assert 'variable "x" has no default' in value.unknown
+
+
+def test_bool_variable_converts_string_values(tmp_path):
+    root = write(tmp_path, {
+        "main.tf": 'variable "enc" {\n  type = bool\n}\nresource "aws_x" "r" {\n  v = var.enc\n}\n',
+        "terraform.tfvars": 'enc = "true"\n',
+    })
+    assert attr(graph(root), "aws_x.r", "v").raw is True
+    assert attr(graph(root, cli_vars=["enc=false"]), "aws_x.r", "v").raw is False
+
+
+def test_optional_object_attribute_defaults(tmp_path):
+    root = write(tmp_path, {"main.tf": (
+        'variable "db" {\n  type = object({ name = string, encrypted = optional(bool, true) })\n'
+        '  default = { name = "x" }\n}\nresource "aws_x" "r" {\n  v = var.db.encrypted\n}\n')})
+    assert attr(graph(root), "aws_x.r", "v").raw is True
+
+
+def test_locals_using_locals_and_cycles(tmp_path):
+    root = write(tmp_path, {"main.tf": (
+        'locals {\n  a = "x"\n  b = "${local.a}-y"\n  c = local.d\n  d = local.c\n}\n'
+        'resource "aws_x" "r" {\n  v = local.b\n  w = local.c\n}\n')})
+    g = graph(root)
+    assert attr(g, "aws_x.r", "v").raw == "x-y"
+    assert "depends on itself" in attr(g, "aws_x.r", "w").unknown
+
+
+def test_count_and_for_each_addresses(tmp_path):
+    root = write(tmp_path, {"main.tf": (
+        'resource "aws_backup_vault" "replicas" {\n  count = 2\n  name  = "r${count.index}"\n}\n'
+        'resource "aws_neptune_cluster" "per_team" {\n  for_each = toset(["reports", "search"])\n'
+        '  cluster_identifier = each.key\n}\n'
+        'resource "aws_neptune_cluster" "none" {\n  count = 0\n}\n')})
+    g = graph(root)
+    addresses = [r.address for r in g.resources]
+    assert addresses == ['aws_backup_vault.replicas[0]', 'aws_backup_vault.replicas[1]',
+                         'aws_neptune_cluster.per_team["reports"]', 'aws_neptune_cluster.per_team["search"]']
+    assert attr(g, "aws_backup_vault.replicas[1]", "name").raw == "r1"
+    assert attr(g, 'aws_neptune_cluster.per_team["search"]', "cluster_identifier").raw == "search"
+
+
+def test_unknown_collection_keeps_one_instance_with_unknown_values(tmp_path):
+    root = write(tmp_path, {"main.tf": (
+        'variable "n" {\n  type = number\n}\nvariable "teams" {\n  type = map(string)\n}\n'
+        'resource "aws_x" "counted" {\n  count = var.n\n  i     = count.index\n  fixed = true\n}\n'
+        'resource "aws_x" "each" {\n  for_each = var.teams\n  k        = each.key\n}\n')})
+    g = graph(root)
+    counted = g.resource("aws_x.counted[*]")
+    assert counted is not None
+    assert not counted.attr("i").value.known and counted.attr("fixed").value.raw is True
+    assert not g.resource("aws_x.each[*]").attr("k").value.known
+
+
+def test_local_module_twice_with_different_inputs(tmp_path):
+    root = write(tmp_path, {
+        "main.tf": ('module "a" {\n  source = "./mod"\n  enc    = false\n}\n'
+                    'module "b" {\n  source = "./mod"\n  enc    = true\n}\n'),
+        "mod/main.tf": 'variable "enc" {}\nresource "aws_x" "this" {\n  v = var.enc\n}\noutput "id" {\n  value = aws_x.this.id\n}\n',
+    })
+    g = graph(root)
+    a = g.resource("module.a.aws_x.this")
+    b = g.resource("module.b.aws_x.this")
+    assert a.attr("v").value.raw is False and b.attr("v").value.raw is True
+    assert a.attr("v").value.origin.kind is OriginKind.MODULE_ARGUMENT
+    assert a.config_address == "module.a.aws_x.this"
+    assert len(a.call_sites) == 1 and a.call_sites[0].label.startswith('module "a" called from ')
+
+
+def test_module_for_each_and_nested_modules(tmp_path):
+    root = write(tmp_path, {
+        "main.tf": 'module "db" {\n  for_each = { x = true, y = false }\n  source = "./db"\n  enc = each.value\n}\n',
+        "db/main.tf": 'variable "enc" {}\nmodule "inner" {\n  source = "../inner"\n  enc    = var.enc\n}\n',
+        "inner/main.tf": 'variable "enc" {}\nresource "aws_x" "this" {\n  v = var.enc\n}\n',
+    })
+    g = graph(root)
+    assert sorted(r.address for r in g.resources) == [
+        'module.db["x"].module.inner.aws_x.this', 'module.db["y"].module.inner.aws_x.this']
+    value = g.resource('module.db["y"].module.inner.aws_x.this').attr("v").value
+    assert value.raw is False
+    assert value.origin.span.file.endswith("main.tf")  # the literal in the root's for_each map
+
+
+def test_module_outputs_carry_references(tmp_path):
+    root = write(tmp_path, {
+        "main.tf": 'module "kms" {\n  source = "./kms"\n}\nresource "aws_backup_vault" "v" {\n  kms_key_arn = module.kms.arn\n}\n',
+        "kms/main.tf": 'resource "aws_kms_key" "k" {}\noutput "arn" {\n  value = aws_kms_key.k.arn\n}\n',
+    })
+    g = graph(root)
+    vault = g.resource("aws_backup_vault.v")
+    assert [r.address for r in g.referenced_by(vault, "kms_key_arn")] == ["module.kms.aws_kms_key.k"]
+    assert any(e.source == "aws_backup_vault.v" and e.target == "module.kms.aws_kms_key.k" for e in g.edges())
+
+
+def test_remote_module_is_reported_not_dropped(tmp_path):
+    root = write(tmp_path, {"main.tf": 'module "vpc" {\n  source = "terraform-aws-modules/vpc/aws"\n}\n'
+                                      'resource "aws_x" "r" {\n  v = module.vpc.id\n}\n'})
+    g = graph(root)
+    assert any("module.vpc" in n and "not local" in n for n in g.notices)
+    assert "not local" in attr(g, "aws_x.r", "v").unknown
+
+
+def test_downloaded_module_is_read_from_terraform_dir(tmp_path):
+    root = write(tmp_path, {
+        "main.tf": 'module "vpc" {\n  source = "terraform-aws-modules/vpc/aws"\n}\n',
+        ".terraform/modules/vpc/main.tf": 'resource "aws_x" "r" {\n  v = 1\n}\n',
+        ".terraform/modules/modules.json": json.dumps({"Modules": [{"Key": "vpc", "Source": "x", "Dir": ".terraform/modules/vpc"}]}),
+    })
+    g = graph(root)
+    resource = g.resource("module.vpc.aws_x.r")
+    assert resource is not None and "downloaded module" in resource.not_editable
+
+
+def test_tf_json_configuration(tmp_path):
+    root = write(tmp_path, {"main.tf.json": json.dumps({
+        "variable": {"enc": {"default": False}},
+        "resource": {"aws_neptune_cluster": {"g": {"storage_encrypted": "${var.enc}", "name": "n-${var.enc}"}}},
+    })})
+    g = graph(root)
+    cluster = g.resource("aws_neptune_cluster.g")
+    assert cluster.attr("storage_encrypted").value.raw is False
+    assert cluster.attr("name").value.raw == "n-false"
+    assert "JSON" in cluster.not_editable
+
+
+def test_override_files_replace_arguments(tmp_path):
+    root = write(tmp_path, {
+        "main.tf": 'resource "aws_x" "r" {\n  v = 1\n  w = 2\n}\n',
+        "main_override.tf": 'resource "aws_x" "r" {\n  v = 3\n}\n',
+    })
+    g = graph(root)
+    assert attr(g, "aws_x.r", "v").raw == 3 and attr(g, "aws_x.r", "w").raw == 2
