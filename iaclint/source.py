@@ -95,8 +95,13 @@ def decode_source(path: str, data: bytes) -> SourceFile:
     return SourceFile(path, text, has_bom)
 
 
-def read_source(path: str | Path) -> SourceFile:
+def read_source(path: str | Path, overlay: dict[str, SourceFile] | None = None) -> SourceFile:
+    """Read a file, or its pending fixed version from ``overlay`` (keyed by absolute path)."""
     p = Path(path)
+    if overlay:
+        pending = overlay.get(str(p.resolve()))
+        if pending is not None:
+            return SourceFile(display_path(p), pending.text, pending.has_bom)
     try:
         data = p.read_bytes()
     except IsADirectoryError:

@@ -61,3 +61,78 @@ def test_docs_examples_fail_and_pass_as_labelled(rule, tmp_path):
     assert any(f.verdict is Verdict.FAIL for f in failing.findings), rule.docs["failing"]
     passing = run([_example(tmp_path / "p", rule.docs["passing"])], select={rule.id})
     assert passing.findings == [], [f.message for f in passing.findings]
+
+
+# ---- fixes ---------------------------------------------------------------------------------
+
+import shutil
+import subprocess
+
+from iaclint.engine.runner import RuleSelection
+from iaclint.fixes.apply import run_fix
+from support import options
+
+FAILING_CASES = [c for c in CASES if any(v == "fail" for _, _, v in expectations(c.path, c.rule_id))]
+FIXED_CASES = [c for c in FAILING_CASES if c.fixed_path is not None]
+UNFIXED_CASES = [c for c in FAILING_CASES if c.fixed_path is None]
+TERRAFORM = shutil.which("terraform")
+
+
+def _fix(module, rule_id):
+    opts = options()
+    opts.selection = RuleSelection(select={rule_id})
+    return run_fix([str(module)], opts, unsafe=True, write=True)
+
+
+def _snapshot(root):
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_fixed_files_exist_iff_the_rule_is_fixable(rule):
+    has_fixed = any(c.fixed_path for c in FIXED_CASES if c.rule_id == rule.id)
+    assert has_fixed == rule.fixable
+
+
+@pytest.mark.parametrize("case", FIXED_CASES, ids=lambda c: c.name)
+def test_fix_produces_the_expected_file_byte_for_byte(case, tmp_path):
+    module = case.copy_to(tmp_path / "case")
+    before = _snapshot(module)
+    outcome = _fix(module, case.rule_id)
+    after = _snapshot(module)
+    expected = dict(before)
+    if case.is_dir:
+        for rel, data in _snapshot(case.fixed_path).items():
+            expected[rel] = data
+    else:
+        expected[case.path.name] = case.fixed_path.read_bytes()
+    assert after == expected
+    assert outcome.applied
+    # the fixed module passes the rule
+    report = run([module], select={case.rule_id})
+    assert [f.message for f in report.findings if f.verdict.value == "fail"] == []
+    # and a second run changes nothing
+    again = _fix(module, case.rule_id)
+    assert not again.applied and _snapshot(module) == after
+
+
+@pytest.mark.parametrize("case", UNFIXED_CASES, ids=lambda c: c.name)
+def test_failing_case_without_fixed_file_is_left_byte_identical(case, tmp_path):
+    module = case.copy_to(tmp_path / "case")
+    before = _snapshot(module)
+    outcome = _fix(module, case.rule_id)
+    assert _snapshot(module) == before
+    assert not outcome.applied
+
+
+@pytest.mark.skipif(TERRAFORM is None, reason="needs the terraform binary on PATH for `terraform fmt`")
+@pytest.mark.parametrize("case", FIXED_CASES, ids=lambda c: c.name)
+def test_fixed_files_stay_terraform_fmt_clean(case, tmp_path):
+    original = case.copy_to(tmp_path / "original")
+    assert subprocess.run([TERRAFORM, "fmt", "-check", "-recursive", str(original)],
+                          capture_output=True).returncode == 0, "fixture is not fmt-clean to begin with"
+    module = case.copy_to(tmp_path / "case")
+    _fix(module, case.rule_id)
+    proc = subprocess.run([TERRAFORM, "fmt", "-check", "-recursive", "-diff", str(module)], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout

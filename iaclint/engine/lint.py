@@ -35,6 +35,7 @@ class LintOptions:
     environ: dict[str, str] | None = None
     inline_suppressions: bool = True
     exclude: list[str] = field(default_factory=list)
+    overlay: dict | None = None  # absolute path -> SourceFile: fixed contents being verified, not yet written
 
 
 @dataclass
@@ -152,5 +153,5 @@ def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoade
 
         return load_plan_target(target, options)
     inputs = collect_inputs(target.path, list(options.var_files) + target.extra_var_files, options.cli_vars,
-                            options.environ)
-    return build_hcl_graph(target.path, inputs, loader)
+                            options.environ, options.overlay)
+    return build_hcl_graph(target.path, inputs, loader or ConfigLoader(options.overlay))

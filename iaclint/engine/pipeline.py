@@ -1,16 +1,18 @@
-"""The whole check: lint, attach fixes, apply suppressions and the baseline, filter exclusions."""
+"""The whole check: lint, attach fixes, then suppressions and the baseline."""
 
 from __future__ import annotations
 
 from iaclint.engine.lint import LintOptions, LintRun, lint
+from iaclint.fixes.builder import attach_fixes
 from iaclint.model import Report
+
+
+def run_check(paths: list[str], options: LintOptions) -> LintRun:
+    run = lint(paths, options)
+    attach_fixes(run.report.findings)
+    return run
 
 
 def check_paths(paths: list[str], options: LintOptions, baseline: str | None = None,
                 write_baseline: str | None = None) -> Report:
-    run = lint(paths, options)
-    return run.report
-
-
-def run_check(paths: list[str], options: LintOptions) -> LintRun:
-    return lint(paths, options)
+    return run_check(paths, options).report

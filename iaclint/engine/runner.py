@@ -24,9 +24,11 @@ class RuleSelection:
 
     def wants(self, rule: Rule) -> bool:
         keys = {rule.id, rule.name}
-        if self.select is not None and not keys & self.select:
+        if keys & self.ignore:
             return False
-        return not keys & self.ignore
+        if rule.builtin and rule.id in ("PARSE", "CONFIG"):
+            return True  # broken input is reported whatever rules are selected, unless ignored by name
+        return self.select is None or bool(keys & self.select)
 
     def severity_of(self, rule: Rule) -> Severity:
         return self.severity.get(rule.id, rule.severity)

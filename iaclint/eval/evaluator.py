@@ -37,10 +37,11 @@ class Context(Protocol):
 class Evaluator:
     """Evaluates expressions in one context; literals are labelled with the kind of place they sit in."""
 
-    def __init__(self, context: Context, kind: OriginKind, label: str, depth: int = 0):
+    def __init__(self, context: Context, kind: OriginKind, label: str, depth: int = 0, name: str = ""):
         self.context = context
         self.kind = kind
         self.label = label
+        self.name = name
         self.bindings: list[dict[str, Value]] = []
         self.depth = depth
 
@@ -57,7 +58,7 @@ class Evaluator:
     # ---- helpers
 
     def _literal_origin(self, node: ast.Node) -> Origin:
-        return Origin(self.kind, node.span, self.label)
+        return Origin(self.kind, node.span, self.label, self.name)
 
     def _expr_origin(self, node: ast.Node) -> Origin:
         return Origin(OriginKind.EXPRESSION, node.span, self.label)

@@ -33,6 +33,7 @@ class Origin:
     kind: OriginKind
     span: Span | None
     label: str  # for people: 'variable "encrypted" default', 'module "db" argument encrypted'
+    name: str = ""  # the variable, argument or local it belongs to, for fix titles
 
     def describe(self) -> str:
         return self.label

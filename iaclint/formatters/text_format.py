@@ -4,12 +4,6 @@ from __future__ import annotations
 
 from iaclint.model import Applicability, Finding, Report, Verdict
 
-REPLACEMENT_NOTE = (
-    "applying it replaces the existing resource: it is destroyed and created again, empty, unless you "
-    "migrate (snapshot it, copy the snapshot with the new key, create the new one from the copy)"
-)
-
-
 def finding_line(f: Finding, with_file: bool = True) -> str:
     loc = f.location
     where = f"{loc.file}:{loc.line}:{loc.column}" if with_file else f"{loc.line}:{loc.column}"
@@ -50,7 +44,7 @@ def _fix_text(f: Finding) -> str:
     if fix.applicability is Applicability.SAFE:
         text = f"fix: {fix.title}"
     elif fix.applicability is Applicability.UNSAFE:
-        text = f"unsafe fix (--unsafe-fixes): {fix.title}; {REPLACEMENT_NOTE}"
+        text = f"unsafe fix (--unsafe-fixes): {fix.title}"
     else:
         text = f"suggestion: {fix.title}"
     if fix.note:

@@ -53,7 +53,8 @@ class ModuleConfig:
 class ConfigLoader:
     """Parses files once per run and module directories once, however often they are instantiated."""
 
-    def __init__(self) -> None:
+    def __init__(self, overlay: dict[str, SourceFile] | None = None) -> None:
+        self.overlay = overlay  # fixed file contents not yet written, for verifying fixes
         self.sources: dict[str, SourceFile] = {}
         self._bodies: dict[str, ast.Body | Diagnostic] = {}
         self._modules: dict[Path, ModuleConfig] = {}
@@ -64,7 +65,7 @@ class ConfigLoader:
             return shown, self._bodies[shown]
         result: ast.Body | Diagnostic
         try:
-            source = read_source(path)
+            source = read_source(path, self.overlay)
             self.sources[shown] = source
             if path.name.endswith(".json"):
                 result = parse_json_config(source)

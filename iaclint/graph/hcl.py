@@ -184,7 +184,7 @@ class ModuleInstance:
             arg = self.call.block.attribute(name)
             if arg is not None:
                 label = f'module "{self.call.name}" argument {name}'
-                evaluator = Evaluator(self.call.context, OriginKind.MODULE_ARGUMENT, label)
+                evaluator = Evaluator(self.call.context, OriginKind.MODULE_ARGUMENT, label, name=name)
                 value = hop(evaluator.evaluate(arg.expr), Origin(OriginKind.MODULE_ARGUMENT, arg.span, label))
                 if value.is_null and not nullable:
                     value = None
@@ -192,7 +192,7 @@ class ModuleInstance:
             default = decl.attribute("default")
             if default is not None:
                 label = f'variable "{name}" default'
-                value = Evaluator(_Constant(), OriginKind.VARIABLE_DEFAULT, label).evaluate(default.expr)
+                value = Evaluator(_Constant(), OriginKind.VARIABLE_DEFAULT, label, name=name).evaluate(default.expr)
             elif self.parent is None:
                 return Value.unknown_because(
                     f'variable "{name}" has no default and no value was given '
@@ -224,7 +224,7 @@ class ModuleInstance:
         self._busy.add(key)
         try:
             label = f"local.{name}"
-            value = Evaluator(self, OriginKind.LOCAL, label).evaluate(attr.expr)
+            value = Evaluator(self, OriginKind.LOCAL, label, name=name).evaluate(attr.expr)
             value = hop(value, Origin(OriginKind.LOCAL, attr.span, label))
         finally:
             self._busy.discard(key)

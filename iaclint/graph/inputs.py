@@ -81,7 +81,7 @@ def tfvars_files(root: Path) -> list[Path]:
 
 
 def collect_inputs(root: Path, var_files: list[str] = (), cli_vars: list[str] = (),
-                   environ: dict[str, str] | None = None) -> VariableInputs:
+                   environ: dict[str, str] | None = None, overlay: dict[str, SourceFile] | None = None) -> VariableInputs:
     inputs = VariableInputs()
     env = os.environ if environ is None else environ
     for key in sorted(env):
@@ -89,7 +89,7 @@ def collect_inputs(root: Path, var_files: list[str] = (), cli_vars: list[str] = 
             name = key[7:]
             inputs.values[name] = RawInput(env[key], Origin(OriginKind.ENV_VAR, None, f"environment variable {key}"))
     for path in tfvars_files(root) + [Path(f) for f in var_files]:
-        load_tfvars_file(path, inputs, explicit=str(path) in var_files)
+        load_tfvars_file(path, inputs, overlay)
     for item in cli_vars:
         name, sep, text = item.partition("=")
         name = name.strip()
@@ -99,10 +99,10 @@ def collect_inputs(root: Path, var_files: list[str] = (), cli_vars: list[str] = 
     return inputs
 
 
-def load_tfvars_file(path: Path, inputs: VariableInputs, explicit: bool = False) -> None:
+def load_tfvars_file(path: Path, inputs: VariableInputs, overlay: dict[str, SourceFile] | None = None) -> None:
     shown = display_path(path)
     try:
-        source = read_source(path)
+        source = read_source(path, overlay)
     except SourceError as exc:
         inputs.diagnostics.append(Diagnostic(shown, exc.line, exc.column, f"cannot read variables file: {exc}"))
         return
@@ -118,7 +118,7 @@ def load_tfvars_file(path: Path, inputs: VariableInputs, explicit: bool = False)
         inputs.diagnostics.append(Diagnostic(shown, line, col, f"a variables file holds only NAME = value, not a {block.type} block"))
     for attr in body.attributes:
         label = f'{"tfvars" if not path.name.endswith(".json") else "tfvars.json"} value "{attr.name}"'
-        evaluator = Evaluator(_NoReferences(), OriginKind.TFVARS, label)
+        evaluator = Evaluator(_NoReferences(), OriginKind.TFVARS, label, name=attr.name)
         inputs.values[attr.name] = evaluator.evaluate(attr.expr)
 
 

@@ -1,0 +1,210 @@
+"""`iaclint fix`: apply fixes one at a time, verify each, and write files only at the end.
+
+Each fix is applied to an in-memory copy of the files and the whole module is linted again: the
+fix is kept only when every edited file still parses, its finding is gone and no new finding
+appeared. Fixes whose edits went stale after another fix are simply recomputed by the next lint.
+Files are written atomically, with their permissions, BOM and line endings, and only when asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from iaclint.engine.lint import LintOptions
+from iaclint.engine.pipeline import run_check
+from iaclint.fixes.diff import file_diff
+from iaclint.hcl.layout import LayoutError, apply_edits
+from iaclint.model import Applicability, Finding, Report, Verdict
+from iaclint.source import SourceFile, read_source, write_atomic
+
+MAX_ATTEMPTS = 200
+
+
+@dataclass
+class Applied:
+    rule_id: str
+    address: str
+    title: str
+    applicability: Applicability
+
+
+@dataclass
+class FixOutcome:
+    applied: list[Applied]
+    report: Report  # the findings after fixing
+    originals: dict[str, SourceFile]  # absolute path -> original content
+    fixed: dict[str, SourceFile]  # absolute path -> new content
+    rejected: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)
+    unsafe_allowed: bool = False
+
+    @property
+    def remaining_failing(self) -> list[Finding]:
+        return self.report.failing
+
+    def diff(self) -> str:
+        parts = []
+        for path in sorted(self.fixed):
+            old = self.originals[path]
+            parts.append(file_diff(old.path, old.text, self.fixed[path].text))
+        return "".join(parts)
+
+    def render(self, show_diff: bool = False) -> str:
+        lines: list[str] = []
+        if show_diff:
+            text = self.diff()
+            if text:
+                lines.append(text.rstrip("\n"))
+        verb = "would apply" if show_diff else "applied"
+        for a in self.applied:
+            lines.append(f"{verb}: {a.rule_id} {a.address}: {a.title} [{a.applicability.value}]")
+        for f in self.report.findings:
+            if f.suppression is not None:
+                continue
+            lines.append(f"left: {f.location.file}:{f.location.line}: {f.rule_id} {f.address or ''}: "
+                         f"{self._why_left(f)}")
+        n_files = len(self.fixed)
+        summary = (f"{len(self.applied)} fix{'es' if len(self.applied) != 1 else ''} "
+                   f"{'to apply' if show_diff else 'applied'} in {n_files} file{'s' if n_files != 1 else ''}; "
+                   f"{len(self.remaining_failing)} failing finding{'s' if len(self.remaining_failing) != 1 else ''} left")
+        lines.append(summary)
+        return "\n".join(lines) + "\n"
+
+    def _why_left(self, f: Finding) -> str:
+        verdict = "unknown, " if f.verdict is Verdict.UNKNOWN else ""
+        key = (f.rule_id, f.address, f.fix.title if f.fix else "")
+        if key in self.rejected:
+            return f"{verdict}fix rejected: {self.rejected[key]}"
+        if f.fix is None:
+            reason = f.no_fix_reason or "this rule has no automatic fix"
+            return f"{verdict}no automatic fix: {reason}"
+        if f.fix.applicability is Applicability.DISPLAY:
+            return f"{verdict}suggestion only ({f.fix.note}): {f.fix.title}"
+        if f.fix.applicability is Applicability.UNSAFE and not self.unsafe_allowed:
+            return f"{verdict}unsafe fix, not applied without --unsafe-fixes: {f.fix.title}"
+        if f.verdict is Verdict.UNKNOWN:
+            return "unknown verdict: fixes are applied only to failing findings"
+        return f"not applied: {f.fix.title}"
+
+
+def _allowed(finding: Finding, unsafe: bool) -> bool:
+    fix = finding.fix
+    if fix is None or finding.verdict is not Verdict.FAIL or finding.suppression is not None:
+        return False
+    if fix.applicability is Applicability.SAFE:
+        return True
+    return unsafe and fix.applicability is Applicability.UNSAFE
+
+
+def _key(f: Finding) -> tuple[str, str, str]:
+    return (f.rule_id, f.address, f.fix.title if f.fix else "")
+
+
+def _state(paths: list[str], options: LintOptions, overlay: dict[str, SourceFile]):
+    options.overlay = overlay
+    return run_check(paths, options)
+
+
+def _finding_keys(report: Report) -> set[tuple[str, str, str]]:
+    return {(f.rule_id, f.address, f.verdict.value) for f in report.findings if f.suppression is None}
+
+
+def _diagnostics(run) -> set[tuple[str, str]]:
+    return {(d.file, d.message) for g in run.graphs for d in g.diagnostics}
+
+
+def _verify(before, after, finding: Finding) -> str:
+    """Empty when the fix did what it should; otherwise why it is rejected."""
+    broken = sorted(_diagnostics(after) - _diagnostics(before))
+    if broken:
+        file, message = broken[0]
+        return f"the fixed file would not parse ({file}: {message})"
+    before, after = before.report, after.report
+    still = [f for f in after.findings if f.rule_id == finding.rule_id and f.address == finding.address
+             and f.verdict is Verdict.FAIL]
+    if still:
+        return "the finding would still be there after the fix"
+    new = sorted(_finding_keys(after) - _finding_keys(before))
+    if new:
+        shown = ", ".join(f"{rule} on {address}" for rule, address, _ in new[:3])
+        return f"it would cause new findings ({shown})"
+    return ""
+
+
+def _apply(overlay: dict[str, SourceFile], originals: dict[str, SourceFile], finding: Finding,
+           sources: dict[str, SourceFile]) -> dict[str, SourceFile]:
+    trial = dict(overlay)
+    by_file: dict[str, list] = {}
+    for edit in finding.fix.edits:
+        by_file.setdefault(edit.file, []).append(edit)
+    for shown, edits in by_file.items():
+        absolute = str(Path(shown).resolve())
+        current = trial.get(absolute)
+        if current is None:
+            current = sources.get(shown) or read_source(shown)
+            originals.setdefault(absolute, current)
+        new_text = apply_edits(current.text, edits)
+        trial[absolute] = SourceFile(current.path, new_text, current.has_bom)
+    return trial
+
+
+def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write: bool = True) -> FixOutcome:
+    overlay: dict[str, SourceFile] = {}
+    originals: dict[str, SourceFile] = {}
+    applied: list[Applied] = []
+    rejected: dict[tuple[str, str, str], str] = {}
+    state = _state(paths, options, overlay)
+    attempts = 0
+    while attempts < MAX_ATTEMPTS:
+        candidates = [f for f in state.report.findings if _allowed(f, unsafe) and _key(f) not in rejected]
+        if not candidates:
+            break
+        progressed = False
+        for candidate in candidates:
+            attempts += 1
+            sources = candidate.context.graph.sources if candidate.context else {}
+            if candidate.context is not None and candidate.context.graph.hcl_companion is not None:
+                sources = {**sources, **candidate.context.graph.hcl_companion.sources}
+            try:
+                trial = _apply(overlay, originals, candidate, sources)
+            except (LayoutError, OSError) as exc:
+                rejected[_key(candidate)] = f"cannot apply: {exc}"
+                continue
+            new_state = _state(paths, options, trial)
+            why = _verify(state, new_state, candidate)
+            if why:
+                rejected[_key(candidate)] = why
+                continue
+            overlay, state = trial, new_state
+            applied.append(Applied(candidate.rule_id, candidate.address, candidate.fix.title,
+                                   candidate.fix.applicability))
+            rejected = {}  # the files changed: a fix rejected before may work now
+            progressed = True
+            break
+        if not progressed:
+            break
+    changed = {p: s for p, s in overlay.items() if originals.get(p) is None or originals[p].text != s.text}
+    outcome = FixOutcome(applied, state.report, {p: originals[p] for p in changed}, changed, rejected,
+                         unsafe_allowed=unsafe)
+    if write:
+        for absolute, source in sorted(changed.items()):
+            write_atomic(absolute, source.encoded())
+            outcome.written.append(source.path)
+    options.overlay = None
+    return outcome
+
+
+def combined_diff(findings: list[Finding]) -> str:
+    """Every suggested patch, for `iaclint check --diff`."""
+    parts = []
+    for f in findings:
+        if f.fix is None or not f.fix.diff:
+            continue
+        parts.append(f"# {f.rule_id} {f.address} {f.fix_marker}: {f.fix.title}\n")
+        if f.fix.note:
+            parts.append(f"# {f.fix.note}\n")
+        parts.append(f.fix.diff)
+    if not parts:
+        return "no fixes to suggest\n"
+    return "".join(parts)

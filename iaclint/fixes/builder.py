@@ -1,0 +1,348 @@
+"""Turn a finding into a Fix: edits at the origin of the failing value, with an honest applicability.
+
+Where the edit goes:
+- the literal in the resource, or an inserted attribute when it is missing;
+- the variable default, tfvars entry, module argument or local that holds the literal (the title says
+  which), and `unsafe` with the other resources named when that literal also feeds them;
+- for a customer managed key: a reference to a suitable aws_kms_key of the module, or a new one
+  added to the same file.
+Applicability follows FACTS.md: an argument that forces replacement makes the fix `unsafe`, unless
+the resource does not exist yet (a plan that creates it). A value that is computed, conditional or
+given on the command line gets a `display` suggestion only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from iaclint.engine import conditions
+from iaclint.engine.runner import FindingContext, describe_origin
+from iaclint.eval.values import Origin, OriginKind, Value
+from iaclint.fixes.diff import unified_diff
+from iaclint.fixes.kms import KeyPlan, plan_customer_key
+from iaclint.graph.model import Graph, Resource
+from iaclint.hcl import ast
+from iaclint.hcl.layout import LayoutError, insert_attribute, literal_like, replace_value
+from iaclint.model import Applicability, Edit, Finding, Fix, Span
+from iaclint.source import SourceFile
+
+EDITABLE_ORIGINS = {OriginKind.LITERAL, OriginKind.VARIABLE_DEFAULT, OriginKind.TFVARS, OriginKind.MODULE_ARGUMENT,
+                    OriginKind.LOCAL}
+
+
+class NoFix(Exception):
+    """Why a finding gets no automatic fix; shown to the user."""
+
+
+@dataclass
+class Target:
+    """The resource the fix edits and its HCL form (for plans, the configuration's resource)."""
+
+    resource: Resource
+    graph: Graph
+
+
+def attach_fixes(findings: list[Finding]) -> None:
+    for finding in findings:
+        context = finding.context
+        if not isinstance(context, FindingContext) or context.rule.fix is None:
+            continue
+        if finding.no_fix_reason:
+            continue
+        try:
+            fix = build_fix(context)
+        except NoFix as exc:
+            finding.no_fix_reason = str(exc)
+            continue
+        except LayoutError as exc:
+            finding.no_fix_reason = str(exc)
+            continue
+        fix.diff = unified_diff(context.graph.sources, fix.edits)
+        finding.fix = fix
+
+
+def build_fix(context: FindingContext) -> Fix:
+    spec = context.rule.fix
+    target = _target(context)
+    if spec["action"] == "set_attribute":
+        fix = _set_attribute(context, target, spec)
+    else:
+        fix = _customer_managed_key(context, target, spec)
+    _adjust_for_plan(context, target, spec, fix)
+    return fix
+
+
+def _target(context: FindingContext) -> Target:
+    subject = context.result.resource or context.resource
+    graph = context.graph
+    if subject.source_kind == "plan":
+        hcl = getattr(subject, "hcl_resource", None)
+        if hcl is None:
+            raise NoFix("the plan's configuration was not found (use --config-dir), so there is nothing to edit")
+        subject = hcl
+        graph = graph.hcl_companion
+    if subject.not_editable:
+        raise NoFix(f"{subject.address} cannot be edited automatically: {subject.not_editable}")
+    return Target(subject, graph)
+
+
+# ---- applicability -------------------------------------------------------------------------
+
+
+REPLACEMENT = {
+    "aws_neptune_cluster": (
+        "the cluster is destroyed and created again, empty, unless you migrate first: snapshot it, copy the "
+        "snapshot with the new key, and create the new cluster from the copy (snapshot_identifier)"),
+    "aws_elasticache_replication_group": (
+        "the cache is destroyed and created again, empty, unless you migrate first: take a manual backup and "
+        "create the new group from it (snapshot_name or snapshot_arns), then move clients to it"),
+    "aws_backup_vault": (
+        "the vault is destroyed and created again: its recovery points are not moved, and a vault that still "
+        "holds recovery points cannot be deleted; create the new vault beside the old one and keep the old one "
+        "until its recovery points expire"),
+}
+
+
+def replacement_consequence(resource: Resource) -> str:
+    return REPLACEMENT.get(resource.type, "the resource is destroyed and created again")
+
+
+def _base_applicability(spec: dict, resource: Resource, graph: Graph) -> tuple[Applicability, str]:
+    if not spec.get("replaces_resource"):
+        return Applicability.SAFE, ""
+    consequence = replacement_consequence(resource)
+    gate = spec.get("in_place_when")
+    if gate is not None:
+        outcome = conditions.evaluate(gate, resource, graph)
+        if outcome.state is True:
+            return Applicability.SAFE, f"changed in place ({outcome.reason})"
+        why = outcome.reason if outcome.state is False else f"{outcome.reason}, so it may be"
+        return Applicability.UNSAFE, f"forces replacement of {resource.address} ({why}): {consequence}"
+    return Applicability.UNSAFE, f"forces replacement of {resource.address}: {consequence}"
+
+
+def _adjust_for_plan(context: FindingContext, target: Target, spec: dict, fix: Fix) -> None:
+    """A plan that creates the resource means nothing exists yet to be replaced."""
+    planned = context.result.resource or context.resource
+    actions = planned.plan_actions
+    if fix.applicability is Applicability.UNSAFE and actions and tuple(actions) == ("create",) \
+            and not fix.note.startswith("also changes"):
+        fix.applicability = Applicability.SAFE
+        fix.note = f"safe: the plan creates {planned.address}, so nothing is replaced"
+
+
+# ---- set_attribute -------------------------------------------------------------------------
+
+
+def _set_attribute(context: FindingContext, target: Target, spec: dict) -> Fix:
+    resource, graph = target.resource, target.graph
+    name = spec["attribute"]
+    wanted = bool(spec.get("value", True))
+    applicability, note = _base_applicability(spec, resource, graph)
+    block, source = _block_and_source(resource, graph)
+    view = resource.attr(name)
+    if not view.present:
+        edit = insert_attribute(source, block, name, "true" if wanted else "false")
+        line = source.line_col(block.span.start)[0]
+        return Fix(f"add `{name} = {'true' if wanted else 'false'}` to {resource.address} ({source.path}:{line})",
+                   applicability, [edit], note)
+    attribute = block.attribute(name)
+    value = view.value
+    origin = value.origin if value is not None else None
+    if origin is None or origin.span is None or origin.kind not in EDITABLE_ORIGINS or _through_conditional(value):
+        return _display_replacement(resource, graph, attribute, wanted, value, origin)
+    origin_source = graph.sources.get(origin.span.file)
+    if origin_source is None or origin.span.file.endswith(".json"):
+        raise NoFix(f"the value comes from {describe_origin(origin, graph)}, a JSON file iaclint does not edit")
+    node = _literal_node(origin_source, origin.span)
+    if node is None:
+        return _display_replacement(resource, graph, attribute, wanted, value, origin)
+    edits = replace_value(origin_source, origin.span.start, origin.span.end, literal_like(node, wanted))
+    where = f"{origin_source.path}:{origin_source.line_col(origin.span.start)[0]}"
+    word = "true" if wanted else "false"
+    title = _origin_title(origin, resource, name, literal_like(node, wanted), where)
+    others = _other_users(graph, origin.span, resource)
+    if others:
+        applicability = Applicability.UNSAFE
+        shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+        note = f"also changes {shown}, which use the same value" + (f"; {note}" if note else "")
+    return Fix(title, applicability, edits, note)
+
+
+def _origin_title(origin: Origin, resource: Resource, attribute: str, text: str, where: str) -> str:
+    """Say which place the edit changes: 'set module argument `encrypted = true` in main.tf:9'."""
+    if origin.kind is OriginKind.LITERAL or _inside(origin.span, resource.block_span):
+        return f"set `{attribute} = {text}` in {resource.address} ({where})"
+    feeds = f" ({resource.address}.{attribute} comes from it)"
+    if origin.kind is OriginKind.MODULE_ARGUMENT:
+        return f"set module argument `{origin.name} = {text}` in {where}" + feeds
+    if origin.kind is OriginKind.VARIABLE_DEFAULT:
+        return f"set the default of variable `{origin.name}` to `{text}` in {where}" + feeds
+    if origin.kind is OriginKind.TFVARS:
+        return f"set `{origin.name} = {text}` in {where}" + feeds
+    if origin.kind is OriginKind.LOCAL:
+        return f"set the value in `local.{origin.name}` to `{text}` in {where}" + feeds
+    return f"set {origin.label} to `{text}` in {where}" + feeds
+
+
+def _display_replacement(resource: Resource, graph: Graph, attribute: ast.Attribute, wanted: bool,
+                         value: Value | None, origin: Origin | None) -> Fix:
+    source = graph.sources[attribute.span.file]
+    word = "true" if wanted else "false"
+    edits = replace_value(source, attribute.expr.span.start, attribute.expr.span.end,
+                          literal_like(attribute.expr, wanted))
+    if origin is not None and origin.kind in (OriginKind.CLI_VAR, OriginKind.ENV_VAR):
+        why = f"the value comes from {origin.label}; change it there, or hard-code it as shown"
+    elif value is not None and _through_conditional(value):
+        why = "the value is chosen by a conditional expression; decide which branch should change"
+    else:
+        why = "the value is computed; replacing the expression changes its meaning, so a person should decide"
+    line = source.line_col(attribute.span.start)[0]
+    return Fix(f"replace {resource.address}.{attribute.name} with `{word}` ({source.path}:{line})",
+               Applicability.DISPLAY, edits, why)
+
+
+def _through_conditional(value: Value) -> bool:
+    return any(hop.label == "conditional expression" for hop in value.via)
+
+
+def _literal_node(source: SourceFile, span: Span) -> ast.Expr | None:
+    """The literal expression at the span (only literals are replaced in place)."""
+    from iaclint.hcl.parser import ParseFailure, parse_expression
+
+    text = source.text[span.start:span.end]
+    try:
+        node = parse_expression(text, source.path, span.start)
+    except ParseFailure:
+        return None
+    if isinstance(node, ast.Literal) or (isinstance(node, ast.Template) and node.is_literal and not node.heredoc):
+        return node
+    return None
+
+
+def _inside(span: Span | None, outer: Span | None) -> bool:
+    return (span is not None and outer is not None and span.file == outer.file
+            and outer.start <= span.start and span.end <= outer.end)
+
+
+def _other_users(graph: Graph, span: Span, resource: Resource) -> list[str]:
+    """Resources other than ``resource`` whose attribute values are defined by the literal at ``span``."""
+    same_block = _inside(span, resource.block_span)
+    users: list[str] = []
+    for other in graph.managed():
+        if other is resource or other.address in users:
+            continue
+        if same_block and getattr(other, "block", None) is getattr(resource, "block", object()):
+            continue  # another instance of the same block: one edit of one resource definition
+        for name in other.attribute_names():
+            value = other.attr(name).value
+            if value is not None and _uses(value, span):
+                users.append(other.address)
+                break
+    return users
+
+
+def _uses(value: Value, span: Span) -> bool:
+    if value.origin is not None and value.origin.span == span:
+        return True
+    raw = value.raw
+    if isinstance(raw, list):
+        return any(_uses(v, span) for v in raw)
+    if isinstance(raw, dict):
+        return any(_uses(v, span) for v in raw.values())
+    return False
+
+
+def _block_and_source(resource: Resource, graph: Graph):
+    block = getattr(resource, "block", None)
+    if block is None:
+        raise NoFix(f"{resource.address} has no configuration block to edit")
+    source = graph.sources.get(block.span.file)
+    if source is None:
+        raise NoFix(f"{block.span.file} is not available")
+    return block, source
+
+
+# ---- customer managed key ------------------------------------------------------------------
+
+
+def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -> Fix:
+    resource, graph = target.resource, target.graph
+    name = spec["attribute"]
+    applicability, note = _base_applicability(spec, resource, graph)
+    block, source = _block_and_source(resource, graph)
+    view = resource.attr(name)
+    attribute = block.attribute(name)
+    value = view.value
+    origin = value.origin if value is not None else None
+    # Where the key reference goes: this resource, or the module argument that feeds it.
+    call_argument = _module_argument_target(resource, attribute, value)
+    if call_argument is not None:
+        call_block, call_source, arg_name, arg_attr, caller_module = call_argument
+        plan = plan_customer_key(graph, resource, caller_module, call_source, call_block, spec)
+        ref = plan.reference(spec.get("key_attribute", "arn"))
+        if arg_attr is None:
+            edits = [insert_attribute(call_source, call_block, arg_name, ref)]
+        else:
+            edits = replace_value(call_source, arg_attr.expr.span.start, arg_attr.expr.span.end, ref)
+        line = call_source.line_col(call_block.span.start)[0]
+        title = (f"set module argument `{arg_name} = {ref}` in {call_source.path}:{line}"
+                 + plan.title_suffix())
+        return Fix(title, applicability, edits + plan.edits, _join(note, plan.note))
+    if attribute is not None and origin is not None and origin.span is not None \
+            and not _inside(origin.span, resource.block_span):
+        display = True  # the value comes from a variable, tfvars or local: a key reference cannot go there
+    else:
+        display = value is not None and _through_conditional(value)
+    plan = plan_customer_key(graph, resource, resource_module(resource), source, block, spec)
+    ref = plan.reference(spec.get("key_attribute", "arn"))
+    if attribute is None:
+        edits = [insert_attribute(source, block, name, ref)]
+        title = f"add `{name} = {ref}` to {resource.address}" + plan.title_suffix()
+    else:
+        edits = replace_value(source, attribute.expr.span.start, attribute.expr.span.end, ref)
+        title = f"set `{name} = {ref}` in {resource.address}" + plan.title_suffix()
+    if display:
+        if _through_conditional(value):
+            why = "the key is chosen by a conditional expression; decide which branch should change"
+        else:
+            why = (f"the key comes from {describe_origin(origin, graph)}; pointing {resource.address} at a key "
+                   "bypasses that input, so a person should decide")
+        return Fix(title, Applicability.DISPLAY, edits + plan.edits, why)
+    return Fix(title, applicability, edits + plan.edits, _join(note, plan.note))
+
+
+def resource_module(resource: Resource):
+    return getattr(resource, "module", None)
+
+
+def _module_argument_target(resource: Resource, attribute: ast.Attribute | None, value: Value | None):
+    """When the attribute is `var.X` inside a called module, the call's argument X is the place to fix."""
+    module = resource_module(resource)
+    if attribute is None or module is None or module.call is None:
+        return None
+    expr = attribute.expr
+    if not (isinstance(expr, ast.GetAttr) and isinstance(expr.target, ast.Variable) and expr.target.name == "var"):
+        return None
+    arg_name = expr.name
+    call = module.call
+    arg_attr = call.block.attribute(arg_name)
+    if arg_attr is not None:
+        literal = isinstance(arg_attr.expr, ast.Literal) or (
+            isinstance(arg_attr.expr, ast.Template) and arg_attr.expr.is_literal)
+        if not literal:
+            return None  # the argument is itself a reference: leave it to a person
+    parent = module.parent
+    if parent is None or parent.config is None or parent.config.downloaded:
+        return None
+    call_source = parent.builder.loader.sources.get(call.file)
+    if call_source is None or call.file.endswith(".json"):
+        return None
+    return call.block, call_source, arg_name, arg_attr, parent
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)
+
+
+__all__ = ["attach_fixes", "build_fix", "KeyPlan"]

@@ -1,0 +1,137 @@
+"""The customer managed key a CMK fix points at: a suitable key already in the module, or a new one.
+
+A new key follows seed 000: rotation on, account-root administration kept in the key policy (KMS
+rejects policies that lock the account out, seed 002), and a statement that lets the consuming
+service use the key on behalf of the account (kms:ViaService). Its text is exactly what
+`terraform fmt` writes, so a fmt-clean file stays clean.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from iaclint.graph.model import Graph, Resource
+from iaclint.hcl import ast
+from iaclint.hcl.layout import insert_after_block
+from iaclint.model import Edit
+from iaclint.source import SourceFile
+
+SERVICES = {
+    # fix spec "service": (display name, kms:ViaService pattern, words that mark a key meant for it)
+    "neptune": ("Neptune", "rds.*.amazonaws.com", ("neptune", "rds.")),
+    "elasticache": ("ElastiCache", "elasticache.*.amazonaws.com", ("elasticache", "cache")),
+    "backup": ("AWS Backup", "backup.*.amazonaws.com", ("backup",)),
+}
+
+KEY_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant",
+               "kms:ListGrants", "kms:DescribeKey"]
+
+
+@dataclass
+class KeyPlan:
+    name: str
+    reused: Resource | None = None
+    edits: list[Edit] = field(default_factory=list)
+    note: str = ""
+
+    def reference(self, attribute: str) -> str:
+        return f"aws_kms_key.{self.name}.{attribute}"
+
+    def title_suffix(self) -> str:
+        if self.reused is not None:
+            return f", the existing customer managed key {self.reused.address}"
+        return f", a new aws_kms_key.{self.name} (rotation on)"
+
+
+def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFile, anchor: ast.Block,
+                      spec: dict) -> KeyPlan:
+    """Reuse a key meant for this service in the same module, or add one after ``anchor``."""
+    service = spec.get("service", "")
+    label, via_service, hints = SERVICES.get(service, (service or "the service", "*", (service,)))
+    module_address = module.address if module is not None else resource.module_address
+    keys = [r for r in graph.managed() if r.type == "aws_kms_key" and r.module_address == module_address]
+    suitable = [k for k in keys if _suitable(k, graph, hints)]
+    if suitable:
+        chosen = sorted(suitable, key=lambda k: k.address)[0]
+        return KeyPlan(chosen.name, chosen, [], f"reuses {chosen.address}, which is meant for {label}")
+    taken = {k.name for k in keys}
+    anchor_name = anchor.labels[-1] if anchor.labels else resource.name
+    base = re.sub(r"[^A-Za-z0-9_]", "_", f"{service}_{anchor_name}" if service else anchor_name)
+    name = base
+    n = 2
+    while name in taken:
+        name = f"{base}_{n}"
+        n += 1
+    caller = _caller_identity(graph, module_address)
+    snippet = ""
+    if caller is None:
+        caller = "current"
+        snippet += 'data "aws_caller_identity" "current" {}\n\n'
+    snippet += key_block(name, resource.address, label, via_service, caller)
+    edit = insert_after_block(source, anchor, snippet)
+    return KeyPlan(name, None, [edit], "")
+
+
+def _suitable(key: Resource, graph: Graph, hints: tuple[str, ...]) -> bool:
+    if key.key is not None:
+        return False  # counted or for_each keys: which instance would be meant is a human choice
+    spec = key.attr("customer_master_key_spec").value
+    if spec is not None and spec.known and spec.raw not in (None, "SYMMETRIC_DEFAULT"):
+        return False
+    if key.attr("custom_key_store_id").is_set:
+        return False
+    words = [key.name.lower()]
+    description = key.attr("description").value
+    if description is not None and description.known and isinstance(description.raw, str):
+        words.append(description.raw.lower())
+    policy = key.attr("policy")
+    if policy.present and policy.value_span is not None:
+        source = graph.sources.get(policy.value_span.file)
+        if source is not None:
+            words.append(source.text[policy.value_span.start:policy.value_span.end].lower())
+    return any(h in w for h in hints for w in words)
+
+
+def _caller_identity(graph: Graph, module_address: str) -> str | None:
+    for r in graph.resources:
+        if r.mode == "data" and r.type == "aws_caller_identity" and r.module_address == module_address:
+            return r.name
+    return None
+
+
+def key_block(name: str, address: str, label: str, via_service: str, caller: str) -> str:
+    account = f"data.aws_caller_identity.{caller}.account_id"
+    sid = "AllowUseThrough" + re.sub(r"[^A-Za-z0-9]", "", label)
+    actions = "".join(f'          "{a}",\n' for a in KEY_ACTIONS)
+    return (
+        f'resource "aws_kms_key" "{name}" {{\n'
+        f'  description             = "Encrypts {address} at rest"\n'
+        f"  deletion_window_in_days = 30\n"
+        f"  enable_key_rotation     = true\n"
+        f"  policy = jsonencode({{\n"
+        f'    Version = "2012-10-17"\n'
+        f"    Statement = [\n"
+        f"      {{\n"
+        f'        Sid       = "EnableAccountRootAdministration"\n'
+        f'        Effect    = "Allow"\n'
+        f'        Principal = {{ AWS = "arn:aws:iam::${{{account}}}:root" }}\n'
+        f'        Action    = "kms:*"\n'
+        f'        Resource  = "*"\n'
+        f"      }},\n"
+        f"      {{\n"
+        f'        Sid       = "{sid}"\n'
+        f'        Effect    = "Allow"\n'
+        f'        Principal = {{ AWS = "arn:aws:iam::${{{account}}}:root" }}\n'
+        f"        Action = [\n"
+        f"{actions}"
+        f"        ]\n"
+        f'        Resource = "*"\n'
+        f"        Condition = {{\n"
+        f'          StringLike = {{ "kms:ViaService" = "{via_service}" }}\n'
+        f"        }}\n"
+        f"      }},\n"
+        f"    ]\n"
+        f"  }})\n"
+        f"}}\n"
+    )

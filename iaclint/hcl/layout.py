@@ -1,0 +1,210 @@
+"""Minimal text edits on HCL source that keep every untouched byte and stay `terraform fmt`-clean.
+
+terraform fmt aligns the `=` of consecutive single-line attributes (a run ends at a blank line, a
+comment line, a nested block, or an attribute whose brackets span lines; heredoc bodies do not end
+it). An inserted attribute therefore joins the last run when its name fits the run's alignment, and
+otherwise starts a run of its own after a blank line, so no neighbour has to move.
+"""
+
+from __future__ import annotations
+
+from iaclint.hcl import ast
+from iaclint.model import Edit
+from iaclint.source import SourceFile
+
+INDENT = "  "
+
+
+class LayoutError(Exception):
+    """An edit that cannot be made without touching more than it should; the message says why."""
+
+
+def replace(source: SourceFile, node: ast.Node, text: str) -> Edit:
+    return Edit(source.path, node.span.start, node.span.end, text)
+
+
+def replace_value(source: SourceFile, start: int, end: int, text: str) -> list[Edit]:
+    """Replace a value, keeping trailing comments where terraform fmt wants them.
+
+    fmt aligns the trailing comments of consecutive lines one space after the longest code, and
+    puts a lone trailing comment one space after the code; when the new value changes the length
+    of a commented line, only the spaces before those comments are adjusted.
+    """
+    edits = [Edit(source.path, start, end, text)]
+    line_no = _line(source, start)
+    if line_no != _line(source, end):
+        return edits
+    delta = len(text) - (end - start)
+    if delta == 0:
+        return edits
+    chain = _comment_chain(source, line_no)
+    if not chain:
+        return edits
+    code_ends = {n: code_end for n, code_end, _ in chain}
+    code_ends[line_no] += delta
+    target = max(code_ends.values()) + 1
+    for n, code_end, comment_start in chain:
+        spaces = target - code_ends[n] if len(chain) > 1 else 1
+        if spaces == comment_start - code_end:
+            continue
+        line_start = source.offset(n)
+        edits.append(Edit(source.path, line_start + code_end, line_start + comment_start, " " * spaces))
+    return edits
+
+
+def _trailing_comment(line: str) -> tuple[int, int] | None:
+    """(end of code, start of comment) for a line with code and a trailing comment, else None."""
+    in_string = False
+    i = 0
+    while i < len(line):
+        ch = line[i]
+        if in_string:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch == "#" or line.startswith("//", i):
+            code = line[:i].rstrip()
+            if not code.strip():
+                return None
+            return len(code), i
+        i += 1
+    return None
+
+
+def _comment_chain(source: SourceFile, line_no: int) -> list[tuple[int, int, int]]:
+    """Consecutive lines around ``line_no`` that end in a comment: (line, code end, comment start)."""
+    own = _trailing_comment(source.line_text(line_no))
+    if own is None:
+        return []
+    chain = [(line_no, *own)]
+    last_line = len(source._line_starts)
+    for step in (-1, 1):
+        n = line_no + step
+        while 1 <= n <= last_line:
+            found = _trailing_comment(source.line_text(n))
+            if found is None:
+                break
+            chain.append((n, *found))
+            n += step
+    return sorted(chain)
+
+
+def literal_like(original: ast.Expr, value: bool) -> str:
+    """`true`, or `"true"` where the original was a quoted string (provider v6 string flags)."""
+    word = "true" if value else "false"
+    if isinstance(original, ast.Template) and not original.heredoc:
+        return f'"{word}"'
+    return word
+
+
+def line_indent(source: SourceFile, offset: int) -> str:
+    start = source.line_start(offset)
+    text = source.text
+    end = start
+    while end < len(text) and text[end] in " \t":
+        end += 1
+    return text[start:end]
+
+
+def _line(source: SourceFile, offset: int) -> int:
+    return source.line_col(offset)[0]
+
+
+def _single_line(source: SourceFile, attr: ast.Attribute) -> bool:
+    if isinstance(attr.expr, ast.Template) and attr.expr.heredoc:
+        return True  # heredoc bodies do not break terraform fmt's alignment runs
+    return _line(source, attr.span.start) == _line(source, attr.span.end)
+
+
+def _equals_column(source: SourceFile, attr: ast.Attribute) -> int:
+    """Column (0-based, in characters) of the attribute's `=`."""
+    text = source.text
+    pos = attr.name_span.end
+    while pos < len(text) and text[pos] in " \t":
+        pos += 1
+    return pos - source.line_start(attr.span.start)
+
+
+def alignment_run(source: SourceFile, block: ast.Block, last: ast.Attribute) -> list[ast.Attribute]:
+    """The run of consecutive single-line attributes terraform fmt aligns together with ``last``."""
+    items = block.body.items
+    index = items.index(last)
+    if not _single_line(source, last):
+        return []
+    run = [last]
+    for item in reversed(items[:index]):
+        previous = run[-1]
+        if not isinstance(item, ast.Attribute) or not _single_line(source, item):
+            break
+        if _line(source, item.span.end) + 1 != _line(source, previous.span.start):
+            break  # a blank or comment line in between
+        run.append(item)
+    run.reverse()
+    return run
+
+
+def insert_attribute(source: SourceFile, block: ast.Block, name: str, value: str) -> Edit:
+    """Insert `name = value` as the block's last attribute, aligned the way terraform fmt would."""
+    text = source.text
+    nl = source.newline
+    open_line = _line(source, block.open_brace)
+    close_line = _line(source, block.close_brace)
+    block_indent = line_indent(source, block.span.start)
+    if open_line == close_line:
+        if block.body.items:
+            raise LayoutError("the block is written on one line; rewrite it over several lines first")
+        inner = block_indent + INDENT
+        return Edit(source.path, block.open_brace, block.close_brace + 1,
+                    "{" + nl + f"{inner}{name} = {value}" + nl + block_indent + "}")
+    attributes = block.body.attributes
+    if not attributes:
+        first_item = block.body.items[0] if block.body.items else None
+        inner = line_indent(source, first_item.span.start) if first_item else block_indent + INDENT
+        position = source.line_end(block.open_brace)
+        suffix = nl if first_item is not None and not isinstance(first_item, ast.Attribute) else ""
+        return Edit(source.path, position, position, f"{inner}{name} = {value}{nl}{suffix}")
+    last = attributes[-1]
+    indent = line_indent(source, last.span.start)
+    position = source.line_end(last.span.end)
+    run = alignment_run(source, block, last)
+    if not run:
+        return Edit(source.path, position, position, f"{indent}{name} = {value}{nl}")
+    column = _equals_column(source, last)
+    padding = column - len(indent) - len(name)
+    if padding >= 1:
+        return Edit(source.path, position, position, f"{indent}{name}{' ' * padding}= {value}{nl}")
+    # Longer than the run's names: a run of its own, so the neighbours keep their alignment.
+    before = text[position:position + 1]
+    lead = "" if before in ("\r", "\n") else nl
+    return Edit(source.path, position, position, f"{lead}{indent}{name} = {value}{nl}")
+
+
+def insert_after_block(source: SourceFile, block: ast.Block, snippet: str) -> Edit:
+    """Add a new top-level block (snippet lines joined with '\\n') after ``block``, blank line between."""
+    nl = source.newline
+    body = snippet.replace("\n", nl)
+    position = source.line_end(block.span.end)
+    if position == len(source.text) and not source.text.endswith("\n"):
+        # keep a missing final newline missing
+        return Edit(source.path, position, position, nl + nl + body.rstrip("\r\n"))
+    return Edit(source.path, position, position, nl + body)
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """Apply non-overlapping edits to one file's text."""
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    for a, b in zip(ordered, ordered[1:]):
+        if a.end > b.start:
+            raise LayoutError("edits overlap")
+    out = []
+    cursor = 0
+    for edit in ordered:
+        out.append(text[cursor:edit.start])
+        out.append(edit.replacement)
+        cursor = edit.end
+    out.append(text[cursor:])
+    return "".join(out)

@@ -1,0 +1,298 @@
+"""Fixes never damage a file: bytes, line endings, BOM, comments, alignment, permissions, verification."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from iaclint.engine.pipeline import run_check
+from iaclint.engine.runner import RuleSelection
+from iaclint.fixes.apply import run_fix
+from iaclint.model import Applicability
+from support import FIXTURES, ROOT, options
+
+TERRAFORM = shutil.which("terraform")
+
+
+def module_with(tmp_path, files):
+    root = tmp_path / "m"
+    root.mkdir()
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data)
+    return root
+
+
+def fix(root, rules=None, unsafe=True, write=True):
+    opts = options()
+    if rules:
+        opts.selection = RuleSelection(select=set(rules))
+    return run_fix([str(root)], opts, unsafe=unsafe, write=write)
+
+
+def findings(root, rules=None):
+    opts = options()
+    if rules:
+        opts.selection = RuleSelection(select=set(rules))
+    return run_check([str(root)], opts).report.findings
+
+
+def fmt_clean(path) -> bool:
+    return subprocess.run([TERRAFORM, "fmt", "-check", str(path)], capture_output=True).returncode == 0
+
+
+KEY = 'resource "aws_kms_key" "k" {\n  description = "k"\n}\n'
+
+
+def test_crlf_line_endings_are_kept(tmp_path):
+    root = module_with(tmp_path, {"main.tf": KEY.replace("\n", "\r\n").encode()})
+    fix(root, ["KMS001"])
+    data = (root / "main.tf").read_bytes()
+    assert data == b'resource "aws_kms_key" "k" {\r\n  description = "k"\r\n\r\n  enable_key_rotation = true\r\n}\r\n'
+    assert b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_utf8_bom_is_kept(tmp_path):
+    root = module_with(tmp_path, {"main.tf": b"\xef\xbb\xbf# caf\xc3\xa9\n" + KEY.encode()})
+    fix(root, ["KMS001"])
+    data = (root / "main.tf").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf# caf\xc3\xa9\n")
+    assert b"enable_key_rotation = true" in data
+
+
+def test_tab_indentation_is_copied(tmp_path):
+    root = module_with(tmp_path, {"main.tf": 'resource "aws_kms_key" "k" {\n\tdescription = "k"\n}\n'})
+    fix(root, ["KMS001"])
+    assert (root / "main.tf").read_text() == (
+        'resource "aws_kms_key" "k" {\n\tdescription = "k"\n\n\tenable_key_rotation = true\n}\n')
+
+
+def test_comment_on_the_edited_line_survives(tmp_path):
+    text = ('resource "aws_kms_key" "k" {\n  description         = "k"\n'
+            '  enable_key_rotation = false # TODO: turn on\n}\n')
+    root = module_with(tmp_path, {"main.tf": text})
+    fix(root, ["KMS001"])
+    assert (root / "main.tf").read_text() == text.replace("false # TODO", "true # TODO")
+
+
+@pytest.mark.skipif(TERRAFORM is None, reason="needs the terraform binary for `terraform fmt`")
+def test_aligned_trailing_comments_stay_aligned(tmp_path):
+    text = ('resource "aws_kms_key" "k" {\n  description         = "k"   # who\n'
+            '  enable_key_rotation = false # why\n}\n')
+    root = module_with(tmp_path, {"main.tf": text})
+    assert fmt_clean(root / "main.tf")
+    fix(root, ["KMS001"])
+    # the comment run realigns one column to the left, as terraform fmt would have it
+    assert (root / "main.tf").read_text() == text.replace("false # why", "true # why").replace('"k"   #', '"k"  #')
+    assert fmt_clean(root / "main.tf")
+
+
+def test_missing_final_newline_stays_missing(tmp_path):
+    root = module_with(tmp_path, {"main.tf": 'resource "aws_backup_vault" "v" {\n  name = "v"\n}'})
+    outcome = fix(root, ["BAK001"])
+    assert outcome.applied
+    text = (root / "main.tf").read_text()
+    assert not text.endswith("\n")
+    assert 'kms_key_arn = aws_kms_key.backup_v.arn' in text and 'resource "aws_kms_key" "backup_v"' in text
+
+
+def test_insert_joins_an_aligned_run_when_the_name_fits(tmp_path):
+    text = ('resource "aws_neptune_cluster" "c" {\n  cluster_identifier = "c"\n  engine             = "neptune"\n'
+            '  kms_key_arn        = "alias/graph"\n}\n')
+    root = module_with(tmp_path, {"main.tf": text})
+    fix(root, ["NEP001"])
+    assert (root / "main.tf").read_text() == text.replace(
+        '"alias/graph"\n', '"alias/graph"\n  storage_encrypted  = true\n')
+
+
+def test_insert_longer_name_starts_its_own_run(tmp_path):
+    text = 'resource "aws_kms_key" "k" {\n  description = "k"\n  policy      = "{}"\n}\n'
+    root = module_with(tmp_path, {"main.tf": text})
+    fix(root, ["KMS001"])
+    assert (root / "main.tf").read_text() == text.replace(
+        '"{}"\n', '"{}"\n\n  enable_key_rotation = true\n')
+
+
+@pytest.mark.skipif(TERRAFORM is None, reason="needs the terraform binary for `terraform fmt`")
+@pytest.mark.parametrize("body", [
+    '  description = "k"\n',
+    '  description = "k"\n  is_enabled  = true\n',
+    '  policy = jsonencode({\n    Version = "2012-10-17"\n  })\n',
+    '  description = "k"\n\n  tags = {\n    a = "b"\n  }\n',
+    '  description = <<-EOT\n    multi\n  EOT\n  is_enabled  = true\n',
+    '',
+])
+def test_inserted_attributes_keep_files_fmt_clean(tmp_path, body):
+    text = f'resource "aws_kms_key" "k" {{\n{body}}}\n'
+    root = module_with(tmp_path, {"main.tf": text})
+    assert fmt_clean(root / "main.tf"), text
+    assert fix(root, ["KMS001"]).applied
+    assert fmt_clean(root / "main.tf"), (root / "main.tf").read_text()
+
+
+def test_single_line_empty_block_is_expanded(tmp_path):
+    root = module_with(tmp_path, {"main.tf": 'resource "aws_kms_key" "k" {}\n'})
+    fix(root, ["KMS001"])
+    assert (root / "main.tf").read_text() == 'resource "aws_kms_key" "k" {\n  enable_key_rotation = true\n}\n'
+
+
+def test_permissions_are_kept_and_no_temporary_file_is_left(tmp_path):
+    root = module_with(tmp_path, {"main.tf": KEY})
+    os.chmod(root / "main.tf", 0o640)
+    fix(root, ["KMS001"])
+    assert stat.S_IMODE((root / "main.tf").stat().st_mode) == 0o640
+    assert sorted(p.name for p in root.iterdir()) == ["main.tf"]
+
+
+def test_diff_mode_writes_nothing(tmp_path):
+    root = module_with(tmp_path, {"main.tf": KEY})
+    before = (root / "main.tf").read_bytes()
+    mtime = (root / "main.tf").stat().st_mtime_ns
+    outcome = fix(root, ["KMS001"], write=False)
+    assert outcome.applied and "+  enable_key_rotation = true" in outcome.diff()
+    assert (root / "main.tf").read_bytes() == before and (root / "main.tf").stat().st_mtime_ns == mtime
+
+
+def test_safe_fixes_only_without_unsafe_flag(tmp_path):
+    root = module_with(tmp_path, {"main.tf": KEY + 'resource "aws_backup_vault" "v" {\n  name = "v"\n}\n'})
+    outcome = fix(root, unsafe=False)
+    assert [a.rule_id for a in outcome.applied] == ["KMS001"]
+    text = outcome.render()
+    assert "unsafe fix, not applied without --unsafe-fixes" in text
+    assert "BAK001" in text
+
+
+def test_origin_fix_that_feeds_other_resources_is_unsafe_and_names_them(tmp_path):
+    root = module_with(tmp_path, {
+        "variables.tf": 'variable "rotate" {\n  type    = bool\n  default = false\n}\n',
+        "main.tf": ('resource "aws_kms_key" "a" {\n  enable_key_rotation = var.rotate\n}\n'
+                    'resource "aws_kms_key" "b" {\n  enable_key_rotation = var.rotate\n}\n'),
+    })
+    result = findings(root, ["KMS001"])
+    fa = next(f for f in result if f.address == "aws_kms_key.a")
+    assert fa.fix.applicability is Applicability.UNSAFE  # KMS001's own fix is safe; sharing makes it unsafe
+    assert "aws_kms_key.b" in fa.fix.note
+    assert "default of variable `rotate`" in fa.fix.title and "variables.tf:3" in fa.fix.title
+
+
+def test_tfvars_origin_is_edited(tmp_path):
+    root = module_with(tmp_path, {
+        "main.tf": 'variable "rotate" {\n  type = bool\n}\nresource "aws_kms_key" "a" {\n  enable_key_rotation = var.rotate\n}\n',
+        "terraform.tfvars": "rotate = false\n",
+    })
+    f = findings(root, ["KMS001"])[0]
+    assert f.fix.applicability is Applicability.SAFE and "terraform.tfvars:1" in f.fix.title
+    fix(root, ["KMS001"])
+    assert (root / "terraform.tfvars").read_text() == "rotate = true\n"
+
+
+def test_computed_and_command_line_values_get_suggestions_only(tmp_path):
+    root = module_with(tmp_path, {"main.tf": (
+        'variable "env" {\n  default = "dev"\n}\n'
+        'resource "aws_kms_key" "a" {\n  enable_key_rotation = var.env == "prod"\n}\n')})
+    f = findings(root, ["KMS001"])[0]
+    assert f.fix.applicability is Applicability.DISPLAY and "computed" in f.fix.note
+    assert not fix(root, ["KMS001"]).applied
+
+
+def test_interacting_fixes_converge(tmp_path):
+    # NEP002's key alone would make NEP004 appear; it is applied once NEP001 has encrypted the cluster.
+    root = module_with(tmp_path, {"main.tf": 'resource "aws_neptune_cluster" "c" {\n  cluster_identifier = "c"\n}\n'})
+    outcome = fix(root)
+    assert {a.rule_id for a in outcome.applied} == {"NEP001", "NEP002"}
+    assert outcome.remaining_failing == []
+    assert not fix(root).applied
+
+
+def test_a_fix_that_breaks_the_file_is_rejected(tmp_path, monkeypatch):
+    from iaclint.fixes import builder
+    from iaclint.model import Edit, Fix
+
+    def broken(context):
+        block = context.resource.block
+        return Fix("break it", Applicability.SAFE, [Edit(block.span.file, block.span.end, block.span.end, "}}")])
+
+    monkeypatch.setattr(builder, "build_fix", broken)
+    root = module_with(tmp_path, {"main.tf": KEY})
+    before = (root / "main.tf").read_bytes()
+    outcome = fix(root, ["KMS001"])
+    assert not outcome.applied
+    assert (root / "main.tf").read_bytes() == before
+    assert "would not parse" in outcome.render()
+
+
+def test_json_configuration_and_downloaded_modules_are_not_edited(tmp_path):
+    import json
+
+    root = module_with(tmp_path, {
+        "main.tf.json": json.dumps({"resource": {"aws_kms_key": {"j": {"enable_key_rotation": False}}}}),
+        "main.tf": 'module "keys" {\n  source = "example/keys/aws"\n}\n',
+        ".terraform/modules/keys/main.tf": 'resource "aws_kms_key" "d" {}\n',
+        ".terraform/modules/modules.json": json.dumps({"Modules": [{"Key": "keys", "Dir": ".terraform/modules/keys"}]}),
+    })
+    result = {f.address: f for f in findings(root, ["KMS001"])}
+    assert "JSON" in result["aws_kms_key.j"].no_fix_reason
+    assert "downloaded module" in result["module.keys.aws_kms_key.d"].no_fix_reason
+    assert result["aws_kms_key.j"].fix is None
+
+
+def test_elasticache_transit_fix_is_safe_only_on_new_enough_engines(tmp_path):
+    root = module_with(tmp_path, {"main.tf": (
+        'resource "aws_elasticache_replication_group" "new" {\n  replication_group_id = "n"\n'
+        '  engine_version       = "7.1"\n}\n'
+        'resource "aws_elasticache_replication_group" "old" {\n  replication_group_id = "o"\n'
+        '  engine_version       = "6.2"\n}\n'
+        'resource "aws_elasticache_replication_group" "unset" {\n  replication_group_id = "u"\n}\n')})
+    result = {f.address: f.fix.applicability for f in findings(root, ["ECH003"])}
+    assert result == {"aws_elasticache_replication_group.new": Applicability.SAFE,
+                      "aws_elasticache_replication_group.old": Applicability.UNSAFE,
+                      "aws_elasticache_replication_group.unset": Applicability.UNSAFE}
+
+
+def iaclint(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "iaclint", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=180)
+
+
+def test_demo_check_diff_shows_a_patch_for_every_fixable_finding_and_writes_nothing():
+    before = {p: p.read_bytes() for p in (FIXTURES / "demo").rglob("*.tf")}
+    proc = iaclint("check", "--diff", "fixtures/demo")
+    assert proc.returncode == 1
+    report = run_check(["fixtures/demo"], options()).report
+    fixable = [f for f in report.findings if f.fix is not None]
+    assert len(fixable) == len([f for f in report.findings if f.verdict.value == "fail"])
+    for f in fixable:
+        assert f"# {f.rule_id} {f.address} " in proc.stdout
+        assert f.fix.diff and f.fix.diff in proc.stdout
+    assert {p: p.read_bytes() for p in (FIXTURES / "demo").rglob("*.tf")} == before
+
+
+def test_demo_fix_with_unsafe_fixes_leaves_nothing_fixable_and_is_idempotent(tmp_path):
+    demo = tmp_path / "demo"
+    shutil.copytree(FIXTURES / "demo", demo)
+    first = iaclint("fix", "--unsafe-fixes", str(demo))
+    assert first.returncode == 0, first.stdout
+    assert "applied: NEP001" in first.stdout and "0 failing findings left" in first.stdout
+    snapshot = {p: p.read_bytes() for p in demo.rglob("*") if p.is_file()}
+    second = iaclint("fix", "--unsafe-fixes", str(demo))
+    assert second.returncode == 0 and "0 fixes applied" in second.stdout
+    assert {p: p.read_bytes() for p in demo.rglob("*") if p.is_file()} == snapshot
+    remaining = run_check([str(demo)], options()).report.findings
+    assert [f for f in remaining if f.fix is not None] == []
+    if TERRAFORM:
+        assert subprocess.run([TERRAFORM, "fmt", "-check", "-recursive", str(demo)], capture_output=True).returncode == 0
+
+
+def test_text_output_marks_fixes_and_explains_replacement():
+    proc = iaclint("check", "fixtures/demo")
+    assert "[unsafe fix]" in proc.stdout and "[fix]" in proc.stdout
+    assert "destroyed and created again" in proc.stdout and "copy the snapshot with the new key" in proc.stdout
