@@ -204,6 +204,14 @@ def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, sele
         sys.stdout.write(combined_diff(report.findings))
     else:
         _emit(report, outputs)
+    _exit(report)
+
+
+def _exit(report) -> None:
+    for error in report.errors:
+        typer.echo(f"iaclint: error: {error}", err=True)
+    if report.errors:
+        raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_FINDINGS if report.failing else EXIT_OK)
 
 

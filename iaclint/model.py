@@ -150,6 +150,7 @@ class Report:
     threshold: Severity = Severity.LOW
     fail_on_unknown: bool = False
     notices: list[str] = field(default_factory=list)  # things the user should know that are not findings
+    errors: list[str] = field(default_factory=list)  # inputs that could not be checked at all (exit code 2)
     fixed_baseline_entries: list[dict[str, Any]] = field(default_factory=list)
 
     def counts_toward_exit(self, finding: Finding) -> bool:

@@ -44,6 +44,15 @@ class Case:
         return self.path.is_dir()
 
     @property
+    def is_plan(self) -> bool:
+        """A directory holding plan.json (and usually the configuration it was planned from)."""
+        return self.is_dir and (self.path / "plan.json").is_file()
+
+    def target(self, copy: Path) -> Path:
+        """What to pass to iaclint for the copied case: the plan, or the module directory."""
+        return copy / "plan.json" if self.is_plan else copy
+
+    @property
     def fixed_path(self) -> Path | None:
         if self.is_dir:
             candidate = self.path.with_name(self.path.name + ".fixed")
@@ -98,12 +107,29 @@ def expectations(root: Path, rule_id: str) -> set[tuple[str, int, str]]:
     return out
 
 
-def found(report: Report, root: Path, rule_id: str) -> set[tuple[str, int, str]]:
+def plan_expectations(root: Path, rule_id: str) -> set[tuple[str, str, str]]:
+    """Findings located in plan.json, listed in expect.txt as `RULE VERDICT ADDRESS`."""
+    path = root / "expect.txt"
+    out = set()
+    if root.is_dir() and path.is_file():
+        for line in path.read_text().splitlines():
+            if line.strip() and not line.startswith("#"):
+                rule, verdict, address = line.split(maxsplit=2)
+                if rule == rule_id:
+                    out.add(("plan.json", address, verdict))
+    return out
+
+
+def found(report: Report, root: Path, rule_id: str) -> set[tuple]:
+    """(file, line, verdict) for findings in source files; ("plan.json", address, verdict) in plans."""
     out = set()
     base = root.resolve()
     for f in report.findings:
         if f.rule_id != rule_id:
             continue
         rel = str(Path(f.location.file).resolve().relative_to(base))
-        out.add((rel, f.location.line, f.verdict.value))
+        if rel.endswith(".json"):
+            out.add((rel, f.address, f.verdict.value))
+        else:
+            out.add((rel, f.location.line, f.verdict.value))
     return out

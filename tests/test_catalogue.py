@@ -7,7 +7,7 @@ import yaml
 
 from iaclint.engine.rules import load_rules, rules_dir, validate_rule_data
 from iaclint.model import Verdict
-from support import RULE_FIXTURES, expectations, found, rule_cases, run
+from support import RULE_FIXTURES, expectations, found, plan_expectations, rule_cases, run
 
 RULES = list(load_rules())
 CASES = [case for rule in RULES for case in rule_cases(rule.id)]
@@ -30,7 +30,8 @@ def test_rule_has_docs_and_fixtures(rule):
         assert rule.docs.get("fix_safety"), f"{rule.id} has a fix but no docs.fix_safety"
     assert (RULE_FIXTURES / rule.id).is_dir(), f"fixtures/rules/{rule.id} is missing"
     cases = rule_cases(rule.id)
-    failing = [c for c in cases if any(v == "fail" for _, _, v in expectations(c.path, rule.id))]
+    failing = [c for c in cases if any(v == "fail" for *_, v in expectations(c.path, rule.id)
+                                       | plan_expectations(c.path, rule.id))]
     passing = [c for c in cases if c.path.name.startswith("pass")]
     assert failing, f"{rule.id} has no failing case"
     assert passing, f"{rule.id} has no passing case"
@@ -41,8 +42,8 @@ def test_rule_has_docs_and_fixtures(rule):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_case_findings_match_annotations(case, tmp_path):
     module = case.copy_to(tmp_path / "case")
-    report = run([module], select={case.rule_id})
-    expected = expectations(module, case.rule_id)
+    report = run([case.target(module)], select={case.rule_id})
+    expected = expectations(module, case.rule_id) | plan_expectations(module, case.rule_id)
     assert found(report, module, case.rule_id) == expected
     # the case must not be broken input: no parse errors unless the case is about them
     assert not [f for f in report.findings if f.rule_id == "PARSE"]
@@ -55,7 +56,7 @@ def _example(tmp_path, text):
     return module
 
 
-@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+@pytest.mark.parametrize("rule", [r for r in RULES if not r.plan_only], ids=lambda r: r.id)
 def test_docs_examples_fail_and_pass_as_labelled(rule, tmp_path):
     failing = run([_example(tmp_path / "f", rule.docs["failing"])], select={rule.id})
     assert any(f.verdict is Verdict.FAIL for f in failing.findings), rule.docs["failing"]
@@ -72,16 +73,17 @@ from iaclint.engine.runner import RuleSelection
 from iaclint.fixes.apply import run_fix
 from support import options
 
-FAILING_CASES = [c for c in CASES if any(v == "fail" for _, _, v in expectations(c.path, c.rule_id))]
+FAILING_CASES = [c for c in CASES if any(v == "fail" for *_, v in expectations(c.path, c.rule_id)
+                                          | plan_expectations(c.path, c.rule_id))]
 FIXED_CASES = [c for c in FAILING_CASES if c.fixed_path is not None]
 UNFIXED_CASES = [c for c in FAILING_CASES if c.fixed_path is None]
 TERRAFORM = shutil.which("terraform")
 
 
-def _fix(module, rule_id):
+def _fix(target, rule_id):
     opts = options()
     opts.selection = RuleSelection(select={rule_id})
-    return run_fix([str(module)], opts, unsafe=True, write=True)
+    return run_fix([str(target)], opts, unsafe=True, write=True)
 
 
 def _snapshot(root):
@@ -90,6 +92,8 @@ def _snapshot(root):
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_fixed_files_exist_iff_the_rule_is_fixable(rule):
+    if rule.plan_only:
+        assert not rule.fixable
     has_fixed = any(c.fixed_path for c in FIXED_CASES if c.rule_id == rule.id)
     assert has_fixed == rule.fixable
 
@@ -98,7 +102,7 @@ def test_fixed_files_exist_iff_the_rule_is_fixable(rule):
 def test_fix_produces_the_expected_file_byte_for_byte(case, tmp_path):
     module = case.copy_to(tmp_path / "case")
     before = _snapshot(module)
-    outcome = _fix(module, case.rule_id)
+    outcome = _fix(case.target(module), case.rule_id)
     after = _snapshot(module)
     expected = dict(before)
     if case.is_dir:
@@ -108,11 +112,11 @@ def test_fix_produces_the_expected_file_byte_for_byte(case, tmp_path):
         expected[case.path.name] = case.fixed_path.read_bytes()
     assert after == expected
     assert outcome.applied
-    # the fixed module passes the rule
+    # the fixed configuration passes the rule (for a plan: the configuration it was planned from)
     report = run([module], select={case.rule_id})
     assert [f.message for f in report.findings if f.verdict.value == "fail"] == []
     # and a second run changes nothing
-    again = _fix(module, case.rule_id)
+    again = _fix(case.target(module), case.rule_id)
     assert not again.applied and _snapshot(module) == after
 
 
@@ -120,7 +124,7 @@ def test_fix_produces_the_expected_file_byte_for_byte(case, tmp_path):
 def test_failing_case_without_fixed_file_is_left_byte_identical(case, tmp_path):
     module = case.copy_to(tmp_path / "case")
     before = _snapshot(module)
-    outcome = _fix(module, case.rule_id)
+    outcome = _fix(case.target(module), case.rule_id)
     assert _snapshot(module) == before
     assert not outcome.applied
 
@@ -132,7 +136,7 @@ def test_fixed_files_stay_terraform_fmt_clean(case, tmp_path):
     assert subprocess.run([TERRAFORM, "fmt", "-check", "-recursive", str(original)],
                           capture_output=True).returncode == 0, "fixture is not fmt-clean to begin with"
     module = case.copy_to(tmp_path / "case")
-    _fix(module, case.rule_id)
+    _fix(case.target(module), case.rule_id)
     proc = subprocess.run([TERRAFORM, "fmt", "-check", "-recursive", "-diff", str(module)], capture_output=True,
                           text=True)
     assert proc.returncode == 0, proc.stdout

@@ -14,6 +14,7 @@ from iaclint.graph.config import ConfigLoader, terraform_files
 from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
+from iaclint.graph.plan import PlanError
 from iaclint.model import Finding, Report, Severity
 from iaclint.source import display_path
 
@@ -131,8 +132,13 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     findings: list[Finding] = []
     graphs: list[Graph] = []
     files: list[str] = []
+    errors: list[str] = []
     for target in targets:
-        graph = build_target_graph(target, options)
+        try:
+            graph = build_target_graph(target, options)
+        except PlanError as exc:
+            errors.append(str(exc))  # reported after the other targets are checked; exit code 2
+            continue
         graphs.append(graph)
         notices.extend(graph.notices)
         target_findings = run_rules(graph, rules, options.selection)
@@ -144,6 +150,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     findings.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id, f.address))
     report = Report(__version__, findings, files, all_rules(), options.threshold, options.fail_on_unknown)
     report.notices.extend(notices)
+    report.errors = errors
     return LintRun(report, graphs, targets)
 
 

@@ -64,6 +64,8 @@ class FixOutcome:
                 continue
             lines.append(f"left: {f.location.file}:{f.location.line}: {f.rule_id} {f.address or ''}: "
                          f"{self._why_left(f)}")
+        for notice in self.report.notices:
+            lines.append(f"notice: {notice}")
         n_files = len(self.fixed)
         summary = (f"{len(self.applied)} fix{'es' if len(self.applied) != 1 else ''} "
                    f"{'to apply' if show_diff else 'applied'} in {n_files} file{'s' if n_files != 1 else ''}; "
@@ -106,26 +108,48 @@ def _state(paths: list[str], options: LintOptions, overlay: dict[str, SourceFile
     return run_check(paths, options)
 
 
-def _finding_keys(report: Report) -> set[tuple[str, str, str]]:
-    return {(f.rule_id, f.address, f.verdict.value) for f in report.findings if f.suppression is None}
+def _config_address(f: Finding) -> str:
+    """The finding's address in the configuration (plan findings map to their .tf resource)."""
+    context = f.context
+    hcl = getattr(context.resource, "hcl_resource", None) if context is not None else None
+    return hcl.address if hcl is not None else f.address
+
+
+def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
+    """What the configuration itself says now: for plans, the rules run on the mapped .tf graph.
+
+    A plan does not change when its .tf files are fixed, so fixes to a plan's configuration are
+    verified against that configuration.
+    """
+    from iaclint.engine.rules import load_rules
+    from iaclint.engine.runner import run_rules
+
+    keys: set[tuple[str, str, str]] = set()
+    for graph in run.graphs:
+        target = graph.hcl_companion if graph.kind == "plan" and graph.hcl_companion is not None else graph
+        for f in run_rules(target, list(load_rules()), options.selection):
+            keys.add((f.rule_id, f.address, f.verdict.value))
+    return keys
 
 
 def _diagnostics(run) -> set[tuple[str, str]]:
-    return {(d.file, d.message) for g in run.graphs for d in g.diagnostics}
+    out = set()
+    for g in run.graphs:
+        out |= {(d.file, d.message) for d in g.diagnostics}
+        if g.hcl_companion is not None:
+            out |= {(d.file, d.message) for d in g.hcl_companion.diagnostics}
+    return out
 
 
-def _verify(before, after, finding: Finding) -> str:
+def _verify(before: set, after: set, before_diags: set, after_diags: set, finding: Finding) -> str:
     """Empty when the fix did what it should; otherwise why it is rejected."""
-    broken = sorted(_diagnostics(after) - _diagnostics(before))
+    broken = sorted(after_diags - before_diags)
     if broken:
         file, message = broken[0]
         return f"the fixed file would not parse ({file}: {message})"
-    before, after = before.report, after.report
-    still = [f for f in after.findings if f.rule_id == finding.rule_id and f.address == finding.address
-             and f.verdict is Verdict.FAIL]
-    if still:
+    if (finding.rule_id, _config_address(finding), "fail") in after:
         return "the finding would still be there after the fix"
-    new = sorted(_finding_keys(after) - _finding_keys(before))
+    new = sorted(after - before)
     if new:
         shown = ", ".join(f"{rule} on {address}" for rule, address, _ in new[:3])
         return f"it would cause new findings ({shown})"
@@ -154,38 +178,48 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
     originals: dict[str, SourceFile] = {}
     applied: list[Applied] = []
     rejected: dict[tuple[str, str, str], str] = {}
+    done: set[tuple[str, str]] = set()  # plan findings whose configuration was fixed (the plan is now stale)
     state = _state(paths, options, overlay)
+    keys, diags = _config_findings(state, options), _diagnostics(state)
     attempts = 0
     while attempts < MAX_ATTEMPTS:
-        candidates = [f for f in state.report.findings if _allowed(f, unsafe) and _key(f) not in rejected]
+        candidates = [f for f in state.report.findings if _allowed(f, unsafe) and _key(f) not in rejected
+                      and (f.rule_id, f.address) not in done
+                      and (f.rule_id, _config_address(f), "fail") in keys]
         if not candidates:
             break
         progressed = False
         for candidate in candidates:
             attempts += 1
-            sources = candidate.context.graph.sources if candidate.context else {}
-            if candidate.context is not None and candidate.context.graph.hcl_companion is not None:
-                sources = {**sources, **candidate.context.graph.hcl_companion.sources}
+            sources = dict(candidate.context.graph.sources) if candidate.context else {}
             try:
                 trial = _apply(overlay, originals, candidate, sources)
             except (LayoutError, OSError) as exc:
                 rejected[_key(candidate)] = f"cannot apply: {exc}"
                 continue
             new_state = _state(paths, options, trial)
-            why = _verify(state, new_state, candidate)
+            new_keys, new_diags = _config_findings(new_state, options), _diagnostics(new_state)
+            why = _verify(keys, new_keys, diags, new_diags, candidate)
             if why:
                 rejected[_key(candidate)] = why
                 continue
-            overlay, state = trial, new_state
+            overlay, state, keys, diags = trial, new_state, new_keys, new_diags
             applied.append(Applied(candidate.rule_id, candidate.address, candidate.fix.title,
                                    candidate.fix.applicability))
+            done.add((candidate.rule_id, candidate.address))
             rejected = {}  # the files changed: a fix rejected before may work now
             progressed = True
             break
         if not progressed:
             break
     changed = {p: s for p, s in overlay.items() if originals.get(p) is None or originals[p].text != s.text}
-    outcome = FixOutcome(applied, state.report, {p: originals[p] for p in changed}, changed, rejected,
+    report = state.report
+    if any(g.kind == "plan" for g in state.graphs) and applied:
+        # the plan still shows what was fixed in its configuration; report what the configuration says
+        report.findings = [f for f in report.findings
+                           if f.rule_id == "PLN001" or (f.rule_id, _config_address(f), f.verdict.value) in keys]
+        report.notices.append("the plan is now out of date: run terraform plan again to review the fixed configuration")
+    outcome = FixOutcome(applied, report, {p: originals[p] for p in changed}, changed, rejected,
                          unsafe_allowed=unsafe)
     if write:
         for absolute, source in sorted(changed.items()):

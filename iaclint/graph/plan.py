@@ -1,0 +1,488 @@
+"""Build the resource graph from `terraform show -json` plan output (format 0.1 to 1.x).
+
+Resources come from resource_changes[].change.after (after_unknown marks values known only after
+apply); references come from the configuration section, so a `kms_key_arn` that is unknown because it
+refers to an `aws_kms_key` created in the same run still resolves to that key. A computed attribute
+that is unknown only because the configuration does not set it is absent, not unknown. When the
+configuration directory is found, every plan resource is mapped to its block in the .tf files, so
+findings point at source lines and fixes can edit them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from iaclint.eval.values import Origin, OriginKind, Value
+from iaclint.graph.config import ConfigLoader, terraform_files
+from iaclint.graph.hcl import build_hcl_graph
+from iaclint.graph.inputs import collect_inputs
+from iaclint.graph.model import AttrView, CallSite, Graph, Resource
+from iaclint.model import Span
+from iaclint.source import SourceError, SourceFile, decode_source, display_path
+
+SUPPORTED_MAJOR = {0, 1}
+_INDEX = re.compile(r"\[[^\]]*\]")
+
+
+class PlanError(Exception):
+    """A plan that cannot be read: not JSON, not a plan, or a newer format. Exit code 2."""
+
+
+def strip_keys(address: str) -> str:
+    """module.db["a"].aws_x.y[0] -> module.db.aws_x.y (the configuration address)."""
+    return _INDEX.sub("", address)
+
+
+def _split_module(address: str) -> tuple[str, str]:
+    """('module.db["a"]', 'aws_x.y[0]') from a resource instance address."""
+    parts = _address_parts(address)
+    module_parts = []
+    i = 0
+    while i < len(parts) and parts[i] == "module":
+        module_parts.extend(parts[i:i + 2])
+        i += 2
+    return ".".join(module_parts), ".".join(parts[i:])
+
+
+def _address_parts(address: str) -> list[str]:
+    """Split on dots outside brackets and quotes."""
+    parts, buf, depth, quoted = [], [], 0, False
+    i = 0
+    while i < len(address):
+        ch = address[i]
+        if quoted:
+            buf.append(ch)
+            if ch == "\\" and i + 1 < len(address):
+                buf.append(address[i + 1])
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif ch == '"':
+            quoted = True
+            buf.append(ch)
+        elif ch == "[":
+            depth += 1
+            buf.append(ch)
+        elif ch == "]":
+            depth -= 1
+            buf.append(ch)
+        elif ch == "." and depth == 0:
+            parts.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    parts.append("".join(buf))
+    # "module", 'db["a"]' stay as two parts; join module name and key
+    return parts
+
+
+def read_plan(text: str, name: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = " (the file ends early: is it truncated?)" if exc.pos >= len(text.rstrip()) - 1 else ""
+        raise PlanError(f"{name}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}") from None
+    from iaclint.engine.lint import looks_like_plan
+
+    if not looks_like_plan(data):
+        raise PlanError(f"{name}: JSON, but not a Terraform plan (expected the output of "
+                        "`terraform show -json PLANFILE`, with format_version and planned_values)")
+    version = str(data.get("format_version", ""))
+    try:
+        major = int(version.split(".")[0])
+    except ValueError:
+        raise PlanError(f"{name}: format_version {version!r} is not a version number") from None
+    if major not in SUPPORTED_MAJOR:
+        raise PlanError(f"{name}: plan format_version {version} is newer than iaclint understands (0.1 to 1.x)")
+    from iaclint.engine.rules import schema
+
+    validator = jsonschema.Draft202012Validator(schema("plan.schema.json"))
+    error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise PlanError(f"{name}: not a plan iaclint can read: at {where}: {error.message}")
+    return data
+
+
+def load_plan_target(target, options) -> Graph:
+    if target.text is not None:
+        name = "<stdin>"
+        text = target.text
+        plan_dir = None
+    else:
+        name = display_path(target.path)
+        try:
+            source = decode_source(name, Path(target.path).read_bytes())
+        except (OSError, SourceError) as exc:
+            raise PlanError(f"{name}: cannot read: {exc}") from None
+        text = source.text
+        plan_dir = Path(target.path).parent
+    data = read_plan(text, name)
+    return PlanGraphBuilder(data, SourceFile(name, text), plan_dir, options).build()
+
+
+@dataclass
+class _ConfigModule:
+    data: dict[str, Any]
+    resources: dict[tuple[str, str, str], dict[str, Any]]
+
+
+class PlanResource(Resource):
+    source_kind = "plan"
+
+    def __init__(self, builder: "PlanGraphBuilder", entry: dict[str, Any], change: dict[str, Any] | None,
+                 values: dict[str, Any] | None):
+        self.builder = builder
+        self.address = entry["address"]
+        self.mode = entry.get("mode", "managed")
+        self.type = entry["type"]
+        self.name = entry["name"]
+        self.key = entry.get("index")
+        module_address, _ = _split_module(self.address)
+        self.module_address = entry.get("module_address", module_address)
+        self.config_address = strip_keys(self.address)
+        self.config_module_path = strip_keys(self.module_address)
+        change = change or {}
+        self.plan_actions = tuple(change.get("actions", ())) if change else None
+        self.before = change.get("before") if isinstance(change.get("before"), dict) else None
+        after = change.get("after") if change else values
+        self.after = after if isinstance(after, dict) else None
+        unknown = change.get("after_unknown")
+        self.after_unknown = unknown if isinstance(unknown, dict) else {}
+        sensitive = change.get("after_sensitive")
+        self.after_sensitive = sensitive if isinstance(sensitive, dict) else {}
+        self.replace_paths = change.get("replace_paths") or []
+        self.action_reason = entry.get("action_reason", "")
+        self.config = builder.config_resource(self)
+        self.hcl_resource = None
+        self.plan_span = builder.locate_in_plan(self.address)
+        self.header_span = self.plan_span
+        self.block_span = self.plan_span
+        self.call_sites: list[CallSite] = []
+        self.not_editable = ""
+        self._attrs: dict[str, AttrView] = {}
+
+    def attach_source(self, hcl: Resource) -> None:
+        self.hcl_resource = hcl
+        self.header_span = hcl.header_span
+        self.block_span = hcl.block_span
+        self.call_sites = hcl.call_sites
+
+    @property
+    def expressions(self) -> dict[str, Any] | None:
+        if self.config is None:
+            return None
+        return self.config.get("expressions") or {}
+
+    def attribute_names(self) -> list[str]:
+        names = set((self.after or {}).keys()) | {k for k, v in self.after_unknown.items() if v is True}
+        return sorted(names)
+
+    def _span(self, name: str) -> tuple[Span | None, Span | None]:
+        hcl = self.hcl_resource
+        if hcl is not None:
+            view = hcl.attr(name) if hasattr(hcl, "block") and hcl.block.attribute(name) is not None else None
+            if view is not None:
+                return view.span, view.value_span
+        return None, None
+
+    def attr(self, name: str) -> AttrView:
+        cached = self._attrs.get(name)
+        if cached is not None:
+            return cached
+        view = self._attr(name)
+        self._attrs[name] = view
+        return view
+
+    def _attr(self, name: str) -> AttrView:
+        span, value_span = self._span(name)
+        expressions = self.expressions
+        configured = expressions is not None and name in expressions
+        unknown_mark = self.after_unknown.get(name)
+        origin = Origin(OriginKind.PLAN, value_span, f"planned value of {self.address}.{name}")
+        if unknown_mark is True:
+            if expressions is not None and not configured:
+                return AttrView(name, False, None, None, None)  # computed default, not set
+            refs = self.builder.references_of(self, name)
+            value = Value.unknown_because(f"{self.address}.{name} is known only after apply", refs, origin)
+            return AttrView(name, True, value, span, value_span)
+        if self.after is None or name not in self.after:
+            return AttrView(name, False, None, None, None)
+        raw = self.after[name]
+        value = _with_unknowns(raw, unknown_mark, origin, self)
+        if raw is None:
+            present = configured
+        else:
+            present = True
+        if configured:
+            value = value.with_refs(self.builder.references_of(self, name))
+        return AttrView(name, present, value, span, value_span)
+
+
+def _with_unknowns(raw: Any, unknown: Any, origin: Origin, resource: PlanResource) -> Value:
+    if unknown is True:
+        return Value.unknown_because(f"part of {resource.address} is known only after apply", origin=origin)
+    if isinstance(raw, list):
+        marks = unknown if isinstance(unknown, list) else []
+        return Value([_with_unknowns(v, marks[i] if i < len(marks) else None, origin, resource)
+                      for i, v in enumerate(raw)], origin=origin)
+    if isinstance(raw, dict):
+        marks = unknown if isinstance(unknown, dict) else {}
+        return Value({k: _with_unknowns(v, marks.get(k), origin, resource) for k, v in raw.items()}, origin=origin)
+    return Value(raw, origin=origin)
+
+
+class PlanGraphBuilder:
+    def __init__(self, data: dict[str, Any], source: SourceFile, plan_dir: Path | None, options):
+        self.data = data
+        self.source = source
+        self.plan_dir = plan_dir
+        self.options = options
+        self.notices: list[str] = []
+        self.config_modules: dict[str, _ConfigModule] = {}
+        root = (data.get("configuration") or {}).get("root_module")
+        self.has_configuration = isinstance(root, dict)
+        if self.has_configuration:
+            self._index_config("", root)
+        self.resources: list[PlanResource] = []
+        self.by_local: dict[tuple[str, str, str, str], list[PlanResource]] = {}
+        self.module_instances: set[str] = {""}
+        self._ref_cache: dict[tuple[str, str], frozenset[str]] = {}
+        self._rc_pos = source.text.find('"resource_changes"')
+        self.addresses: set[str] = set()
+
+    # ---- configuration
+
+    def _index_config(self, path: str, module: dict[str, Any]) -> None:
+        resources = {}
+        for r in module.get("resources") or []:
+            resources[(r.get("mode", "managed"), r["type"], r["name"])] = r
+        self.config_modules[path] = _ConfigModule(module, resources)
+        for call_name, call in (module.get("module_calls") or {}).items():
+            child = call.get("module")
+            if isinstance(child, dict):
+                self._index_config((path + "." if path else "") + f"module.{call_name}", child)
+
+    def config_resource(self, resource: PlanResource) -> dict[str, Any] | None:
+        module = self.config_modules.get(resource.config_module_path)
+        if module is None:
+            return None
+        return module.resources.get((resource.mode, resource.type, resource.name))
+
+    def locate_in_plan(self, address: str) -> Span:
+        text = self.source.text
+        pattern = re.compile(r'"address"\s*:\s*' + re.escape(json.dumps(address)))
+        match = pattern.search(text, max(self._rc_pos, 0))
+        if match is None:
+            match = pattern.search(text)
+        if match is None:
+            return Span(self.source.path, 0, 0)
+        return Span(self.source.path, match.start(), match.end())
+
+    # ---- references
+
+    def references_of(self, resource: PlanResource, name: str) -> frozenset[str]:
+        key = (resource.address, name)
+        if key in self._ref_cache:
+            return self._ref_cache[key]
+        self._ref_cache[key] = frozenset()
+        refs: set[str] = set()
+        expressions = resource.expressions or {}
+        expr = expressions.get(name)
+        if isinstance(expr, dict):
+            refs |= self._resolve(resource.module_address, resource.config_module_path,
+                                  expr.get("references") or [], 0)
+        if not refs and resource.hcl_resource is not None:
+            # references through locals are not in the plan's configuration; the source has them
+            hcl_view = resource.hcl_resource.attr(name)
+            if hcl_view.value is not None:
+                refs |= {r for r in hcl_view.value.all_refs() if r in self.addresses}
+        result = frozenset(refs)
+        self._ref_cache[key] = result
+        return result
+
+    def _resolve(self, instance: str, config_path: str, references: list[str], depth: int) -> set[str]:
+        out: set[str] = set()
+        if depth > 8:
+            return out
+        module = self.config_modules.get(config_path)
+        for ref in references:
+            parts = _address_parts(ref)
+            head = parts[0]
+            if head == "var" and len(parts) > 1 and instance:
+                parent, call_name, parent_path = self._parent(instance, config_path)
+                call = ((self.config_modules.get(parent_path) or _ConfigModule({}, {})).data.get("module_calls")
+                        or {}).get(call_name) or {}
+                expr = (call.get("expressions") or {}).get(parts[1])
+                if isinstance(expr, dict):
+                    out |= self._resolve(parent, parent_path, expr.get("references") or [], depth + 1)
+            elif head == "module" and len(parts) > 1 and module is not None:
+                call_name = _INDEX.sub("", parts[1])
+                child_path = (config_path + "." if config_path else "") + f"module.{call_name}"
+                child = self.config_modules.get(child_path)
+                if child is None or len(parts) < 3:
+                    continue
+                output = (child.data.get("outputs") or {}).get(_INDEX.sub("", parts[2])) or {}
+                expr = output.get("expression") or {}
+                call_prefix = (instance + "." if instance else "") + f"module.{parts[1]}"
+                for child_instance in sorted(self.module_instances):
+                    exact = child_instance == call_prefix
+                    keyed = ("[" not in parts[1] and child_instance.startswith(call_prefix + "[")
+                             and strip_keys(child_instance) == strip_keys(call_prefix))
+                    if exact or keyed:
+                        out |= self._resolve(child_instance, child_path, expr.get("references") or [], depth + 1)
+            elif head == "data" and len(parts) > 2:
+                out |= self._match(instance, "data", parts[1], parts[2])
+            elif head in ("each", "count", "path", "terraform", "self", "local", "var"):
+                continue
+            elif len(parts) > 1:
+                out |= self._match(instance, "managed", head, parts[1])
+        return out
+
+    def _parent(self, instance: str, config_path: str) -> tuple[str, str, str]:
+        parts = _address_parts(instance)
+        last = parts[-1]
+        parent_instance = ".".join(parts[:-2])
+        parent_path = strip_keys(parent_instance)
+        return parent_instance, _INDEX.sub("", last), parent_path
+
+    def _match(self, instance: str, mode: str, type_: str, name_with_index: str) -> set[str]:
+        name = _INDEX.sub("", name_with_index)
+        index = name_with_index[len(name):]
+        found = self.by_local.get((instance, mode, type_, name), [])
+        if index:
+            exact = [r.address for r in found if r.address.endswith(index)]
+            if exact:
+                return set(exact)
+        return {r.address for r in found}
+
+    # ---- build
+
+    def build(self) -> Graph:
+        seen: set[str] = set()
+        for change in self.data.get("resource_changes") or []:
+            if change.get("deposed"):
+                continue  # a deposed object is an old copy being cleaned up, not the resource
+            resource = PlanResource(self, change, change.get("change") or {}, None)
+            self._add(resource, seen)
+        for values_root in self._value_roots():
+            for entry in self._walk_values(values_root):
+                if entry["address"] in seen:
+                    continue
+                if entry.get("mode", "managed") != "data" and self.data.get("resource_changes"):
+                    continue
+                self._add(PlanResource(self, entry, None, entry.get("values") or {}), seen)
+        for values_root in self._value_roots():
+            self._collect_module_instances(values_root)
+        self.addresses = {r.address for r in self.resources}
+        companion = self._attach_configuration()
+        sources = {self.source.path: self.source}
+        if companion is not None:
+            sources.update(companion.sources)
+        root_dir = companion.root_dir if companion is not None else (display_path(self.plan_dir) if self.plan_dir else ".")
+        files = [self.source.path] + (companion.files_checked if companion is not None else [])
+        graph = Graph(list(self.resources), sources, list(companion.diagnostics) if companion else [], files, "plan",
+                      root_dir, self.notices, companion)
+        return graph
+
+    def _add(self, resource: PlanResource, seen: set[str]) -> None:
+        seen.add(resource.address)
+        self.resources.append(resource)
+        self.module_instances.add(resource.module_address)
+        key = (resource.module_address, resource.mode, resource.type, resource.name)
+        self.by_local.setdefault(key, []).append(resource)
+
+    def _value_roots(self) -> list[dict[str, Any]]:
+        roots = []
+        planned = (self.data.get("planned_values") or {}).get("root_module")
+        if isinstance(planned, dict):
+            roots.append(planned)
+        prior = ((self.data.get("prior_state") or {}).get("values") or {}).get("root_module")
+        if isinstance(prior, dict):
+            roots.append(prior)
+        return roots
+
+    def _walk_values(self, module: dict[str, Any]):
+        for entry in module.get("resources") or []:
+            yield entry
+        for child in module.get("child_modules") or []:
+            yield from self._walk_values(child)
+
+    def _collect_module_instances(self, module: dict[str, Any]) -> None:
+        if module.get("address"):
+            address = module["address"]
+            parts = _address_parts(address)
+            for i in range(2, len(parts) + 1, 2):
+                self.module_instances.add(".".join(parts[:i]))
+        for child in module.get("child_modules") or []:
+            self._collect_module_instances(child)
+
+    # ---- back to the source
+
+    def _attach_configuration(self) -> Graph | None:
+        config_dir = self._find_config_dir()
+        if config_dir is None:
+            self.notices.append(f"{self.source.path}: no Terraform configuration found for this plan, so findings "
+                                "point into the plan file (use --config-dir to name the configuration directory)")
+            return None
+        inputs = collect_inputs(config_dir, list(self.options.var_files), list(self.options.cli_vars),
+                                self.options.environ, self.options.overlay)
+        for name, entry in (self.data.get("variables") or {}).items():
+            if name not in inputs.values and isinstance(entry, dict) and "value" in entry:
+                from iaclint.eval.values import from_python
+
+                origin = Origin(OriginKind.CLI_VAR, None, f'value of "{name}" given to terraform plan', name)
+                inputs.values[name] = from_python(entry["value"], origin)
+        companion = build_hcl_graph(config_dir, inputs, ConfigLoader(self.options.overlay))
+        by_address = companion.by_address
+        by_config: dict[str, list[Resource]] = {}
+        for r in companion.resources:
+            by_config.setdefault(r.config_address, []).append(r)
+        unmapped = 0
+        for resource in self.resources:
+            hcl = by_address.get(resource.address)
+            if hcl is None:
+                candidates = by_config.get(resource.config_address)
+                hcl = candidates[0] if candidates else None
+            if hcl is not None:
+                resource.attach_source(hcl)
+            elif resource.plan_actions and tuple(resource.plan_actions) not in (("delete",), ("forget",)):
+                unmapped += 1
+        if unmapped:
+            self.notices.append(f"{self.source.path}: {unmapped} planned resource(s) were not found in "
+                                f"{companion.root_dir}; their findings point into the plan file")
+        return companion
+
+    def _find_config_dir(self) -> Path | None:
+        explicit = getattr(self.options, "config_dir", None)
+        if explicit:
+            path = Path(explicit)
+            if not path.is_dir():
+                raise PlanError(f"--config-dir {explicit}: not a directory")
+            if not self._matches(path):
+                self.notices.append(f"--config-dir {explicit} does not look like this plan's configuration")
+            return path
+        candidates = [self.plan_dir] if self.plan_dir is not None else []
+        candidates.append(Path("."))
+        for candidate in candidates:
+            if candidate is not None and terraform_files(candidate) and self._matches(candidate):
+                return candidate
+        return None
+
+    def _matches(self, directory: Path) -> bool:
+        root = self.config_modules.get("")
+        if root is None:
+            return bool(terraform_files(directory))
+        config = ConfigLoader().module(directory)
+        planned = set(root.resources)
+        calls = set((root.data.get("module_calls") or {}).keys())
+        if not planned and not calls:
+            return True
+        return bool(planned & set(config.resources)) or bool(calls & set(config.module_calls))
