@@ -110,6 +110,7 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
     )
     options.inline_suppressions = not no_inline
     options.exclude = settings.exclude
+    options.settings_dir = str(settings.base_dir) if settings.base_dir else None
     return options
 
 
@@ -197,7 +198,7 @@ def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, sele
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
                        no_inline)
     outputs = _outputs(formats)
-    report = check_paths(paths, options, baseline=baseline, write_baseline=write_baseline)
+    report = check_paths(paths, options, baseline=baseline, write_baseline_to=write_baseline)
     if diff:
         from iaclint.fixes.apply import combined_diff
 

@@ -77,6 +77,8 @@ class Edit:
     start: int
     end: int
     replacement: str
+    start_location: tuple[int, int] = (0, 0)  # (line, column), filled in when the fix is built
+    end_location: tuple[int, int] = (0, 0)
 
     def overlaps(self, other: "Edit") -> bool:
         if self.file != other.file:
@@ -151,6 +153,7 @@ class Report:
     fail_on_unknown: bool = False
     notices: list[str] = field(default_factory=list)  # things the user should know that are not findings
     errors: list[str] = field(default_factory=list)  # inputs that could not be checked at all (exit code 2)
+    evaluations: list[tuple[str, str, str]] = field(default_factory=list)  # (rule id, address, file) checked
     fixed_baseline_entries: list[dict[str, Any]] = field(default_factory=list)
 
     def counts_toward_exit(self, finding: Finding) -> bool:
@@ -159,6 +162,8 @@ class Report:
         if finding.verdict is Verdict.UNKNOWN and not self.fail_on_unknown:
             return False
         if finding.baseline_state == "baselined":
+            return False
+        if finding.verdict is Verdict.PASS:
             return False
         return finding.severity.rank >= self.threshold.rank
 
@@ -170,10 +175,14 @@ class Report:
         by_verdict = {"fail": 0, "unknown": 0}
         by_severity = {s.value: 0 for s in Severity}
         suppressed = 0
+        baselined = 0
         fixable = 0
         for f in self.findings:
             if f.suppression is not None:
                 suppressed += 1
+                continue
+            if f.baseline_state == "baselined":
+                baselined += 1
                 continue
             by_verdict[f.verdict.value] += 1
             by_severity[f.severity.value] += 1
@@ -181,10 +190,11 @@ class Report:
                 fixable += 1
         return {
             "files": len(self.files_checked),
-            "findings": len(self.findings) - suppressed,
+            "findings": len(self.findings) - suppressed - baselined,
             "fail": by_verdict["fail"],
             "unknown": by_verdict["unknown"],
             "suppressed": suppressed,
+            "baselined": baselined,
             "fixable": fixable,
             "by_severity": by_severity,
             "failing": len(self.failing),

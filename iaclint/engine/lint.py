@@ -35,7 +35,8 @@ class LintOptions:
     config_dir: str | None = None
     environ: dict[str, str] | None = None
     inline_suppressions: bool = True
-    exclude: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)  # globs from settings, relative to settings_dir
+    settings_dir: str | None = None
     overlay: dict | None = None  # absolute path -> SourceFile: fixed contents being verified, not yet written
 
 
@@ -133,6 +134,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     graphs: list[Graph] = []
     files: list[str] = []
     errors: list[str] = []
+    evaluations: list[tuple[str, str, str]] = []
     for target in targets:
         try:
             graph = build_target_graph(target, options)
@@ -141,7 +143,11 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             continue
         graphs.append(graph)
         notices.extend(graph.notices)
-        target_findings = run_rules(graph, rules, options.selection)
+        checked: list[tuple[str, str, str]] = []
+        target_findings = run_rules(graph, rules, options.selection, checked)
+        if target.only_files is not None:
+            checked = [c for c in checked if c[2] in target.only_files]
+        evaluations.extend(checked)
         if target.only_files is not None:
             wanted = target.only_files
             target_findings = [f for f in target_findings if f.files() & wanted]
@@ -151,6 +157,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     report = Report(__version__, findings, files, all_rules(), options.threshold, options.fail_on_unknown)
     report.notices.extend(notices)
     report.errors = errors
+    report.evaluations = evaluations
     return LintRun(report, graphs, targets)
 
 

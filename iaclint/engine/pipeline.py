@@ -1,18 +1,52 @@
-"""The whole check: lint, attach fixes, then suppressions and the baseline."""
+"""The whole check: lint, attach fixes, suppressions, exclusions, then the baseline."""
 
 from __future__ import annotations
 
-from iaclint.engine.lint import LintOptions, LintRun, lint
+import fnmatch
+from pathlib import Path
+
+from iaclint.engine.baseline import BaselineError, apply_baseline, write_baseline
+from iaclint.engine.lint import LintOptions, LintRun, UsageError, lint
+from iaclint.engine.suppressions import apply_suppressions
 from iaclint.fixes.builder import attach_fixes
-from iaclint.model import Report
+from iaclint.model import Finding, Report
 
 
 def run_check(paths: list[str], options: LintOptions) -> LintRun:
+    """Findings with their fixes and suppressions: what `check` reports and `fix` works from."""
     run = lint(paths, options)
-    attach_fixes(run.report.findings)
+    report = run.report
+    attach_fixes(report.findings)
+    if options.inline_suppressions:
+        report.findings.extend(apply_suppressions(report.findings, run.graphs))
+        report.findings.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id,
+                                            f.address))
+    if options.exclude:
+        report.findings = [f for f in report.findings if not _excluded(f, options)]
     return run
 
 
+def _excluded(finding: Finding, options: LintOptions) -> bool:
+    path = Path(finding.location.file)
+    candidates = {path.as_posix()}
+    if options.settings_dir is not None:
+        try:
+            candidates.add(path.resolve().relative_to(Path(options.settings_dir).resolve()).as_posix())
+        except ValueError:
+            pass
+    return any(fnmatch.fnmatch(c, pattern) for c in candidates for pattern in options.exclude)
+
+
 def check_paths(paths: list[str], options: LintOptions, baseline: str | None = None,
-                write_baseline: str | None = None) -> Report:
-    return run_check(paths, options).report
+                write_baseline_to: str | None = None) -> Report:
+    report = run_check(paths, options).report
+    try:
+        if write_baseline_to:
+            count = write_baseline(write_baseline_to, report)
+            report.notices.append(f"wrote {count} finding(s) to the baseline {write_baseline_to}")
+            apply_baseline(write_baseline_to, report)
+        elif baseline:
+            apply_baseline(baseline, report)
+    except BaselineError as exc:
+        raise UsageError(str(exc)) from None
+    return report

@@ -44,7 +44,9 @@ class FindingContext:
     graph: Graph
 
 
-def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None = None) -> list[Finding]:
+def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None = None,
+              evaluations: list[tuple[str, str, str]] | None = None) -> list[Finding]:
+    """Findings for every (rule, resource) that does not pass; ``evaluations`` collects every pair checked."""
     selection = selection or RuleSelection()
     findings = [diagnostic_finding(d, selection) for d in graph.diagnostics]
     findings = [f for f in findings if f is not None]
@@ -61,10 +63,16 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
             if resource.plan_actions is not None and tuple(resource.plan_actions) in DELETING and not rule.plan_only:
                 continue
             result = _evaluate(rule, resource, context)
+            if evaluations is not None:
+                evaluations.append((rule.id, resource.address, _file_of(resource, graph)))
             if result.verdict is Verdict.PASS:
                 continue
             findings.append(make_finding(rule, resource, result, graph, selection.severity_of(rule)))
     return findings
+
+
+def _file_of(resource: Resource, graph: Graph) -> str:
+    return resource.header_span.file if resource.header_span is not None else graph.root_dir
 
 
 def _evaluate(rule: Rule, resource: Resource, context: CheckContext) -> CheckResult:

@@ -13,7 +13,7 @@ given on the command line gets a `display` suggestion only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from iaclint.engine import conditions
 from iaclint.engine.runner import FindingContext, describe_origin
@@ -57,8 +57,17 @@ def attach_fixes(findings: list[Finding]) -> None:
         except LayoutError as exc:
             finding.no_fix_reason = str(exc)
             continue
-        fix.diff = unified_diff(context.graph.sources, fix.edits)
+        sources = context.graph.sources
+        fix.edits = [_positioned(e, sources) for e in fix.edits]
+        fix.diff = unified_diff(sources, fix.edits)
         finding.fix = fix
+
+
+def _positioned(edit: Edit, sources: dict[str, SourceFile]) -> Edit:
+    source = sources.get(edit.file)
+    if source is None:
+        return edit
+    return replace(edit, start_location=source.line_col(edit.start), end_location=source.line_col(edit.end))
 
 
 def build_fix(context: FindingContext) -> Fix:

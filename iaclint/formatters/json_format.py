@@ -21,7 +21,9 @@ def fix_dict(f: Finding) -> dict[str, Any] | None:
         "title": fix.title,
         "applicability": fix.applicability.value,
         "note": fix.note,
-        "edits": [{"file": e.file, "start": e.start, "end": e.end, "replacement": e.replacement} for e in fix.edits],
+        "edits": [{"file": e.file, "start": e.start, "end": e.end, "replacement": e.replacement,
+                   "start_line": e.start_location[0], "start_column": e.start_location[1],
+                   "end_line": e.end_location[0], "end_column": e.end_location[1]} for e in fix.edits],
         "diff": fix.diff,
     }
 

@@ -10,14 +10,15 @@ def finding_line(f: Finding, with_file: bool = True) -> str:
     verdict = "unknown: " if f.verdict is Verdict.UNKNOWN else ""
     address = f" ({f.address})" if f.address else ""
     marker = f" {f.fix_marker}" if f.fix_marker else ""
-    suppressed = f" [suppressed: {f.suppression.justification or f.suppression.kind}]" if f.suppression else ""
-    return f"{where}: {f.rule_id} [{f.severity.value}] {verdict}{f.message}{address}{marker}{suppressed}"
+    return f"{where}: {f.rule_id} [{f.severity.value}] {verdict}{f.message}{address}{marker}"
 
 
 def render(report: Report) -> str:
     lines: list[str] = []
     current = None
     for f in report.findings:
+        if f.baseline_state == "baselined" or f.suppression is not None:
+            continue  # counted in the summary; listed in full in the JSON and SARIF reports
         if f.location.file != current:
             if current is not None:
                 lines.append("")
@@ -57,6 +58,8 @@ def summary_line(report: Report) -> str:
     parts = [f"{s['fail']} failing", f"{s['unknown']} unknown"]
     if s["suppressed"]:
         parts.append(f"{s['suppressed']} suppressed")
+    if s["baselined"]:
+        parts.append(f"{s['baselined']} in the baseline")
     if s["fixable"]:
         parts.append(f"{s['fixable']} fixable")
     text = f"{', '.join(parts)} in {s['files']} file{'s' if s['files'] != 1 else ''} checked"

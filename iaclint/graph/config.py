@@ -78,6 +78,9 @@ class ConfigLoader:
         self._bodies[shown] = result
         return shown, result
 
+    def top_level_blocks(self) -> dict[str, list[ast.Block]]:
+        return {path: list(body.blocks) for path, body in self._bodies.items() if isinstance(body, ast.Body)}
+
     def module(self, directory: Path, downloaded: bool = False) -> ModuleConfig:
         key = directory.resolve()
         cached = self._modules.get(key)

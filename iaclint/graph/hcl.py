@@ -77,6 +77,7 @@ class HclGraphBuilder:
         sources.update(self.inputs.sources)
         self._report_unused_inputs(config)
         graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, list(self.notices))
+        graph.blocks = self.loader.top_level_blocks()
         return graph
 
     def _report_unused_inputs(self, config: ModuleConfig) -> None:

@@ -103,6 +103,7 @@ class Graph:
     root_dir: str = "."
     notices: list[str] = field(default_factory=list)
     hcl_companion: "Graph | None" = None  # for plans: the configuration graph, when found
+    blocks: dict = field(default_factory=dict)  # file -> its top-level ast.Blocks (for suppression comments)
 
     def __post_init__(self) -> None:
         self.by_address: dict[str, Resource] = {r.address: r for r in self.resources}

@@ -1,0 +1,78 @@
+"""Baselines: record today's findings, then fail only on new ones.
+
+An entry is keyed by file, address, rule and a fingerprint of the offending value, so a new problem in
+another file, or the same resource made worse (a different value), is never hidden. Files are stored
+relative to the baseline file, so the baseline works from any directory. Entries that no longer match
+a finding are reported as fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from iaclint.model import Report
+from iaclint.source import write_atomic
+
+FORMAT = "iaclint-baseline/1"
+
+
+class BaselineError(Exception):
+    pass
+
+
+def _relative(file: str, base: Path) -> str:
+    path = Path(file)
+    absolute = path if path.is_absolute() else Path.cwd() / path
+    try:
+        return Path(os.path.relpath(absolute.resolve(), base.resolve())).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def _entries(report: Report, base: Path) -> list[dict[str, str]]:
+    out = []
+    for f in report.findings:
+        if f.suppression is not None:
+            continue
+        out.append({"rule_id": f.rule_id, "address": f.address, "file": _relative(f.location.file, base),
+                    "fingerprint": f.fingerprint})
+    out.sort(key=lambda e: (e["file"], e["address"], e["rule_id"], e["fingerprint"]))
+    return out
+
+
+def write_baseline(path: str, report: Report) -> int:
+    base = Path(path).parent
+    entries = _entries(report, base)
+    data = {"format": FORMAT, "tool": {"name": "iaclint", "version": report.tool_version}, "entries": entries}
+    write_atomic(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+    return len(entries)
+
+
+def read_baseline(path: str) -> list[dict[str, str]]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BaselineError(f"--baseline {path}: no such file (create it with --write-baseline)") from None
+    except (OSError, ValueError) as exc:
+        raise BaselineError(f"--baseline {path}: not a baseline file: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("entries"), list):
+        raise BaselineError(f"--baseline {path}: not an iaclint baseline (format {FORMAT})")
+    return [e for e in data["entries"] if isinstance(e, dict)]
+
+
+def apply_baseline(path: str, report: Report) -> None:
+    base = Path(path).parent
+    remaining = {(e.get("rule_id"), e.get("address"), e.get("file"), e.get("fingerprint")): e
+                 for e in read_baseline(path)}
+    for f in report.findings:
+        if f.suppression is not None:
+            continue
+        key = (f.rule_id, f.address, _relative(f.location.file, base), f.fingerprint)
+        if key in remaining:
+            f.baseline_state = "baselined"
+            remaining.pop(key)
+        else:
+            f.baseline_state = "new"
+    report.fixed_baseline_entries = sorted(remaining.values(), key=lambda e: (e.get("file", ""), e.get("address", "")))

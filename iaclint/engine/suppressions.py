@@ -1,0 +1,198 @@
+"""Inline suppression comments: iaclint's own, and the checkov, trivy and tfsec forms people already have.
+
+    # iaclint:ignore NEP001,NEP002 reason="restored from an encrypted copy" expires=2027-01-31
+    #checkov:skip=CKV_AWS_44:legacy cluster, replaced in Q3
+    #trivy:ignore:AVD-AWS-0076         #tfsec:ignore:aws-neptune-enable-storage-encryption:exp:2027-01-31
+
+A comment applies to the top-level block it is written in, or to the block right below it (with only
+comments or blank lines in between); on a `module` block it applies to what the module creates. A
+suppression without a reason still suppresses and is reported (SUP001, info); an expired one stops
+suppressing and is reported (SUP002). Suppressed findings stay in the report, marked, and never count
+toward the exit code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from iaclint.engine.rules import Rule, find_rule, load_rules
+from iaclint.graph.model import Graph
+from iaclint.model import Finding, Location, Suppression, Verdict
+
+_IACLINT = re.compile(r"(?:#|//)\s*iaclint:ignore\b(.*)$")
+_IDS = re.compile(r"\s*([A-Za-z0-9_-]+(?:\s*,\s*[A-Za-z0-9_-]+)*)")
+_OPTION = re.compile(r"""(\w+)=("(?:[^"\\]|\\.)*"|'[^']*'|\S+)""")
+_CHECKOV = re.compile(r"#\s*checkov:skip=([A-Za-z0-9_]+)(?::(.*))?$")
+_TRIVY = re.compile(r"(?:#|//)\s*(trivy|tfsec):ignore:([A-Za-z0-9_-]+)((?::[a-z]+:[^:\s]+)*)")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass
+class Comment:
+    kind: str  # inline, checkov, trivy, tfsec
+    file: str
+    line: int
+    column: int
+    ids: set[str]
+    reason: str
+    expires: date | None
+    problem: str = ""  # an unreadable expiry, reported instead of guessed
+    block_key: tuple[str, int] | None = None
+
+    def location(self) -> Location:
+        return Location(self.file, self.line, self.column, self.line, self.column)
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def _parse_date(text: str) -> date | None:
+    if not _DATE.match(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def parse_line(text: str, file: str, line: int) -> list[Comment]:
+    out = []
+    match = _IACLINT.search(text)
+    if match:
+        rest = match.group(1)
+        ids_match = _IDS.match(rest)
+        ids = {x.strip() for x in ids_match.group(1).split(",")} if ids_match else set()
+        options = dict((k, _unquote(v)) for k, v in _OPTION.findall(rest[ids_match.end() if ids_match else 0:]))
+        expires_text = options.get("expires", "")
+        expires = _parse_date(expires_text) if expires_text else None
+        problem = f"expires={expires_text} is not a YYYY-MM-DD date" if expires_text and expires is None else ""
+        out.append(Comment("inline", file, line, match.start() + 1, ids, options.get("reason", "").strip(),
+                           expires, problem))
+    match = _CHECKOV.search(text)
+    if match:
+        out.append(Comment("checkov", file, line, match.start() + 1, {match.group(1)}, (match.group(2) or "").strip(),
+                           None))
+    for match in _TRIVY.finditer(text):
+        parts = match.group(3).split(":")  # ":exp:2027-01-31:ws:prod" -> ["", "exp", "2027-01-31", "ws", "prod"]
+        options = dict(zip(parts[1::2], parts[2::2]))
+        expires = _parse_date(options.get("exp", "")) if options.get("exp") else None
+        problem = f"exp:{options['exp']} is not a YYYY-MM-DD date" if options.get("exp") and expires is None else ""
+        out.append(Comment(match.group(1), file, line, match.start() + 1, {match.group(2)}, "", expires, problem))
+    return out
+
+
+def scan(graph: Graph) -> list[Comment]:
+    comments: list[Comment] = []
+    for file, source in graph.sources.items():
+        if not file.endswith(".tf"):
+            continue
+        text = source.text
+        if "ignore" not in text and "checkov:skip" not in text:
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if "#" not in line and "//" not in line:
+                continue
+            for comment in parse_line(line, file, number):
+                comment.block_key = _block_for(graph, source, comment)
+                comments.append(comment)
+    return comments
+
+
+def _block_for(graph: Graph, source, comment: Comment) -> tuple[str, int] | None:
+    blocks = graph.blocks.get(comment.file, [])
+    for block in blocks:
+        first, last = source.line_col(block.span.start)[0], source.line_col(block.span.end)[0]
+        if first <= comment.line <= last:
+            return (comment.file, block.span.start)
+    following = [b for b in blocks if source.line_col(b.span.start)[0] > comment.line]
+    if not following:
+        return None
+    block = min(following, key=lambda b: b.span.start)
+    header = source.line_col(block.span.start)[0]
+    for number in range(comment.line + 1, header):
+        stripped = source.line_text(number).strip()
+        if stripped and not stripped.startswith(("#", "//")):
+            return None
+    return (comment.file, block.span.start)
+
+
+def _finding_blocks(finding: Finding) -> list[tuple[str, int]]:
+    context = finding.context
+    if context is None:
+        return []
+    resource = context.resource
+    hcl = getattr(resource, "hcl_resource", None) or resource
+    keys = []
+    block = getattr(hcl, "block", None)
+    if block is not None:
+        keys.append((block.span.file, block.span.start))
+    for site in getattr(hcl, "call_sites", []):
+        keys.append((site.span.file, site.span.start))
+    return keys
+
+
+def _matches(comment: Comment, rule: Rule) -> bool:
+    if comment.kind == "inline":
+        wanted = {i.upper() for i in comment.ids} | {i.lower() for i in comment.ids}
+        return rule.id in wanted or rule.name in wanted
+    if comment.kind == "checkov":
+        return bool(comment.ids & set(rule.references.get("checkov", [])))
+    foreign = {i.lower() for i in rule.references.get("trivy", []) + rule.references.get("tfsec", [])}
+    return bool({i.lower() for i in comment.ids} & foreign)
+
+
+def apply_suppressions(findings: list[Finding], graphs: list[Graph], today: date | None = None) -> list[Finding]:
+    """Mark suppressed findings; return the SUP findings about the comments themselves."""
+    today = today or date.today()
+    rules = {r.id: r for r in load_rules()}
+    comments: list[Comment] = []
+    for graph in graphs:
+        comments.extend(scan(graph))
+        if graph.hcl_companion is not None:
+            comments.extend(scan(graph.hcl_companion))
+    by_block: dict[tuple[str, int], list[Comment]] = {}
+    for comment in comments:
+        if comment.block_key is not None:
+            by_block.setdefault(comment.block_key, []).append(comment)
+    for finding in findings:
+        rule = rules.get(finding.rule_id)
+        if rule is None:
+            continue
+        for key in _finding_blocks(finding):
+            candidates = [c for c in by_block.get(key, []) if _matches(c, rule)]
+            live = [c for c in candidates if c.expires is None or c.expires >= today]
+            if live:
+                chosen = live[0]
+                finding.suppression = Suppression(chosen.kind, chosen.reason, chosen.location(),
+                                                  chosen.expires.isoformat() if chosen.expires else None)
+                break
+    extra: list[Finding] = []
+    for comment in comments:
+        if comment.kind == "inline" and comment.block_key is None:
+            extra.append(_comment_finding("CONFIG", comment, "this iaclint:ignore comment is not in or above a "
+                                                             "block, so it suppresses nothing"))
+            continue
+        if comment.problem:
+            extra.append(_comment_finding("SUP002", comment, f"suppression cannot be read: {comment.problem}"))
+        elif comment.expires is not None and comment.expires < today:
+            extra.append(_comment_finding("SUP002", comment, f"suppression of {', '.join(sorted(comment.ids))} "
+                                                             f"expired on {comment.expires.isoformat()} and no "
+                                                             "longer suppresses"))
+        elif not comment.reason:
+            extra.append(_comment_finding("SUP001", comment, f"suppression of {', '.join(sorted(comment.ids))} "
+                                                             "gives no reason"))
+    return extra
+
+
+def _comment_finding(rule_id: str, comment: Comment, message: str) -> Finding:
+    rule = find_rule(rule_id)
+    finding = Finding(rule.id, rule.name, rule.severity, Verdict.FAIL, "", comment.location(), message)
+    key = f"{rule.id}|{comment.file}|{','.join(sorted(comment.ids))}|{comment.kind}"
+    finding.fingerprint = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return finding

@@ -1,0 +1,42 @@
+"""GitHub Actions workflow commands: one annotation per finding on the line it concerns.
+
+Messages escape %, CR and LF; properties (file, title) also escape ':' and ',', as GitHub requires.
+Suppressed and baselined findings are not annotated.
+"""
+
+from __future__ import annotations
+
+from iaclint.model import Finding, Report, Severity, Verdict
+
+COMMAND = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "notice",
+           Severity.INFO: "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotation(f: Finding) -> str:
+    loc = f.location
+    command = "notice" if f.verdict is Verdict.UNKNOWN else COMMAND[f.severity]
+    title = f"{f.rule_id} {f.rule_name}" + (" (unknown)" if f.verdict is Verdict.UNKNOWN else "")
+    props = [f"file={escape_property(loc.file)}", f"line={loc.line}", f"endLine={max(loc.end_line, loc.line)}",
+             f"col={loc.column}"]
+    if loc.end_line == loc.line and loc.end_column > loc.column:
+        props.append(f"endColumn={loc.end_column}")
+    props.append(f"title={escape_property(title)}")
+    message = f.message + (f" ({f.address})" if f.address else "")
+    if f.fix is not None:
+        message += f"\n{f.fix_marker} {f.fix.title}"
+    return f"::{command} {','.join(props)}::{escape_data(message)}"
+
+
+def render(report: Report) -> str:
+    lines = [annotation(f) for f in report.findings if f.suppression is None and f.baseline_state != "baselined"]
+    for notice in report.notices:
+        lines.append(f"::notice title=iaclint::{escape_data(notice)}")
+    return "\n".join(lines) + ("\n" if lines else "")
