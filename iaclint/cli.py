@@ -10,7 +10,7 @@ import typer
 
 from iaclint import __version__
 from iaclint.engine.lint import LintOptions, UsageError
-from iaclint.engine.rules import RuleError
+from iaclint.engine.rules import RuleError, rule_ids
 from iaclint.engine.runner import RuleSelection
 from iaclint.model import Severity
 
@@ -67,18 +67,6 @@ def _split(values: list[str]) -> set[str]:
     return out
 
 
-def _rule_ids(keys: set[str], flag: str) -> set[str]:
-    from iaclint.engine.rules import find_rule
-
-    out = set()
-    for key in keys:
-        rule = find_rule(key)
-        if rule is None:
-            raise UsageError(f"{flag} {key}: no such rule (see `iaclint rules`)")
-        out.add(rule.id)
-    return out
-
-
 def _options(paths: list[str], var_file: list[str], var: list[str], threshold: Optional[str],
              fail_on_unknown: Optional[bool], select: list[str], ignore: list[str], config_dir: Optional[str],
              config_file: Optional[str], no_inline: bool):
@@ -96,8 +84,8 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
     except ValueError as exc:
         raise UsageError(f"--severity-threshold: {exc}") from None
     selection = RuleSelection(
-        select=_rule_ids(_split(select), "--select") or settings.select,
-        ignore=_rule_ids(_split(ignore), "--ignore") | settings.ignore,
+        select=rule_ids(_split(select), "--select") or settings.select,
+        ignore=rule_ids(_split(ignore), "--ignore") | settings.ignore,
         severity=settings.severity,
     )
     options = LintOptions(

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
 """Benchmark iaclint on a generated 50-file module: full check, and a pre-commit run on one file.
 
-Usage: python scripts/bench.py [--files 50] [--runs 5] [--keep DIR]
+Usage: python scripts/bench.py [--files 50] [--runs 5] [--keep DIR] [--one-core]
 
 Runs the installed `iaclint` as a separate process (what users and pre-commit do) and reports the
-median, min and max wall time of each scenario, plus the line count of the generated tree.
+median, min and max wall time of each scenario, plus the line count of the generated tree. When the
+`pre-commit` tool is installed, it also times the real hook (`pre-commit run --files`) on one changed
+file, with this checkout as the hook source; the hook's environment is built in an untimed first run.
+`--one-core` pins every run to a single CPU (taskset).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -112,15 +116,36 @@ def generate(root: Path, files: int) -> int:
     return sum(len(p.read_text().splitlines()) for p in root.glob("*.tf"))
 
 
-def timed(cmd: list[str], runs: int) -> list[float]:
+def timed(cmd: list[str], runs: int, cwd: Path | None = None, env: dict | None = None) -> list[float]:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env)
         times.append(time.perf_counter() - start)
         if proc.returncode not in (0, 1):
-            sys.exit(f"iaclint failed ({proc.returncode}): {proc.stderr}")
+            sys.exit(f"{cmd[0]} failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
     return times
+
+
+def pre_commit_setup(tree: Path, base: Path) -> tuple[list[str], dict] | None:
+    """A git repository holding the tree, configured to use this checkout's hook at its HEAD commit."""
+    tool = shutil.which("pre-commit") or str(Path(sys.executable).with_name("pre-commit"))
+    root = Path(__file__).resolve().parent.parent
+    if not Path(tool).exists() or shutil.which("git") is None:
+        return None
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    if head.returncode != 0:
+        return None
+    env = dict(os.environ, PRE_COMMIT_HOME=str(base / "pre-commit-home"))
+    subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
+    (tree / ".pre-commit-config.yaml").write_text(
+        f"repos:\n  - repo: {root}\n    rev: {head.stdout.strip()}\n    hooks:\n      - id: iaclint\n")
+    subprocess.run(["git", "add", "."], cwd=tree, check=True)
+    cmd = [tool, "run", "--files", "stack_07.tf"]
+    warm = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, env=env)
+    if warm.returncode not in (0, 1):
+        sys.exit(f"pre-commit failed: {warm.stdout}{warm.stderr}")
+    return cmd, env
 
 
 def main() -> None:
@@ -128,8 +153,10 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="generate the tree here and keep it")
+    parser.add_argument("--one-core", action="store_true", help="pin runs to one CPU with taskset")
     args = parser.parse_args()
     exe = shutil.which("iaclint") or sys.exit("iaclint is not on PATH; install the package first")
+    pin = ["taskset", "-c", "0"] if args.one_core and shutil.which("taskset") else []
     base = args.keep or Path(tempfile.mkdtemp(prefix="iaclint-bench-"))
     tree = base / "module"
     if tree.exists():
@@ -139,13 +166,22 @@ def main() -> None:
     findings = proc.stdout.count('"rule_id"')
     scenarios = {
         f"check {args.files} files ({lines} lines, {findings} findings)": [exe, "check", str(tree)],
-        "pre-commit: one changed file of the module": [exe, "check", str(tree / "stack_07.tf")],
+        "one changed file of the module (what the hook runs)": [exe, "check", str(tree / "stack_07.tf")],
         "startup only (iaclint rules)": [exe, "rules"],
     }
-    print(f"python {sys.version.split()[0]}, {args.runs} runs each, wall time in seconds")
+    cores = "one core" if pin else "unpinned"
+    print(f"python {sys.version.split()[0]}, {cores}, {args.runs} runs each, wall time in seconds")
     for name, cmd in scenarios.items():
-        t = timed(cmd, args.runs)
+        t = timed(pin + cmd, args.runs)
         print(f"{name:60s} median {statistics.median(t):.2f}  min {min(t):.2f}  max {max(t):.2f}")
+    hook = pre_commit_setup(tree, base)
+    if hook is not None:
+        cmd, env = hook
+        t = timed(pin + cmd, args.runs, cwd=tree, env=env)
+        name = "pre-commit run --files (real hook, one changed file)"
+        print(f"{name:60s} median {statistics.median(t):.2f}  min {min(t):.2f}  max {max(t):.2f}")
+    else:
+        print("pre-commit not installed: the real-hook scenario was skipped")
     if not args.keep:
         shutil.rmtree(base)
 

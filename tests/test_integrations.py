@@ -15,7 +15,7 @@ import pytest
 from iaclint.formatters import render
 from iaclint.formatters.github_format import annotation, escape_data, escape_property
 from iaclint.model import Finding, Location, Severity, Verdict
-from support import FIXTURES, ROOT, RULE_FIXTURES, options, rule_cases
+from support import FIXTURES, ROOT, options, rule_cases
 from iaclint.engine.pipeline import check_paths
 from iaclint.engine.rules import load_rules
 

@@ -13,7 +13,7 @@ import pytest
 
 from iaclint.engine.lint import Target
 from iaclint.engine.pipeline import run_check
-from iaclint.graph.plan import PlanError, load_plan_target
+from iaclint.graph.plan import load_plan_target
 from iaclint.model import Applicability
 from support import RULE_FIXTURES, ROOT, options
 

@@ -156,3 +156,14 @@ def find_rule(key: str) -> Rule | None:
         if wanted.upper() == rule.id or wanted.lower() == rule.name:
             return rule
     return None
+
+
+def rule_ids(keys, where: str) -> set[str]:
+    """Rule ids for ids or names given by a user; an unknown one is a RuleError naming ``where``."""
+    out = set()
+    for key in keys:
+        rule = find_rule(key)
+        if rule is None:
+            raise RuleError(f"{where}: unknown rule {key!r} (see `iaclint rules`)")
+        out.add(rule.id)
+    return out

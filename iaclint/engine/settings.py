@@ -91,9 +91,9 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
             raise SettingsError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(KNOWN_KEYS))})")
     settings = Settings(path=str(path), base_dir=path.parent)
     if "select" in table:
-        settings.select = _rule_ids(_strings(table["select"], where, "select"), where, "select")
+        settings.select = _known_rules(_strings(table["select"], where, "select"), f"{where}: select")
     if "ignore" in table:
-        settings.ignore = _rule_ids(_strings(table["ignore"], where, "ignore"), where, "ignore")
+        settings.ignore = _known_rules(_strings(table["ignore"], where, "ignore"), f"{where}: ignore")
     if "exclude" in table:
         settings.exclude = _strings(table["exclude"], where, "exclude")
     if "var_files" in table:
@@ -117,16 +117,13 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
     return settings
 
 
-def _rule_ids(keys: list[str], where: str, key: str) -> set[str]:
-    from iaclint.engine.rules import find_rule
+def _known_rules(keys: list[str], where: str) -> set[str]:
+    from iaclint.engine.rules import RuleError, rule_ids
 
-    out = set()
-    for item in keys:
-        rule = find_rule(item)
-        if rule is None:
-            raise SettingsError(f"{where}: {key}: unknown rule {item!r}")
-        out.add(rule.id)
-    return out
+    try:
+        return rule_ids(keys, where)
+    except RuleError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _strings(value: Any, where: str, key: str) -> list[str]:

@@ -34,6 +34,40 @@ class Context(Protocol):
     def read_file(self, path: str) -> str | None: ...
 
 
+class ConstantContext:
+    """For values that may not refer to anything: variable defaults, tfvars, --var values, type defaults."""
+
+    def __init__(self, where: str = "here"):
+        self.where = where
+
+    def _fail(self, what: str):
+        raise EvalError(f"{what} cannot be used {self.where} (only constant values are allowed)")
+
+    def var(self, name, node):
+        self._fail("var." + name)
+
+    def local(self, name, node):
+        self._fail("local." + name)
+
+    def resource(self, mode, type_, name, node):
+        self._fail(f"{type_}.{name}")
+
+    def module_call(self, name, node):
+        self._fail("module." + name)
+
+    def each(self, attr, node):
+        self._fail("each." + attr)
+
+    def count(self, attr, node):
+        self._fail("count." + attr)
+
+    def path(self, attr, node):
+        self._fail("path." + attr)
+
+    def read_file(self, path):
+        return None
+
+
 class Evaluator:
     """Evaluates expressions in one context; literals are labelled with the kind of place they sit in."""
 

@@ -12,7 +12,7 @@ import math
 from typing import Callable
 
 from iaclint.eval.evaluator import EvalError, Evaluator, to_bool, to_number, to_string
-from iaclint.eval.values import SetList, Value, from_python, render, type_name
+from iaclint.eval.values import SetList, Value, from_python, type_name
 from iaclint.hcl import ast
 
 Impl = Callable[[Evaluator, ast.Call, list[Value]], Value]
@@ -228,28 +228,17 @@ def f_flatten(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
     return Value(out, None, ev._expr_origin(call), (), args[0].refs)
 
 
-def f_tobool(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
-    _arity(call, args, 1, 1)
-    v = args[0]
-    if not v.known or v.raw is None:
-        return v
-    return Value(to_bool(v, call), None, v.origin, v.via, v.refs)
+def _conversion(convert) -> Impl:
+    """tobool/tostring/tonumber: the converted value keeps the origin of the value converted."""
 
+    def impl(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
+        _arity(call, args, 1, 1)
+        v = args[0]
+        if not v.known or v.raw is None:
+            return v
+        return Value(convert(v, call), None, v.origin, v.via, v.refs)
 
-def f_tostring(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
-    _arity(call, args, 1, 1)
-    v = args[0]
-    if not v.known or v.raw is None:
-        return v
-    return Value(to_string(v, call), None, v.origin, v.via, v.refs)
-
-
-def f_tonumber(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
-    _arity(call, args, 1, 1)
-    v = args[0]
-    if not v.known or v.raw is None:
-        return v
-    return Value(to_number(v, call), None, v.origin, v.via, v.refs)
+    return impl
 
 
 def f_toset(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
@@ -464,9 +453,9 @@ FUNCTIONS: dict[str, Impl] = {
     "one": f_one,
     "values": f_values,
     "flatten": f_flatten,
-    "tobool": f_tobool,
-    "tostring": f_tostring,
-    "tonumber": f_tonumber,
+    "tobool": _conversion(to_bool),
+    "tostring": _conversion(to_string),
+    "tonumber": _conversion(to_number),
     "toset": f_toset,
     "tolist": f_tolist,
     "tomap": f_tomap,
@@ -506,6 +495,3 @@ FUNCTIONS: dict[str, Impl] = {
     "signum": pure(lambda x: (x > 0) - (x < 0), 1, 1),
 }
 
-
-def describe(value: Value) -> str:
-    return render(value)

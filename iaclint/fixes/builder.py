@@ -168,7 +168,6 @@ def _set_attribute(context: FindingContext, target: Target, spec: dict) -> Fix:
         return _display_replacement(resource, graph, attribute, wanted, value, origin)
     edits = replace_value(origin_source, origin.span.start, origin.span.end, literal_like(node, wanted))
     where = f"{origin_source.path}:{origin_source.line_col(origin.span.start)[0]}"
-    word = "true" if wanted else "false"
     title = _origin_title(origin, resource, name, literal_like(node, wanted), where)
     others = _other_users(graph, origin.span, resource)
     if others:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from iaclint.eval.evaluator import EvalError, Evaluator, to_number, to_string
+from iaclint.eval.evaluator import ConstantContext, EvalError, Evaluator, to_number, to_string
 from iaclint.eval.values import ObjectRef, Origin, OriginKind, SetList, Value
 from iaclint.graph.config import ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
 from iaclint.graph.inputs import RawInput, VariableInputs, type_is_primitive
@@ -20,7 +20,6 @@ from iaclint.graph.types import convert
 from iaclint.hcl import ast
 from iaclint.hcl.parser import ParseFailure, parse_expression
 from iaclint.model import Span
-from iaclint.source import SourceFile
 
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "providers", "source", "version"}
 WILDCARD = object()  # the instance key of a resource whose count/for_each is unknown
@@ -144,14 +143,6 @@ class ModuleInstance:
 
     # ---- Context protocol
 
-    def _source(self, span: Span) -> SourceFile | None:
-        return self.builder.loader.sources.get(span.file) or self.builder.inputs.sources.get(span.file)
-
-    def _where(self, span: Span) -> str:
-        source = self._source(span)
-        line = source.line_col(span.start)[0] if source else 1
-        return f"{span.file}:{line}"
-
     def var(self, name: str, node: ast.Node) -> Value:
         if name in self._vars:
             return self._vars[name]
@@ -193,7 +184,7 @@ class ModuleInstance:
             default = decl.attribute("default")
             if default is not None:
                 label = f'variable "{name}" default'
-                value = Evaluator(_Constant(), OriginKind.VARIABLE_DEFAULT, label, name=name).evaluate(default.expr)
+                value = Evaluator(ConstantContext(), OriginKind.VARIABLE_DEFAULT, label, name=name).evaluate(default.expr)
             elif self.parent is None:
                 return Value.unknown_because(
                     f'variable "{name}" has no default and no value was given '
@@ -211,7 +202,7 @@ class ModuleInstance:
             expr = parse_expression(raw.text, "<command line>", 0)
         except ParseFailure as exc:
             return Value.unknown_because(f"{raw.origin.label} does not parse: {exc.message}")
-        return Evaluator(_Constant(), raw.origin.kind, raw.origin.label).evaluate(expr)
+        return Evaluator(ConstantContext(), raw.origin.kind, raw.origin.label).evaluate(expr)
 
     def local(self, name: str, node: ast.Node) -> Value:
         if name in self._locals:
@@ -293,37 +284,6 @@ class ModuleInstance:
             self._busy.discard(key)
         self._outputs[name] = value
         return value
-
-
-class _Constant:
-    """Variable defaults and command-line values: constants that refer to nothing."""
-
-    def _fail(self, what: str):
-        raise EvalError(f"{what} cannot be used here (only constant values are allowed)")
-
-    def var(self, name, node):
-        self._fail("var." + name)
-
-    def local(self, name, node):
-        self._fail("local." + name)
-
-    def resource(self, mode, type_, name, node):
-        self._fail(f"{type_}.{name}")
-
-    def module_call(self, name, node):
-        self._fail("module." + name)
-
-    def each(self, attr, node):
-        self._fail("each")
-
-    def count(self, attr, node):
-        self._fail("count")
-
-    def path(self, attr, node):
-        self._fail("path")
-
-    def read_file(self, path):
-        return None
 
 
 class InstanceContext:

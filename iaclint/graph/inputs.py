@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from iaclint.eval.evaluator import Evaluator
+from iaclint.eval.evaluator import ConstantContext, Evaluator
 from iaclint.eval.values import Origin, OriginKind, Value
 from iaclint.graph.model import Diagnostic
 from iaclint.hcl import ast
@@ -36,39 +36,6 @@ class VariableInputs:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, SourceFile] = field(default_factory=dict)
     unused: list[tuple[str, Origin]] = field(default_factory=list)
-
-
-class _NoReferences:
-    """tfvars files may not refer to anything; every reference is an error."""
-
-    def _fail(self, what: str):
-        from iaclint.eval.evaluator import EvalError
-
-        raise EvalError(f"{what} cannot be used in a variables file")
-
-    def var(self, name, node):
-        self._fail("var." + name)
-
-    def local(self, name, node):
-        self._fail("local." + name)
-
-    def resource(self, mode, type_, name, node):
-        self._fail(f"{type_}.{name}")
-
-    def module_call(self, name, node):
-        self._fail("module." + name)
-
-    def each(self, attr, node):
-        self._fail("each")
-
-    def count(self, attr, node):
-        self._fail("count")
-
-    def path(self, attr, node):
-        self._fail("path")
-
-    def read_file(self, path):
-        return None
 
 
 def tfvars_files(root: Path) -> list[Path]:
@@ -118,7 +85,7 @@ def load_tfvars_file(path: Path, inputs: VariableInputs, overlay: dict[str, Sour
         inputs.diagnostics.append(Diagnostic(shown, line, col, f"a variables file holds only NAME = value, not a {block.type} block"))
     for attr in body.attributes:
         label = f'{"tfvars" if not path.name.endswith(".json") else "tfvars.json"} value "{attr.name}"'
-        evaluator = Evaluator(_NoReferences(), OriginKind.TFVARS, label, name=attr.name)
+        evaluator = Evaluator(ConstantContext("in a variables file"), OriginKind.TFVARS, label, name=attr.name)
         inputs.values[attr.name] = evaluator.evaluate(attr.expr)
 
 

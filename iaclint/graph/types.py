@@ -6,7 +6,7 @@ an object input get their defaults, whose origin is the default written in the t
 
 from __future__ import annotations
 
-from iaclint.eval.evaluator import EvalError, Evaluator, to_bool, to_number, to_string
+from iaclint.eval.evaluator import ConstantContext, EvalError, Evaluator, to_bool, to_number, to_string
 from iaclint.eval.values import OriginKind, SetList, Value
 from iaclint.hcl import ast
 
@@ -63,7 +63,8 @@ def _convert_object(value: Value, spec: ast.ObjectExpr) -> Value:
         elif is_optional:
             if len(attr_type.args) > 1:
                 label = f"default of optional attribute {name}"
-                default = Evaluator(_NoContext(), OriginKind.VARIABLE_DEFAULT, label).evaluate(attr_type.args[1])
+                default = Evaluator(ConstantContext("in a type default"), OriginKind.VARIABLE_DEFAULT,
+                                    label).evaluate(attr_type.args[1])
                 out[name] = _convert(default, attr_type.args[0])
             else:
                 out[name] = Value(None)
@@ -72,11 +73,3 @@ def _convert_object(value: Value, spec: ast.ObjectExpr) -> Value:
 
 def _same(value: Value, raw) -> Value:
     return Value(raw, None, value.origin, value.via, value.refs)
-
-
-class _NoContext:
-    def __getattr__(self, name):
-        def fail(*args, **kwargs):
-            raise EvalError("type defaults must be constant")
-
-        return fail
