@@ -111,6 +111,15 @@ def test_empty_file_is_fine(tmp_path):
     assert "0 failing, 0 unknown in 1 file checked" in proc.stdout
 
 
+def test_directory_without_terraform_files_is_an_error_not_a_pass(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "good").mkdir()
+    (tmp_path / "good" / "main.tf").write_text('resource "aws_kms_key" "k" {}\n')
+    proc = iaclint("check", str(tmp_path / "empty"), str(tmp_path / "good"))
+    assert proc.returncode == 2
+    assert "no Terraform configuration files" in proc.stderr and "KMS001" in proc.stdout
+
+
 def test_missing_path_is_a_usage_error():
     proc = iaclint("check", "does/not/exist")
     assert_no_traceback(proc)

@@ -136,6 +136,9 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     errors: list[str] = []
     evaluations: list[tuple[str, str, str]] = []
     for target in targets:
+        if target.kind == "module" and target.only_files is None and not terraform_files(target.path):
+            errors.append(f"{display_path(target.path)}: no Terraform configuration files (.tf, .tf.json) here")
+            continue
         try:
             graph = build_target_graph(target, options)
         except PlanError as exc:

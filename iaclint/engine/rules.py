@@ -17,6 +17,7 @@ from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.model import Severity, Verdict
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it: 10x faster
 
 
 class RuleError(Exception):
@@ -111,7 +112,7 @@ def validate_rule_data(data: Any, path: str) -> None:
 
 def load_rule(path: Path) -> Rule:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise RuleError(f"{path}: cannot read rule file: {exc}") from None
     validate_rule_data(data, str(path))

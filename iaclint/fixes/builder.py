@@ -13,6 +13,7 @@ given on the command line gets a `display` suggestion only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from iaclint.engine import conditions
@@ -214,17 +215,16 @@ def _through_conditional(value: Value) -> bool:
     return any(hop.label == "conditional expression" for hop in value.via)
 
 
-def _literal_node(source: SourceFile, span: Span) -> ast.Expr | None:
-    """The literal expression at the span (only literals are replaced in place)."""
-    from iaclint.hcl.parser import ParseFailure, parse_expression
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
 
+
+def _literal_node(source: SourceFile, span: Span) -> ast.Expr | None:
+    """The literal at the span, when it is one (only literals are replaced in place)."""
     text = source.text[span.start:span.end]
-    try:
-        node = parse_expression(text, source.path, span.start)
-    except ParseFailure:
-        return None
-    if isinstance(node, ast.Literal) or (isinstance(node, ast.Template) and node.is_literal and not node.heredoc):
-        return node
+    if text in ("true", "false", "null") or _NUMBER.match(text):
+        return ast.Literal(span, text)
+    if len(text) >= 2 and text[0] == text[-1] == '"' and "${" not in text and "%{" not in text and "\n" not in text:
+        return ast.Template(span, [text[1:-1]])
     return None
 
 
@@ -236,29 +236,40 @@ def _inside(span: Span | None, outer: Span | None) -> bool:
 def _other_users(graph: Graph, span: Span, resource: Resource) -> list[str]:
     """Resources other than ``resource`` whose attribute values are defined by the literal at ``span``."""
     same_block = _inside(span, resource.block_span)
-    users: list[str] = []
-    for other in graph.managed():
+    users = []
+    for other in _users_by_origin(graph).get(span, []):
         if other is resource or other.address in users:
             continue
         if same_block and getattr(other, "block", None) is getattr(resource, "block", object()):
             continue  # another instance of the same block: one edit of one resource definition
-        for name in other.attribute_names():
-            value = other.attr(name).value
-            if value is not None and _uses(value, span):
-                users.append(other.address)
-                break
+        users.append(other.address)
     return users
 
 
-def _uses(value: Value, span: Span) -> bool:
-    if value.origin is not None and value.origin.span == span:
-        return True
-    raw = value.raw
-    if isinstance(raw, list):
-        return any(_uses(v, span) for v in raw)
-    if isinstance(raw, dict):
-        return any(_uses(v, span) for v in raw.values())
-    return False
+def _users_by_origin(graph: Graph) -> dict[Span, list[Resource]]:
+    """Every literal's span -> the resources whose attribute values it defines (built once per graph)."""
+    index = getattr(graph, "_users_by_origin", None)
+    if index is not None:
+        return index
+    index = {}
+
+    def walk(value: Value, resource: Resource) -> None:
+        if value.origin is not None and value.origin.span is not None:
+            users = index.setdefault(value.origin.span, [])
+            if not users or users[-1] is not resource:
+                users.append(resource)
+        raw = value.raw
+        children = raw if isinstance(raw, list) else raw.values() if isinstance(raw, dict) else ()
+        for child in children:
+            walk(child, resource)
+
+    for other in graph.managed():
+        for name in other.attribute_names():
+            value = other.attr(name).value
+            if value is not None:
+                walk(value, other)
+    graph._users_by_origin = index
+    return index
 
 
 def _block_and_source(resource: Resource, graph: Graph):
