@@ -59,10 +59,6 @@ class Location:
     end_line: int
     end_column: int
 
-    def short(self) -> str:
-        return f"{self.file}:{self.line}"
-
-
 @dataclass(frozen=True)
 class Related:
     """A second place that explains a finding: where a value came from, a module call, a cluster."""

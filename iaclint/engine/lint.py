@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,17 +53,6 @@ class LintRun:
     report: Report
     graphs: list[Graph]
     targets: list[Target]
-
-
-def is_plan_text(text: str) -> bool:
-    head = text.lstrip()[:1]
-    if head != "{":
-        return False
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return False
-    return looks_like_plan(data)
 
 
 def looks_like_plan(data: object) -> bool:

@@ -48,12 +48,6 @@ class Rule:
     def fixable(self) -> bool:
         return self.fix is not None
 
-    def equivalent_ids(self) -> set[str]:
-        ids = {self.id, self.name}
-        for key in ("checkov", "trivy", "tfsec", "kics"):
-            ids.update(self.references.get(key, []))
-        return ids
-
     def evaluate(self, resource, context: CheckContext) -> CheckResult:
         if self.check is not None:
             return self.check(resource, context)

@@ -73,10 +73,6 @@ class Value:
             return self
         return Value(self.raw, self.unknown, self.origin, self.via, self.refs | extra)
 
-    def relabel(self, origin: Origin) -> "Value":
-        """Attach a definition site to a value that had none (tfvars and --var values)."""
-        return Value(self.raw, self.unknown, origin, self.via, self.refs)
-
     # ---- inspection
 
     @property

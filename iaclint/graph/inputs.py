@@ -35,7 +35,6 @@ class VariableInputs:
     files: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, SourceFile] = field(default_factory=dict)
-    unused: list[tuple[str, Origin]] = field(default_factory=list)
 
 
 def tfvars_files(root: Path) -> list[Path]:

@@ -78,10 +78,6 @@ class Resource:
                 refs |= view.value.all_refs()
         return refs
 
-    @property
-    def is_data(self) -> bool:
-        return self.mode == "data"
-
     def __repr__(self) -> str:
         return f"<{self.source_kind} {self.address}>"
 

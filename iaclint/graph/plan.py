@@ -79,7 +79,6 @@ def _address_parts(address: str) -> list[str]:
             buf.append(ch)
         i += 1
     parts.append("".join(buf))
-    # "module", 'db["a"]' stay as two parts; join module name and key
     return parts
 
 
@@ -156,8 +155,6 @@ class PlanResource(Resource):
         self.after = after if isinstance(after, dict) else None
         unknown = change.get("after_unknown")
         self.after_unknown = unknown if isinstance(unknown, dict) else {}
-        sensitive = change.get("after_sensitive")
-        self.after_sensitive = sensitive if isinstance(sensitive, dict) else {}
         self.replace_paths = change.get("replace_paths") or []
         self.action_reason = entry.get("action_reason", "")
         self.config = builder.config_resource(self)
@@ -317,7 +314,7 @@ class PlanGraphBuilder:
             parts = _address_parts(ref)
             head = parts[0]
             if head == "var" and len(parts) > 1 and instance:
-                parent, call_name, parent_path = self._parent(instance, config_path)
+                parent, call_name, parent_path = self._parent(instance)
                 call = ((self.config_modules.get(parent_path) or _ConfigModule({}, {})).data.get("module_calls")
                         or {}).get(call_name) or {}
                 expr = (call.get("expressions") or {}).get(parts[1])
@@ -346,7 +343,8 @@ class PlanGraphBuilder:
                 out |= self._match(instance, "managed", head, parts[1])
         return out
 
-    def _parent(self, instance: str, config_path: str) -> tuple[str, str, str]:
+    def _parent(self, instance: str) -> tuple[str, str, str]:
+        """'module.a["x"].module.b' -> ('module.a["x"]', 'b', 'module.a')."""
         parts = _address_parts(instance)
         last = parts[-1]
         parent_instance = ".".join(parts[:-2])

@@ -225,25 +225,3 @@ def children(expr: Expr) -> Iterator[Expr]:
         if expr.condition is not None:
             yield expr.condition
 
-
-def traversal(expr: Expr) -> tuple[str, list[Any]] | None:
-    """``aws_kms_key.x[0].arn`` -> ("aws_kms_key", ["x", 0, "arn"]) when every step is static."""
-    steps: list[Any] = []
-    node = expr
-    while True:
-        if isinstance(node, GetAttr):
-            steps.append(node.name)
-            node = node.target
-        elif isinstance(node, Index):
-            if isinstance(node.key, Literal):
-                steps.append(node.key.value)
-            elif isinstance(node.key, Template) and node.key.is_literal:
-                steps.append(node.key.literal)
-            else:
-                steps.append(None)  # dynamic index
-            node = node.target
-        elif isinstance(node, Variable):
-            steps.reverse()
-            return node.name, steps
-        else:
-            return None
