@@ -9,6 +9,7 @@ otherwise starts a run of its own after a blank line, so no neighbour has to mov
 from __future__ import annotations
 
 from iaclint.hcl import ast
+from iaclint.hcl.parser import outside_strings
 from iaclint.model import Edit
 from iaclint.source import SourceFile
 
@@ -54,24 +55,10 @@ def replace_value(source: SourceFile, start: int, end: int, text: str) -> list[E
 
 def _trailing_comment(line: str) -> tuple[int, int] | None:
     """(end of code, start of comment) for a line with code and a trailing comment, else None."""
-    in_string = False
-    i = 0
-    while i < len(line):
-        ch = line[i]
-        if in_string:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch == "#" or line.startswith("//", i):
+    for i in outside_strings(line):
+        if line[i] == "#" or line.startswith("//", i):
             code = line[:i].rstrip()
-            if not code.strip():
-                return None
-            return len(code), i
-        i += 1
+            return (len(code), i) if code.strip() else None
     return None
 
 

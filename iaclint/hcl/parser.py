@@ -468,8 +468,8 @@ def _end(node: Tree | Token) -> int:
     return node.meta.end_pos
 
 
-def _matching_brace(text: str, start: int) -> int | None:
-    depth = 0
+def outside_strings(text: str, start: int = 0):
+    """Indices of the characters of ``text`` that are not inside a double-quoted string."""
     i = start
     in_string = False
     while i < len(text):
@@ -482,13 +482,20 @@ def _matching_brace(text: str, start: int) -> int | None:
                 in_string = False
         elif ch == '"':
             in_string = True
-        elif ch == "{":
+        else:
+            yield i
+        i += 1
+
+
+def _matching_brace(text: str, start: int) -> int | None:
+    depth = 0
+    for i in outside_strings(text, start):
+        if text[i] == "{":
             depth += 1
-        elif ch == "}":
+        elif text[i] == "}":
             if depth == 0:
                 return i
             depth -= 1
-        i += 1
     return None
 
 
