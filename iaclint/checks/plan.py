@@ -22,6 +22,9 @@ RESTORE_FROM = {
     "aws_elasticache_replication_group": "snapshot_name or snapshot_arns",
     "aws_elasticache_cluster": "snapshot_name or snapshot_arns",
     "aws_ebs_volume": "snapshot_id",
+    "aws_memorydb_cluster": "snapshot_name or snapshot_arns",
+    "aws_elasticache_serverless_cache": "snapshot_arns_to_restore",
+    "aws_docdbelastic_cluster": "a restore of a cluster snapshot",
 }
 
 NO_DATA_OF_THEIR_OWN = {"aws_neptune_cluster_instance", "aws_rds_cluster_instance"}

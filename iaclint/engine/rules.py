@@ -43,6 +43,7 @@ class Rule:
     path: str = ""
     plan_only: bool = False
     builtin: bool = False
+    service: str = ""
 
     @property
     def fixable(self) -> bool:
@@ -66,7 +67,7 @@ class Rule:
 
 def _builtin(id_: str, name: str, title: str, severity: Severity, what: str) -> Rule:
     return Rule(id_, name, title, severity, [], title, {"what": what, "why": what, "failing": "", "passing": ""},
-                builtin=True)
+                builtin=True, service="iaclint")
 
 
 BUILTIN_RULES = [
@@ -125,6 +126,7 @@ def load_rule(path: Path) -> Rule:
         references=data.get("references", {}), mode=data.get("mode", "managed"),
         assertion=data.get("assert"), applies_when=data.get("applies_when"), check=check,
         check_name=data.get("check", ""), fix=data.get("fix"), path=str(path), plan_only=data.get("plan_only", False),
+        service=data["service"],
     )
 
 

@@ -100,8 +100,8 @@ def diagnostic_finding(diag: Diagnostic, selection: RuleSelection) -> Finding | 
 def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Graph, severity: Severity) -> Finding:
     subject = result.resource or resource
     locate_at = result.extra.get("locate_at") or (result.attribute if subject is resource else None)
-    span: Span | None = None
-    if locate_at:
+    span: Span | None = result.extra.get("locate_span")
+    if span is None and locate_at:
         view = resource.attr(locate_at)
         if view.present and view.span is not None:
             span = view.span

@@ -23,7 +23,7 @@ from iaclint.fixes.diff import unified_diff
 from iaclint.fixes.kms import KeyPlan, plan_customer_key
 from iaclint.graph.model import Graph, Resource
 from iaclint.hcl import ast
-from iaclint.hcl.layout import LayoutError, insert_attribute, literal_like, replace_value
+from iaclint.hcl.layout import LayoutError, insert_attribute, insert_attributes, literal_like, replace_value
 from iaclint.model import Applicability, Edit, Finding, Fix, Span
 from iaclint.source import SourceFile
 
@@ -99,7 +99,31 @@ def _target(context: FindingContext) -> Target:
 # ---- applicability -------------------------------------------------------------------------
 
 
+_RESTORE_STORY = ("unless you migrate first: snapshot it, copy the snapshot with the new key (or restore it with "
+                  "the key), and create the new one from the copy (snapshot_identifier)")
 REPLACEMENT = {
+    "aws_rds_cluster": "the cluster is destroyed and created again, empty, " + _RESTORE_STORY,
+    "aws_db_instance": "the instance is destroyed and created again, empty, " + _RESTORE_STORY,
+    "aws_docdb_cluster": "the cluster is destroyed and created again, empty, " + _RESTORE_STORY,
+    "aws_rds_global_cluster": "the global cluster is destroyed and created again; its member clusters must be "
+                              "detached and migrated first",
+    "aws_neptune_global_cluster": "the global cluster is destroyed and created again; its member clusters must be "
+                                  "detached and migrated first",
+    "aws_docdb_global_cluster": "the global cluster is destroyed and created again; its member clusters must be "
+                                "detached and migrated first",
+    "aws_db_snapshot_copy": "the copy is deleted and made again from its source snapshot (the source is kept)",
+    "aws_rds_cluster_snapshot_copy": "the copy is deleted and made again from its source snapshot (the source is "
+                                     "kept)",
+    "aws_efs_file_system": "the file system is destroyed and created again, empty: copy the files first (AWS "
+                           "DataSync, or an AWS Backup restore into the new file system)",
+    "aws_ebs_volume": "the volume is destroyed and created again, empty: snapshot it, copy the snapshot with "
+                      "encryption, and create the new volume from the copy (snapshot_id)",
+    "aws_memorydb_cluster": "the cluster is destroyed and created again, empty: take a snapshot and create the new "
+                            "cluster from it (snapshot_name)",
+    "aws_elasticache_serverless_cache": "the cache is destroyed and created again, empty: take a snapshot and create "
+                                        "the new cache from it (snapshot_arns_to_restore)",
+    "aws_docdbelastic_cluster": "the cluster is destroyed and created again, empty: snapshot it and restore the "
+                                "snapshot with the new key",
     "aws_neptune_cluster": (
         "the cluster is destroyed and created again, empty, unless you migrate first: snapshot it, copy the "
         "snapshot with the new key, and create the new cluster from the copy (snapshot_identifier)"),
@@ -117,9 +141,14 @@ def replacement_consequence(resource: Resource) -> str:
     return REPLACEMENT.get(resource.type, "the resource is destroyed and created again")
 
 
+def fix_attribute(spec: dict, resource: Resource) -> str:
+    """The argument a fix edits: per resource type where the rule covers several."""
+    return spec.get("attributes", {}).get(resource.type, spec["attribute"])
+
+
 def _base_applicability(spec: dict, resource: Resource, graph: Graph) -> tuple[Applicability, str]:
     if not spec.get("replaces_resource"):
-        return Applicability.SAFE, ""
+        return Applicability.SAFE, spec.get("note", "")
     consequence = replacement_consequence(resource)
     gate = spec.get("in_place_when")
     if gate is not None:
@@ -146,7 +175,7 @@ def _adjust_for_plan(context: FindingContext, target: Target, spec: dict, fix: F
 
 def _set_attribute(context: FindingContext, target: Target, spec: dict) -> Fix:
     resource, graph = target.resource, target.graph
-    name = spec["attribute"]
+    name = fix_attribute(spec, resource)
     wanted = bool(spec.get("value", True))
     applicability, note = _base_applicability(spec, resource, graph)
     block, source = _block_and_source(resource, graph)
@@ -287,7 +316,7 @@ def _block_and_source(resource: Resource, graph: Graph):
 
 def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -> Fix:
     resource, graph = target.resource, target.graph
-    name = spec["attribute"]
+    name = fix_attribute(spec, resource)
     applicability, note = _base_applicability(spec, resource, graph)
     block, source = _block_and_source(resource, graph)
     view = resource.attr(name)
@@ -315,12 +344,20 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
         display = value is not None and _through_conditional(value)
     plan = plan_customer_key(graph, resource, resource_module(resource), source, block, spec)
     ref = plan.reference(spec.get("key_attribute", "arn"))
+    flag_edits, flag = _encryption_flag(spec, resource, block, source)
     if attribute is None:
-        edits = [insert_attribute(source, block, name, ref)]
+        pairs = [(flag, "true")] if flag and not flag_edits else []
+        edits = [insert_attributes(source, block, pairs + [(name, ref)])]
         title = f"add `{name} = {ref}` to {resource.address}" + plan.title_suffix()
+        if pairs:
+            title = f"add `{flag} = true` and `{name} = {ref}` to {resource.address}" + plan.title_suffix()
     else:
         edits = replace_value(source, attribute.expr.span.start, attribute.expr.span.end, ref)
         title = f"set `{name} = {ref}` in {resource.address}" + plan.title_suffix()
+        if flag and not flag_edits:
+            edits.append(insert_attribute(source, block, flag, "true"))
+            title += f", and add `{flag} = true`"
+    edits += flag_edits
     if display:
         if _through_conditional(value):
             why = "the key is chosen by a conditional expression; decide which branch should change"
@@ -329,6 +366,29 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
                    "bypasses that input, so a person should decide")
         return Fix(title, Applicability.DISPLAY, edits + plan.edits, why)
     return Fix(title, applicability, edits + plan.edits, _join(note, plan.note))
+
+
+def _encryption_flag(spec: dict, resource: Resource, block: ast.Block, source: SourceFile) -> tuple[list[Edit], str]:
+    """A key needs the encryption flag on: ([edit of a literal false], flag) or ([], flag to insert) or ([], "")."""
+    from iaclint.checks.encryption import FLAG
+
+    flag = FLAG.get(resource.type) if spec.get("set_flag") else None
+    if flag is None or any(resource.attr(a).is_set for a in INHERITING):
+        return [], ""
+    attribute = block.attribute(flag)
+    if attribute is None:
+        return [], flag
+    view = resource.attr(flag)
+    if view.value is not None and view.value.known and conditions.as_bool(view.value.raw) is True:
+        return [], ""
+    node = _literal_node(source, attribute.expr.span)
+    if node is None:
+        raise NoFix(f"{flag} is computed here; a key is used only with {flag} = true, so a person should decide")
+    return replace_value(source, attribute.expr.span.start, attribute.expr.span.end, literal_like(node, True)), ""
+
+
+INHERITING = ("snapshot_identifier", "replication_source_identifier", "replicate_source_db",
+              "global_cluster_identifier")
 
 
 def resource_module(resource: Resource):

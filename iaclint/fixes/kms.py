@@ -22,6 +22,13 @@ SERVICES = {
     "neptune": ("Neptune", "rds.*.amazonaws.com", ("neptune", "rds.")),
     "elasticache": ("ElastiCache", "elasticache.*.amazonaws.com", ("elasticache", "cache")),
     "backup": ("AWS Backup", "backup.*.amazonaws.com", ("backup",)),
+    "rds": ("Amazon RDS", "rds.*.amazonaws.com", ("rds", "aurora", "database", "postgres", "mysql")),
+    "docdb": ("DocumentDB", "rds.*.amazonaws.com", ("docdb", "documentdb")),
+    "redshift": ("Redshift", "redshift.*.amazonaws.com", ("redshift",)),
+    "dynamodb": ("DynamoDB", "dynamodb.*.amazonaws.com", ("dynamodb",)),
+    "efs": ("Amazon EFS", "elasticfilesystem.*.amazonaws.com", ("efs", "elasticfilesystem")),
+    "ebs": ("Amazon EBS", "ec2.*.amazonaws.com", ("ebs", "volume")),
+    "memorydb": ("MemoryDB", "memorydb.*.amazonaws.com", ("memorydb",)),
 }
 
 KEY_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant",

@@ -48,6 +48,7 @@ class ModuleConfig:
     outputs: dict[str, ast.Block] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     downloaded: bool = False
+    terraform_blocks: list[tuple[ast.Block, str]] = field(default_factory=list)  # (block, file)
 
 
 class ConfigLoader:
@@ -116,6 +117,8 @@ class ConfigLoader:
                 config.module_calls.setdefault(labels[0], (block, file))
             elif block.type == "output" and len(labels) == 1:
                 config.outputs.setdefault(labels[0], block)
+            elif block.type == "terraform":
+                config.terraform_blocks.append((block, file))
 
     def _add_resource(self, config: ModuleConfig, decl: ResourceDecl) -> None:
         existing = config.resources.get(decl.key)

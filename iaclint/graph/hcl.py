@@ -15,7 +15,8 @@ from iaclint.eval.evaluator import ConstantContext, EvalError, Evaluator, to_num
 from iaclint.eval.values import ObjectRef, Origin, OriginKind, SetList, Value
 from iaclint.graph.config import ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
 from iaclint.graph.inputs import RawInput, VariableInputs, type_is_primitive
-from iaclint.graph.model import AttrView, CallSite, Diagnostic, Graph, Resource
+from iaclint.graph.providers import provider_versions
+from iaclint.graph.model import AttrView, BlockView, CallSite, Diagnostic, Graph, Resource
 from iaclint.graph.types import convert
 from iaclint.hcl import ast
 from iaclint.hcl.parser import ParseFailure, parse_expression
@@ -64,6 +65,7 @@ class HclGraphBuilder:
         diagnostics: list[Diagnostic] = list(self.inputs.diagnostics)
         files: list[str] = []
         seen_configs: set[int] = set()
+        terraform_blocks = []
         for instance in self.module_instances:
             cfg = instance.config
             if cfg is None or id(cfg) in seen_configs:
@@ -71,12 +73,14 @@ class HclGraphBuilder:
             seen_configs.add(id(cfg))
             diagnostics.extend(cfg.diagnostics)
             files.extend(cfg.files)
+            terraform_blocks.extend(cfg.terraform_blocks)
         files.extend(self.inputs.files)
         sources = dict(self.loader.sources)
         sources.update(self.inputs.sources)
         self._report_unused_inputs(config)
         graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, list(self.notices))
         graph.blocks = self.loader.top_level_blocks()
+        graph.providers = provider_versions(self.root_dir, terraform_blocks, self.loader.sources)
         return graph
 
     def _report_unused_inputs(self, config: ModuleConfig) -> None:
@@ -481,6 +485,12 @@ class HclResource(Resource):
     def attribute_names(self) -> list[str]:
         return [a.name for a in self.block.body.attributes if a.name not in META_ARGUMENTS]
 
+    def nested(self, name: str) -> tuple[list[BlockView], str]:
+        return nested_blocks(self, self.block.body, name, self.address, {})
+
+    def provider_ref(self) -> str:
+        return provider_ref(self.block, self.type, self.module)
+
     def as_value(self) -> Value:
         return Value(ObjectRef(self.address, self._referenced_attribute), refs=frozenset([self.address]))
 
@@ -494,6 +504,104 @@ class HclResource(Resource):
         if nested:
             return Value.unknown_because(f"{self.address}.{name} is a nested block (not evaluated as a value)", refs)
         return Value.unknown_because(f"{self.address}.{name} is known only after apply", refs)
+
+
+class HclBlockView(BlockView):
+    """A nested block, evaluated in its resource's context (plus a dynamic block's iterator)."""
+
+    def __init__(self, resource: HclResource, block: ast.Block, label: str, bindings: dict[str, Value],
+                 span: Span | None = None):
+        self.resource = resource
+        self.block = block
+        self.label = label
+        self.bindings = bindings
+        self.span = span or block.span
+        self._attrs: dict[str, AttrView] = {}
+
+    def attr(self, name: str) -> AttrView:
+        cached = self._attrs.get(name)
+        if cached is not None:
+            return cached
+        node = self.block.attribute(name)
+        if node is None:
+            view = AttrView(name, False, None, None, None)
+        else:
+            evaluator = Evaluator(self.resource.context, OriginKind.LITERAL, f"{self.label}.{name}")
+            if self.bindings:
+                evaluator.bindings.append(self.bindings)
+            view = AttrView(name, True, evaluator.evaluate(node.expr), node.span, node.expr.span)
+        self._attrs[name] = view
+        return view
+
+    def nested(self, name: str) -> tuple[list[BlockView], str]:
+        return nested_blocks(self.resource, self.block.body, name, self.label, self.bindings)
+
+
+def nested_blocks(resource: HclResource, body: ast.Body, name: str, label: str,
+                  bindings: dict[str, Value]) -> tuple[list[BlockView], str]:
+    """Literal `name { }` blocks and `dynamic "name"` blocks whose for_each is known."""
+    out: list[BlockView] = []
+    for block in body.blocks:
+        if block.type == name:
+            out.append(HclBlockView(resource, block, f"{label}.{name}", bindings))
+        elif block.type == "dynamic" and block.labels == [name]:
+            content = block.blocks("content")
+            each = block.attribute("for_each")
+            if not content or each is None:
+                continue
+            iterator = block.attribute("iterator")
+            var = name
+            if iterator is not None and isinstance(iterator.expr, ast.Variable):
+                var = iterator.expr.name
+            evaluator = Evaluator(resource.context, OriginKind.EXPRESSION, f"dynamic {name} for_each")
+            if bindings:
+                evaluator.bindings.append(bindings)
+            items = evaluator.evaluate(each.expr)
+            if not items.known:
+                return out, f'dynamic "{name}" block of {resource.address}: for_each is unknown ({items.unknown})'
+            raw = items.raw
+            pairs = (sorted(raw.items()) if isinstance(raw, dict)
+                     else [(v.raw if isinstance(raw, SetList) else i, v) for i, v in enumerate(raw)]
+                     if isinstance(raw, list) else [])
+            for key, item in pairs:
+                scope = dict(bindings)
+                scope[var] = Value({"key": Value(key), "value": item})
+                shown = instance_suffix(key if isinstance(key, (int, str)) else None)
+                out.append(HclBlockView(resource, content[0], f"{label}.{name}{shown}", scope, block.span))
+    return out, ""
+
+
+def provider_ref(block: ast.Block, resource_type: str, module: "ModuleInstance") -> str:
+    """The root module's provider configuration ("aws", "aws.west") a block uses, through module calls."""
+    local = resource_type.split("_", 1)[0]
+    attr = block.attribute("provider")
+    if attr is not None:
+        local = _reference_text(attr.expr) or local
+    node = module
+    while node is not None and node.parent is not None and node.call is not None:
+        mapping = node.call.block.attribute("providers")
+        passed = None
+        if mapping is not None and isinstance(mapping.expr, ast.ObjectExpr):
+            for item in mapping.expr.items:
+                if _reference_text(item.key) == local:
+                    passed = _reference_text(item.value)
+        if passed is None:
+            if "." in local:
+                return "?" + local  # an alias the caller does not pass: terraform would reject it
+            passed = local  # the default configuration is inherited
+        local = passed
+        node = node.parent
+    return local
+
+
+def _reference_text(expr: ast.Expr) -> str | None:
+    if isinstance(expr, ast.Variable):
+        return expr.name
+    if isinstance(expr, ast.GetAttr) and isinstance(expr.target, ast.Variable):
+        return f"{expr.target.name}.{expr.name}"
+    if isinstance(expr, ast.Template) and expr.is_literal:
+        return expr.literal
+    return None
 
 
 class ModuleCall:

@@ -45,6 +45,19 @@ class CallSite:
     label: str
 
 
+class BlockView:
+    """One nested block of a resource (server_side_encryption, replica, rule): attributes like a resource."""
+
+    span: Span | None  # the block, for locating findings
+    label: str  # 'replica["eu-west-1"]', for messages
+
+    def attr(self, name: str) -> AttrView:
+        raise NotImplementedError
+
+    def nested(self, name: str) -> "tuple[list[BlockView], str]":
+        return [], ""
+
+
 class Resource:
     """A resource or data source instance. Subclasses read values from HCL or from a plan."""
 
@@ -67,6 +80,14 @@ class Resource:
 
     def attribute_names(self) -> list[str]:
         raise NotImplementedError
+
+    def nested(self, name: str) -> tuple[list[BlockView], str]:
+        """The nested blocks called ``name``, or ([], reason) when how many there are is unknown."""
+        return [], ""
+
+    def provider_ref(self) -> str:
+        """The root-level provider configuration this resource uses: "aws" or "aws.west"."""
+        return self.type.split("_", 1)[0]
 
     def references(self, name: str | None = None) -> frozenset[str]:
         """Addresses of the resources an attribute (or any attribute) depends on."""
@@ -100,6 +121,7 @@ class Graph:
     notices: list[str] = field(default_factory=list)
     hcl_companion: "Graph | None" = None  # for plans: the configuration graph, when found
     blocks: dict = field(default_factory=dict)  # file -> its top-level ast.Blocks (for suppression comments)
+    providers: dict = field(default_factory=dict)  # provider name ("aws") -> ProviderVersion
 
     def __post_init__(self) -> None:
         self.by_address: dict[str, Resource] = {r.address: r for r in self.resources}

@@ -22,7 +22,8 @@ from iaclint.eval.values import Origin, OriginKind, Value
 from iaclint.graph.config import ConfigLoader, terraform_files
 from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
-from iaclint.graph.model import AttrView, CallSite, Graph, Resource
+from iaclint.graph.providers import provider_versions
+from iaclint.graph.model import AttrView, BlockView, CallSite, Graph, Resource
 from iaclint.model import Span
 from iaclint.source import SourceError, SourceFile, decode_source, display_path
 
@@ -182,6 +183,17 @@ class PlanResource(Resource):
         names = set((self.after or {}).keys()) | {k for k, v in self.after_unknown.items() if v is True}
         return sorted(names)
 
+    def nested(self, name: str) -> tuple[list[BlockView], str]:
+        hcl_views = self.hcl_resource.nested(name)[0] if self.hcl_resource is not None else []
+        return plan_blocks(self, self.after or {}, self.after_unknown, self.expressions, name, self.address,
+                           hcl_views)
+
+    def provider_ref(self) -> str:
+        if self.hcl_resource is not None:
+            return self.hcl_resource.provider_ref()
+        key = (self.config or {}).get("provider_config_key", "")
+        return key.split(":")[-1] if key and "module." not in key.split(":")[0] else self.type.split("_", 1)[0]
+
     def _span(self, name: str) -> tuple[Span | None, Span | None]:
         hcl = self.hcl_resource
         if hcl is not None:
@@ -221,6 +233,72 @@ class PlanResource(Resource):
         if configured:
             value = value.with_refs(self.builder.references_of(self, name))
         return AttrView(name, present, value, span, value_span)
+
+
+class PlanBlockView(BlockView):
+    """A nested block's planned values; spans and references come from the configuration when known."""
+
+    def __init__(self, resource: PlanResource, values: dict[str, Any], unknown: dict[str, Any],
+                 expressions: dict[str, Any] | None, label: str, hcl: BlockView | None):
+        self.resource = resource
+        self.values = values
+        self.unknown = unknown
+        self.expressions = expressions
+        self.label = label
+        self.hcl = hcl
+        self.span = hcl.span if hcl is not None else resource.header_span
+
+    def attr(self, name: str) -> AttrView:
+        span = value_span = None
+        if self.hcl is not None:
+            view = self.hcl.attr(name)
+            if view.present:
+                span, value_span = view.span, view.value_span
+        configured = self.expressions is not None and name in self.expressions
+        origin = Origin(OriginKind.PLAN, value_span, f"planned value of {self.label}.{name}")
+        mark = self.unknown.get(name)
+        if mark is True:
+            if self.expressions is not None and not configured:
+                return AttrView(name, False, None, None, None)
+            refs = self.resource.builder.expression_references(self.resource, (self.expressions or {}).get(name))
+            return AttrView(name, True, Value.unknown_because(f"{self.label}.{name} is known only after apply",
+                                                              refs, origin), span, value_span)
+        if name not in self.values:
+            return AttrView(name, False, None, None, None)
+        raw = self.values[name]
+        value = _with_unknowns(raw, mark, origin, self.resource)
+        if configured:
+            value = value.with_refs(self.resource.builder.expression_references(self.resource,
+                                                                                 self.expressions[name]))
+        return AttrView(name, raw is not None or configured, value, span, value_span)
+
+    def nested(self, name: str) -> tuple[list[BlockView], str]:
+        hcl_views = self.hcl.nested(name)[0] if self.hcl is not None else []
+        return plan_blocks(self.resource, self.values, self.unknown, self.expressions, name, self.label, hcl_views)
+
+
+def plan_blocks(resource: "PlanResource", values: dict[str, Any], unknown: dict[str, Any],
+                expressions: dict[str, Any] | None, name: str, label: str,
+                hcl_views: list[BlockView]) -> tuple[list[BlockView], str]:
+    if unknown.get(name) is True:
+        return [], f"{label}.{name} is known only after apply"
+    raw = values.get(name)
+    if raw is None:
+        return [], ""
+    items = raw if isinstance(raw, list) else [raw]
+    marks = unknown.get(name)
+    marks = marks if isinstance(marks, list) else [marks] if isinstance(marks, dict) else []
+    exprs = expressions.get(name) if expressions is not None else None
+    exprs = exprs if isinstance(exprs, list) else [exprs] if isinstance(exprs, dict) else []
+    out: list[BlockView] = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        mark = marks[i] if i < len(marks) and isinstance(marks[i], dict) else {}
+        expr = exprs[i] if i < len(exprs) and isinstance(exprs[i], dict) else (None if expressions is None else {})
+        hcl = hcl_views[i] if len(hcl_views) == len(items) else None
+        out.append(PlanBlockView(resource, item, mark, expr, f"{label}.{name}[{i}]", hcl))
+    return out, ""
 
 
 def _with_unknowns(raw: Any, unknown: Any, origin: Origin, resource: PlanResource) -> Value:
@@ -305,6 +383,13 @@ class PlanGraphBuilder:
         self._ref_cache[key] = result
         return result
 
+    def expression_references(self, resource: PlanResource, expr: Any) -> frozenset[str]:
+        """Resources a nested block's configured expression refers to."""
+        if not isinstance(expr, dict):
+            return frozenset()
+        return frozenset(self._resolve(resource.module_address, resource.config_module_path,
+                                       expr.get("references") or [], 0))
+
     def _resolve(self, instance: str, config_path: str, references: list[str], depth: int) -> set[str]:
         out: set[str] = set()
         if depth > 8:
@@ -388,6 +473,15 @@ class PlanGraphBuilder:
         files = [self.source.path] + (companion.files_checked if companion is not None else [])
         graph = Graph(list(self.resources), sources, list(companion.diagnostics) if companion else [], files, "plan",
                       root_dir, self.notices, companion)
+        if companion is not None:
+            graph.providers = companion.providers
+        else:
+            constraints = {}
+            for key, entry in ((self.data.get("configuration") or {}).get("provider_config") or {}).items():
+                if isinstance(entry, dict) and entry.get("version_constraint") and ":" not in key:
+                    constraints.setdefault(entry.get("name") or key.split(".")[0], []).append(
+                        ("", entry["version_constraint"], f"{self.source.path} provider_config {key}"))
+            graph.providers = provider_versions(self.plan_dir or Path("."), [], {}, constraints)
         return graph
 
     def _add(self, resource: PlanResource, seen: set[str]) -> None:

@@ -136,38 +136,52 @@ def alignment_run(source: SourceFile, block: ast.Block, last: ast.Attribute) -> 
 
 def insert_attribute(source: SourceFile, block: ast.Block, name: str, value: str) -> Edit:
     """Insert `name = value` as the block's last attribute, aligned the way terraform fmt would."""
+    return insert_attributes(source, block, [(name, value)])
+
+
+def _lines(indent: str, pairs: list[tuple[str, str]], column: int, nl: str) -> str:
+    """Attribute lines with their `=` at ``column`` (0-based, counted from the line start)."""
+    return "".join(f"{indent}{name}{' ' * max(1, column - len(indent) - len(name))}= {value}{nl}"
+                   for name, value in pairs)
+
+
+def insert_attributes(source: SourceFile, block: ast.Block, pairs: list[tuple[str, str]]) -> Edit:
+    """Insert attributes after the block's last one, as one aligned group (one edit, fmt-clean)."""
     text = source.text
     nl = source.newline
     open_line = _line(source, block.open_brace)
     close_line = _line(source, block.close_brace)
     block_indent = line_indent(source, block.span.start)
+    own_column = max(len(name) for name, _ in pairs) + 1  # a run of their own: aligned among themselves
     if open_line == close_line:
         if block.body.items:
             raise LayoutError("the block is written on one line; rewrite it over several lines first")
         inner = block_indent + INDENT
         return Edit(source.path, block.open_brace, block.close_brace + 1,
-                    "{" + nl + f"{inner}{name} = {value}" + nl + block_indent + "}")
+                    "{" + nl + _lines(inner, pairs, len(inner) + own_column, nl) + block_indent + "}")
     attributes = block.body.attributes
     if not attributes:
         first_item = block.body.items[0] if block.body.items else None
         inner = line_indent(source, first_item.span.start) if first_item else block_indent + INDENT
         position = source.line_end(block.open_brace)
         suffix = nl if first_item is not None and not isinstance(first_item, ast.Attribute) else ""
-        return Edit(source.path, position, position, f"{inner}{name} = {value}{nl}{suffix}")
+        return Edit(source.path, position, position, _lines(inner, pairs, len(inner) + own_column, nl) + suffix)
     last = attributes[-1]
     indent = line_indent(source, last.span.start)
     position = source.line_end(last.span.end)
+    if position > source.line_start(block.close_brace) and _line(source, last.span.end) == close_line:
+        raise LayoutError("the block's closing brace is on the line of its last attribute; put it on a line of "
+                          "its own first")
     run = alignment_run(source, block, last)
     if not run:
-        return Edit(source.path, position, position, f"{indent}{name} = {value}{nl}")
+        return Edit(source.path, position, position, _lines(indent, pairs, len(indent) + own_column, nl))
     column = _equals_column(source, last)
-    padding = column - len(indent) - len(name)
-    if padding >= 1:
-        return Edit(source.path, position, position, f"{indent}{name}{' ' * padding}= {value}{nl}")
-    # Longer than the run's names: a run of its own, so the neighbours keep their alignment.
+    if all(column - len(indent) - len(name) >= 1 for name, _ in pairs):
+        return Edit(source.path, position, position, _lines(indent, pairs, column, nl))
+    # Longer than the run's names: a run of their own, so the neighbours keep their alignment.
     before = text[position:position + 1]
     lead = "" if before in ("\r", "\n") else nl
-    return Edit(source.path, position, position, f"{lead}{indent}{name} = {value}{nl}")
+    return Edit(source.path, position, position, lead + _lines(indent, pairs, len(indent) + own_column, nl))
 
 
 def insert_after_block(source: SourceFile, block: ast.Block, snippet: str) -> Edit:

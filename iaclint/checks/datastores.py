@@ -1,0 +1,232 @@
+"""Rule checks for datastores: each judges one part of `encryption_of`'s answer.
+
+The graph logic (replicas, restores, snapshots, copies, global clusters, provider defaults) lives in
+checks/encryption.py; these functions only decide what fails, where the finding points and whether
+an edit there could fix it.
+"""
+
+from __future__ import annotations
+
+from iaclint.checks.encryption import (
+    FLAG, KEY_ATTRIBUTE, EffectiveKey, Encryption, default_key, encryption_of, flag_state, own_key,
+)
+from iaclint.checks.keys import KeyKind, classify_key
+from iaclint.engine.results import CheckContext, CheckResult
+from iaclint.eval.values import render
+from iaclint.graph.model import Resource
+from iaclint.model import Verdict
+
+ALWAYS_ENCRYPTED = {"aws_memorydb_cluster", "aws_elasticache_serverless_cache", "aws_docdbelastic_cluster",
+                    "aws_redshiftserverless_namespace"}
+# copies and restores whose key can still be chosen by setting their own key argument
+REKEYABLE = {"aws_db_snapshot_copy", "aws_rds_cluster_snapshot_copy"}
+
+
+def _result(enc: Encryption, resource: Resource, verdict: Verdict, reason: str, **extra) -> CheckResult:
+    subject = enc.resource if enc.resource is not resource else None
+    return CheckResult(verdict, reason, resource=subject, attribute=enc.attribute, value=enc.value,
+                       related=list(enc.related), fixable=enc.fixable, no_fix_reason=enc.no_fix_reason, extra=extra)
+
+
+def encrypted(resource: Resource, context: CheckContext) -> CheckResult:
+    """RDS001, RDS002, DOC001, EFS001, EBS001, RSH001, GLB001: the data is not encrypted at rest."""
+    enc = encryption_of(resource, context.graph)
+    if enc.state is True:
+        return CheckResult.passed(enc.reason)
+    verdict = Verdict.FAIL if enc.state is False else Verdict.UNKNOWN
+    return _result(enc, resource, verdict, enc.reason)
+
+
+def snapshot_source_encrypted(snapshot: Resource, context: CheckContext) -> CheckResult:
+    """RDS005 (and NEP003): judge a snapshot by its source, never by its read-only attributes."""
+    enc = encryption_of(snapshot, context.graph)
+    if enc.state is True:
+        return CheckResult.passed(enc.reason)
+    locate = "db_instance_identifier" if snapshot.type == "aws_db_snapshot" else "db_cluster_identifier"
+    verdict = Verdict.FAIL if enc.state is False else Verdict.UNKNOWN
+    return _result(enc, snapshot, verdict, enc.reason, locate_at=locate)
+
+
+def snapshot_copy_encrypted(copy: Resource, context: CheckContext) -> CheckResult:
+    """RDS006: a copy of an unencrypted snapshot without kms_key_id stays unencrypted."""
+    if copy.attr("kms_key_id").is_set:
+        return CheckResult.passed("kms_key_id is set: the copy is encrypted")
+    enc = encryption_of(copy, context.graph)
+    if enc.state is True:
+        return CheckResult.passed(enc.reason)
+    view = copy.attr("kms_key_id")
+    reason = f"kms_key_id is not set, and the copy keeps its source's encryption: {enc.reason}"
+    verdict = Verdict.FAIL if enc.state is False else Verdict.UNKNOWN
+    return CheckResult(verdict, reason, attribute="kms_key_id", value=view.value if view.present else None,
+                       related=list(enc.related))
+
+
+def cluster_copy_key_on_plain_source(copy: Resource, context: CheckContext) -> CheckResult:
+    """RDS007: CopyDBClusterSnapshot refuses a KmsKeyId for an unencrypted source."""
+    key = copy.attr("kms_key_id")
+    if not key.is_set:
+        return CheckResult.passed("kms_key_id is not set")
+    enc = encryption_of(copy, context.graph)
+    if enc.state is True:
+        return CheckResult.passed(enc.reason)
+    fix = ("a cluster snapshot copy cannot add encryption: restore a cluster from the snapshot with kms_key_id "
+           "(aws_rds_cluster snapshot_identifier + kms_key_id), then snapshot that cluster")
+    if enc.state is False:
+        return CheckResult.failed(f"kms_key_id is set, but the source is not encrypted ({enc.reason}): copying an "
+                                  f"unencrypted cluster snapshot with a key is an API error. {fix[0].upper()}{fix[1:]}",
+                                  attribute="kms_key_id", value=key.value, related=list(enc.related),
+                                  fixable=False, no_fix_reason=fix)
+    return CheckResult.unknown(f"kms_key_id is set and the source's encryption is unknown ({enc.reason}); a key "
+                               "on a copy of an unencrypted cluster snapshot is an API error",
+                               attribute="kms_key_id", value=key.value, related=list(enc.related),
+                               fixable=False, no_fix_reason=fix)
+
+
+def key_without_encryption(resource: Resource, context: CheckContext) -> CheckResult:
+    """RDS004: a key is set but the encryption flag is not true."""
+    key_attr = KEY_ATTRIBUTE[resource.type]
+    flag = FLAG[resource.type]
+    key = resource.attr(key_attr)
+    if not key.is_set:
+        if key.present and key.value is not None and not key.value.known and not key.value.all_refs():
+            pass  # an unknown input may or may not be null: judged below only when the flag is not true
+        else:
+            return CheckResult.passed(f"{key_attr} is not set")
+    for inherits in ("snapshot_identifier", "replication_source_identifier", "replicate_source_db",
+                     "global_cluster_identifier"):
+        if resource.attr(inherits).is_set:
+            return CheckResult.passed(f"{inherits} is set: the key applies to the restore or replica")
+    if resource.nested("restore_to_point_in_time")[0]:
+        return CheckResult.passed("a point-in-time restore applies the key")
+    default = False
+    why = ""
+    if resource.type == "aws_rds_cluster":
+        mode = resource.attr("engine_mode")
+        if mode.is_set and mode.value.known and mode.value.raw == "serverless":
+            default, why = True, 'engine_mode "serverless"'
+    state = flag_state(resource, flag, default, why)
+    if state.state is True:
+        return CheckResult.passed(state.reason)
+    if not key.is_set:
+        return CheckResult.unknown(f"{state.reason}, and {key_attr} is unknown ({key.value.unknown}): if it is set, "
+                                   "the key is never used", attribute=flag, value=state.value)
+    verdict = Verdict.FAIL if state.state is False else Verdict.UNKNOWN
+    return CheckResult(verdict, f"{key_attr} is set but {state.reason}: the API rejects the key or the data is "
+                       "not encrypted", attribute=flag, value=state.value)
+
+
+def customer_managed_key(resource: Resource, context: CheckContext) -> CheckResult:
+    """RDS003, DOC002, RSH002, EFS002, EBS002, MDB001, ECH004: the effective key is not customer managed."""
+    graph = context.graph
+    if resource.type in ALWAYS_ENCRYPTED:
+        key = own_key(resource, graph) or default_key(resource)
+        return _judge_key(resource, key, None)
+    enc = encryption_of(resource, graph)
+    if enc.state is False:
+        return CheckResult.passed(f"not encrypted at all ({enc.reason}); the encryption rule reports that")
+    key = enc.key or own_key(resource, graph) or default_key(resource)
+    return _judge_key(resource, key, enc)
+
+
+def _judge_key(resource: Resource, key: EffectiveKey, enc: Encryption | None) -> CheckResult:
+    kind = key.kind
+    if kind is KeyKind.CUSTOMER_MANAGED:
+        return CheckResult.passed(key.key.reason)
+    inherited = key.resource is not resource or key.inherited
+    fixable = not inherited or resource.type in REKEYABLE or (
+        resource.type == "aws_rds_cluster" and resource.attr("snapshot_identifier").is_set)
+    reason = key.key.reason
+    if inherited and key.resource is not resource:
+        reason = f"it inherits the key of {key.resource.address}: {reason}"
+    elif inherited and enc is not None:
+        reason = f"{enc.reason}; {reason}"
+    related = list(enc.related) if enc is not None else []
+    attribute = KEY_ATTRIBUTE.get(resource.type, key.attribute)
+    view = resource.attr(attribute) if attribute else None
+    value = key.value if key.resource is resource else (view.value if view is not None and view.present else None)
+    no_fix = "" if fixable else ("the key is inherited from the source; a replica in the same Region or a restored "
+                                 "instance cannot choose its own key: re-key the source (snapshot, copy with a "
+                                 "customer managed key, restore)")
+    if kind is KeyKind.UNKNOWN:
+        return CheckResult.unknown(f"{attribute} cannot be classified: {reason}", attribute=attribute, value=value,
+                                   related=related, fixable=fixable, no_fix_reason=no_fix)
+    if enc is not None and enc.state is None:
+        return CheckResult.unknown(f"its encryption is unknown ({enc.reason}), and if it is encrypted, {reason}",
+                                   attribute=attribute, value=value, related=related, fixable=fixable,
+                                   no_fix_reason=no_fix)
+    return CheckResult.failed(reason, attribute=attribute, value=value, related=related, fixable=fixable,
+                              no_fix_reason=no_fix)
+
+
+def dynamodb_customer_key(table: Resource, context: CheckContext) -> CheckResult:
+    """DYN001: a table (and each replica) is always encrypted; only the kind of key can fail."""
+    graph = context.graph
+    blocks, why = table.nested("server_side_encryption")
+    if why:
+        return CheckResult.unknown(why, attribute="server_side_encryption")
+    if not blocks:
+        return CheckResult.failed("the table is encrypted, with an AWS owned key: no server_side_encryption block",
+                                  extra={"insert_block": "server_side_encryption"})
+    sse = blocks[0]
+    enabled = flag_state(sse, "enabled", False)  # type: ignore[arg-type]
+    if enabled.state is None:
+        return CheckResult.unknown(f"server_side_encryption.{enabled.reason}", attribute="server_side_encryption")
+    if enabled.state is False:
+        return CheckResult.failed(f"the table is encrypted, with an AWS owned key: server_side_encryption."
+                                  f"{enabled.reason}", extra={"locate_span": sse.span})
+    key_view = sse.attr("kms_key_arn")
+    key = classify_key(key_view, graph)
+    if key.kind is KeyKind.ABSENT:
+        return CheckResult.failed("the table is encrypted, with the AWS managed key aws/dynamodb: "
+                                  "server_side_encryption.kms_key_arn is not set", extra={"locate_span": sse.span})
+    if key.kind is KeyKind.AWS_MANAGED:
+        return CheckResult.failed(f"the table is encrypted, with {key.reason}",
+                                  extra={"locate_span": key_view.span or sse.span}, value=key_view.value)
+    if key.kind is KeyKind.UNKNOWN:
+        return CheckResult.unknown(f"server_side_encryption.kms_key_arn cannot be classified: {key.reason}",
+                                   extra={"locate_span": key_view.span or sse.span}, value=key_view.value)
+    replicas, why = table.nested("replica")
+    if why:
+        return CheckResult.unknown(f"the table uses {key.reason}, but its replicas are unknown: {why}")
+    for replica in replicas:
+        view = replica.attr("kms_key_arn")
+        region = replica.attr("region_name").value
+        shown = render(region) if region is not None else "?"
+        replica_key = classify_key(view, graph)
+        if replica_key.kind is KeyKind.ABSENT:
+            return CheckResult.failed(f"the replica in {shown} is encrypted with the AWS managed key aws/dynamodb of "
+                                      "its Region: its kms_key_arn is not set", extra={"locate_span": replica.span})
+        if replica_key.kind is KeyKind.AWS_MANAGED:
+            return CheckResult.failed(f"the replica in {shown} is encrypted with {replica_key.reason}",
+                                      extra={"locate_span": view.span or replica.span}, value=view.value)
+        if replica_key.kind is KeyKind.UNKNOWN:
+            return CheckResult.unknown(f"the kms_key_arn of the replica in {shown} cannot be classified: "
+                                       f"{replica_key.reason}", extra={"locate_span": view.span or replica.span})
+    return CheckResult.passed(key.reason)
+
+
+def standalone_cache(cluster: Resource, context: CheckContext) -> CheckResult:
+    """ECH005: a Redis/Valkey aws_elasticache_cluster outside a replication group cannot be encrypted at rest."""
+    group = cluster.attr("replication_group_id")
+    if group.is_set:
+        return CheckResult.passed("a member of a replication group takes the group's encryption")
+    if group.present and group.value is not None and not group.value.known:
+        return CheckResult.unknown(f"replication_group_id is unknown ({group.value.unknown}): a standalone Redis "
+                                   "or Valkey cluster cannot be encrypted at rest", attribute="replication_group_id",
+                                   value=group.value)
+    engine = cluster.attr("engine")
+    if not engine.is_set:
+        return CheckResult.unknown("engine is not set (it is required without replication_group_id)",
+                                   attribute="engine")
+    if not engine.value.known:
+        return CheckResult.unknown(f"engine is unknown ({engine.value.unknown}): a standalone Redis or Valkey "
+                                   "cluster cannot be encrypted at rest", attribute="engine", value=engine.value)
+    if engine.value.raw == "memcached":
+        return CheckResult.passed("memcached keeps no data at rest (no persistence, no backups)")
+    return CheckResult.failed(f"engine is {render(engine.value)} and there is no replication_group_id: ElastiCache "
+                              "supports encryption at rest only for replication groups, so this cluster's data, "
+                              "backups and swap are stored unencrypted", attribute="engine", value=engine.value,
+                              fixable=False,
+                              no_fix_reason="replace it with an aws_elasticache_replication_group "
+                                            "(at_rest_encryption_enabled = true, num_cache_clusters = 1), seeded from "
+                                            "a backup of this cluster (snapshot_name)")
