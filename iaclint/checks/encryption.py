@@ -126,7 +126,7 @@ class Encryption:
     def inherit(self, text: str, span: Span | None, label: str, fixable: bool = False,
                 no_fix_reason: str = "") -> "Encryption":
         """This answer, seen from a resource that inherits it through ``label``."""
-        reason = f"{text}, which {_state_words(self)}"
+        reason = f"{text}, {self.reason}" if self.inherited else f"{text}, which {_state_words(self)}"
         related = ([(span, label)] if span is not None else []) + self.related
         return Encryption(self.state, reason, self.resource, self.attribute, self.value, related, True,
                           fixable and self.fixable, no_fix_reason or self.no_fix_reason,
@@ -295,7 +295,7 @@ def _cluster(cluster: Resource, walk: _Walk) -> Encryption:
         inner = _encryption(source, walk)
         enc = inner.inherit(f"{label} {source.address}", source.header_span, f"source {source.address}",
                             no_fix_reason=f"it takes its encryption from {source.address}: encrypt that one")
-        enc.resource, enc.attribute, enc.value = cluster, attribute, cluster.attr(attribute).value
+        enc.resource, enc.attribute, enc.value = cluster, attribute, None
         return _with_key(enc, cluster, walk.graph, enc.key)
     if kind == "aws_rds_cluster":
         mode = cluster.attr("engine_mode")
@@ -304,6 +304,7 @@ def _cluster(cluster: Resource, walk: _Walk) -> Encryption:
         elif not mode.value.known:
             enc = flag_state(cluster, "storage_encrypted", None,
                              f"the default depends on engine_mode, which is unknown ({mode.value.unknown})")
+            enc.attribute, enc.value = "engine_mode", mode.value
         elif mode.value.raw == "serverless":
             enc = flag_state(cluster, "storage_encrypted", True, 'engine_mode "serverless" (Serverless v1)')
         else:
@@ -349,7 +350,7 @@ def _restored(resource: Resource, attribute: str, walk: _Walk) -> Encryption:
         enc.state = None
         enc.reason += (f"; whether {key.attribute} given on restore encrypts an unencrypted snapshot is unverified "
                        "for this service")
-    enc.resource, enc.attribute, enc.value = resource, attribute, view.value
+    enc.resource, enc.attribute, enc.value = resource, attribute, None
     enc.fixable = False
     enc.no_fix_reason = no_fix
     if kind == "aws_db_instance" and key is not None and enc.state is not False:
@@ -396,7 +397,7 @@ def _instance(instance: Resource, walk: _Walk) -> Encryption:
         enc = inner.inherit(f"read replica of {source.address}", source.header_span, f"source {source.address}",
                             no_fix_reason=f"a read replica takes its encryption from its source: encrypt "
                                           f"{source.address}")
-        enc.resource, enc.attribute, enc.value = instance, "replicate_source_db", view.value
+        enc.resource, enc.attribute, enc.value = instance, "replicate_source_db", None
         return _with_key(enc, instance, walk.graph, enc.key)
     if instance.attr("snapshot_identifier").is_set:
         return _restored(instance, "snapshot_identifier", walk)
@@ -445,7 +446,8 @@ def _snapshot(snapshot: Resource, walk: _Walk) -> Encryption:
     view = snapshot.attr(attribute)
     if source is None:
         return Encryption(None, f"its source cannot be checked: {why}", snapshot, attribute,
-                          view.value if view.present else None, fixable=False)
+                          view.value if view.present else None, fixable=False,
+                          no_fix_reason="its encryption comes from a source outside this configuration")
     inner = _encryption(source, walk)
     noun = "a copy of" if snapshot.type.endswith("_copy") else "a snapshot of"
     enc = inner.inherit(f"{noun} {source.address}", source.header_span, f"source {source.address}", fixable=True)

@@ -125,7 +125,7 @@ def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Gra
                                 render(result.value) if result.value is not None else "absent")
     finding.context = FindingContext(rule, resource, result, graph)
     if not result.fixable:
-        finding.no_fix_reason = result.no_fix_reason
+        finding.no_fix_reason = result.no_fix_reason or "no edit of this resource decides it"
     return finding
 
 
