@@ -249,7 +249,7 @@ def _rules(fmt: str) -> None:
     if fmt == "json":
         import json
 
-        data = [{"id": r.id, "name": r.name, "title": r.title, "severity": r.severity.value,
+        data = [{"id": r.id, "name": r.name, "title": r.title, "service": r.service, "severity": r.severity.value,
                  "resource_types": r.resource_types, "fixable": r.fixable, "references": r.references}
                 for r in rules]
         typer.echo(json.dumps(data, indent=2))
@@ -257,11 +257,18 @@ def _rules(fmt: str) -> None:
     if fmt != "text":
         raise UsageError("--format for rules is text or json")
     rows = [("ID", "NAME", "SEVERITY", "FIX", "RESOURCE TYPES")]
+    groups: dict[str, list] = {}
     for r in rules:
-        fix_kind = _fix_kind(r)
-        rows.append((r.id, r.name, r.severity.value, fix_kind, ", ".join(r.resource_types) or "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        groups.setdefault(r.service or "iaclint", []).append(r)
+    for service, members in groups.items():
+        rows.append((f"[{service}]", "", "", "", ""))
+        for r in members:
+            rows.append((r.id, r.name, r.severity.value, _fix_kind(r), ", ".join(r.resource_types) or "-"))
+    widths = [max(len(row[i]) for row in rows if not row[0].startswith("[")) for i in range(4)]
     for row in rows:
+        if row[0].startswith("["):
+            typer.echo("\n" + row[0][1:-1])
+            continue
         typer.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
 
 

@@ -151,6 +151,7 @@ class Report:
     errors: list[str] = field(default_factory=list)  # inputs that could not be checked at all (exit code 2)
     evaluations: list[tuple[str, str, str]] = field(default_factory=list)  # (rule id, address, file) checked
     fixed_baseline_entries: list[dict[str, Any]] = field(default_factory=list)
+    providers: list[dict[str, Any]] = field(default_factory=list)  # per checked root: provider versions known
 
     def counts_toward_exit(self, finding: Finding) -> bool:
         if finding.suppression is not None:

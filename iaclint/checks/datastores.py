@@ -8,7 +8,7 @@ an edit there could fix it.
 from __future__ import annotations
 
 from iaclint.checks.encryption import (
-    FLAG, KEY_ATTRIBUTE, EffectiveKey, Encryption, default_key, encryption_of, flag_state, own_key,
+    FLAG, KEY_ATTRIBUTE, EffectiveKey, Encryption, default_key, encryption_of, flag_state, given, own_key,
 )
 from iaclint.checks.keys import KeyKind, classify_key
 from iaclint.engine.results import CheckContext, CheckResult
@@ -94,7 +94,7 @@ def key_without_encryption(resource: Resource, context: CheckContext) -> CheckRe
             return CheckResult.passed(f"{key_attr} is not set")
     for inherits in ("snapshot_identifier", "replication_source_identifier", "replicate_source_db",
                      "global_cluster_identifier"):
-        if resource.attr(inherits).is_set:
+        if given(resource, inherits):
             return CheckResult.passed(f"{inherits} is set: the key applies to the restore or replica")
     if resource.nested("restore_to_point_in_time")[0]:
         return CheckResult.passed("a point-in-time restore applies the key")
@@ -134,7 +134,7 @@ def _judge_key(resource: Resource, key: EffectiveKey, enc: Encryption | None) ->
         return CheckResult.passed(key.key.reason)
     inherited = key.resource is not resource or key.inherited
     fixable = not inherited or resource.type in REKEYABLE or (
-        resource.type == "aws_rds_cluster" and resource.attr("snapshot_identifier").is_set)
+        resource.type == "aws_rds_cluster" and given(resource, "snapshot_identifier"))
     reason = key.key.reason
     if inherited and key.resource is not resource:
         reason = f"it inherits the key of {key.resource.address}: {reason}"

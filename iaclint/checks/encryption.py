@@ -52,7 +52,7 @@ DEFAULT_KEY = {
     "aws_rds_cluster": "the AWS managed key aws/rds",
     "aws_db_instance": "the AWS managed key aws/rds",
     "aws_neptune_cluster": "the AWS managed key aws/rds",
-    "aws_docdb_cluster": "the AWS managed key of DocumentDB (aws/rds)",
+    "aws_docdb_cluster": "the AWS managed key DocumentDB uses by default (its alias is unverified, likely aws/rds)",
     "aws_efs_file_system": "the AWS managed key aws/elasticfilesystem",
     "aws_ebs_volume": "the account's default EBS key (the AWS managed key aws/ebs)",
     "aws_redshift_cluster": "an AWS managed or AWS owned key",
@@ -205,9 +205,9 @@ def own_key(resource: Resource, graph: Graph, attribute: str | None = None) -> E
     attribute = attribute or KEY_ATTRIBUTE.get(resource.type)
     if attribute is None:
         return None
-    view = resource.attr(attribute)
-    if not view.is_set:
+    if not given(resource, attribute):
         return None
+    view = resource.attr(attribute)
     return EffectiveKey(classify_key(view, graph), resource, attribute, view.value)
 
 
@@ -216,7 +216,9 @@ def default_key(resource: Resource, attribute: str | None = None) -> EffectiveKe
     attribute = attribute or KEY_ATTRIBUTE.get(resource.type)
     view = resource.attr(attribute) if attribute else None
     what = DEFAULT_KEY.get(resource.type, "an AWS managed key")
-    unset = f"{attribute} is null" if view is not None and view.present else f"{attribute} is not set"
+    unset = f"{attribute} is not set"
+    if view is not None and view.present:
+        unset = f'{attribute} is ""' if view.value is not None and view.value.raw == "" else f"{attribute} is null"
     return EffectiveKey(KeyClass(KeyKind.ABSENT, f"{unset}, so {what} is used"), resource, attribute,
                         view.value if view is not None and view.present else None)
 
@@ -236,7 +238,7 @@ def follow(resource: Resource, attribute: str, types: tuple[str, ...], identifie
            graph: Graph) -> tuple[Resource | None, str]:
     """The resource an argument names, by reference or by a matching identifier; else why not."""
     view = resource.attr(attribute)
-    if not view.is_set:
+    if not given(resource, attribute):
         return None, f"{attribute} is not set"
     value = view.value
     targets = [r for r in graph.referenced(value.all_refs()) if r.type in types and r.mode == "managed"]
@@ -258,9 +260,10 @@ def follow(resource: Resource, attribute: str, types: tuple[str, ...], identifie
     return None, f"{attribute} is {render(value)}"
 
 
-def _source_span(resource: Resource, attribute: str) -> Span | None:
+def given(resource: Resource, attribute: str) -> bool:
+    """Set to something the provider sends: not null and not "" (modules default such inputs to "")."""
     view = resource.attr(attribute)
-    return view.span if view.present else resource.header_span
+    return view.is_set and not (view.value.known and view.value.raw == "")
 
 
 # ---- clusters and instances ----------------------------------------------------------------
@@ -269,16 +272,16 @@ def _source_span(resource: Resource, attribute: str) -> Span | None:
 def _cluster(cluster: Resource, walk: _Walk) -> Encryption:
     graph = walk.graph
     kind = cluster.type
-    if cluster.attr("snapshot_identifier").is_set:
+    if given(cluster, "snapshot_identifier"):
         return _restored(cluster, "snapshot_identifier", walk)
     pitr = _first_block(cluster, "restore_to_point_in_time")
     if pitr is not None:
         return _point_in_time(cluster, pitr, "source_cluster_identifier", CLUSTERS, ("cluster_identifier",), walk)
     flag = cluster.attr("storage_encrypted")
-    replica = cluster.attr("replication_source_identifier")
-    member = cluster.attr("global_cluster_identifier")
-    if not flag.is_set and (replica.is_set or member.is_set):
-        if replica.is_set:
+    replica = given(cluster, "replication_source_identifier")
+    member = given(cluster, "global_cluster_identifier")
+    if not flag.is_set and (replica or member):
+        if replica:
             source, why = follow(cluster, "replication_source_identifier", CLUSTERS + ("aws_db_instance",),
                                  ("cluster_identifier", "identifier"), graph)
             label = "replica of"
@@ -386,7 +389,7 @@ def _point_in_time(resource: Resource, block: BlockView, attribute: str, types: 
 
 def _instance(instance: Resource, walk: _Walk) -> Encryption:
     graph = walk.graph
-    if instance.attr("replicate_source_db").is_set:
+    if given(instance, "replicate_source_db"):
         source, why = follow(instance, "replicate_source_db", ("aws_db_instance",), ("identifier",), graph)
         view = instance.attr("replicate_source_db")
         if source is None:
@@ -399,7 +402,7 @@ def _instance(instance: Resource, walk: _Walk) -> Encryption:
                                           f"{source.address}")
         enc.resource, enc.attribute, enc.value = instance, "replicate_source_db", None
         return _with_key(enc, instance, walk.graph, enc.key)
-    if instance.attr("snapshot_identifier").is_set:
+    if given(instance, "snapshot_identifier"):
         return _restored(instance, "snapshot_identifier", walk)
     pitr = _first_block(instance, "restore_to_point_in_time")
     if pitr is not None:
@@ -417,7 +420,7 @@ def _global(cluster: Resource, walk: _Walk) -> Encryption:
     flag = cluster.attr("storage_encrypted")
     if flag.is_set and flag.value.known and as_bool(flag.value.raw) is True:
         return flag_state(cluster, "storage_encrypted", False)
-    if cluster.attr("source_db_cluster_identifier").is_set:
+    if given(cluster, "source_db_cluster_identifier"):
         source, why = follow(cluster, "source_db_cluster_identifier", CLUSTERS, ("cluster_identifier",), walk.graph)
         view = cluster.attr("source_db_cluster_identifier")
         if source is None:
@@ -494,7 +497,7 @@ def _ebs(volume: Resource, walk: _Walk) -> Encryption:
             out = Encryption(True, f"{enc.reason}, but {setting.address} turns on EBS encryption by default for "
                              "its Region", volume, "encrypted", enc.value, [(setting.header_span, setting.address)])
             return _with_key(out, volume, walk.graph, _account_default_key(volume, graph))
-    if volume.attr("snapshot_id").is_set:
+    if given(volume, "snapshot_id"):
         snapshot, why = follow(volume, "snapshot_id", ("aws_ebs_snapshot", "aws_ebs_snapshot_copy"), (), graph)
         if snapshot is not None:
             inner = _encryption(snapshot, walk)

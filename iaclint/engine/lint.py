@@ -123,6 +123,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     files: list[str] = []
     errors: list[str] = []
     evaluations: list[tuple[str, str, str]] = []
+    providers: list[dict] = []
     for target in targets:
         if target.kind == "module" and target.only_files is None and not terraform_files(target.path):
             errors.append(f"{display_path(target.path)}: no Terraform configuration files (.tf, .tf.json) here")
@@ -134,6 +135,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             continue
         graphs.append(graph)
         notices.extend(graph.notices)
+        providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
         target_findings = run_rules(graph, rules, options.selection, checked)
         if target.only_files is not None:
@@ -149,6 +151,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     report.notices.extend(notices)
     report.errors = errors
     report.evaluations = evaluations
+    report.providers = providers
     return LintRun(report, graphs, targets)
 
 

@@ -370,10 +370,10 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
 
 def _encryption_flag(spec: dict, resource: Resource, block: ast.Block, source: SourceFile) -> tuple[list[Edit], str]:
     """A key needs the encryption flag on: ([edit of a literal false], flag) or ([], flag to insert) or ([], "")."""
-    from iaclint.checks.encryption import FLAG
+    from iaclint.checks.encryption import FLAG, given
 
     flag = FLAG.get(resource.type) if spec.get("set_flag") else None
-    if flag is None or any(resource.attr(a).is_set for a in INHERITING):
+    if flag is None or any(given(resource, a) for a in INHERITING):
         return [], ""
     attribute = block.attribute(flag)
     if attribute is None:

@@ -65,6 +65,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "notices": list(report.notices),
         "fixed_baseline_entries": report.fixed_baseline_entries,
         "files": report.files_checked,
+        "providers": report.providers,
         "summary": report.summary(),
     }
 

@@ -473,15 +473,18 @@ class PlanGraphBuilder:
         files = [self.source.path] + (companion.files_checked if companion is not None else [])
         graph = Graph(list(self.resources), sources, list(companion.diagnostics) if companion else [], files, "plan",
                       root_dir, self.notices, companion)
+        constraints: dict[str, list[tuple[str, str, str]]] = {}
+        for key, entry in ((self.data.get("configuration") or {}).get("provider_config") or {}).items():
+            if isinstance(entry, dict) and entry.get("version_constraint") and ":" not in key:
+                constraints.setdefault(entry.get("name") or key.split(".")[0], []).append(
+                    ("", entry["version_constraint"], f"{self.source.path} provider_config {key}"))
+        from_plan = provider_versions(self.plan_dir or Path("."), [], {}, constraints)
+        graph.providers = dict(from_plan)
         if companion is not None:
-            graph.providers = companion.providers
-        else:
-            constraints = {}
-            for key, entry in ((self.data.get("configuration") or {}).get("provider_config") or {}).items():
-                if isinstance(entry, dict) and entry.get("version_constraint") and ":" not in key:
-                    constraints.setdefault(entry.get("name") or key.split(".")[0], []).append(
-                        ("", entry["version_constraint"], f"{self.source.path} provider_config {key}"))
-            graph.providers = provider_versions(self.plan_dir or Path("."), [], {}, constraints)
+            for name, info in companion.providers.items():
+                if info.major is not None or name not in from_plan or from_plan[name].major is None:
+                    graph.providers[name] = info
+            companion.providers = graph.providers  # fixes are verified against the configuration
         return graph
 
     def _add(self, resource: PlanResource, seen: set[str]) -> None:
