@@ -87,9 +87,10 @@ def key_without_encryption(resource: Resource, context: CheckContext) -> CheckRe
     key_attr = KEY_ATTRIBUTE[resource.type]
     flag = FLAG[resource.type]
     key = resource.attr(key_attr)
-    if not key.is_set:
-        if key.present and key.value is not None and not key.value.known and not key.value.all_refs():
-            pass  # an unknown input may or may not be null: judged below only when the flag is not true
+    key_given = given(resource, key_attr) and (key.value.known or bool(key.value.all_refs()))
+    if not key_given:
+        if key.present and key.value is not None and not key.value.known:
+            pass  # an unknown input may or may not be null or "": judged below only when the flag is not true
         else:
             return CheckResult.passed(f"{key_attr} is not set")
     for inherits in ("snapshot_identifier", "replication_source_identifier", "replicate_source_db",
@@ -107,7 +108,7 @@ def key_without_encryption(resource: Resource, context: CheckContext) -> CheckRe
     state = flag_state(resource, flag, default, why)
     if state.state is True:
         return CheckResult.passed(state.reason)
-    if not key.is_set:
+    if not key_given:
         return CheckResult.unknown(f"{state.reason}, and {key_attr} is unknown ({key.value.unknown}): if it is set, "
                                    "the key is never used", attribute=flag, value=state.value)
     verdict = Verdict.FAIL if state.state is False else Verdict.UNKNOWN
