@@ -166,8 +166,7 @@ def dynamodb_customer_key(table: Resource, context: CheckContext) -> CheckResult
     if why:
         return CheckResult.unknown(why, attribute="server_side_encryption")
     if not blocks:
-        return CheckResult.failed("the table is encrypted, with an AWS owned key: no server_side_encryption block",
-                                  extra={"insert_block": "server_side_encryption"})
+        return CheckResult.failed("the table is encrypted, with an AWS owned key: no server_side_encryption block")
     sse = blocks[0]
     enabled = flag_state(sse, "enabled", False)  # type: ignore[arg-type]
     if enabled.state is None:
@@ -186,6 +185,8 @@ def dynamodb_customer_key(table: Resource, context: CheckContext) -> CheckResult
     if key.kind is KeyKind.UNKNOWN:
         return CheckResult.unknown(f"server_side_encryption.kms_key_arn cannot be classified: {key.reason}",
                                    extra={"locate_span": key_view.span or sse.span}, value=key_view.value)
+    no_fix = ("a replica's key must be a customer managed key of the replica's Region: set its kms_key_arn to "
+              "one (a multi-Region key's replica, or a key created with a provider for that Region)")
     replicas, why = table.nested("replica")
     if why:
         return CheckResult.unknown(f"the table uses {key.reason}, but its replicas are unknown: {why}")
@@ -196,10 +197,12 @@ def dynamodb_customer_key(table: Resource, context: CheckContext) -> CheckResult
         replica_key = classify_key(view, graph)
         if replica_key.kind is KeyKind.ABSENT:
             return CheckResult.failed(f"the replica in {shown} is encrypted with the AWS managed key aws/dynamodb of "
-                                      "its Region: its kms_key_arn is not set", extra={"locate_span": replica.span})
+                                      "its Region: its kms_key_arn is not set", extra={"locate_span": replica.span},
+                                      fixable=False, no_fix_reason=no_fix)
         if replica_key.kind is KeyKind.AWS_MANAGED:
             return CheckResult.failed(f"the replica in {shown} is encrypted with {replica_key.reason}",
-                                      extra={"locate_span": view.span or replica.span}, value=view.value)
+                                      extra={"locate_span": view.span or replica.span}, value=view.value,
+                                      fixable=False, no_fix_reason=no_fix)
         if replica_key.kind is KeyKind.UNKNOWN:
             return CheckResult.unknown(f"the kms_key_arn of the replica in {shown} cannot be classified: "
                                        f"{replica_key.reason}", extra={"locate_span": view.span or replica.span})

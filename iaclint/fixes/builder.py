@@ -23,7 +23,9 @@ from iaclint.fixes.diff import unified_diff
 from iaclint.fixes.kms import KeyPlan, plan_customer_key
 from iaclint.graph.model import Graph, Resource
 from iaclint.hcl import ast
-from iaclint.hcl.layout import LayoutError, insert_attribute, insert_attributes, literal_like, replace_value
+from iaclint.hcl.layout import (
+    LayoutError, insert_attribute, insert_attributes, insert_block, literal_like, replace_value,
+)
 from iaclint.model import Applicability, Edit, Finding, Fix, Span
 from iaclint.source import SourceFile
 
@@ -76,6 +78,8 @@ def build_fix(context: FindingContext) -> Fix:
     target = _target(context)
     if spec["action"] == "set_attribute":
         fix = _set_attribute(context, target, spec)
+    elif spec.get("block"):
+        fix = _customer_managed_key_in_block(context, target, spec)
     else:
         fix = _customer_managed_key(context, target, spec)
     _adjust_for_plan(context, target, spec, fix)
@@ -365,6 +369,43 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
             why = (f"the key comes from {describe_origin(origin, graph)}; pointing {resource.address} at a key "
                    "bypasses that input, so a person should decide")
         return Fix(title, Applicability.DISPLAY, edits + plan.edits, why)
+    return Fix(title, applicability, edits + plan.edits, _join(note, plan.note))
+
+
+def _customer_managed_key_in_block(context: FindingContext, target: Target, spec: dict) -> Fix:
+    """A key that lives in a nested block (DynamoDB server_side_encryption): add or complete the block."""
+    resource, graph = target.resource, target.graph
+    block, source = _block_and_source(resource, graph)
+    name, nested_name = spec["attribute"], spec["block"]
+    applicability, note = _base_applicability(spec, resource, graph)
+    plan = plan_customer_key(graph, resource, resource_module(resource), source, block, spec)
+    ref = plan.reference(spec.get("key_attribute", "arn"))
+    nested = block.blocks(nested_name)
+    if any(b.type == "dynamic" and b.labels == [nested_name] for b in block.body.blocks):
+        raise NoFix(f"{nested_name} is a dynamic block; set {name} in its content by hand")
+    if not nested:
+        edit = insert_block(source, block, nested_name, [("enabled", "true"), (name, ref)])
+        title = f"add a {nested_name} block with `{name} = {ref}` to {resource.address}" + plan.title_suffix()
+        return Fix(title, applicability, [edit] + plan.edits, _join(note, plan.note))
+    inner = nested[0]
+    edits: list[Edit] = []
+    enabled = inner.attribute("enabled")
+    pairs = []
+    if enabled is None:
+        pairs.append(("enabled", "true"))
+    elif not (isinstance(enabled.expr, ast.Literal) and enabled.expr.value is True):
+        node = _literal_node(source, enabled.expr.span)
+        if node is None:
+            raise NoFix(f"{nested_name}.enabled is computed here, so a person should decide")
+        edits += replace_value(source, enabled.expr.span.start, enabled.expr.span.end, literal_like(node, True))
+    key = inner.attribute(name)
+    if key is None:
+        pairs.append((name, ref))
+    else:
+        edits += replace_value(source, key.expr.span.start, key.expr.span.end, ref)
+    if pairs:
+        edits.append(insert_attributes(source, inner, pairs))
+    title = f"set `{nested_name}.{name} = {ref}` in {resource.address}" + plan.title_suffix()
     return Fix(title, applicability, edits + plan.edits, _join(note, plan.note))
 
 

@@ -184,6 +184,22 @@ def insert_attributes(source: SourceFile, block: ast.Block, pairs: list[tuple[st
     return Edit(source.path, position, position, lead + _lines(indent, pairs, len(indent) + own_column, nl))
 
 
+def insert_block(source: SourceFile, block: ast.Block, name: str, pairs: list[tuple[str, str]]) -> Edit:
+    """Add a nested block with aligned attributes as the block's last item, after a blank line."""
+    nl = source.newline
+    if _line(source, block.open_brace) == _line(source, block.close_brace):
+        raise LayoutError("the block is written on one line; rewrite it over several lines first")
+    close_start = source.line_start(block.close_brace)
+    if source.text[close_start:block.close_brace].strip():
+        raise LayoutError("the block's closing brace is not on a line of its own")
+    indent = line_indent(source, block.span.start) + INDENT
+    inner = indent + INDENT
+    width = max(len(n) for n, _ in pairs) + 1
+    text = (nl if block.body.items else "") + f"{indent}{name} {{{nl}" + _lines(inner, pairs, len(inner) + width, nl) \
+        + f"{indent}}}{nl}"
+    return Edit(source.path, close_start, close_start, text)
+
+
 def insert_after_block(source: SourceFile, block: ast.Block, snippet: str) -> Edit:
     """Add a new top-level block (snippet lines joined with '\\n') after ``block``, blank line between."""
     nl = source.newline
