@@ -42,7 +42,11 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
     """iaclint checks encryption at rest in Terraform before you apply."""
 
 
-PathsArg = typer.Argument(..., help="Directories (root modules), .tf/.tfvars files, plan JSON files, or - for stdin.")
+PathsArg = typer.Argument(None, help="Directories (searched for root modules), .tf/.tfvars files, plan JSON files, "
+                                     "or - for stdin. Default: the current directory.", show_default=False)
+RecursiveOpt = typer.Option(True, "--recursive/--no-recursive",
+                            help="Search directories for root modules (default), or check each as one root module.")
+SkipPathOpt = typer.Option([], "--skip-path", help="Directory glob not searched for root modules. Repeatable.")
 FormatOpt = typer.Option(["text"], "--format", "-f",
                          help="text, json, sarif, github, junit or markdown; FORMAT:FILE writes to a file. Repeatable.")
 VarFileOpt = typer.Option([], "--var-file", help="A variables file, as with terraform -var-file. Repeatable.")
@@ -69,7 +73,7 @@ def _split(values: list[str]) -> set[str]:
 
 def _options(paths: list[str], var_file: list[str], var: list[str], threshold: Optional[str],
              fail_on_unknown: Optional[bool], select: list[str], ignore: list[str], config_dir: Optional[str],
-             config_file: Optional[str], no_inline: bool):
+             config_file: Optional[str], no_inline: bool, recursive: bool = True, skip_path: list[str] = ()):
     from iaclint.engine.settings import load_settings
 
     settings = load_settings(paths, config_file)
@@ -89,7 +93,8 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
         severity=settings.severity,
     )
     options = LintOptions(
-        var_files=settings.var_files + list(var_file),
+        var_files=list(var_file),
+        shared_var_files=list(settings.var_files),
         cli_vars=list(var),
         selection=selection,
         threshold=level,
@@ -99,6 +104,8 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
     options.inline_suppressions = not no_inline
     options.exclude = settings.exclude
     options.settings_dir = str(settings.base_dir) if settings.base_dir else None
+    options.recursive = recursive
+    options.skip_paths = list(skip_path)
     return options
 
 
@@ -173,18 +180,20 @@ def check(
     write_baseline: Optional[str] = WriteBaselineOpt,
     no_inline_suppressions: bool = NoInlineOpt,
     config: Optional[str] = ConfigOpt,
+    recursive: bool = RecursiveOpt,
+    skip_path: List[str] = SkipPathOpt,
 ) -> None:
     """Check Terraform directories, files or plans and report findings."""
-    _guard(_check)(paths, format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
-                   config_dir, baseline, write_baseline, no_inline_suppressions, config)
+    _guard(_check)(paths or ["."], format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
+                   config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path)
 
 
 def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
-           baseline, write_baseline, no_inline, config) -> None:
+           baseline, write_baseline, no_inline, config, recursive=True, skip_path=()) -> None:
     from iaclint.engine.pipeline import check_paths
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline)
+                       no_inline, recursive, skip_path)
     outputs = _outputs(formats)
     report = check_paths(paths, options, baseline=baseline, write_baseline_to=write_baseline)
     if diff:
@@ -219,18 +228,20 @@ def fix(
     config_dir: Optional[str] = ConfigDirOpt,
     no_inline_suppressions: bool = NoInlineOpt,
     config: Optional[str] = ConfigOpt,
+    recursive: bool = RecursiveOpt,
+    skip_path: List[str] = SkipPathOpt,
 ) -> None:
     """Apply the fixes for what check finds (safe ones, or also unsafe ones with --unsafe-fixes)."""
-    _guard(_fix)(paths, unsafe_fixes, diff, var_file, var, severity_threshold, fail_on_unknown, select, ignore,
-                 config_dir, no_inline_suppressions, config)
+    _guard(_fix)(paths or ["."], unsafe_fixes, diff, var_file, var, severity_threshold, fail_on_unknown, select,
+                 ignore, config_dir, no_inline_suppressions, config, recursive, skip_path)
 
 
 def _fix(paths, unsafe, diff, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, no_inline,
-         config) -> None:
+         config, recursive=True, skip_path=()) -> None:
     from iaclint.fixes.apply import run_fix
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline)
+                       no_inline, recursive, skip_path)
     outcome = run_fix(paths, options, unsafe=unsafe, write=not diff)
     sys.stdout.write(outcome.render(show_diff=diff))
     raise typer.Exit(EXIT_FINDINGS if outcome.remaining_failing else EXIT_OK)

@@ -122,6 +122,7 @@ class Finding:
     resource_type: str = ""
     baseline_state: str | None = None  # "baselined" when a baseline entry matches
     context: Any = field(default=None, repr=False, compare=False)  # engine data for fixes; never output
+    root: str = ""  # the root module the finding was found through
 
     @property
     def fix_marker(self) -> str:
@@ -152,6 +153,7 @@ class Report:
     evaluations: list[tuple[str, str, str]] = field(default_factory=list)  # (rule id, address, file) checked
     fixed_baseline_entries: list[dict[str, Any]] = field(default_factory=list)
     providers: list[dict[str, Any]] = field(default_factory=list)  # per checked root: provider versions known
+    roots: list[str] = field(default_factory=list)  # the root modules checked
 
     def counts_toward_exit(self, finding: Finding) -> bool:
         if finding.suppression is not None:

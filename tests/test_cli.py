@@ -164,7 +164,7 @@ def test_rules_and_explain():
     assert iaclint("explain", "NOPE01").returncode == 2
 
 
-@pytest.mark.parametrize("args", [["check"], ["check", "--format", "yaml", "."], ["check", "--select", "XYZ999", "."]])
+@pytest.mark.parametrize("args", [["check", "--format", "yaml", "."], ["check", "--select", "XYZ999", "."]])
 def test_usage_errors_exit_2(args):
     proc = iaclint(*args)
     assert_no_traceback(proc)

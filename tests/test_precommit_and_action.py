@@ -55,6 +55,7 @@ def test_pre_commit_hooks_file():
     hook = next(h for h in hooks if h["id"] == "iaclint")
     assert hook["language"] == "python" and hook["entry"] == "iaclint check"
     assert re.search(hook["files"], "main.tf") and re.search(hook["files"], "prod.tfvars")
+    assert re.search(hook["files"], "main.tf.json") and re.search(hook["files"], "prod.tfvars.json")
     assert not re.search(hook["files"], "main.tf.bak")
     assert hook.get("pass_filenames", True) is True
 

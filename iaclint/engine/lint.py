@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from iaclint import __version__
+from iaclint.engine.discovery import ModuleTree, module_tree, project_root
 from iaclint.engine.rules import Rule, all_rules, load_rules
 from iaclint.engine.runner import RuleSelection, run_rules
 from iaclint.graph.config import ConfigLoader, terraform_files
@@ -37,6 +39,9 @@ class LintOptions:
     exclude: list[str] = field(default_factory=list)  # globs from settings, relative to settings_dir
     settings_dir: str | None = None
     overlay: dict | None = None  # absolute path -> SourceFile: fixed contents being verified, not yet written
+    shared_var_files: list[str] = field(default_factory=list)  # settings var_files: for the roots that use them
+    recursive: bool = True  # a directory that is not a root module is searched for root modules
+    skip_paths: list[str] = field(default_factory=list)  # directory globs not searched (--skip-path)
 
 
 @dataclass
@@ -60,13 +65,27 @@ def looks_like_plan(data: object) -> bool:
             and any(k in data for k in ("planned_values", "resource_changes", "configuration")))
 
 
-def resolve_targets(paths: list[str]) -> tuple[list[Target], list[str]]:
-    """Group paths into module and plan targets; returns (targets, notices)."""
+def resolve_targets(paths: list[str], options: "LintOptions | None" = None) -> tuple[list[Target], list[str]]:
+    """Group paths into module and plan targets; returns (targets, notices).
+
+    A directory is searched for root modules (unless options.recursive is off); a .tf or .tfvars
+    file stands for the roots it affects, which report only findings that touch that file.
+    """
+    options = options or LintOptions()
     if not paths:
-        raise UsageError("give at least one path: a directory, a .tf file, a plan JSON file, or - for standard input")
+        paths = ["."]
     modules: dict[Path, Target] = {}
     plans: list[Target] = []
     notices: list[str] = []
+    trees: dict[Path, ModuleTree] = {}
+
+    def project_tree() -> ModuleTree:
+        base = project_root(Path.cwd(), options.settings_dir)
+        if base not in trees:
+            trees[base] = module_tree(base, options.skip_paths + options.exclude)
+        return trees[base]
+
+    setting_var_files = {Path(f).resolve() for f in options.var_files + options.shared_var_files}
     for raw in paths:
         if raw == "-":
             plans.append(Target("plan", Path("-"), text=sys.stdin.read()))
@@ -75,22 +94,33 @@ def resolve_targets(paths: list[str]) -> tuple[list[Target], list[str]]:
         if not path.exists():
             raise UsageError(f"{raw}: no such file or directory")
         if path.is_dir():
-            key = path.resolve()
-            target = modules.setdefault(key, Target("module", path))
-            target.only_files = None
+            roots = [path]
+            if options.recursive:
+                tree = module_tree(path, options.skip_paths + options.exclude)
+                roots = [_shown_dir(r) for r in tree.roots] or [path]
+            for root in roots:
+                target = modules.setdefault(root.resolve(), Target("module", root))
+                target.only_files = None
             continue
         name = path.name
+        shown = display_path(path)
         if name.endswith((".tf", ".tf.json")):
-            _add_file(modules, path, display_path(path))
+            for root in _roots_of(path.parent, project_tree, options):
+                _add_file(modules, root, shown)
             continue
         if name.endswith((".tfvars", ".tfvars.json")):
             directory = path.parent
-            if not terraform_files(directory):
-                notices.append(f"{raw}: no Terraform configuration in its directory; pass it with --var-file")
-                continue
-            target = _add_file(modules, path, display_path(path))
-            if name not in AUTO_TFVARS and not name.endswith((".auto.tfvars", ".auto.tfvars.json")):
-                target.extra_var_files.append(str(path))
+            if terraform_files(directory):
+                for root in _roots_of(directory, project_tree, options):
+                    target = _add_file(modules, root, shown)
+                    if name not in AUTO_TFVARS and not name.endswith((".auto.tfvars", ".auto.tfvars.json")):
+                        target.extra_var_files.append(str(path))
+            elif path.resolve() in setting_var_files:
+                for root in project_tree().roots:
+                    _add_file(modules, _shown_dir(root), shown)
+            else:
+                notices.append(f"{raw}: no Terraform configuration in its directory and not in the settings' "
+                               "var_files; pass it with --var-file")
             continue
         try:
             head = path.read_bytes()[:1 << 20]
@@ -104,11 +134,26 @@ def resolve_targets(paths: list[str]) -> tuple[list[Target], list[str]]:
     return list(modules.values()) + plans, notices
 
 
-def _add_file(modules: dict[Path, Target], path: Path, shown: str) -> Target:
-    key = path.parent.resolve()
+def _shown_dir(path: Path) -> Path:
+    return Path(display_path(path))
+
+
+def _roots_of(directory: Path, project_tree, options: "LintOptions") -> list[Path]:
+    """The root modules a changed file in ``directory`` affects (its own directory when it is one)."""
+    if not options.recursive:
+        return [directory]
+    tree = project_tree()
+    resolved = directory.resolve()
+    if resolved not in tree.directories:
+        return [directory]
+    return [_shown_dir(r) for r in tree.roots_of(resolved)]
+
+
+def _add_file(modules: dict[Path, Target], directory: Path, shown: str) -> Target:
+    key = directory.resolve()
     target = modules.get(key)
     if target is None:
-        target = Target("module", path.parent, only_files=set())
+        target = Target("module", directory, only_files=set())
         modules[key] = target
     if target.only_files is not None:
         target.only_files.add(shown)
@@ -116,7 +161,8 @@ def _add_file(modules: dict[Path, Target], path: Path, shown: str) -> Target:
 
 
 def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None) -> LintRun:
-    targets, notices = resolve_targets(paths)
+    targets, notices = resolve_targets(paths, options)
+    loader = ConfigLoader(options.overlay)  # one per run: a module called by several roots is parsed once
     rules = list(rules) if rules is not None else list(load_rules())
     findings: list[Finding] = []
     graphs: list[Graph] = []
@@ -124,12 +170,16 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     errors: list[str] = []
     evaluations: list[tuple[str, str, str]] = []
     providers: list[dict] = []
+    roots: list[str] = []
     for target in targets:
         if target.kind == "module" and target.only_files is None and not terraform_files(target.path):
-            errors.append(f"{display_path(target.path)}: no Terraform configuration files (.tf, .tf.json) here")
+            where = "here" if not options.recursive else "here or below"
+            errors.append(f"{display_path(target.path)}: no Terraform configuration files (.tf, .tf.json) {where}")
             continue
+        if target.kind == "module":
+            roots.append(display_path(target.path))
         try:
-            graph = build_target_graph(target, options)
+            graph = build_target_graph(target, options, loader)
         except PlanError as exc:
             errors.append(str(exc))  # reported after the other targets are checked; exit code 2
             continue
@@ -144,6 +194,9 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
         if target.only_files is not None:
             wanted = target.only_files
             target_findings = [f for f in target_findings if f.files() & wanted]
+        if target.kind == "module":
+            for f in target_findings:
+                f.root = display_path(target.path)
         findings.extend(target_findings)
         files.extend(f for f in graph.files_checked if f not in files)
     findings.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id, f.address))
@@ -152,6 +205,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     report.errors = errors
     report.evaluations = evaluations
     report.providers = providers
+    report.roots = roots
     return LintRun(report, graphs, targets)
 
 
@@ -160,6 +214,24 @@ def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoade
         from iaclint.graph.plan import load_plan_target
 
         return load_plan_target(target, options)
-    inputs = collect_inputs(target.path, list(options.var_files) + target.extra_var_files, options.cli_vars,
+    loader = loader or ConfigLoader(options.overlay)
+    shared = [f for f in options.shared_var_files if _declares_any(loader, target.path, f)]
+    inputs = collect_inputs(target.path, shared + list(options.var_files) + target.extra_var_files, options.cli_vars,
                             options.environ, options.overlay)
-    return build_hcl_graph(target.path, inputs, loader or ConfigLoader(options.overlay))
+    return build_hcl_graph(target.path, inputs, loader)
+
+
+def _declares_any(loader: ConfigLoader, root: Path, var_file: str) -> bool:
+    """Does the root declare a variable the file sets? Settings var_files apply to the roots that use them."""
+    declared = loader.module(root).variables
+    names = re.findall(r"(?m)^\s*([A-Za-z_][\w-]*)\s*=", _read_text(var_file))
+    if var_file.endswith(".json"):
+        names = re.findall(r'"([A-Za-z_][\w-]*)"\s*:', _read_text(var_file))
+    return not names or any(n in declared for n in names)
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

@@ -18,12 +18,24 @@ def run_check(paths: list[str], options: LintOptions) -> LintRun:
     report = run.report
     attach_fixes(report.findings)
     if options.inline_suppressions:
-        report.findings.extend(apply_suppressions(report.findings, run.graphs))
+        about_comments = apply_suppressions(report.findings, run.graphs)
+        scope = _file_scope(run)
+        report.findings.extend(f for f in about_comments if scope is None or f.location.file in scope)
         report.findings.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id,
                                             f.address))
     if options.exclude:
         report.findings = [f for f in report.findings if not _excluded(f, options)]
     return run
+
+
+def _file_scope(run: LintRun) -> set[str] | None:
+    """The files a file-level run (pre-commit) reports on; None when whole modules were asked for."""
+    scope: set[str] = set()
+    for target in run.targets:
+        if target.only_files is None:
+            return None
+        scope |= target.only_files
+    return scope
 
 
 def _excluded(finding: Finding, options: LintOptions) -> bool:

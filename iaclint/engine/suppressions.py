@@ -152,10 +152,14 @@ def apply_suppressions(findings: list[Finding], graphs: list[Graph], today: date
     today = today or date.today()
     rules = {r.id: r for r in load_rules()}
     comments: list[Comment] = []
+    seen: set[tuple] = set()
     for graph in graphs:
-        comments.extend(scan(graph))
-        if graph.hcl_companion is not None:
-            comments.extend(scan(graph.hcl_companion))
+        scanned = scan(graph) + (scan(graph.hcl_companion) if graph.hcl_companion is not None else [])
+        for comment in scanned:  # one module file is scanned once per root that loads it
+            key = (comment.file, comment.line, comment.column, comment.kind)
+            if key not in seen:
+                seen.add(key)
+                comments.append(comment)
     by_block: dict[tuple[str, int], list[Comment]] = {}
     for comment in comments:
         if comment.block_key is not None:

@@ -36,6 +36,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "severity": f.severity.value,
         "verdict": f.verdict.value,
         "address": f.address,
+        "root": f.root or None,
         "resource_type": f.resource_type,
         "file": loc.file,
         "line": loc.line,
@@ -66,6 +67,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "fixed_baseline_entries": report.fixed_baseline_entries,
         "files": report.files_checked,
         "providers": report.providers,
+        "roots": report.roots,
         "summary": report.summary(),
     }
 

@@ -8,7 +8,7 @@ def finding_line(f: Finding, with_file: bool = True) -> str:
     loc = f.location
     where = f"{loc.file}:{loc.line}:{loc.column}" if with_file else f"{loc.line}:{loc.column}"
     verdict = "unknown: " if f.verdict is Verdict.UNKNOWN else ""
-    address = f" ({f.address})" if f.address else ""
+    address = f" ({f.address}{' in ' + f.root if f.root and f.root != '.' else ''})" if f.address else ""
     marker = f" {f.fix_marker}" if f.fix_marker else ""
     return f"{where}: {f.rule_id} [{f.severity.value}] {verdict}{f.message}{address}{marker}"
 

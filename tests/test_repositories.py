@@ -1,0 +1,113 @@
+"""Whole repositories: root modules found under a directory, and the roots a changed file affects."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from support import FIXTURES, ROOT
+from test_cli import assert_no_traceback, iaclint
+from test_precommit_and_action import PRE_COMMIT, git
+
+MONOREPO = FIXTURES / "monorepo"
+
+
+@pytest.fixture
+def monorepo(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(MONOREPO, repo)
+    return repo
+
+
+def findings(proc) -> set[tuple[str, str, str, int]]:
+    data = json.loads(proc.stdout)
+    return {(f["rule_id"], f["root"], f["file"], f["line"]) for f in data["findings"]}
+
+
+def test_check_from_the_top_finds_every_root_and_every_finding(monorepo):
+    proc = iaclint("check", "--format", "json", cwd=monorepo)
+    assert_no_traceback(proc)
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    # the shared modules are checked through their callers, never on their own
+    assert data["roots"] == ["examples/basic", "infra/prod", "infra/staging"]
+    assert findings(proc) == {
+        ("ECH001", "examples/basic", "examples/basic/main.tf", 6),
+        ("ECH002", "examples/basic", "examples/basic/main.tf", 6),
+        ("ECH003", "examples/basic", "examples/basic/main.tf", 6),
+        ("NEP002", "examples/basic", "modules/graph/main.tf", 18),
+        ("NEP001", "infra/staging", "modules/graph/main.tf", 17),
+        ("NEP002", "infra/staging", "modules/graph/main.tf", 18),
+    }  # infra/prod is clean: envs/prod.tfvars (settings var_files) turns encryption on
+    assert not any("undeclared variable" in n for n in data["notices"])  # prod.tfvars only goes to prod
+
+
+def test_no_recursive_and_skip_path(monorepo):
+    whole = iaclint("check", "--no-recursive", ".", cwd=monorepo)
+    assert whole.returncode == 2 and "no Terraform configuration files" in whole.stderr
+    skipped = iaclint("check", "--format", "json", "--skip-path", "examples", cwd=monorepo)
+    assert json.loads(skipped.stdout)["roots"] == ["infra/prod", "infra/staging"]
+    hidden = monorepo / ".cache" / "copy"
+    shutil.copytree(monorepo / "infra" / "staging", hidden)
+    assert json.loads(iaclint("check", "-f", "json", cwd=monorepo).stdout)["roots"] == [
+        "examples/basic", "infra/prod", "infra/staging"]
+
+
+def test_a_directory_that_is_a_root_is_checked_as_before(monorepo):
+    proc = iaclint("check", "--format", "json", "infra/staging", cwd=monorepo)
+    assert json.loads(proc.stdout)["roots"] == ["infra/staging"]
+    assert {f[0] for f in findings(proc)} == {"NEP001", "NEP002"}
+
+
+def test_a_changed_module_file_is_checked_through_every_root_that_calls_it(monorepo):
+    proc = iaclint("check", "--format", "json", "modules/graph/main.tf", cwd=monorepo)
+    assert {(rule, root) for rule, root, *_ in findings(proc)} == {
+        ("NEP002", "examples/basic"), ("NEP001", "infra/staging"), ("NEP002", "infra/staging")}
+
+
+def test_a_changed_settings_var_file_is_checked_for_the_roots_that_use_it(monorepo):
+    (monorepo / "infra" / "envs" / "prod.tfvars").write_text("graph_encrypted = false\n")
+    proc = iaclint("check", "--format", "json", "infra/envs/prod.tfvars", cwd=monorepo)
+    assert proc.returncode == 1
+    got = findings(proc)
+    assert ("NEP001", "infra/prod", "modules/graph/main.tf", 17) in got
+    assert {root for _, root, *_ in got} == {"infra/prod"}  # staging's own NEP001 is not caused by this file
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not Path(PRE_COMMIT).exists(),
+                    reason="needs git and the pre-commit tool (pip install -e '.[test]')")
+def test_real_pre_commit_blocks_a_tfvars_change_and_a_called_module_change(monorepo, tmp_path):
+    (monorepo / "infra" / "staging" / "main.tf").write_text(
+        (monorepo / "infra" / "staging" / "main.tf").read_text().replace("false", "true"))
+    (monorepo / "examples").rename(tmp_path / "examples-aside")  # only the two infra roots call the module
+    git("init", "-q", cwd=monorepo)
+    git("add", ".", cwd=monorepo)
+    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "cache"), GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+    git("commit", "-q", "-m", "clean", cwd=monorepo)
+
+    def staged_hook():
+        # what the commit hook runs: the hook on the staged files, from this checkout as the hook source
+        return subprocess.run([PRE_COMMIT, "try-repo", str(ROOT), "iaclint", "--verbose"], cwd=monorepo,
+                              capture_output=True, text=True, env=env, timeout=600)
+
+    (monorepo / "infra" / "envs" / "prod.tfvars").write_text("graph_encrypted = false\n")
+    git("add", "infra/envs/prod.tfvars", cwd=monorepo)
+    blocked = staged_hook()
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr
+    assert "NEP001" in blocked.stdout and "infra/envs/prod.tfvars" in blocked.stdout
+
+    git("checkout", "--", ".", cwd=monorepo)
+    git("reset", "-q", "--hard", cwd=monorepo)
+    module = monorepo / "modules" / "graph" / "main.tf"
+    module.write_text(module.read_text().replace("storage_encrypted  = var.encrypted",
+                                                 "storage_encrypted  = false"))
+    git("add", "modules/graph/main.tf", cwd=monorepo)
+    blocked = staged_hook()
+    assert blocked.returncode == 1, blocked.stdout + blocked.stderr
+    assert "in infra/prod" in blocked.stdout and "in infra/staging" in blocked.stdout
