@@ -46,6 +46,8 @@ PathsArg = typer.Argument(None, help="Directories (searched for root modules), .
                                      "or - for stdin. Default: the current directory.", show_default=False)
 RecursiveOpt = typer.Option(True, "--recursive/--no-recursive",
                             help="Search directories for root modules (default), or check each as one root module.")
+BaseOpt = typer.Option(None, "--base", help="Git revision to compare with: resources added since it were never "
+                                            "applied, so fixes that replace them are safe.")
 SkipPathOpt = typer.Option([], "--skip-path", help="Directory glob not searched for root modules. Repeatable.")
 FormatOpt = typer.Option(["text"], "--format", "-f",
                          help="text, json, sarif, github, junit or markdown; FORMAT:FILE writes to a file. Repeatable.")
@@ -73,7 +75,8 @@ def _split(values: list[str]) -> set[str]:
 
 def _options(paths: list[str], var_file: list[str], var: list[str], threshold: Optional[str],
              fail_on_unknown: Optional[bool], select: list[str], ignore: list[str], config_dir: Optional[str],
-             config_file: Optional[str], no_inline: bool, recursive: bool = True, skip_path: list[str] = ()):
+             config_file: Optional[str], no_inline: bool, recursive: bool = True, skip_path: list[str] = (),
+             base: Optional[str] = None):
     from iaclint.engine.settings import load_settings
 
     settings = load_settings(paths, config_file)
@@ -106,6 +109,7 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
     options.settings_dir = str(settings.base_dir) if settings.base_dir else None
     options.recursive = recursive
     options.skip_paths = list(skip_path)
+    options.base = base
     return options
 
 
@@ -182,18 +186,19 @@ def check(
     config: Optional[str] = ConfigOpt,
     recursive: bool = RecursiveOpt,
     skip_path: List[str] = SkipPathOpt,
+    base: Optional[str] = BaseOpt,
 ) -> None:
     """Check Terraform directories, files or plans and report findings."""
     _guard(_check)(paths or ["."], format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
-                   config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path)
+                   config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path, base)
 
 
 def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
-           baseline, write_baseline, no_inline, config, recursive=True, skip_path=()) -> None:
+           baseline, write_baseline, no_inline, config, recursive=True, skip_path=(), base=None) -> None:
     from iaclint.engine.pipeline import check_paths
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline, recursive, skip_path)
+                       no_inline, recursive, skip_path, base)
     outputs = _outputs(formats)
     report = check_paths(paths, options, baseline=baseline, write_baseline_to=write_baseline)
     if diff:
@@ -230,18 +235,19 @@ def fix(
     config: Optional[str] = ConfigOpt,
     recursive: bool = RecursiveOpt,
     skip_path: List[str] = SkipPathOpt,
+    base: Optional[str] = BaseOpt,
 ) -> None:
     """Apply the fixes for what check finds (safe ones, or also unsafe ones with --unsafe-fixes)."""
     _guard(_fix)(paths or ["."], unsafe_fixes, diff, var_file, var, severity_threshold, fail_on_unknown, select,
-                 ignore, config_dir, no_inline_suppressions, config, recursive, skip_path)
+                 ignore, config_dir, no_inline_suppressions, config, recursive, skip_path, base)
 
 
 def _fix(paths, unsafe, diff, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, no_inline,
-         config, recursive=True, skip_path=()) -> None:
+         config, recursive=True, skip_path=(), base=None) -> None:
     from iaclint.fixes.apply import run_fix
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline, recursive, skip_path)
+                       no_inline, recursive, skip_path, base)
     outcome = run_fix(paths, options, unsafe=unsafe, write=not diff)
     sys.stdout.write(outcome.render(show_diff=diff))
     raise typer.Exit(EXIT_FINDINGS if outcome.remaining_failing else EXIT_OK)

@@ -111,3 +111,27 @@ def test_real_pre_commit_blocks_a_tfvars_change_and_a_called_module_change(monor
     blocked = staged_hook()
     assert blocked.returncode == 1, blocked.stdout + blocked.stderr
     assert "in infra/prod" in blocked.stdout and "in infra/staging" in blocked.stdout
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_base_makes_fixes_on_resources_added_since_it_safe(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "infra").mkdir(parents=True)
+    main = repo / "infra" / "main.tf"
+    main.write_text('resource "aws_neptune_cluster" "old" {\n  cluster_identifier = "old"\n}\n')
+    git("init", "-q", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base", cwd=repo)
+    main.write_text(main.read_text() + '\nresource "aws_neptune_cluster" "new" {\n  cluster_identifier = "new"\n}\n')
+
+    def fixes(*extra):
+        data = json.loads(iaclint("check", "-f", "json", "--select", "NEP001", *extra, "infra", cwd=repo).stdout)
+        return {f["address"]: f["fix"]["applicability"] for f in data["findings"]}
+
+    assert fixes() == {"aws_neptune_cluster.old": "unsafe", "aws_neptune_cluster.new": "unsafe"}
+    assert fixes("--base", "HEAD") == {"aws_neptune_cluster.old": "unsafe", "aws_neptune_cluster.new": "safe"}
+    proc = iaclint("fix", "--base", "HEAD", "--select", "NEP001", "infra", cwd=repo)
+    assert "applied: NEP001 aws_neptune_cluster.new" in proc.stdout and "aws_neptune_cluster.old: unsafe" in proc.stdout
+    assert 'cluster_identifier = "old"\n}' in main.read_text()  # the live one is untouched
+    bad = iaclint("check", "--base", "no-such-ref", "-f", "json", "infra", cwd=repo)
+    assert any("--base no-such-ref" in n for n in json.loads(bad.stdout)["notices"])

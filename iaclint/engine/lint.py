@@ -40,6 +40,7 @@ class LintOptions:
     settings_dir: str | None = None
     overlay: dict | None = None  # absolute path -> SourceFile: fixed contents being verified, not yet written
     shared_var_files: list[str] = field(default_factory=list)  # settings var_files: for the roots that use them
+    base: str | None = None  # git revision: resources missing there were never applied from this branch
     recursive: bool = True  # a directory that is not a root module is searched for root modules
     skip_paths: list[str] = field(default_factory=list)  # directory globs not searched (--skip-path)
 
@@ -185,6 +186,13 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             continue
         graphs.append(graph)
         notices.extend(graph.notices)
+        if options.base and target.kind == "module":
+            from iaclint.engine.base import BaseError, mark_new_resources
+
+            try:
+                mark_new_resources(graph, target.path, options.base, options.environ)
+            except BaseError as exc:
+                notices.append(f"--base {options.base}: {exc}; fixes treat every resource as possibly live")
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
         target_findings = run_rules(graph, rules, options.selection, checked)

@@ -165,7 +165,13 @@ def _base_applicability(spec: dict, resource: Resource, graph: Graph) -> tuple[A
 
 
 def _adjust_for_plan(context: FindingContext, target: Target, spec: dict, fix: Fix) -> None:
-    """A plan that creates the resource means nothing exists yet to be replaced."""
+    """A plan that creates the resource, or a resource added since --base, means nothing is replaced."""
+    if fix.applicability is Applicability.UNSAFE and not fix.note.startswith("also changes") \
+            and target.resource.address in target.graph.new_since_base:
+        fix.applicability = Applicability.SAFE
+        fix.note = (f"safe: {target.resource.address} does not exist in {target.graph.base_ref}, so it has never "
+                    "been applied from this branch and nothing is replaced")
+        return
     planned = context.result.resource or context.resource
     actions = planned.plan_actions
     if fix.applicability is Applicability.UNSAFE and actions and tuple(actions) == ("create",) \

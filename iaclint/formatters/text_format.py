@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from iaclint.model import Applicability, Finding, Report, Verdict
 
-def finding_line(f: Finding, with_file: bool = True) -> str:
+def finding_line(f: Finding, with_file: bool = True, show_root: bool = False) -> str:
     loc = f.location
     where = f"{loc.file}:{loc.line}:{loc.column}" if with_file else f"{loc.line}:{loc.column}"
     verdict = "unknown: " if f.verdict is Verdict.UNKNOWN else ""
-    address = f" ({f.address}{' in ' + f.root if f.root and f.root != '.' else ''})" if f.address else ""
+    where_root = f" in {f.root}" if show_root and f.root else ""
+    address = f" ({f.address}{where_root})" if f.address else ""
     marker = f" {f.fix_marker}" if f.fix_marker else ""
     return f"{where}: {f.rule_id} [{f.severity.value}] {verdict}{f.message}{address}{marker}"
 
@@ -23,7 +24,7 @@ def render(report: Report) -> str:
             if current is not None:
                 lines.append("")
             current = f.location.file
-        lines.append(finding_line(f))
+        lines.append(finding_line(f, show_root=len(report.roots) > 1))
         for rel in f.related:
             lines.append(f"    note: {rel.location.file}:{rel.location.line}: {rel.message}")
         if f.fix is not None:

@@ -122,6 +122,8 @@ class Graph:
     hcl_companion: "Graph | None" = None  # for plans: the configuration graph, when found
     blocks: dict = field(default_factory=dict)  # file -> its top-level ast.Blocks (for suppression comments)
     providers: dict = field(default_factory=dict)  # provider name ("aws") -> ProviderVersion
+    base_ref: str | None = None  # --base: the git revision compared with
+    new_since_base: set = field(default_factory=set)  # addresses that do not exist at base_ref
 
     def __post_init__(self) -> None:
         self.by_address: dict[str, Resource] = {r.address: r for r in self.resources}
