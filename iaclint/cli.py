@@ -17,6 +17,7 @@ from iaclint.model import Severity
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     help="iaclint: check Terraform configurations and plans for encryption at rest on AWS.",
@@ -46,11 +47,17 @@ PathsArg = typer.Argument(None, help="Directories (searched for root modules), .
                                      "or - for stdin. Default: the current directory.", show_default=False)
 RecursiveOpt = typer.Option(True, "--recursive/--no-recursive",
                             help="Search directories for root modules (default), or check each as one root module.")
+ColorOpt = typer.Option(None, "--color/--no-color", help="Colour the text output (default: on a terminal, unless "
+                                                        "NO_COLOR is set).", show_default=False)
+QuietOpt = typer.Option(False, "--quiet", "-q", help="Only the findings that fail the run; no notices.")
+CompactOpt = typer.Option(False, "--compact", help="One line per finding.")
+SoftFailOpt = typer.Option(False, "--soft-fail", help="Exit 0 even when findings fail (usage errors still exit 2).")
 BaseOpt = typer.Option(None, "--base", help="Git revision to compare with: resources added since it were never "
                                             "applied, so fixes that replace them are safe.")
 SkipPathOpt = typer.Option([], "--skip-path", help="Directory glob not searched for root modules. Repeatable.")
 FormatOpt = typer.Option(["text"], "--format", "-f",
-                         help="text, json, sarif, github, junit or markdown; FORMAT:FILE writes to a file. Repeatable.")
+                         help="text, json, sarif, github, junit, markdown or rdjson; FORMAT:FILE writes to a file "
+                              "(FORMAT:- to standard output, which one format at most may use). Repeatable.")
 VarFileOpt = typer.Option([], "--var-file", help="A variables file, as with terraform -var-file. Repeatable.")
 VarOpt = typer.Option([], "--var", help="NAME=VALUE, as with terraform -var. Repeatable.")
 ThresholdOpt = typer.Option(None, "--severity-threshold",
@@ -114,6 +121,7 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
 
 
 def _outputs(formats: list[str]) -> list[tuple[str, Optional[str]]]:
+    """(format, file) pairs; file None is standard output, which at most one format may use."""
     from iaclint.formatters import FORMATS
 
     out = []
@@ -121,18 +129,30 @@ def _outputs(formats: list[str]) -> list[tuple[str, Optional[str]]]:
         name, _, target = item.partition(":")
         if name not in FORMATS:
             raise UsageError(f"--format {item}: unknown format (one of: {', '.join(FORMATS)})")
-        out.append((name, target or None))
+        target = None if target in ("", "-") else target
+        if target is not None and Path(target).is_dir():
+            raise UsageError(f"--format {item}: {target} is a directory; give a file name")
+        out.append((name, target))
+    to_stdout = [name for name, target in out if target is None]
+    if len(to_stdout) > 1:
+        raise UsageError(f"--format: {' and '.join(to_stdout)} would both write to standard output; give all but "
+                         "one a file, as in --format sarif:iaclint.sarif")
     return out
 
 
-def _emit(report, outputs: list[tuple[str, Optional[str]]]) -> None:
+def _emit(report, outputs: list[tuple[str, Optional[str]]], style: dict | None = None) -> None:
     from iaclint.formatters import render
     from iaclint.source import write_atomic
 
     for name, target in outputs:
-        text = render(name, report)
+        text = render(name, report, **(style or {})) if target is None else render(
+            name, report, **{k: v for k, v in (style or {}).items() if k != "color"})
         if target:
-            write_atomic(target, text.encode("utf-8"))
+            try:
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(target, text.encode("utf-8"))
+            except OSError as exc:
+                raise UsageError(f"--format {name}:{target}: cannot write: {exc.strerror or exc}") from None
         else:
             sys.stdout.write(text)
     sys.stdout.flush()
@@ -187,35 +207,83 @@ def check(
     recursive: bool = RecursiveOpt,
     skip_path: List[str] = SkipPathOpt,
     base: Optional[str] = BaseOpt,
+    color: Optional[bool] = ColorOpt,
+    quiet: bool = QuietOpt,
+    compact: bool = CompactOpt,
+    soft_fail: bool = SoftFailOpt,
 ) -> None:
     """Check Terraform directories, files or plans and report findings."""
+    style = {"color": _use_color(color), "quiet": quiet, "compact": compact}
     _guard(_check)(paths or ["."], format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
-                   config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path, base)
+                   config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path, base,
+                   style, soft_fail)
+
+
+def _use_color(flag: Optional[bool]) -> bool:
+    import os
+
+    if flag is not None:
+        return flag
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
-           baseline, write_baseline, no_inline, config, recursive=True, skip_path=(), base=None) -> None:
+           baseline, write_baseline, no_inline, config, recursive=True, skip_path=(), base=None, style=None,
+           soft_fail=False) -> None:
     from iaclint.engine.pipeline import check_paths
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
                        no_inline, recursive, skip_path, base)
     outputs = _outputs(formats)
-    report = check_paths(paths, options, baseline=baseline, write_baseline_to=write_baseline)
+    options.progress = _progress_reporter()
+    try:
+        report = check_paths(paths, options, baseline=baseline, write_baseline_to=write_baseline)
+    finally:
+        options.progress.done()
     if diff:
         from iaclint.fixes.apply import combined_diff
 
         sys.stdout.write(combined_diff(report.findings))
     else:
-        _emit(report, outputs)
-    _exit(report)
+        _emit(report, outputs, style or {})
+    _exit(report, soft_fail)
 
 
-def _exit(report) -> None:
+class _Progress:
+    """'checking 3/12 infra/prod' on a terminal's stderr, once a run has taken more than a second."""
+
+    def __init__(self, enabled: bool):
+        import time
+
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.shown = False
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        import time
+
+        if not self.enabled or time.monotonic() - self.started < 1.0:
+            return
+        sys.stderr.write(f"\r\x1b[Kiaclint: checking {done}/{total} {what}"[:200])
+        sys.stderr.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _progress_reporter() -> _Progress:
+    return _Progress(sys.stderr.isatty())
+
+
+def _exit(report, soft_fail: bool = False) -> None:
     for error in report.errors:
         typer.echo(f"iaclint: error: {error}", err=True)
     if report.errors:
         raise typer.Exit(EXIT_USAGE)
-    raise typer.Exit(EXIT_FINDINGS if report.failing else EXIT_OK)
+    raise typer.Exit(EXIT_FINDINGS if report.failing and not soft_fail else EXIT_OK)
 
 
 @app.command()
@@ -304,11 +372,17 @@ def explain(rule: str = typer.Argument(..., help="Rule id (NEP001) or name (nept
 
 
 def _explain(key: str) -> None:
-    from iaclint.engine.rules import find_rule
+    from iaclint.engine.rules import find_rules, suggest
 
-    rule = find_rule(key)
-    if rule is None:
-        raise UsageError(f"no rule {key!r}; `iaclint rules` lists them")
+    rules = find_rules(key)
+    if not rules:
+        raise UsageError(f"no rule {key!r}{suggest(key)}; `iaclint rules` lists them")
+    typer.echo("\n\n".join(_explanation(rule) for rule in rules))
+
+
+def _explanation(rule) -> str:
+    from iaclint.engine.ruledocs import help_uri
+
     out = [f"{rule.id} {rule.name} [{rule.severity.value}]", rule.title, ""]
     docs = rule.docs
     for heading, field_name in (("What it does", "what"), ("Why it matters", "why")):
@@ -324,7 +398,8 @@ def _explain(key: str) -> None:
     refs = [f"{k}: {', '.join(v)}" for k, v in rule.references.items() if v]
     if refs:
         out += ["References"] + ["  " + r for r in refs] + [""]
-    typer.echo("\n".join(out).rstrip() + "\n")
+    out += [f"Documentation: {help_uri(rule.id)}"]
+    return "\n".join(out).rstrip() + "\n"
 
 
 def main() -> None:

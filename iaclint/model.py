@@ -123,6 +123,8 @@ class Finding:
     baseline_state: str | None = None  # "baselined" when a baseline entry matches
     context: Any = field(default=None, repr=False, compare=False)  # engine data for fixes; never output
     root: str = ""  # the root module the finding was found through
+    source_line: str | None = None  # the text of location.line, for snippets (None: not a source file)
+    caret: tuple[int, int] | None = None  # columns [start, end) of the offending value on that line
 
     @property
     def fix_marker(self) -> str:
@@ -154,6 +156,19 @@ class Report:
     fixed_baseline_entries: list[dict[str, Any]] = field(default_factory=list)
     providers: list[dict[str, Any]] = field(default_factory=list)  # per checked root: provider versions known
     roots: list[str] = field(default_factory=list)  # the root modules checked
+    cwd: str = ""  # absolute directory the display paths are relative to
+    repo_root: str = ""  # absolute repository root (git top level, else cwd): SARIF and annotations use it
+
+    def repo_path(self, file: str) -> str:
+        """A display path made relative to the repository root (absolute when outside it)."""
+        from pathlib import Path
+
+        path = Path(file)
+        absolute = path if path.is_absolute() else Path(self.cwd or ".") / path
+        try:
+            return absolute.resolve().relative_to(Path(self.repo_root or self.cwd or ".").resolve()).as_posix()
+        except (ValueError, OSError):
+            return absolute.as_posix()
 
     def counts_toward_exit(self, finding: Finding) -> bool:
         if finding.suppression is not None:

@@ -93,7 +93,9 @@ def test_github_escaping():
     assert escape_property("a:b,c%\n") == "a%3Ab%2Cc%25%0A"
     finding = Finding("NEP001", "neptune-cluster-encrypted", Severity.HIGH, Verdict.FAIL, "aws_x.y",
                       Location("dir,with:odd/main.tf", 3, 5, 3, 9), "50% of it: broken\nsecond line")
-    line = annotation(finding)
+    from iaclint.model import Report
+
+    line = annotation(finding, Report("0", [], [], [], cwd=str(ROOT), repo_root=str(ROOT)))
     assert line.startswith("::error file=dir%2Cwith%3Aodd/main.tf,line=3,endLine=3,col=5,endColumn=9,"
                            "title=NEP001 neptune-cluster-encrypted::")
     assert line.endswith("::50%25 of it: broken%0Asecond line (aws_x.y)")
@@ -183,10 +185,23 @@ def test_expired_suppression_stops_suppressing(tmp_path):
     assert "expired on 2020-01-31" in active(report, "SUP002")[0].message
 
 
-def test_unreadable_expiry_is_reported(tmp_path):
-    text = '# iaclint:ignore NEP001 reason="x" expires=next-week\n' + CLUSTER
-    report = report_for(module_with(tmp_path, {"main.tf": text}))
-    assert "not a YYYY-MM-DD date" in active(report, "SUP002")[0].message
+@pytest.mark.parametrize("comment,problem", [
+    ('# iaclint:ignore NEP001 reason="x" expires=next-week', "expires=next-week is not a date"),
+    ('# iaclint:ignore NEP001 reason="x" expires=2027-02-30', "expires=2027-02-30 is not a date"),
+    ('# iaclint:ignore NEP0001 reason="typo"', "'NEP0001' is not a rule (did you mean NEP001?)"),
+    ('# iaclint: ignore NEP001 reason="space"', "'iaclint: ignore' is not the suppression marker"),
+    ('# iaclint-ignore NEP001 reason="dash"', "'iaclint-ignore' is not the suppression marker"),
+    ("#trivy:ignore:AVD-AWS-0076:exp:2027-13-01", "exp:2027-13-01 is not a date"),
+])
+def test_a_suppression_that_cannot_be_honoured_is_sup003_and_never_suppresses(tmp_path, comment, problem):
+    report = report_for(module_with(tmp_path, {"main.tf": comment + "\n" + CLUSTER}))
+    assert problem in active(report, "SUP003")[0].message
+    assert active(report, "NEP001"), "the finding must not be suppressed"
+
+
+def test_peer_ids_work_in_iaclint_suppressions(tmp_path):
+    report = report_for(module_with(tmp_path, {"main.tf": '# iaclint:ignore CKV_AWS_44 reason="legacy"\n' + CLUSTER}))
+    assert not active(report, "NEP001") and not active(report, "SUP003")
 
 
 @pytest.mark.parametrize("comment,kind", [

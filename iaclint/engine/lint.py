@@ -41,6 +41,7 @@ class LintOptions:
     overlay: dict | None = None  # absolute path -> SourceFile: fixed contents being verified, not yet written
     shared_var_files: list[str] = field(default_factory=list)  # settings var_files: for the roots that use them
     base: str | None = None  # git revision: resources missing there were never applied from this branch
+    progress: object = None  # progress(done, total, what): called as each target is checked
     recursive: bool = True  # a directory that is not a root module is searched for root modules
     skip_paths: list[str] = field(default_factory=list)  # directory globs not searched (--skip-path)
 
@@ -172,7 +173,9 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     evaluations: list[tuple[str, str, str]] = []
     providers: list[dict] = []
     roots: list[str] = []
-    for target in targets:
+    for number, target in enumerate(targets, start=1):
+        if callable(options.progress):
+            options.progress(number, len(targets), display_path(target.path) if target.text is None else "<stdin>")
         if target.kind == "module" and target.only_files is None and not terraform_files(target.path):
             where = "here" if not options.recursive else "here or below"
             errors.append(f"{display_path(target.path)}: no Terraform configuration files (.tf, .tf.json) {where}")
@@ -214,6 +217,8 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     report.evaluations = evaluations
     report.providers = providers
     report.roots = roots
+    report.cwd = str(Path.cwd())
+    report.repo_root = str(project_root(Path.cwd()))
     return LintRun(report, graphs, targets)
 
 

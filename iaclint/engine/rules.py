@@ -80,6 +80,10 @@ BUILTIN_RULES = [
              "A suppression comment without reason=\"...\" still suppresses, but reviewers cannot tell why."),
     _builtin("SUP002", "expired-suppression", "An inline suppression has expired", Severity.LOW,
              "A suppression whose expires= date has passed no longer suppresses its finding."),
+    _builtin("SUP003", "invalid-suppression", "A suppression comment cannot be honoured as written", Severity.LOW,
+             "A suppression that names an unknown rule, misspells the iaclint:ignore marker, or gives an expiry "
+             "date that does not exist would otherwise be ignored silently (or, worse, suppress forever). It is "
+             "reported with its line; an invalid date never suppresses."),
 ]
 
 
@@ -148,19 +152,42 @@ def all_rules() -> list[Rule]:
 
 
 def find_rule(key: str) -> Rule | None:
+    """A rule by id or name (peer ids may name several rules: see find_rules)."""
     wanted = key.strip()
     for rule in all_rules():
         if wanted.upper() == rule.id or wanted.lower() == rule.name:
             return rule
-    return None
+    found = find_rules(key)
+    return found[0] if len(found) == 1 else None
+
+
+def find_rules(key: str) -> list[Rule]:
+    """Rules for an id, a name, or a peer tool's id (CKV_AWS_44, AVD-AWS-0076, aws-neptune-..., a KICS id)."""
+    wanted = key.strip()
+    for rule in all_rules():
+        if wanted.upper() == rule.id or wanted.lower() == rule.name:
+            return [rule]
+    lowered = wanted.lower()
+    return [rule for rule in all_rules()
+            if any(lowered == peer.lower() for kind, ids in rule.references.items() if kind != "docs" for peer in ids)]
+
+
+def suggest(key: str) -> str:
+    """' (did you mean X?)' for a near miss of a rule id or name, else ''."""
+    import difflib
+
+    choices = [r.id for r in all_rules()] + [r.name for r in all_rules()]
+    close = difflib.get_close_matches(key.strip().upper(), [c for c in choices if c.isupper()], n=1, cutoff=0.6) or \
+        difflib.get_close_matches(key.strip().lower(), [c for c in choices if not c.isupper()], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
 
 
 def rule_ids(keys, where: str) -> set[str]:
-    """Rule ids for ids or names given by a user; an unknown one is a RuleError naming ``where``."""
+    """Rule ids for ids, names or peer ids given by a user; an unknown one is a RuleError naming ``where``."""
     out = set()
     for key in keys:
-        rule = find_rule(key)
-        if rule is None:
-            raise RuleError(f"{where}: unknown rule {key!r} (see `iaclint rules`)")
-        out.add(rule.id)
+        rules = find_rules(key)
+        if not rules:
+            raise RuleError(f"{where}: unknown rule {key!r}{suggest(key)} (see `iaclint rules`)")
+        out.update(rule.id for rule in rules)
     return out

@@ -48,7 +48,7 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
               evaluations: list[tuple[str, str, str]] | None = None) -> list[Finding]:
     """Findings for every (rule, resource) that does not pass; ``evaluations`` collects every pair checked."""
     selection = selection or RuleSelection()
-    findings = [diagnostic_finding(d, selection) for d in graph.diagnostics]
+    findings = [diagnostic_finding(d, selection, graph) for d in graph.diagnostics]
     findings = [f for f in findings if f is not None]
     for rule in rules:
         if rule.builtin or not selection.wants(rule):
@@ -84,7 +84,15 @@ def _evaluate(rule: Rule, resource: Resource, context: CheckContext) -> CheckRes
         return CheckResult.unknown(f"iaclint could not evaluate this rule ({exc.__class__.__name__}: {exc})")
 
 
-def diagnostic_finding(diag: Diagnostic, selection: RuleSelection) -> Finding | None:
+def source_line(graph: Graph, file: str, line: int) -> str | None:
+    """The text of a line of a configuration file, for the snippet under a finding."""
+    source = graph.sources.get(file)
+    if source is None or file.endswith(".json"):
+        return None
+    return source.line_text(line)
+
+
+def diagnostic_finding(diag: Diagnostic, selection: RuleSelection, graph: Graph | None = None) -> Finding | None:
     rule = find_rule(diag.rule_id)
     if rule is None or not selection.wants(rule):
         return None
@@ -94,6 +102,8 @@ def diagnostic_finding(diag: Diagnostic, selection: RuleSelection) -> Finding | 
     finding = Finding(rule.id, rule.name, selection.severity_of(rule), Verdict.FAIL, "", location,
                       f"{diag.file}:{diag.line}:{diag.column}: {diag.message}")
     finding.fingerprint = _hash(rule.id, diag.file, diag.message)
+    if graph is not None:
+        finding.source_line = source_line(graph, diag.file, diag.line)
     return finding
 
 
@@ -101,10 +111,12 @@ def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Gra
     subject = result.resource or resource
     locate_at = result.extra.get("locate_at") or (result.attribute if subject is resource else None)
     span: Span | None = result.extra.get("locate_span")
+    value_span: Span | None = None
     if span is None and locate_at:
         view = resource.attr(locate_at)
         if view.present and view.span is not None:
             span = view.span
+            value_span = view.value_span
     if span is None:
         span = resource.header_span
     location = graph.location(span) if span is not None else graph.location(Span(graph.root_dir, 0, 0))
@@ -124,6 +136,11 @@ def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Gra
     finding.fingerprint = _hash(rule.id, resource.config_address, str(resource.key), str(result.attribute),
                                 render(result.value) if result.value is not None else "absent")
     finding.context = FindingContext(rule, resource, result, graph)
+    finding.source_line = source_line(graph, location.file, location.line)
+    if value_span is not None:
+        start, end = graph.location(value_span), graph.location(Span(value_span.file, value_span.end, value_span.end))
+        if start.line == location.line:
+            finding.caret = (start.column, end.column if end.line == start.line else len(finding.source_line or "") + 1)
     if not result.fixable:
         finding.no_fix_reason = result.no_fix_reason or "no edit of this resource decides it"
     return finding

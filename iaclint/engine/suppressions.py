@@ -7,8 +7,10 @@
 A comment applies to the top-level block it is written in, or to the block right below it (with only
 comments or blank lines in between); on a `module` block it applies to what the module creates. A
 suppression without a reason still suppresses and is reported (SUP001, info); an expired one stops
-suppressing and is reported (SUP002). Suppressed findings stay in the report, marked, and never count
-toward the exit code.
+suppressing and is reported (SUP002). A comment that cannot be honoured as written (an unknown rule
+id, a misspelt marker such as `iaclint: ignore`, an expiry date that does not exist) is reported
+(SUP003) and never suppresses. Suppressed findings stay in the report, marked, and never count toward
+the exit code.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from iaclint.engine.rules import Rule, find_rule, load_rules
+from iaclint.engine.rules import Rule, find_rule, find_rules, load_rules, suggest
 from iaclint.graph.model import Graph
 from iaclint.model import Finding, Location, Suppression, Verdict
 
@@ -28,6 +30,8 @@ _OPTION = re.compile(r"""(\w+)=("(?:[^"\\]|\\.)*"|'[^']*'|\S+)""")
 _CHECKOV = re.compile(r"#\s*checkov:skip=([A-Za-z0-9_]+)(?::(.*))?$")
 _TRIVY = re.compile(r"(?:#|//)\s*(trivy|tfsec):ignore:([A-Za-z0-9_-]+)((?::[a-z]+:[^:\s]+)*)")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# anything that looks like an attempt at iaclint:ignore: iaclint: ignore, iaclint-ignore, iac-lint:ignore, ...
+_NEAR_MISS = re.compile(r"(?:#|//)\s*(iac[\s_-]?lint\s*[:=_\s-]?\s*(?:ign|ing|skip|disable)\w*)", re.IGNORECASE)
 
 
 @dataclass
@@ -39,7 +43,7 @@ class Comment:
     ids: set[str]
     reason: str
     expires: date | None
-    problem: str = ""  # an unreadable expiry, reported instead of guessed
+    problem: str = ""  # why it cannot be honoured (a bad date, unknown rules, a misspelt marker); never suppresses
     block_key: tuple[str, int] | None = None
 
     def location(self) -> Location:
@@ -71,9 +75,19 @@ def parse_line(text: str, file: str, line: int) -> list[Comment]:
         options = dict((k, _unquote(v)) for k, v in _OPTION.findall(rest[ids_match.end() if ids_match else 0:]))
         expires_text = options.get("expires", "")
         expires = _parse_date(expires_text) if expires_text else None
-        problem = f"expires={expires_text} is not a YYYY-MM-DD date" if expires_text and expires is None else ""
+        problem = f"expires={expires_text} is not a date that exists (YYYY-MM-DD)" if expires_text and expires is None \
+            else ""
+        unknown = sorted(i for i in ids if not find_rules(i))
+        if not ids:
+            problem = "it names no rule (iaclint:ignore RULE[,RULE...] reason=\"...\")"
+        elif unknown:
+            problem = "; ".join(f"{i!r} is not a rule{suggest(i)}" for i in unknown)
         out.append(Comment("inline", file, line, match.start() + 1, ids, options.get("reason", "").strip(),
                            expires, problem))
+    elif _NEAR_MISS.search(text):
+        near = _NEAR_MISS.search(text)
+        out.append(Comment("inline", file, line, near.start() + 1, set(), "", None,
+                           f"{near.group(1)!r} is not the suppression marker: write iaclint:ignore RULE"))
     match = _CHECKOV.search(text)
     if match:
         out.append(Comment("checkov", file, line, match.start() + 1, {match.group(1)}, (match.group(2) or "").strip(),
@@ -82,7 +96,8 @@ def parse_line(text: str, file: str, line: int) -> list[Comment]:
         parts = match.group(3).split(":")  # ":exp:2027-01-31:ws:prod" -> ["", "exp", "2027-01-31", "ws", "prod"]
         options = dict(zip(parts[1::2], parts[2::2]))
         expires = _parse_date(options.get("exp", "")) if options.get("exp") else None
-        problem = f"exp:{options['exp']} is not a YYYY-MM-DD date" if options.get("exp") and expires is None else ""
+        problem = f"exp:{options['exp']} is not a date that exists (YYYY-MM-DD)" if options.get("exp") and expires is None \
+            else ""
         out.append(Comment(match.group(1), file, line, match.start() + 1, {match.group(2)}, "", expires, problem))
     return out
 
@@ -93,7 +108,7 @@ def scan(graph: Graph) -> list[Comment]:
         if not file.endswith(".tf"):
             continue
         text = source.text
-        if "ignore" not in text and "checkov:skip" not in text:
+        if "ign" not in text.lower() and "checkov:skip" not in text and "lint" not in text.lower():
             continue
         for number, line in enumerate(text.splitlines(), start=1):
             if "#" not in line and "//" not in line:
@@ -139,8 +154,7 @@ def _finding_blocks(finding: Finding) -> list[tuple[str, int]]:
 
 def _matches(comment: Comment, rule: Rule) -> bool:
     if comment.kind == "inline":
-        wanted = {i.upper() for i in comment.ids} | {i.lower() for i in comment.ids}
-        return rule.id in wanted or rule.name in wanted
+        return any(rule in find_rules(i) for i in comment.ids)
     if comment.kind == "checkov":
         return bool(comment.ids & set(rule.references.get("checkov", [])))
     foreign = {i.lower() for i in rule.references.get("trivy", []) + rule.references.get("tfsec", [])}
@@ -170,7 +184,7 @@ def apply_suppressions(findings: list[Finding], graphs: list[Graph], today: date
             continue
         for key in _finding_blocks(finding):
             candidates = [c for c in by_block.get(key, []) if _matches(c, rule)]
-            live = [c for c in candidates if c.expires is None or c.expires >= today]
+            live = [c for c in candidates if not c.problem and (c.expires is None or c.expires >= today)]
             if live:
                 chosen = live[0]
                 finding.suppression = Suppression(chosen.kind, chosen.reason, chosen.location(),
@@ -178,12 +192,12 @@ def apply_suppressions(findings: list[Finding], graphs: list[Graph], today: date
                 break
     extra: list[Finding] = []
     for comment in comments:
-        if comment.kind == "inline" and comment.block_key is None:
+        if comment.kind == "inline" and comment.block_key is None and not comment.problem:
             extra.append(_comment_finding("CONFIG", comment, "this iaclint:ignore comment is not in or above a "
                                                              "block, so it suppresses nothing"))
             continue
         if comment.problem:
-            extra.append(_comment_finding("SUP002", comment, f"suppression cannot be read: {comment.problem}"))
+            extra.append(_comment_finding("SUP003", comment, f"this suppression is not honoured: {comment.problem}"))
         elif comment.expires is not None and comment.expires < today:
             extra.append(_comment_finding("SUP002", comment, f"suppression of {', '.join(sorted(comment.ids))} "
                                                              f"expired on {comment.expires.isoformat()} and no "

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from importlib import import_module
 
-FORMATS = ("text", "json", "sarif", "github", "junit", "markdown")
+FORMATS = ("text", "json", "sarif", "github", "junit", "markdown", "rdjson")
 
 
-def render(name: str, report) -> str:
+def render(name: str, report, **style) -> str:
+    """Render a report; ``style`` (color, compact, quiet) only shapes the text format."""
     if name not in FORMATS:
         raise ValueError(f"unknown format {name!r} (one of: {', '.join(FORMATS)})")
     module = import_module(f"iaclint.formatters.{name}_format")
-    return module.render(report)
+    return module.render(report, **style) if name == "text" else module.render(report)

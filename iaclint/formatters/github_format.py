@@ -20,11 +20,11 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(f: Finding) -> str:
+def annotation(f: Finding, report: Report) -> str:
     loc = f.location
     command = "notice" if f.verdict is Verdict.UNKNOWN else COMMAND[f.severity]
     title = f"{f.rule_id} {f.rule_name}" + (" (unknown)" if f.verdict is Verdict.UNKNOWN else "")
-    props = [f"file={escape_property(loc.file)}", f"line={loc.line}", f"endLine={max(loc.end_line, loc.line)}",
+    props = [f"file={escape_property(report.repo_path(loc.file))}", f"line={loc.line}", f"endLine={max(loc.end_line, loc.line)}",
              f"col={loc.column}"]
     if loc.end_line == loc.line and loc.end_column > loc.column:
         props.append(f"endColumn={loc.end_column}")
@@ -36,7 +36,7 @@ def annotation(f: Finding) -> str:
 
 
 def render(report: Report) -> str:
-    lines = [annotation(f) for f in report.findings if f.suppression is None and f.baseline_state != "baselined"]
+    lines = [annotation(f, report) for f in report.findings if f.suppression is None and f.baseline_state != "baselined"]
     for notice in report.notices:
         lines.append(f"::notice title=iaclint::{escape_data(notice)}")
     return "\n".join(lines) + ("\n" if lines else "")

@@ -1,7 +1,7 @@
 """SARIF 2.1.0 for GitHub code scanning and other viewers.
 
 Rules carry `security-severity` so code scanning ranks them; results use URIs relative to
-%SRCROOT% (the current directory), related locations for where values came from and module calls,
+%SRCROOT% (the repository root, so annotations land on the right files from any directory), related locations for where values came from and module calls,
 `partialFingerprints` without line numbers (stable when unrelated lines move), suppressions with
 their justification, and fixes as SARIF replacements.
 """
@@ -10,26 +10,28 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any
 
+from iaclint.engine.ruledocs import HOME, help_uri
 from iaclint.model import Applicability, Finding, Location, Report, Severity, Verdict
 
 SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0",
                      Severity.INFO: "0.0"}
 LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note",
          Severity.INFO: "note"}
-INFORMATION_URI = "https://github.com/iaclint/iaclint"
+INFORMATION_URI = HOME
 
 
-def _uri(file: str) -> tuple[str, str | None]:
-    path = Path(file)
+def _uri(file: str, report: Report) -> tuple[str, str | None]:
+    path = Path(report.repo_path(file))
     if path.is_absolute():
         return path.as_uri(), None
-    return path.as_posix(), "%SRCROOT%"
+    return quote(path.as_posix(), safe="/"), "%SRCROOT%"
 
 
-def _artifact(file: str) -> dict[str, Any]:
-    uri, base = _uri(file)
+def _artifact(file: str, report: Report) -> dict[str, Any]:
+    uri, base = _uri(file, report)
     data: dict[str, Any] = {"uri": uri}
     if base:
         data["uriBaseId"] = base
@@ -41,8 +43,8 @@ def _region(loc: Location) -> dict[str, int]:
             "endColumn": loc.end_column if loc.end_line > loc.line else max(loc.end_column, loc.column)}
 
 
-def _physical(loc: Location) -> dict[str, Any]:
-    return {"artifactLocation": _artifact(loc.file), "region": _region(loc)}
+def _physical(loc: Location, report: Report) -> dict[str, Any]:
+    return {"artifactLocation": _artifact(loc.file, report), "region": _region(loc)}
 
 
 def _rule(rule) -> dict[str, Any]:
@@ -69,13 +71,11 @@ def _rule(rule) -> dict[str, Any]:
         "properties": {"security-severity": SECURITY_SEVERITY[rule.severity], "tags": tags,
                        "precision": "high"},
     }
-    docs_links = rule.references.get("docs")
-    if docs_links:
-        data["helpUri"] = docs_links[0]
+    data["helpUri"] = help_uri(rule.id)
     return data
 
 
-def _fix(finding: Finding) -> dict[str, Any] | None:
+def _fix(finding: Finding, report: Report) -> dict[str, Any] | None:
     fix = finding.fix
     if fix is None:
         return None
@@ -88,18 +88,18 @@ def _fix(finding: Finding) -> dict[str, Any] | None:
     label = {Applicability.SAFE: "safe", Applicability.UNSAFE: "unsafe", Applicability.DISPLAY: "suggestion"}
     return {
         "description": {"text": f"[{label[fix.applicability]}] {fix.title}" + (f" ({fix.note})" if fix.note else "")},
-        "artifactChanges": [{"artifactLocation": _artifact(file), "replacements": reps} for file, reps in changes.items()],
+        "artifactChanges": [{"artifactLocation": _artifact(file, report), "replacements": reps} for file, reps in changes.items()],
     }
 
 
-def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+def _result(finding: Finding, rule_index: dict[str, int], report: Report) -> dict[str, Any]:
     unknown = finding.verdict is Verdict.UNKNOWN
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "kind": "review" if unknown else "fail",
         "level": "note" if unknown else LEVEL[finding.severity],
         "message": {"text": ("Unknown: " if unknown else "") + finding.message},
-        "locations": [{"physicalLocation": _physical(finding.location)}],
+        "locations": [{"physicalLocation": _physical(finding.location, report)}],
         "partialFingerprints": {"iaclint/v1": finding.fingerprint},
         "properties": {"verdict": finding.verdict.value, "severity": finding.severity.value},
     }
@@ -109,7 +109,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         result["locations"][0]["logicalLocations"] = [{"fullyQualifiedName": finding.address, "kind": "resource"}]
     if finding.related:
         result["relatedLocations"] = [
-            {"id": i + 1, "physicalLocation": _physical(r.location), "message": {"text": r.message}}
+            {"id": i + 1, "physicalLocation": _physical(r.location, report), "message": {"text": r.message}}
             for i, r in enumerate(finding.related)]
     if finding.suppression is not None:
         s = finding.suppression
@@ -122,11 +122,11 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         if s.expires:
             suppression["properties"]["expires"] = s.expires
         if s.location is not None:
-            suppression["location"] = {"physicalLocation": _physical(s.location)}
+            suppression["location"] = {"physicalLocation": _physical(s.location, report)}
         result["suppressions"] = [suppression]
     if finding.baseline_state is not None:
         result["baselineState"] = "unchanged" if finding.baseline_state == "baselined" else "new"
-    fix = _fix(finding)
+    fix = _fix(finding, report)
     if fix is not None:
         result["fixes"] = [fix]
         result["properties"]["fixApplicability"] = finding.fix.applicability.value
@@ -141,8 +141,8 @@ def sarif_document(report: Report) -> dict[str, Any]:
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "iaclint", "version": report.tool_version, "semanticVersion": report.tool_version,
                             "informationUri": INFORMATION_URI, "rules": [_rule(r) for r in rules]}},
-        "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
-        "results": [_result(f, rule_index) for f in report.findings],
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": Path(report.repo_root or Path.cwd()).resolve().as_uri() + "/"}},
+        "results": [_result(f, rule_index, report) for f in report.findings],
         "columnKind": "unicodeCodePoints",
         "invocations": [{"executionSuccessful": not report.errors,
                          "toolExecutionNotifications": [{"level": "warning", "message": {"text": n}}

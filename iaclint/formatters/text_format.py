@@ -1,40 +1,80 @@
-"""Human output: one line per finding, grouped by file, then a summary."""
+"""Human output: each finding with its line and a caret under the value, grouped by file, then a summary.
+
+Colour is plain ANSI (no library: nothing to import at start-up), used only when the caller says the
+output is a terminal and NO_COLOR is not set. --compact prints one line per finding; --quiet prints
+only the findings that fail the run.
+"""
 
 from __future__ import annotations
 
-from iaclint.model import Applicability, Finding, Report, Verdict
+from iaclint.model import Applicability, Finding, Report, Severity, Verdict
 
-def finding_line(f: Finding, with_file: bool = True, show_root: bool = False) -> str:
+_COLOURS = {Severity.CRITICAL: "1;31", Severity.HIGH: "31", Severity.MEDIUM: "33", Severity.LOW: "36",
+            Severity.INFO: "2"}
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+def finding_line(f: Finding, with_file: bool = True, show_root: bool = False, color: bool = False) -> str:
     loc = f.location
     where = f"{loc.file}:{loc.line}:{loc.column}" if with_file else f"{loc.line}:{loc.column}"
     verdict = "unknown: " if f.verdict is Verdict.UNKNOWN else ""
     where_root = f" in {f.root}" if show_root and f.root else ""
     address = f" ({f.address}{where_root})" if f.address else ""
     marker = f" {f.fix_marker}" if f.fix_marker else ""
-    return f"{where}: {f.rule_id} [{f.severity.value}] {verdict}{f.message}{address}{marker}"
+    code = "2" if f.verdict is Verdict.UNKNOWN else _COLOURS[f.severity]
+    head = _paint(f"{f.rule_id} [{f.severity.value}]", code, color)
+    return f"{_paint(where, '1', color)}: {head} {verdict}{f.message}{address}{marker}"
 
 
-def render(report: Report) -> str:
+def snippet(f: Finding, color: bool = False) -> list[str]:
+    """The offending line and a caret under the part the finding is about."""
+    text = f.source_line
+    if text is None or not text.strip():
+        return []
+    loc = f.location
+    number = str(loc.line)
+    start, end = f.caret or (loc.column, loc.end_column if loc.end_line == loc.line else len(text) + 1)
+    width = max(1, min(end, len(text) + 1) - start)
+    expanded = text.replace("\t", " ")
+    caret = " " * (start - 1) + "^" * width
+    gutter = " " * len(number)
+    return [f"  {number} | {expanded}", f"  {gutter} | {_paint(caret, '1;31' if f.verdict is Verdict.FAIL else '2', color)}"]
+
+
+def render(report: Report, color: bool = False, compact: bool = False, quiet: bool = False) -> str:
     lines: list[str] = []
     current = None
+    show_root = len(report.roots) > 1
     for f in report.findings:
         if f.baseline_state == "baselined" or f.suppression is not None:
             continue  # counted in the summary; listed in full in the JSON and SARIF reports
-        if f.location.file != current:
-            if current is not None:
-                lines.append("")
-            current = f.location.file
-        lines.append(finding_line(f, show_root=len(report.roots) > 1))
+        if quiet and not report.counts_toward_exit(f):
+            continue
+        if compact:
+            lines.append(finding_line(f, show_root=show_root, color=color))
+            continue
+        if current is not None:
+            lines.append("")
+        current = f.location.file
+        lines.append(finding_line(f, show_root=show_root, color=color))
+        lines.extend(snippet(f, color))
         for rel in f.related:
             lines.append(f"    note: {rel.location.file}:{rel.location.line}: {rel.message}")
         if f.fix is not None:
             lines.append(f"    {_fix_text(f)}")
         elif f.no_fix_reason:
             lines.append(f"    no automatic fix: {f.no_fix_reason}")
+        if f.address or f.rule_id.startswith("SUP"):
+            lines.append(f"    see: iaclint explain {f.rule_id}")
     if lines:
         lines.append("")
-    for notice in report.notices:
-        lines.append(f"notice: {notice}")
+    if not quiet:
+        if len(report.roots) > 1:
+            lines.append(f"checked {len(report.roots)} root modules: {', '.join(report.roots)}")
+        for notice in report.notices:
+            lines.append(f"notice: {notice}")
     for entry in report.fixed_baseline_entries:
         lines.append(f"fixed since baseline: {entry['rule_id']} {entry['address']} ({entry['file']})")
     lines.append(summary_line(report))
@@ -56,7 +96,9 @@ def _fix_text(f: Finding) -> str:
 
 def summary_line(report: Report) -> str:
     s = report.summary()
-    parts = [f"{s['fail']} failing", f"{s['unknown']} unknown"]
+    severities = [f"{count} {name}" for name, count in reversed(list(s["by_severity"].items())) if count]
+    failing = f"{s['fail']} failing" + (f" ({', '.join(severities)})" if severities and s["fail"] else "")
+    parts = [failing, f"{s['unknown']} unknown"]
     if s["suppressed"]:
         parts.append(f"{s['suppressed']} suppressed")
     if s["baselined"]:
