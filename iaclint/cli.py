@@ -9,10 +9,7 @@ from typing import List, Optional
 import typer
 
 from iaclint import __version__
-from iaclint.engine.lint import LintOptions, UsageError
-from iaclint.engine.rules import RuleError, rule_ids
-from iaclint.engine.runner import RuleSelection
-from iaclint.model import Severity
+from iaclint.errors import RuleError, UsageError
 
 app = typer.Typer(
     add_completion=False,
@@ -84,7 +81,11 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
              fail_on_unknown: Optional[bool], select: list[str], ignore: list[str], config_dir: Optional[str],
              config_file: Optional[str], no_inline: bool, recursive: bool = True, skip_path: list[str] = (),
              base: Optional[str] = None):
+    from iaclint.engine.lint import LintOptions
+    from iaclint.engine.rules import rule_ids
+    from iaclint.engine.runner import RuleSelection
     from iaclint.engine.settings import load_settings
+    from iaclint.model import Severity
 
     settings = load_settings(paths, config_file)
     for f in var_file:

@@ -75,6 +75,8 @@ class Edit:
     replacement: str
     start_location: tuple[int, int] = (0, 0)  # (line, column), filled in when the fix is built
     end_location: tuple[int, int] = (0, 0)
+    start_utf8: tuple[int, int] = (0, 0)  # (line, column in UTF-8 bytes), for formats that count bytes (rdjson)
+    end_utf8: tuple[int, int] = (0, 0)
 
     def overlaps(self, other: "Edit") -> bool:
         if self.file != other.file:
@@ -125,6 +127,7 @@ class Finding:
     root: str = ""  # the root module the finding was found through
     source_line: str | None = None  # the text of location.line, for snippets (None: not a source file)
     caret: tuple[int, int] | None = None  # columns [start, end) of the offending value on that line
+    end_line_text: str | None = None  # the text of location.end_line when it differs (byte columns for rdjson)
 
     @property
     def fix_marker(self) -> str:

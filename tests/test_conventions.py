@@ -103,3 +103,23 @@ def test_rule_pages_are_generated_from_the_rules_and_up_to_date():
         page = ROOT / "docs" / "rules" / f"{rule.id}.md"
         assert page.is_file(), f"run: python -m iaclint.engine.ruledocs docs/rules ({page} is missing)"
         assert page.read_text() == rule_markdown(rule), f"{page} is stale: python -m iaclint.engine.ruledocs docs/rules"
+
+
+def test_rdjson_validates_and_carries_fixes_as_suggestions(tmp_path):
+    schema = json.loads((ROOT / "tests" / "data" / "rdjson" / "DiagnosticResult.json").read_text())
+    module = tmp_path / "m"
+    module.mkdir()
+    (module / "main.tf").write_text('# café\nresource "aws_kms_key" "é" {\n  description = "ünïcode"\n}\n'
+                                    'resource "aws_neptune_cluster" "graph" {\n  storage_encrypted = false\n}\n')
+    proc = iaclint("check", "-f", "rdjson", "--select", "KMS001,NEP001", str(module))
+    document = json.loads(proc.stdout)
+    jsonschema.validate(document, schema)
+    by_rule = {d["code"]["value"]: d for d in document["diagnostics"]}
+    assert by_rule["KMS001"]["code"]["url"].endswith("/docs/rules/KMS001.md")
+    nep = by_rule["NEP001"]
+    suggestion = nep["suggestions"][0]
+    assert suggestion["text"] == "true"
+    assert suggestion["range"] == {"start": {"line": 6, "column": 23}, "end": {"line": 6, "column": 28}}
+    assert nep["location"]["range"]["start"] == {"line": 6, "column": 3}
+    for name in ("demo", "monorepo"):
+        jsonschema.validate(json.loads(iaclint("check", "-f", "rdjson", str(FIXTURES / name)).stdout), schema)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -63,19 +64,60 @@ def test_pre_commit_hooks_file():
 def test_action_shape():
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
-    for name in ("paths", "plan", "severity-threshold", "fail-on-unknown", "annotations", "upload-sarif", "sarif-file"):
+    for name in ("paths", "plan", "severity-threshold", "fail-on-unknown", "annotations", "upload-sarif", "sarif-file",
+                 "category", "base", "reviewdog", "extra-args"):
         assert name in action["inputs"], name
     steps = action["runs"]["steps"]
     scripts = [s.get("run", "") for s in steps]
     # inputs reach the scripts through env variables only, never spliced into the shell text
     assert not any("${{" in script for script in scripts)
+    # third-party actions are pinned by commit
+    for step in steps:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w./-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+    python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
+    assert python["with"]["update-environment"] is False  # the caller's Python is left alone
+    assert any(s.get("uses", "").startswith("actions/cache@") for s in steps)
+    install = next(s for s in steps if "pip install" in s.get("run", ""))
+    assert "--constraint" in install["run"] and (ROOT / "action-constraints.txt").is_file()
     run = next(s for s in steps if s.get("id") == "check")
     assert "--format github" in run["run"] and '"sarif:$IACLINT_SARIF"' in run["run"]
     assert "GITHUB_STEP_SUMMARY" in run["run"] and "markdown:" in run["run"]
     upload = next(s for s in steps if "upload-sarif" in s.get("uses", ""))
-    assert "inputs.upload-sarif" in upload["if"]
-    assert any(s.get("uses", "").startswith("actions/setup-python@") for s in steps)
+    assert "inputs.upload-sarif" in upload["if"] and "head.repo.full_name == github.repository" in upload["if"]
+    assert upload["with"]["category"] == "${{ inputs.category }}"
     assert action["outputs"]["sarif-file"]["value"] == "${{ steps.check.outputs.sarif-file }}"
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_action_run_step_keeps_quoting_and_expands_globs(tmp_path):
+    """The action's own shell script, run as the runner would, with the installed iaclint."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    script = next(s for s in action["runs"]["steps"] if s.get("id") == "check")["run"]
+    repo = tmp_path / "repo"
+    shutil.copytree(ROOT / "fixtures" / "monorepo", repo)
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    (venv / "bin" / "iaclint").symlink_to(Path(sys.executable).with_name("iaclint"))
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    env = dict(os.environ, VENV=str(venv), RUNNER_TEMP=str(temp), GITHUB_OUTPUT=str(temp / "out"),
+               GITHUB_STEP_SUMMARY=str(temp / "summary"), IACLINT_PATHS="infra/*", IACLINT_PLAN="",
+               IACLINT_CONFIG_DIR="", IACLINT_THRESHOLD="low", IACLINT_FAIL_ON_UNKNOWN="false",
+               IACLINT_ANNOTATIONS="true", IACLINT_SARIF="iaclint.sarif", IACLINT_BASE="", IACLINT_REVIEWDOG="true",
+               IACLINT_EXTRA_ARGS="--format 'json:out dir/report.json' --ignore \"NEP002\"")
+    env.pop("GITHUB_BASE_REF", None)
+    proc = subprocess.run(["bash", "-e", "-c", script], cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    outputs = (temp / "out").read_text()
+    assert "exit-code=1" in outputs and "sarif-file=iaclint.sarif" in outputs
+    report = json.loads((repo / "out dir" / "report.json").read_text())
+    assert report["roots"] == ["infra/prod", "infra/staging"]  # infra/* expanded; infra/envs has no .tf files
+    assert {f["rule_id"] for f in report["findings"]} == {"NEP001"}  # --ignore "NEP002" reached iaclint intact
+    assert "::error file=modules/graph/main.tf" in proc.stdout and "NEP001 [high]" in proc.stdout
+    assert (repo / "iaclint.sarif").is_file() and (temp / "iaclint.rdjson").is_file()
+    assert "| NEP001 |" in (temp / "summary").read_text() or "NEP001" in (temp / "summary").read_text()
 
 
 def test_readme_documents_pre_commit_and_actions():

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iaclint import __version__
+from iaclint.errors import UsageError
 from iaclint.engine.discovery import ModuleTree, module_tree, project_root
 from iaclint.engine.rules import Rule, all_rules, load_rules
 from iaclint.engine.runner import RuleSelection, run_rules
@@ -20,10 +21,6 @@ from iaclint.model import Finding, Report, Severity
 from iaclint.source import display_path
 
 AUTO_TFVARS = ("terraform.tfvars", "terraform.tfvars.json")
-
-
-class UsageError(Exception):
-    """Bad command-line input: exit code 2 with this message."""
 
 
 @dataclass

@@ -13,15 +13,12 @@ import jsonschema
 import yaml
 
 from iaclint.engine import conditions
+from iaclint.errors import RuleError
 from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.model import Severity, Verdict
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it: 10x faster
-
-
-class RuleError(Exception):
-    """A rule file that is not valid; names the file and what is wrong."""
 
 
 @dataclass

@@ -137,6 +137,8 @@ def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Gra
                                 render(result.value) if result.value is not None else "absent")
     finding.context = FindingContext(rule, resource, result, graph)
     finding.source_line = source_line(graph, location.file, location.line)
+    if location.end_line != location.line:
+        finding.end_line_text = source_line(graph, location.file, location.end_line)
     if value_span is not None:
         start, end = graph.location(value_span), graph.location(Span(value_span.file, value_span.end, value_span.end))
         if start.line == location.line:

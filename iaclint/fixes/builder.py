@@ -70,7 +70,15 @@ def _positioned(edit: Edit, sources: dict[str, SourceFile]) -> Edit:
     source = sources.get(edit.file)
     if source is None:
         return edit
-    return replace(edit, start_location=source.line_col(edit.start), end_location=source.line_col(edit.end))
+    start, end = source.line_col(edit.start), source.line_col(edit.end)
+    return replace(edit, start_location=start, end_location=end, start_utf8=_utf8(source, start),
+                   end_utf8=_utf8(source, end))
+
+
+def _utf8(source: SourceFile, position: tuple[int, int]) -> tuple[int, int]:
+    line, column = position
+    prefix = source.line_text(line)[:column - 1]
+    return line, len(prefix.encode("utf-8")) + 1
 
 
 def build_fix(context: FindingContext) -> Fix:
