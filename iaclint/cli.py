@@ -245,6 +245,9 @@ def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, sele
         from iaclint.fixes.apply import combined_diff
 
         sys.stdout.write(combined_diff(report.findings))
+    elif report.errors:
+        # exit 2: write no report file, so a CI upload never replaces good results with partial ones
+        _emit(report, [(name, None) for name, target in outputs if target is None], style or {})
     else:
         _emit(report, outputs, style or {})
     _exit(report, soft_fail)

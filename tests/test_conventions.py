@@ -123,3 +123,30 @@ def test_rdjson_validates_and_carries_fixes_as_suggestions(tmp_path):
     assert nep["location"]["range"]["start"] == {"line": 6, "column": 3}
     for name in ("demo", "monorepo"):
         jsonschema.validate(json.loads(iaclint("check", "-f", "rdjson", str(FIXTURES / name)).stdout), schema)
+
+
+def test_an_input_error_writes_no_report_file(tmp_path):
+    (tmp_path / "broken.json").write_text('{"format_version": "1.2", "planned_values": ')
+    target = tmp_path / "iaclint.sarif"
+    proc = iaclint("check", "-f", f"sarif:{target}", "fixtures/demo", str(tmp_path / "broken.json"))
+    assert proc.returncode == 2 and "truncated" in proc.stderr and not target.exists()
+
+
+def test_progress_appears_only_on_a_terminal_after_a_second(monkeypatch, capsys):
+    import io
+    import time
+
+    from iaclint import cli
+
+    fake = io.StringIO()
+    monkeypatch.setattr(cli.sys, "stderr", fake)
+    quiet = cli._Progress(enabled=False)
+    quiet(1, 3, "infra/prod")
+    fresh = cli._Progress(enabled=True)
+    fresh(1, 3, "infra/prod")  # under a second: nothing yet
+    assert fake.getvalue() == ""
+    slow = cli._Progress(enabled=True)
+    slow.started = time.monotonic() - 2
+    slow(2, 3, "infra/staging")
+    slow.done()
+    assert "checking 2/3 infra/staging" in fake.getvalue() and fake.getvalue().endswith("\r\x1b[K")

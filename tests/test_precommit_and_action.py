@@ -13,21 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import git
 from support import ROOT
-
-PRE_COMMIT = shutil.which("pre-commit") or str(Path(sys.executable).with_name("pre-commit"))
 
 FAILING = 'resource "aws_kms_key" "logs" {\n  description = "logs"\n}\n'
 PASSING = 'resource "aws_kms_key" "graph" {\n  description         = "graph"\n  enable_key_rotation = true\n}\n'
 
 
-def git(*args, cwd):
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
-
-
-@pytest.mark.skipif(shutil.which("git") is None or not Path(PRE_COMMIT).exists(),
-                    reason="needs git and the pre-commit tool (pip install -e '.[test]')")
-def test_pre_commit_hook_on_a_failing_and_a_passing_file(tmp_path):
+def test_pre_commit_hook_on_a_failing_and_a_passing_file(tmp_path, hook_runner):
     repo = tmp_path / "repo"
     (repo / "infra").mkdir(parents=True)
     (repo / "infra" / "logs.tf").write_text(FAILING)
@@ -35,17 +28,10 @@ def test_pre_commit_hook_on_a_failing_and_a_passing_file(tmp_path):
     (repo / "infra" / "variables.tf").write_text('variable "unused" {\n  default = 1\n}\n')
     git("init", "-q", cwd=repo)
     git("add", ".", cwd=repo)
-    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "cache"), GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
-
-    def hook(*files):
-        # try-repo runs this checkout (with uncommitted changes) exactly as a .pre-commit-config.yaml entry would
-        args = [PRE_COMMIT, "try-repo", str(ROOT), "iaclint", "--verbose", "--files", *files]
-        return subprocess.run(args, cwd=repo, capture_output=True, text=True, env=env, timeout=600)
-
-    passing = hook("infra/graph.tf")
+    hook_runner.install(repo)
+    passing = hook_runner.run(repo, "infra/graph.tf")
     assert passing.returncode == 0, passing.stdout + passing.stderr
-    failing = hook("infra/logs.tf")
+    failing = hook_runner.run(repo, "infra/logs.tf")
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert "KMS001" in failing.stdout and "infra/logs.tf" in failing.stdout
     assert "graph.tf" not in failing.stdout.split("Failed")[-1]  # only the named file is reported

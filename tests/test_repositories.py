@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from support import FIXTURES, ROOT
+from support import FIXTURES
 from test_cli import assert_no_traceback, iaclint
-from test_precommit_and_action import PRE_COMMIT, git
+from conftest import git
 
 MONOREPO = FIXTURES / "monorepo"
 
@@ -79,38 +77,31 @@ def test_a_changed_settings_var_file_is_checked_for_the_roots_that_use_it(monore
     assert {root for _, root, *_ in got} == {"infra/prod"}  # staging's own NEP001 is not caused by this file
 
 
-@pytest.mark.skipif(shutil.which("git") is None or not Path(PRE_COMMIT).exists(),
-                    reason="needs git and the pre-commit tool (pip install -e '.[test]')")
-def test_real_pre_commit_blocks_a_tfvars_change_and_a_called_module_change(monorepo, tmp_path):
+def test_real_pre_commit_blocks_a_tfvars_change_and_a_called_module_change(monorepo, tmp_path, hook_runner):
     (monorepo / "infra" / "staging" / "main.tf").write_text(
         (monorepo / "infra" / "staging" / "main.tf").read_text().replace("false", "true"))
     (monorepo / "examples").rename(tmp_path / "examples-aside")  # only the two infra roots call the module
     git("init", "-q", cwd=monorepo)
+    hook_runner.install(monorepo)
     git("add", ".", cwd=monorepo)
-    env = dict(os.environ, PRE_COMMIT_HOME=str(tmp_path / "cache"), GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
-               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
-    git("commit", "-q", "-m", "clean", cwd=monorepo)
-
-    def staged_hook():
-        # what the commit hook runs: the hook on the staged files, from this checkout as the hook source
-        return subprocess.run([PRE_COMMIT, "try-repo", str(ROOT), "iaclint", "--verbose"], cwd=monorepo,
-                              capture_output=True, text=True, env=env, timeout=600)
+    subprocess.run(["git", "commit", "-q", "-m", "clean"], cwd=monorepo, env=hook_runner.env, check=True)
 
     (monorepo / "infra" / "envs" / "prod.tfvars").write_text("graph_encrypted = false\n")
     git("add", "infra/envs/prod.tfvars", cwd=monorepo)
-    blocked = staged_hook()
+    blocked = hook_runner.run(monorepo)  # the staged change, as `git commit` runs it
     assert blocked.returncode == 1, blocked.stdout + blocked.stderr
     assert "NEP001" in blocked.stdout and "infra/envs/prod.tfvars" in blocked.stdout
 
-    git("checkout", "--", ".", cwd=monorepo)
     git("reset", "-q", "--hard", cwd=monorepo)
     module = monorepo / "modules" / "graph" / "main.tf"
     module.write_text(module.read_text().replace("storage_encrypted  = var.encrypted",
                                                  "storage_encrypted  = false"))
     git("add", "modules/graph/main.tf", cwd=monorepo)
-    blocked = staged_hook()
+    blocked = hook_runner.run(monorepo)
     assert blocked.returncode == 1, blocked.stdout + blocked.stderr
     assert "in infra/prod" in blocked.stdout and "in infra/staging" in blocked.stdout
+    git("reset", "-q", "--hard", cwd=monorepo)
+    assert "NEP001" not in hook_runner.run(monorepo, "modules/graph/main.tf").stdout  # encrypted again
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
