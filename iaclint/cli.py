@@ -242,9 +242,10 @@ def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, sele
     finally:
         options.progress.done()
     if diff:
-        from iaclint.fixes.apply import combined_diff
+        from iaclint.fixes.apply import combined_diff, run_fix
 
-        sys.stdout.write(combined_diff(report.findings))
+        outcome = run_fix(paths, options, unsafe=True, write=False)
+        sys.stdout.write(combined_diff(report.findings, outcome))
     elif report.errors:
         # exit 2: write no report file, so a CI upload never replaces good results with partial ones
         _emit(report, [(name, None) for name, target in outputs if target is None], style or {})

@@ -126,22 +126,99 @@ def display_path(path: str | Path) -> str:
     return str(rel) if str(rel) != "." else "."
 
 
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write via a temporary file in the same directory and rename, keeping the permissions."""
-    target = Path(path)
-    mode = None
+class WriteError(Exception):
+    """Fixed files could not be written; nothing was changed. The message says which file and why."""
+
+
+def write_files(changes: dict[str, tuple[SourceFile, SourceFile]]) -> list[str]:
+    """Write fixed files as one transaction: all or none of them, never over someone else's edit.
+
+    ``changes`` maps an absolute path to (the content iaclint read, the content to write). Before
+    anything is written, each file must still hold what iaclint read (an edit made meanwhile is
+    never overwritten). Every new content goes to a temporary file beside its target, with the
+    target's permissions, owner and group, and is read back; only then are the temporaries renamed
+    over the targets. Files that add blocks are renamed first, so that even a kill between two renames
+    leaves no reference to a key that was never written. If a rename fails, the files already renamed
+    get their old content back. Temporaries never outlive the call.
+    """
+    staged: list[tuple[Path, Path, SourceFile]] = []
     try:
-        mode = target.stat().st_mode & 0o7777
-    except OSError:
-        pass
+        for absolute, (read, _new) in changes.items():
+            try:
+                current = Path(absolute).read_bytes()
+            except OSError as exc:
+                raise WriteError(f"{read.path}: cannot be read again before writing ({exc.strerror or exc})") from None
+            if current != read.encoded():
+                raise WriteError(f"{read.path} changed on disk after iaclint read it; nothing was written, run "
+                                 "iaclint fix again")
+        for absolute, (read, new) in changes.items():
+            target = Path(absolute)
+            tmp = target.with_name(f".{target.name}.iaclint-{os.getpid()}.tmp")
+            data = new.encoded()
+            try:
+                _write_like(tmp, data, target)
+                if tmp.read_bytes() != data:
+                    raise OSError("the temporary file does not read back as written")
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                raise WriteError(f"cannot write in {target.parent}: {exc.strerror or exc}") from None
+            staged.append((tmp, target, read))
+        staged.sort(key=lambda item: 0 if _adds_blocks(item[2], changes[str(item[1])][1]) else 1)
+        renamed: list[tuple[Path, SourceFile]] = []
+        for tmp, target, read in staged:
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                for done_target, old in renamed:
+                    try:
+                        _restore(done_target, old)
+                    except OSError:
+                        pass
+                raise WriteError(f"cannot replace {read.path}: {exc.strerror or exc}; no file was changed") from None
+            renamed.append((target, read))
+        return [read.path for _, read in renamed]
+    finally:
+        for tmp, _target, _read in staged:
+            if tmp.exists():
+                tmp.unlink()
+
+
+def _adds_blocks(old: SourceFile, new: SourceFile) -> bool:
+    return new.text.count("resource \"") + new.text.count("data \"") > old.text.count("resource \"") + \
+        old.text.count("data \"")
+
+
+def _write_like(tmp: Path, data: bytes, target: Path) -> None:
+    """Write data to tmp with target's mode, owner and group (owner only where the OS allows it)."""
+    info = target.stat() if target.exists() else None
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if info is not None:
+        os.chmod(tmp, info.st_mode & 0o7777)
+        if hasattr(os, "chown"):
+            try:
+                os.chown(tmp, info.st_uid, info.st_gid)
+            except PermissionError:
+                pass  # only root may give a file away; the user's own files keep their owner anyway
+
+
+def _restore(target: Path, old: SourceFile) -> None:
+    tmp = target.with_name(f".{target.name}.iaclint-{os.getpid()}.restore.tmp")
+    try:
+        _write_like(tmp, old.encoded(), target)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write one file via a temporary file in the same directory and rename, keeping mode and owner."""
+    target = Path(path)
     tmp = target.with_name(f".{target.name}.iaclint-{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
+        _write_like(tmp, data, target)
         os.replace(tmp, target)
     finally:
         if tmp.exists():

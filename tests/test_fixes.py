@@ -57,7 +57,7 @@ def test_crlf_line_endings_are_kept(tmp_path):
     root = module_with(tmp_path, {"main.tf": KEY.replace("\n", "\r\n").encode()})
     fix(root, ["KMS001"])
     data = (root / "main.tf").read_bytes()
-    assert data == b'resource "aws_kms_key" "k" {\r\n  description = "k"\r\n\r\n  enable_key_rotation = true\r\n}\r\n'
+    assert data == b'resource "aws_kms_key" "k" {\r\n  description         = "k"\r\n  enable_key_rotation = true\r\n}\r\n'
     assert b"\n" not in data.replace(b"\r\n", b"")
 
 
@@ -73,7 +73,7 @@ def test_tab_indentation_is_copied(tmp_path):
     root = module_with(tmp_path, {"main.tf": 'resource "aws_kms_key" "k" {\n\tdescription = "k"\n}\n'})
     fix(root, ["KMS001"])
     assert (root / "main.tf").read_text() == (
-        'resource "aws_kms_key" "k" {\n\tdescription = "k"\n\n\tenable_key_rotation = true\n}\n')
+        'resource "aws_kms_key" "k" {\n\tdescription         = "k"\n\tenable_key_rotation = true\n}\n')
 
 
 def test_comment_on_the_edited_line_survives(tmp_path):
@@ -114,18 +114,21 @@ def test_insert_joins_an_aligned_run_when_the_name_fits(tmp_path):
         '"alias/graph"\n', '"alias/graph"\n  storage_encrypted  = true\n')
 
 
-def test_insert_longer_name_starts_its_own_run(tmp_path):
-    text = 'resource "aws_kms_key" "k" {\n  description = "k"\n  policy      = "{}"\n}\n'
+def test_insert_longer_name_realigns_the_run_like_terraform_fmt(tmp_path):
+    text = 'resource "aws_kms_key" "k" {\n  description = "k" # why\n  policy      = "{}"\n}\n'
     root = module_with(tmp_path, {"main.tf": text})
     fix(root, ["KMS001"])
-    assert (root / "main.tf").read_text() == text.replace(
-        '"{}"\n', '"{}"\n\n  enable_key_rotation = true\n')
+    assert (root / "main.tf").read_text() == (
+        'resource "aws_kms_key" "k" {\n  description         = "k" # why\n  policy              = "{}"\n'
+        '  enable_key_rotation = true\n}\n')
 
 
 @pytest.mark.skipif(TERRAFORM is None, reason="needs the terraform binary for `terraform fmt`")
 @pytest.mark.parametrize("body", [
     '  description = "k"\n',
     '  description = "k"\n  is_enabled  = true\n',
+    '  description = "k"  # a\n  is_enabled  = true # b\n',
+    '  description = "k" # a\n  # own line\n  is_enabled = true # b\n',
     '  policy = jsonencode({\n    Version = "2012-10-17"\n  })\n',
     '  description = "k"\n\n  tags = {\n    a = "b"\n  }\n',
     '  description = <<-EOT\n    multi\n  EOT\n  is_enabled  = true\n',
@@ -263,7 +266,7 @@ def iaclint(*args, cwd=ROOT):
                           timeout=180)
 
 
-def test_demo_check_diff_shows_a_patch_for_every_fixable_finding_and_writes_nothing():
+def test_demo_check_diff_is_one_patch_git_applies_and_writes_nothing(tmp_path):
     before = {p: p.read_bytes() for p in (FIXTURES / "demo").rglob("*.tf")}
     proc = iaclint("check", "--diff", "fixtures/demo")
     assert proc.returncode == 1
@@ -271,9 +274,31 @@ def test_demo_check_diff_shows_a_patch_for_every_fixable_finding_and_writes_noth
     fixable = [f for f in report.findings if f.fix is not None]
     assert len(fixable) == len([f for f in report.findings if f.verdict.value == "fail"])
     for f in fixable:
-        assert f"# {f.rule_id} {f.address} " in proc.stdout
-        assert f.fix.diff and f.fix.diff in proc.stdout
+        assert f" {f.rule_id} {f.address}" in proc.stdout
     assert {p: p.read_bytes() for p in (FIXTURES / "demo").rglob("*.tf")} == before
+    # the patch applies cleanly and gives exactly what `fix --unsafe-fixes` writes
+    patched, fixed = tmp_path / "patched", tmp_path / "fixed"
+    for target in (patched, fixed):
+        shutil.copytree(FIXTURES / "demo", target / "fixtures" / "demo")
+    (patched / "p.diff").write_text(proc.stdout)
+    applied = subprocess.run(["git", "apply", "p.diff"], cwd=patched, capture_output=True, text=True)
+    assert applied.returncode == 0, applied.stderr
+    iaclint("fix", "--unsafe-fixes", "fixtures/demo", cwd=fixed)
+    assert {p.relative_to(patched): p.read_bytes() for p in (patched / "fixtures").rglob("*.tf")} == \
+        {p.relative_to(fixed): p.read_bytes() for p in (fixed / "fixtures").rglob("*.tf")}
+
+
+def test_two_instances_of_one_block_get_one_key_and_one_hunk(tmp_path):
+    root = module_with(tmp_path, {"main.tf": (
+        'resource "aws_neptune_cluster" "n" {\n  for_each           = toset(["a", "b"])\n'
+        '  cluster_identifier = each.key\n  storage_encrypted  = true\n}\n')})
+    proc = iaclint("check", "--diff", "--select", "NEP002", str(root))
+    assert proc.stdout.count('resource "aws_kms_key"') == 1 and proc.stdout.count("@@ ") >= 1
+    assert 'Encrypts aws_neptune_cluster.n at rest' in proc.stdout
+    fix(root, ["NEP002"])
+    text = (root / "main.tf").read_text()
+    assert text.count('resource "aws_kms_key"') == 1 and text.count("kms_key_arn") == 1
+    assert not [f for f in findings(root) if f.rule_id == "PARSE"]
 
 
 def test_demo_fix_with_unsafe_fixes_leaves_nothing_fixable_and_is_idempotent(tmp_path):

@@ -1,9 +1,12 @@
 """`iaclint fix`: apply fixes one at a time, verify each, and write files only at the end.
 
 Each fix is applied to an in-memory copy of the files and the whole module is linted again: the
-fix is kept only when every edited file still parses, its finding is gone and no new finding
-appeared. Fixes whose edits went stale after another fix are simply recomputed by the next lint.
-Files are written atomically, with their permissions, BOM and line endings, and only when asked.
+fix is kept only when every edited file still parses, its finding is gone and no new failing finding
+appeared. A rejected fix is not tried again, so a run ends after at most one try per fix, and a second
+run has nothing left to apply. Fixes that change the encryption flag go before key fixes, which may
+need the flag. Files are written as one transaction (see `write_files`): nothing is written when a
+file changed on disk meanwhile, read-only files are never fixed, and a failure leaves every file as
+it was, with no temporary file behind.
 """
 
 from __future__ import annotations
@@ -16,9 +19,8 @@ from iaclint.engine.pipeline import run_check
 from iaclint.fixes.diff import file_diff
 from iaclint.hcl.layout import LayoutError, apply_edits
 from iaclint.model import Applicability, Finding, Report, Verdict
-from iaclint.source import SourceFile, read_source, write_atomic
+from iaclint.source import SourceFile, WriteError, read_source, write_files
 
-MAX_ATTEMPTS = 200
 
 
 @dataclass
@@ -38,6 +40,7 @@ class FixOutcome:
     rejected: dict[tuple[str, str, str], str] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
     unsafe_allowed: bool = False
+    not_written: str = ""  # why nothing was written (a file changed on disk meanwhile)
 
     @property
     def remaining_failing(self) -> list[Finding]:
@@ -66,8 +69,11 @@ class FixOutcome:
                          f"{self._why_left(f)}")
         for notice in self.report.notices:
             lines.append(f"notice: {notice}")
-        n_files = len(self.fixed)
-        summary = (f"{len(self.applied)} fix{'es' if len(self.applied) != 1 else ''} "
+        if self.not_written:
+            lines.append(f"not written: {self.not_written}")
+        n_files = len(self.fixed) if not self.not_written else 0
+        summary = (f"{len(self.applied) if not self.not_written else 0} fix"
+                   f"{'es' if len(self.applied) != 1 or self.not_written else ''} "
                    f"{'to apply' if show_diff else 'applied'} in {n_files} file{'s' if n_files != 1 else ''}; "
                    f"{len(self.remaining_failing)} failing finding{'s' if len(self.remaining_failing) != 1 else ''} left")
         lines.append(summary)
@@ -87,7 +93,9 @@ class FixOutcome:
             return f"{verdict}unsafe fix, not applied without --unsafe-fixes: {f.fix.title}"
         if f.verdict is Verdict.UNKNOWN:
             return "unknown verdict: fixes are applied only to failing findings"
-        return f"not applied: {f.fix.title}"
+        if self.not_written:
+            return f"not applied, nothing was written: {self.not_written}"
+        return f"not applied: the configuration alone no longer shows it (the plan is out of date): {f.fix.title}"
 
 
 def _allowed(finding: Finding, unsafe: bool) -> bool:
@@ -142,14 +150,18 @@ def _diagnostics(run) -> set[tuple[str, str]]:
 
 
 def _verify(before: set, after: set, before_diags: set, after_diags: set, finding: Finding) -> str:
-    """Empty when the fix did what it should; otherwise why it is rejected."""
+    """Empty when the fix did what it should; otherwise why it is rejected.
+
+    Only new failing findings count: a key fix on a cluster whose storage_encrypted is an input
+    without a value makes NEP004 unknown, which is the truth, not a regression.
+    """
     broken = sorted(after_diags - before_diags)
     if broken:
         file, message = broken[0]
         return f"the fixed file would not parse ({file}: {message})"
     if (finding.rule_id, _config_address(finding), "fail") in after:
         return "the finding would still be there after the fix"
-    new = sorted(after - before)
+    new = sorted(k for k in after - before if k[2] == "fail")
     if new:
         shown = ", ".join(f"{rule} on {address}" for rule, address, _ in new[:3])
         return f"it would cause new findings ({shown})"
@@ -173,6 +185,24 @@ def _apply(overlay: dict[str, SourceFile], originals: dict[str, SourceFile], fin
     return trial
 
 
+def _priority(f: Finding) -> tuple:
+    """Flag fixes first: a key fix may need the flag (NEP002 needs NEP001's storage_encrypted)."""
+    action = f.context.rule.fix.get("action") if f.context is not None and f.context.rule.fix else ""
+    return (0 if action == "set_attribute" else 1, f.location.file, f.location.line, f.rule_id, f.address)
+
+
+def _read_only(finding: Finding) -> str:
+    for edit in finding.fix.edits:
+        path = Path(edit.file)
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            continue
+        if not mode & 0o222:
+            return f"{edit.file} is read-only, not fixed"
+    return ""
+
+
 def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write: bool = True) -> FixOutcome:
     overlay: dict[str, SourceFile] = {}
     originals: dict[str, SourceFile] = {}
@@ -181,16 +211,16 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
     done: set[tuple[str, str]] = set()  # plan findings whose configuration was fixed (the plan is now stale)
     state = _state(paths, options, overlay)
     keys, diags = _config_findings(state, options), _diagnostics(state)
-    attempts = 0
-    while attempts < MAX_ATTEMPTS:
-        candidates = [f for f in state.report.findings if _allowed(f, unsafe) and _key(f) not in rejected
-                      and (f.rule_id, f.address) not in done
-                      and (f.rule_id, _config_address(f), "fail") in keys]
-        if not candidates:
-            break
+    while True:
+        candidates = sorted((f for f in state.report.findings if _allowed(f, unsafe) and _key(f) not in rejected
+                             and (f.rule_id, f.address) not in done
+                             and (f.rule_id, _config_address(f), "fail") in keys), key=_priority)
         progressed = False
         for candidate in candidates:
-            attempts += 1
+            why = _read_only(candidate)
+            if why:
+                rejected[_key(candidate)] = why
+                continue
             sources = dict(candidate.context.graph.sources) if candidate.context else {}
             try:
                 trial = _apply(overlay, originals, candidate, sources)
@@ -201,13 +231,12 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
             new_keys, new_diags = _config_findings(new_state, options), _diagnostics(new_state)
             why = _verify(keys, new_keys, diags, new_diags, candidate)
             if why:
-                rejected[_key(candidate)] = why
+                rejected[_key(candidate)] = why  # never tried again: each fix costs one try at most
                 continue
             overlay, state, keys, diags = trial, new_state, new_keys, new_diags
             applied.append(Applied(candidate.rule_id, candidate.address, candidate.fix.title,
                                    candidate.fix.applicability))
             done.add((candidate.rule_id, candidate.address))
-            rejected = {}  # the files changed: a fix rejected before may work now
             progressed = True
             break
         if not progressed:
@@ -221,24 +250,36 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
         report.notices.append("the plan is now out of date: run terraform plan again to review the fixed configuration")
     outcome = FixOutcome(applied, report, {p: originals[p] for p in changed}, changed, rejected,
                          unsafe_allowed=unsafe)
-    if write:
-        for absolute, source in sorted(changed.items()):
-            write_atomic(absolute, source.encoded())
-            outcome.written.append(source.path)
+    if write and changed:
+        try:
+            outcome.written = write_files({p: (originals[p], s) for p, s in changed.items()})
+        except WriteError as exc:
+            outcome.not_written = str(exc)
     options.overlay = None
     return outcome
 
 
-def combined_diff(findings: list[Finding]) -> str:
-    """Every suggested patch, for `iaclint check --diff`."""
-    parts = []
+def combined_diff(findings: list[Finding], outcome: FixOutcome) -> str:
+    """`iaclint check --diff`: one patch that `git apply` accepts, made the way `fix --unsafe-fixes` would.
+
+    Fixes are applied in sequence, so two fixes that touch the same lines (two instances of one
+    block, a key added once and reused) give one hunk, not two that contradict each other.
+    """
+    lines = ["# iaclint check --diff: every fix that `iaclint fix --unsafe-fixes` would apply, as one patch "
+             "(git apply)"]
+    applied = {(a.rule_id, a.address) for a in outcome.applied}
+    for a in outcome.applied:
+        lines.append(f"# [{'fix' if a.applicability is Applicability.SAFE else 'unsafe fix'}] {a.rule_id} "
+                     f"{a.address}: {a.title}")
     for f in findings:
-        if f.fix is None or not f.fix.diff:
+        if f.fix is None or f.suppression is not None or (f.rule_id, f.address) in applied:
             continue
-        parts.append(f"# {f.rule_id} {f.address} {f.fix_marker}: {f.fix.title}\n")
-        if f.fix.note:
-            parts.append(f"# {f.fix.note}\n")
-        parts.append(f.fix.diff)
-    if not parts:
+        if f.fix.applicability is Applicability.DISPLAY:
+            lines.append(f"# [suggestion, not in the patch] {f.rule_id} {f.address}: {f.fix.title} ({f.fix.note})")
+        elif f.verdict is Verdict.FAIL:
+            why = outcome.rejected.get(_key(f), "made unnecessary by another fix")
+            lines.append(f"# [not in the patch] {f.rule_id} {f.address}: {why}")
+    patch = outcome.diff()
+    if not patch and len(lines) == 1:
         return "no fixes to suggest\n"
-    return "".join(parts)
+    return "\n".join(lines) + "\n" + patch

@@ -199,10 +199,10 @@ def _set_attribute(context: FindingContext, target: Target, spec: dict) -> Fix:
     block, source = _block_and_source(resource, graph)
     view = resource.attr(name)
     if not view.present:
-        edit = insert_attribute(source, block, name, "true" if wanted else "false")
+        edits = insert_attribute(source, block, name, "true" if wanted else "false")
         line = source.line_col(block.span.start)[0]
         return Fix(f"add `{name} = {'true' if wanted else 'false'}` to {resource.address} ({source.path}:{line})",
-                   applicability, [edit], note)
+                   applicability, edits, note)
     attribute = block.attribute(name)
     value = view.value
     origin = value.origin if value is not None else None
@@ -348,7 +348,7 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
         plan = plan_customer_key(graph, resource, caller_module, call_source, call_block, spec)
         ref = plan.reference(spec.get("key_attribute", "arn"))
         if arg_attr is None:
-            edits = [insert_attribute(call_source, call_block, arg_name, ref)]
+            edits = insert_attribute(call_source, call_block, arg_name, ref)
         else:
             edits = replace_value(call_source, arg_attr.expr.span.start, arg_attr.expr.span.end, ref)
         line = call_source.line_col(call_block.span.start)[0]
@@ -365,7 +365,7 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
     flag_edits, flag = _encryption_flag(spec, resource, block, source)
     if attribute is None:
         pairs = [(flag, "true")] if flag and not flag_edits else []
-        edits = [insert_attributes(source, block, pairs + [(name, ref)])]
+        edits = insert_attributes(source, block, pairs + [(name, ref)])
         title = f"add `{name} = {ref}` to {resource.address}" + plan.title_suffix()
         if pairs:
             title = f"add `{flag} = true` and `{name} = {ref}` to {resource.address}" + plan.title_suffix()
@@ -373,7 +373,7 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
         edits = replace_value(source, attribute.expr.span.start, attribute.expr.span.end, ref)
         title = f"set `{name} = {ref}` in {resource.address}" + plan.title_suffix()
         if flag and not flag_edits:
-            edits.append(insert_attribute(source, block, flag, "true"))
+            edits.extend(insert_attribute(source, block, flag, "true"))
             title += f", and add `{flag} = true`"
     edits += flag_edits
     if display:
@@ -418,7 +418,7 @@ def _customer_managed_key_in_block(context: FindingContext, target: Target, spec
     else:
         edits += replace_value(source, key.expr.span.start, key.expr.span.end, ref)
     if pairs:
-        edits.append(insert_attributes(source, inner, pairs))
+        edits.extend(insert_attributes(source, inner, pairs))
     title = f"set `{nested_name}.{name} = {ref}` in {resource.address}" + plan.title_suffix()
     return Fix(title, applicability, edits + plan.edits, _join(note, plan.note))
 

@@ -75,7 +75,7 @@ def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFi
     if caller is None:
         caller = "current"
         snippet += 'data "aws_caller_identity" "current" {}\n\n'
-    snippet += key_block(name, resource.address, label, via_service, caller)
+    snippet += key_block(name, resource.config_address, label, via_service, caller)
     edit = insert_after_block(source, anchor, snippet)
     return KeyPlan(name, None, [edit], "")
 
@@ -107,8 +107,16 @@ def _caller_identity(graph: Graph, module_address: str) -> str | None:
     return None
 
 
+def hcl_string_text(text: str) -> str:
+    """Text safe inside an HCL quoted string: quotes, backslashes and template markers escaped."""
+    return (text.replace("\\", "\\\\").replace('"', '\\"').replace("${", "$${").replace("%{", "%%{")
+            .replace("\n", " "))
+
+
 def key_block(name: str, address: str, label: str, via_service: str, caller: str) -> str:
+    """One key per resource block (``address`` is the block's, without instance keys)."""
     account = f"data.aws_caller_identity.{caller}.account_id"
+    address = hcl_string_text(address)
     sid = "AllowUseThrough" + re.sub(r"[^A-Za-z0-9]", "", label)
     actions = "".join(f'          "{a}",\n' for a in KEY_ACTIONS)
     return (

@@ -2,8 +2,8 @@
 
 terraform fmt aligns the `=` of consecutive single-line attributes (a run ends at a blank line, a
 comment line, a nested block, or an attribute whose brackets span lines; heredoc bodies do not end
-it). An inserted attribute therefore joins the last run when its name fits the run's alignment, and
-otherwise starts a run of its own after a blank line, so no neighbour has to move.
+it). An inserted attribute joins the last run; when its name is longer than the run's, only the
+spaces before each neighbour's `=` change, exactly as terraform fmt would re-align them.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def alignment_run(source: SourceFile, block: ast.Block, last: ast.Attribute) -> 
     return run
 
 
-def insert_attribute(source: SourceFile, block: ast.Block, name: str, value: str) -> Edit:
+def insert_attribute(source: SourceFile, block: ast.Block, name: str, value: str) -> list[Edit]:
     """Insert `name = value` as the block's last attribute, aligned the way terraform fmt would."""
     return insert_attributes(source, block, [(name, value)])
 
@@ -145,9 +145,8 @@ def _lines(indent: str, pairs: list[tuple[str, str]], column: int, nl: str) -> s
                    for name, value in pairs)
 
 
-def insert_attributes(source: SourceFile, block: ast.Block, pairs: list[tuple[str, str]]) -> Edit:
-    """Insert attributes after the block's last one, as one aligned group (one edit, fmt-clean)."""
-    text = source.text
+def _insert_attributes(source: SourceFile, block: ast.Block, pairs: list[tuple[str, str]]) -> Edit:
+    """Insert attributes after the block's last one, as one aligned group; _Realign when the run must move."""
     nl = source.newline
     open_line = _line(source, block.open_brace)
     close_line = _line(source, block.close_brace)
@@ -178,10 +177,35 @@ def insert_attributes(source: SourceFile, block: ast.Block, pairs: list[tuple[st
     column = _equals_column(source, last)
     if all(column - len(indent) - len(name) >= 1 for name, _ in pairs):
         return Edit(source.path, position, position, _lines(indent, pairs, column, nl))
-    # Longer than the run's names: a run of their own, so the neighbours keep their alignment.
-    before = text[position:position + 1]
-    lead = "" if before in ("\r", "\n") else nl
-    return Edit(source.path, position, position, lead + _lines(indent, pairs, len(indent) + own_column, nl))
+    raise _Realign(column, max(len(indent) + len(name) + 1 for name, _ in pairs))
+
+
+class _Realign(Exception):
+    """The inserted names are longer than the run's: the run's `=` moves to ``wanted``."""
+
+    def __init__(self, column: int, wanted: int):
+        super().__init__("realign")
+        self.column = column
+        self.wanted = wanted
+
+
+def insert_attributes(source: SourceFile, block: ast.Block, pairs: list[tuple[str, str]]) -> list[Edit]:
+    """Insert attributes as the block's last ones, re-padding the neighbours' `=` when a longer name joins
+    their run (the only bytes of theirs that change), so the file stays terraform fmt-clean."""
+    try:
+        return [_insert_attributes(source, block, pairs)]
+    except _Realign as realign:
+        last = block.body.attributes[-1]
+        indent = line_indent(source, last.span.start)
+        edits = []
+        for attr in alignment_run(source, block, last):
+            pad_start = attr.name_span.end
+            pad_end = source.line_start(attr.span.start) + _equals_column(source, attr)
+            spaces = realign.wanted - (attr.name_span.end - source.line_start(attr.span.start))
+            edits.append(Edit(source.path, pad_start, pad_end, " " * spaces))
+        position = source.line_end(last.span.end)
+        edits.append(Edit(source.path, position, position, _lines(indent, pairs, realign.wanted, source.newline)))
+        return edits
 
 
 def insert_block(source: SourceFile, block: ast.Block, name: str, pairs: list[tuple[str, str]]) -> Edit:
