@@ -133,3 +133,37 @@ def test_a_key_fix_on_a_cluster_whose_encryption_is_an_input_is_applied(tmp_path
     assert [a.rule_id for a in outcome.applied] == ["NEP002"]
     after = {f.rule_id: f.verdict for f in findings(root, ["NEP002", "NEP004"])}
     assert after == {"NEP004": Verdict.UNKNOWN}  # unknown, not a failure: the input decides
+
+
+def test_transit_encryption_on_an_existing_group_goes_through_preferred(tmp_path):
+    group = ('resource "aws_elasticache_replication_group" "g" {\n  replication_group_id = "g"\n'
+             '  engine_version       = "7.1"\n}\n')
+    root = module_with(tmp_path, {"main.tf": group})
+    found = findings(root, ["ECH003"])[0]
+    assert found.fix.applicability.value == "safe" and '"required" in a later change' in found.fix.note
+    fix(root, ["ECH003"])
+    text = (root / "main.tf").read_text()
+    assert 'transit_encryption_enabled = true\n  transit_encryption_mode    = "preferred"\n' in text
+
+
+def test_a_new_group_gets_transit_encryption_without_the_preferred_step(tmp_path):
+    import subprocess
+
+    from conftest import git
+
+    root = module_with(tmp_path, {"main.tf": "# empty at first\n"})
+    git("init", "-q", cwd=root)
+    git("add", ".", cwd=root)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base"], cwd=root,
+                   check=True)
+    (root / "main.tf").write_text('resource "aws_elasticache_replication_group" "g" {\n  replication_group_id = "g"\n'
+                                  '  engine_version       = "7.1"\n}\n')
+    from iaclint.engine.runner import RuleSelection
+    from iaclint.fixes.apply import run_fix
+    from support import options
+
+    opts = options(base="HEAD")
+    opts.selection = RuleSelection(select={"ECH003"})
+    run_fix([str(root)], opts, unsafe=False, write=True)
+    text = (root / "main.tf").read_text()
+    assert "transit_encryption_enabled = true" in text and "transit_encryption_mode" not in text

@@ -198,11 +198,14 @@ def _set_attribute(context: FindingContext, target: Target, spec: dict) -> Fix:
     applicability, note = _base_applicability(spec, resource, graph)
     block, source = _block_and_source(resource, graph)
     view = resource.attr(name)
+    companion = _companion(spec, context, target, applicability, block)
     if not view.present:
-        edits = insert_attribute(source, block, name, "true" if wanted else "false")
+        pairs = [(name, "true" if wanted else "false")] + companion
+        edits = insert_attributes(source, block, pairs)
         line = source.line_col(block.span.start)[0]
-        return Fix(f"add `{name} = {'true' if wanted else 'false'}` to {resource.address} ({source.path}:{line})",
-                   applicability, edits, note)
+        added = " and ".join(f"`{n} = {v}`" for n, v in pairs)
+        return Fix(f"add {added} to {resource.address} ({source.path}:{line})", applicability, edits,
+                   _join(note, spec["companion"]["note"] if companion else ""))
     attribute = block.attribute(name)
     value = view.value
     origin = value.origin if value is not None else None
@@ -217,12 +220,32 @@ def _set_attribute(context: FindingContext, target: Target, spec: dict) -> Fix:
     edits = replace_value(origin_source, origin.span.start, origin.span.end, literal_like(node, wanted))
     where = f"{origin_source.path}:{origin_source.line_col(origin.span.start)[0]}"
     title = _origin_title(origin, resource, name, literal_like(node, wanted), where)
+    if companion:
+        edits += insert_attributes(source, block, companion)
+        title += " and add " + " and ".join(f"`{n} = {v}`" for n, v in companion)
+        note = _join(note, spec["companion"]["note"])
     others = _other_users(graph, origin.span, resource)
     if others:
         applicability = Applicability.UNSAFE
         shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
         note = f"also changes {shown}, which use the same value" + (f"; {note}" if note else "")
     return Fix(title, applicability, edits, note)
+
+
+def _companion(spec: dict, context: FindingContext, target: Target, applicability: Applicability,
+               block: ast.Block) -> list[tuple[str, str]]:
+    """An argument a change in place needs alongside (transit_encryption_mode = "preferred"), when missing.
+
+    Not for resources that do not exist yet (a plan creates them, or --base shows them new): they get
+    the final setting straight away.
+    """
+    extra = spec.get("companion")
+    if not extra or applicability is not Applicability.SAFE or block.attribute(extra["attribute"]) is not None:
+        return []
+    planned = context.result.resource or context.resource
+    if target.resource.address in target.graph.new_since_base or tuple(planned.plan_actions or ()) == ("create",):
+        return []
+    return [(extra["attribute"], extra["value"])]
 
 
 def _origin_title(origin: Origin, resource: Resource, attribute: str, text: str, where: str) -> str:
