@@ -49,7 +49,8 @@ class Target:
     path: Path
     only_files: set[str] | None = None  # report only findings touching these files
     extra_var_files: list[str] = field(default_factory=list)
-    text: str | None = None  # plan JSON read from standard input
+    text: str | None = None  # plan JSON already read (standard input, a pipe)
+    name: str = "<stdin>"  # what to call a plan given as text
 
 
 @dataclass
@@ -122,15 +123,41 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None) -> t
                                "var_files; pass it with --var-file")
             continue
         try:
-            head = path.read_bytes()[:1 << 20]
+            if path.is_file():
+                with open(path, "rb") as handle:
+                    head = handle.read(1 << 16)
+                whole = None
+            else:  # a pipe such as <(terraform show -json plan.bin) can be read once only
+                whole = path.read_bytes()
+                head = whole[:1 << 16]
         except OSError as exc:
             raise UsageError(f"{raw}: cannot read: {exc.strerror}") from None
-        text = head.decode("utf-8", errors="replace")
-        if text.lstrip().startswith("{"):
-            plans.append(Target("plan", path))
+        if _looks_like_json(head):
+            target = Target("plan", path)
+            if whole is not None:
+                from iaclint.graph.plan import PlanError, decode_plan
+
+                try:
+                    target.text = decode_plan(whole, raw)
+                except PlanError as exc:
+                    raise UsageError(str(exc)) from None
+                target.name = raw
+            plans.append(target)
             continue
         raise UsageError(f"{raw}: not a directory, a .tf or .tfvars file, or a Terraform plan in JSON")
     return list(modules.values()) + plans, notices
+
+
+def _looks_like_json(head: bytes) -> bool:
+    """Does the file start like JSON, in UTF-8 (BOM or not) or UTF-16 (PowerShell's `>` writes that)?"""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            text = head.decode("utf-16", errors="ignore")
+        except LookupError:
+            return False
+    else:
+        text = head.decode("utf-8", errors="replace")
+    return text.lstrip("\ufeff \t\r\n").startswith("{")
 
 
 def _shown_dir(path: Path) -> Path:

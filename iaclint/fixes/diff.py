@@ -21,7 +21,7 @@ def _range(start: int, stop: int) -> str:
     return f"{beginning},{length}"
 
 
-def file_diff(path: str, old: str, new: str, context: int = 3) -> str:
+def file_diff(path: str, old: str, new: str, context: int = 3, first_line: int = 1) -> str:
     """A unified diff (git-apply-able, a/ and b/ prefixes) of one file.
 
     The lines the two texts share at their start and end are set aside first, so a one-line fix in a
@@ -45,7 +45,8 @@ def file_diff(path: str, old: str, new: str, context: int = 3) -> str:
     out = [f"--- a/{path}\n", f"+++ b/{path}\n"]
     for group in _Composed(opcodes).get_grouped_opcodes(context):
         i1, i2, j1, j2 = group[0][1], group[-1][2], group[0][3], group[-1][4]
-        out.append(f"@@ -{_range(i1, i2)} +{_range(j1, j2)} @@\n")
+        shift = first_line - 1
+        out.append(f"@@ -{_range(i1 + shift, i2 + shift)} +{_range(j1 + shift, j2 + shift)} @@\n")
         for tag, x1, x2, y1, y2 in group:
             if tag == "equal":
                 out.extend(_lines(" ", a[x1:x2]))
@@ -82,7 +83,9 @@ def _lines(prefix: str, lines: list[str]) -> list[str]:
     return out
 
 
-def unified_diff(sources: dict[str, SourceFile], edits: list[Edit]) -> str:
+def unified_diff(sources: dict[str, SourceFile], edits: list[Edit], context: int = 3) -> str:
+    """The diff of one fix: only the lines around its edits are compared, so it costs the same in a
+    one-line file and in a 1 MB one."""
     by_file: dict[str, list[Edit]] = defaultdict(list)
     for edit in edits:
         by_file[edit.file].append(edit)
@@ -91,5 +94,12 @@ def unified_diff(sources: dict[str, SourceFile], edits: list[Edit]) -> str:
         source = sources.get(path)
         if source is None:
             continue
-        parts.append(file_diff(path, source.text, apply_edits(source.text, by_file[path])))
+        group = by_file[path]
+        first = max(1, source.line_col(min(e.start for e in group))[0] - context)
+        last = source.line_col(max(e.end for e in group))[0] + context
+        start = source.offset(first)
+        end = source.line_end(source.offset(last)) if last <= source.line_col(len(source.text))[0] else len(source.text)
+        region = source.text[start:end]
+        shifted = [Edit(e.file, e.start - start, e.end - start, e.replacement) for e in group]
+        parts.append(file_diff(path, region, apply_edits(region, shifted), context, first))
     return "".join(parts)

@@ -394,6 +394,7 @@ class ResourceGroup:
         self._instances: dict[Any, HclResource] | None = None
         self._expanding = False
         self.unknown_reason = ""
+        self._reference: Value | None = None
 
     @property
     def base_address(self) -> str:
@@ -413,8 +414,14 @@ class ResourceGroup:
         return self._instances
 
     def reference_value(self) -> Value:
+        """The block as a value (one instance, a list or a map of them); built once, then shared."""
         if self._expanding:
             return Value.unknown_because(f"{self.base_address} refers to itself in count/for_each")
+        if self._reference is None:
+            self._reference = self._build_reference()
+        return self._reference
+
+    def _build_reference(self) -> Value:
         instances = self.instances()
         block = self.decl.block
         if WILDCARD in instances:

@@ -29,6 +29,7 @@ from iaclint.source import SourceError, SourceFile, decode_source, display_path
 
 SUPPORTED_MAJOR = {0, 1}
 _INDEX = re.compile(r"\[[^\]]*\]")
+_ADDRESS = re.compile(r'"address"\s*:\s*("(?:[^"\\]|\\.)*")')
 
 
 class PlanError(Exception):
@@ -83,22 +84,48 @@ def _address_parts(address: str) -> list[str]:
     return parts
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _long_int(text: str):
+    """Integers longer than Python's 4,300-digit conversion limit are kept as text (no rule reads them)."""
+    return int(text) if len(text) < 4000 else text
+
+
+def decode_plan(data: bytes, name: str) -> str:
+    """Plan bytes as text: UTF-8 (with or without a BOM) or UTF-16 with a BOM (PowerShell's `>`)."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise PlanError(f"{name}: not valid UTF-16 ({exc.reason})") from None
+    try:
+        return decode_source(name, data).text
+    except SourceError as exc:
+        raise PlanError(f"{name}: cannot read: {exc}") from None
+
+
 def read_plan(text: str, name: str) -> dict[str, Any]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant, parse_int=_long_int)
     except json.JSONDecodeError as exc:
-        hint = " (the file ends early: is it truncated?)" if exc.pos >= len(text.rstrip()) - 1 else ""
+        ends_early = exc.pos >= len(text.rstrip()) or (exc.msg.startswith("Unterminated string")
+                                                        and '"' not in text[exc.pos + 1:])
+        hint = " (the file ends early: is it truncated?)" if ends_early else ""
         raise PlanError(f"{name}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}") from None
+    except (ValueError, RecursionError) as exc:
+        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise PlanError(f"{name}: not a plan iaclint can read: {what}") from None
     from iaclint.engine.lint import looks_like_plan
 
     if not looks_like_plan(data):
         raise PlanError(f"{name}: JSON, but not a Terraform plan (expected the output of "
                         "`terraform show -json PLANFILE`, with format_version and planned_values)")
     version = str(data.get("format_version", ""))
-    try:
-        major = int(version.split(".")[0])
-    except ValueError:
-        raise PlanError(f"{name}: format_version {version!r} is not a version number") from None
+    if not re.fullmatch(r"\d+(?:\.\d+)*", version):
+        raise PlanError(f"{name}: format_version {version!r} is not a version number")
+    major = int(version.split(".")[0])
     if major not in SUPPORTED_MAJOR:
         raise PlanError(f"{name}: plan format_version {version} is newer than iaclint understands (0.1 to 1.x)")
     from iaclint.engine.rules import schema
@@ -113,16 +140,16 @@ def read_plan(text: str, name: str) -> dict[str, Any]:
 
 def load_plan_target(target, options) -> Graph:
     if target.text is not None:
-        name = "<stdin>"
+        name = target.name
         text = target.text
         plan_dir = None
     else:
         name = display_path(target.path)
         try:
-            source = decode_source(name, Path(target.path).read_bytes())
-        except (OSError, SourceError) as exc:
-            raise PlanError(f"{name}: cannot read: {exc}") from None
-        text = source.text
+            raw = Path(target.path).read_bytes()
+        except OSError as exc:
+            raise PlanError(f"{name}: cannot read: {exc.strerror or exc}") from None
+        text = decode_plan(raw, name)
         plan_dir = Path(target.path).parent
     data = read_plan(text, name)
     return PlanGraphBuilder(data, SourceFile(name, text), plan_dir, options).build()
@@ -331,6 +358,7 @@ class PlanGraphBuilder:
         self.module_instances: set[str] = {""}
         self._ref_cache: dict[tuple[str, str], frozenset[str]] = {}
         self._rc_pos = source.text.find('"resource_changes"')
+        self._positions: dict[str, tuple[int, int]] | None = None
         self.addresses: set[str] = set()
 
     # ---- configuration
@@ -352,14 +380,24 @@ class PlanGraphBuilder:
         return module.resources.get((resource.mode, resource.type, resource.name))
 
     def locate_in_plan(self, address: str) -> Span:
-        text = self.source.text
-        pattern = re.compile(r'"address"\s*:\s*' + re.escape(json.dumps(address)))
-        match = pattern.search(text, max(self._rc_pos, 0))
-        if match is None:
-            match = pattern.search(text)
-        if match is None:
-            return Span(self.source.path, 0, 0)
-        return Span(self.source.path, match.start(), match.end())
+        """Where the plan names a resource: its resource_changes entry, else its first mention."""
+        if self._positions is None:
+            self._positions = self._index_positions()
+        start, end = self._positions.get(address, (0, 0))
+        return Span(self.source.path, start, end)
+
+    def _index_positions(self) -> dict[str, tuple[int, int]]:
+        """Every `"address": "..."` in the plan text, found in one pass (not one regex per resource)."""
+        after: dict[str, tuple[int, int]] = {}
+        before: dict[str, tuple[int, int]] = {}
+        for match in _ADDRESS.finditer(self.source.text):
+            try:
+                address = json.loads(match.group(1))
+            except ValueError:
+                continue
+            table = after if match.start() >= self._rc_pos >= 0 else before
+            table.setdefault(address, (match.start(), match.end()))
+        return {**before, **after}
 
     # ---- references
 
