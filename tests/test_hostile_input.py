@@ -129,3 +129,68 @@ def test_a_reference_to_a_for_each_resource_is_built_once(tmp_path, monkeypatch)
     for cluster in graph.of_type("aws_neptune_cluster"):
         assert cluster.attr("kms_key_arn").value.all_refs()
     assert builds.count("aws_kms_key.k") == 1  # was once per referencing instance: quadratic
+
+
+def _write(root, files):
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_a_fifty_level_module_chain_is_checked_and_a_cycle_is_reported_once(tmp_path):
+    from support import run
+
+    chain = tmp_path / "chain"
+    files = {"main.tf": 'module "m0" {\n  source = "./m0"\n}\n'}
+    for i in range(51):  # module m{i} lives in m0/m1/.../m{i} and calls the next one below it
+        folder = "/".join(f"m{j}" for j in range(i + 1))
+        files[f"{folder}/main.tf"] = (f'module "m{i + 1}" {{\n  source = "./m{i + 1}"\n}}\n' if i < 50 else
+                                      'resource "aws_neptune_cluster" "deep" {\n  cluster_identifier = "deep"\n}\n')
+    _write(chain, files)
+    report = run([chain], select={"NEP001", "CONFIG"})
+    assert [f.address for f in report.findings if f.rule_id == "NEP001"] == [
+        "".join(f"module.m{i}." for i in range(51)) + "aws_neptune_cluster.deep"]
+
+    loop = tmp_path / "loop"
+    _write(loop, {"main.tf": 'module "a" {\n  source = "./a"\n}\n',
+                  "a/main.tf": 'module "b" {\n  source = "../b"\n}\n',
+                  "b/main.tf": 'module "a" {\n  source = "../a"\n}\n'})
+    report = run([loop])
+    cycles = [f for f in report.findings if f.rule_id == "CONFIG" and "calls itself" in f.message]
+    assert len(cycles) == 1 and report.failing
+
+
+def test_an_unreadable_module_directory_is_a_config_finding_that_fails(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from support import run
+
+    _write(tmp_path, {"main.tf": 'module "db" {\n  source = "./db"\n}\n',
+                      "db/main.tf": 'resource "aws_neptune_cluster" "c" {}\n'})
+    real = Path.iterdir
+
+    def iterdir(self):
+        if self.name == "db":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    report = run([tmp_path])
+    config = [f for f in report.findings if f.rule_id == "CONFIG"]
+    assert config and "cannot read the module directory: Permission denied" in config[0].message
+    assert report.failing
+
+
+def test_a_key_that_is_not_in_the_files_given_is_still_a_customer_key_with_a_notice(tmp_path):
+    from support import run
+
+    _write(tmp_path, {"main.tf": (
+        'resource "aws_neptune_cluster" "c" {\n  storage_encrypted = true\n  kms_key_arn       = aws_kms_key.k.arn\n}\n'
+        'variable "key" {\n  type = string\n}\n'
+        'resource "aws_neptune_cluster" "d" {\n  storage_encrypted = true\n  kms_key_arn       = var.key\n}\n')})
+    report = run([tmp_path], select={"NEP002", "NEP004"})
+    by = {(f.rule_id, f.address): f.verdict.value for f in report.findings}
+    assert ("NEP002", "aws_neptune_cluster.c") not in by  # an aws_kms_key is a customer managed key
+    assert ("NEP004", "aws_neptune_cluster.d") not in by  # storage_encrypted is true: the key is used
+    assert any("undeclared resource aws_kms_key.k" in n for n in report.notices)

@@ -74,7 +74,12 @@ def _classify_by_reference(value: Value, graph: Graph, depth: int) -> KeyClass:
         if re.search(r":key/|(?:^|:)alias/", text):
             what = "key ARN" if ":key/" in text else "alias"
             return KeyClass(KeyKind.CUSTOMER_MANAGED, f"a customer managed {what} with unknown parts")
-    targets = graph.referenced(value.all_refs())
+    refs = value.all_refs()
+    targets = graph.referenced(refs)
+    undeclared = sorted(r for r in refs if r not in graph.by_address and r.split(".")[0] in CMK_RESOURCE_TYPES)
+    if undeclared and not targets:
+        return KeyClass(KeyKind.CUSTOMER_MANAGED, f"the customer managed key {undeclared[0]} (not declared in the "
+                        "files checked)")
     for target in targets:
         if target.mode == "managed" and target.type in CMK_RESOURCE_TYPES:
             return KeyClass(KeyKind.CUSTOMER_MANAGED, f"the customer managed key {target.address}", target)

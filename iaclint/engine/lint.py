@@ -212,7 +212,6 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             errors.append(str(exc))  # reported after the other targets are checked; exit code 2
             continue
         graphs.append(graph)
-        notices.extend(graph.notices)
         if options.base and target.kind == "module":
             from iaclint.engine.base import BaseError, mark_new_resources
 
@@ -223,6 +222,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
         target_findings = run_rules(graph, rules, options.selection, checked)
+        notices.extend(n for n in graph.notices if n not in notices)  # evaluation adds some as rules run
         if target.only_files is not None:
             checked = [c for c in checked if c[2] in target.only_files]
         evaluations.extend(checked)

@@ -219,7 +219,14 @@ class Evaluator:
                 return Value.unknown_because("self is only known inside provisioners")
             value = ctx.resource("managed", root, expr.name, expr)
             if value is None:
-                raise EvalError(f"reference to undeclared resource {root}.{expr.name}", expr)
+                # terraform would reject this; for iaclint the files given may be a part of the module,
+                # and the reference still says what kind of thing it is (an aws_kms_key is a customer key)
+                address = f"{root}.{expr.name}"
+                note = getattr(ctx, "note_undeclared", None)
+                if note is not None:
+                    note(address)
+                return Value.unknown_because(f"{address} is not declared in the files checked", refs=[address],
+                                             origin=self._expr_origin(expr))
             return value
         if (isinstance(target, ast.GetAttr) and isinstance(target.target, ast.Variable)
                 and target.target.name == "data" and not self._bound("data")):

@@ -89,6 +89,11 @@ class ConfigLoader:
             return cached
         config = ModuleConfig(directory, display_path(directory), downloaded=downloaded)
         self._modules[key] = config
+        try:
+            next(iter(directory.iterdir()), None)
+        except OSError as exc:
+            config.diagnostics.append(Diagnostic(config.display_dir, 1, 1, f"cannot read the module directory: "
+                                                 f"{exc.strerror or exc}; nothing in it is checked", rule_id="CONFIG"))
         for path in terraform_files(directory):
             shown, body = self.parse_file(path)
             config.files.append(shown)

@@ -24,7 +24,7 @@ from iaclint.model import Span
 
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "providers", "source", "version"}
 WILDCARD = object()  # the instance key of a resource whose count/for_each is unknown
-MAX_MODULE_DEPTH = 16
+MAX_MODULE_DEPTH = 100  # far above real chains; a module that calls itself is caught as a cycle first
 
 
 def instance_suffix(key: Any) -> str:
@@ -57,12 +57,14 @@ class HclGraphBuilder:
         self.downloaded = downloaded_modules(root_dir)
         self.notices: list[str] = []
         self.module_instances: list[ModuleInstance] = []
+        self.cycles_reported: set[tuple[str, int]] = set()
+        self.cycle_diagnostics: list[Diagnostic] = []
 
     def build(self) -> Graph:
         config = self.loader.module(self.root_dir)
         root = ModuleInstance(self, config, "", None, None, "", 0)
         resources = list(root.all_resources())
-        diagnostics: list[Diagnostic] = list(self.inputs.diagnostics)
+        diagnostics: list[Diagnostic] = list(self.inputs.diagnostics) + self.cycle_diagnostics
         files: list[str] = []
         seen_configs: set[int] = set()
         terraform_blocks = []
@@ -78,10 +80,22 @@ class HclGraphBuilder:
         sources = dict(self.loader.sources)
         sources.update(self.inputs.sources)
         self._report_unused_inputs(config)
-        graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, list(self.notices))
+        graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, self.notices)
         graph.blocks = self.loader.top_level_blocks()
         graph.providers = provider_versions(self.root_dir, terraform_blocks, self.loader.sources)
         return graph
+
+    def report_cycle(self, group: "ModuleGroup", chain: list[str]) -> None:
+        """A module call cycle, once per call block however many instances reach it."""
+        key = (group.file, group.block.span.start)
+        if key in self.cycles_reported:
+            return
+        self.cycles_reported.add(key)
+        source = self.loader.sources.get(group.file)
+        line, col = source.line_col(group.block.span.start) if source else (1, 1)
+        path = " -> ".join(chain + [chain[0]])
+        self.cycle_diagnostics.append(Diagnostic(group.file, line, col, f'module "{group.name}" calls itself: {path}; '
+                                                 "terraform would reject this", rule_id="CONFIG"))
 
     def _report_unused_inputs(self, config: ModuleConfig) -> None:
         for name, value in self.inputs.values.items():
@@ -239,6 +253,12 @@ class ModuleInstance:
             return None
         return group.reference_value()
 
+    def note_undeclared(self, address: str) -> None:
+        where = f" in {self.address}" if self.address else ""
+        notice = f"CONFIG: reference to undeclared resource {address}{where} (terraform would reject it)"
+        if notice not in self.builder.notices:
+            self.builder.notices.append(notice)
+
     def each(self, attr: str, node: ast.Node) -> Value:
         raise EvalError("each.key and each.value can only be used in a block that has for_each", node)
 
@@ -312,6 +332,9 @@ class InstanceContext:
 
     def module_call(self, name, node):
         return self.module.module_call(name, node)
+
+    def note_undeclared(self, address):
+        self.module.note_undeclared(address)
 
     def path(self, attr, node):
         return self.module.path(attr, node)
@@ -666,11 +689,15 @@ class ModuleGroup:
             return None, "module source must be a literal string", False
         source = source_attr.expr.literal
         if self.parent.depth + 1 > MAX_MODULE_DEPTH:
-            return None, "modules are nested too deeply (does a module call itself?)", False
+            return None, f"modules are nested more than {MAX_MODULE_DEPTH} deep", False
         if source.startswith(("./", "../")) and self.parent.config is not None:
             directory = (self.parent.config.dir / source)
             if not directory.is_dir():
                 return None, f"module source {source} does not exist", False
+            cycle = self._cycle(directory.resolve())
+            if cycle:
+                builder.report_cycle(self, cycle)
+                return None, "it calls itself (see the CONFIG finding)", False
             return builder.loader.module(directory), "", False
         call_path = (self.parent.call_path + "." if self.parent.call_path else "") + self.name
         downloaded = builder.downloaded.get(call_path)
@@ -678,6 +705,18 @@ class ModuleGroup:
             return builder.loader.module(downloaded, downloaded=True), "", True
         return None, (f'module source "{source}" is not local and has not been downloaded '
                       "(run terraform init so iaclint can read .terraform/modules)"), False
+
+    def _cycle(self, directory: Path) -> list[str]:
+        """The module directories from the one this call would load back to itself, if it is a cycle."""
+        chain = []
+        node: ModuleInstance | None = self.parent
+        while node is not None:
+            if node.config is not None:
+                chain.append(node.config.display_dir)
+                if node.config.dir.resolve() == directory:
+                    return list(reversed(chain))
+            node = node.parent
+        return []
 
     def reference_value(self) -> Value:
         if self._expanding:
