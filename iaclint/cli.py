@@ -408,4 +408,29 @@ def _explanation(rule) -> str:
 
 
 def main() -> None:
-    app(prog_name="iaclint")
+    """Run the CLI on a thread with a deep stack: real configurations nest little, hostile ones a lot,
+    and a list 5,000 deep must be read (or reported) like any other, not crash the interpreter."""
+    import threading
+
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            app(prog_name="iaclint")
+        except SystemExit as exc:
+            outcome["code"] = exc.code
+        except BaseException as exc:  # re-raised on the main thread
+            outcome["error"] = exc
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 60_000))
+    threading.stack_size(1024 * 1024 * 1024)  # address space only: pages are used as the stack grows
+    worker = threading.Thread(target=run, name="iaclint", daemon=True)
+    worker.start()
+    try:
+        worker.join()
+    except KeyboardInterrupt:
+        sys.stderr.write("iaclint: interrupted\n")
+        sys.exit(130)
+    if "error" in outcome:
+        raise outcome["error"]
+    sys.exit(outcome.get("code", 0))

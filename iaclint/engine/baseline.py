@@ -46,7 +46,13 @@ def write_baseline(path: str, report: Report) -> int:
     base = Path(path).parent
     entries = _entries(report, base)
     data = {"format": FORMAT, "tool": {"name": "iaclint", "version": report.tool_version}, "entries": entries}
-    write_atomic(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+    if Path(path).is_dir():
+        raise BaselineError(f"--write-baseline {path}: is a directory; give a file name")
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+    except OSError as exc:
+        raise BaselineError(f"--write-baseline {path}: cannot write: {exc.strerror or exc}") from None
     return len(entries)
 
 
@@ -55,7 +61,7 @@ def read_baseline(path: str) -> list[dict[str, str]]:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BaselineError(f"--baseline {path}: no such file (create it with --write-baseline)") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise BaselineError(f"--baseline {path}: not a baseline file: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("entries"), list):
         raise BaselineError(f"--baseline {path}: not an iaclint baseline (format {FORMAT})")

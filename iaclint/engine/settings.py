@@ -43,7 +43,10 @@ def find_settings_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
             data = _read(pyproject)
-            table = data.get("tool", {}).get("iaclint")
+            tool = data.get("tool", {})
+            if not isinstance(tool, dict):
+                continue  # [tool] is not a table: no iaclint settings here (and not ours to judge)
+            table = tool.get("iaclint")
             if table is not None:
                 return pyproject, {"tool": {"iaclint": table}}
     return None
@@ -53,7 +56,9 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"{path}: cannot read: {exc}") from None
+        raise SettingsError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except RecursionError:
+        raise SettingsError(f"{path}: nested too deeply to read") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: not valid TOML: {exc}") from None
 
@@ -79,7 +84,8 @@ def load_settings(paths: list[str], explicit: str | None = None) -> Settings:
 
 def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
     if path.name == "pyproject.toml" or "tool" in data:
-        table = data.get("tool", {}).get("iaclint", {})
+        tool = data.get("tool", {})
+        table = tool.get("iaclint", {}) if isinstance(tool, dict) else tool
         where = f"{path} [tool.iaclint]"
     else:
         table = data

@@ -7,6 +7,7 @@ The same ModuleConfig serves every instance of a module and the plan loader's so
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,10 @@ from iaclint.hcl import ast
 from iaclint.hcl.jsonsyntax import parse_json_config
 from iaclint.hcl.parser import ParseFailure, parse_source
 from iaclint.source import SourceError, SourceFile, display_path, read_source
+
+
+_NAMED = {"resource", "data", "module", "variable", "output"}
+_NAME = re.compile(r"^[^\W\d][\w-]*$")  # Unicode letters count, as in HCL identifiers
 
 
 @dataclass
@@ -76,6 +81,8 @@ class ConfigLoader:
             result = Diagnostic(shown, exc.line, exc.column, f"cannot read file: {exc}")
         except ParseFailure as exc:
             result = Diagnostic(shown, exc.line, exc.column, exc.message)
+        except RecursionError:
+            result = Diagnostic(shown, 1, 1, "nested too deeply for iaclint to read")
         self._bodies[shown] = result
         return shown, result
 
@@ -108,6 +115,13 @@ class ConfigLoader:
     def _index(self, config: ModuleConfig, file: str, body: ast.Body) -> None:
         for block in body.blocks:
             labels = block.labels
+            if block.type in _NAMED and labels and not _NAME.match(labels[-1]):
+                source = self.sources.get(file)
+                line, col = source.line_col(block.span.start) if source else (1, 1)
+                config.diagnostics.append(Diagnostic(file, line, col, f"invalid {block.type} name {labels[-1]!r}: a "
+                                                     "name starts with a letter or underscore and holds only letters, "
+                                                     "digits, underscores and dashes", rule_id="CONFIG"))
+                continue
             if block.type == "resource" and len(labels) == 2:
                 decl = ResourceDecl("managed", labels[0], labels[1], block, file)
                 self._add_resource(config, decl)

@@ -79,6 +79,9 @@ def load_tfvars_file(path: Path, inputs: VariableInputs, overlay: dict[str, Sour
     except ParseFailure as exc:
         inputs.diagnostics.append(Diagnostic(shown, exc.line, exc.column, exc.message))
         return
+    except RecursionError:
+        inputs.diagnostics.append(Diagnostic(shown, 1, 1, "nested too deeply for iaclint to read"))
+        return
     for block in body.blocks:
         line, col = source.line_col(block.span.start)
         inputs.diagnostics.append(Diagnostic(shown, line, col, f"a variables file holds only NAME = value, not a {block.type} block"))

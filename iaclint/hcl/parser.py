@@ -40,7 +40,10 @@ def parse_source(source: SourceFile) -> ast.Body:
     """Parse a whole file; raises ParseFailure with a readable message and position."""
     tree = _lark_parse(source.text, source)
     builder = _Builder(source.path, source.text, 0)
-    return builder.body(tree.children[0])
+    try:
+        return builder.body(tree.children[0])
+    except RecursionError:
+        raise ParseFailure("nested too deeply for iaclint to read", 1, 1) from None
 
 
 def parse_expression(text: str, file: str, offset: int, context: SourceFile | None = None) -> ast.Expr:
@@ -114,11 +117,19 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.S)
 
 
+def _number(text: str) -> int | float:
+    """An integer literal; past Python's 4,300-digit conversion limit it is kept as a float (inf)."""
+    return int(text) if len(text) < 4000 else float(text)
+
+
 def _unescape(raw: str) -> str:
     def repl(m: re.Match) -> str:
         code = m.group(1)
         if code[0] in "uU" and len(code) > 1:
-            return chr(int(code[1:], 16))
+            point = int(code[1:], 16)
+            if point > 0x10FFFF:
+                raise ParseFailure(f"\\{code} is not a Unicode character (the largest is \\U0010FFFF)", 1, 1)
+            return chr(point)
         return _ESCAPES.get(code, "\\" + code)
 
     return _ESCAPE_RE.sub(repl, raw) if "\\" in raw else raw
@@ -195,8 +206,18 @@ class _Builder:
     def _label(self, tree: Tree) -> str:
         if tree.data == "string":
             template = self.string(tree)
-            return template.literal if template.is_literal else ""
+            if not isinstance(template, ast.Template) or not template.is_literal:
+                line, column = self._line_col(template.span.start)
+                raise ParseFailure("a block label must be a plain string: template sequences (${...}, %{...}) "
+                                   "are not allowed here", line, column)
+            return template.literal
         return self._name(tree)
+
+    def _line_col(self, offset: int) -> tuple[int, int]:
+        if self.text is None:
+            return 1, 1
+        before = self.text[:max(0, offset)]
+        return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
     # ---- expressions
 
@@ -224,7 +245,7 @@ class _Builder:
         return ast.Literal(self.span(node), value)
 
     def x_int_lit(self, node: Tree) -> ast.Expr:
-        return ast.Literal(self.span(node), int(str(node.children[0])))
+        return ast.Literal(self.span(node), _number(str(node.children[0])))
 
     def x_float_lit(self, node: Tree) -> ast.Expr:
         value = float(str(node.children[0]))
@@ -357,7 +378,7 @@ class _Builder:
     def _index_key(self, index: Tree) -> ast.Expr:
         if index.data == "short_index":
             token = index.children[1]
-            return ast.Literal(self.span(token), int(str(token)))
+            return ast.Literal(self.span(token), _number(str(token)))
         return self.expr(self._trees(index)[0])
 
     def _splat_steps(self, splat: Tree) -> list:
