@@ -194,3 +194,71 @@ def test_a_key_that_is_not_in_the_files_given_is_still_a_customer_key_with_a_not
     assert ("NEP002", "aws_neptune_cluster.c") not in by  # an aws_kms_key is a customer managed key
     assert ("NEP004", "aws_neptune_cluster.d") not in by  # storage_encrypted is true: the key is used
     assert any("undeclared resource aws_kms_key.k" in n for n in report.notices)
+
+
+PARITY_ACCEPTED = {  # terraform reads these; python-hcl2's grammar alone did not
+    "arrow_on_its_own_line": 'locals {\n  m = { for k, v in var.x : k\n    => v }\n}\n',
+    "leading_dot_in_parentheses": 'locals {\n  a = (var.x\n    .y)\n}\n',
+    "heredoc_marker_with_trailing_spaces": 'locals {\n  a = <<EOT\nhello\nEOT   \n}\n',
+    "strip_markers": 'locals {\n  a = "${~ var.x ~}"\n}\n',
+    "unicode_identifier": 'locals {\n  café = 1\n}\n',
+    "double_not": 'locals {\n  a = !!true\n}\n',
+    "double_minus": 'locals {\n  a = --1\n}\n',
+    "escapes_without_closing_brace": 'locals {\n  a = "$${"\n  b = "%%{"\n}\n',
+}
+PARITY_REJECTED = {  # terraform rejects these; iaclint must say PARSE, not check a guess
+    "duplicate_attribute": ('resource "aws_kms_key" "k" {\n  description = "a"\n  description = "b"\n}\n', "twice"),
+    "string_spanning_lines": ('locals {\n  a = "x\ny"\n}\n', "cannot span lines"),
+    "two_attributes_on_a_line": ("locals {\n  a = 1 b = 2\n}\n", "missing newline"),
+    "lone_cr": ("locals {\r  a = 1\r}\r", "carriage return"),
+    "bad_escape": ('locals {\n  a = "\\q"\n}\n', "not an escape sequence"),
+    "unterminated_if": ('locals {\n  a = "%{ if true }x"\n}\n', "not closed"),
+    "brace_after_argument": ('resource "aws_kms_key" "k" {\n  description = "x" }\n', "closing brace"),
+}
+TERRAFORM = __import__("shutil").which("terraform")
+
+
+@pytest.mark.parametrize("name", sorted(PARITY_ACCEPTED))
+def test_parse_parity_accepted(tmp_path, name):
+    from support import run
+
+    (tmp_path / "main.tf").write_text(PARITY_ACCEPTED[name], encoding="utf-8")
+    report = run([tmp_path])
+    assert not [f.message for f in report.findings if f.rule_id == "PARSE"]
+    if TERRAFORM:  # terraform fmt parses the same text (0: clean, 3: would reformat, 2: syntax error)
+        import subprocess
+
+        proc = subprocess.run([TERRAFORM, "fmt", "-check", "-"], input=PARITY_ACCEPTED[name].encode(),
+                              capture_output=True)
+        assert proc.returncode != 2, proc.stderr
+
+
+@pytest.mark.parametrize("name", sorted(PARITY_REJECTED))
+def test_parse_parity_rejected(tmp_path, name):
+    from support import run
+
+    text, words = PARITY_REJECTED[name]
+    (tmp_path / "main.tf").write_bytes(text.encode("utf-8"))
+    report = run([tmp_path])
+    parse = [f.message for f in report.findings if f.rule_id == "PARSE"]
+    assert parse and words in parse[0]
+    if TERRAFORM:
+        import subprocess
+
+        proc = subprocess.run([TERRAFORM, "fmt", "-check", "-"], input=text.encode(), capture_output=True)
+        assert proc.returncode == 2, "terraform accepts it: iaclint must too"
+
+
+def test_parity_cases_evaluate_like_terraform(tmp_path):
+    from pathlib import Path
+
+    from iaclint.graph.hcl import build_hcl_graph
+    from iaclint.graph.inputs import collect_inputs
+
+    (tmp_path / "main.tf").write_text('resource "aws_kms_key" "k" {\n  description = "$${x} %%{y}"\n'
+                                      '  enable_key_rotation = !!true\n  deletion_window_in_days = --7\n}\n')
+    graph = build_hcl_graph(Path(tmp_path), collect_inputs(Path(tmp_path), environ={}))
+    key = graph.resources[0]
+    assert key.attr("description").value.raw == "${x} %{y}"
+    assert key.attr("enable_key_rotation").value.raw is True
+    assert key.attr("deletion_window_in_days").value.raw == 7

@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import hcl2
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from iaclint.hcl import ast
+from iaclint.hcl.grammar import parser
 from iaclint.model import Span
 from iaclint.source import SourceFile
 
@@ -59,8 +59,14 @@ def parse_expression(text: str, file: str, offset: int, context: SourceFile | No
 
 
 def _lark_parse(text: str, source: SourceFile | None, shift: int = 0) -> Tree:
+    lone_cr = re.search(r"\r(?!\n)", text)
+    if lone_cr is not None:
+        before = text[:lone_cr.start()]
+        line = before.count("\n") + 1
+        raise ParseFailure("a lone carriage return (CR) ends a line here; terraform reads LF or CRLF line endings",
+                           line, lone_cr.start() - (before.rfind("\n") + 1) + 1)
     try:
-        return hcl2.parses_to_tree(text)
+        return parser().parse(text + "\n")  # the grammar needs a final newline (lark issue 237)
     except UnexpectedInput as exc:
         raise _failure(exc, text, source, shift) from None
     except RecursionError:
@@ -130,7 +136,10 @@ def _unescape(raw: str) -> str:
             if point > 0x10FFFF:
                 raise ParseFailure(f"\\{code} is not a Unicode character (the largest is \\U0010FFFF)", 1, 1)
             return chr(point)
-        return _ESCAPES.get(code, "\\" + code)
+        if code not in _ESCAPES:
+            raise ParseFailure(f"\\{code} is not an escape sequence (\\n, \\r, \\t, \\\", \\\\, \\uNNNN, "
+                               "\\UNNNNNNNN)", 1, 1)
+        return _ESCAPES[code]
 
     return _ESCAPE_RE.sub(repl, raw) if "\\" in raw else raw
 
@@ -151,13 +160,24 @@ class _Builder:
 
     def body(self, tree: Tree) -> ast.Body:
         items: list = []
+        seen: dict[str, ast.Attribute] = {}
         for child in tree.children:
-            if not isinstance(child, Tree):
+            if not isinstance(child, Tree) or child.data == "new_line_or_comment":
                 continue
             if child.data == "attribute":
-                items.append(self.attribute(child))
+                attribute = self.attribute(child)
+                first = seen.get(attribute.name)
+                if first is not None:
+                    line, column = self._line_col(attribute.span.start)
+                    raise ParseFailure(f'attribute "{attribute.name}" is defined twice in this block (first on line '
+                                       f"{self._line_col(first.span.start)[0]})", line, column)
+                seen[attribute.name] = attribute
+                items.append(attribute)
             elif child.data == "block":
                 items.append(self.block(child))
+            if len(items) > 1 and self.text is not None and not self._newline_between(items[-2], items[-1]):
+                line, column = self._line_col(items[-1].span.start)  # terraform: "Missing newline after argument"
+                raise ParseFailure("missing newline: each argument and block goes on a line of its own", line, column)
         if tree.meta.empty:
             span = Span(self.file, self.shift, self.shift)
         else:
@@ -196,6 +216,16 @@ class _Builder:
         span = self.span(tree)
         if body is None:
             body = ast.Body(Span(self.file, lbrace + 1, lbrace + 1), [])
+        elif body.items and self.text is not None:
+            single_line = "\n" not in self.text[lbrace:rbrace]
+            if single_line and len(body.items) > 1:
+                line, column = self._line_col(body.items[1].span.start)
+                raise ParseFailure("a block written on one line holds one argument at most", line, column)
+            last_end = body.items[-1].span.end
+            if not single_line and "\n" not in self.text[last_end - 1:rbrace]:
+                line, column = self._line_col(rbrace)
+                raise ParseFailure("missing newline: the closing brace of a block goes on a line of its own",
+                                   line, column)
         header = Span(self.file, span.start, header_end)
         return ast.Block(span, block_type, labels, body, lbrace, rbrace, header)
 
@@ -212,6 +242,10 @@ class _Builder:
                                    "are not allowed here", line, column)
             return template.literal
         return self._name(tree)
+
+    def _newline_between(self, first, second) -> bool:
+        end = first.span.end
+        return "\n" in self.text[end:second.span.start] or self.text[end - 1:end] == "\n"
 
     def _line_col(self, offset: int) -> tuple[int, int]:
         if self.text is None:
@@ -269,7 +303,15 @@ class _Builder:
             if isinstance(part, Token):
                 text = str(part)
                 if part.type == "STRING_CHARS":
-                    parts.append(_unescape(text))
+                    if "\n" in text:
+                        line, column = self._line_col(part.start_pos + self.shift)
+                        raise ParseFailure("a quoted string cannot span lines: use a heredoc (<<EOT) instead",
+                                           line, column)
+                    try:
+                        parts.append(_unescape(text))
+                    except ParseFailure as exc:
+                        line, column = self._line_col(part.start_pos + self.shift)
+                        raise ParseFailure(exc.message, line, column) from None
                 elif part.type == "ESCAPED_INTERPOLATION":
                     parts.append(text[1:])
                 elif part.type == "ESCAPED_DIRECTIVE":
@@ -279,6 +321,7 @@ class _Builder:
             elif part.data == "interpolation":
                 parts.append(self.expr(self._trees(part)[0]))
             else:
+                self._check_directives(node)
                 return ast.Unsupported(self.span(node), "template directives (%{if}, %{for}) are not evaluated")
         merged: list = []
         for p in parts:
@@ -287,6 +330,27 @@ class _Builder:
             else:
                 merged.append(p)
         return ast.Template(self.span(node), merged)
+
+    def _check_directives(self, node: Tree) -> None:
+        """%{ if } needs its %{ endif }, %{ for } its %{ endfor }, in order."""
+        opened: list[str] = []
+        closers = {"template_endif": "template_if_start", "template_endfor": "template_for_start"}
+        for child in node.children:
+            if not isinstance(child, Tree) or not child.children or not isinstance(child.children[0], Tree):
+                continue
+            kind = child.children[0].data
+            if kind in ("template_if_start", "template_for_start"):
+                opened.append(kind)
+            elif kind == "template_else" and (not opened or opened[-1] != "template_if_start"):
+                break
+            elif kind in closers:
+                if not opened or opened.pop() != closers[kind]:
+                    opened.append("unbalanced")
+                    break
+        if opened:
+            line, column = self._line_col(self.span(node).start)
+            raise ParseFailure("a template directive is not closed: %{ if } needs %{ endif } and %{ for } needs "
+                               "%{ endfor }", line, column)
 
     def x_template_string(self, node: Tree) -> ast.Expr:
         return ast.Unsupported(self.span(node), "escaped template strings are not evaluated")
