@@ -81,10 +81,10 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
              fail_on_unknown: Optional[bool], select: list[str], ignore: list[str], config_dir: Optional[str],
              config_file: Optional[str], no_inline: bool, recursive: bool = True, skip_path: list[str] = (),
              base: Optional[str] = None):
-    from iaclint.engine.lint import LintOptions
+    from iaclint.run.lint import LintOptions
     from iaclint.engine.rules import rule_ids
     from iaclint.engine.runner import RuleSelection
-    from iaclint.engine.settings import load_settings
+    from iaclint.run.settings import load_settings
     from iaclint.model import Severity
 
     settings = load_settings(paths, config_file)
@@ -231,7 +231,7 @@ def _use_color(flag: Optional[bool]) -> bool:
 def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
            baseline, write_baseline, no_inline, config, recursive=True, skip_path=(), base=None, style=None,
            soft_fail=False) -> None:
-    from iaclint.engine.pipeline import check_paths
+    from iaclint.run.pipeline import check_paths
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
                        no_inline, recursive, skip_path, base)
@@ -242,7 +242,7 @@ def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, sele
     finally:
         options.progress.done()
     if diff:
-        from iaclint.fixes.apply import combined_diff, run_fix
+        from iaclint.run.fix import combined_diff, run_fix
 
         outcome = run_fix(paths, options, unsafe=True, write=False)
         sys.stdout.write(combined_diff(report.findings, outcome))
@@ -317,7 +317,7 @@ def fix(
 
 def _fix(paths, unsafe, diff, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, no_inline,
          config, recursive=True, skip_path=(), base=None) -> None:
-    from iaclint.fixes.apply import run_fix
+    from iaclint.run.fix import run_fix
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
                        no_inline, recursive, skip_path, base)

@@ -7,7 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from iaclint.engine.lint import LintOptions, lint
+from iaclint.run.lint import LintOptions, lint
 from iaclint.engine.runner import RuleSelection
 from iaclint.model import Report
 

@@ -70,7 +70,7 @@ import shutil
 import subprocess
 
 from iaclint.engine.runner import RuleSelection
-from iaclint.fixes.apply import run_fix
+from iaclint.run.fix import run_fix
 from support import options
 
 FAILING_CASES = [c for c in CASES if any(v == "fail" for *_, v in expectations(c.path, c.rule_id)

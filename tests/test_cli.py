@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from iaclint.engine.rules import schema
+from iaclint.schemas import schema
 from support import FIXTURES, ROOT
 
 DEMO = FIXTURES / "demo"

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from iaclint.fixes import apply
+from iaclint.run import fix as apply
 from iaclint.model import Verdict
 from iaclint.source import SourceFile, WriteError, write_files
 from test_fixes import KEY, findings, fix, module_with
@@ -159,7 +159,7 @@ def test_a_new_group_gets_transit_encryption_without_the_preferred_step(tmp_path
     (root / "main.tf").write_text('resource "aws_elasticache_replication_group" "g" {\n  replication_group_id = "g"\n'
                                   '  engine_version       = "7.1"\n}\n')
     from iaclint.engine.runner import RuleSelection
-    from iaclint.fixes.apply import run_fix
+    from iaclint.run.fix import run_fix
     from support import options
 
     opts = options(base="HEAD")

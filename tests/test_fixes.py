@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from iaclint.engine.pipeline import run_check
+from iaclint.run.pipeline import run_check
 from iaclint.engine.runner import RuleSelection
-from iaclint.fixes.apply import run_fix
+from iaclint.run.fix import run_fix
 from iaclint.model import Applicability
 from support import FIXTURES, ROOT, options
 

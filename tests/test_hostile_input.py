@@ -74,7 +74,7 @@ def test_huge_integers_in_plans_do_not_crash(tmp_path):
 
 
 def test_plan_positions_come_from_one_index(tmp_path):
-    from iaclint.engine.lint import Target
+    from iaclint.run.lint import Target
     from iaclint.graph.plan import load_plan_target
     from support import options
 

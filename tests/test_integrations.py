@@ -16,7 +16,7 @@ from iaclint.formatters import render
 from iaclint.formatters.github_format import annotation, escape_data, escape_property
 from iaclint.model import Finding, Location, Severity, Verdict
 from support import FIXTURES, ROOT, options, rule_cases
-from iaclint.engine.pipeline import check_paths
+from iaclint.run.pipeline import check_paths
 from iaclint.engine.rules import load_rules
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
@@ -261,7 +261,7 @@ def test_suppressed_findings_are_in_json_and_sarif(tmp_path):
 
 
 def test_suppressed_findings_are_not_fixed(tmp_path):
-    from iaclint.fixes.apply import run_fix
+    from iaclint.run.fix import run_fix
 
     root = module_with(tmp_path, {"main.tf": '# iaclint:ignore KMS001 reason="managed elsewhere"\n'
                                               'resource "aws_kms_key" "k" {}\n'})

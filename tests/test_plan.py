@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from iaclint.engine.lint import Target
-from iaclint.engine.pipeline import run_check
+from iaclint.run.lint import Target
+from iaclint.run.pipeline import run_check
 from iaclint.graph.plan import load_plan_target
 from iaclint.model import Applicability
 from support import RULE_FIXTURES, ROOT, options

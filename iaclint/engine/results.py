@@ -9,7 +9,6 @@ from iaclint.eval.values import Value
 from iaclint.model import Span, Verdict
 
 if TYPE_CHECKING:
-    from iaclint.engine.rules import Rule
     from iaclint.graph.model import Graph, Resource
 
 
@@ -41,4 +40,4 @@ class CheckResult:
 @dataclass
 class CheckContext:
     graph: "Graph"
-    rule: "Rule"
+    rule: Any  # the engine.rules.Rule being evaluated (not imported: rules import this module)

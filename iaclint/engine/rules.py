@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -14,10 +13,10 @@ import yaml
 
 from iaclint.engine import conditions
 from iaclint.errors import RuleError
+from iaclint.schemas import schema
 from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.model import Severity, Verdict
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it: 10x faster
 
 
@@ -90,11 +89,6 @@ def rules_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent.parent / "rules"
-
-
-@lru_cache(maxsize=None)
-def schema(name: str) -> dict[str, Any]:
-    return json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
 
 
 def validate_rule_data(data: Any, path: str) -> None:

@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Callable
+from typing import Any, Callable, Protocol
 
-from iaclint.eval.evaluator import EvalError, Evaluator, to_bool, to_number, to_string
+from iaclint.eval.convert import EvalError, to_bool, to_number, to_string
 from iaclint.eval.values import SetList, Value, from_python, type_name
 from iaclint.hcl import ast
+
+
+class Evaluator(Protocol):
+    """What a function needs of the evaluator that calls it (the evaluator imports this module)."""
+
+    context: Any
+
+    def eval(self, expr: ast.Expr) -> Value: ...
+    def derived(self, node: ast.Node, raw: Any, inputs: list[Value]) -> Value: ...
+    def unknown_from(self, node: ast.Node, inputs: list[Value]) -> Value: ...
+    def _expr_origin(self, node: ast.Node) -> Any: ...
 
 Impl = Callable[[Evaluator, ast.Call, list[Value]], Value]
 

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from iaclint.eval.evaluator import ConstantContext, EvalError, Evaluator, to_number, to_string
+from iaclint.eval.convert import EvalError, to_number, to_string
+from iaclint.eval.evaluator import ConstantContext, Evaluator
 from iaclint.eval.values import ObjectRef, Origin, OriginKind, SetList, Value
 from iaclint.graph.config import ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
 from iaclint.graph.inputs import RawInput, VariableInputs, type_is_primitive

@@ -25,6 +25,7 @@ from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.providers import provider_versions
 from iaclint.graph.model import AttrView, BlockView, CallSite, Graph, Resource
 from iaclint.model import Span
+from iaclint.schemas import schema
 from iaclint.source import SourceError, SourceFile, decode_source, display_path
 
 SUPPORTED_MAJOR = {0, 1}
@@ -84,6 +85,11 @@ def _address_parts(address: str) -> list[str]:
     return parts
 
 
+def looks_like_plan(data: object) -> bool:
+    return (isinstance(data, dict) and "format_version" in data
+            and any(k in data for k in ("planned_values", "resource_changes", "configuration")))
+
+
 def _no_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
@@ -117,8 +123,6 @@ def read_plan(text: str, name: str) -> dict[str, Any]:
     except (ValueError, RecursionError) as exc:
         what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise PlanError(f"{name}: not a plan iaclint can read: {what}") from None
-    from iaclint.engine.lint import looks_like_plan
-
     if not looks_like_plan(data):
         raise PlanError(f"{name}: JSON, but not a Terraform plan (expected the output of "
                         "`terraform show -json PLANFILE`, with format_version and planned_values)")
@@ -128,8 +132,6 @@ def read_plan(text: str, name: str) -> dict[str, Any]:
     major = int(version.split(".")[0])
     if major not in SUPPORTED_MAJOR:
         raise PlanError(f"{name}: plan format_version {version} is newer than iaclint understands (0.1 to 1.x)")
-    from iaclint.engine.rules import schema
-
     validator = jsonschema.Draft202012Validator(schema("plan.schema.json"))
     error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
     if error is not None:

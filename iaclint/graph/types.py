@@ -6,7 +6,8 @@ an object input get their defaults, whose origin is the default written in the t
 
 from __future__ import annotations
 
-from iaclint.eval.evaluator import ConstantContext, EvalError, Evaluator, to_bool, to_number, to_string
+from iaclint.eval.convert import EvalError, to_bool, to_number, to_string
+from iaclint.eval.evaluator import ConstantContext, Evaluator
 from iaclint.eval.values import OriginKind, SetList, Value
 from iaclint.hcl import ast
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import fnmatch
 from pathlib import Path
 
-from iaclint.engine.baseline import BaselineError, apply_baseline, write_baseline
-from iaclint.engine.lint import LintOptions, LintRun, UsageError, lint
+from iaclint.run.baseline import BaselineError, apply_baseline, write_baseline
+from iaclint.run.lint import LintOptions, LintRun, UsageError, lint
 from iaclint.engine.suppressions import apply_suppressions
 from iaclint.fixes.builder import attach_fixes
 from iaclint.model import Finding, Report

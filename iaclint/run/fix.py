@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from iaclint.engine.lint import LintOptions
-from iaclint.engine.pipeline import run_check
+from iaclint.run.lint import LintOptions
+from iaclint.run.pipeline import run_check
 from iaclint.fixes.diff import file_diff
 from iaclint.hcl.layout import LayoutError, apply_edits
 from iaclint.model import Applicability, Finding, Report, Verdict

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from iaclint import __version__
 from iaclint.errors import UsageError
-from iaclint.engine.discovery import ModuleTree, module_tree, project_root
+from iaclint.run.discovery import ModuleTree, module_tree, project_root
 from iaclint.engine.rules import Rule, all_rules, load_rules
 from iaclint.engine.runner import RuleSelection, run_rules
 from iaclint.graph.config import ConfigLoader, terraform_files
@@ -58,11 +58,6 @@ class LintRun:
     report: Report
     graphs: list[Graph]
     targets: list[Target]
-
-
-def looks_like_plan(data: object) -> bool:
-    return (isinstance(data, dict) and "format_version" in data
-            and any(k in data for k in ("planned_values", "resource_changes", "configuration")))
 
 
 def resolve_targets(paths: list[str], options: "LintOptions | None" = None) -> tuple[list[Target], list[str]]:
@@ -213,7 +208,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             continue
         graphs.append(graph)
         if options.base and target.kind == "module":
-            from iaclint.engine.base import BaseError, mark_new_resources
+            from iaclint.run.base import BaseError, mark_new_resources
 
             try:
                 mark_new_resources(graph, target.path, options.base, options.environ)

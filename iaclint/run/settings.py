@@ -64,7 +64,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def load_settings(paths: list[str], explicit: str | None = None) -> Settings:
-    from iaclint.engine.lint import UsageError
+    from iaclint.run.lint import UsageError
 
     try:
         if explicit:
