@@ -126,3 +126,12 @@ def test_base_makes_fixes_on_resources_added_since_it_safe(tmp_path):
     assert 'cluster_identifier = "old"\n}' in main.read_text()  # the live one is untouched
     bad = iaclint("check", "--base", "no-such-ref", "-f", "json", "infra", cwd=repo)
     assert any("--base no-such-ref" in n for n in json.loads(bad.stdout)["notices"])
+
+
+def test_fix_from_the_top_fixes_every_root_and_converges(monorepo):
+    first = iaclint("fix", "--unsafe-fixes", cwd=monorepo)
+    assert "0 failing findings left" in first.stdout, first.stdout
+    # the same address (module.graph.aws_neptune_cluster.this) in two roots is two findings, both fixed
+    assert first.stdout.count("applied: NEP002 module.graph.aws_neptune_cluster.this") == 2
+    second = iaclint("fix", "--unsafe-fixes", cwd=monorepo)
+    assert "0 fixes applied" in second.stdout

@@ -81,7 +81,7 @@ class FixOutcome:
 
     def _why_left(self, f: Finding) -> str:
         verdict = "unknown, " if f.verdict is Verdict.UNKNOWN else ""
-        key = (f.rule_id, f.address, f.fix.title if f.fix else "")
+        key = _key(f)
         if key in self.rejected:
             return f"{verdict}fix rejected: {self.rejected[key]}"
         if f.fix is None:
@@ -108,7 +108,7 @@ def _allowed(finding: Finding, unsafe: bool) -> bool:
 
 
 def _key(f: Finding) -> tuple[str, str, str]:
-    return (f.rule_id, f.address, f.fix.title if f.fix else "")
+    return (f.rule_id, _config_address(f), f.fix.title if f.fix else "")
 
 
 def _state(paths: list[str], options: LintOptions, overlay: dict[str, SourceFile]):
@@ -116,11 +116,16 @@ def _state(paths: list[str], options: LintOptions, overlay: dict[str, SourceFile
     return run_check(paths, options)
 
 
+def _root(f: Finding) -> str:
+    """The root module a finding was found through: one module may be checked through several roots."""
+    return f.context.graph.root_dir if f.context is not None else ""
+
+
 def _config_address(f: Finding) -> str:
-    """The finding's address in the configuration (plan findings map to their .tf resource)."""
+    """The finding's address in the configuration (plan findings map to their .tf resource), per root."""
     context = f.context
     hcl = getattr(context.resource, "hcl_resource", None) if context is not None else None
-    return hcl.address if hcl is not None else f.address
+    return f"{_root(f)}::{hcl.address if hcl is not None else f.address}"
 
 
 def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
@@ -136,7 +141,7 @@ def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
     for graph in run.graphs:
         target = graph.hcl_companion if graph.kind == "plan" and graph.hcl_companion is not None else graph
         for f in run_rules(target, list(load_rules()), options.selection):
-            keys.add((f.rule_id, f.address, f.verdict.value))
+            keys.add((f.rule_id, f"{target.root_dir}::{f.address}", f.verdict.value))
     return keys
 
 
@@ -163,7 +168,7 @@ def _verify(before: set, after: set, before_diags: set, after_diags: set, findin
         return "the finding would still be there after the fix"
     new = sorted(k for k in after - before if k[2] == "fail")
     if new:
-        shown = ", ".join(f"{rule} on {address}" for rule, address, _ in new[:3])
+        shown = ", ".join(f"{rule} on {address.split('::', 1)[-1]}" for rule, address, _ in new[:3])
         return f"it would cause new findings ({shown})"
     return ""
 
@@ -213,7 +218,7 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
     keys, diags = _config_findings(state, options), _diagnostics(state)
     while True:
         candidates = sorted((f for f in state.report.findings if _allowed(f, unsafe) and _key(f) not in rejected
-                             and (f.rule_id, f.address) not in done
+                             and (f.rule_id, _config_address(f)) not in done
                              and (f.rule_id, _config_address(f), "fail") in keys), key=_priority)
         progressed = False
         for candidate in candidates:
@@ -236,7 +241,7 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
             overlay, state, keys, diags = trial, new_state, new_keys, new_diags
             applied.append(Applied(candidate.rule_id, candidate.address, candidate.fix.title,
                                    candidate.fix.applicability))
-            done.add((candidate.rule_id, candidate.address))
+            done.add((candidate.rule_id, _config_address(candidate)))
             progressed = True
             break
         if not progressed:
