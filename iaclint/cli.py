@@ -49,6 +49,8 @@ ColorOpt = typer.Option(None, "--color/--no-color", help="Colour the text output
 QuietOpt = typer.Option(False, "--quiet", "-q", help="Only the findings that fail the run; no notices.")
 CompactOpt = typer.Option(False, "--compact", help="One line per finding.")
 SoftFailOpt = typer.Option(False, "--soft-fail", help="Exit 0 even when findings fail (usage errors still exit 2).")
+NoCacheOpt = typer.Option(False, "--no-cache", help="Parse every file again instead of using the parse cache "
+                                                     "($XDG_CACHE_HOME/iaclint).")
 BaseOpt = typer.Option(None, "--base", help="Git revision to compare with: resources added since it were never "
                                             "applied, so fixes that replace them are safe.")
 SkipPathOpt = typer.Option([], "--skip-path", help="Directory glob not searched for root modules. Repeatable.")
@@ -80,7 +82,7 @@ def _split(values: list[str]) -> set[str]:
 def _options(paths: list[str], var_file: list[str], var: list[str], threshold: Optional[str],
              fail_on_unknown: Optional[bool], select: list[str], ignore: list[str], config_dir: Optional[str],
              config_file: Optional[str], no_inline: bool, recursive: bool = True, skip_path: list[str] = (),
-             base: Optional[str] = None):
+             base: Optional[str] = None, no_cache: bool = False):
     from iaclint.run.lint import LintOptions
     from iaclint.engine.rules import rule_ids
     from iaclint.engine.runner import RuleSelection
@@ -118,6 +120,7 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
     options.recursive = recursive
     options.skip_paths = list(skip_path)
     options.base = base
+    options.cache = not no_cache
     return options
 
 
@@ -212,12 +215,13 @@ def check(
     quiet: bool = QuietOpt,
     compact: bool = CompactOpt,
     soft_fail: bool = SoftFailOpt,
+    no_cache: bool = NoCacheOpt,
 ) -> None:
     """Check Terraform directories, files or plans and report findings."""
     style = {"color": _use_color(color), "quiet": quiet, "compact": compact}
     _guard(_check)(paths or ["."], format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
                    config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path, base,
-                   style, soft_fail)
+                   style, soft_fail, no_cache)
 
 
 def _use_color(flag: Optional[bool]) -> bool:
@@ -230,11 +234,11 @@ def _use_color(flag: Optional[bool]) -> bool:
 
 def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
            baseline, write_baseline, no_inline, config, recursive=True, skip_path=(), base=None, style=None,
-           soft_fail=False) -> None:
+           soft_fail=False, no_cache=False) -> None:
     from iaclint.run.pipeline import check_paths
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline, recursive, skip_path, base)
+                       no_inline, recursive, skip_path, base, no_cache)
     outputs = _outputs(formats)
     options.progress = _progress_reporter()
     try:
@@ -309,18 +313,19 @@ def fix(
     recursive: bool = RecursiveOpt,
     skip_path: List[str] = SkipPathOpt,
     base: Optional[str] = BaseOpt,
+    no_cache: bool = NoCacheOpt,
 ) -> None:
     """Apply the fixes for what check finds (safe ones, or also unsafe ones with --unsafe-fixes)."""
     _guard(_fix)(paths or ["."], unsafe_fixes, diff, var_file, var, severity_threshold, fail_on_unknown, select,
-                 ignore, config_dir, no_inline_suppressions, config, recursive, skip_path, base)
+                 ignore, config_dir, no_inline_suppressions, config, recursive, skip_path, base, no_cache)
 
 
 def _fix(paths, unsafe, diff, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, no_inline,
-         config, recursive=True, skip_path=(), base=None) -> None:
+         config, recursive=True, skip_path=(), base=None, no_cache=False) -> None:
     from iaclint.run.fix import run_fix
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline, recursive, skip_path, base)
+                       no_inline, recursive, skip_path, base, no_cache)
     outcome = run_fix(paths, options, unsafe=unsafe, write=not diff)
     sys.stdout.write(outcome.render(show_diff=diff))
     raise typer.Exit(EXIT_FINDINGS if outcome.remaining_failing else EXIT_OK)

@@ -12,6 +12,9 @@ import pytest
 
 from support import ROOT
 
+# every run in the test session (in-process and subprocess) uses a parse cache of its own, not the user's
+os.environ.setdefault("XDG_CACHE_HOME", __import__("tempfile").mkdtemp(prefix="iaclint-test-cache-"))
+
 PRE_COMMIT = shutil.which("pre-commit") or str(Path(sys.executable).with_name("pre-commit"))
 
 

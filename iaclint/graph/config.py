@@ -13,6 +13,7 @@ from pathlib import Path
 
 from iaclint.graph.model import Diagnostic
 from iaclint.hcl import ast
+from iaclint.hcl.cache import ParseCache
 from iaclint.hcl.jsonsyntax import parse_json_config
 from iaclint.hcl.parser import ParseFailure, parse_source
 from iaclint.source import SourceError, SourceFile, display_path, read_source
@@ -59,8 +60,9 @@ class ModuleConfig:
 class ConfigLoader:
     """Parses files once per run and module directories once, however often they are instantiated."""
 
-    def __init__(self, overlay: dict[str, SourceFile] | None = None) -> None:
+    def __init__(self, overlay: dict[str, SourceFile] | None = None, cache: "ParseCache | None" = None) -> None:
         self.overlay = overlay  # fixed file contents not yet written, for verifying fixes
+        self.cache = cache  # parsed trees kept between runs (hcl/cache.py), or None
         self.sources: dict[str, SourceFile] = {}
         self._bodies: dict[str, ast.Body | Diagnostic] = {}
         self._modules: dict[Path, ModuleConfig] = {}
@@ -73,10 +75,15 @@ class ConfigLoader:
         try:
             source = read_source(path, self.overlay)
             self.sources[shown] = source
-            if path.name.endswith(".json"):
-                result = parse_json_config(source)
+            kind = "json" if path.name.endswith(".json") else "hcl"
+            cached = self.cache.get(kind, shown, source.text) if self.cache is not None else None
+            if cached is not None:
+                result = cached
             else:
-                result = parse_source(source)
+                result = parse_json_config(source) if kind == "json" else parse_source(source)
+                pending = self.overlay and str(path.resolve()) in self.overlay
+                if self.cache is not None and not pending:  # a fix being verified is not worth keeping
+                    self.cache.put(kind, shown, source.text, result)
         except SourceError as exc:
             result = Diagnostic(shown, exc.line, exc.column, f"cannot read file: {exc}")
         except ParseFailure as exc:
@@ -159,6 +166,15 @@ def _merge_override(base: ast.Block, override: ast.Block) -> None:
     names = {a.name for a in override.body.attributes}
     base.body.items = [i for i in base.body.items if not (isinstance(i, ast.Attribute) and i.name in names)]
     base.body.items.extend(override.body.attributes)
+
+
+def make_cache(enabled: bool = True) -> ParseCache | None:
+    """The user's parse cache, unless turned off (--no-cache, IACLINT_NO_CACHE=1)."""
+    import os
+
+    if not enabled or os.environ.get("IACLINT_NO_CACHE", "") not in ("", "0"):
+        return None
+    return ParseCache()
 
 
 def terraform_files(directory: Path) -> list[Path]:

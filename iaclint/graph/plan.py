@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from iaclint.eval.values import Origin, OriginKind, Value
-from iaclint.graph.config import ConfigLoader, terraform_files
+from iaclint.graph.config import ConfigLoader, make_cache, terraform_files
 from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.providers import provider_versions
@@ -132,6 +130,8 @@ def read_plan(text: str, name: str) -> dict[str, Any]:
     major = int(version.split(".")[0])
     if major not in SUPPORTED_MAJOR:
         raise PlanError(f"{name}: plan format_version {version} is newer than iaclint understands (0.1 to 1.x)")
+    import jsonschema  # only when a plan is read: configurations never need it
+
     validator = jsonschema.Draft202012Validator(schema("plan.schema.json"))
     error = next(iter(sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))), None)
     if error is not None:
@@ -575,7 +575,8 @@ class PlanGraphBuilder:
 
                 origin = Origin(OriginKind.CLI_VAR, None, f'value of "{name}" given to terraform plan', name)
                 inputs.values[name] = from_python(entry["value"], origin)
-        companion = build_hcl_graph(config_dir, inputs, ConfigLoader(self.options.overlay))
+        companion = build_hcl_graph(config_dir, inputs,
+                                    ConfigLoader(self.options.overlay, make_cache(getattr(self.options, "cache", True))))
         by_address = companion.by_address
         by_config: dict[str, list[Resource]] = {}
         for r in companion.resources:

@@ -12,7 +12,7 @@ from iaclint.errors import UsageError
 from iaclint.run.discovery import ModuleTree, module_tree, project_root
 from iaclint.engine.rules import Rule, all_rules, load_rules
 from iaclint.engine.runner import RuleSelection, run_rules
-from iaclint.graph.config import ConfigLoader, terraform_files
+from iaclint.graph.config import ConfigLoader, make_cache, terraform_files
 from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
@@ -39,6 +39,7 @@ class LintOptions:
     shared_var_files: list[str] = field(default_factory=list)  # settings var_files: for the roots that use them
     base: str | None = None  # git revision: resources missing there were never applied from this branch
     progress: object = None  # progress(done, total, what): called as each target is checked
+    cache: bool = True  # keep parsed files between runs (hcl/cache.py)
     recursive: bool = True  # a directory that is not a root module is searched for root modules
     skip_paths: list[str] = field(default_factory=list)  # directory globs not searched (--skip-path)
 
@@ -183,7 +184,7 @@ def _add_file(modules: dict[Path, Target], directory: Path, shown: str) -> Targe
 
 def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None) -> LintRun:
     targets, notices = resolve_targets(paths, options)
-    loader = ConfigLoader(options.overlay)  # one per run: a module called by several roots is parsed once
+    loader = ConfigLoader(options.overlay, make_cache(options.cache))  # one per run: shared modules parse once
     rules = list(rules) if rules is not None else list(load_rules())
     findings: list[Finding] = []
     graphs: list[Graph] = []
@@ -246,7 +247,7 @@ def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoade
         from iaclint.graph.plan import load_plan_target
 
         return load_plan_target(target, options)
-    loader = loader or ConfigLoader(options.overlay)
+    loader = loader or ConfigLoader(options.overlay, make_cache(options.cache))
     shared = [f for f in options.shared_var_files if _declares_any(loader, target.path, f)]
     inputs = collect_inputs(target.path, shared + list(options.var_files) + target.extra_var_files, options.cli_vars,
                             options.environ, options.overlay)

@@ -1,0 +1,139 @@
+"""Parsed files kept between runs, so a warm run reads syntax trees instead of parsing again.
+
+An entry is keyed by the file's shown path and content, and lives under a directory named after
+everything that shapes the tree: iaclint's version, the source of iaclint/hcl, and the python-hcl2
+and Lark versions. Entries are pickles signed with HMAC-SHA256 under a random per-user key (0600), so
+a corrupt or foreign entry fails the check and is parsed again and rewritten, never unpickled.
+Writes go to a temporary file and are renamed into place, so concurrent runs cannot corrupt an entry.
+The cache is pruned to CACHE_LIMIT bytes, oldest entries first. `--no-cache` or IACLINT_NO_CACHE=1
+turns it off; it lives in $XDG_CACHE_HOME/iaclint (default ~/.cache/iaclint).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import pickle
+import random
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+MAGIC = b"iaclint-ast-1\n"
+CACHE_LIMIT = 256 * 1024 * 1024
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "iaclint"
+
+
+@lru_cache(maxsize=1)
+def generation() -> str:
+    """Changes whenever the code or libraries that build the trees change."""
+    import lark
+
+    from iaclint import __version__
+
+    digest = hashlib.sha256(f"{__version__}|{lark.__version__}".encode())
+    try:
+        from importlib.metadata import version
+
+        digest.update(version("python-hcl2").encode())
+    except Exception:  # not installed as a distribution: the grammar file still goes into the digest
+        pass
+    here = Path(__file__).resolve().parent
+    for name in sorted(p.name for p in here.glob("*.py")):
+        digest.update((here / name).read_bytes())
+    import hcl2
+
+    digest.update((Path(hcl2.__file__).parent / "hcl2.lark").read_bytes())
+    return digest.hexdigest()[:20]
+
+
+class ParseCache:
+    def __init__(self, root: Path | None = None):
+        self.root = root or cache_root()
+        self.folder = self.root / generation()
+        self._key: bytes | None = None
+        self.hits = 0
+        self.misses = 0
+
+    def _secret(self) -> bytes:
+        if self._key is None:
+            path = self.root / "key"
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = b""
+            if len(data) != 32:
+                self.root.mkdir(parents=True, exist_ok=True)
+                data = secrets.token_bytes(32)
+                tmp = path.with_name(f".key.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp, path)
+                data = path.read_bytes()  # another run may have won the race: use what is there
+            self._key = data
+        return self._key
+
+    def _entry(self, kind: str, shown: str, text: str) -> Path:
+        digest = hashlib.sha256(f"{kind}\0{shown}\0".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
+        return self.folder / digest[:2] / digest[2:]
+
+    def get(self, kind: str, shown: str, text: str) -> Any | None:
+        path = self._entry(kind, shown, text)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            self.misses += 1
+            return None
+        try:
+            if not data.startswith(MAGIC):
+                raise ValueError("not an entry")
+            mac, payload = data[len(MAGIC):len(MAGIC) + 32], data[len(MAGIC) + 32:]
+            if not hmac.compare_digest(mac, hmac.new(self._secret(), payload, hashlib.sha256).digest()):
+                raise ValueError("not signed by this user's key")
+            value = pickle.loads(payload)
+        except Exception:  # corrupt, truncated or foreign: never trusted, parsed and rewritten instead
+            path.unlink(missing_ok=True)
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, kind: str, shown: str, text: str, value: Any) -> None:
+        path = self._entry(kind, shown, text)
+        try:
+            payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            mac = hmac.new(self._secret(), payload, hashlib.sha256).digest()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+            with open(tmp, "wb") as handle:
+                handle.write(MAGIC + mac + payload)
+            os.replace(tmp, path)
+        except (OSError, pickle.PicklingError, RecursionError):
+            return  # a cache that cannot be written only costs speed
+        if random.random() < 0.02:
+            self.prune()
+
+    def prune(self, limit: int = CACHE_LIMIT) -> None:
+        """Remove other generations, then the oldest entries until the cache is under the limit."""
+        try:
+            for other in self.root.iterdir():
+                if other.is_dir() and other.name != self.folder.name:
+                    for entry in other.rglob("*"):
+                        if entry.is_file():
+                            entry.unlink(missing_ok=True)
+            entries = [(p.stat().st_mtime, p.stat().st_size, p) for p in self.folder.rglob("*") if p.is_file()]
+        except OSError:
+            return
+        total = sum(size for _, size, _ in entries)
+        for _mtime, size, path in sorted(entries, key=lambda e: e[0]):
+            if total <= limit * 3 // 4:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
