@@ -49,6 +49,8 @@ ColorOpt = typer.Option(None, "--color/--no-color", help="Colour the text output
 QuietOpt = typer.Option(False, "--quiet", "-q", help="Only the findings that fail the run; no notices.")
 CompactOpt = typer.Option(False, "--compact", help="One line per finding.")
 SoftFailOpt = typer.Option(False, "--soft-fail", help="Exit 0 even when findings fail (usage errors still exit 2).")
+JobsOpt = typer.Option(0, "--jobs", "-j", help="Processes that parse uncached files (default: one per CPU; 1: "
+                                                "serial).", min=0)
 NoCacheOpt = typer.Option(False, "--no-cache", help="Parse every file again instead of using the parse cache "
                                                      "($XDG_CACHE_HOME/iaclint).")
 BaseOpt = typer.Option(None, "--base", help="Git revision to compare with: resources added since it were never "
@@ -82,7 +84,7 @@ def _split(values: list[str]) -> set[str]:
 def _options(paths: list[str], var_file: list[str], var: list[str], threshold: Optional[str],
              fail_on_unknown: Optional[bool], select: list[str], ignore: list[str], config_dir: Optional[str],
              config_file: Optional[str], no_inline: bool, recursive: bool = True, skip_path: list[str] = (),
-             base: Optional[str] = None, no_cache: bool = False):
+             base: Optional[str] = None, no_cache: bool = False, jobs: int = 0):
     from iaclint.run.lint import LintOptions
     from iaclint.engine.rules import rule_ids
     from iaclint.engine.runner import RuleSelection
@@ -121,6 +123,7 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
     options.skip_paths = list(skip_path)
     options.base = base
     options.cache = not no_cache
+    options.jobs = jobs
     return options
 
 
@@ -216,12 +219,13 @@ def check(
     compact: bool = CompactOpt,
     soft_fail: bool = SoftFailOpt,
     no_cache: bool = NoCacheOpt,
+    jobs: int = JobsOpt,
 ) -> None:
     """Check Terraform directories, files or plans and report findings."""
     style = {"color": _use_color(color), "quiet": quiet, "compact": compact}
     _guard(_check)(paths or ["."], format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
                    config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path, base,
-                   style, soft_fail, no_cache)
+                   style, soft_fail, no_cache, jobs)
 
 
 def _use_color(flag: Optional[bool]) -> bool:
@@ -234,11 +238,11 @@ def _use_color(flag: Optional[bool]) -> bool:
 
 def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
            baseline, write_baseline, no_inline, config, recursive=True, skip_path=(), base=None, style=None,
-           soft_fail=False, no_cache=False) -> None:
+           soft_fail=False, no_cache=False, jobs=0) -> None:
     from iaclint.run.pipeline import check_paths
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline, recursive, skip_path, base, no_cache)
+                       no_inline, recursive, skip_path, base, no_cache, jobs)
     outputs = _outputs(formats)
     options.progress = _progress_reporter()
     try:

@@ -2,6 +2,12 @@
 """Benchmark iaclint on a generated 50-file module: full check, and a pre-commit run on one file.
 
 Usage: python scripts/bench.py [--files 50] [--runs 5] [--keep DIR] [--one-core]
+       python scripts/bench.py --compare [--checkov PATH] [--scale 1,2,4,8,16] [REPO ...]
+
+--compare runs iaclint (cold: an empty parse cache; warm: the same cache again) and, when given or on
+PATH, checkov from its own virtualenv (never imported here: its bc-python-hcl2 would replace hcl2),
+interleaved on the same trees, and prints wall time, CPU time (user + sys), peak RSS and the ratio.
+REPOs are directories (real repositories); --scale adds generated trees of that many times --files.
 
 Runs the installed `iaclint` as a separate process (what users and pre-commit do) and reports the
 median, min and max wall time of each scenario, plus the line count of the generated tree. When the
@@ -148,14 +154,63 @@ def pre_commit_setup(tree: Path, base: Path) -> tuple[list[str], dict] | None:
     return cmd, env
 
 
+def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, int, int]:
+    """(wall s, CPU s of the child, peak RSS in MB, exit code), from the child's own rusage."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, proc.returncode
+
+
+def compare(args, exe: str) -> None:
+    checkov = args.checkov or shutil.which("checkov")
+    base = Path(tempfile.mkdtemp(prefix="iaclint-compare-"))
+    trees = [Path(r) for r in args.repos]
+    for factor in [int(x) for x in args.scale.split(",") if x]:
+        tree = base / f"generated-{factor}x"
+        generate(tree, args.files * factor)
+        trees.append(tree)
+    print(f"{'tree':44s} {'tool':14s} {'wall s':>8s} {'CPU s':>8s} {'RSS MB':>7s}  ratio (iaclint/checkov, CPU)")
+    for tree in trees:
+        files = sum(1 for _ in tree.rglob("*.tf"))
+        size = sum(p.stat().st_size for p in tree.rglob("*.tf")) // 1024
+        label = f"{tree.name[:30]} ({files} .tf, {size} KB)"
+        cache = base / f"cache-{tree.name}"
+        env = dict(os.environ, XDG_CACHE_HOME=str(cache))
+        rows = {}
+        for run in range(args.runs):  # interleaved, so machine noise hits every tool alike
+            shutil.rmtree(cache, ignore_errors=True)
+            rows.setdefault("iaclint cold", []).append(measure([exe, "check", "-f", "json", str(tree)], env))
+            rows.setdefault("iaclint warm", []).append(measure([exe, "check", "-f", "json", str(tree)], env))
+            if checkov:
+                rows.setdefault("checkov", []).append(measure(
+                    [checkov, "-d", str(tree), "--framework", "terraform", "--quiet", "--compact", "-o", "json"]))
+        medians = {tool: tuple(statistics.median(r[i] for r in runs) for i in range(3)) for tool, runs in rows.items()}
+        for tool, (wall, cpu, rss) in medians.items():
+            ratio = ""
+            if "checkov" in medians and tool != "checkov":
+                ratio = f"  {cpu / medians['checkov'][1]:.3f} (wall {wall / medians['checkov'][0]:.3f})"
+            print(f"{label:44s} {tool:14s} {wall:8.2f} {cpu:8.2f} {rss:7d}{ratio}")
+    shutil.rmtree(base, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repos", nargs="*", type=Path, help="with --compare: real repositories to measure")
+    parser.add_argument("--compare", action="store_true", help="iaclint cold/warm side by side with checkov")
+    parser.add_argument("--checkov", help="checkov executable in its own virtualenv (default: checkov on PATH)")
+    parser.add_argument("--scale", default="", help="with --compare: generated trees of N x --files, e.g. 1,2,4,8,16")
     parser.add_argument("--files", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="generate the tree here and keep it")
     parser.add_argument("--one-core", action="store_true", help="pin runs to one CPU with taskset")
     args = parser.parse_args()
     exe = shutil.which("iaclint") or sys.exit("iaclint is not on PATH; install the package first")
+    if args.compare:
+        compare(args, exe)
+        return
     pin = ["taskset", "-c", "0"] if args.one_core and shutil.which("taskset") else []
     base = args.keep or Path(tempfile.mkdtemp(prefix="iaclint-bench-"))
     tree = base / "module"

@@ -109,3 +109,35 @@ def test_the_generation_changes_with_the_parser_code(monkeypatch):
     assert len(cache_module.generation()) == 20
     loader = ConfigLoader(cache=ParseCache())
     assert loader.cache is not None
+
+
+def test_parallel_parsing_gives_the_same_report_as_serial(tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from iaclint.graph import config
+
+    monkeypatch.setattr(config, "PARALLEL_THRESHOLD", 0)  # parallel even for small inputs
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "monorepo", repo)
+    from iaclint.formatters import render
+
+    outputs = []
+    for jobs in (1, 2):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-{jobs}"))
+        outputs.append(json.loads(render("json", run([repo], jobs=jobs))))
+    assert outputs[0] == outputs[1] and outputs[0]["findings"]
+    loader = config.ConfigLoader()
+    from iaclint.run.discovery import loaded_directories
+
+    assert loader.preload(loaded_directories([repo / "infra" / "prod"]), 2, threshold=0) == 3
+
+
+def test_fingerprints_are_stable_across_runs_for_wildcard_instances(tmp_path):
+    import json
+
+    (tmp_path / "main.tf").write_text('variable "n" {\n  type = number\n}\n'
+                                      'resource "aws_kms_key" "k" {\n  count = var.n\n}\n')
+    prints = [json.loads(iaclint("check", "-f", "json", "--no-cache", str(tmp_path)).stdout)["findings"][0]["fingerprint"]
+              for _ in range(2)]
+    assert prints[0] == prints[1]

@@ -133,7 +133,8 @@ def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Gra
         address=resource.address, location=location, message=message,
         origin=origin_dict(result, subject, graph), related=related, resource_type=resource.type,
     )
-    finding.fingerprint = _hash(rule.id, resource.config_address, str(resource.key), str(result.attribute),
+    key = "[*]" if type(resource.key) is object else str(resource.key)  # the wildcard key has no stable str()
+    finding.fingerprint = _hash(rule.id, resource.config_address, key, str(result.attribute),
                                 render(result.value) if result.value is not None else "absent")
     finding.context = FindingContext(rule, resource, result, graph)
     finding.source_line = source_line(graph, location.file, location.line)

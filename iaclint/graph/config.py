@@ -19,6 +19,7 @@ from iaclint.hcl.parser import ParseFailure, parse_source
 from iaclint.source import SourceError, SourceFile, display_path, read_source
 
 
+PARALLEL_THRESHOLD = 512 * 1024  # characters of uncached HCL before parsing on several processes pays
 _NAMED = {"resource", "data", "module", "variable", "output"}
 _NAME = re.compile(r"^[^\W\d][\w-]*$")  # Unicode letters count, as in HCL identifiers
 
@@ -93,6 +94,51 @@ class ConfigLoader:
         self._bodies[shown] = result
         return shown, result
 
+    def preload(self, directories: list[Path], jobs: int, threshold: int | None = None) -> int:
+        """Parse the not-yet-cached files of these directories on ``jobs`` processes; returns how many.
+
+        Results are exactly what parse_file would give (the same function runs in the workers); small
+        runs stay serial, because starting workers costs more than it saves.
+        """
+        pending: list[tuple[Path, str, SourceFile]] = []
+        size = 0
+        for directory in directories:
+            for path in terraform_files(directory):
+                shown = display_path(path)
+                if shown in self._bodies:
+                    continue
+                try:
+                    source = read_source(path, self.overlay)
+                except SourceError:
+                    continue  # parse_file reports it when the module is loaded
+                kind = "json" if path.name.endswith(".json") else "hcl"
+                cached = self.cache.get(kind, shown, source.text) if self.cache is not None else None
+                self.sources[shown] = source
+                if cached is not None:
+                    self._bodies[shown] = cached
+                    continue
+                pending.append((path, shown, source))
+                size += len(source.text)
+        if jobs < 2 or len(pending) < 2 or size < (PARALLEL_THRESHOLD if threshold is None else threshold):
+            return 0
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            context = multiprocessing.get_context("fork")  # the workers inherit the built parser
+        except ValueError:
+            return 0
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            results = list(pool.map(_parse_one, [(shown, source, path.name.endswith(".json"))
+                                                 for path, shown, source in pending], chunksize=8))
+        for (path, shown, source), result in zip(pending, results):
+            self._bodies[shown] = result
+            kind = "json" if path.name.endswith(".json") else "hcl"
+            pending_fix = self.overlay and str(path.resolve()) in self.overlay
+            if self.cache is not None and not pending_fix and not isinstance(result, Diagnostic):
+                self.cache.put(kind, shown, source.text, result)
+        return len(pending)
+
     def top_level_blocks(self) -> dict[str, list[ast.Block]]:
         return {path: list(body.blocks) for path, body in self._bodies.items() if isinstance(body, ast.Body)}
 
@@ -166,6 +212,17 @@ def _merge_override(base: ast.Block, override: ast.Block) -> None:
     names = {a.name for a in override.body.attributes}
     base.body.items = [i for i in base.body.items if not (isinstance(i, ast.Attribute) and i.name in names)]
     base.body.items.extend(override.body.attributes)
+
+
+def _parse_one(item: tuple[str, SourceFile, bool]) -> ast.Body | Diagnostic:
+    """parse_file's parsing step, in a worker process."""
+    shown, source, is_json = item
+    try:
+        return parse_json_config(source) if is_json else parse_source(source)
+    except ParseFailure as exc:
+        return Diagnostic(shown, exc.line, exc.column, exc.message)
+    except RecursionError:
+        return Diagnostic(shown, 1, 1, "nested too deeply for iaclint to read")
 
 
 def make_cache(enabled: bool = True) -> ParseCache | None:

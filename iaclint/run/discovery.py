@@ -100,6 +100,25 @@ def module_tree(base: Path, skip: list[str] = ()) -> ModuleTree:
     return tree
 
 
+def loaded_directories(roots: list[Path]) -> list[Path]:
+    """The roots and every local module directory they call, transitively (by the same cheap scan)."""
+    seen: list[Path] = []
+    todo = [r.resolve() for r in roots]
+    while todo:
+        here = todo.pop()
+        if here in seen or not here.is_dir():
+            continue
+        seen.append(here)
+        for path in terraform_files(here):
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            for match in _LOCAL_SOURCE.finditer(text):
+                todo.append((here / match.group(1)).resolve())
+    return seen
+
+
 def project_root(start: Path, settings_dir: str | None = None) -> Path:
     """Where a whole-repository question is asked from: the settings file's folder, the git top, or start."""
     if settings_dir:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from iaclint import __version__
 from iaclint.errors import UsageError
-from iaclint.run.discovery import ModuleTree, module_tree, project_root
+from iaclint.run.discovery import ModuleTree, loaded_directories, module_tree, project_root
 from iaclint.engine.rules import Rule, all_rules, load_rules
 from iaclint.engine.runner import RuleSelection, run_rules
 from iaclint.graph.config import ConfigLoader, make_cache, terraform_files
@@ -40,6 +41,7 @@ class LintOptions:
     base: str | None = None  # git revision: resources missing there were never applied from this branch
     progress: object = None  # progress(done, total, what): called as each target is checked
     cache: bool = True  # keep parsed files between runs (hcl/cache.py)
+    jobs: int = 0  # processes for parsing uncached files; 0: one per CPU
     recursive: bool = True  # a directory that is not a root module is searched for root modules
     skip_paths: list[str] = field(default_factory=list)  # directory globs not searched (--skip-path)
 
@@ -185,6 +187,9 @@ def _add_file(modules: dict[Path, Target], directory: Path, shown: str) -> Targe
 def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None) -> LintRun:
     targets, notices = resolve_targets(paths, options)
     loader = ConfigLoader(options.overlay, make_cache(options.cache))  # one per run: shared modules parse once
+    jobs = options.jobs if options.jobs else (os.cpu_count() or 1)
+    if jobs > 1:
+        loader.preload(loaded_directories([t.path for t in targets if t.kind == "module"]), jobs)
     rules = list(rules) if rules is not None else list(load_rules())
     findings: list[Finding] = []
     graphs: list[Graph] = []
