@@ -102,9 +102,10 @@ def parse_line(text: str, file: str, line: int) -> list[Comment]:
     return out
 
 
-def scan(graph: Graph) -> list[Comment]:
+def scan(graph: Graph, files: dict | None = None) -> list[Comment]:
+    """Suppression comments in the graph's .tf files (or only in ``files``, a subset of its sources)."""
     comments: list[Comment] = []
-    for file, source in graph.sources.items():
+    for file, source in (files if files is not None else graph.sources).items():
         if not file.endswith(".tf"):
             continue
         text = source.text
@@ -166,14 +167,15 @@ def apply_suppressions(findings: list[Finding], graphs: list[Graph], today: date
     today = today or date.today()
     rules = {r.id: r for r in load_rules()}
     comments: list[Comment] = []
-    seen: set[tuple] = set()
+    scanned_files: set[str] = set()
     for graph in graphs:
-        scanned = scan(graph) + (scan(graph.hcl_companion) if graph.hcl_companion is not None else [])
-        for comment in scanned:  # one module file is scanned once per root that loads it
-            key = (comment.file, comment.line, comment.column, comment.kind)
-            if key not in seen:
-                seen.add(key)
-                comments.append(comment)
+        for g in (graph, graph.hcl_companion):
+            if g is None:
+                continue
+            # roots share one loader, so a module file appears in many graphs: read its comments once
+            fresh = {f: src for f, src in g.sources.items() if f not in scanned_files}
+            scanned_files.update(fresh)
+            comments.extend(scan(g, fresh))
     by_block: dict[tuple[str, int], list[Comment]] = {}
     for comment in comments:
         if comment.block_key is not None:

@@ -65,6 +65,7 @@ class ConfigLoader:
         self.overlay = overlay  # fixed file contents not yet written, for verifying fixes
         self.cache = cache  # parsed trees kept between runs (hcl/cache.py), or None
         self.sources: dict[str, SourceFile] = {}
+        self.blocks: dict[str, list[ast.Block]] = {}  # file -> top-level blocks, kept as files are parsed
         self._bodies: dict[str, ast.Body | Diagnostic] = {}
         self._modules: dict[Path, ModuleConfig] = {}
 
@@ -92,6 +93,8 @@ class ConfigLoader:
         except RecursionError:
             result = Diagnostic(shown, 1, 1, "nested too deeply for iaclint to read")
         self._bodies[shown] = result
+        if isinstance(result, ast.Body):
+            self.blocks[shown] = list(result.blocks)
         return shown, result
 
     def preload(self, directories: list[Path], jobs: int, threshold: int | None = None) -> int:
@@ -116,6 +119,8 @@ class ConfigLoader:
                 self.sources[shown] = source
                 if cached is not None:
                     self._bodies[shown] = cached
+                    if isinstance(cached, ast.Body):
+                        self.blocks[shown] = list(cached.blocks)
                     continue
                 pending.append((path, shown, source))
                 size += len(source.text)
@@ -133,6 +138,8 @@ class ConfigLoader:
                                                  for path, shown, source in pending], chunksize=8))
         for (path, shown, source), result in zip(pending, results):
             self._bodies[shown] = result
+            if isinstance(result, ast.Body):
+                self.blocks[shown] = list(result.blocks)
             kind = "json" if path.name.endswith(".json") else "hcl"
             pending_fix = self.overlay and str(path.resolve()) in self.overlay
             if self.cache is not None and not pending_fix and not isinstance(result, Diagnostic):
@@ -140,7 +147,8 @@ class ConfigLoader:
         return len(pending)
 
     def top_level_blocks(self) -> dict[str, list[ast.Block]]:
-        return {path: list(body.blocks) for path, body in self._bodies.items() if isinstance(body, ast.Body)}
+        """Every parsed file's top-level blocks (one dict, shared by every graph of the run)."""
+        return self.blocks
 
     def module(self, directory: Path, downloaded: bool = False) -> ModuleConfig:
         key = directory.resolve()
