@@ -70,13 +70,20 @@ class ParseCache:
                 data = b""
             if len(data) != 32:
                 self.root.mkdir(parents=True, exist_ok=True)
-                data = secrets.token_bytes(32)
                 tmp = path.with_name(f".key.{os.getpid()}.{secrets.token_hex(4)}.tmp")
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, path)
-                data = path.read_bytes()  # another run may have won the race: use what is there
+                    handle.write(secrets.token_bytes(32))
+                try:
+                    if data:
+                        os.replace(tmp, path)  # a damaged key: replace it (its entries become misses)
+                    else:
+                        os.link(tmp, path)  # atomic and exclusive: the first run to get here wins
+                except FileExistsError:
+                    pass
+                finally:
+                    tmp.unlink(missing_ok=True)
+                data = path.read_bytes()  # the winner's key, complete before it became visible
             self._key = data
         return self._key
 
