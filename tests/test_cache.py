@@ -102,7 +102,28 @@ def test_no_cache_neither_reads_nor_writes(tmp_path, monkeypatch):
     assert make_cache(True) is None
     monkeypatch.delenv("IACLINT_NO_CACHE")
     proc = iaclint("check", "--no-cache", "--compact", str(FIXTURES / "demo"))
-    assert proc.returncode == 1 and not (tmp_path / "cache").exists()
+    assert proc.returncode == 1
+    kept = [p.name for p in (tmp_path / "cache" / "iaclint").iterdir()]
+    assert all(name.startswith("grammar-") for name in kept)  # only the compiled grammar, no parsed files
+
+
+def test_the_compiled_grammar_is_cached_in_the_users_directory_not_in_tmp(tmp_path, monkeypatch):
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from iaclint.hcl import grammar
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    started = time.time()
+    grammar.parser.cache_clear()
+    try:
+        grammar.parser()
+    finally:
+        grammar.parser.cache_clear()
+    assert list((tmp_path / "cache" / "iaclint").glob("grammar-*.lark"))
+    # Lark's own default is a predictable pickle in the shared temporary directory: never used
+    assert not [p for p in Path(tempfile.gettempdir()).glob(".lark_*") if p.stat().st_mtime >= started]
 
 
 def test_the_generation_changes_with_the_parser_code(monkeypatch):

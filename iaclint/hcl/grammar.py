@@ -82,5 +82,19 @@ class PostLexer:
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    """Built once per process; Lark caches the compiled tables on disk between runs."""
-    return Lark(grammar_text(), parser="lalr", propagate_positions=True, postlex=PostLexer(), cache=True)
+    """Built once per process. Lark keeps the compiled tables on disk between runs, in the user's own
+    cache directory: its default, a predictable file in the shared temporary directory that it unpickles,
+    would let another local user run code as whoever runs iaclint."""
+    import hashlib
+
+    from iaclint.hcl.cache import cache_root
+
+    text = grammar_text()
+    cache: bool | str = False
+    try:
+        folder = cache_root()
+        folder.mkdir(parents=True, exist_ok=True)
+        cache = str(folder / f"grammar-{hashlib.sha256(text.encode()).hexdigest()[:16]}.lark")
+    except OSError:
+        pass  # no writable cache: build the tables in memory each run
+    return Lark(text, parser="lalr", propagate_positions=True, postlex=PostLexer(), cache=cache)
