@@ -96,7 +96,11 @@ def _fix_text(f: Finding) -> str:
 
 def summary_line(report: Report) -> str:
     s = report.summary()
-    severities = [f"{count} {name}" for name, count in reversed(list(s["by_severity"].items())) if count]
+    failing_by_severity = {sev: 0 for sev in Severity}
+    for f in report.findings:
+        if f.verdict is Verdict.FAIL and f.suppression is None and f.baseline_state != "baselined":
+            failing_by_severity[f.severity] += 1
+    severities = [f"{n} {sev.value}" for sev, n in reversed(list(failing_by_severity.items())) if n]
     failing = f"{s['fail']} failing" + (f" ({', '.join(severities)})" if severities and s["fail"] else "")
     parts = [failing, f"{s['unknown']} unknown"]
     if s["suppressed"]:

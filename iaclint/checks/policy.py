@@ -1,0 +1,306 @@
+"""Key policies in one normalised form, whichever way the configuration writes them.
+
+A key's policy may be written as `jsonencode({...})`, as a JSON string or heredoc (with `${...}`
+interpolations), through `data.aws_iam_policy_document`, or by an `aws_kms_key_policy` resource that
+replaces the key's own. No policy at all means the AWS default policy (the account root may do
+`kms:*`). Parts that cannot be resolved stay visible as `Unknown` (with the reason) or `Partial` (a
+string with holes, such as `arn:aws:iam::${data.aws_caller_identity.current.account_id}:root`), so the
+verdicts that depend on them can be unknown instead of guessed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from iaclint.eval.values import PartialString, SetList, Value
+from iaclint.graph.model import Graph, Resource
+from iaclint.hcl import ast
+
+if TYPE_CHECKING:
+    from iaclint.engine.results import CheckResult
+
+HOLE = "\x00?\x00"  # stands for an unknown part of a string
+
+
+@dataclass(frozen=True)
+class Unknown:
+    reason: str
+    refs: frozenset[str] = frozenset()  # resources the value comes from (an ARN known after apply)
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A string with unknown parts (HOLE marks each), and the resources those parts come from."""
+
+    text: str
+    refs: frozenset[str] = frozenset()
+
+
+@dataclass
+class Statement:
+    effect: str | Unknown
+    principals: list[Any] | None  # AWS principal identifiers ("*" for anyone); None: no Principal
+    not_principal: bool
+    actions: list[Any] | None
+    not_actions: list[Any] | None
+    conditions: Any  # dict of operator -> {key: values}, {} for none, or Unknown
+    sid: str = ""
+
+
+@dataclass
+class Policy:
+    statements: list[Statement] = field(default_factory=list)
+    unknown: str = ""  # the whole policy could not be read
+    source: str = ""  # where it comes from, for messages
+    default: bool = False
+
+
+DEFAULT_POLICY = Policy([Statement("Allow", ["arn:aws:iam::SELF:root"], False, ["kms:*"], None, {},
+                                   "Enable IAM User Permissions")], "", "the AWS default key policy", True)
+
+
+def key_policy(key: Resource, graph: Graph) -> tuple[Policy, Resource]:
+    """The policy in force for a key, and the resource that sets it (an aws_kms_key_policy wins)."""
+    for setter in graph.of_type("aws_kms_key_policy"):
+        view = setter.attr("key_id")
+        if setter.mode == "managed" and view.value is not None and key.address in view.value.all_refs():
+            return read_policy(setter, "policy", graph), setter
+    return read_policy(key, "policy", graph), key
+
+
+def read_policy(resource: Resource, attribute: str, graph: Graph) -> Policy:
+    view = resource.attr(attribute)
+    if not view.is_set:
+        return DEFAULT_POLICY
+    hcl = getattr(resource, "hcl_resource", None) or resource
+    structure = _structure_from_expression(hcl, attribute)
+    if structure is None:
+        structure = _structure_from_value(view.value, graph)
+    if isinstance(structure, Unknown):
+        return Policy(unknown=structure.reason, source=f"{resource.address}.{attribute}")
+    return _normalise(structure, f"{resource.address}.{attribute}")
+
+
+# ---- from configuration text or values to plain structure -----------------------------------
+
+
+def _structure_from_expression(resource: Resource, attribute: str) -> Any | None:
+    """`jsonencode(X)`: X evaluated in the resource's context, keeping each part's own (un)knownness."""
+    block = getattr(resource, "block", None)
+    node = block.attribute(attribute) if block is not None else None
+    if node is None or not isinstance(node.expr, ast.Call) or node.expr.name != "jsonencode" or len(node.expr.args) != 1:
+        return None
+    from iaclint.eval.evaluator import Evaluator
+    from iaclint.eval.values import OriginKind
+
+    value = Evaluator(resource.context, OriginKind.LITERAL, f"{resource.address}.{attribute}").evaluate(node.expr.args[0])
+    return _plain(value)
+
+
+def _plain(value: Value) -> Any:
+    if not value.known:
+        if isinstance(value.raw, PartialString):
+            return Partial("".join(p if p is not None else HOLE for p in value.raw.parts), value.all_refs())
+        return Unknown(value.unknown or "unknown", value.all_refs())
+    raw = value.raw
+    if isinstance(raw, (list, SetList)):
+        return [_plain(v) for v in raw]
+    if isinstance(raw, dict):
+        return {k: _plain(v) for k, v in raw.items()}
+    return raw
+
+
+def _structure_from_value(value: Value | None, graph: Graph) -> Any:
+    if value is None:
+        return Unknown("the policy is not set")
+    if value.known and isinstance(value.raw, str):
+        try:
+            return json.loads(value.raw)
+        except ValueError as exc:
+            return Unknown(f"the policy is not valid JSON ({exc})")
+    documents = [r for r in graph.referenced(value.all_refs())
+                 if r.mode == "data" and r.type == "aws_iam_policy_document"]
+    if len(documents) == 1:
+        return _policy_document(documents[0], graph)
+    if isinstance(value.raw, PartialString):
+        text = "".join(p if p is not None else HOLE for p in value.raw.parts)
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return Unknown(f"the policy has unknown parts that hide its JSON structure ({value.unknown})")
+        return _mark_holes(data, value.all_refs())
+    return Unknown(value.unknown or "the policy cannot be read")
+
+
+def _mark_holes(data: Any, refs: frozenset[str]) -> Any:
+    if isinstance(data, str) and HOLE in data:
+        return Partial(data, refs)
+    if isinstance(data, list):
+        return [_mark_holes(v, refs) for v in data]
+    if isinstance(data, dict):
+        return {k: _mark_holes(v, refs) for k, v in data.items()}
+    return data
+
+
+def _policy_document(document: Resource, graph: Graph) -> Any:
+    """data "aws_iam_policy_document" as the JSON it renders (effect defaults to Allow)."""
+    for merged in ("source_policy_documents", "override_policy_documents", "source_json", "override_json"):
+        view = document.attr(merged)
+        empty = view.value is not None and view.value.known and view.value.raw in ([], "", None)
+        if view.is_set and not empty:
+            return Unknown(f"{document.address} merges other documents ({merged}), which iaclint does not "
+                           "combine yet")
+    statements, why = document.nested("statement")
+    if why:
+        return Unknown(why)
+    out = []
+    for block in statements:
+        item: dict[str, Any] = {"Effect": _plain(block.attr("effect").value) if block.attr("effect").is_set else "Allow"}
+        for name, key in (("actions", "Action"), ("not_actions", "NotAction"), ("sid", "Sid")):
+            if block.attr(name).is_set:
+                item[key] = _plain(block.attr(name).value)
+        for name, key in (("principals", "Principal"), ("not_principals", "NotPrincipal")):
+            blocks, why = block.nested(name)
+            if why:
+                return Unknown(why)
+            if blocks:
+                principal: dict[str, Any] = {}
+                for p in blocks:
+                    kind = _plain(p.attr("type").value) if p.attr("type").is_set else Unknown("principal type")
+                    ids = _plain(p.attr("identifiers").value) if p.attr("identifiers").is_set else []
+                    if kind == "*":
+                        principal = "*"  # type "*" renders as the bare string
+                        break
+                    if isinstance(kind, str):
+                        principal.setdefault(kind, [])
+                        principal[kind] += ids if isinstance(ids, list) else [ids]
+                item[key] = principal
+        conditions, why = block.nested("condition")
+        if why:
+            return Unknown(why)
+        if conditions:
+            rendered: dict[str, Any] = {}
+            for c in conditions:
+                test, variable = _plain(c.attr("test").value), _plain(c.attr("variable").value)
+                if not isinstance(test, str) or not isinstance(variable, str):
+                    return Unknown(f"a condition of {document.address} is not known")
+                rendered.setdefault(test, {})[variable] = _plain(c.attr("values").value)
+            item["Condition"] = rendered
+        out.append(item)
+    return {"Version": "2012-10-17", "Statement": out}
+
+
+# ---- normalising ----------------------------------------------------------------------------
+
+
+def _listed(value: Any) -> list[Any] | None:
+    if value is None:
+        return None
+    return value if isinstance(value, list) else [value]
+
+
+def _normalise(data: Any, source: str) -> Policy:
+    if not isinstance(data, dict):
+        return Policy(unknown="the policy is not a JSON object", source=source)
+    raw = data.get("Statement")
+    if isinstance(raw, Unknown):
+        return Policy(unknown=raw.reason, source=source)
+    statements = []
+    for item in _listed(raw) or []:
+        if not isinstance(item, dict):
+            return Policy(unknown="a statement is not an object (or is unknown)", source=source)
+        principal = item.get("Principal", item.get("NotPrincipal"))
+        principals: list[Any] | None = None
+        if principal is not None:
+            if principal == "*":
+                principals = ["*"]
+            elif isinstance(principal, dict):
+                principals = []
+                for kind, ids in principal.items():
+                    for identifier in _listed(ids) or []:
+                        principals.append(identifier if kind == "AWS" else f"{kind}:{identifier}")
+            else:
+                principals = [principal if isinstance(principal, (Unknown, Partial)) else Unknown("principal")]
+        conditions = item.get("Condition", {})
+        statements.append(Statement(item.get("Effect", Unknown("Effect is not set")), principals,
+                                    "NotPrincipal" in item, _listed(item.get("Action")),
+                                    _listed(item.get("NotAction")), conditions if conditions is not None else {},
+                                    item.get("Sid", "") if isinstance(item.get("Sid", ""), str) else ""))
+    return Policy(statements, "", source)
+
+
+def action_matches(pattern: Any, action: str) -> bool | None:
+    """Does an Action entry (with IAM wildcards) cover ``action``? None when the entry is unknown."""
+    if isinstance(pattern, (Unknown, Partial)):
+        return None
+    if not isinstance(pattern, str):
+        return False
+    return fnmatch.fnmatchcase(action.lower(), pattern.lower())
+
+
+def covers(statement: Statement, action: str) -> bool | None:
+    """Does the statement's Action (or NotAction) cover an action? None when that depends on unknowns."""
+    if statement.actions is not None:
+        results = [action_matches(p, action) for p in statement.actions]
+        if any(r is True for r in results):
+            return True
+        return None if any(r is None for r in results) else False
+    if statement.not_actions is not None:
+        results = [action_matches(p, action) for p in statement.not_actions]
+        if any(r is True for r in results):
+            return False
+        return None if any(r is None for r in results) else True
+    return False
+
+
+# ---- KMS004 ---------------------------------------------------------------------------------
+
+LIMITING_CONDITION_KEYS = {"aws:principalorgid", "aws:principalaccount", "kms:calleraccount", "aws:sourceaccount",
+                           "aws:principalarn"}
+
+
+def public_key_policy(resource: Resource, context) -> "CheckResult":
+    """KMS004: an Allow statement for any principal ("*") that no condition limits to an account or org."""
+    from iaclint.engine.results import CheckResult
+
+    graph = context.graph
+    if resource.type != "aws_kms_key_policy":
+        for setter in graph.of_type("aws_kms_key_policy"):
+            view = setter.attr("key_id")
+            if view.value is not None and resource.address in view.value.all_refs():
+                return CheckResult.passed(f"its policy is set by {setter.address}, which is checked itself")
+    policy = read_policy(resource, "policy", graph)
+    if policy.unknown:
+        return CheckResult.unknown(f"the key policy cannot be read: {policy.unknown}", attribute="policy")
+    doubts = []
+    for number, statement in enumerate(policy.statements, start=1):
+        name = f"statement {number}" + (f' ("{statement.sid}")' if statement.sid else "")
+        if isinstance(statement.effect, Unknown):
+            doubts.append(f"{name} has an unknown Effect")
+            continue
+        if statement.effect != "Allow" or statement.principals is None:
+            continue
+        anyone = statement.not_principal or any(p == "*" for p in statement.principals)
+        if not anyone:
+            # a value computed from a resource or data source (a role's or the caller's ARN) names one
+            # principal; an input without a value could be "*"
+            if any(isinstance(p, Unknown) and not p.refs for p in statement.principals):
+                doubts.append(f"{name} has a principal that is not known")
+            continue
+        conditions = statement.conditions
+        if isinstance(conditions, Unknown) or not isinstance(conditions, dict):
+            doubts.append(f"{name} allows any principal under conditions that are not known")
+            continue
+        keys = {str(key).lower() for tests in conditions.values() if isinstance(tests, dict) for key in tests}
+        if keys & LIMITING_CONDITION_KEYS:
+            continue
+        who = "everyone except the NotPrincipal" if statement.not_principal else "any principal (\"*\")"
+        return CheckResult.failed(f"{name} of {policy.source} allows {who}, and no condition limits the caller's "
+                                  "account or organization (aws:PrincipalOrgID, aws:PrincipalAccount, "
+                                  "kms:CallerAccount, aws:SourceAccount or aws:PrincipalArn)", attribute="policy")
+    if doubts:
+        return CheckResult.unknown("; ".join(doubts), attribute="policy")
+    return CheckResult.passed("no statement allows any principal without a limiting condition")
