@@ -22,7 +22,7 @@ from iaclint.hcl import ast
 if TYPE_CHECKING:
     from iaclint.engine.results import CheckResult
 
-HOLE = "\x00?\x00"  # stands for an unknown part of a string
+HOLE = "\ue000?\ue000"  # stands for an unknown part of a string (private-use characters: valid in JSON)
 
 
 @dataclass(frozen=True)

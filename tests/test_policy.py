@@ -1,0 +1,99 @@
+"""The key policy model: every way a policy is written reads into the same statements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from iaclint.checks.policy import DEFAULT_POLICY, Partial, Unknown, covers, key_policy
+from iaclint.graph.hcl import build_hcl_graph
+from iaclint.graph.inputs import collect_inputs
+
+CALLER = 'data "aws_caller_identity" "current" {}\n'
+
+
+def _graph(tmp_path, text):
+    (tmp_path / "main.tf").write_text(CALLER + text)
+    return build_hcl_graph(Path(tmp_path), collect_inputs(Path(tmp_path), environ={}))
+
+
+def _policy(tmp_path, text, address="aws_kms_key.k"):
+    graph = _graph(tmp_path, text)
+    return key_policy(graph.resource(address), graph)[0]
+
+
+def test_no_policy_is_the_aws_default(tmp_path):
+    assert _policy(tmp_path, 'resource "aws_kms_key" "k" {}\n') is DEFAULT_POLICY
+
+
+def test_a_heredoc_with_interpolations_keeps_its_structure(tmp_path):
+    policy = _policy(tmp_path, '''resource "aws_kms_key" "k" {
+  policy = <<-EOT
+    {"Version": "2012-10-17", "Statement": [{
+      "Sid": "Root", "Effect": "Allow",
+      "Principal": {"AWS": "arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"},
+      "Action": ["kms:Describe*", "kms:Put*"], "Resource": "*"}]}
+  EOT
+}
+''')
+    assert not policy.unknown
+    statement = policy.statements[0]
+    assert statement.sid == "Root" and statement.effect == "Allow"
+    assert isinstance(statement.principals[0], Partial)
+    assert "data.aws_caller_identity.current" in statement.principals[0].refs
+    assert covers(statement, "kms:PutKeyPolicy") is True and covers(statement, "kms:Decrypt") is False
+
+
+def test_jsonencode_keeps_unknown_parts_where_they_are(tmp_path):
+    policy = _policy(tmp_path, '''variable "actions" {
+  type = list(string)
+}
+
+resource "aws_kms_key" "k" {
+  policy = jsonencode({
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { AWS = ["arn:aws:iam::111122223333:root"] }
+      Action    = var.actions
+      NotAction = null
+    }]
+  })
+}
+''')
+    statement = policy.statements[0]
+    assert statement.principals == ["arn:aws:iam::111122223333:root"]
+    assert isinstance(statement.actions[0], Unknown) and covers(statement, "kms:Decrypt") is None
+
+
+def test_policy_documents_render_like_terraform(tmp_path):
+    policy = _policy(tmp_path, '''data "aws_iam_policy_document" "d" {
+  statement {
+    not_actions = ["kms:ScheduleKeyDeletion"]
+    resources   = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::111122223333:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "k" {
+  policy = data.aws_iam_policy_document.d.json
+}
+''')
+    statement = policy.statements[0]
+    assert statement.effect == "Allow"  # the data source's default
+    assert covers(statement, "kms:Decrypt") is True and covers(statement, "kms:ScheduleKeyDeletion") is False
+
+
+def test_an_aws_kms_key_policy_replaces_the_keys_own(tmp_path):
+    graph = _graph(tmp_path, '''resource "aws_kms_key" "k" {
+  policy = "{}"
+}
+
+resource "aws_kms_key_policy" "p" {
+  key_id = aws_kms_key.k.id
+  policy = jsonencode({ Statement = [{ Effect = "Deny", Principal = "*", Action = "kms:*" }] })
+}
+''')
+    policy, setter = key_policy(graph.resource("aws_kms_key.k"), graph)
+    assert setter.address == "aws_kms_key_policy.p" and policy.statements[0].effect == "Deny"
