@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -304,3 +305,87 @@ def public_key_policy(resource: Resource, context) -> "CheckResult":
     if doubts:
         return CheckResult.unknown("; ".join(doubts), attribute="policy")
     return CheckResult.passed("no statement allows any principal without a limiting condition")
+
+
+# ---- KMS002 ---------------------------------------------------------------------------------
+
+_ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
+
+
+def _caller(refs: frozenset[str]) -> bool:
+    """Does a value come from data.aws_caller_identity (this account, or the caller itself)?"""
+    return any("aws_caller_identity" in r.split(".") for r in refs)
+
+
+def _own_account(principal: Any, own: set[str]) -> bool | None:
+    """Is the principal (the root, a role or user, or the caller) of the key's own account? None: can't tell."""
+    if isinstance(principal, Partial):
+        return True if _caller(principal.refs) else None
+    if isinstance(principal, Unknown):
+        return True if _caller(principal.refs) else None
+    if not isinstance(principal, str) or principal.startswith(("Service:", "Federated:", "CanonicalUser:")):
+        return False
+    if principal == "SELF" or principal.endswith("::SELF:root"):
+        return True  # the default policy
+    account = principal if re.fullmatch(r"\d{12}", principal) else None
+    match = _ARN_ACCOUNT.match(principal)
+    if match:
+        account = match.group(1)
+    if account is None:
+        return False
+    if own:
+        return account in own
+    return None
+
+
+def key_administration_kept(resource: Resource, context) -> "CheckResult":
+    """KMS002: the key's own account must keep kms:PutKeyPolicy, or KMS rejects the policy (seed 002)."""
+    from iaclint.engine.results import CheckResult
+
+    graph = context.graph
+    if resource.type != "aws_kms_key_policy":
+        for setter in graph.of_type("aws_kms_key_policy"):
+            view = setter.attr("key_id")
+            if view.value is not None and resource.address in view.value.all_refs():
+                return CheckResult.passed(f"its policy is set by {setter.address}, which is checked itself")
+    policy = read_policy(resource, "policy", graph)
+    if policy.default:
+        return CheckResult.passed("the AWS default policy keeps account-root administration")
+    if policy.unknown:
+        return CheckResult.unknown(f"the key policy cannot be read: {policy.unknown}", attribute="policy")
+    own = graph.accounts.get(resource.provider_ref(), set())
+    doubts: list[str] = []
+    for number, statement in enumerate(policy.statements, start=1):
+        name = f"statement {number}" + (f' ("{statement.sid}")' if statement.sid else "")
+        if isinstance(statement.effect, Unknown):
+            doubts.append(f"{name} has an unknown Effect")
+            continue
+        if statement.effect != "Allow" or statement.principals is None or statement.not_principal:
+            continue
+        grants = covers(statement, "kms:PutKeyPolicy")
+        if grants is False:
+            continue
+        verdicts = [True if p == "*" else _own_account(p, own) for p in statement.principals]
+        if True not in verdicts and None not in verdicts:
+            continue
+        conditional = bool(statement.conditions) or isinstance(statement.conditions, Unknown)
+        if grants is True and True in verdicts and not conditional:
+            return CheckResult.passed(f"{name} lets the key's own account call kms:PutKeyPolicy")
+        if grants is None:
+            doubts.append(f"the actions of {name} are not known")
+        elif conditional:
+            doubts.append(f"{name} grants kms:PutKeyPolicy only under a condition")
+        else:
+            accounts = ", ".join(sorted({str(p) for p, v in zip(statement.principals, verdicts) if v is None}))
+            doubts.append(f"{name} grants kms:PutKeyPolicy to {accounts}, and whether that is the key's own "
+                          "account is not known (allowed_account_ids or assume_role in its provider would say)")
+    if doubts:
+        return CheckResult.unknown("; ".join(doubts), attribute="policy")
+    bypass = resource.attr("bypass_policy_lockout_safety_check")
+    bypassed = bypass.value is not None and bypass.value.known and bypass.value.raw is True
+    consequence = ("bypass_policy_lockout_safety_check = true lets it through, and then nobody can ever change "
+                   "this key's policy again" if bypassed else
+                   "KMS rejects it (MalformedPolicyDocumentException, after minutes of provider retries)")
+    return CheckResult.failed(f"no Allow statement of {policy.source} lets the key's own account (its root, a "
+                              f"role or user in it, or the caller) call kms:PutKeyPolicy without a condition: "
+                              f"{consequence}", attribute="policy")

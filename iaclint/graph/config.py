@@ -56,6 +56,7 @@ class ModuleConfig:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     downloaded: bool = False
     terraform_blocks: list[tuple[ast.Block, str]] = field(default_factory=list)  # (block, file)
+    providers: dict[str, ast.Block] = field(default_factory=dict)  # "aws" or "aws.west" -> provider block
 
 
 class ConfigLoader:
@@ -199,6 +200,12 @@ class ConfigLoader:
                 config.outputs.setdefault(labels[0], block)
             elif block.type == "terraform":
                 config.terraform_blocks.append((block, file))
+            elif block.type == "provider" and len(labels) == 1:
+                alias = block.attribute("alias")
+                name = labels[0]
+                if alias is not None and isinstance(alias.expr, ast.Template) and alias.expr.is_literal:
+                    name = f"{labels[0]}.{alias.expr.literal}"
+                config.providers.setdefault(name, block)
 
     def _add_resource(self, config: ModuleConfig, decl: ResourceDecl) -> None:
         existing = config.resources.get(decl.key)

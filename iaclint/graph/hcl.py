@@ -84,7 +84,28 @@ class HclGraphBuilder:
         graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, self.notices)
         graph.blocks = self.loader.top_level_blocks()
         graph.providers = provider_versions(self.root_dir, terraform_blocks, self.loader.sources)
+        graph.accounts = self._accounts(root, config)
         return graph
+
+    def _accounts(self, root: "ModuleInstance", config: ModuleConfig) -> dict[str, set[str]]:
+        """Account ids each root provider configuration is pinned to (allowed_account_ids, assume_role)."""
+        out: dict[str, set[str]] = {}
+        for name, block in config.providers.items():
+            ids: set[str] = set()
+            allowed = block.attribute("allowed_account_ids")
+            if allowed is not None:
+                value = Evaluator(root, OriginKind.EXPRESSION, f"provider {name}").evaluate(allowed.expr)
+                if value.known and isinstance(value.raw, list):
+                    ids |= {v.raw for v in value.raw if v.known and isinstance(v.raw, str)}
+            for assume in block.blocks("assume_role"):
+                role = assume.attribute("role_arn")
+                if role is not None:
+                    value = Evaluator(root, OriginKind.EXPRESSION, f"provider {name}").evaluate(role.expr)
+                    if value.known and isinstance(value.raw, str) and value.raw.count(":") >= 5:
+                        ids.add(value.raw.split(":")[4])
+            if ids:
+                out[name] = ids
+        return out
 
     def report_cycle(self, group: "ModuleGroup", chain: list[str]) -> None:
         """A module call cycle, once per call block however many instances reach it."""

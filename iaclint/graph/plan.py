@@ -521,6 +521,7 @@ class PlanGraphBuilder:
         from_plan = provider_versions(self.plan_dir or Path("."), [], {}, constraints)
         graph.providers = dict(from_plan)
         if companion is not None:
+            graph.accounts = companion.accounts
             for name, info in companion.providers.items():
                 if info.major is not None or name not in from_plan or from_plan[name].major is None:
                     graph.providers[name] = info
