@@ -234,3 +234,69 @@ def standalone_cache(cluster: Resource, context: CheckContext) -> CheckResult:
                               no_fix_reason="replace it with an aws_elasticache_replication_group "
                                             "(at_rest_encryption_enabled = true, num_cache_clusters = 1), seeded from "
                                             "a backup of this cluster (snapshot_name)")
+
+
+SHARED_SNAPSHOTS = ("aws_db_snapshot", "aws_db_cluster_snapshot", "aws_db_snapshot_copy", "aws_rds_cluster_snapshot_copy")
+
+
+def _shared_accounts(snapshot: Resource) -> tuple[list[str] | None, str]:
+    """The accounts a snapshot is shared with ([] when none), or None and why when unknown."""
+    view = snapshot.attr("shared_accounts")
+    if not view.is_set:
+        return [], ""
+    value = view.value
+    if not value.known or not isinstance(value.raw, list):
+        return None, f"shared_accounts is unknown ({value.unknown or 'not a list'})"
+    accounts = []
+    for item in value.raw:
+        if not item.known:
+            return None, f"an entry of shared_accounts is unknown ({item.unknown})"
+        accounts.append(str(item.raw))
+    return accounts, ""
+
+
+def shared_snapshot_key(snapshot: Resource, context: CheckContext) -> CheckResult:
+    """SNP001: a snapshot encrypted with an AWS managed key cannot be shared with another account."""
+    accounts, why = _shared_accounts(snapshot)
+    if accounts is None:
+        return CheckResult.unknown(f"whether it is shared cannot be told: {why}", attribute="shared_accounts")
+    accounts = [a for a in accounts if a != "all"]  # SNP003 reports "all"
+    if not accounts:
+        return CheckResult.passed("not shared with other accounts")
+    enc = encryption_of(snapshot, context.graph)
+    if enc.state is False:
+        return CheckResult.passed(f"not encrypted ({enc.reason}); RDS005 or RDS006 reports that")
+    key = enc.key
+    if key is None or key.kind is KeyKind.UNKNOWN or enc.state is None:
+        reason = enc.reason if enc.state is None else (key.key.reason if key else "its key is not known")
+        return CheckResult.unknown(f"shared with {', '.join(accounts)}, and its key cannot be classified: {reason}",
+                                   attribute="shared_accounts", related=list(enc.related))
+    if key.kind is KeyKind.CUSTOMER_MANAGED:
+        return CheckResult.passed(f"encrypted with {key.key.reason}")
+    return CheckResult.failed(
+        f"shared with {', '.join(accounts)}, but encrypted with an AWS managed key ({key.key.reason}): AWS does not "
+        "share snapshots encrypted with the AWS managed key. Copy it with a customer managed key "
+        "(aws_db_snapshot_copy or aws_rds_cluster_snapshot_copy with kms_key_id), let the other accounts use that "
+        "key in its policy, and share the copy", attribute="shared_accounts", related=list(enc.related),
+        fixable=False, no_fix_reason="a copy with a customer managed key is a new resource; the message says what "
+                                     "to add")
+
+
+def public_snapshot(snapshot: Resource, context: CheckContext) -> CheckResult:
+    """SNP003: shared_accounts = ["all"] makes an unencrypted snapshot public; an encrypted one is an API error."""
+    accounts, why = _shared_accounts(snapshot)
+    if accounts is None:
+        return CheckResult.unknown(f"whether it is public cannot be told: {why}", attribute="shared_accounts")
+    if "all" not in accounts:
+        return CheckResult.passed("not shared publicly")
+    enc = encryption_of(snapshot, context.graph)
+    if enc.state is True:
+        effect = "an encrypted snapshot cannot be made public: the apply fails"
+    elif enc.state is False:
+        effect = "the snapshot is not encrypted, so every AWS account can restore its data (Security Hub RDS.1)"
+    else:
+        effect = (f"if it is not encrypted, every AWS account can restore its data; if it is, the apply fails "
+                  f"({enc.reason})")
+    return CheckResult.failed(f'shared_accounts contains "all": {effect}', attribute="shared_accounts",
+                              related=list(enc.related), fixable=False,
+                              no_fix_reason='share with the accounts that need it, by id, instead of "all"')
