@@ -300,3 +300,63 @@ def public_snapshot(snapshot: Resource, context: CheckContext) -> CheckResult:
     return CheckResult.failed(f'shared_accounts contains "all": {effect}', attribute="shared_accounts",
                               related=list(enc.related), fixable=False,
                               no_fix_reason='share with the accounts that need it, by id, instead of "all"')
+
+
+SHARE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
+
+
+def shared_snapshot_key_policy(snapshot: Resource, context: CheckContext) -> CheckResult:
+    """SNP002: every account a snapshot is shared with needs Decrypt, DescribeKey and CreateGrant on its key."""
+    from iaclint.checks.policy import Partial, Unknown, caller_account, covers, key_policy
+
+    graph = context.graph
+    accounts, why = _shared_accounts(snapshot)
+    if accounts is None:
+        return CheckResult.unknown(f"whether it is shared cannot be told: {why}", attribute="shared_accounts")
+    accounts = [a for a in accounts if a != "all"]
+    if not accounts:
+        return CheckResult.passed("not shared with other accounts")
+    enc = encryption_of(snapshot, graph)
+    if enc.state is not True or enc.key is None or enc.key.kind is not KeyKind.CUSTOMER_MANAGED:
+        return CheckResult.passed("not on a customer managed key; SNP001 or RDS005 reports what is wrong")
+    key = enc.key.key.key_resource
+    if key is None:
+        return CheckResult.unknown(f"shared with {', '.join(accounts)} under {enc.key.key.reason}, a key that is not "
+                                   "in this configuration, so its policy cannot be read", attribute="shared_accounts")
+    policy, setter = key_policy(key, graph)
+    related = list(enc.related) + [(setter.header_span, f"key policy of {key.address}")]
+    if policy.unknown:
+        return CheckResult.unknown(f"the policy of {key.address} cannot be read: {policy.unknown}",
+                                   attribute="shared_accounts", related=related)
+    missing: list[str] = []
+    doubts: list[str] = []
+    for account in accounts:
+        for action in SHARE_ACTIONS:
+            verdict = False
+            for statement in policy.statements:
+                if statement.effect != "Allow" or statement.principals is None or statement.not_principal:
+                    continue
+                if covers(statement, action) is not True:
+                    continue
+                for principal in statement.principals:
+                    if principal == "*" or (isinstance(principal, str) and (
+                            principal == account or f"::{account}:" in principal)):
+                        verdict = True
+                    elif isinstance(principal, (Unknown, Partial)) and verdict is False and not caller_account(principal.refs):
+                        verdict = None  # the caller's own account is not the account shared with
+            if verdict is False:
+                missing.append(f"{account} {action}")
+            elif verdict is None:
+                doubts.append(f"{account} {action}")
+    if missing:
+        return CheckResult.failed(
+            f"shared with {', '.join(accounts)}, but the policy of {key.address} does not allow "
+            f"{'; '.join(missing)}: the other account sees the snapshot and cannot copy or restore it (the default "
+            "policy allows no other account)", attribute="shared_accounts", related=related, fixable=False,
+            no_fix_reason="add a statement to the key policy that allows the accounts' roots kms:Decrypt, "
+                          "kms:DescribeKey, kms:CreateGrant, kms:ReEncrypt* and kms:GenerateDataKey*")
+    if doubts:
+        return CheckResult.unknown(f"the policy of {key.address} has principals that are not known, so whether it "
+                                   f"allows {'; '.join(doubts)} cannot be told", attribute="shared_accounts",
+                                   related=related)
+    return CheckResult.passed(f"the policy of {key.address} lets every account it is shared with use the key")

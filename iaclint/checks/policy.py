@@ -312,7 +312,7 @@ def public_key_policy(resource: Resource, context) -> "CheckResult":
 _ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
 
 
-def _caller(refs: frozenset[str]) -> bool:
+def caller_account(refs: frozenset[str]) -> bool:
     """Does a value come from data.aws_caller_identity (this account, or the caller itself)?"""
     return any("aws_caller_identity" in r.split(".") for r in refs)
 
@@ -320,9 +320,9 @@ def _caller(refs: frozenset[str]) -> bool:
 def _own_account(principal: Any, own: set[str]) -> bool | None:
     """Is the principal (the root, a role or user, or the caller) of the key's own account? None: can't tell."""
     if isinstance(principal, Partial):
-        return True if _caller(principal.refs) else None
+        return True if caller_account(principal.refs) else None
     if isinstance(principal, Unknown):
-        return True if _caller(principal.refs) else None
+        return True if caller_account(principal.refs) else None
     if not isinstance(principal, str) or principal.startswith(("Service:", "Federated:", "CanonicalUser:")):
         return False
     if principal == "SELF" or principal.endswith("::SELF:root"):
