@@ -236,9 +236,6 @@ def standalone_cache(cluster: Resource, context: CheckContext) -> CheckResult:
                                             "a backup of this cluster (snapshot_name)")
 
 
-SHARED_SNAPSHOTS = ("aws_db_snapshot", "aws_db_cluster_snapshot", "aws_db_snapshot_copy", "aws_rds_cluster_snapshot_copy")
-
-
 def _shared_accounts(snapshot: Resource) -> tuple[list[str] | None, str]:
     """The accounts a snapshot is shared with ([] when none), or None and why when unknown."""
     view = snapshot.attr("shared_accounts")
@@ -255,14 +252,20 @@ def _shared_accounts(snapshot: Resource) -> tuple[list[str] | None, str]:
     return accounts, ""
 
 
-def shared_snapshot_key(snapshot: Resource, context: CheckContext) -> CheckResult:
-    """SNP001: a snapshot encrypted with an AWS managed key cannot be shared with another account."""
+def _other_accounts(snapshot: Resource) -> tuple[list[str], CheckResult | None]:
+    """The account ids a snapshot is shared with ("all" is SNP003's), or the verdict when there are none."""
     accounts, why = _shared_accounts(snapshot)
     if accounts is None:
-        return CheckResult.unknown(f"whether it is shared cannot be told: {why}", attribute="shared_accounts")
-    accounts = [a for a in accounts if a != "all"]  # SNP003 reports "all"
-    if not accounts:
-        return CheckResult.passed("not shared with other accounts")
+        return [], CheckResult.unknown(f"whether it is shared cannot be told: {why}", attribute="shared_accounts")
+    accounts = [a for a in accounts if a != "all"]
+    return accounts, None if accounts else CheckResult.passed("not shared with other accounts")
+
+
+def shared_snapshot_key(snapshot: Resource, context: CheckContext) -> CheckResult:
+    """SNP001: a snapshot encrypted with an AWS managed key cannot be shared with another account."""
+    accounts, verdict = _other_accounts(snapshot)
+    if verdict is not None:
+        return verdict
     enc = encryption_of(snapshot, context.graph)
     if enc.state is False:
         return CheckResult.passed(f"not encrypted ({enc.reason}); RDS005 or RDS006 reports that")
@@ -310,12 +313,9 @@ def shared_snapshot_key_policy(snapshot: Resource, context: CheckContext) -> Che
     from iaclint.checks.policy import Partial, Unknown, caller_account, covers, key_policy
 
     graph = context.graph
-    accounts, why = _shared_accounts(snapshot)
-    if accounts is None:
-        return CheckResult.unknown(f"whether it is shared cannot be told: {why}", attribute="shared_accounts")
-    accounts = [a for a in accounts if a != "all"]
-    if not accounts:
-        return CheckResult.passed("not shared with other accounts")
+    accounts, verdict = _other_accounts(snapshot)
+    if verdict is not None:
+        return verdict
     enc = encryption_of(snapshot, graph)
     if enc.state is not True or enc.key is None or enc.key.kind is not KeyKind.CUSTOMER_MANAGED:
         return CheckResult.passed("not on a customer managed key; SNP001 or RDS005 reports what is wrong")

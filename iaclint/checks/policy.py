@@ -63,13 +63,30 @@ DEFAULT_POLICY = Policy([Statement("Allow", ["arn:aws:iam::SELF:root"], False, [
                                    "Enable IAM User Permissions")], "", "the AWS default key policy", True)
 
 
-def key_policy(key: Resource, graph: Graph) -> tuple[Policy, Resource]:
-    """The policy in force for a key, and the resource that sets it (an aws_kms_key_policy wins)."""
+def policy_setter(key: Resource, graph: Graph) -> Resource | None:
+    """The aws_kms_key_policy that replaces a key's own policy, if the configuration has one."""
     for setter in graph.of_type("aws_kms_key_policy"):
         view = setter.attr("key_id")
         if setter.mode == "managed" and view.value is not None and key.address in view.value.all_refs():
-            return read_policy(setter, "policy", graph), setter
+            return setter
+    return None
+
+
+def key_policy(key: Resource, graph: Graph) -> tuple[Policy, Resource]:
+    """The policy in force for a key, and the resource that sets it (an aws_kms_key_policy wins)."""
+    setter = policy_setter(key, graph)
+    if setter is not None:
+        return read_policy(setter, "policy", graph), setter
     return read_policy(key, "policy", graph), key
+
+
+def _own_policy(resource: Resource, graph: Graph) -> tuple[Policy | None, Resource | None]:
+    """The policy a key-policy rule judges on ``resource``: None (and the setter) when another resource sets it."""
+    if resource.type != "aws_kms_key_policy":
+        setter = policy_setter(resource, graph)
+        if setter is not None:
+            return None, setter
+    return read_policy(resource, "policy", graph), None
 
 
 def read_policy(resource: Resource, attribute: str, graph: Graph) -> Policy:
@@ -268,12 +285,9 @@ def public_key_policy(resource: Resource, context) -> "CheckResult":
     from iaclint.engine.results import CheckResult
 
     graph = context.graph
-    if resource.type != "aws_kms_key_policy":
-        for setter in graph.of_type("aws_kms_key_policy"):
-            view = setter.attr("key_id")
-            if view.value is not None and resource.address in view.value.all_refs():
-                return CheckResult.passed(f"its policy is set by {setter.address}, which is checked itself")
-    policy = read_policy(resource, "policy", graph)
+    policy, setter = _own_policy(resource, graph)
+    if policy is None:
+        return CheckResult.passed(f"its policy is set by {setter.address}, which is checked itself")
     if policy.unknown:
         return CheckResult.unknown(f"the key policy cannot be read: {policy.unknown}", attribute="policy")
     doubts = []
@@ -343,12 +357,9 @@ def key_administration_kept(resource: Resource, context) -> "CheckResult":
     from iaclint.engine.results import CheckResult
 
     graph = context.graph
-    if resource.type != "aws_kms_key_policy":
-        for setter in graph.of_type("aws_kms_key_policy"):
-            view = setter.attr("key_id")
-            if view.value is not None and resource.address in view.value.all_refs():
-                return CheckResult.passed(f"its policy is set by {setter.address}, which is checked itself")
-    policy = read_policy(resource, "policy", graph)
+    policy, setter = _own_policy(resource, graph)
+    if policy is None:
+        return CheckResult.passed(f"its policy is set by {setter.address}, which is checked itself")
     if policy.default:
         return CheckResult.passed("the AWS default policy keeps account-root administration")
     if policy.unknown:
