@@ -400,3 +400,82 @@ def key_administration_kept(resource: Resource, context) -> "CheckResult":
     return CheckResult.failed(f"no Allow statement of {policy.source} lets the key's own account (its root, a "
                               f"role or user in it, or the caller) call kms:PutKeyPolicy without a condition: "
                               f"{consequence}", attribute="policy")
+
+
+# ---- KMS003 ---------------------------------------------------------------------------------
+
+SERVICE_USE_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey")
+
+
+def key_consumers(key: Resource, graph: Graph) -> list[tuple[Resource, str]]:
+    """The datastores of the configuration whose key argument resolves to ``key``: (resource, argument)."""
+    from iaclint.checks.keys import classify_key
+    from iaclint.checks.regions import KEY_ARGUMENTS
+
+    out = []
+    for resource in graph.managed():
+        name = KEY_ARGUMENTS.get(resource.type)
+        views = []
+        if name is not None:
+            views.append((name, resource.attr(name)))
+        elif resource.type == "aws_dynamodb_table":
+            blocks, _ = resource.nested("server_side_encryption")
+            views += [("server_side_encryption.kms_key_arn", b.attr("kms_key_arn")) for b in blocks]
+        for label, view in views:
+            if view.is_set and key.address in view.value.all_refs() or (
+                    view.is_set and classify_key(view, graph).key_resource is key):
+                out.append((resource, label))
+    return out
+
+
+def key_usable_by_services(key: Resource, context) -> "CheckResult":
+    """KMS003: a key a datastore uses must let someone create grants and describe it, or creation fails."""
+    from iaclint.engine.results import CheckResult
+
+    graph = context.graph
+    consumers = key_consumers(key, graph)
+    if not consumers:
+        return CheckResult.passed("no datastore of this configuration uses it")
+    policy, setter = key_policy(key, graph)
+    at_fault = setter if setter is not key else None
+    locate = {"locate_span": setter.attr("policy").span} if at_fault is not None and setter.attr("policy").span else {}
+    names = ", ".join(f"{r.address}.{label}" for r, label in consumers[:6]) + (
+        f" and {len(consumers) - 6} more" if len(consumers) > 6 else "")
+    related = [(r.header_span, f"uses this key ({label})") for r, label in consumers[:6] if r.header_span]
+    if policy.default:
+        return CheckResult.passed("the AWS default policy keeps account-root access")
+    if policy.unknown:
+        return CheckResult.unknown(f"used by {names}, and the key policy cannot be read: {policy.unknown}",
+                                   resource=at_fault, attribute="policy", related=related,
+                                   extra=dict(locate))
+    doubts = []
+    for number, statement in enumerate(policy.statements, start=1):
+        if isinstance(statement.effect, Unknown):
+            doubts.append(f"statement {number} has an unknown Effect")
+            continue
+        if statement.effect != "Allow" or statement.principals is None or statement.not_principal:
+            continue
+        people = [p for p in statement.principals
+                  if not (isinstance(p, str) and p.startswith(("Service:", "Federated:", "CanonicalUser:")))]
+        if not people:
+            continue
+        grants = [covers(statement, action) for action in SERVICE_USE_ACTIONS]
+        if all(g is True for g in grants):
+            return CheckResult.passed(f"statement {number} lets principals create grants and describe the key")
+        if None in grants and False not in grants:
+            doubts.append(f"the actions of statement {number} are not known")
+    # two statements may split the actions between them: one principal set must have both
+    split = {action: [n for n, s in enumerate(policy.statements, 1) if s.effect == "Allow" and s.principals
+                      and not s.not_principal and covers(s, action) is True] for action in SERVICE_USE_ACTIONS}
+    if all(split.values()):
+        doubts.append("kms:CreateGrant and kms:DescribeKey are granted by different statements "
+                      f"({split['kms:CreateGrant']} and {split['kms:DescribeKey']}); whether one principal has both "
+                      "depends on who they name")
+    if doubts:
+        return CheckResult.unknown(f"used by {names}; " + "; ".join(doubts), resource=at_fault, attribute="policy",
+                                   related=related)
+    return CheckResult.failed(
+        f"used by {names}, but {policy.source} neither keeps account-root access nor lets any principal call "
+        "kms:CreateGrant and kms:DescribeKey: creating those resources fails (RDS and the other services create "
+        "a grant on the key with the caller's permissions)", resource=at_fault, attribute="policy",
+        related=related, extra=dict(locate))

@@ -16,6 +16,7 @@ from iaclint.eval.evaluator import ConstantContext, Evaluator
 from iaclint.eval.values import ObjectRef, Origin, OriginKind, SetList, Value
 from iaclint.graph.config import ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
 from iaclint.graph.inputs import RawInput, VariableInputs, type_is_primitive
+from iaclint.graph.placement import ProviderPlace, provider_place
 from iaclint.graph.providers import provider_versions
 from iaclint.graph.model import AttrView, BlockView, CallSite, Diagnostic, Graph, Resource
 from iaclint.graph.types import convert
@@ -84,27 +85,24 @@ class HclGraphBuilder:
         graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, self.notices)
         graph.blocks = self.loader.top_level_blocks()
         graph.providers = provider_versions(self.root_dir, terraform_blocks, self.loader.sources)
-        graph.accounts = self._accounts(root, config)
+        graph.places = self._places(root, config)
+        graph.accounts = {name: set(place.accounts) for name, place in graph.places.items() if place.accounts}
         return graph
 
-    def _accounts(self, root: "ModuleInstance", config: ModuleConfig) -> dict[str, set[str]]:
-        """Account ids each root provider configuration is pinned to (allowed_account_ids, assume_role)."""
-        out: dict[str, set[str]] = {}
+    def _places(self, root: "ModuleInstance", config: ModuleConfig) -> dict[str, ProviderPlace]:
+        """Region and pinned accounts of each root provider configuration ("aws", "aws.west")."""
+        out: dict[str, ProviderPlace] = {}
         for name, block in config.providers.items():
-            ids: set[str] = set()
-            allowed = block.attribute("allowed_account_ids")
-            if allowed is not None:
-                value = Evaluator(root, OriginKind.EXPRESSION, f"provider {name}").evaluate(allowed.expr)
-                if value.known and isinstance(value.raw, list):
-                    ids |= {v.raw for v in value.raw if v.known and isinstance(v.raw, str)}
+            evaluator = Evaluator(root, OriginKind.EXPRESSION, f"provider {name}")
+            values: dict[str, Value | None] = {}
+            for attribute in ("region", "allowed_account_ids"):
+                node = block.attribute(attribute)
+                values[attribute] = evaluator.evaluate(node.expr) if node is not None else None
             for assume in block.blocks("assume_role"):
                 role = assume.attribute("role_arn")
                 if role is not None:
-                    value = Evaluator(root, OriginKind.EXPRESSION, f"provider {name}").evaluate(role.expr)
-                    if value.known and isinstance(value.raw, str) and value.raw.count(":") >= 5:
-                        ids.add(value.raw.split(":")[4])
-            if ids:
-                out[name] = ids
+                    values["role_arn"] = evaluator.evaluate(role.expr)
+            out[name] = provider_place(values, name)
         return out
 
     def report_cycle(self, group: "ModuleGroup", chain: list[str]) -> None:

@@ -125,6 +125,7 @@ class Graph:
     base_ref: str | None = None  # --base: the git revision compared with
     new_since_base: set = field(default_factory=set)  # addresses that do not exist at base_ref
     accounts: dict = field(default_factory=dict)  # root provider configuration -> account ids it is pinned to
+    places: dict = field(default_factory=dict)  # root provider configuration -> placement.ProviderPlace
 
     def __post_init__(self) -> None:
         self.by_address: dict[str, Resource] = {r.address: r for r in self.resources}

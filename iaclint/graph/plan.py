@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from iaclint.eval.values import Origin, OriginKind, Value
+from iaclint.eval.values import Origin, OriginKind, Value, from_python
 from iaclint.graph.config import ConfigLoader, make_cache, terraform_files
 from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
@@ -520,13 +520,35 @@ class PlanGraphBuilder:
                     ("", entry["version_constraint"], f"{self.source.path} provider_config {key}"))
         from_plan = provider_versions(self.plan_dir or Path("."), [], {}, constraints)
         graph.providers = dict(from_plan)
+        graph.places = self._provider_places()
+        graph.accounts = {name: set(p.accounts) for name, p in graph.places.items() if p.accounts}
         if companion is not None:
-            graph.accounts = companion.accounts
+            mine = graph.places  # the plan's own constants win over what the configuration evaluates to
+            graph.places = {**companion.places, **{k: p for k, p in mine.items() if p.region is not None}}
+            graph.accounts = {**graph.accounts, **companion.accounts}
             for name, info in companion.providers.items():
                 if info.major is not None or name not in from_plan or from_plan[name].major is None:
                     graph.providers[name] = info
             companion.providers = graph.providers  # fixes are verified against the configuration
         return graph
+
+    def _provider_places(self) -> dict[str, Any]:
+        """Region and pinned accounts of the root provider configurations, from their constant expressions."""
+        from iaclint.graph.placement import provider_place
+
+        out = {}
+        for key, entry in ((self.data.get("configuration") or {}).get("provider_config") or {}).items():
+            if not isinstance(entry, dict) or ":" in key:
+                continue
+            expressions = entry.get("expressions") or {}
+            values: dict[str, Value | None] = {}
+            for name in ("region", "allowed_account_ids"):
+                values[name] = _constant(expressions.get(name), f"provider {key} {name}")
+            roles = expressions.get("assume_role")
+            if isinstance(roles, list) and roles and isinstance(roles[0], dict):
+                values["role_arn"] = _constant(roles[0].get("role_arn"), f"provider {key} role_arn")
+            out[key] = provider_place(values, key)
+        return out
 
     def _add(self, resource: PlanResource, seen: set[str]) -> None:
         seen.add(resource.address)
@@ -623,3 +645,14 @@ class PlanGraphBuilder:
         if not planned and not calls:
             return True
         return bool(planned & set(config.resources)) or bool(calls & set(config.module_calls))
+
+
+def _constant(expression: Any, label: str) -> Value | None:
+    """A provider argument from the plan's configuration: its constant, else unknown (a reference)."""
+    if not isinstance(expression, dict):
+        return None
+    origin = Origin(OriginKind.EXPRESSION, None, label)
+    if "constant_value" in expression:
+        return from_python(expression["constant_value"], origin)
+    refs = ", ".join(str(r) for r in expression.get("references") or []) or "an expression"
+    return Value.unknown_because(f"it is computed from {refs}", origin=origin)

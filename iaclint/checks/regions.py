@@ -1,0 +1,145 @@
+"""Cross-Region rules: a KMS key is usable only in its own Region (FACTS-2 2.4).
+
+A key argument that names a key of another Region, and a cross-Region replica or global secondary
+that names no key of its own Region, both fail at apply time, long after review. Places come from
+`graph.placement`; where a Region cannot be known before apply, the verdict is unknown with the reason.
+"""
+
+from __future__ import annotations
+
+from iaclint.checks.encryption import CLUSTERS, KEY_ATTRIBUTE, encryption_of, follow, given
+from iaclint.engine.results import CheckContext, CheckResult
+from iaclint.eval.values import render
+from iaclint.graph.model import Graph, Resource
+from iaclint.graph.placement import Place, arn_region, key_region, region_of, same_provider
+
+# every datastore argument that names a KMS key, by resource type (KEY_ATTRIBUTE, plus the backup ones)
+KEY_ARGUMENTS = {**KEY_ATTRIBUTE, "aws_backup_vault": "kms_key_arn",
+                 "aws_db_instance_automated_backups_replication": "kms_key_id",
+                 "aws_ebs_snapshot_copy": "kms_key_id", "aws_dynamodb_table": None}
+
+
+def consumer_region(resource: Resource, graph: Graph) -> Place:
+    """Where the consumer's data lives: `destination_region` of a snapshot copy, else the resource's Region."""
+    if resource.type in ("aws_db_snapshot_copy", "aws_rds_cluster_snapshot_copy") and given(resource, "destination_region"):
+        value = resource.attr("destination_region").value
+        if value.known and isinstance(value.raw, str):
+            return Place(value.raw, f"destination_region = {render(value)}")
+        return Place(None, f"destination_region is unknown ({value.unknown})")
+    return region_of(resource, graph)
+
+
+def _key_arguments(resource: Resource) -> list[tuple[str, object, object]]:
+    """(label, AttrView, block span) of each key argument a resource sets; DynamoDB's sits in server_side_encryption."""
+    if resource.type == "aws_dynamodb_table":
+        blocks, _ = resource.nested("server_side_encryption")
+        return [("server_side_encryption.kms_key_arn", b.attr("kms_key_arn"), b.span) for b in blocks
+                if b.attr("kms_key_arn").is_set]
+    name = KEY_ARGUMENTS.get(resource.type)
+    if name is None or not given(resource, name):
+        return []
+    return [(name, resource.attr(name), None)]
+
+
+def key_in_consumer_region(resource: Resource, context: CheckContext) -> CheckResult:
+    """XRG001: the key an argument names must be in the Region of the resource that uses it."""
+    graph = context.graph
+    arguments = _key_arguments(resource)
+    if not arguments:
+        return CheckResult.passed("names no KMS key")
+    doubts: list[tuple[str, str]] = []
+    for label, view, block_span in arguments:
+        attribute = label.split(".")[-1] if "." not in label else None
+        where, key = key_region(view.value, graph)
+        if key is not None and same_provider(resource, key) and resource.type not in (
+                "aws_db_snapshot_copy", "aws_rds_cluster_snapshot_copy"):
+            continue  # same provider configuration, same Region, whatever that Region is
+        if where.provider == "same":
+            continue  # a key id or alias is resolved in the consumer's own Region
+        mine = consumer_region(resource, graph)
+        if key is not None and same_provider(resource, key) and not given(resource, "destination_region"):
+            continue
+        related = [(key.header_span, f"key {key.address}")] if key is not None and key.header_span else []
+        if where.value is not None and mine.value is not None:
+            if where.value == mine.value:
+                continue
+            what = key.address if key is not None else render(view.value)
+            return CheckResult.failed(
+                f"{label} names {what} in {where.value} ({where.why}), but {resource.address} is in {mine.value} "
+                f"({mine.why}): a KMS key can only be used in its own Region, so the apply fails. Use a key of "
+                f"{mine.value} (a multi-Region replica key there is fine)",
+                attribute=attribute, value=view.value, related=related,
+                extra={"locate_span": view.span or block_span} if attribute is None else {})
+        unknown_side = where if where.value is None else mine
+        doubts.append((label, unknown_side.why))
+    if doubts:
+        return CheckResult.unknown("; ".join(f"the key of {label} may be in another Region than {resource.address}: "
+                                             f"{why}" for label, why in doubts),
+                                   attribute=doubts[0][0] if "." not in doubts[0][0] else None)
+    return CheckResult.passed("every key it names is in its own Region")
+
+
+# ---- XRG002 -------------------------------------------------------------------------------
+
+
+def _source_place(resource: Resource, attribute: str, types: tuple[str, ...], identifiers: tuple[str, ...],
+                  graph: Graph) -> tuple[Resource | None, Place]:
+    """The source a replica names and the source's Region (from the source resource, or a literal ARN)."""
+    source, _ = follow(resource, attribute, types, identifiers, graph)
+    if source is not None:
+        return source, region_of(source, graph)
+    value = resource.attr(attribute).value
+    written = arn_region(value)
+    if written is not None:
+        return None, written
+    if not value.known:
+        return None, Place(None, f"{attribute} is not known ({value.unknown})")
+    return None, Place(None, f"{attribute} names no ARN, so the source is in the same Region (an identifier only "
+                             "works there)", "same")
+
+
+def cross_region_replica_key(resource: Resource, context: CheckContext) -> CheckResult:
+    """XRG002: a replica or global secondary in another Region than its encrypted source must name a key."""
+    graph = context.graph
+    if resource.type == "aws_db_instance":
+        attribute, types, identifiers, noun = "replicate_source_db", ("aws_db_instance",), ("identifier",), "read replica"
+    elif given(resource, "replication_source_identifier"):
+        attribute, types, identifiers, noun = ("replication_source_identifier", CLUSTERS + ("aws_db_instance",),
+                                               ("cluster_identifier", "identifier"), "cross-Region replica")
+    else:
+        attribute, types, identifiers, noun = ("global_cluster_identifier",
+                                               ("aws_rds_global_cluster",), ("global_cluster_identifier",),
+                                               "global cluster member")
+    if not given(resource, attribute):
+        return CheckResult.passed(f"not a replica ({attribute} is not set)")
+    if given(resource, "kms_key_id"):
+        return CheckResult.passed("names its own key (XRG001 checks that key's Region)")
+    source, there = _source_place(resource, attribute, types, identifiers, graph)
+    here = region_of(resource, graph)
+    if there.provider == "same" or (source is not None and same_provider(resource, source)):
+        return CheckResult.passed("in the same Region as its source, whose key it keeps")
+    related = [(source.header_span, f"source {source.address}")] if source is not None and source.header_span else []
+    if there.value is None or here.value is None:
+        unknown = there if there.value is None else here
+        return CheckResult.unknown(f"a {noun} names no kms_key_id, and whether it is in another Region than its "
+                                   f"source cannot be told: {unknown.why}", attribute=attribute, related=related)
+    if there.value == here.value:
+        return CheckResult.passed(f"in {here.value}, like its source")
+    if source is None:
+        return CheckResult.unknown(f"a {noun} in {here.value} of a source in {there.value} names no kms_key_id; "
+                                   "if the source is encrypted the apply fails, and the source is not in this "
+                                   "configuration", attribute=attribute)
+    enc = encryption_of(source, graph)
+    if enc.state is False:
+        return CheckResult.passed(f"its source {source.address} is not encrypted ({enc.reason}), so no key is needed")
+    error = ('("Cannot create a cross region unencrypted read replica from encrypted source")'
+             if resource.type == "aws_db_instance" else "(KmsKeyId must be a key valid in the destination Region)")
+    consequence = (f"a {noun} in {here.value} of {source.address} in {there.value} names no kms_key_id: an encrypted "
+                   f"source needs a key of {here.value} for it {error}, so the apply fails. Set kms_key_id to a key "
+                   f"of {here.value}")
+    if enc.state is None:
+        return CheckResult.unknown(f"{consequence}, if {source.address} is encrypted ({enc.reason})",
+                                   attribute=attribute, related=related)
+    return CheckResult.failed(consequence, attribute=attribute, related=related + list(enc.related),
+                              fixable=False, no_fix_reason=f"needs a key of {here.value}; add kms_key_id with a key "
+                                                           "from that Region's provider")
