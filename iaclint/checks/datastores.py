@@ -310,7 +310,7 @@ SHARE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
 
 def shared_snapshot_key_policy(snapshot: Resource, context: CheckContext) -> CheckResult:
     """SNP002: every account a snapshot is shared with needs Decrypt, DescribeKey and CreateGrant on its key."""
-    from iaclint.checks.policy import Partial, Unknown, caller_account, covers, key_policy
+    from iaclint.checks.policy import account_permissions, key_policy
 
     graph = context.graph
     accounts, verdict = _other_accounts(snapshot)
@@ -328,26 +328,7 @@ def shared_snapshot_key_policy(snapshot: Resource, context: CheckContext) -> Che
     if policy.unknown:
         return CheckResult.unknown(f"the policy of {key.address} cannot be read: {policy.unknown}",
                                    attribute="shared_accounts", related=related)
-    missing: list[str] = []
-    doubts: list[str] = []
-    for account in accounts:
-        for action in SHARE_ACTIONS:
-            verdict = False
-            for statement in policy.statements:
-                if statement.effect != "Allow" or statement.principals is None or statement.not_principal:
-                    continue
-                if covers(statement, action) is not True:
-                    continue
-                for principal in statement.principals:
-                    if principal == "*" or (isinstance(principal, str) and (
-                            principal == account or f"::{account}:" in principal)):
-                        verdict = True
-                    elif isinstance(principal, (Unknown, Partial)) and verdict is False and not caller_account(principal.refs):
-                        verdict = None  # the caller's own account is not the account shared with
-            if verdict is False:
-                missing.append(f"{account} {action}")
-            elif verdict is None:
-                doubts.append(f"{account} {action}")
+    missing, doubts = account_permissions(policy, accounts, SHARE_ACTIONS)
     if missing:
         return CheckResult.failed(
             f"shared with {', '.join(accounts)}, but the policy of {key.address} does not allow "

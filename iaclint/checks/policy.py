@@ -402,6 +402,49 @@ def key_administration_kept(resource: Resource, context) -> "CheckResult":
                               f"{consequence}", attribute="policy")
 
 
+# ---- other accounts --------------------------------------------------------------------------
+
+
+def _names_account(principal: Any, account: str) -> bool | None:
+    """Is the principal the account (its root, bare id) or a principal in it? None when unknown."""
+    if principal == "*":
+        return True
+    if isinstance(principal, str):
+        return principal == account or f"::{account}:" in principal
+    if isinstance(principal, (Unknown, Partial)):
+        return False if caller_account(principal.refs) else None  # the caller is this account, not another
+    return None
+
+
+def account_permissions(policy: Policy, accounts: list[str], actions: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """("ACCOUNT action" missing, "ACCOUNT action" that depend on unknowns) for other accounts in a policy.
+
+    "*" counts as allowing every account (limited by aws:PrincipalOrgID it is how organisations share);
+    conditions do not take a grant away here: the question is whether the account is named at all.
+    """
+    missing: list[str] = []
+    doubts: list[str] = []
+    for account in accounts:
+        for action in actions:
+            verdict: bool | None = False
+            for statement in policy.statements:
+                if statement.effect != "Allow" or statement.principals is None or statement.not_principal:
+                    continue
+                if covers(statement, action) is not True:
+                    continue
+                for principal in statement.principals:
+                    named = _names_account(principal, account)
+                    if named is True:
+                        verdict = True
+                    elif named is None and verdict is False:
+                        verdict = None
+            if verdict is False:
+                missing.append(f"{account} {action}")
+            elif verdict is None:
+                doubts.append(f"{account} {action}")
+    return missing, doubts
+
+
 # ---- KMS003 ---------------------------------------------------------------------------------
 
 SERVICE_USE_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey")

@@ -102,6 +102,10 @@ class HclGraphBuilder:
                 role = assume.attribute("role_arn")
                 if role is not None:
                     values["role_arn"] = evaluator.evaluate(role.expr)
+            for defaults in block.blocks("default_tags"):
+                tags = defaults.attribute("tags")
+                if tags is not None:
+                    values["default_tags"] = evaluator.evaluate(tags.expr)
             out[name] = provider_place(values, name)
         return out
 

@@ -29,7 +29,7 @@ class ProviderPlace:
     region: str | None
     region_why: str  # where the Region comes from, or why it is unknown
     accounts: frozenset[str] = frozenset()
-
+    default_tags: Value | None = None  # default_tags { tags = ... }: a map, or unknown
 
 @dataclass(frozen=True)
 class Place:
@@ -67,7 +67,13 @@ def provider_place(values: dict[str, Value | None], name: str) -> ProviderPlace:
         arn = parse_arn(role.raw)
         if arn and arn["account"]:
             accounts.add(arn["account"])
-    return ProviderPlace(region, why, frozenset(accounts))
+    return ProviderPlace(region, why, frozenset(accounts), values.get("default_tags"))
+
+
+def default_tags(resource: "Resource", graph: "Graph") -> Value | None:
+    """The provider's default_tags map a resource inherits (None when its provider sets none)."""
+    _, place = _provider(resource, graph)
+    return place.default_tags if place is not None else None
 
 
 def _provider(resource: "Resource", graph: "Graph") -> tuple[str, ProviderPlace | None]:
