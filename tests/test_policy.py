@@ -97,3 +97,81 @@ resource "aws_kms_key_policy" "p" {
 ''')
     policy, setter = key_policy(graph.resource("aws_kms_key.k"), graph)
     assert setter.address == "aws_kms_key_policy.p" and policy.statements[0].effect == "Deny"
+
+
+def test_policy_documents_merge_sources_and_overrides_by_sid(tmp_path):
+    policy = _policy(tmp_path, '''data "aws_iam_policy_document" "base" {
+  statement {
+    sid       = "Root"
+    actions   = ["kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::111122223333:root"]
+    }
+  }
+  statement {
+    sid       = "Backup"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["444455556666"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "override" {
+  statement {
+    sid       = "Backup"
+    actions   = ["kms:Decrypt", "kms:CreateGrant"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["444455556666"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "key" {
+  source_policy_documents   = [data.aws_iam_policy_document.base.json]
+  override_policy_documents = [data.aws_iam_policy_document.override.json, jsonencode({
+    Statement = [{ Effect = "Deny", Principal = "*", Action = "kms:ScheduleKeyDeletion", Resource = "*" }]
+  })]
+  statement {
+    sid       = "Root"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::111122223333:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "k" {
+  policy = data.aws_iam_policy_document.key.json
+}
+''')
+    assert not policy.unknown, policy.unknown
+    by_sid = {s.sid: s for s in policy.statements}
+    assert [s.sid for s in policy.statements] == ["Root", "Backup", ""]
+    assert covers(by_sid["Root"], "kms:PutKeyPolicy") is True  # the document's own statement replaced the source's
+    assert covers(by_sid["Backup"], "kms:CreateGrant") is True  # the override replaced the source's
+    assert policy.statements[2].effect == "Deny"
+
+
+def test_a_merged_document_that_is_not_known_makes_the_policy_unknown(tmp_path):
+    policy = _policy(tmp_path, '''variable "extra" {
+  type = string
+}
+
+data "aws_iam_policy_document" "key" {
+  source_policy_documents = [var.extra]
+}
+
+resource "aws_kms_key" "k" {
+  policy = data.aws_iam_policy_document.key.json
+}
+''')
+    assert policy.unknown and "source_policy_documents" in policy.unknown

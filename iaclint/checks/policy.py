@@ -163,14 +163,73 @@ def _mark_holes(data: Any, refs: frozenset[str]) -> Any:
     return data
 
 
-def _policy_document(document: Resource, graph: Graph) -> Any:
-    """data "aws_iam_policy_document" as the JSON it renders (effect defaults to Allow)."""
-    for merged in ("source_policy_documents", "override_policy_documents", "source_json", "override_json"):
-        view = document.attr(merged)
-        empty = view.value is not None and view.value.known and view.value.raw in ([], "", None)
-        if view.is_set and not empty:
-            return Unknown(f"{document.address} merges other documents ({merged}), which iaclint does not "
-                           "combine yet")
+def _merged_documents(document: Resource, attribute: str, graph: Graph, depth: int) -> list[Any] | Unknown:
+    """The statements of the documents a policy document merges (source_* or override_*), in order."""
+    view = document.attr(attribute)
+    if not view.is_set:
+        return []
+    value = view.value
+    items = value.raw if value.known and isinstance(value.raw, list) else [value]
+    if value.known and isinstance(value.raw, str):
+        items = [value]
+    out: list[Any] = []
+    for item in items:
+        if item.known and item.raw in ("", None):
+            continue
+        inner = [r for r in graph.referenced(item.all_refs()) if r.mode == "data" and r.type == "aws_iam_policy_document"]
+        if len(inner) == 1 and depth < 5:
+            rendered = _policy_document(inner[0], graph, depth + 1)
+        elif item.known and isinstance(item.raw, str):
+            try:
+                rendered = json.loads(item.raw)
+            except ValueError as exc:
+                return Unknown(f"a document in {document.address}.{attribute} is not valid JSON ({exc})")
+        else:
+            return Unknown(f"a document in {document.address}.{attribute} is not known "
+                           f"({item.unknown or 'not a JSON string'})")
+        if isinstance(rendered, Unknown):
+            return rendered
+        statements = rendered.get("Statement") if isinstance(rendered, dict) else None
+        if isinstance(statements, Unknown):
+            return statements
+        out += statements if isinstance(statements, list) else [statements] if isinstance(statements, dict) else []
+    return out
+
+
+def _merge_by_sid(base: list[Any], extra: list[Any]) -> list[Any]:
+    """Statements of ``extra`` replace those of ``base`` with the same non-empty Sid; the others are appended."""
+    merged = list(base)
+    for statement in extra:
+        sid = statement.get("Sid") if isinstance(statement, dict) else None
+        index = next((i for i, old in enumerate(merged) if sid and isinstance(old, dict) and old.get("Sid") == sid),
+                     None)
+        if index is None:
+            merged.append(statement)
+        else:
+            merged[index] = statement
+    return merged
+
+
+def _policy_document(document: Resource, graph: Graph, depth: int = 0) -> Any:
+    """data "aws_iam_policy_document" as the JSON it renders (effect defaults to Allow).
+
+    Merging follows the provider: source documents first, the document's own statements replace
+    source statements with the same Sid, then override documents replace by Sid or are appended.
+    """
+    merged: dict[str, list[Any]] = {}
+    for attribute in ("source_policy_documents", "source_json", "override_policy_documents", "override_json"):
+        found = _merged_documents(document, attribute, graph, depth)
+        if isinstance(found, Unknown):
+            return found
+        merged.setdefault(attribute.split("_")[0], []).extend(found)
+    own = _own_statements(document)
+    if isinstance(own, Unknown):
+        return own
+    statements = _merge_by_sid(_merge_by_sid(merged["source"], own), merged["override"])
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _own_statements(document: Resource) -> list[Any] | Unknown:
     statements, why = document.nested("statement")
     if why:
         return Unknown(why)
@@ -208,7 +267,7 @@ def _policy_document(document: Resource, graph: Graph) -> Any:
                 rendered.setdefault(test, {})[variable] = _plain(c.attr("values").value)
             item["Condition"] = rendered
         out.append(item)
-    return {"Version": "2012-10-17", "Statement": out}
+    return out
 
 
 # ---- normalising ----------------------------------------------------------------------------
