@@ -444,7 +444,12 @@ def cross_account_copy_permissions(plan: Resource, context: CheckContext) -> Che
     copies, why = plan_copies(plan, graph)
     if why:
         return CheckResult.unknown(f"its copy rules cannot be read: {why}")
+    from iaclint.checks.datastores import share_statements_fix
+    from iaclint.fixes.policy import NewStatement
+
     problems, doubts, related = [], [], []
+    fixes: list = []
+    caller = None
     for copy in copies:
         if copy.cross is not True:
             if copy.cross is None and copy.vault is not None:
@@ -466,6 +471,9 @@ def cross_account_copy_permissions(plan: Resource, context: CheckContext) -> Che
                     if missing:
                         problems.append(f"{setter.address} does not allow account {source} "
                                         "backup:CopyIntoBackupVault")
+                        fixes.append((setter.address, "policy", [NewStatement(
+                            "AllowCopyFromSourceAccount", [f"arn:aws:iam::{source}:root"], list(COPY_INTO))],
+                            f"lets {source} copy into {copy.vault.address}"))
                     elif unsure:
                         doubts.append(f"{setter.address} names principals that are not known")
         for origin, key in _copied_keys(plan, graph):
@@ -478,6 +486,10 @@ def cross_account_copy_permissions(plan: Resource, context: CheckContext) -> Che
                 problems.append(f"the policy of {key.address} (the key of {origin.address}) does not allow the "
                                 f"destination account {', '.join(missing)}")
                 related.append((setter.header_span, f"key policy of {key.address}"))
+                extra = share_statements_fix(key, setter, policy, [destination], graph, "backup")
+                if extra and not any(f[0] == setter.address for f in fixes):
+                    fixes += extra["policy_statements"]
+                    caller = caller or extra.get("needs_caller_identity")
             elif unsure:
                 doubts.append(f"the policy of {key.address} names principals that are not known")
     if problems:
@@ -485,8 +497,8 @@ def cross_account_copy_permissions(plan: Resource, context: CheckContext) -> Che
             "a cross-account copy from " + ", ".join(sorted({c.source_account.value for c in copies if c.cross}))
             + " fails: " + "; ".join(problems) + ". The destination vault's access policy must allow "
             "backup:CopyIntoBackupVault for the source account (arn:aws:iam::SOURCE:root, or aws:PrincipalOrgID), and "
-            "the source key's policy must let the destination account use the key", related=related, fixable=False,
-            no_fix_reason="add the statements the message names to the vault policy and the key policy")
+            "the source key's policy must let the destination account use the key", related=related,
+            extra={"policy_statements": fixes, **({"needs_caller_identity": caller} if caller else {})})
     if doubts:
         return CheckResult.unknown("; ".join(doubts), related=related)
     return CheckResult.passed("no cross-account copy, or both policies allow it")

@@ -308,6 +308,38 @@ def public_snapshot(snapshot: Resource, context: CheckContext) -> CheckResult:
 SHARE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
 
 
+def share_statements_fix(key: Resource, setter: Resource, policy, accounts: list[str], graph, what: str) -> dict:
+    """The statements that let other accounts use a key (FACTS "Sharing and restoring"), for the fix."""
+    from iaclint.checks.policy import root_statement_fix
+    from iaclint.fixes.policy import NewStatement
+
+    roots = [f"arn:aws:iam::{a}:root" for a in accounts]
+    label = "SharedSnapshot" if what == "snapshot" else "BackupCopy"
+    statements = [
+        NewStatement(f"Allow{label}AccountsUse", roots,
+                     ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKey*"]),
+        NewStatement(f"Allow{label}AccountsGrants", roots, ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                     ("Bool", "kms:GrantIsForAWSResource", ["true"])),
+    ]
+    taken = {st.sid for st in policy.statements}
+    for statement in statements:
+        base, number = statement.sid, 2
+        while statement.sid in taken:  # a second fix on the same key must not repeat a Sid
+            statement.sid, number = f"{base}{number}", number + 1
+    note = f"lets {', '.join(accounts)} use {key.address}"
+    entry: list = [setter.address, "policy", statements, note]
+    extra: dict = {}
+    if policy.default:
+        root = root_statement_fix(setter, graph, graph.accounts.get(setter.provider_ref(), set()))
+        if not root:
+            return {}
+        entry.append(root["policy_statements"][0][2][0])
+        if "needs_caller_identity" in root:
+            extra["needs_caller_identity"] = root["needs_caller_identity"]
+    extra["policy_statements"] = [tuple(entry)]
+    return extra
+
+
 def shared_snapshot_key_policy(snapshot: Resource, context: CheckContext) -> CheckResult:
     """SNP002: every account a snapshot is shared with needs Decrypt, DescribeKey and CreateGrant on its key."""
     from iaclint.checks.policy import account_permissions, key_policy
@@ -333,9 +365,9 @@ def shared_snapshot_key_policy(snapshot: Resource, context: CheckContext) -> Che
         return CheckResult.failed(
             f"shared with {', '.join(accounts)}, but the policy of {key.address} does not allow "
             f"{'; '.join(missing)}: the other account sees the snapshot and cannot copy or restore it (the default "
-            "policy allows no other account)", attribute="shared_accounts", related=related, fixable=False,
-            no_fix_reason="add a statement to the key policy that allows the accounts' roots kms:Decrypt, "
-                          "kms:DescribeKey, kms:CreateGrant, kms:ReEncrypt* and kms:GenerateDataKey*")
+            "policy allows no other account)", attribute="shared_accounts", related=related,
+            extra=share_statements_fix(key, setter, policy, sorted({m.split()[0] for m in missing}), graph,
+                                       "snapshot"))
     if doubts:
         return CheckResult.unknown(f"the policy of {key.address} has principals that are not known, so whether it "
                                    f"allows {'; '.join(doubts)} cannot be told", attribute="shared_accounts",

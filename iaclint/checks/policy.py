@@ -451,6 +451,7 @@ def key_administration_kept(resource: Resource, context) -> "CheckResult":
                           "account is not known (allowed_account_ids or assume_role in its provider would say)")
     if doubts:
         return CheckResult.unknown("; ".join(doubts), attribute="policy")
+    extra = root_statement_fix(resource, graph, own)
     bypass = resource.attr("bypass_policy_lockout_safety_check")
     bypassed = bypass.value is not None and bypass.value.known and bypass.value.raw is True
     consequence = ("bypass_policy_lockout_safety_check = true lets it through, and then nobody can ever change "
@@ -458,7 +459,37 @@ def key_administration_kept(resource: Resource, context) -> "CheckResult":
                    "KMS rejects it (MalformedPolicyDocumentException, after minutes of provider retries)")
     return CheckResult.failed(f"no Allow statement of {policy.source} lets the key's own account (its root, a "
                               f"role or user in it, or the caller) call kms:PutKeyPolicy without a condition: "
-                              f"{consequence}", attribute="policy")
+                              f"{consequence}", attribute="policy", extra=extra)
+
+
+def caller_identity(resource: Resource, graph: Graph) -> Resource | None:
+    """A data "aws_caller_identity" of the resource's own module, to name its account in a policy."""
+    for candidate in graph.of_type("aws_caller_identity"):
+        if candidate.mode == "data" and candidate.module_address == resource.module_address:
+            return candidate
+    return None
+
+
+def root_statement_fix(resource: Resource, graph: Graph, own: set[str]) -> dict[str, Any]:
+    """The account-root administration statement (the AWS default policy's), for the policy_statement fix."""
+    from iaclint.fixes.policy import NewStatement
+
+    extra: dict[str, Any] = {}
+    caller = caller_identity(resource, graph)
+    if caller is not None:
+        account = "${data.aws_caller_identity." + caller.name + ".account_id}"
+    elif len(own) == 1:
+        account = next(iter(own))
+    else:
+        account = "${data.aws_caller_identity.current.account_id}"
+        if any(r.mode == "data" and r.type == "aws_caller_identity" for r in graph.resources):
+            return {}  # another module's "current": adding one here could clash; the message says what to add
+        extra["needs_caller_identity"] = resource.address
+    statement = NewStatement("EnableAccountRootAdministration", [f"arn:aws:iam::{account}:root"], ["kms:*"])
+    extra["policy_statements"] = [(resource.address, "policy", [statement],
+                                   "the account root regains kms:*, as in the AWS default policy: IAM policies of the "
+                                   "account then decide who administers the key")]
+    return extra
 
 
 # ---- other accounts --------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from iaclint.fixes.kms import KeyPlan, plan_customer_key
 from iaclint.graph.model import Graph, Resource
 from iaclint.hcl import ast
 from iaclint.hcl.layout import (
-    LayoutError, insert_attribute, insert_attributes, insert_block, literal_like, replace_value,
+    LayoutError, insert_after_block, insert_attribute, insert_attributes, insert_block, literal_like, replace_value,
 )
 from iaclint.model import Applicability, Edit, Finding, Fix, Span
 from iaclint.source import SourceFile
@@ -83,6 +83,10 @@ def _utf8(source: SourceFile, position: tuple[int, int]) -> tuple[int, int]:
 
 def build_fix(context: FindingContext) -> Fix:
     spec = context.rule.fix
+    if spec["action"] == "policy_statement":
+        fix = _policy_statements(context)
+        _adjust_for_plan(context, _target(context), spec, fix)
+        return fix
     target = _target(context)
     if spec["action"] == "set_attribute":
         fix = _set_attribute(context, target, spec)
@@ -186,6 +190,43 @@ def _adjust_for_plan(context: FindingContext, target: Target, spec: dict, fix: F
             and not fix.note.startswith("also changes"):
         fix.applicability = Applicability.SAFE
         fix.note = f"safe: the plan creates {planned.address}, so nothing is replaced"
+
+
+# ---- policy_statement ----------------------------------------------------------------------
+
+
+def _policy_statements(context: FindingContext) -> Fix:
+    """Add the statements a check asks for (result.extra["policy_statements"]) to the policies that lack them."""
+    from iaclint.fixes.policy import add_statements
+
+    wanted = context.result.extra.get("policy_statements")
+    if not wanted:
+        raise NoFix("no statement can be stated for this finding")
+    graph = context.graph.hcl_companion if context.graph.kind == "plan" else context.graph
+    if graph is None:
+        raise NoFix("the plan's configuration was not found (use --config-dir), so there is nothing to edit")
+    edits, places, notes = [], [], []
+    for address, attribute, statements, note, *default in wanted:
+        holder = graph.resource(address)
+        if holder is None or holder.not_editable:
+            raise NoFix(f"{address} cannot be edited automatically"
+                        + (f": {holder.not_editable}" if holder is not None else ""))
+        more, where = add_statements(holder, attribute, statements, graph, default[0] if default else None)
+        edits += more
+        places.append(f"{', '.join(s.sid for s in statements)} to {where}")
+        if note:
+            notes.append(note)
+    caller = context.result.extra.get("needs_caller_identity")
+    if caller:
+        holder = graph.resource(caller)
+        block = getattr(holder, "block", None)
+        source = graph.sources.get(block.span.file) if block is not None else None
+        if source is None:
+            raise NoFix("the account id is not known and data.aws_caller_identity cannot be added")
+        edits.append(insert_after_block(source, block, 'data "aws_caller_identity" "current" {}\n'))
+        places.append(f"data.aws_caller_identity.current after {caller}")
+    note = "; ".join(notes + ["a policy change is made in place"])
+    return Fix("add statement " + "; and ".join(places), Applicability.SAFE, edits, note)
 
 
 # ---- set_attribute -------------------------------------------------------------------------
