@@ -35,6 +35,19 @@ def test_demo_fails_with_findings_and_summary():
     assert "failing" in proc.stdout.splitlines()[-1]
 
 
+def test_demo_tells_the_sharing_and_cross_account_backup_story():
+    """Seeds 002 and 004: each relationship rule fails on the resource that starts the story."""
+    report = json.loads(iaclint("check", "fixtures/demo", "--format", "json").stdout)
+    by_rule = {f["rule_id"]: f for f in report["findings"] if f["file"] == "fixtures/demo/sharing.tf"}
+    assert by_rule["SNP001"]["address"] == "aws_db_snapshot.billing_for_reporting"
+    assert by_rule["SNP002"]["address"] == "aws_db_snapshot_copy.billing_for_reporting"
+    assert by_rule["SNP002"]["fix"]["applicability"] == "safe"
+    assert "aws_neptune_cluster.analytics" in by_rule["BAK002"]["message"]
+    assert "aws_db_instance.billing" in by_rule["BAK003"]["message"]
+    assert "777788889999" in by_rule["BAK003"]["message"]
+    assert any("aws_neptune_cluster.analytics" in r["message"] for r in by_rule["BAK002"]["related"])
+
+
 def test_json_report_validates_against_the_shipped_schema():
     proc = iaclint("check", "fixtures/demo", "--format", "json")
     assert proc.returncode == 1

@@ -438,7 +438,7 @@ def _copied_keys(plan: Resource, graph: Graph) -> list[tuple[Resource, Resource]
 def cross_account_copy_permissions(plan: Resource, context: CheckContext) -> CheckResult:
     """BAK004: the destination vault must let the source account copy in, and the source key the destination."""
     from iaclint.checks.datastores import SHARE_ACTIONS
-    from iaclint.checks.policy import account_permissions, key_policy, read_policy
+    from iaclint.checks.policy import account_permissions, key_policy, policy_span, read_policy
 
     graph = context.graph
     copies, why = plan_copies(plan, graph)
@@ -462,7 +462,7 @@ def cross_account_copy_permissions(plan: Resource, context: CheckContext) -> Che
                 doubts.append(f"{rule} copies into {copy.vault.address} in {destination}, and no aws_backup_vault_policy "
                               "of this configuration lets the source account copy into it")
             else:
-                related.append((setter.header_span, f"vault policy {setter.address}"))
+                related.append((policy_span(setter), f"vault policy {setter.address}"))
                 policy = read_policy(setter, "policy", graph)
                 if policy.unknown:
                     doubts.append(f"the policy of {setter.address} cannot be read: {policy.unknown}")
@@ -485,7 +485,7 @@ def cross_account_copy_permissions(plan: Resource, context: CheckContext) -> Che
             if missing:
                 problems.append(f"the policy of {key.address} (the key of {origin.address}) does not allow the "
                                 f"destination account {', '.join(missing)}")
-                related.append((setter.header_span, f"key policy of {key.address}"))
+                related.append((policy_span(setter), f"key policy of {key.address}"))
                 extra = share_statements_fix(key, setter, policy, [destination], graph, "backup")
                 if extra and not any(f[0] == setter.address for f in fixes):
                     fixes += extra["policy_statements"]

@@ -342,7 +342,7 @@ def share_statements_fix(key: Resource, setter: Resource, policy, accounts: list
 
 def shared_snapshot_key_policy(snapshot: Resource, context: CheckContext) -> CheckResult:
     """SNP002: every account a snapshot is shared with needs Decrypt, DescribeKey and CreateGrant on its key."""
-    from iaclint.checks.policy import account_permissions, key_policy
+    from iaclint.checks.policy import account_permissions, key_policy, policy_span
 
     graph = context.graph
     accounts, verdict = _other_accounts(snapshot)
@@ -356,7 +356,7 @@ def shared_snapshot_key_policy(snapshot: Resource, context: CheckContext) -> Che
         return CheckResult.unknown(f"shared with {', '.join(accounts)} under {enc.key.key.reason}, a key that is not "
                                    "in this configuration, so its policy cannot be read", attribute="shared_accounts")
     policy, setter = key_policy(key, graph)
-    related = list(enc.related) + [(setter.header_span, f"key policy of {key.address}")]
+    related = list(enc.related) + [(policy_span(setter), f"key policy of {key.address}")]
     if policy.unknown:
         return CheckResult.unknown(f"the policy of {key.address} cannot be read: {policy.unknown}",
                                    attribute="shared_accounts", related=related)

@@ -63,6 +63,12 @@ DEFAULT_POLICY = Policy([Statement("Allow", ["arn:aws:iam::SELF:root"], False, [
                                    "Enable IAM User Permissions")], "", "the AWS default key policy", True)
 
 
+def policy_span(holder: Resource):
+    """Where a resource's policy is written (the policy argument), else the resource itself."""
+    view = holder.attr("policy")
+    return view.span if view.present and view.span is not None else holder.header_span
+
+
 def policy_setter(key: Resource, graph: Graph) -> Resource | None:
     """The aws_kms_key_policy that replaces a key's own policy, if the configuration has one."""
     for setter in graph.of_type("aws_kms_key_policy"):
