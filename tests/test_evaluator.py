@@ -185,3 +185,25 @@ def test_template_with_unknown_parts_keeps_its_literal_text():
     value = ev('"arn:aws:kms:${var.r}:111122223333:alias/aws/rds"', variables={"r": Value.unknown_because("input")})
     assert isinstance(value.raw, PartialString)
     assert "alias/aws/rds" in value.raw.literal_text()
+
+
+def test_comparing_with_null_needs_only_the_top_level(tmp_path):
+    """`var.list != null ? var.list : []` on a known list with unknown items (terraform-aws-kms) is known."""
+    from iaclint.graph.hcl import build_hcl_graph
+    from iaclint.graph.inputs import collect_inputs
+
+    (tmp_path / "main.tf").write_text('''data "aws_caller_identity" "current" {}
+
+locals {
+  items = [{ arn = data.aws_caller_identity.current.arn }]
+}
+
+resource "aws_kms_key" "k" {
+  description = local.items != null ? "set" : "unset"
+  tags        = { same = tostring(local.items == null) }
+}
+''')
+    graph = build_hcl_graph(tmp_path, collect_inputs(tmp_path, environ={}))
+    key = graph.resource("aws_kms_key.k")
+    assert key.attr("description").value.raw == "set"
+    assert key.attr("tags").value.raw["same"].raw == "false"

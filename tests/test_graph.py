@@ -200,3 +200,70 @@ def test_override_files_replace_arguments(tmp_path):
     })
     g = graph(root)
     assert attr(g, "aws_x.r", "v").raw == 3 and attr(g, "aws_x.r", "w").raw == 2
+
+
+def test_places_come_from_provider_region_accounts_and_credentials(tmp_path):
+    from iaclint.graph.placement import account_of, region_of, same_account
+
+    (tmp_path / "main.tf").write_text('''variable "profile" {
+  type = string
+}
+
+provider "aws" {
+  region = "eu-west-1"
+}
+
+provider "aws" {
+  alias  = "dr"
+  region = "eu-central-1"
+}
+
+provider "aws" {
+  alias   = "other"
+  profile = var.profile
+}
+
+provider "aws" {
+  alias = "central"
+  assume_role {
+    role_arn = "arn:aws:iam::444455556666:role/backup"
+  }
+}
+
+resource "aws_backup_vault" "main" {
+  name = "main"
+}
+
+resource "aws_backup_vault" "dr" {
+  provider = aws.dr
+  name     = "dr"
+}
+
+resource "aws_backup_vault" "other" {
+  provider = aws.other
+  name     = "other"
+}
+
+resource "aws_backup_vault" "central" {
+  provider = aws.central
+  name     = "central"
+}
+
+resource "aws_backup_vault" "v6" {
+  region = "us-east-1"
+  name   = "v6"
+}
+''')
+    graph = build_hcl_graph(tmp_path, collect_inputs(tmp_path, environ={}))
+    vault = {r.name: r for r in graph.of_type("aws_backup_vault")}
+    assert region_of(vault["main"], graph).value == "eu-west-1"
+    assert region_of(vault["dr"], graph).value == "eu-central-1"
+    assert region_of(vault["v6"], graph).value == "us-east-1"  # the provider-v6 region argument wins
+    other = region_of(vault["other"], graph)
+    assert other.value is None and "sets no region" in other.why
+    assert account_of(vault["central"], graph).value == "444455556666"
+    # no profile, keys or role tells main and dr apart: the same account, whatever it is
+    assert same_account(vault["main"], vault["dr"], graph)[0] is True
+    # a profile from an input without a value could be any account
+    assert same_account(vault["main"], vault["other"], graph)[0] is None
+    assert same_account(vault["main"], vault["central"], graph)[0] is None

@@ -17,7 +17,7 @@ from iaclint.checks.keys import KeyKind, classify_key
 from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.eval.values import Value, render
 from iaclint.graph.model import BlockView, Graph, Resource
-from iaclint.graph.placement import Place, account_of, default_tags, parse_arn, region_of, same_provider
+from iaclint.graph.placement import Place, account_of, default_tags, parse_arn, region_of, same_account, same_provider
 
 # datastores whose recovery points inherit the source's encryption, and how their ARN is written
 INHERITING = {
@@ -315,8 +315,12 @@ def plan_copies(plan: Resource, graph: Graph) -> tuple[list[Copy], str]:
             vault = next((v for v in graph.referenced(value.all_refs()) if v.type == "aws_backup_vault"), None)
             if vault is not None:
                 there = account_of(vault, graph)
-                if same_provider(vault, plan) or (vault.provider_ref() == plan.provider_ref()):
+                if vault.provider_ref() == plan.provider_ref():
                     out.append(Copy(rule, value, vault, source, there, False, "same provider configuration"))
+                    continue
+                same, why = same_account(plan, vault, graph)
+                if same is not None:
+                    out.append(Copy(rule, value, vault, source, there, not same, why))
                     continue
             else:
                 text = _text(value)

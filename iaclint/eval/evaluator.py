@@ -294,6 +294,11 @@ class Evaluator:
             return self.unknown_from(expr, [left, right])
         right = self.eval(expr.right)
         if op in ("==", "!="):
+            null_side = left.known and left.is_null or right.known and right.is_null
+            if null_side and left.known and right.known:
+                # comparing with null needs only the top level: a known list with unknown items is not null
+                same = left.is_null and right.is_null
+                return self.derived(expr, same if op == "==" else not same, [left, right])
             if not (left.wholly_known() and right.wholly_known()):
                 return self.unknown_from(expr, [left, right])
             same = _equal(left, right)

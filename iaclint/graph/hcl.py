@@ -95,13 +95,18 @@ class HclGraphBuilder:
         for name, block in config.providers.items():
             evaluator = Evaluator(root, OriginKind.EXPRESSION, f"provider {name}")
             values: dict[str, Value | None] = {}
-            for attribute in ("region", "allowed_account_ids"):
+            for attribute in ("region", "allowed_account_ids", "profile", "access_key", "shared_credentials_files",
+                              "shared_config_files", "token"):
                 node = block.attribute(attribute)
                 values[attribute] = evaluator.evaluate(node.expr) if node is not None else None
             for assume in block.blocks("assume_role"):
                 role = assume.attribute("role_arn")
                 if role is not None:
                     values["role_arn"] = evaluator.evaluate(role.expr)
+            for web in block.blocks("assume_role_with_web_identity"):
+                role = web.attribute("role_arn")
+                if role is not None:
+                    values["web_identity_role_arn"] = evaluator.evaluate(role.expr)
             for defaults in block.blocks("default_tags"):
                 tags = defaults.attribute("tags")
                 if tags is not None:

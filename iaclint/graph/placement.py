@@ -30,6 +30,7 @@ class ProviderPlace:
     region_why: str  # where the Region comes from, or why it is unknown
     accounts: frozenset[str] = frozenset()
     default_tags: Value | None = None  # default_tags { tags = ... }: a map, or unknown
+    credentials: str | None = ""  # what picks its credentials (profile, keys, role); None when not known
 
 @dataclass(frozen=True)
 class Place:
@@ -67,7 +68,33 @@ def provider_place(values: dict[str, Value | None], name: str) -> ProviderPlace:
         arn = parse_arn(role.raw)
         if arn and arn["account"]:
             accounts.add(arn["account"])
-    return ProviderPlace(region, why, frozenset(accounts), values.get("default_tags"))
+    credentials: str | None = ""
+    for name_ in CREDENTIAL_ARGUMENTS:
+        value = values.get(name_)
+        if value is None or value.is_null:
+            continue
+        if not value.wholly_known():
+            credentials = None
+            break
+        credentials += f"{name_}={value.to_python()!r};"
+    return ProviderPlace(region, why, frozenset(accounts), values.get("default_tags"), credentials)
+
+
+CREDENTIAL_ARGUMENTS = ("profile", "access_key", "shared_credentials_files", "shared_config_files", "role_arn",
+                        "web_identity_role_arn", "token")
+
+
+def same_account(a: "Resource", b: "Resource", graph: "Graph") -> tuple[bool | None, str]:
+    """Are two resources in the same account? By pinned accounts, else by identical credentials."""
+    mine, theirs = account_of(a, graph), account_of(b, graph)
+    if mine.value is not None and theirs.value is not None:
+        return mine.value == theirs.value, f"{mine.value} and {theirs.value}"
+    first, second = graph.places.get(a.provider_ref()), graph.places.get(b.provider_ref())
+    credentials = [p.credentials if p is not None else "" for p in (first, second)]
+    if None not in credentials and credentials[0] == credentials[1] and not (mine.value or theirs.value):
+        return True, (f'providers "{a.provider_ref()}" and "{b.provider_ref()}" take the same credentials (no '
+                      "profile, keys or role tells them apart), so they act in the same account")
+    return None, (mine.why if mine.value is None else theirs.why)
 
 
 def default_tags(resource: "Resource", graph: "Graph") -> Value | None:

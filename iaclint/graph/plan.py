@@ -542,7 +542,8 @@ class PlanGraphBuilder:
                 continue
             expressions = entry.get("expressions") or {}
             values: dict[str, Value | None] = {}
-            for name in ("region", "allowed_account_ids"):
+            for name in ("region", "allowed_account_ids", "profile", "access_key", "shared_credentials_files",
+                         "shared_config_files", "token"):
                 values[name] = _constant(expressions.get(name), f"provider {key} {name}")
             roles = expressions.get("assume_role")
             if isinstance(roles, list) and roles and isinstance(roles[0], dict):
