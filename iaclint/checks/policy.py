@@ -450,7 +450,12 @@ def key_administration_kept(resource: Resource, context) -> "CheckResult":
         if grants is None:
             doubts.append(f"the actions of {name} are not known")
         elif conditional:
-            doubts.append(f"{name} grants kms:PutKeyPolicy only under a condition")
+            keys = sorted({str(k) for tests in statement.conditions.values() if isinstance(tests, dict) for k in tests}) \
+                if isinstance(statement.conditions, dict) else []
+            via = (" (kms:ViaService: Terraform's own PutKeyPolicy calls do not come through a service, so they may "
+                   "not be allowed)" if any(k.lower() == "kms:viaservice" for k in keys) else "")
+            doubts.append(f"{name} grants kms:PutKeyPolicy only under a condition on {', '.join(keys) or 'unknown keys'}"
+                          f"{via}")
         else:
             accounts = ", ".join(sorted({str(p) for p, v in zip(statement.principals, verdicts) if v is None}))
             doubts.append(f"{name} grants kms:PutKeyPolicy to {accounts}, and whether that is the key's own "

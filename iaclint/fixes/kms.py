@@ -75,7 +75,8 @@ def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFi
     if caller is None:
         caller = "current"
         snippet += 'data "aws_caller_identity" "current" {}\n\n'
-    snippet += key_block(name, resource.config_address, label, via_service, caller)
+    snippet += key_block(name, resource.config_address, label, via_service, caller,
+                         accounts_reading(resource, graph))
     edit = insert_after_block(source, anchor, snippet)
     return KeyPlan(name, None, [edit], "")
 
@@ -113,7 +114,36 @@ def hcl_string_text(text: str) -> str:
             .replace("\n", " "))
 
 
-def key_block(name: str, address: str, label: str, via_service: str, caller: str) -> str:
+def accounts_reading(resource: Resource, graph: Graph) -> list[str]:
+    """Other accounts that read this resource's data under its key: its snapshots' shared_accounts, and the
+    destination accounts of backup plans that copy it across accounts (SNP002, BAK004 want them in the policy)."""
+    from iaclint.checks.backup import plan_copies, plan_selections, selection_picks
+    from iaclint.checks.datastores import _shared_accounts
+    from iaclint.checks.encryption import SNAPSHOTS, follow
+
+    accounts: set[str] = set()
+    for snapshot in graph.managed():
+        if snapshot.type not in SNAPSHOTS:
+            continue
+        attribute, types, identifiers = SNAPSHOTS[snapshot.type]
+        source, _ = follow(snapshot, attribute, types, identifiers, graph)
+        if source is resource:
+            shared, _ = _shared_accounts(snapshot)
+            accounts |= {a for a in shared or [] if a != "all"}
+    for plan in graph.of_type("aws_backup_plan"):
+        copies, _ = plan_copies(plan, graph)
+        destinations = {c.destination_account.value for c in copies if c.cross and c.destination_account.value}
+        if not destinations:
+            continue
+        for selection in plan_selections(plan, graph):
+            picks, _ = selection_picks(selection, graph)
+            if any(p.resource is resource and p.certain for p in picks):
+                accounts |= destinations
+    return sorted(accounts)
+
+
+def key_block(name: str, address: str, label: str, via_service: str, caller: str,
+              other_accounts: list[str] | None = None) -> str:
     """One key per resource block (``address`` is the block's, without instance keys)."""
     account = f"data.aws_caller_identity.{caller}.account_id"
     address = hcl_string_text(address)
@@ -146,7 +176,28 @@ def key_block(name: str, address: str, label: str, via_service: str, caller: str
         f'          StringLike = {{ "kms:ViaService" = "{via_service}" }}\n'
         f"        }}\n"
         f"      }},\n"
-        f"    ]\n"
+        + _other_account_statements(other_accounts or [])
+        + f"    ]\n"
         f"  }})\n"
         f"}}\n"
     )
+
+
+def _other_account_statements(accounts: list[str]) -> str:
+    """Statements that let other accounts use the key (FACTS "Sharing and restoring"), one object each."""
+    if not accounts:
+        return ""
+    from iaclint.fixes.policy import NewStatement, jsonencode_object
+
+    roots = [f"arn:aws:iam::{a}:root" for a in accounts]
+    statements = [
+        NewStatement("AllowOtherAccountsUse", roots,
+                     ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKey*"]),
+        NewStatement("AllowOtherAccountsGrants", roots, ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                     ("Bool", "kms:GrantIsForAWSResource", ["true"])),
+    ]
+    text = ""
+    for statement in statements:
+        lines = jsonencode_object(statement, "      ")
+        text += "\n".join(lines[:-1] + [lines[-1] + ","]) + "\n"
+    return text
