@@ -64,12 +64,15 @@ def key_in_consumer_region(resource: Resource, context: CheckContext) -> CheckRe
             if where.value == mine.value:
                 continue
             what = key.address if key is not None else render(view.value)
+            extra = {"locate_span": view.span or block_span} if attribute is None else {}
+            replacement = _key_in_region(resource, key, mine.value, graph) if attribute is not None else None
+            if replacement is not None:
+                extra["repoint_key"] = (replacement.address, attribute)
             return CheckResult.failed(
                 f"{label} names {what} in {where.value} ({where.why}), but {resource.address} is in {mine.value} "
                 f"({mine.why}): a KMS key can only be used in its own Region, so the apply fails. Use a key of "
                 f"{mine.value} (a multi-Region replica key there is fine)",
-                attribute=attribute, value=view.value, related=related,
-                extra={"locate_span": view.span or block_span} if attribute is None else {})
+                attribute=attribute, value=view.value, related=related, extra=extra)
         unknown_side = where if where.value is None else mine
         doubts.append((label, unknown_side.why))
     if doubts:
@@ -77,6 +80,24 @@ def key_in_consumer_region(resource: Resource, context: CheckContext) -> CheckRe
                                              f"{why}" for label, why in doubts),
                                    attribute=doubts[0][0] if "." not in doubts[0][0] else None)
     return CheckResult.passed("every key it names is in its own Region")
+
+
+def _key_in_region(consumer: Resource, wrong: Resource | None, region: str, graph: Graph) -> Resource | None:
+    """The replica, in the consumer's Region and module, of the multi-Region key the argument names (if exactly one).
+
+    Only the same key's replica is certain to be what was meant; another key of the Region may serve
+    another purpose, so the message leaves that choice to a person.
+    """
+    candidates = [k for k in graph.managed() if k.type in ("aws_kms_key", "aws_kms_replica_key")
+                  and k.module_address == consumer.module_address and k.key is None
+                  and region_of(k, graph).value == region]
+    if wrong is not None:
+        replicas = [k for k in candidates if k.type == "aws_kms_replica_key"
+                    and wrong.address in (k.attr("primary_key_arn").value.all_refs()
+                                          if k.attr("primary_key_arn").value is not None else ())]
+        if len(replicas) == 1:
+            return replicas[0]
+    return None
 
 
 # ---- XRG002 -------------------------------------------------------------------------------

@@ -83,6 +83,10 @@ def _utf8(source: SourceFile, position: tuple[int, int]) -> tuple[int, int]:
 
 def build_fix(context: FindingContext) -> Fix:
     spec = context.rule.fix
+    if spec["action"] == "repoint_key":
+        fix = _repoint_key(context)
+        _adjust_for_plan(context, _target(context), spec, fix)
+        return fix
     if spec["action"] == "policy_statement":
         fix = _policy_statements(context)
         _adjust_for_plan(context, _target(context), spec, fix)
@@ -190,6 +194,32 @@ def _adjust_for_plan(context: FindingContext, target: Target, spec: dict, fix: F
             and not fix.note.startswith("also changes"):
         fix.applicability = Applicability.SAFE
         fix.note = f"safe: the plan creates {planned.address}, so nothing is replaced"
+
+
+# ---- repoint_key --------------------------------------------------------------------------
+
+
+def _repoint_key(context: FindingContext) -> Fix:
+    """XRG001: point a key argument written in the resource at the configuration's key of the right Region."""
+    wanted = context.result.extra.get("repoint_key")
+    if not wanted:
+        raise NoFix("this configuration has no single key in the resource's Region to point at")
+    address, attribute = wanted
+    target = _target(context)
+    resource, graph = target.resource, target.graph
+    block, source = _block_and_source(resource, graph)
+    node = block.attribute(attribute)
+    if node is None:
+        raise NoFix(f"{attribute} is not written in {resource.address} itself; change it where it is set")
+    key = graph.resource(address)
+    if key is None:
+        raise NoFix(f"{address} is not in the configuration being edited")
+    text = f"{key.type}.{key.name}.arn"
+    edits = replace_value(source, node.expr.span.start, node.expr.span.end, text)
+    line = source.line_col(node.span.start)[0]
+    return Fix(f"point {resource.address}.{attribute} at {text} ({source.path}:{line})", Applicability.SAFE, edits,
+               "a resource cannot have been created with a key of another Region, so nothing exists to replace; if "
+               "the argument was changed after creation, the plan shows the replacement")
 
 
 # ---- policy_statement ----------------------------------------------------------------------
