@@ -553,23 +553,39 @@ SERVICE_USE_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey")
 
 def key_consumers(key: Resource, graph: Graph) -> list[tuple[Resource, str]]:
     """The datastores of the configuration whose key argument resolves to ``key``: (resource, argument)."""
+    index = getattr(graph, "_key_consumers", None)
+    if index is None:
+        index = graph._key_consumers = _consumers_by_key(graph)
+    return index.get(key.address, [])
+
+
+def _consumers_by_key(graph: Graph) -> dict[str, list[tuple[Resource, str]]]:
+    """Every key argument of the configuration, classified once: key address -> its consumers."""
     from iaclint.checks.keys import classify_key
     from iaclint.checks.regions import KEY_ARGUMENTS
 
-    out = []
+    index: dict[str, list[tuple[Resource, str]]] = {}
     for resource in graph.managed():
-        name = KEY_ARGUMENTS.get(resource.type)
+        if resource.type not in KEY_ARGUMENTS:
+            continue
+        name = KEY_ARGUMENTS[resource.type]
         views = []
         if name is not None:
             views.append((name, resource.attr(name)))
-        elif resource.type == "aws_dynamodb_table":
+        else:
             blocks, _ = resource.nested("server_side_encryption")
             views += [("server_side_encryption.kms_key_arn", b.attr("kms_key_arn")) for b in blocks]
         for label, view in views:
-            if view.is_set and key.address in view.value.all_refs() or (
-                    view.is_set and classify_key(view, graph).key_resource is key):
-                out.append((resource, label))
-    return out
+            if not view.is_set:
+                continue
+            keys = {r for r in view.value.all_refs() if r.split(".")[0] in ("aws_kms_key", "aws_kms_replica_key")
+                    or ".aws_kms_key." in r or ".aws_kms_replica_key." in r}
+            found = classify_key(view, graph).key_resource
+            if found is not None:
+                keys.add(found.address)
+            for address in keys:
+                index.setdefault(address, []).append((resource, label))
+    return index
 
 
 def key_usable_by_services(key: Resource, context) -> "CheckResult":
