@@ -324,3 +324,26 @@ def test_text_output_marks_fixes_and_explains_replacement():
     proc = iaclint("check", "fixtures/demo")
     assert "[unsafe fix]" in proc.stdout and "[fix]" in proc.stdout
     assert "destroyed and created again" in proc.stdout and "copy the snapshot with the new key" in proc.stdout
+
+
+def test_snp001_suggests_a_shared_copy_that_is_never_applied(tmp_path):
+    from iaclint.hcl.layout import apply_edits
+
+    case = tmp_path / "case"
+    case.mkdir()
+    shutil.copy(FIXTURES / "rules" / "SNP001" / "fail.tf", case / "main.tf")
+    before = (case / "main.tf").read_bytes()
+    opts = options()
+    opts.selection = RuleSelection(select={"SNP001"})
+    report = run_check([str(case)], opts).report
+    suggested = [f for f in report.findings if f.fix is not None]
+    assert [f.address for f in suggested] == ["aws_db_snapshot.billing"]
+    assert suggested[0].fix.applicability is Applicability.DISPLAY
+    # the suggestion, applied by hand, parses and shares a copy on a customer managed key instead
+    (case / "main.tf").write_text(apply_edits(before.decode(), suggested[0].fix.edits))
+    after = run_check([str(case)], opts).report.findings
+    assert [f.address for f in after if f.verdict.value == "fail"] == ["aws_db_snapshot_copy.billing"]
+    # `fix` never applies a suggestion
+    (case / "main.tf").write_bytes(before)
+    outcome = run_fix([str(case)], opts, unsafe=True)
+    assert not outcome.applied and (case / "main.tf").read_bytes() == before

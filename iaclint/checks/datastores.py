@@ -281,8 +281,8 @@ def shared_snapshot_key(snapshot: Resource, context: CheckContext) -> CheckResul
         "share snapshots encrypted with the AWS managed key. Copy it with a customer managed key "
         "(aws_db_snapshot_copy or aws_rds_cluster_snapshot_copy with kms_key_id), let the other accounts use that "
         "key in its policy, and share the copy", attribute="shared_accounts", related=list(enc.related),
-        fixable=False, no_fix_reason="a copy with a customer managed key is a new resource; the message says what "
-                                     "to add")
+        fixable=snapshot.type in ("aws_db_snapshot", "aws_db_cluster_snapshot"),
+        no_fix_reason="set kms_key_id on this copy to a customer managed key (RDS003's fix does)")
 
 
 def public_snapshot(snapshot: Resource, context: CheckContext) -> CheckResult:

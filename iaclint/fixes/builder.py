@@ -83,6 +83,8 @@ def _utf8(source: SourceFile, position: tuple[int, int]) -> tuple[int, int]:
 
 def build_fix(context: FindingContext) -> Fix:
     spec = context.rule.fix
+    if spec["action"] == "share_copy":
+        return _share_copy(context, _target(context))
     if spec["action"] == "repoint_key":
         fix = _repoint_key(context)
         _adjust_for_plan(context, _target(context), spec, fix)
@@ -194,6 +196,45 @@ def _adjust_for_plan(context: FindingContext, target: Target, spec: dict, fix: F
             and not fix.note.startswith("also changes"):
         fix.applicability = Applicability.SAFE
         fix.note = f"safe: the plan creates {planned.address}, so nothing is replaced"
+
+
+# ---- share_copy ----------------------------------------------------------------------------
+
+COPY_OF = {"aws_db_snapshot": ("aws_db_snapshot_copy", "source_db_snapshot_identifier", "db_snapshot_arn",
+                               "target_db_snapshot_identifier"),
+           "aws_db_cluster_snapshot": ("aws_rds_cluster_snapshot_copy", "source_db_cluster_snapshot_identifier",
+                                       "db_cluster_snapshot_arn", "target_db_cluster_snapshot_identifier")}
+
+
+def _share_copy(context: FindingContext, target: Target) -> Fix:
+    """SNP001 (display only): a copy of the snapshot with a customer managed key, shared instead of it."""
+    snapshot, graph = target.resource, target.graph
+    if snapshot.type not in COPY_OF:
+        raise NoFix("set kms_key_id on this copy to a customer managed key (RDS003's fix does)")
+    kind, source_arg, arn_attr, target_arg = COPY_OF[snapshot.type]
+    block, source = _block_and_source(snapshot, graph)
+    keys = sorted((k for k in graph.managed() if k.type == "aws_kms_key" and k.key is None
+                   and k.module_address == snapshot.module_address), key=lambda k: k.address)
+    key = f"aws_kms_key.{keys[0].name}.arn" if len(keys) == 1 else '"arn:aws:kms:REGION:ACCOUNT:key/KEY-ID"'
+    shared = block.attribute("shared_accounts")
+    accounts = source.text[shared.expr.span.start:shared.expr.span.end] if shared is not None else "[]"
+    name = f"{snapshot.name}_cmk"
+    identifier = block.attribute("db_snapshot_identifier" if kind == "aws_db_snapshot_copy"
+                                 else "db_cluster_snapshot_identifier")
+    ident_text = source.text[identifier.expr.span.start:identifier.expr.span.end] if identifier is not None else '""'
+    target_text = ident_text[:-1] + '-cmk"' if ident_text.endswith('"') else f'"${{{ident_text}}}-cmk"'
+    pairs = [(source_arg, f"{snapshot.type}.{snapshot.name}.{arn_attr}"), (target_arg, target_text),
+             ("kms_key_id", key), ("shared_accounts", accounts)]
+    width = max(len(n) for n, _ in pairs)
+    snippet = f'resource "{kind}" "{name}" {{\n' + "".join(f"  {n.ljust(width)} = {v}\n" for n, v in pairs) + "}\n"
+    edits = [insert_after_block(source, block, snippet)]
+    if shared is not None:
+        start, end = source.line_start(shared.span.start), source.line_end(shared.span.end)
+        edits.append(Edit(source.path, start, end, ""))
+    note = ("a suggestion: choose the customer managed key, let the accounts use it in its policy (SNP002), and "
+            "stop sharing the original")
+    return Fix(f"share a copy with a customer managed key instead: add {kind}.{name} and remove shared_accounts "
+               f"from {snapshot.address}", Applicability.DISPLAY, edits, note)
 
 
 # ---- repoint_key --------------------------------------------------------------------------
