@@ -267,3 +267,34 @@ resource "aws_backup_vault" "v6" {
     # a profile from an input without a value could be any account
     assert same_account(vault["main"], vault["other"], graph)[0] is None
     assert same_account(vault["main"], vault["central"], graph)[0] is None
+
+
+def test_a_module_with_its_own_provider_block_is_placed_by_it(tmp_path):
+    from iaclint.graph.placement import region_of
+
+    (tmp_path / "legacy").mkdir()
+    (tmp_path / "legacy" / "main.tf").write_text('''provider "aws" {
+  region = "ap-northeast-1"
+}
+
+resource "aws_backup_vault" "v" {
+  name = "legacy"
+}
+''')
+    (tmp_path / "main.tf").write_text('''provider "aws" {
+  region = "eu-west-1"
+}
+
+module "legacy" {
+  source = "./legacy"
+}
+
+resource "aws_backup_vault" "v" {
+  name = "root"
+}
+''')
+    graph = build_hcl_graph(tmp_path, collect_inputs(tmp_path, environ={}))
+    assert region_of(graph.resource("aws_backup_vault.v"), graph).value == "eu-west-1"
+    legacy = graph.resource("module.legacy.aws_backup_vault.v")
+    assert legacy.provider_ref() == "module.legacy:aws"
+    assert region_of(legacy, graph).value == "ap-northeast-1"

@@ -204,3 +204,15 @@ def test_loader_reads_a_real_plan_made_offline_by_terraform(tmp_path):
     assert graph.resource('module.db["b"].terraform_data.cluster').attr("input").value.raw["storage_encrypted"].raw is False
     vault = graph.resource("terraform_data.vault")
     assert 'module.db["a"].terraform_data.cluster' in vault.references("input")
+
+
+def test_a_provider_config_that_is_not_an_object_is_ignored(tmp_path):
+    """Found by the property suite: "provider_config": 1 must not end in an internal error."""
+    import json as _json
+
+    plan = {"format_version": "1.2", "planned_values": {"root_module": {"resources": []}}, "resource_changes": [],
+            "configuration": {"provider_config": 1, "root_module": {}}}
+    (tmp_path / "plan.json").write_text(_json.dumps(plan))
+    proc = subprocess.run([sys.executable, "-m", "iaclint", "check", str(tmp_path / "plan.json")],
+                          capture_output=True, text=True)
+    assert proc.returncode in (0, 1) and "internal error" not in proc.stderr + proc.stdout

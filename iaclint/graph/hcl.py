@@ -90,10 +90,17 @@ class HclGraphBuilder:
         return graph
 
     def _places(self, root: "ModuleInstance", config: ModuleConfig) -> dict[str, ProviderPlace]:
-        """Region and pinned accounts of each root provider configuration ("aws", "aws.west")."""
+        """Region and pinned accounts of each provider configuration: the root's ("aws", "aws.west"), and
+        those a module declares itself ("module.legacy:aws", the pre-0.13 way)."""
         out: dict[str, ProviderPlace] = {}
-        for name, block in config.providers.items():
-            evaluator = Evaluator(root, OriginKind.EXPRESSION, f"provider {name}")
+        configured = [(root, "", name, block) for name, block in config.providers.items()]
+        for instance in self.module_instances:
+            if instance is not root and instance.config is not None:
+                configured += [(instance, f"{instance.address}:", name, block)
+                               for name, block in instance.config.providers.items()]
+        for module, prefix, local_name, block in configured:
+            name = prefix + local_name
+            evaluator = Evaluator(module, OriginKind.EXPRESSION, f"provider {name}")
             values: dict[str, Value | None] = {}
             for attribute in ("region", "allowed_account_ids", "profile", "access_key", "shared_credentials_files",
                               "shared_config_files", "token"):
@@ -638,6 +645,8 @@ def provider_ref(block: ast.Block, resource_type: str, module: "ModuleInstance")
         local = _reference_text(attr.expr) or local
     node = module
     while node is not None and node.parent is not None and node.call is not None:
+        if node.config is not None and local in node.config.providers:
+            return f"{node.address}:{local}"  # a (legacy) provider block of the module itself
         mapping = node.call.block.attribute("providers")
         passed = None
         if mapping is not None and isinstance(mapping.expr, ast.ObjectExpr):

@@ -514,7 +514,7 @@ class PlanGraphBuilder:
         graph = Graph(list(self.resources), sources, list(companion.diagnostics) if companion else [], files, "plan",
                       root_dir, self.notices, companion)
         constraints: dict[str, list[tuple[str, str, str]]] = {}
-        for key, entry in ((self.data.get("configuration") or {}).get("provider_config") or {}).items():
+        for key, entry in (_provider_config(self.data)).items():
             if isinstance(entry, dict) and entry.get("version_constraint") and ":" not in key:
                 constraints.setdefault(entry.get("name") or key.split(".")[0], []).append(
                     ("", entry["version_constraint"], f"{self.source.path} provider_config {key}"))
@@ -537,10 +537,10 @@ class PlanGraphBuilder:
         from iaclint.graph.placement import provider_place
 
         out = {}
-        for key, entry in ((self.data.get("configuration") or {}).get("provider_config") or {}).items():
+        for key, entry in (_provider_config(self.data)).items():
             if not isinstance(entry, dict) or ":" in key:
                 continue
-            expressions = entry.get("expressions") or {}
+            expressions = entry.get("expressions") if isinstance(entry.get("expressions"), dict) else {}
             values: dict[str, Value | None] = {}
             for name in ("region", "allowed_account_ids", "profile", "access_key", "shared_credentials_files",
                          "shared_config_files", "token"):
@@ -657,3 +657,10 @@ def _constant(expression: Any, label: str) -> Value | None:
         return from_python(expression["constant_value"], origin)
     refs = ", ".join(str(r) for r in expression.get("references") or []) or "an expression"
     return Value.unknown_because(f"it is computed from {refs}", origin=origin)
+
+
+def _provider_config(data: dict[str, Any]) -> dict[str, Any]:
+    """configuration.provider_config, or {} when a hand-made or damaged plan has something else there."""
+    configuration = data.get("configuration")
+    found = configuration.get("provider_config") if isinstance(configuration, dict) else None
+    return found if isinstance(found, dict) else {}
