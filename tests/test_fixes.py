@@ -273,9 +273,12 @@ def test_demo_check_diff_is_one_patch_git_applies_and_writes_nothing(tmp_path):
     report = run_check(["fixtures/demo"], options()).report
     fixable = [f for f in report.findings if f.fix is not None]
     failing = [f for f in report.findings if f.verdict.value == "fail"]
-    # the relationship rules get no edit of their own (the sources' NEP001 and RDS003 fixes solve them): they say why
-    assert {f.rule_id for f in failing if f.fix is None} == {"SNP001", "BAK002", "BAK003"}
-    assert all(f.no_fix_reason for f in failing if f.fix is None) and len(fixable) == len(failing) - 3
+    # BAK002 and BAK003 get no edit of their own (the sources' NEP001 and RDS003 fixes solve them): they say why;
+    # SNP001 gets a suggestion that is never in the patch
+    assert {f.rule_id for f in failing if f.fix is None} == {"BAK002", "BAK003"}
+    assert all(f.no_fix_reason for f in failing if f.fix is None) and len(fixable) == len(failing) - 2
+    assert [f.rule_id for f in fixable if f.fix.applicability is Applicability.DISPLAY] == ["SNP001"]
+    assert "# [suggestion, not in the patch] SNP001 aws_db_snapshot.billing_for_reporting" in proc.stdout
     for f in fixable:
         assert f" {f.rule_id} {f.address}" in proc.stdout
     assert {p: p.read_bytes() for p in (FIXTURES / "demo").rglob("*.tf")} == before
