@@ -175,3 +175,30 @@ resource "aws_kms_key" "k" {
 }
 ''')
     assert policy.unknown and "source_policy_documents" in policy.unknown
+
+
+def test_templatefile_fills_plain_references_and_keeps_unknown_parts(tmp_path):
+    (tmp_path / "key-policy.json.tpl").write_text(
+        '{"Statement": [{"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::${account}:root"},'
+        ' "Action": "kms:*", "Resource": "*"}, {"Sid": "Backup", "Effect": "Allow",'
+        ' "Principal": {"AWS": "${backup_role}"}, "Action": "kms:Decrypt", "Resource": "*"}]}')
+    policy = _policy(tmp_path, '''resource "aws_kms_key" "k" {
+  policy = templatefile("${path.module}/key-policy.json.tpl", {
+    account     = data.aws_caller_identity.current.account_id
+    backup_role = "arn:aws:iam::111122223333:role/backup"
+  })
+}
+''')
+    assert not policy.unknown, policy.unknown
+    root, backup = policy.statements
+    assert isinstance(root.principals[0], Partial) and "data.aws_caller_identity.current" in root.principals[0].refs
+    assert backup.principals == ["arn:aws:iam::111122223333:role/backup"]
+
+
+def test_templatefile_with_directives_is_unknown_with_the_reason(tmp_path):
+    (tmp_path / "p.tpl").write_text('{"Statement": [%{ for a in accounts }{"Principal": "${a}"}%{ endfor }]}')
+    policy = _policy(tmp_path, '''resource "aws_kms_key" "k" {
+  policy = templatefile("${path.module}/p.tpl", { accounts = ["1"] })
+}
+''')
+    assert "directives" in policy.unknown

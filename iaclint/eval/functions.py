@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, Callable, Protocol
 
 from iaclint.eval.convert import EvalError, to_bool, to_number, to_string
-from iaclint.eval.values import SetList, Value, from_python, type_name
+from iaclint.eval.values import PartialString, SetList, Value, from_python, type_name
 from iaclint.hcl import ast
 
 
@@ -34,7 +35,6 @@ NOT_STATIC = {
     "uuid": "uuid() is random",
     "bcrypt": "bcrypt() is random",
     "plantimestamp": "plantimestamp() is known only at plan time",
-    "templatefile": "templatefile() is not evaluated",
     "fileset": "fileset() is not evaluated",
     "formatdate": None,  # handled below: depends on its arguments
 }
@@ -449,6 +449,45 @@ def f_file(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
     return ev.derived(call, text, args)
 
 
+_TEMPLATE_PART = re.compile(r"(\$\$\{|%%\{)|\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}|(\$\{|%\{)")
+
+
+def f_templatefile(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
+    """templatefile() with plain ${name} references (what policy templates use); anything else is unknown."""
+    _arity(call, args, 2, 2)
+    path, variables = args
+    if not path.known:
+        return ev.unknown_from(call, args)
+    text = ev.context.read_file(to_string(path, call))
+    if text is None:
+        return Value(None, f"file {path.raw!r} cannot be read", ev._expr_origin(call), (), _refs(args))
+    if not variables.known or not isinstance(variables.raw, dict):
+        return ev.unknown_from(call, args)
+    parts: list[str | None] = []
+    position = 0
+    for match in _TEMPLATE_PART.finditer(text):
+        parts.append(text[position:match.start()])
+        position = match.end()
+        if match.group(1):
+            parts.append(match.group(1)[1:])  # $${ and %%{ are the literal ${ and %{
+            continue
+        if match.group(3):
+            return Value(None, f"the template {path.raw!r} uses expressions or directives iaclint does not evaluate",
+                         ev._expr_origin(call), (), _refs(args))
+        value = variables.raw.get(match.group(2))
+        if value is None:
+            return Value(None, f"the template {path.raw!r} refers to {match.group(2)}, which is not in its variables",
+                         ev._expr_origin(call), (), _refs(args))
+        known = value.known and isinstance(value.raw, (str, int, float, bool))
+        parts.append(to_string(value, call) if known else None)
+    parts.append(text[position:])
+    if None in parts:
+        result = ev.unknown_from(call, args)
+        result.raw = PartialString(parts)
+        return result
+    return ev.derived(call, "".join(p for p in parts if p is not None), args)
+
+
 def f_formatdate(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
     return ev.unknown_from(call, args) if not all(a.known for a in args) else Value(
         None, "formatdate() is not evaluated", ev._expr_origin(call), (), _refs(args))
@@ -474,6 +513,7 @@ FUNCTIONS: dict[str, Impl] = {
     "keys": f_keys,
     "contains": f_contains,
     "file": f_file,
+    "templatefile": f_templatefile,
     "formatdate": f_formatdate,
     "lower": pure(lambda s: s.lower(), 1, 1),
     "upper": pure(lambda s: s.upper(), 1, 1),
