@@ -298,3 +298,29 @@ resource "aws_backup_vault" "v" {
     legacy = graph.resource("module.legacy.aws_backup_vault.v")
     assert legacy.provider_ref() == "module.legacy:aws"
     assert region_of(legacy, graph).value == "ap-northeast-1"
+
+
+def test_arn_wildcards_against_a_datastore_whose_name_is_not_known(tmp_path):
+    from iaclint.checks.backup import arn_pattern_matches
+
+    (tmp_path / "main.tf").write_text('''variable "name" {
+  type = string
+}
+
+provider "aws" {
+  region = "eu-west-1"
+}
+
+resource "aws_db_instance" "db" {
+  identifier = var.name
+}
+''')
+    graph = build_hcl_graph(tmp_path, collect_inputs(tmp_path, environ={}))
+    db = graph.resource("aws_db_instance.db")
+    assert arn_pattern_matches("arn:aws:rds:*:*:db:*", db, graph) is True
+    assert arn_pattern_matches("arn:aws:rds:eu-west-1:*:db:*", db, graph) is True
+    assert arn_pattern_matches("arn:aws:rds:us-east-1:*:db:*", db, graph) is False
+    assert arn_pattern_matches("arn:aws:rds:*:*:db:prod-*", db, graph) is None  # depends on the name
+    assert arn_pattern_matches("arn:aws:rds:*:*:cluster:*", db, graph) is False
+    assert arn_pattern_matches("arn:aws:ec2:*:*:volume/*", db, graph) is False
+    assert arn_pattern_matches("arn:aws:rds:*:111122223333:db:*", db, graph) is None  # the account is not pinned

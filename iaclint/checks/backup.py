@@ -10,6 +10,7 @@ encrypted, and where do the plan's copies go.
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass
 
 from iaclint.checks.encryption import encryption_of
@@ -74,17 +75,16 @@ def arn_pattern_matches(pattern: str, resource: Resource, graph: Graph) -> bool 
     service, region, account, rest = _arn_parts(resource, graph)
     if not fnmatch.fnmatchcase(service, fields[2]):
         return False
-    stem = SELECTABLE[resource.type][1].split("{}")[0]
-    verdicts = []
-    for wanted, mine in ((fields[3], region), (fields[4], account)):
-        verdicts.append(_part(wanted, mine))
-    if rest is None:
-        # the name is not known: the pattern must at least accept this kind of resource
-        if not fnmatch.fnmatchcase(stem + "\0", fields[5]) and not fnmatch.fnmatchcase(stem, fields[5].split("*")[0] + "*"):
-            return False
-        verdicts.append(True if all(fnmatch.fnmatchcase(stem + s, fields[5]) for s in ("\0", "\0\1\2x")) else None)
-    else:
+    verdicts = [_part(fields[3], region), _part(fields[4], account)]
+    if rest is not None:
         verdicts.append(fnmatch.fnmatchcase(rest, fields[5]))
+    else:  # the name is not known: "db:*" covers any, "db:prod-*" may, "cluster:*" cannot
+        stem = SELECTABLE[resource.type][1].split("{}")[0]
+        literal = re.split(r"[*?\[]", fields[5], maxsplit=1)[0]
+        if not (stem.startswith(literal) or literal.startswith(stem)):
+            return False
+        verdicts.append(True if fnmatch.fnmatchcase(stem + "\0", fields[5])
+                        and fnmatch.fnmatchcase(stem + "\0\1x", fields[5]) else None)
     if False in verdicts:
         return False
     return None if None in verdicts else True
@@ -152,7 +152,17 @@ def _names(item: Value, resource: Resource, graph: Graph) -> bool | None:
 
 
 def selection_picks(selection: Resource, graph: Graph) -> tuple[list[Pick], str]:
-    """The datastores of the configuration a selection picks, or ([], why) when it cannot be read at all."""
+    """The datastores of the configuration a selection picks, or ([], why) when it cannot be read at all.
+
+    Worked out once per graph: BAK002, BAK003, BAK004 and the key fix all ask it.
+    """
+    cache = graph.__dict__.setdefault("_selection_picks", {})
+    if selection.address not in cache:
+        cache[selection.address] = _selection_picks(selection, graph)
+    return cache[selection.address]
+
+
+def _selection_picks(selection: Resource, graph: Graph) -> tuple[list[Pick], str]:
     resources, why = _string_list(selection.attr("resources"))
     excluded, why_not = _string_list(selection.attr("not_resources"))
     tag_blocks, why_tags = selection.nested("selection_tag")
@@ -174,8 +184,8 @@ def selection_picks(selection: Resource, graph: Graph) -> tuple[list[Pick], str]
         for item in excluded or []:
             if _names(item, candidate, graph) is True:
                 verdict = False
-        if excluded is None:
-            verdict = None if verdict else verdict
+        if excluded is None and verdict:
+            verdict = None  # what not_resources takes out is not known
             reasons.append(why_not)
         if verdict is not False:
             picks.append(Pick(candidate, verdict, "; ".join(reasons)))
@@ -214,7 +224,7 @@ def _picks(candidate: Resource, selection: Resource, resources: list[Value], tag
             for item in tests:
                 key, wanted = _text(item.attr("key").value), _text(item.attr("value").value)
                 if key is None or wanted is None or tags is None:
-                    verdict = None if verdict else verdict
+                    verdict = None  # the condition cannot be judged
                     reasons.append(why_tags or f"a condition of {selection.address} is not known")
                 elif not _condition_holds(test, key, wanted, tags):
                     return False, reasons
@@ -315,9 +325,6 @@ def plan_copies(plan: Resource, graph: Graph) -> tuple[list[Copy], str]:
             vault = next((v for v in graph.referenced(value.all_refs()) if v.type == "aws_backup_vault"), None)
             if vault is not None:
                 there = account_of(vault, graph)
-                if vault.provider_ref() == plan.provider_ref():
-                    out.append(Copy(rule, value, vault, source, there, False, "same provider configuration"))
-                    continue
                 same, why = same_account(plan, vault, graph)
                 if same is not None:
                     out.append(Copy(rule, value, vault, source, there, not same, why))
@@ -449,7 +456,7 @@ def cross_account_copy_permissions(plan: Resource, context: CheckContext) -> Che
     if why:
         return CheckResult.unknown(f"its copy rules cannot be read: {why}")
     from iaclint.checks.datastores import share_statements_fix
-    from iaclint.fixes.policy import NewStatement
+    from iaclint.fixes.policy import NewStatement, PolicyEdit
 
     problems, doubts, related = [], [], []
     fixes: list = []
@@ -475,7 +482,7 @@ def cross_account_copy_permissions(plan: Resource, context: CheckContext) -> Che
                     if missing:
                         problems.append(f"{setter.address} does not allow account {source} "
                                         "backup:CopyIntoBackupVault")
-                        fixes.append((setter.address, "policy", [NewStatement(
+                        fixes.append(PolicyEdit(setter.address, "policy", [NewStatement(
                             "AllowCopyFromSourceAccount", [f"arn:aws:iam::{source}:root"], list(COPY_INTO))],
                             f"lets {source} copy into {copy.vault.address}"))
                     elif unsure:
@@ -491,7 +498,7 @@ def cross_account_copy_permissions(plan: Resource, context: CheckContext) -> Che
                                 f"destination account {', '.join(missing)}")
                 related.append((policy_span(setter), f"key policy of {key.address}"))
                 extra = share_statements_fix(key, setter, policy, [destination], graph, "backup")
-                if extra and not any(f[0] == setter.address for f in fixes):
+                if not any(f.holder == setter.address for f in fixes):
                     fixes += extra["policy_statements"]
                     caller = caller or extra.get("needs_caller_identity")
             elif unsure:

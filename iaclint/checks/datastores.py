@@ -309,34 +309,20 @@ SHARE_ACTIONS = ("kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant")
 
 
 def share_statements_fix(key: Resource, setter: Resource, policy, accounts: list[str], graph, what: str) -> dict:
-    """The statements that let other accounts use a key (FACTS "Sharing and restoring"), for the fix."""
+    """The statements that let other accounts use a key, for the policy_statement fix (SNP002, BAK004)."""
     from iaclint.checks.policy import root_statement_fix
-    from iaclint.fixes.policy import NewStatement
+    from iaclint.fixes.policy import PolicyEdit, other_account_statements
 
-    roots = [f"arn:aws:iam::{a}:root" for a in accounts]
     label = "SharedSnapshot" if what == "snapshot" else "BackupCopy"
-    statements = [
-        NewStatement(f"Allow{label}AccountsUse", roots,
-                     ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKey*"]),
-        NewStatement(f"Allow{label}AccountsGrants", roots, ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
-                     ("Bool", "kms:GrantIsForAWSResource", ["true"])),
-    ]
-    taken = {st.sid for st in policy.statements}
-    for statement in statements:
-        base, number = statement.sid, 2
-        while statement.sid in taken:  # a second fix on the same key must not repeat a Sid
-            statement.sid, number = f"{base}{number}", number + 1
-    note = f"lets {', '.join(accounts)} use {key.address}"
-    entry: list = [setter.address, "policy", statements, note]
+    statements = other_account_statements(accounts, label, {st.sid for st in policy.statements})
+    edit = PolicyEdit(setter.address, "policy", statements, f"lets {', '.join(accounts)} use {key.address}")
     extra: dict = {}
-    if policy.default:
+    if policy.default:  # a new policy, which must keep the default's account-root statement
         root = root_statement_fix(setter, graph, graph.accounts.get(setter.provider_ref(), set()))
-        if not root:
-            return {}
-        entry.append(root["policy_statements"][0][2][0])
+        edit.default_statement = root["policy_statements"][0].statements[0]
         if "needs_caller_identity" in root:
             extra["needs_caller_identity"] = root["needs_caller_identity"]
-    extra["policy_statements"] = [tuple(entry)]
+    extra["policy_statements"] = [edit]
     return extra
 
 

@@ -473,33 +473,27 @@ def key_administration_kept(resource: Resource, context) -> "CheckResult":
                               f"{consequence}", attribute="policy", extra=extra)
 
 
-def caller_identity(resource: Resource, graph: Graph) -> Resource | None:
-    """A data "aws_caller_identity" of the resource's own module, to name its account in a policy."""
-    for candidate in graph.of_type("aws_caller_identity"):
-        if candidate.mode == "data" and candidate.module_address == resource.module_address:
-            return candidate
-    return None
-
-
 def root_statement_fix(resource: Resource, graph: Graph, own: set[str]) -> dict[str, Any]:
-    """The account-root administration statement (the AWS default policy's), for the policy_statement fix."""
-    from iaclint.fixes.policy import NewStatement
+    """The account-root administration statement (the AWS default policy's), for the policy_statement fix.
+
+    The account is named through the module's data.aws_caller_identity, else the one account the
+    provider is pinned to, else through a data.aws_caller_identity the fix adds.
+    """
+    from iaclint.fixes.policy import NewStatement, PolicyEdit, caller_identity_name
 
     extra: dict[str, Any] = {}
-    caller = caller_identity(resource, graph)
+    caller = caller_identity_name(graph, resource.module_address)
     if caller is not None:
-        account = "${data.aws_caller_identity." + caller.name + ".account_id}"
+        account = "${data.aws_caller_identity." + caller + ".account_id}"
     elif len(own) == 1:
         account = next(iter(own))
     else:
         account = "${data.aws_caller_identity.current.account_id}"
-        if any(r.mode == "data" and r.type == "aws_caller_identity" for r in graph.resources):
-            return {}  # another module's "current": adding one here could clash; the message says what to add
         extra["needs_caller_identity"] = resource.address
     statement = NewStatement("EnableAccountRootAdministration", [f"arn:aws:iam::{account}:root"], ["kms:*"])
-    extra["policy_statements"] = [(resource.address, "policy", [statement],
-                                   "the account root regains kms:*, as in the AWS default policy: IAM policies of the "
-                                   "account then decide who administers the key")]
+    extra["policy_statements"] = [PolicyEdit(resource.address, "policy", [statement],
+                                             "the account root regains kms:*, as in the AWS default policy: IAM "
+                                             "policies of the account then decide who administers the key")]
     return extra
 
 
@@ -561,26 +555,16 @@ def key_consumers(key: Resource, graph: Graph) -> list[tuple[Resource, str]]:
 
 def _consumers_by_key(graph: Graph) -> dict[str, list[tuple[Resource, str]]]:
     """Every key argument of the configuration, classified once: key address -> its consumers."""
-    from iaclint.checks.keys import classify_key
-    from iaclint.checks.regions import KEY_ARGUMENTS
+    from iaclint.checks.keys import CMK_RESOURCE_TYPES, classify_key
+    from iaclint.checks.regions import KEY_ARGUMENTS, key_arguments
 
     index: dict[str, list[tuple[Resource, str]]] = {}
     for resource in graph.managed():
         if resource.type not in KEY_ARGUMENTS:
             continue
-        name = KEY_ARGUMENTS[resource.type]
-        views = []
-        if name is not None:
-            views.append((name, resource.attr(name)))
-        else:
-            blocks, _ = resource.nested("server_side_encryption")
-            views += [("server_side_encryption.kms_key_arn", b.attr("kms_key_arn")) for b in blocks]
-        for label, view in views:
-            if not view.is_set:
-                continue
-            keys = {r for r in view.value.all_refs() if r.split(".")[0] in ("aws_kms_key", "aws_kms_replica_key")
-                    or ".aws_kms_key." in r or ".aws_kms_replica_key." in r}
-            found = classify_key(view, graph).key_resource
+        for label, view, _ in key_arguments(resource):
+            keys = {t.address for t in graph.referenced(view.value.all_refs()) if t.type in CMK_RESOURCE_TYPES}
+            found = classify_key(view, graph).key_resource  # through aliases and KMS lookups
             if found is not None:
                 keys.add(found.address)
             for address in keys:

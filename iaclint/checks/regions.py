@@ -11,7 +11,9 @@ from iaclint.checks.encryption import CLUSTERS, KEY_ATTRIBUTE, encryption_of, fo
 from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.eval.values import render
 from iaclint.graph.model import Graph, Resource
-from iaclint.graph.placement import Place, arn_region, key_region, region_of, same_provider
+from iaclint.checks.keys import CMK_RESOURCE_TYPES
+from iaclint.eval.values import Value
+from iaclint.graph.placement import Place, arn_region, region_of, same_provider
 
 # every datastore argument that names a KMS key, by resource type (KEY_ATTRIBUTE, plus the backup ones)
 KEY_ARGUMENTS = {**KEY_ATTRIBUTE, "aws_backup_vault": "kms_key_arn",
@@ -29,8 +31,8 @@ def consumer_region(resource: Resource, graph: Graph) -> Place:
     return region_of(resource, graph)
 
 
-def _key_arguments(resource: Resource) -> list[tuple[str, object, object]]:
-    """(label, AttrView, block span) of each key argument a resource sets; DynamoDB's sits in server_side_encryption."""
+def key_arguments(resource: Resource) -> list[tuple[str, object, object]]:
+    """(label, AttrView, block span) of each key argument a resource sets; DynamoDB's sit in server_side_encryption."""
     if resource.type == "aws_dynamodb_table":
         blocks, _ = resource.nested("server_side_encryption")
         return [("server_side_encryption.kms_key_arn", b.attr("kms_key_arn"), b.span) for b in blocks
@@ -41,24 +43,36 @@ def _key_arguments(resource: Resource) -> list[tuple[str, object, object]]:
     return [(name, resource.attr(name), None)]
 
 
+def key_region(value: Value, graph: Graph) -> tuple[Place, Resource | None]:
+    """The Region of the key a key argument names (a key or alias resource, a KMS lookup, or a literal ARN)."""
+    for target in graph.referenced(value.all_refs()):
+        if (target.mode == "managed" and target.type in CMK_RESOURCE_TYPES | {"aws_kms_alias"}) or (
+                target.mode == "data" and target.type in ("aws_kms_key", "aws_kms_alias")):
+            return region_of(target, graph), target
+    written = arn_region(value)
+    if written is not None:
+        return written, None
+    if value.known and isinstance(value.raw, str):
+        return Place(None, f"{render(value)} is a key id or alias: AWS looks it up in the consumer's own Region",
+                     "same"), None
+    return Place(None, f"the key is not known ({value.unknown or 'not a key reference'})"), None
+
+
 def key_in_consumer_region(resource: Resource, context: CheckContext) -> CheckResult:
     """XRG001: the key an argument names must be in the Region of the resource that uses it."""
     graph = context.graph
-    arguments = _key_arguments(resource)
+    arguments = key_arguments(resource)
     if not arguments:
         return CheckResult.passed("names no KMS key")
     doubts: list[tuple[str, str]] = []
     for label, view, block_span in arguments:
-        attribute = label.split(".")[-1] if "." not in label else None
+        attribute = None if "." in label else label
         where, key = key_region(view.value, graph)
-        if key is not None and same_provider(resource, key) and resource.type not in (
-                "aws_db_snapshot_copy", "aws_rds_cluster_snapshot_copy"):
+        if key is not None and same_provider(resource, key) and not given(resource, "destination_region"):
             continue  # same provider configuration, same Region, whatever that Region is
         if where.provider == "same":
             continue  # a key id or alias is resolved in the consumer's own Region
         mine = consumer_region(resource, graph)
-        if key is not None and same_provider(resource, key) and not given(resource, "destination_region"):
-            continue
         related = [(key.header_span, f"key {key.address}")] if key is not None and key.header_span else []
         if where.value is not None and mine.value is not None:
             if where.value == mine.value:

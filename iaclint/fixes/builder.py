@@ -277,16 +277,16 @@ def _policy_statements(context: FindingContext) -> Fix:
     if graph is None:
         raise NoFix("the plan's configuration was not found (use --config-dir), so there is nothing to edit")
     edits, places, notes = [], [], []
-    for address, attribute, statements, note, *default in wanted:
-        holder = graph.resource(address)
+    for wish in wanted:
+        holder = graph.resource(wish.holder)
         if holder is None or holder.not_editable:
-            raise NoFix(f"{address} cannot be edited automatically"
+            raise NoFix(f"{wish.holder} cannot be edited automatically"
                         + (f": {holder.not_editable}" if holder is not None else ""))
-        more, where = add_statements(holder, attribute, statements, graph, default[0] if default else None)
+        more, where = add_statements(holder, wish.attribute, wish.statements, graph, wish.default_statement)
         edits += more
-        places.append(f"{', '.join(s.sid for s in statements)} to {where}")
-        if note:
-            notes.append(note)
+        places.append(f"{', '.join(s.sid for s in wish.statements)} to {where}")
+        if wish.note:
+            notes.append(wish.note)
     caller = context.result.extra.get("needs_caller_identity")
     if caller:
         holder = graph.resource(caller)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from iaclint.graph.model import Graph, Resource
+from iaclint.fixes.policy import caller_identity_name, jsonencode_object, other_account_statements
 from iaclint.hcl import ast
 from iaclint.hcl.layout import insert_after_block
 from iaclint.model import Edit
@@ -70,7 +71,7 @@ def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFi
     while name in taken:
         name = f"{base}_{n}"
         n += 1
-    caller = _caller_identity(graph, module_address)
+    caller = caller_identity_name(graph, module_address)
     snippet = ""
     if caller is None:
         caller = "current"
@@ -99,13 +100,6 @@ def _suitable(key: Resource, graph: Graph, hints: tuple[str, ...]) -> bool:
         if source is not None:
             words.append(source.text[policy.value_span.start:policy.value_span.end].lower())
     return any(h in w for h in hints for w in words)
-
-
-def _caller_identity(graph: Graph, module_address: str) -> str | None:
-    for r in graph.resources:
-        if r.mode == "data" and r.type == "aws_caller_identity" and r.module_address == module_address:
-            return r.name
-    return None
 
 
 def hcl_string_text(text: str) -> str:
@@ -184,20 +178,11 @@ def key_block(name: str, address: str, label: str, via_service: str, caller: str
 
 
 def _other_account_statements(accounts: list[str]) -> str:
-    """Statements that let other accounts use the key (FACTS "Sharing and restoring"), one object each."""
+    """Statements that let other accounts use the key, as objects of the new key's Statement list."""
     if not accounts:
         return ""
-    from iaclint.fixes.policy import NewStatement, jsonencode_object
-
-    roots = [f"arn:aws:iam::{a}:root" for a in accounts]
-    statements = [
-        NewStatement("AllowOtherAccountsUse", roots,
-                     ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKey*"]),
-        NewStatement("AllowOtherAccountsGrants", roots, ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
-                     ("Bool", "kms:GrantIsForAWSResource", ["true"])),
-    ]
     text = ""
-    for statement in statements:
+    for statement in other_account_statements(accounts, "Other"):
         lines = jsonencode_object(statement, "      ")
         text += "\n".join(lines[:-1] + [lines[-1] + ","]) + "\n"
     return text

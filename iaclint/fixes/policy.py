@@ -30,6 +30,46 @@ class NewStatement:
     resources: list[str] = field(default_factory=lambda: ["*"])
 
 
+@dataclass
+class PolicyEdit:
+    """Statements a finding wants added to the policy ``attribute`` of the resource at ``holder``.
+
+    A holder without a policy has the AWS default one: it gets a new policy that starts with
+    ``default_statement`` (the account root's).
+    """
+
+    holder: str
+    attribute: str
+    statements: list[NewStatement]
+    note: str
+    default_statement: NewStatement | None = None
+
+
+def other_account_statements(accounts: list[str], label: str, taken: set[str] = frozenset()) -> list[NewStatement]:
+    """What other accounts need on a key to copy or restore what it encrypts (FACTS "Sharing and restoring"):
+    use, and grants for AWS resources. Sids already in the policy get a number."""
+    roots = [f"arn:aws:iam::{a}:root" for a in accounts]
+    statements = [
+        NewStatement(f"Allow{label}AccountsUse", roots,
+                     ["kms:Decrypt", "kms:DescribeKey", "kms:ReEncrypt*", "kms:GenerateDataKey*"]),
+        NewStatement(f"Allow{label}AccountsGrants", roots, ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+                     ("Bool", "kms:GrantIsForAWSResource", ["true"])),
+    ]
+    for statement in statements:
+        base, number = statement.sid, 2
+        while statement.sid in taken:
+            statement.sid, number = f"{base}{number}", number + 1
+    return statements
+
+
+def caller_identity_name(graph: Graph, module_address: str) -> str | None:
+    """The name of a data "aws_caller_identity" in the module, to write its account into a policy."""
+    for r in graph.resources:
+        if r.mode == "data" and r.type == "aws_caller_identity" and r.module_address == module_address:
+            return r.name
+    return None
+
+
 def _quote(text: str) -> str:
     """An HCL string literal; ${...} interpolations in principals are kept as written."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

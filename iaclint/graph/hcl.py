@@ -16,7 +16,7 @@ from iaclint.eval.evaluator import ConstantContext, Evaluator
 from iaclint.eval.values import ObjectRef, Origin, OriginKind, SetList, Value
 from iaclint.graph.config import ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
 from iaclint.graph.inputs import RawInput, VariableInputs, type_is_primitive
-from iaclint.graph.placement import ProviderPlace, provider_place
+from iaclint.graph.placement import PROVIDER_ARGUMENTS, ProviderPlace, provider_place
 from iaclint.graph.providers import provider_versions
 from iaclint.graph.model import AttrView, BlockView, CallSite, Diagnostic, Graph, Resource
 from iaclint.graph.types import convert
@@ -102,8 +102,7 @@ class HclGraphBuilder:
             name = prefix + local_name
             evaluator = Evaluator(module, OriginKind.EXPRESSION, f"provider {name}")
             values: dict[str, Value | None] = {}
-            for attribute in ("region", "allowed_account_ids", "profile", "access_key", "shared_credentials_files",
-                              "shared_config_files", "token"):
+            for attribute in PROVIDER_ARGUMENTS:
                 node = block.attribute(attribute)
                 values[attribute] = evaluator.evaluate(node.expr) if node is not None else None
             for assume in block.blocks("assume_role"):

@@ -49,6 +49,13 @@ def parse_arn(text: str) -> dict[str, str] | None:
             "account": match.group(4), "resource": match.group(5)}
 
 
+CREDENTIAL_ARGUMENTS = ("profile", "access_key", "shared_credentials_files", "shared_config_files", "role_arn",
+                        "web_identity_role_arn", "token")
+# the provider arguments read as plain values (blocks such as assume_role are read by the builders)
+PROVIDER_ARGUMENTS = ("region", "allowed_account_ids", "profile", "access_key", "shared_credentials_files",
+                      "shared_config_files", "token")
+
+
 def provider_place(values: dict[str, Value | None], name: str) -> ProviderPlace:
     """The place of one provider configuration from its evaluated `region`, `allowed_account_ids`, role ARN."""
     region_value = values.get("region")
@@ -69,19 +76,15 @@ def provider_place(values: dict[str, Value | None], name: str) -> ProviderPlace:
         if arn and arn["account"]:
             accounts.add(arn["account"])
     credentials: str | None = ""
-    for name_ in CREDENTIAL_ARGUMENTS:
-        value = values.get(name_)
+    for argument in CREDENTIAL_ARGUMENTS:
+        value = values.get(argument)
         if value is None or value.is_null:
             continue
         if not value.wholly_known():
             credentials = None
             break
-        credentials += f"{name_}={value.to_python()!r};"
+        credentials += f"{argument}={value.to_python()!r};"
     return ProviderPlace(region, why, frozenset(accounts), values.get("default_tags"), credentials)
-
-
-CREDENTIAL_ARGUMENTS = ("profile", "access_key", "shared_credentials_files", "shared_config_files", "role_arn",
-                        "web_identity_role_arn", "token")
 
 
 def same_account(a: "Resource", b: "Resource", graph: "Graph") -> tuple[bool | None, str]:
@@ -134,11 +137,6 @@ def account_of(resource: "Resource", graph: "Graph") -> Place:
     return Place(None, f'provider "{ref}" pins no account (allowed_account_ids or assume_role.role_arn would)', ref)
 
 
-KEY_SOURCES = ("aws_kms_key", "aws_kms_replica_key", "aws_kms_replica_external_key", "aws_kms_external_key",
-               "aws_kms_alias")
-KEY_LOOKUPS = ("aws_kms_key", "aws_kms_alias")
-
-
 def arn_region(value: Value) -> Place | None:
     """The Region written in a (possibly partly unknown) ARN, or None when the value is not an ARN."""
     if value.known and isinstance(value.raw, str):
@@ -159,21 +157,6 @@ def arn_region(value: Value) -> Place | None:
             return Place(None, "the Region part of the key ARN is not known")
         return Place(region or None, f"the ARN {render(value)} names Region {region}")
     return None
-
-
-def key_region(value: Value, graph: "Graph") -> tuple[Place, "Resource | None"]:
-    """The Region of the key a key argument names (a key resource, a lookup, or a literal ARN)."""
-    for target in graph.referenced(value.all_refs()):
-        if (target.mode == "managed" and target.type in KEY_SOURCES) or (
-                target.mode == "data" and target.type in KEY_LOOKUPS):
-            return region_of(target, graph), target
-    written = arn_region(value)
-    if written is not None:
-        return written, None
-    if value.known and isinstance(value.raw, str):
-        return Place(None, f"{render(value)} is a key id or alias: AWS looks it up in the consumer's own Region",
-                     "same"), None
-    return Place(None, f"the key is not known ({value.unknown or 'not a key reference'})"), None
 
 
 def same_provider(a: "Resource", b: "Resource") -> bool:

@@ -534,7 +534,7 @@ class PlanGraphBuilder:
 
     def _provider_places(self) -> dict[str, Any]:
         """Region and pinned accounts of the root provider configurations, from their constant expressions."""
-        from iaclint.graph.placement import provider_place
+        from iaclint.graph.placement import PROVIDER_ARGUMENTS, provider_place
 
         out = {}
         for key, entry in (_provider_config(self.data)).items():
@@ -542,8 +542,7 @@ class PlanGraphBuilder:
                 continue
             expressions = entry.get("expressions") if isinstance(entry.get("expressions"), dict) else {}
             values: dict[str, Value | None] = {}
-            for name in ("region", "allowed_account_ids", "profile", "access_key", "shared_credentials_files",
-                         "shared_config_files", "token"):
+            for name in PROVIDER_ARGUMENTS:
                 values[name] = _constant(expressions.get(name), f"provider {key} {name}")
             roles = expressions.get("assume_role")
             if isinstance(roles, list) and roles and isinstance(roles[0], dict):
