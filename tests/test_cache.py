@@ -103,8 +103,9 @@ def test_no_cache_neither_reads_nor_writes(tmp_path, monkeypatch):
     monkeypatch.delenv("IACLINT_NO_CACHE")
     proc = iaclint("check", "--no-cache", "--compact", str(FIXTURES / "demo"))
     assert proc.returncode == 1
-    kept = [p.name for p in (tmp_path / "cache" / "iaclint").iterdir()]
-    assert all(name.startswith("grammar-") for name in kept)  # only the compiled grammar, no parsed files
+    folder = tmp_path / "cache" / "iaclint"
+    kept = [p.name for p in folder.iterdir()] if folder.exists() else []
+    assert all(name.startswith("grammar-") for name in kept)  # at most Lark's compiled grammar, no parsed files
 
 
 def test_the_compiled_grammar_is_cached_in_the_users_directory_not_in_tmp(tmp_path, monkeypatch):

@@ -225,3 +225,16 @@ def children(expr: Expr) -> Iterator[Expr]:
         if expr.condition is not None:
             yield expr.condition
 
+
+
+def dump(node: Any) -> Any:
+    """A plain, comparable form of a tree (types, values and spans), for the back-end parity checks."""
+    if isinstance(node, list):
+        return [dump(n) for n in node]
+    if isinstance(node, tuple):
+        return tuple(dump(n) for n in node)
+    if isinstance(node, Span):
+        return (node.start, node.end)
+    if hasattr(node, "__dataclass_fields__"):
+        return (type(node).__name__,) + tuple((name, dump(getattr(node, name))) for name in node.__dataclass_fields__)
+    return node

@@ -1,8 +1,8 @@
 """Parsed files kept between runs, so a warm run reads syntax trees instead of parsing again.
 
 An entry is keyed by the file's shown path and content, and lives under a directory named after
-everything that shapes the tree: iaclint's version, the source of iaclint/hcl, and the python-hcl2
-and Lark versions. Entries are pickles signed with HMAC-SHA256 under a random per-user key (0600), so
+everything that shapes the tree: iaclint's version, the source of iaclint/hcl, the back end, and the
+versions of python-hcl2, Lark, tree-sitter and tree-sitter-hcl. Entries are pickles signed with HMAC-SHA256 under a random per-user key (0600), so
 a corrupt or foreign entry fails the check and is parsed again and rewritten, never unpickled.
 Writes go to a temporary file and are renamed into place, so concurrent runs cannot corrupt an entry.
 The cache is pruned to CACHE_LIMIT bytes, oldest entries first. `--no-cache` or IACLINT_NO_CACHE=1
@@ -32,24 +32,28 @@ def cache_root() -> Path:
 
 @lru_cache(maxsize=1)
 def generation() -> str:
-    """Changes whenever the code or libraries that build the trees change."""
-    import lark
+    """Changes whenever the code or libraries that build the trees change (read without importing
+    them: importing Lark alone costs more than a warm run's parsing)."""
+    from importlib.metadata import version
+    from importlib.util import find_spec
 
     from iaclint import __version__
+    from iaclint.hcl.parser import back_end
 
-    digest = hashlib.sha256(f"{__version__}|{lark.__version__}".encode())
-    try:
-        from importlib.metadata import version
-
-        digest.update(version("python-hcl2").encode())
-    except Exception:  # not installed as a distribution: the grammar file still goes into the digest
-        pass
+    digest = hashlib.sha256(f"{__version__}|{back_end()}".encode())
+    for distribution in ("lark", "python-hcl2", "tree-sitter", "tree-sitter-hcl"):
+        try:
+            digest.update(f"|{distribution} {version(distribution)}".encode())
+        except Exception:  # not installed as a distribution: the sources below still go into the digest
+            pass
     here = Path(__file__).resolve().parent
     for name in sorted(p.name for p in here.glob("*.py")):
         digest.update((here / name).read_bytes())
-    import hcl2
-
-    digest.update((Path(hcl2.__file__).parent / "hcl2.lark").read_bytes())
+    spec = find_spec("hcl2")
+    if spec is not None and spec.origin:
+        grammar = Path(spec.origin).parent / "hcl2.lark"
+        if grammar.exists():
+            digest.update(grammar.read_bytes())
     return digest.hexdigest()[:20]
 
 

@@ -9,7 +9,7 @@ spaces before each neighbour's `=` change, exactly as terraform fmt would re-ali
 from __future__ import annotations
 
 from iaclint.hcl import ast
-from iaclint.hcl.parser import outside_strings
+from iaclint.hcl.literals import outside_strings
 from iaclint.model import Edit
 from iaclint.source import SourceFile
 

@@ -1,0 +1,509 @@
+"""Build iaclint's HCL tree from a tree-sitter-hcl parse: the fast path of parser.parse_source.
+
+tree-sitter parses HCL about 7x faster than python-hcl2's Lark grammar and keeps its tree in C, so a
+large file no longer costs gigabytes. It is error-tolerant, which iaclint does not want: a file whose
+tree has any error node is handed back (``None``) and parser.py parses it with Lark, whose messages
+and whose acceptance of the few forms tree-sitter-hcl rejects (`2e3`) the tests pin. Everything else
+terraform rejects but tree-sitter accepts is checked here, with the same messages as the Lark builder
+(duplicate attributes, two arguments on a line, strings spanning lines, unknown escapes, templated
+labels). The resulting tree is identical to the Lark builder's, spans included; the parity test and
+`scripts/parity.py` compare the two on every fixture and on real repositories.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from functools import lru_cache
+
+from iaclint.hcl import ast
+from iaclint.hcl.literals import ParseFailure, number_literal, trim_heredoc
+from iaclint.model import Span
+
+_TEMPLATE_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)|\$\$\{|%%\{", re.S)
+_HEREDOC_ESCAPE = re.compile(r"\$\$\{|%%\{")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
+_SKIP = frozenset({"comment"})
+_BINARY = frozenset({"+", "-", "*", "/", "%", "==", "!=", "<", ">", "<=", ">=", "&&", "||"})
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    import tree_sitter
+    import tree_sitter_hcl
+
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_hcl.language()))
+
+
+def available() -> bool:
+    """tree-sitter wheels exist for the common platforms only; without them parser.py uses Lark."""
+    try:
+        _parser()
+    except Exception:  # ImportError, or a wheel built for another ABI
+        return False
+    return True
+
+
+def versions() -> str:
+    """What shapes the tree, for the parse cache's generation key."""
+    from importlib.metadata import version
+
+    try:
+        return f"tree-sitter {version('tree-sitter')}, tree-sitter-hcl {version('tree-sitter-hcl')}"
+    except Exception:
+        return "no tree-sitter"
+
+
+class Rejected(Exception):
+    """tree-sitter found an error, or a form this builder does not map: parse with Lark instead."""
+
+
+def parse_body(text: str, file: str, shift: int = 0, check_layout: bool = True) -> ast.Body | None:
+    """The file's body, or None when tree-sitter reports a syntax error (let Lark explain it).
+
+    Raises ParseFailure (from parser.py) for what terraform rejects and tree-sitter accepts."""
+    data = text.encode("utf-8", "surrogatepass")
+    tree = _parser().parse(data)
+    root = tree.root_node
+    if root.has_error:
+        return None
+    builder = _TreeBuilder(file, text, data, shift, check_layout)
+    try:
+        return builder.config(root)
+    except (Rejected, AttributeError, IndexError, StopIteration, TypeError, ValueError):
+        return None  # a shape this builder does not know: Lark reads the file (the parity tests catch these)
+
+
+class _TreeBuilder:
+    """Mirrors parser._Builder node for node; ``shift`` maps snippet offsets to file offsets."""
+
+    def __init__(self, file: str, text: str, data: bytes, shift: int, check_layout: bool):
+        self.file = file
+        self.text = text
+        self.data = data
+        self.shift = shift
+        self.check_layout = check_layout
+        self.wide: list[int] = []  # byte offsets just past each multi-byte character
+        self.extra: list[int] = []  # bytes beyond one per character, up to and including that character
+        if len(data) != len(text):
+            total = 0
+            offset = 0
+            for ch in text:
+                size = len(ch.encode("utf-8", "surrogatepass"))
+                offset += size
+                if size > 1:
+                    total += size - 1
+                    self.wide.append(offset)
+                    self.extra.append(total)
+
+    # ---- positions
+
+    def pos(self, byte: int) -> int:
+        if self.wide:
+            i = bisect_right(self.wide, byte)
+            if i:
+                byte -= self.extra[i - 1]
+        return byte + self.shift
+
+    def span(self, node) -> Span:
+        return Span(self.file, self.pos(node.start_byte), self.pos(node.end_byte))
+
+    def text_of(self, node) -> str:
+        return self.data[node.start_byte:node.end_byte].decode("utf-8", "surrogatepass")
+
+    def fail(self, message: str, offset: int) -> ParseFailure:
+        local = offset - self.shift
+        before = self.text[:max(0, local)]
+        return ParseFailure(message, before.count("\n") + 1, local - (before.rfind("\n") + 1) + 1)
+
+    # ---- structure
+
+    def config(self, root) -> ast.Body:
+        for child in root.children:
+            if child.type == "body":
+                return self.body(child)
+        return ast.Body(Span(self.file, self.shift, self.shift), [])
+
+    def body(self, node) -> ast.Body:
+        items: list = []
+        seen: dict[str, ast.Attribute] = {}
+        for child in node.children:
+            kind = child.type
+            if kind == "attribute":
+                attribute = self.attribute(child)
+                first = seen.get(attribute.name)
+                if first is not None:
+                    raise self.fail(f'attribute "{attribute.name}" is defined twice in this block (first on line '
+                                    f"{self.text.count(chr(10), 0, first.span.start - self.shift) + 1})",
+                                    attribute.span.start)
+                seen[attribute.name] = attribute
+                items.append(attribute)
+            elif kind == "block":
+                items.append(self.block(child))
+            elif kind in _SKIP:
+                continue
+            else:
+                raise Rejected(kind)
+            if len(items) > 1 and self.check_layout and not self._newline_between(items[-2], items[-1]):
+                raise self.fail("missing newline: each argument and block goes on a line of its own",
+                                items[-1].span.start)
+        if not items:
+            return ast.Body(Span(self.file, self.shift, self.shift), [])
+        return ast.Body(Span(self.file, items[0].span.start, items[-1].span.end), items)
+
+    def _newline_between(self, first, second) -> bool:
+        end = first.span.end - self.shift
+        return "\n" in self.text[end:second.span.start - self.shift] or self.text[end - 1:end] == "\n"
+
+    def attribute(self, node) -> ast.Attribute:
+        name_node = node.child(0)
+        expr = self.expr(node.child(node.child_count - 1))
+        start = self.pos(node.start_byte)
+        return ast.Attribute(Span(self.file, start, expr.span.end), self.text_of(name_node), self.span(name_node), expr)
+
+    def block(self, node) -> ast.Block:
+        labels: list[str] = []
+        block_type = None
+        header_end = None
+        lbrace = rbrace = None
+        body = None
+        for child in node.children:
+            kind = child.type
+            if kind == "identifier":
+                if block_type is None:
+                    block_type = self.text_of(child)
+                else:
+                    labels.append(self.text_of(child))
+                header_end = self.pos(child.end_byte)
+            elif kind == "string_lit":
+                template = self.string(child)
+                if not template.is_literal:
+                    raise self.fail("a block label must be a plain string: template sequences (${...}, %{...}) "
+                                    "are not allowed here", template.span.start)
+                labels.append(template.literal)
+                header_end = template.span.end
+            elif kind == "block_start":
+                lbrace = self.pos(child.start_byte)
+            elif kind == "block_end":
+                rbrace = self.pos(child.start_byte)
+            elif kind == "body":
+                body = self.body(child)
+            elif kind in _SKIP:
+                continue
+            else:
+                raise Rejected(kind)
+        if block_type is None or lbrace is None or rbrace is None:
+            raise Rejected("block")
+        span = self.span(node)
+        if body is None or not body.items:
+            body = ast.Body(Span(self.file, lbrace + 1, lbrace + 1), [])
+        elif self.check_layout:
+            single_line = "\n" not in self.text[lbrace - self.shift:rbrace - self.shift]
+            if single_line and len(body.items) > 1:
+                raise self.fail("a block written on one line holds one argument at most", body.items[1].span.start)
+            last_end = body.items[-1].span.end - self.shift
+            if not single_line and "\n" not in self.text[last_end - 1:rbrace - self.shift]:
+                raise self.fail("missing newline: the closing brace of a block goes on a line of its own", rbrace)
+        return ast.Block(span, block_type, labels, body, lbrace, rbrace, Span(self.file, span.start, header_end))
+
+    # ---- expressions
+
+    def expr(self, node) -> ast.Expr:
+        kind = node.type
+        if kind == "expression":
+            return self.expression(node)
+        method = getattr(self, "x_" + kind, None)
+        if method is None:
+            raise Rejected(kind)
+        return method(node)
+
+    def expression(self, node) -> ast.Expr:
+        return self.term([c for c in node.children if c.type not in _SKIP])
+
+    def term(self, kids: list) -> ast.Expr:
+        """A primary (or a parenthesized expression) and the traversal steps after it. tree-sitter-hcl
+        inlines these as sibling nodes wherever a term stands: expressions and operands alike."""
+        if kids[0].type == "(":
+            close = next(i for i, c in enumerate(kids) if c.type == ")")
+            current: ast.Expr = ast.Paren(Span(self.file, self.pos(kids[0].start_byte), self.pos(kids[close].end_byte)),
+                                          self.expr(kids[1]))
+            rest = kids[close + 1:]
+        else:
+            current = self.expr(kids[0])
+            rest = kids[1:]
+        start = current.span.start
+        for step in rest:
+            end = self.pos(step.end_byte)
+            kind = step.type
+            if kind == "get_attr":
+                current = ast.GetAttr(Span(self.file, start, end), current, self._attr_name(step))
+            elif kind == "index":
+                current = ast.Index(Span(self.file, start, end), current, self._index_key(step))
+            elif kind == "splat":
+                current = ast.Splat(Span(self.file, start, end), current, self._splat_steps(step.child(0)))
+            else:
+                raise Rejected(kind)
+        return current
+
+    def _attr_name(self, get_attr) -> str:
+        return self.text_of(get_attr.child(get_attr.child_count - 1))
+
+    def _index_key(self, index) -> ast.Expr:
+        inner = index.child(0)
+        if inner.type == "legacy_index":
+            start = inner.start_byte + 1  # after the "."
+            digits = self.data[start:inner.end_byte].decode()
+            return ast.Literal(Span(self.file, self.pos(start), self.pos(inner.end_byte)), number_literal(digits))
+        for child in inner.children:
+            if child.type == "expression":
+                return self.expr(child)
+        raise Rejected("index")
+
+    def _splat_steps(self, splat) -> list:
+        steps = []
+        for child in splat.children:
+            if child.type == "get_attr":
+                steps.append(("attr", self._attr_name(child)))
+            elif child.type == "index":
+                steps.append(("index", self._index_key(child)))
+        return steps
+
+    def x_literal_value(self, node) -> ast.Expr:
+        inner = node.child(0)
+        kind = inner.type
+        if kind == "numeric_lit":
+            text = self.text_of(inner)
+            if "." in text or "e" in text or "E" in text:
+                value = float(text)
+                return ast.Literal(self.span(node), int(value) if value.is_integer() and "e" not in text.lower() else value)
+            return ast.Literal(self.span(node), number_literal(text))
+        if kind == "bool_lit":
+            return ast.Literal(self.span(node), self.text_of(inner) == "true")
+        if kind == "null_lit":
+            return ast.Literal(self.span(node), None)
+        if kind == "string_lit":
+            return self.string(inner)
+        raise Rejected(kind)
+
+    def x_collection_value(self, node) -> ast.Expr:
+        return self.expr(node.child(0))
+
+    def x_tuple(self, node) -> ast.Expr:
+        return ast.TupleExpr(self.span(node), [self.expr(c) for c in node.children if c.type == "expression"])
+
+    def x_object(self, node) -> ast.Expr:
+        items = []
+        for elem in node.children:
+            if elem.type != "object_elem":
+                continue
+            key_node = elem.child(0)
+            value_node = elem.child(elem.child_count - 1)
+            key = self.expr(key_node)
+            if isinstance(key, ast.Variable):
+                key = ast.Literal(key.span, key.name)
+            value = self.expr(value_node)
+            items.append(ast.ObjectItem(key, value, Span(self.file, self.pos(elem.start_byte), value.span.end)))
+        return ast.ObjectExpr(self.span(node), items)
+
+    def x_variable_expr(self, node) -> ast.Expr:
+        return ast.Variable(self.span(node), self.text_of(node))
+
+    def x_template_expr(self, node) -> ast.Expr:
+        return self.expr(node.child(0))
+
+    def x_quoted_template(self, node) -> ast.Expr:
+        return self.string(node)
+
+    def string(self, node) -> ast.Template | ast.Unsupported:
+        """A quoted string: literal text between the interpolations, unescaped."""
+        kids = node.children
+        open_quote, close_quote = kids[0], kids[-1]
+        if open_quote.type != "quoted_template_start" or close_quote.type != "quoted_template_end":
+            raise Rejected("string")
+        parts: list = []
+        at = open_quote.end_byte
+        directive = False
+        for child in kids[1:-1]:
+            kind = child.type
+            if kind == "template_literal":
+                continue
+            if kind == "template_interpolation":
+                self._escaped_before(child)
+                self._literal(parts, at, child.start_byte)
+                parts.append(self._interpolation(child))
+                at = child.end_byte
+            elif kind == "template_directive":
+                directive = True
+                at = child.end_byte
+            else:
+                raise Rejected(kind)
+        if directive:
+            return ast.Unsupported(self.span(node), "template directives (%{if}, %{for}) are not evaluated")
+        self._literal(parts, at, close_quote.start_byte)
+        return ast.Template(self.span(node), parts)
+
+    def _literal(self, parts: list, start: int, end: int) -> None:
+        if end <= start:
+            return
+        raw = self.data[start:end].decode("utf-8", "surrogatepass")
+        if "\n" in raw:
+            raise self.fail("a quoted string cannot span lines: use a heredoc (<<EOT) instead", self.pos(start))
+        if "\\" in raw or "$${" in raw or "%%{" in raw:
+            raw = self.unescape(raw, self.pos(start))
+        if parts and isinstance(parts[-1], str):
+            parts[-1] += raw
+        else:
+            parts.append(raw)
+
+    def unescape(self, raw: str, offset: int) -> str:
+        def repl(m: re.Match) -> str:
+            code = m.group(1)
+            if code is None:
+                return m.group(0)[1:]
+            if code[0] in "uU" and len(code) > 1:
+                point = int(code[1:], 16)
+                if point > 0x10FFFF:
+                    raise self.fail(f"\\{code} is not a Unicode character (the largest is \\U0010FFFF)", offset)
+                return chr(point)
+            if code not in _ESCAPES:
+                raise self.fail(f"\\{code} is not an escape sequence (\\n, \\r, \\t, \\\", \\\\, \\uNNNN, "
+                                "\\UNNNNNNNN)", offset)
+            return _ESCAPES[code]
+
+        return _TEMPLATE_ESCAPE.sub(repl, raw)
+
+    def _escaped_before(self, node) -> None:
+        """tree-sitter-hcl reads the `$${` escape of a heredoc as `$` and an interpolation; Lark does not."""
+        if node.start_byte and self.data[node.start_byte - 1] in b"$%":
+            raise Rejected("escape")
+
+    def _interpolation(self, node) -> ast.Expr:
+        for child in node.children:
+            if child.type == "expression":
+                return self.expr(child)
+        raise Rejected("interpolation")
+
+    def x_heredoc_template(self, node) -> ast.Expr:
+        kids = node.children
+        start_marker, opening, closing = kids[0], kids[1], kids[-1]
+        if opening.type != "heredoc_identifier" or closing.type != "heredoc_identifier" or len(kids) < 3:
+            raise Rejected("heredoc")
+        trim = self.text_of(start_marker) == "<<-"
+        first_nl = self.data.index(b"\n", opening.end_byte)
+        body_start = first_nl + 1
+        body_end = self.data.rfind(b"\n", 0, closing.start_byte) + 1
+        end = closing.end_byte
+        while end < len(self.data) and self.data[end] in b" \t":
+            end += 1
+        span = Span(self.file, self.pos(node.start_byte), self.pos(end))
+        parts: list = []
+        at = body_start
+        for child in kids[2:-1]:
+            kind = child.type
+            if kind == "template_literal":
+                continue
+            if kind == "template_directive":
+                return ast.Unsupported(span, "template directives (%{if}, %{for}) are not evaluated")
+            if kind != "template_interpolation":
+                raise Rejected(kind)
+            self._escaped_before(child)
+            self._heredoc_literal(parts, at, child.start_byte)
+            parts.append(self._interpolation(child))
+            at = child.end_byte
+        self._heredoc_literal(parts, at, max(at, body_end))
+        if trim:
+            parts = trim_heredoc(parts)
+        return ast.Template(span, parts, heredoc=True)
+
+    def _heredoc_literal(self, parts: list, start: int, end: int) -> None:
+        if end <= start:
+            return
+        raw = self.data[start:end].decode("utf-8", "surrogatepass")
+        raw = _HEREDOC_ESCAPE.sub(lambda m: m.group(0)[1:], raw)
+        if parts and isinstance(parts[-1], str):
+            parts[-1] += raw
+        else:
+            parts.append(raw)
+
+    def x_function_call(self, node) -> ast.Expr:
+        name = self.text_of(node.child(0))
+        args: list[ast.Expr] = []
+        expand = False
+        for child in node.children:
+            if child.type == "function_arguments":
+                for arg in child.children:
+                    if arg.type == "expression":
+                        args.append(self.expr(arg))
+                    elif arg.type == "ellipsis":
+                        expand = True
+        if "::" in name:
+            return ast.Unsupported(self.span(node), f"provider function {name} is not evaluated")
+        return ast.Call(self.span(node), name, args, expand)
+
+    def x_conditional(self, node) -> ast.Expr:
+        """tree-sitter-hcl reads `a ? b : c ? d : e` as `(a ? b : c) ? d : e`; HCL nests to the right."""
+        chain = self._conditional_chain(node)
+        return self._nest_conditionals(chain, 0)
+
+    def _conditional_chain(self, node) -> list:
+        cond, when_true, when_false = [c for c in node.children if c.type == "expression"]
+        inner = [c for c in cond.children if c.type not in _SKIP]
+        if len(inner) == 1 and inner[0].type == "conditional":
+            return self._conditional_chain(inner[0]) + [when_true, when_false]
+        return [cond, when_true, when_false]
+
+    def _nest_conditionals(self, chain: list, at: int) -> ast.Expr:
+        if at == len(chain) - 1:
+            return self.expr(chain[at])
+        span = Span(self.file, self.pos(chain[at].start_byte), self.pos(chain[-1].end_byte))
+        return ast.Conditional(span, self.expr(chain[at]), self.expr(chain[at + 1]), self._nest_conditionals(chain, at + 2))
+
+    def x_operation(self, node) -> ast.Expr:
+        return self.expr(node.child(0))
+
+    def x_binary_operation(self, node) -> ast.Expr:
+        kids = [c for c in node.children if c.type not in _SKIP]
+        at = next(i for i, c in enumerate(kids) if c.type in _BINARY)
+        return ast.BinaryOp(self.span(node), kids[at].type, self.term(kids[:at]), self.term(kids[at + 1:]))
+
+    def x_unary_operation(self, node) -> ast.Expr:
+        kids = [c for c in node.children if c.type not in _SKIP]
+        operand = self.term(kids[1:])
+        if kids[0].type == "-" and len(kids) == 2 and kids[1].type == "literal_value" and isinstance(operand, ast.Literal) \
+                and isinstance(operand.value, float) and kids[1].start_byte == kids[0].end_byte:
+            return ast.Literal(self.span(node), -operand.value)  # as Lark reads it: one signed float literal
+        return ast.UnaryOp(self.span(node), kids[0].type, operand)
+
+    def x_for_expr(self, node) -> ast.Expr:
+        return self.expr(node.child(0))
+
+    def _for_parts(self, node):
+        intro = None
+        exprs = []
+        cond = None
+        grouping = False
+        for child in node.children:
+            kind = child.type
+            if kind == "for_intro":
+                intro = child
+            elif kind == "expression":
+                exprs.append(child)
+            elif kind == "for_cond":
+                cond = next(c for c in child.children if c.type == "expression")
+            elif kind == "ellipsis":
+                grouping = True
+        names = [self.text_of(c) for c in intro.children if c.type == "identifier"]
+        collection = next(c for c in intro.children if c.type == "expression")
+        key_var, value_var = (names[0], names[1]) if len(names) >= 2 else (None, names[0])
+        condition = self.expr(cond) if cond is not None else None
+        return key_var, value_var, self.expr(collection), exprs, condition, grouping
+
+    def x_for_tuple_expr(self, node) -> ast.Expr:
+        key_var, value_var, collection, exprs, condition, _ = self._for_parts(node)
+        return ast.ForExpr(self.span(node), key_var, value_var, collection, None, self.expr(exprs[0]), condition)
+
+    def x_for_object_expr(self, node) -> ast.Expr:
+        key_var, value_var, collection, exprs, condition, grouping = self._for_parts(node)
+        return ast.ForExpr(self.span(node), key_var, value_var, collection, self.expr(exprs[0]), self.expr(exprs[1]),
+                           condition, grouping)
+
