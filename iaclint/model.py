@@ -42,7 +42,7 @@ class Applicability(str, Enum):
     DISPLAY = "display"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     """A range of characters in one file (offsets into SourceFile.text)."""
 

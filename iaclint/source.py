@@ -113,6 +113,17 @@ def read_source(path: str | Path, overlay: dict[str, SourceFile] | None = None) 
 
 def display_path(path: str | Path) -> str:
     """Relative to the current directory when inside it (stable in reports), else absolute."""
+    key = (str(path), os.getcwd())
+    shown = _DISPLAYED.get(key)
+    if shown is None:
+        shown = _DISPLAYED[key] = _display_path(path)
+    return shown
+
+
+_DISPLAYED: dict[tuple[str, str], str] = {}  # every finding and fix names its file: resolve each path once
+
+
+def _display_path(path: str | Path) -> str:
     p = Path(path)
     try:
         absolute = p.resolve()

@@ -130,3 +130,23 @@ def test_the_fast_path_is_taken_and_the_lark_grammar_is_not_even_imported():
             "parse_source(SourceFile('m.tf', 'locals {\\n  a = 1\\n}\\n'))\nprint('lark' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_large_file_parsed_in_pieces_gives_the_same_tree_and_error_lines(monkeypatch):
+    monkeypatch.setattr(tsparse, "PIECE", 200)  # pieces of about 200 characters: many splits
+    blocks = []
+    for i in range(30):
+        blocks.append(f'resource "aws_kms_key" "k{i}" {{\n  description = "é{i}"\n  policy = <<EOT\n'
+                      f'resource "aws_kms_key" "inside_a_heredoc" {{\nEOT\n}}\n')  # a header-like line in a heredoc
+    text = "\n".join(blocks)
+    whole = ast.dump(tsparse._parse_piece(text, "main.tf", 0, 0, True))
+    assert ast.dump(tsparse.parse_body(text, "main.tf")) == whole
+    plain = "\n".join(f'resource "aws_kms_key" "k{i}" {{\n  description = "{i}"\n}}\n' for i in range(40))
+    pieces = []
+    monkeypatch.setattr(tsparse, "_parse_piece", lambda *a, real=tsparse._parse_piece: pieces.append(a[3]) or real(*a))
+    assert ast.dump(tsparse.parse_body(plain, "main.tf")) == lark_tree(plain)
+    assert len(pieces) > 5  # it was really split
+    broken = plain.replace('description = "30"', 'description = "30"\n  description = "x"')
+    with pytest.raises(ParseFailure) as failure:
+        tsparse.parse_body(broken, "main.tf")
+    assert failure.value.line == broken.splitlines().index('  description = "x"') + 1

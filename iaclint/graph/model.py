@@ -129,11 +129,21 @@ class Graph:
 
     def __post_init__(self) -> None:
         self.by_address: dict[str, Resource] = {r.address: r for r in self.resources}
+        self._by_type: dict[str, list[Resource]] = {}
+        self._typed_count = -1
 
     def resource(self, address: str) -> Resource | None:
         return self.by_address.get(address)
 
     def of_type(self, *types: str) -> Iterator[Resource]:
+        """In configuration order. Indexed once: rules ask this per resource, so a scan would be quadratic."""
+        if self._typed_count != len(self.resources):
+            self._by_type = {}
+            for r in self.resources:
+                self._by_type.setdefault(r.type, []).append(r)
+            self._typed_count = len(self.resources)
+        if len(types) == 1:
+            return iter(self._by_type.get(types[0], ()))
         wanted = set(types)
         return (r for r in self.resources if r.type in wanted)
 

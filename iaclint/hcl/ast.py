@@ -12,7 +12,7 @@ from typing import Any, Iterator, Union
 from iaclint.model import Span
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     span: Span
 
@@ -20,12 +20,12 @@ class Node:
 # ---- expressions ---------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Literal(Node):
     value: Any  # None, bool, int, float or str
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Template(Node):
     """A quoted string or heredoc: literal text parts and interpolated expressions."""
 
@@ -41,50 +41,50 @@ class Template(Node):
         return "".join(p for p in self.parts if isinstance(p, str))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Unsupported(Node):
     """A construct iaclint does not evaluate (template directives, provider functions)."""
 
     reason: str
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class TupleExpr(Node):
     items: list["Expr"]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ObjectItem:
     key: "Expr"  # a bare word key is a Variable node whose name is the key
     value: "Expr"
     span: Span
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ObjectExpr(Node):
     items: list[ObjectItem]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Variable(Node):
     """The root of a traversal: var, local, aws_kms_key, each, count, module, data, a for variable."""
 
     name: str
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class GetAttr(Node):
     target: "Expr"
     name: str
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Index(Node):
     target: "Expr"
     key: "Expr"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Splat(Node):
     """target[*].a.b or target.*.a: steps are ("attr", name) or ("index", expr)."""
 
@@ -92,39 +92,39 @@ class Splat(Node):
     steps: list[tuple[str, Any]]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Call(Node):
     name: str
     args: list["Expr"]
     expand_final: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Conditional(Node):
     condition: "Expr"
     true_expr: "Expr"
     false_expr: "Expr"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class BinaryOp(Node):
     op: str
     left: "Expr"
     right: "Expr"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class UnaryOp(Node):
     op: str
     operand: "Expr"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Paren(Node):
     inner: "Expr"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class ForExpr(Node):
     key_var: str | None
     value_var: str
@@ -144,14 +144,14 @@ Expr = Union[
 # ---- structure -----------------------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Attribute(Node):
     name: str
     name_span: Span
     expr: Expr
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Block(Node):
     type: str
     labels: list[str]
@@ -167,7 +167,7 @@ class Block(Node):
         return [b for b in self.body.items if isinstance(b, Block) and b.type == type_name]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Body(Node):
     items: list[Union[Attribute, Block]]
 

@@ -58,27 +58,73 @@ class Rejected(Exception):
     """tree-sitter found an error, or a form this builder does not map: parse with Lark instead."""
 
 
+PIECE = 256 * 1024  # characters: a large file is parsed a piece at a time, so its syntax tree stays small
+_BLOCK_HEADER = re.compile(r'^(?=[^\W\d][\w-]*(?:[ \t]+(?:"[^"\n]*"|[^\W\d][\w-]*))*[ \t]*\{[ \t]*\r?$)', re.M)
+
+
 def parse_body(text: str, file: str, shift: int = 0, check_layout: bool = True) -> ast.Body | None:
     """The file's body, or None when tree-sitter reports a syntax error (let Lark explain it).
 
     Raises ParseFailure (from parser.py) for what terraform rejects and tree-sitter accepts."""
+    if len(text) > 2 * PIECE and shift == 0:
+        body = _parse_in_pieces(text, file, check_layout)
+        if body is not None:
+            return body
+    return _parse_piece(text, file, shift, 0, check_layout)
+
+
+def _parse_piece(text: str, file: str, shift: int, line_base: int, check_layout: bool) -> ast.Body | None:
     data = text.encode("utf-8", "surrogatepass")
     tree = _parser().parse(data)
     root = tree.root_node
     if root.has_error:
         return None
-    builder = _TreeBuilder(file, text, data, shift, check_layout)
+    builder = _TreeBuilder(file, text, data, shift, check_layout, line_base)
     try:
         return builder.config(root)
     except (Rejected, AttributeError, IndexError, StopIteration, TypeError, ValueError):
         return None  # a shape this builder does not know: Lark reads the file (the parity tests catch these)
 
 
+def _parse_in_pieces(text: str, file: str, check_layout: bool) -> ast.Body | None:
+    """Split before top-level block headers into pieces of about PIECE characters and parse each alone.
+
+    tree-sitter's tree of a 5 MB file takes 365 MB; piece by piece it never holds more than one piece's.
+    A split inside a heredoc or string leaves a piece that does not parse, and then the whole file is
+    parsed at once instead, so a split can cost time but never change the result."""
+    cuts = [0]
+    for match in _BLOCK_HEADER.finditer(text):
+        if match.start() - cuts[-1] >= PIECE:
+            cuts.append(match.start())
+    if len(cuts) == 1:
+        return None
+    cuts.append(len(text))
+    items: list = []
+    line_base = 0
+    for start, end in zip(cuts, cuts[1:]):
+        piece = text[start:end]
+        body = _parse_piece(piece, file, start, line_base, check_layout)
+        if body is None:
+            return None
+        items.extend(body.items)
+        line_base += piece.count("\n")
+    seen: dict[str, ast.Attribute] = {}
+    for item in items:  # the one check that spans pieces: top-level arguments are not repeated
+        if isinstance(item, ast.Attribute):
+            if item.name in seen:
+                return None  # let the whole-file parse say where
+            seen[item.name] = item
+    if not items:
+        return ast.Body(Span(file, 0, 0), [])
+    return ast.Body(Span(file, items[0].span.start, items[-1].span.end), items)
+
+
 class _TreeBuilder:
     """Mirrors parser._Builder node for node; ``shift`` maps snippet offsets to file offsets."""
 
-    def __init__(self, file: str, text: str, data: bytes, shift: int, check_layout: bool):
+    def __init__(self, file: str, text: str, data: bytes, shift: int, check_layout: bool, line_base: int = 0):
         self.file = file
+        self.line_base = line_base  # lines of the file before this piece
         self.text = text
         self.data = data
         self.shift = shift
@@ -114,7 +160,7 @@ class _TreeBuilder:
     def fail(self, message: str, offset: int) -> ParseFailure:
         local = offset - self.shift
         before = self.text[:max(0, local)]
-        return ParseFailure(message, before.count("\n") + 1, local - (before.rfind("\n") + 1) + 1)
+        return ParseFailure(message, self.line_base + before.count("\n") + 1, local - (before.rfind("\n") + 1) + 1)
 
     # ---- structure
 
@@ -134,7 +180,7 @@ class _TreeBuilder:
                 first = seen.get(attribute.name)
                 if first is not None:
                     raise self.fail(f'attribute "{attribute.name}" is defined twice in this block (first on line '
-                                    f"{self.text.count(chr(10), 0, first.span.start - self.shift) + 1})",
+                                    f"{self.line_base + self.text.count(chr(10), 0, first.span.start - self.shift) + 1})",
                                     attribute.span.start)
                 seen[attribute.name] = attribute
                 items.append(attribute)
