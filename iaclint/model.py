@@ -50,6 +50,9 @@ class Span:
     start: int
     end: int
 
+    def __reduce__(self):  # the parse cache holds millions: the dataclass default pickles through fields()
+        return (Span, (self.file, self.start, self.end))
+
 
 @dataclass(frozen=True)
 class Location:

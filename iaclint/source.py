@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 BOM = "\ufeff"
@@ -124,17 +125,21 @@ _DISPLAYED: dict[tuple[str, str], str] = {}  # every finding and fix names its f
 
 
 def _display_path(path: str | Path) -> str:
-    p = Path(path)
     try:
-        absolute = p.resolve()
+        absolute = os.path.realpath(path)
     except OSError:
-        absolute = p.absolute()
-    cwd = Path.cwd().resolve()
-    try:
-        rel = absolute.relative_to(cwd)
-    except ValueError:
-        return str(absolute)
-    return str(rel) if str(rel) != "." else "."
+        absolute = os.path.abspath(path)
+    cwd = _real_cwd(os.getcwd())
+    if absolute == cwd:
+        return "."
+    if absolute.startswith(cwd.rstrip(os.sep) + os.sep):
+        return absolute[len(cwd.rstrip(os.sep)) + 1:]
+    return absolute
+
+
+@lru_cache(maxsize=8)
+def _real_cwd(cwd: str) -> str:
+    return os.path.realpath(cwd)
 
 
 class WriteError(Exception):

@@ -111,7 +111,8 @@ def test_generated_expressions_parse_to_the_same_tree(expression):
 @pytest.mark.parametrize("text,check", [
     ('locals {\n  a = x ? 1 : y ? 2 : 3\n}\n', lambda e: isinstance(e.false_expr, ast.Conditional)),
     ('locals {\n  a = 2e3\n}\n', lambda e: e.value == 2000.0),  # tree-sitter-hcl rejects exponents
-    ('locals {\n  a = <<EOT\n$${x} ${y}\nEOT\n}\n', lambda e: e.parts[0] == "${x} "),  # and reads $${ as $ + ${
+    ('locals {\n  a = <<EOT\n$${x} ${y}\nEOT\n}\n', lambda e: e.parts[0] == "${x} "),
+    ('locals {\n  a = "$$${x}"\n}\n', lambda e: e.parts == ["$${x}"]),  # it reads $$${ as $$ and ${
     ('\ufefflocals {\n  a = 1\n}\n', lambda e: e.value == 1 and e.span.start == 16),  # terraform fmt accepts a BOM
 ])
 @pytest.mark.parametrize("back_end", ["tree-sitter", "lark"])

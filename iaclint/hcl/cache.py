@@ -64,6 +64,7 @@ class ParseCache:
         self._key: bytes | None = None
         self.hits = 0
         self.misses = 0
+        self._pruned = False
 
     def _secret(self) -> bytes:
         if self._key is None:
@@ -128,7 +129,8 @@ class ParseCache:
             os.replace(tmp, path)
         except (OSError, pickle.PicklingError, RecursionError):
             return  # a cache that cannot be written only costs speed
-        if random.random() < 0.02:
+        if not self._pruned and random.random() < 0.02:
+            self._pruned = True  # once per run at most: each prune walks the whole cache
             self.prune()
 
     def prune(self, limit: int = CACHE_LIMIT) -> None:

@@ -374,7 +374,8 @@ class _TreeBuilder:
             if kind == "template_literal":
                 continue
             if kind == "template_interpolation":
-                self._escaped_before(child)
+                if self._escaped(child):
+                    continue  # `$${`: literal text, taken with the text around it
                 self._literal(parts, at, child.start_byte)
                 parts.append(self._interpolation(child))
                 at = child.end_byte
@@ -418,10 +419,15 @@ class _TreeBuilder:
 
         return _TEMPLATE_ESCAPE.sub(repl, raw)
 
-    def _escaped_before(self, node) -> None:
-        """tree-sitter-hcl reads the `$${` escape of a heredoc as `$` and an interpolation; Lark does not."""
-        if node.start_byte and self.data[node.start_byte - 1] in b"$%":
+    def _escaped(self, node) -> bool:
+        """tree-sitter-hcl reads `$$${x}` as `$$` and an interpolation; HCL reads `$`, the escape `$${`,
+        and then plain text. Plain text it is, unless that text holds another template sequence."""
+        if not node.start_byte or self.data[node.start_byte - 1] != ord("$"):
+            return False
+        inner = self.data[node.start_byte + 2:node.end_byte]
+        if b"${" in inner or b"%{" in inner:
             raise Rejected("escape")
+        return True
 
     def _interpolation(self, node) -> ast.Expr:
         for child in node.children:
@@ -452,7 +458,8 @@ class _TreeBuilder:
                 return ast.Unsupported(span, "template directives (%{if}, %{for}) are not evaluated")
             if kind != "template_interpolation":
                 raise Rejected(kind)
-            self._escaped_before(child)
+            if self._escaped(child):
+                continue  # `$${`: literal text, taken with the text around it
             self._heredoc_literal(parts, at, child.start_byte)
             parts.append(self._interpolation(child))
             at = child.end_byte
