@@ -126,7 +126,12 @@ _DISPLAYED: dict[tuple[str, str], str] = {}  # every finding and fix names its f
 
 def _display_path(path: str | Path) -> str:
     try:
-        absolute = os.path.realpath(path)
+        path = os.fspath(path)
+        if os.path.islink(path):
+            absolute = os.path.realpath(path)
+        else:  # files of one folder share its resolution
+            folder, name = os.path.split(os.path.abspath(path))
+            absolute = os.path.join(_real_cwd(folder), name) if name else _real_cwd(folder)
     except OSError:
         absolute = os.path.abspath(path)
     cwd = _real_cwd(os.getcwd())
@@ -137,9 +142,9 @@ def _display_path(path: str | Path) -> str:
     return absolute
 
 
-@lru_cache(maxsize=8)
-def _real_cwd(cwd: str) -> str:
-    return os.path.realpath(cwd)
+@lru_cache(maxsize=4096)
+def _real_cwd(folder: str) -> str:
+    return os.path.realpath(folder)
 
 
 class WriteError(Exception):

@@ -103,11 +103,13 @@ def module_tree(base: Path, skip: list[str] = ()) -> ModuleTree:
 def loaded_directories(roots: list[Path]) -> list[Path]:
     """The roots and every local module directory they call, transitively (by the same cheap scan)."""
     seen: list[Path] = []
+    visited: set[Path] = set()
     todo = [r.resolve() for r in roots]
     while todo:
         here = todo.pop()
-        if here in seen or not here.is_dir():
+        if here in visited or not here.is_dir():
             continue
+        visited.add(here)
         seen.append(here)
         for path in terraform_files(here):
             try:
