@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Callable
 
 
 class Severity(str, Enum):
@@ -95,7 +95,16 @@ class Fix:
     applicability: Applicability
     edits: list[Edit]
     note: str = ""
-    diff: str = ""
+    diff_maker: Callable[[], str] | None = field(default=None, repr=False, compare=False)
+    _diff: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def diff(self) -> str:
+        """Made when a report shows it: a large file's thousands of fixes need no diff in text output."""
+        if self._diff is None:
+            self._diff = self.diff_maker() if self.diff_maker is not None else ""
+            self.diff_maker = None
+        return self._diff
 
     def overlaps(self, other: "Fix") -> bool:
         return any(a.overlaps(b) for a in self.edits for b in other.edits)

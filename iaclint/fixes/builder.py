@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import partial
 
 from iaclint.engine import conditions
 from iaclint.engine.runner import FindingContext, describe_origin
@@ -62,7 +63,7 @@ def attach_fixes(findings: list[Finding]) -> None:
             continue
         sources = context.graph.sources
         fix.edits = [_positioned(e, sources) for e in fix.edits]
-        fix.diff = unified_diff(sources, fix.edits)
+        fix.diff_maker = partial(unified_diff, sources, fix.edits)
         finding.fix = fix
 
 

@@ -58,8 +58,11 @@ def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFi
     service = spec.get("service", "")
     label, via_service, hints = SERVICES.get(service, (service or "the service", "*", (service,)))
     module_address = module.address if module is not None else resource.module_address
-    keys = [r for r in graph.managed() if r.type == "aws_kms_key" and r.module_address == module_address]
-    suitable = [k for k in keys if _suitable(k, graph, hints)]
+    keys = [r for r in graph.of_type("aws_kms_key") if r.mode == "managed" and r.module_address == module_address]
+    judged = graph.__dict__.setdefault("_suitable_keys", {})  # a large module has thousands of fixes to plan
+    if (module_address, hints) not in judged:
+        judged[(module_address, hints)] = [k for k in keys if _suitable(k, graph, hints)]
+    suitable = judged[(module_address, hints)]
     if suitable:
         chosen = sorted(suitable, key=lambda k: k.address)[0]
         return KeyPlan(chosen.name, chosen, [], f"reuses {chosen.address}, which is meant for {label}")
@@ -115,15 +118,18 @@ def accounts_reading(resource: Resource, graph: Graph) -> list[str]:
     from iaclint.checks.datastores import _shared_accounts
     from iaclint.checks.encryption import SNAPSHOTS, follow
 
-    accounts: set[str] = set()
-    for snapshot in graph.managed():
-        if snapshot.type not in SNAPSHOTS:
-            continue
-        attribute, types, identifiers = SNAPSHOTS[snapshot.type]
-        source, _ = follow(snapshot, attribute, types, identifiers, graph)
-        if source is resource:
-            shared, _ = _shared_accounts(snapshot)
-            accounts |= {a for a in shared or [] if a != "all"}
+    shared_by_source = graph.__dict__.get("_shared_by_source")
+    if shared_by_source is None:  # every snapshot followed once per graph, not once per fix
+        shared_by_source = graph.__dict__["_shared_by_source"] = {}
+        for snapshot in graph.managed():
+            if snapshot.type not in SNAPSHOTS:
+                continue
+            attribute, types, identifiers = SNAPSHOTS[snapshot.type]
+            source, _ = follow(snapshot, attribute, types, identifiers, graph)
+            if source is not None:
+                shared, _ = _shared_accounts(snapshot)
+                shared_by_source.setdefault(id(source), set()).update(a for a in shared or [] if a != "all")
+    accounts: set[str] = set(shared_by_source.get(id(resource), ()))
     for plan in graph.of_type("aws_backup_plan"):
         copies, _ = plan_copies(plan, graph)
         destinations = {c.destination_account.value for c in copies if c.cross and c.destination_account.value}
