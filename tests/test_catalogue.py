@@ -22,6 +22,32 @@ def test_every_rule_file_is_schema_valid_and_named_by_id():
         assert path.stem == data["id"]
 
 
+def test_the_parsed_catalogue_is_current_and_equal_to_the_rule_files():
+    """rules/catalogue.json spares each run parsing YAML; it must say exactly what the files say."""
+    import hashlib
+
+    from iaclint.engine.rules import read_catalogue, read_rule_file
+
+    catalogue = read_catalogue(rules_dir())
+    files = sorted(rules_dir().glob("*.yaml"))
+    stale = [p.name for p in files if catalogue.get(p.name, {}).get("sha256") != hashlib.sha256(p.read_bytes()).hexdigest()]
+    assert not stale, f"run python scripts/build_catalogue.py: {stale}"
+    assert sorted(catalogue) == [p.name for p in files]
+    for path in files:
+        assert catalogue[path.name]["rule"] == yaml.safe_load(path.read_text()), path.name  # JSON kept every type
+        assert read_rule_file(path, catalogue) is catalogue[path.name]["rule"]
+
+
+def test_a_rule_file_edited_after_the_catalogue_is_read_from_the_file(tmp_path):
+    from iaclint.engine.rules import read_catalogue, read_rule_file
+
+    source = rules_dir() / "NEP001.yaml"
+    copy = tmp_path / "NEP001.yaml"
+    copy.write_text(source.read_text().replace("severity: high", "severity: low"))
+    data = read_rule_file(copy, read_catalogue(rules_dir()))
+    assert data["severity"] == "low" and data["id"] == "NEP001"
+
+
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
 def test_rule_has_docs_and_fixtures(rule):
     for key in ("what", "why", "failing", "passing"):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
-
-import yaml
 
 from iaclint.engine import conditions
 from iaclint.errors import RuleError
@@ -16,7 +16,7 @@ from iaclint.schemas import schema
 from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.model import Severity, Verdict
 
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it: 10x faster
+CATALOGUE = "catalogue.json"  # the bundled rule files, parsed: scripts/build_catalogue.py writes it
 
 
 @dataclass
@@ -101,13 +101,40 @@ def validate_rule_data(data: Any, path: str) -> None:
         raise RuleError(f"{path}: {where}: {first.message}")
 
 
-def load_rule(path: Path, validate: bool = True) -> Rule:
+def read_rule_file(path: Path, catalogue: dict | None = None) -> Any:
+    """A rule file's data: from the catalogue when it holds this file's exact bytes, else parsed.
+
+    The catalogue spares every run importing PyYAML and parsing 40 files (a third of a one-file check's
+    own time); a rule file edited since it was written is simply parsed, so it can be stale but not wrong."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
-    except (OSError, yaml.YAMLError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RuleError(f"{path}: cannot read rule file: {exc.strerror or exc}") from None
+    entry = (catalogue or {}).get(path.name)
+    if isinstance(entry, dict) and entry.get("sha256") == hashlib.sha256(raw).hexdigest():
+        return entry.get("rule")
+    import yaml
+
+    try:
+        return yaml.load(raw.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RuleError(f"{path}: cannot read rule file: {exc}") from None
+
+
+def read_catalogue(directory: Path) -> dict:
+    try:
+        data = json.loads((directory / CATALOGUE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def load_rule(path: Path, validate: bool = True, catalogue: dict | None = None) -> Rule:
+    data = read_rule_file(path, catalogue)
     if validate:
         validate_rule_data(data, str(path))
+    if not isinstance(data, dict):
+        raise RuleError(f"{path}: a rule file holds a mapping (id, name, title, ...)")
     if path.stem != data["id"]:
         raise RuleError(f"{path}: file name must be the rule id ({data['id']}.yaml)")
     check = None
@@ -132,7 +159,8 @@ def load_rules(directory: Path | None = None) -> tuple[Rule, ...]:
     """The rules in a directory; the bundled ones are schema-validated by the tests, not on every run."""
     bundled = directory is None
     directory = directory or rules_dir()
-    rules = [load_rule(p, validate=not bundled) for p in sorted(directory.glob("*.yaml"))]
+    catalogue = read_catalogue(directory) if bundled else {}
+    rules = [load_rule(p, validate=not bundled, catalogue=catalogue) for p in sorted(directory.glob("*.yaml"))]
     seen: dict[str, str] = {}
     for rule in rules:
         for key in (rule.id, rule.name):

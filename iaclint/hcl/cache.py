@@ -32,28 +32,30 @@ def cache_root() -> Path:
 
 @lru_cache(maxsize=1)
 def generation() -> str:
-    """Changes whenever the code or libraries that build the trees change (read without importing
-    them: importing Lark alone costs more than a warm run's parsing)."""
-    from importlib.metadata import version
+    """Changes whenever the code or libraries that build the trees change. The libraries are told apart
+    by their installed files (path, size, modification time), read without importing them or asking
+    importlib.metadata: either costs more than a warm run's whole parse of a small module."""
     from importlib.util import find_spec
 
     from iaclint import __version__
     from iaclint.hcl.parser import back_end
 
     digest = hashlib.sha256(f"{__version__}|{back_end()}".encode())
-    for distribution in ("lark", "python-hcl2", "tree-sitter", "tree-sitter-hcl"):
+    for package in ("lark", "hcl2", "tree_sitter", "tree_sitter_hcl"):
         try:
-            digest.update(f"|{distribution} {version(distribution)}".encode())
-        except Exception:  # not installed as a distribution: the sources below still go into the digest
-            pass
+            spec = find_spec(package)
+        except (ImportError, ValueError):
+            spec = None
+        folder = Path(spec.origin).parent if spec is not None and spec.origin else None
+        if folder is None or not folder.is_dir():
+            continue
+        for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+            if entry.is_file() and entry.name.endswith((".py", ".so", ".pyd", ".lark")):
+                info = entry.stat()
+                digest.update(f"|{entry.path}:{info.st_size}:{info.st_mtime_ns}".encode())
     here = Path(__file__).resolve().parent
     for name in sorted(p.name for p in here.glob("*.py")):
         digest.update((here / name).read_bytes())
-    spec = find_spec("hcl2")
-    if spec is not None and spec.origin:
-        grammar = Path(spec.origin).parent / "hcl2.lark"
-        if grammar.exists():
-            digest.update(grammar.read_bytes())
     return digest.hexdigest()[:20]
 
 

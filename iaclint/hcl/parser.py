@@ -29,11 +29,7 @@ def _use_tree_sitter() -> bool:
 
 def back_end() -> str:
     """Which back end parses first here, for the parse cache's key."""
-    if _use_tree_sitter():
-        from iaclint.hcl import tsparse
-
-        return tsparse.versions()
-    return "python-hcl2 (Lark)"
+    return "tree-sitter-hcl" if _use_tree_sitter() else "python-hcl2"
 
 
 def _check_line_endings(text: str) -> None:

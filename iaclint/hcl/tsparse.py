@@ -44,16 +44,6 @@ def available() -> bool:
     return True
 
 
-def versions() -> str:
-    """What shapes the tree, for the parse cache's generation key."""
-    from importlib.metadata import version
-
-    try:
-        return f"tree-sitter {version('tree-sitter')}, tree-sitter-hcl {version('tree-sitter-hcl')}"
-    except Exception:
-        return "no tree-sitter"
-
-
 class Rejected(Exception):
     """tree-sitter found an error, or a form this builder does not map: parse with Lark instead."""
 
@@ -389,13 +379,16 @@ class _TreeBuilder:
         self._literal(parts, at, close_quote.start_byte)
         return ast.Template(self.span(node), parts)
 
-    def _literal(self, parts: list, start: int, end: int) -> None:
+    def _literal(self, parts: list, start: int, end: int, quoted: bool = True) -> None:
+        """Template text between interpolations: a quoted string's escapes, or a heredoc's `$${`/`%%{`."""
         if end <= start:
             return
         raw = self.data[start:end].decode("utf-8", "surrogatepass")
-        if "\n" in raw:
+        if not quoted:
+            raw = _HEREDOC_ESCAPE.sub(lambda m: m.group(0)[1:], raw)
+        elif "\n" in raw:
             raise self.fail("a quoted string cannot span lines: use a heredoc (<<EOT) instead", self.pos(start))
-        if "\\" in raw or "$${" in raw or "%%{" in raw:
+        elif "\\" in raw or "$${" in raw or "%%{" in raw:
             raw = self.unescape(raw, self.pos(start))
         if parts and isinstance(parts[-1], str):
             parts[-1] += raw
@@ -460,23 +453,13 @@ class _TreeBuilder:
                 raise Rejected(kind)
             if self._escaped(child):
                 continue  # `$${`: literal text, taken with the text around it
-            self._heredoc_literal(parts, at, child.start_byte)
+            self._literal(parts, at, child.start_byte, quoted=False)
             parts.append(self._interpolation(child))
             at = child.end_byte
-        self._heredoc_literal(parts, at, max(at, body_end))
+        self._literal(parts, at, max(at, body_end), quoted=False)
         if trim:
             parts = trim_heredoc(parts)
         return ast.Template(span, parts, heredoc=True)
-
-    def _heredoc_literal(self, parts: list, start: int, end: int) -> None:
-        if end <= start:
-            return
-        raw = self.data[start:end].decode("utf-8", "surrogatepass")
-        raw = _HEREDOC_ESCAPE.sub(lambda m: m.group(0)[1:], raw)
-        if parts and isinstance(parts[-1], str):
-            parts[-1] += raw
-        else:
-            parts.append(raw)
 
     def x_function_call(self, node) -> ast.Expr:
         name = self.text_of(node.child(0))
