@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -34,7 +36,9 @@ def test_the_parsed_catalogue_is_current_and_equal_to_the_rule_files():
     assert not stale, f"run python scripts/build_catalogue.py: {stale}"
     assert sorted(catalogue) == [p.name for p in files]
     for path in files:
-        assert catalogue[path.name]["rule"] == yaml.safe_load(path.read_text()), path.name  # JSON kept every type
+        parsed = yaml.safe_load(path.read_text())
+        assert catalogue[path.name]["rule"] == parsed, path.name  # JSON kept every type
+        assert json.dumps(catalogue[path.name]["rule"]) == json.dumps(parsed), path.name  # and every key order
         assert read_rule_file(path, catalogue) is catalogue[path.name]["rule"]
 
 
