@@ -46,6 +46,41 @@ def test_every_real_plan_loads():
                 resource.attr(name)
 
 
+@pytest.mark.skipif(not REAL_PLANS, reason="the real plans (../shared/plans or $IACLINT_SHARED_PLANS) are not present")
+def test_the_fast_plan_validator_agrees_with_jsonschema():
+    """fastjsonschema decides valid plans quickly; jsonschema is the reference: a fast pass must never hide
+    an error jsonschema would report, on real plans and on plans broken in the places the schema covers."""
+    import copy
+    import random
+
+    import jsonschema
+
+    from iaclint.graph.plan import _fast_plan_validator, _passes_fast_validation
+    from iaclint.schemas import schema
+
+    assert _fast_plan_validator() is not None
+    reference = jsonschema.Draft202012Validator(schema("plan.schema.json"))
+    rng = random.Random(7)
+    breakages = [lambda c: c.update(address=12), lambda c: c.update(mode="other"), lambda c: c.pop("type", None),
+                 lambda c: c.update(change="x"), lambda c: c.update(name=None), lambda c: c.update(address="")]
+    checked = invalid = 0
+    for path in REAL_PLANS:
+        data = json.loads(path.read_text())
+        variants = [data]
+        if data.get("resource_changes"):
+            broken = copy.deepcopy(data)
+            rng.choice(breakages)(rng.choice(broken["resource_changes"]))
+            variants.append(broken)
+        variants.append(dict(data, format_version=1))
+        variants.append(dict(data, resource_changes={"not": "a list"}))
+        for variant in variants:
+            valid = not any(True for _ in reference.iter_errors(variant))
+            assert _passes_fast_validation(variant) == valid, path.name
+            checked += 1
+            invalid += not valid
+    assert checked > 900 and invalid > 600
+
+
 def test_rules_run_on_a_real_plan_without_configuration():
     plan = SHARED_PLANS / "checkov__tests_terraform_parser_resources_plan_tags_tfplan.json"
     if not plan.exists():
