@@ -13,7 +13,9 @@ import pytest
 from support import ROOT
 
 # every run in the test session (in-process and subprocess) uses a parse cache of its own, not the user's
-os.environ.setdefault("XDG_CACHE_HOME", __import__("tempfile").mkdtemp(prefix="iaclint-test-cache-"))
+if "XDG_CACHE_HOME" not in os.environ:
+    os.environ["XDG_CACHE_HOME"] = __import__("tempfile").mkdtemp(prefix="iaclint-test-cache-")
+    __import__("atexit").register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)  # removed after the session
 
 PRE_COMMIT = shutil.which("pre-commit") or str(Path(sys.executable).with_name("pre-commit"))
 

@@ -128,6 +128,37 @@ def test_base_makes_fixes_on_resources_added_since_it_safe(tmp_path):
     assert any("--base no-such-ref" in n for n in json.loads(bad.stdout)["notices"])
 
 
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_base_trees_are_kept_for_the_parse_cache_and_rebuilt_when_damaged(tmp_path):
+    import os
+    from pathlib import Path
+
+    repo = tmp_path / "repo"
+    (repo / "infra").mkdir(parents=True)
+    main = repo / "infra" / "main.tf"
+    main.write_text('resource "aws_neptune_cluster" "old" {\n  cluster_identifier = "old"\n}\n')
+    git("init", "-q", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base", cwd=repo)
+    main.write_text(main.read_text() + '\nresource "aws_neptune_cluster" "new" {\n  cluster_identifier = "new"\n}\n')
+    trees = Path(os.environ["XDG_CACHE_HOME"]) / "iaclint" / "base"
+
+    def fixes(*extra):
+        data = json.loads(iaclint("check", "-f", "json", "--select", "NEP001", "--base", "HEAD", *extra, "infra",
+                                  cwd=repo).stdout)
+        return {f["address"]: f["fix"]["applicability"] for f in data["findings"]}
+
+    expected = {"aws_neptune_cluster.old": "unsafe", "aws_neptune_cluster.new": "safe"}
+    assert fixes() == expected
+    mine = [t for t in trees.iterdir() if (t / "infra" / "main.tf").is_file()
+            and "new" not in (t / "infra" / "main.tf").read_text()]
+    assert mine, "the base tree is kept where the parse cache can serve it"
+    for tree in mine:
+        (tree / "infra" / "main.tf").unlink()  # as a clean-up of the cache folder might leave it
+    assert fixes() == expected  # rebuilt, not read as "nothing existed at the base"
+    assert fixes("--no-cache") == expected
+
+
 def test_fix_from_the_top_fixes_every_root_and_converges(monorepo):
     first = iaclint("fix", "--unsafe-fixes", cwd=monorepo)
     assert "0 failing findings left" in first.stdout, first.stdout

@@ -138,8 +138,8 @@ class ParseCache:
     def prune(self, limit: int = CACHE_LIMIT) -> None:
         """Remove other generations, then the oldest entries until the cache is under the limit."""
         try:
-            for other in self.root.iterdir():
-                if other.is_dir() and other.name != self.folder.name:
+            for other in self.root.iterdir():  # base/ holds --base trees (run/base.py), pruned there
+                if other.is_dir() and other.name not in (self.folder.name, "base"):
                     for entry in other.rglob("*"):
                         if entry.is_file():
                             entry.unlink(missing_ok=True)

@@ -8,13 +8,16 @@ does not exist in the same root module at REF has never been applied from this b
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import shutil
 import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
 
-from iaclint.graph.config import ConfigLoader
+from iaclint.graph.config import ConfigLoader, make_cache
 from iaclint.graph.hcl import WILDCARD, build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
@@ -36,27 +39,79 @@ def _git(args: list[str], cwd: Path, binary: bool = False):
     return proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
 
 
-def mark_new_resources(graph: Graph, root: Path, ref: str, environ: dict | None) -> None:
+def mark_new_resources(graph: Graph, root: Path, ref: str, environ: dict | None, cache: bool = False) -> None:
     """Set graph.new_since_base to the addresses that do not exist in the same root at ``ref``."""
     top = Path(_git(["rev-parse", "--show-toplevel"], root).strip())
-    _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root)
+    commit = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root).strip()
     folders = sorted({str(Path(f).resolve().parent.relative_to(top)) for f in graph.files_checked
                       if _inside(Path(f).resolve(), top)})
     listed = _git(["ls-tree", "-r", "--name-only", ref, "--", *folders], top).splitlines() if folders else []
     wanted = [name for name in listed if Path(name).parent.as_posix() in {Path(f).as_posix() for f in folders}]
     root_rel = root.resolve().relative_to(top)
+    parse_cache = make_cache(cache)
+    if parse_cache is not None:
+        # A tree per commit and file list, kept: its path is stable, so the parse cache serves it on every
+        # commit of a pre-commit session (the base files are parsed once, not on every hook run).
+        key = hashlib.sha256("\0".join([str(top), commit, *wanted]).encode()).hexdigest()[:20]
+        scratch = _base_tree(parse_cache.root / "base" / key, top, ref, wanted)
+        if scratch is not None:
+            existing = _addresses(scratch / root_rel, environ, parse_cache)
+            _mark(graph, ref, existing)
+            return
     with tempfile.TemporaryDirectory(prefix="iaclint-base-") as scratch:
-        base_root = Path(scratch) / root_rel
-        base_root.mkdir(parents=True, exist_ok=True)
-        if wanted:
-            archive = _git(["archive", "--format=tar", ref, "--", *wanted], top, binary=True)
-            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-                try:
-                    tar.extractall(scratch, filter="data")
-                except TypeError:  # Python before 3.11.4: git archive output holds plain files only
-                    tar.extractall(scratch)
-        base = build_hcl_graph(base_root, collect_inputs(base_root, environ=environ or {}), ConfigLoader())
-        existing = {r.address for r in base.resources}
+        _extract(Path(scratch), top, ref, wanted)
+        existing = _addresses(Path(scratch) / root_rel, environ, None)
+    _mark(graph, ref, existing)
+
+
+def _extract(folder: Path, top: Path, ref: str, wanted: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    if not wanted:
+        return
+    archive = _git(["archive", "--format=tar", ref, "--", *wanted], top, binary=True)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        try:
+            tar.extractall(folder, filter="data")
+        except TypeError:  # Python before 3.11.4: git archive output holds plain files only
+            tar.extractall(folder)
+
+
+def _base_tree(final: Path, top: Path, ref: str, wanted: list[str]) -> Path | None:
+    """The files of ``wanted`` at ``ref`` under ``final``, extracted once: a tree is complete before it gets
+    its name (renamed into place), so concurrent runs share it or build their own, never a half one."""
+    if final.is_dir():
+        if all((final / name).is_file() for name in wanted):  # a tree someone emptied is built again
+            os.utime(final)  # recently used: kept by the pruning below
+            return final
+        shutil.rmtree(final, ignore_errors=True)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=".building-", dir=final.parent))
+        _extract(building, top, ref, wanted)
+        try:
+            os.rename(building, final)
+        except OSError:  # another run named its copy first: same commit, same files
+            shutil.rmtree(building, ignore_errors=True)
+        _prune(final.parent, keep=8)
+    except OSError:
+        return None
+    return final if final.is_dir() else None
+
+
+def _prune(folder: Path, keep: int) -> None:
+    trees = sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in trees[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _addresses(base_root: Path, environ: dict | None, parse_cache) -> set[str]:
+    base_root.mkdir(parents=True, exist_ok=True)
+    base = build_hcl_graph(base_root, collect_inputs(base_root, environ=environ or {}), ConfigLoader(cache=parse_cache))
+    return {r.address for r in base.resources}
+
+
+def _mark(graph: Graph, ref: str, existing: set[str]) -> None:
     wildcard = {strip_keys(a) for a in existing if a.endswith("[*]")}
     graph.base_ref = ref
     graph.new_since_base = {r.address for r in graph.resources

@@ -217,7 +217,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             from iaclint.run.base import BaseError, mark_new_resources
 
             try:
-                mark_new_resources(graph, target.path, options.base, options.environ)
+                mark_new_resources(graph, target.path, options.base, options.environ, options.cache)
             except BaseError as exc:
                 notices.append(f"--base {options.base}: {exc}; fixes treat every resource as possibly live")
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
