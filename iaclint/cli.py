@@ -148,20 +148,20 @@ def _outputs(formats: list[str]) -> list[tuple[str, Optional[str]]]:
 
 
 def _emit(report, outputs: list[tuple[str, Optional[str]]], style: dict | None = None) -> None:
-    from iaclint.formatters import render
+    from iaclint.formatters import render, render_chunks
     from iaclint.source import write_atomic
 
     for name, target in outputs:
-        text = render(name, report, **(style or {})) if target is None else render(
-            name, report, **{k: v for k, v in (style or {}).items() if k != "color"})
-        if target:
-            try:
-                Path(target).parent.mkdir(parents=True, exist_ok=True)
-                write_atomic(target, text.encode("utf-8"))
-            except OSError as exc:
-                raise UsageError(f"--format {name}:{target}: cannot write: {exc.strerror or exc}") from None
-        else:
-            sys.stdout.write(text)
+        if target is None:
+            for chunk in render_chunks(name, report, **(style or {})):
+                sys.stdout.write(chunk)
+            continue
+        text = render(name, report, **{k: v for k, v in (style or {}).items() if k != "color"})
+        try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(target, text.encode("utf-8"))
+        except OSError as exc:
+            raise UsageError(f"--format {name}:{target}: cannot write: {exc.strerror or exc}") from None
     sys.stdout.flush()
 
 

@@ -44,6 +44,12 @@ def snippet(f: Finding, color: bool = False) -> list[str]:
 
 
 def render(report: Report, color: bool = False, compact: bool = False, quiet: bool = False) -> str:
+    return "".join(render_chunks(report, color, compact, quiet))
+
+
+def render_chunks(report: Report, color: bool = False, compact: bool = False, quiet: bool = False):
+    """The report a few hundred findings at a time: written as it is made, a report of 280,000 findings
+    never exists whole in memory (it is larger than the file it describes)."""
     lines: list[str] = []
     current = None
     show_root = len(report.roots) > 1
@@ -68,6 +74,9 @@ def render(report: Report, color: bool = False, compact: bool = False, quiet: bo
             lines.append(f"    no automatic fix: {f.no_fix_reason}")
         if f.address or f.rule_id.startswith("SUP"):
             lines.append(f"    see: iaclint explain {f.rule_id}")
+        if len(lines) > 2000:
+            yield "\n".join(lines) + "\n"
+            lines = []
     if lines:
         lines.append("")
     if not quiet:
@@ -78,7 +87,7 @@ def render(report: Report, color: bool = False, compact: bool = False, quiet: bo
     for entry in report.fixed_baseline_entries:
         lines.append(f"fixed since baseline: {entry['rule_id']} {entry['address']} ({entry['file']})")
     lines.append(summary_line(report))
-    return "\n".join(lines) + "\n"
+    yield "\n".join(lines) + "\n"
 
 
 def _fix_text(f: Finding) -> str:

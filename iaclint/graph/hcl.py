@@ -26,6 +26,7 @@ from iaclint.model import Span
 
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "providers", "source", "version"}
 WILDCARD = object()  # the instance key of a resource whose count/for_each is unknown
+_ABSENT: dict[str, AttrView] = {}
 MAX_MODULE_DEPTH = 100  # far above real chains; a module that calls itself is caught as a cycle first
 
 
@@ -531,8 +532,10 @@ class HclResource(Resource):
             return cached
         node = self.block.attribute(name)
         if node is None:
-            view = AttrView(name, False, None, None, None)
-            self._attrs[name] = view
+            view = _ABSENT.get(name)
+            if view is None:
+                view = _ABSENT[name] = AttrView(name, False, None, None, None)  # one per name: a resource
+            self._attrs[name] = view  # is asked about many attributes it does not set
             return view
         if name in self._busy:
             return AttrView(name, True, Value.unknown_because(f"{self.address}.{name} refers to itself"),

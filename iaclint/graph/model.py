@@ -21,7 +21,7 @@ class Diagnostic:
     rule_id: str = "PARSE"
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class AttrView:
     """One attribute of a resource as rules see it: whether it is set, and what it evaluates to."""
 
