@@ -54,7 +54,7 @@ class Span:
         return (Span, (self.file, self.start, self.end))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Location:
     file: str
     line: int
@@ -62,7 +62,7 @@ class Location:
     end_line: int
     end_column: int
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Related:
     """A second place that explains a finding: where a value came from, a module call, a cluster."""
 
@@ -70,7 +70,7 @@ class Related:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Edit:
     file: str
     start: int
@@ -89,7 +89,7 @@ class Edit:
         return self.start < other.end and other.start < self.end
 
 
-@dataclass
+@dataclass(slots=True)
 class Fix:
     title: str
     applicability: Applicability
@@ -110,7 +110,7 @@ class Fix:
         return any(a.overlaps(b) for a in self.edits for b in other.edits)
 
 
-@dataclass
+@dataclass(slots=True)
 class Suppression:
     kind: str  # "inline", "checkov", "trivy", "tfsec", "baseline", "config"
     justification: str
@@ -118,7 +118,7 @@ class Suppression:
     expires: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     rule_id: str
     rule_name: str

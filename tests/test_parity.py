@@ -151,3 +151,14 @@ def test_a_large_file_parsed_in_pieces_gives_the_same_tree_and_error_lines(monke
     with pytest.raises(ParseFailure) as failure:
         tsparse.parse_body(broken, "main.tf")
     assert failure.value.line == broken.splitlines().index('  description = "x"') + 1
+
+
+def test_without_a_tree_sitter_wheel_lark_parses_everything(monkeypatch):
+    def missing():
+        raise ImportError("No module named 'tree_sitter'")
+
+    monkeypatch.setattr(tsparse, "_parser", missing)
+    assert not tsparse.available()
+    text = 'resource "aws_kms_key" "k" {\n  description = "a ${var.x}"\n}\n'
+    assert ast.dump(parser.parse_source(SourceFile("main.tf", text))) == lark_tree(text)
+    assert parser.back_end() == "python-hcl2"

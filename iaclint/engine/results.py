@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from iaclint.graph.model import Graph, Resource
 
 
-@dataclass
+@dataclass(slots=True)
 class CheckResult:
     verdict: Verdict
     reason: str = ""

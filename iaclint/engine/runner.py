@@ -34,7 +34,7 @@ class RuleSelection:
         return self.severity.get(rule.id, rule.severity)
 
 
-@dataclass
+@dataclass(slots=True)
 class FindingContext:
     """What the fix builder needs to know about a finding; not part of any output."""
 

@@ -28,7 +28,7 @@ class OriginKind(str, Enum):
     COMPUTED = "computed"  # known only after apply
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
     kind: OriginKind
     span: Span | None
