@@ -129,7 +129,8 @@ def test_the_fast_path_is_taken_and_the_lark_grammar_is_not_even_imported():
 
     code = ("import sys\nfrom iaclint.hcl.parser import parse_source\nfrom iaclint.source import SourceFile\n"
             "parse_source(SourceFile('m.tf', 'locals {\\n  a = 1\\n}\\n'))\nprint('lark' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    env = {k: v for k, v in os.environ.items() if k != "IACLINT_PARSER"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == "False"
 
 
