@@ -177,9 +177,9 @@ def key_block(name: str, address: str, label: str, via_service: str, caller: str
         f"        }}\n"
         f"      }},\n"
         + _other_account_statements(other_accounts or [])
-        + f"    ]\n"
-        f"  }})\n"
-        f"}}\n"
+        + "    ]\n"
+        "  })\n"
+        "}\n"
     )
 
 
