@@ -153,6 +153,8 @@ def test_base_trees_are_kept_for_the_parse_cache_and_rebuilt_when_damaged(tmp_pa
     mine = [t for t in trees.iterdir() if (t / "infra" / "main.tf").is_file()
             and "new" not in (t / "infra" / "main.tf").read_text()]
     assert mine, "the base tree is kept where the parse cache can serve it"
+    assert all(list(tree.glob(".addresses-*.json")) for tree in mine)  # and its addresses, computed once
+    assert fixes() == expected  # read from the kept addresses
     for tree in mine:
         (tree / "infra" / "main.tf").unlink()  # as a clean-up of the cache folder might leave it
     assert fixes() == expected  # rebuilt, not read as "nothing existed at the base"

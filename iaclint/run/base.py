@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from iaclint.graph.hcl import WILDCARD, build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
 from iaclint.graph.plan import strip_keys
+from iaclint.source import write_atomic
 
 
 class BaseError(Exception):
@@ -55,8 +57,7 @@ def mark_new_resources(graph: Graph, root: Path, ref: str, environ: dict | None,
         key = hashlib.sha256("\0".join([str(top), commit, *wanted]).encode()).hexdigest()[:20]
         scratch = _base_tree(parse_cache.root / "base" / key, top, ref, wanted)
         if scratch is not None:
-            existing = _addresses(scratch / root_rel, environ, parse_cache)
-            _mark(graph, ref, existing)
+            _mark(graph, ref, _kept_addresses(scratch, root_rel, environ, parse_cache))
             return
     with tempfile.TemporaryDirectory(prefix="iaclint-base-") as scratch:
         _extract(Path(scratch), top, ref, wanted)
@@ -103,6 +104,28 @@ def _prune(folder: Path, keep: int) -> None:
                    key=lambda p: p.stat().st_mtime, reverse=True)
     for old in trees[keep:]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _kept_addresses(tree: Path, root_rel: Path, environ: dict | None, parse_cache) -> set[str]:
+    """The root's addresses at the base, computed once per tree and root: the tree never changes, and
+    only TF_VAR_ variables (count, for_each) could change what it declares, so they are in the name."""
+    from iaclint.hcl.cache import generation
+
+    variables = sorted((k, v) for k, v in (environ or {}).items() if k.startswith("TF_VAR_"))
+    name = hashlib.sha256(json.dumps([generation(), str(root_rel), variables]).encode()).hexdigest()[:16]
+    kept = tree / f".addresses-{name}.json"
+    try:
+        data = json.loads(kept.read_text(encoding="utf-8"))
+        if isinstance(data, list) and all(isinstance(a, str) for a in data):
+            return set(data)
+    except (OSError, ValueError):
+        pass
+    existing = _addresses(tree / root_rel, environ, parse_cache)
+    try:
+        write_atomic(kept, json.dumps(sorted(existing)).encode("utf-8"))
+    except OSError:
+        pass  # only costs the next run the graph build
+    return existing
 
 
 def _addresses(base_root: Path, environ: dict | None, parse_cache) -> set[str]:
