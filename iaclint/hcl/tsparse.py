@@ -35,6 +35,7 @@ def _parser():
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_hcl.language()))
 
 
+@lru_cache(maxsize=1)
 def available() -> bool:
     """tree-sitter wheels exist for the common platforms only; without them parser.py uses Lark."""
     try:
@@ -55,7 +56,7 @@ _BLOCK_HEADER = re.compile(r'^(?=[^\W\d][\w-]*(?:[ \t]+(?:"[^"\n]*"|[^\W\d][\w-]
 def parse_body(text: str, file: str, shift: int = 0, check_layout: bool = True) -> ast.Body | None:
     """The file's body, or None when tree-sitter reports a syntax error (let Lark explain it).
 
-    Raises ParseFailure (from parser.py) for what terraform rejects and tree-sitter accepts."""
+    Raises ParseFailure for what terraform rejects and tree-sitter accepts."""
     if len(text) > 2 * PIECE and shift == 0:
         body = _parse_in_pieces(text, file, check_layout)
         if body is not None:
@@ -110,7 +111,7 @@ def _parse_in_pieces(text: str, file: str, check_layout: bool) -> ast.Body | Non
 
 
 class _TreeBuilder:
-    """Mirrors parser._Builder node for node; ``shift`` maps snippet offsets to file offsets."""
+    """Mirrors larkparse._Builder node for node; ``shift`` maps snippet offsets to file offsets."""
 
     def __init__(self, file: str, text: str, data: bytes, shift: int, check_layout: bool, line_base: int = 0):
         self.file = file
