@@ -42,6 +42,16 @@ def test_the_parsed_catalogue_is_current_and_equal_to_the_rule_files():
         assert read_rule_file(path, catalogue) is catalogue[path.name]["rule"]
 
 
+def test_every_bundled_check_imports():
+    """Bundled checks are imported when a rule first applies; a wrong name must fail here, not mid-run."""
+    from iaclint.engine.rules import import_check
+
+    named = [rule for rule in RULES if rule.check_name]
+    assert len(named) > 30
+    for rule in named:
+        assert callable(import_check(rule.check_name)), rule.id
+
+
 def test_a_rule_file_edited_after_the_catalogue_is_read_from_the_file(tmp_path):
     from iaclint.engine.rules import read_catalogue, read_rule_file
 
