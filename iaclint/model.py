@@ -56,6 +56,8 @@ class Span:
 
 @dataclass(frozen=True, slots=True)
 class Location:
+    """1-based line and column range of a finding or related place."""
+
     file: str
     line: int
     column: int
@@ -72,6 +74,8 @@ class Related:
 
 @dataclass(frozen=True, slots=True)
 class Edit:
+    """Replace [start, end) of a file with ``replacement``; positions are filled for reports."""
+
     file: str
     start: int
     end: int
@@ -91,6 +95,8 @@ class Edit:
 
 @dataclass(slots=True)
 class Fix:
+    """Edits that make a finding go away, and whether applying them is safe."""
+
     title: str
     applicability: Applicability
     edits: list[Edit]
@@ -112,6 +118,8 @@ class Fix:
 
 @dataclass(slots=True)
 class Suppression:
+    """Why a finding is not counted: an inline comment, a peer tool's comment, the baseline."""
+
     kind: str  # "inline", "checkov", "trivy", "tfsec", "baseline", "config"
     justification: str
     location: Location | None = None
@@ -120,6 +128,8 @@ class Suppression:
 
 @dataclass(slots=True)
 class Finding:
+    """One rule's verdict on one resource, as every report format shows it."""
+
     rule_id: str
     rule_name: str
     severity: Severity
@@ -159,6 +169,8 @@ class Finding:
 
 @dataclass
 class Report:
+    """A whole run: findings, the files checked, and what the user should know."""
+
     tool_version: str
     findings: list[Finding]
     files_checked: list[str]

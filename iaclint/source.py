@@ -27,6 +27,8 @@ class SourceError(Exception):
 
 @dataclass
 class SourceFile:
+    """A file's text as read (BOM noted), with line starts for positions."""
+
     path: str
     text: str
     has_bom: bool = False

@@ -32,6 +32,8 @@ class KeyKind(str, Enum):
 
 @dataclass
 class KeyClass:
+    """How a key argument was classified (customer managed, AWS managed, unknown) and why."""
+
     kind: KeyKind
     reason: str
     key_resource: Resource | None = None

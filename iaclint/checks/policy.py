@@ -28,6 +28,8 @@ HOLE = "\ue000?\ue000"  # stands for an unknown part of a string (private-use ch
 
 @dataclass(frozen=True)
 class Unknown:
+    """A part of a policy whose value is not known before apply."""
+
     reason: str
     refs: frozenset[str] = frozenset()  # resources the value comes from (an ARN known after apply)
 
@@ -42,6 +44,8 @@ class Partial:
 
 @dataclass
 class Statement:
+    """One policy statement, normalised: principals, actions, conditions."""
+
     effect: str | Unknown
     principals: list[Any] | None  # AWS principal identifiers ("*" for anyone); None: no Principal
     not_principal: bool
@@ -53,6 +57,8 @@ class Statement:
 
 @dataclass
 class Policy:
+    """A key policy as statements, or unknown with the reason (a value iaclint cannot read)."""
+
     statements: list[Statement] = field(default_factory=list)
     unknown: str = ""  # the whole policy could not be read
     source: str = ""  # where it comes from, for messages

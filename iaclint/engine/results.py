@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class CheckResult:
+    """A check's verdict on one resource, with the attribute and value it is about."""
+
     verdict: Verdict
     reason: str = ""
     resource: "Resource | None" = None  # the resource at fault, when not the one checked (NEP003)
@@ -39,5 +41,7 @@ class CheckResult:
 
 @dataclass
 class CheckContext:
+    """What a rule's check may look at besides the resource: the graph and the run's settings."""
+
     graph: "Graph"
     rule: Any  # the engine.rules.Rule being evaluated (not imported: rules import this module)

@@ -21,6 +21,8 @@ CATALOGUE = "catalogue.json"  # the bundled rule files, parsed: scripts/build_ca
 
 @dataclass
 class Rule:
+    """One rule from its YAML file: what it checks, how it is reported, and how it is fixed."""
+
     id: str
     name: str
     title: str

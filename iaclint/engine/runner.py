@@ -18,6 +18,8 @@ DELETING = {("delete",)}
 
 @dataclass
 class RuleSelection:
+    """Which rules run (--select, --ignore, settings) and at what severity."""
+
     select: set[str] | None = None  # rule ids or names; None = all
     ignore: set[str] = field(default_factory=set)
     severity: dict[str, Severity] = field(default_factory=dict)  # overrides by rule id

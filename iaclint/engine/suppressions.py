@@ -36,6 +36,8 @@ _NEAR_MISS = re.compile(r"(?:#|//)\s*(iac[\s_-]?lint\s*[:=_\s-]?\s*(?:ign|ing|sk
 
 @dataclass
 class Comment:
+    """A suppression comment found in a file, before it is matched to findings."""
+
     kind: str  # inline, checkov, trivy, tfsec
     file: str
     line: int

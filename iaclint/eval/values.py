@@ -30,6 +30,8 @@ class OriginKind(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class Origin:
+    """Where a value was written (a literal, a variable default, a plan), for messages and fixes."""
+
     kind: OriginKind
     span: Span | None
     label: str  # for people: 'variable "encrypted" default', 'module "db" argument encrypted'

@@ -38,6 +38,8 @@ KEY_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateData
 
 @dataclass
 class KeyPlan:
+    """The key a customer managed key fix points at: an existing one, or a new block to add."""
+
     name: str
     reused: Resource | None = None
     edits: list[Edit] = field(default_factory=list)

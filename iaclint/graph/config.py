@@ -26,6 +26,8 @@ _NAME = re.compile(r"^[^\W\d][\w-]*$")  # Unicode letters count, as in HCL ident
 
 @dataclass
 class ResourceDecl:
+    """A resource or data block as declared, before count and for_each expand it."""
+
     mode: str
     type: str
     name: str
@@ -44,6 +46,8 @@ class ResourceDecl:
 
 @dataclass
 class ModuleConfig:
+    """One module directory's parsed files, indexed by block kind."""
+
     dir: Path
     display_dir: str
     files: list[str] = field(default_factory=list)

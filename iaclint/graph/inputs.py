@@ -31,6 +31,8 @@ class RawInput:
 
 @dataclass
 class VariableInputs:
+    """Values for a root's variables from tfvars, -var and TF_VAR_, in Terraform's precedence."""
+
     values: dict[str, Value | RawInput] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)

@@ -105,6 +105,8 @@ class Resource:
 
 @dataclass
 class Edge:
+    """A reference from one resource to another, kept for related locations."""
+
     source: str
     attribute: str
     target: str
@@ -112,6 +114,8 @@ class Edge:
 
 @dataclass
 class Graph:
+    """Everything rules look at for one root module or plan: resources, sources, providers."""
+
     resources: list[Resource]
     sources: dict[str, SourceFile]
     diagnostics: list[Diagnostic] = field(default_factory=list)

@@ -190,6 +190,8 @@ def load_plan_target(target, options) -> Graph:
 
 @dataclass
 class _ConfigModule:
+    """A module of the plan's configuration section, for references and .tf locations."""
+
     data: dict[str, Any]
     resources: dict[tuple[str, str, str], dict[str, Any]]
 

@@ -15,6 +15,8 @@ from iaclint.model import Span
 
 @dataclass(eq=False, slots=True)
 class Node:
+    """Every node knows its span: findings and fixes are made of spans."""
+
     span: Span
 
 
@@ -23,6 +25,8 @@ class Node:
 
 @dataclass(eq=False, slots=True)
 class Literal(Node):
+    """A number, bool or null; or an object key written as a bare word."""
+
     value: Any  # None, bool, int, float or str
 
 
@@ -51,18 +55,24 @@ class Unsupported(Node):
 
 @dataclass(eq=False, slots=True)
 class TupleExpr(Node):
+    """[a, b, ...]"""
+
     items: list["Expr"]
 
 
 @dataclass(eq=False, slots=True)
 class ObjectItem:
-    key: "Expr"  # a bare word key is a Variable node whose name is the key
+    """One `key = value` of an object constructor."""
+
+    key: "Expr"  # a bare word key is a Literal of the word (both parsers turn the Variable into one)
     value: "Expr"
     span: Span
 
 
 @dataclass(eq=False, slots=True)
 class ObjectExpr(Node):
+    """{ key = value, ... }"""
+
     items: list[ObjectItem]
 
 
@@ -75,12 +85,16 @@ class Variable(Node):
 
 @dataclass(eq=False, slots=True)
 class GetAttr(Node):
+    """target.name"""
+
     target: "Expr"
     name: str
 
 
 @dataclass(eq=False, slots=True)
 class Index(Node):
+    """target[key], or target.0"""
+
     target: "Expr"
     key: "Expr"
 
@@ -95,6 +109,8 @@ class Splat(Node):
 
 @dataclass(eq=False, slots=True)
 class Call(Node):
+    """A function call; ``expand_final`` is the trailing `...`."""
+
     name: str
     args: list["Expr"]
     expand_final: bool = False
@@ -102,6 +118,8 @@ class Call(Node):
 
 @dataclass(eq=False, slots=True)
 class Conditional(Node):
+    """condition ? true_expr : false_expr"""
+
     condition: "Expr"
     true_expr: "Expr"
     false_expr: "Expr"
@@ -109,6 +127,8 @@ class Conditional(Node):
 
 @dataclass(eq=False, slots=True)
 class BinaryOp(Node):
+    """left op right"""
+
     op: str
     left: "Expr"
     right: "Expr"
@@ -116,17 +136,23 @@ class BinaryOp(Node):
 
 @dataclass(eq=False, slots=True)
 class UnaryOp(Node):
+    """-x or !x"""
+
     op: str
     operand: "Expr"
 
 
 @dataclass(eq=False, slots=True)
 class Paren(Node):
+    """(inner): kept so fixes can see the parentheses."""
+
     inner: "Expr"
 
 
 @dataclass(eq=False, slots=True)
 class ForExpr(Node):
+    """[for ...] or {for ...}; ``grouping`` is the `...` of an object for."""
+
     key_var: str | None
     value_var: str
     collection: "Expr"
@@ -147,6 +173,8 @@ Expr = Union[
 
 @dataclass(eq=False, slots=True)
 class Attribute(Node):
+    """name = expr"""
+
     name: str
     name_span: Span
     expr: Expr
@@ -154,6 +182,8 @@ class Attribute(Node):
 
 @dataclass(eq=False, slots=True)
 class Block(Node):
+    """type "label" ... { body }, with its brace offsets for insertions."""
+
     type: str
     labels: list[str]
     body: "Body"
@@ -170,6 +200,8 @@ class Block(Node):
 
 @dataclass(eq=False, slots=True)
 class Body(Node):
+    """The attributes and blocks of a file or a block, in order."""
+
     items: list[Union[Attribute, Block]]
 
     def attribute(self, name: str) -> Attribute | None:

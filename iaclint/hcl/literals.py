@@ -12,6 +12,8 @@ from iaclint.model import Span
 
 @dataclass
 class ParseFailure(Exception):
+    """A syntax error terraform would report, with its line and column."""
+
     message: str
     line: int
     column: int

@@ -26,6 +26,8 @@ AUTO_TFVARS = ("terraform.tfvars", "terraform.tfvars.json")
 
 @dataclass
 class LintOptions:
+    """Everything a run is asked to do, from the command line and settings."""
+
     var_files: list[str] = field(default_factory=list)
     cli_vars: list[str] = field(default_factory=list)
     selection: RuleSelection = field(default_factory=RuleSelection)
@@ -48,6 +50,8 @@ class LintOptions:
 
 @dataclass
 class Target:
+    """A root module directory, a .tf file standing for its roots, or a plan."""
+
     kind: str  # "module" or "plan"
     path: Path
     only_files: set[str] | None = None  # report only findings touching these files
@@ -58,6 +62,8 @@ class Target:
 
 @dataclass
 class LintRun:
+    """A run's report, with the graphs and targets that fixes need."""
+
     report: Report
     graphs: list[Graph]
     targets: list[Target]
