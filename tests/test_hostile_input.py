@@ -205,6 +205,10 @@ PARITY_ACCEPTED = {  # terraform reads these; python-hcl2's grammar alone did no
     "double_not": 'locals {\n  a = !!true\n}\n',
     "double_minus": 'locals {\n  a = --1\n}\n',
     "escapes_without_closing_brace": 'locals {\n  a = "$${"\n  b = "%%{"\n}\n',
+    "operator_line_break_in_parentheses": 'locals {\n  a = (1 +\n    2)\n}\n',
+    "conditional_line_break_in_brackets": 'locals {\n  a = [var.x\n    ? 1 : 2]\n}\n',
+    "line_break_in_an_interpolation": 'locals {\n  a = "${var.x +\n    1}"\n}\n',
+    "for_across_lines": 'locals {\n  a = { for k, v in var.m :\n    k => v }\n}\n',
 }
 PARITY_REJECTED = {  # terraform rejects these; iaclint must say PARSE, not check a guess
     "duplicate_attribute": ('resource "aws_kms_key" "k" {\n  description = "a"\n  description = "b"\n}\n', "twice"),
@@ -214,14 +218,24 @@ PARITY_REJECTED = {  # terraform rejects these; iaclint must say PARSE, not chec
     "bad_escape": ('locals {\n  a = "\\q"\n}\n', "not an escape sequence"),
     "unterminated_if": ('locals {\n  a = "%{ if true }x"\n}\n', "not closed"),
     "brace_after_argument": ('resource "aws_kms_key" "k" {\n  description = "x" }\n', "closing brace"),
+    # a new line outside ( ), [ ], { } ends an argument (tree-sitter-hcl reads on; these go to the Lark checks)
+    "value_on_the_next_line": ("locals {\n  a =\n    1\n}\n", "syntax error"),
+    "equals_on_the_next_line": ("locals {\n  a\n    = 1\n}\n", "syntax error"),
+    "brace_on_the_next_line": ("locals\n{\n  a = 1\n}\n", "opening brace"),
+    "operator_at_the_end_of_a_line": ("locals {\n  a = 1 +\n    2\n}\n", "new line ends the argument"),
+    "conditional_on_the_next_line": ("locals {\n  a = var.x\n    ? 1 : 2\n}\n", "new line ends the argument"),
+    "traversal_across_lines": ("locals {\n  a = var.\n    x\n}\n", "syntax error"),
+    "object_element_across_lines": ("locals {\n  m = {\n    a\n    = 1\n  }\n}\n", "syntax error"),
 }
 TERRAFORM = __import__("shutil").which("terraform")
 
 
+@pytest.mark.parametrize("back_end", ["tree-sitter", "lark"])
 @pytest.mark.parametrize("name", sorted(PARITY_ACCEPTED))
-def test_parse_parity_accepted(tmp_path, name):
+def test_parse_parity_accepted(tmp_path, monkeypatch, name, back_end):
     from support import run
 
+    monkeypatch.setenv("IACLINT_PARSER", back_end)
     (tmp_path / "main.tf").write_text(PARITY_ACCEPTED[name], encoding="utf-8")
     report = run([tmp_path])
     assert not [f.message for f in report.findings if f.rule_id == "PARSE"]
@@ -233,10 +247,12 @@ def test_parse_parity_accepted(tmp_path, name):
         assert proc.returncode != 2, proc.stderr
 
 
+@pytest.mark.parametrize("back_end", ["tree-sitter", "lark"])
 @pytest.mark.parametrize("name", sorted(PARITY_REJECTED))
-def test_parse_parity_rejected(tmp_path, name):
+def test_parse_parity_rejected(tmp_path, monkeypatch, name, back_end):
     from support import run
 
+    monkeypatch.setenv("IACLINT_PARSER", back_end)
     text, words = PARITY_REJECTED[name]
     (tmp_path / "main.tf").write_bytes(text.encode("utf-8"))
     report = run([tmp_path])

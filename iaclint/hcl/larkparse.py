@@ -140,6 +140,7 @@ class _Builder:
     def attribute(self, tree: Tree) -> ast.Attribute:
         name_node, _eq, expr_node = tree.children
         expr = self.expr(expr_node)
+        self._check_line_breaks(expr)
         span = Span(self.file, self.span(tree).start, expr.span.end)
         return ast.Attribute(span, self._name(name_node), self.span(name_node), expr)
 
@@ -179,6 +180,9 @@ class _Builder:
                 line, column = self._line_col(rbrace)
                 raise ParseFailure("missing newline: the closing brace of a block goes on a line of its own",
                                    line, column)
+        if self.text is not None and "\n" in self.text[span.start - self.shift:lbrace - self.shift]:
+            line, column = self._line_col(lbrace)
+            raise ParseFailure("a block's opening brace goes on the line of its type and labels", line, column)
         header = Span(self.file, span.start, header_end)
         return ast.Block(span, block_type, labels, body, lbrace, rbrace, header)
 
@@ -195,6 +199,17 @@ class _Builder:
                                    "are not allowed here", line, column)
             return template.literal
         return self._name(tree)
+
+    def _check_line_breaks(self, expr: ast.Expr) -> None:
+        """HCL ends an argument (or an object element) at a new line outside ( ), [ ], { } and templates:
+        `a = 1 +\n 2` and `a = x\n ? 1 : 2` are errors in terraform. The tree-sitter path hands such files here."""
+        if self.text is None:
+            return
+        at = _line_break(expr, self.text, self.shift)
+        if at is not None:
+            line, column = self._line_col(at)
+            raise ParseFailure("a new line ends the argument here: continue an expression across lines only "
+                               "inside ( ), [ ] or { }", line, column)
 
     def _newline_between(self, first, second) -> bool:
         end = first.span.end
@@ -348,6 +363,7 @@ class _Builder:
                 if isinstance(key, ast.Variable):
                     key = ast.Literal(key.span, key.name)
             value = self.expr(value_node)  # the item ends where its value does (a heredoc's newline is not in it)
+            self._check_line_breaks(value)
             items.append(ast.ObjectItem(key, value, Span(self.file, self.span(elem).start, value.span.end)))
         return ast.ObjectExpr(self.span(node), items)
 
@@ -477,3 +493,34 @@ def _end(node: Tree | Token) -> int:
     return node.meta.end_pos
 
 
+
+
+def _line_break(expr: ast.Expr, text: str, shift: int) -> int | None:
+    """The offset of the first new line between the parts of ``expr`` that are not inside brackets."""
+
+    def gap(start: int, end: int) -> int | None:
+        found = text.find("\n", start - shift, end - shift)
+        return None if found < 0 else found + shift
+
+    def opening(expr: ast.Expr, after: int, bracket: str) -> int:
+        found = text.find(bracket, after - shift, expr.span.end - shift)
+        return expr.span.end if found < 0 else found + shift
+
+    def walk(e: ast.Expr) -> int | None:
+        if isinstance(e, ast.BinaryOp):
+            return gap(e.left.span.end, e.right.span.start) or walk(e.left) or walk(e.right)
+        if isinstance(e, ast.UnaryOp):
+            return gap(e.span.start, e.operand.span.start) or walk(e.operand)
+        if isinstance(e, ast.Conditional):
+            return (gap(e.condition.span.end, e.true_expr.span.start)
+                    or gap(e.true_expr.span.end, e.false_expr.span.start)
+                    or walk(e.condition) or walk(e.true_expr) or walk(e.false_expr))
+        if isinstance(e, ast.GetAttr):
+            return gap(e.target.span.end, e.span.end) or walk(e.target)
+        if isinstance(e, (ast.Index, ast.Splat)):
+            return gap(e.target.span.end, opening(e, e.target.span.end, "[")) or walk(e.target)
+        if isinstance(e, ast.Call):
+            return gap(e.span.start, opening(e, e.span.start, "("))
+        return None  # literals, names, and what brackets or quotes enclose: ( ), [ ], { }, for, templates
+
+    return walk(expr)
