@@ -104,8 +104,8 @@ def test_real_pre_commit_blocks_a_tfvars_change_and_a_called_module_change(monor
     assert "NEP001" not in hook_runner.run(monorepo, "modules/graph/main.tf").stdout  # encrypted again
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
-def test_base_makes_fixes_on_resources_added_since_it_safe(tmp_path):
+def _repo_with_a_new_cluster(tmp_path):
+    """A repository whose commit has cluster "old"; the working tree adds cluster "new"."""
     repo = tmp_path / "repo"
     (repo / "infra").mkdir(parents=True)
     main = repo / "infra" / "main.tf"
@@ -114,6 +114,12 @@ def test_base_makes_fixes_on_resources_added_since_it_safe(tmp_path):
     git("add", ".", cwd=repo)
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base", cwd=repo)
     main.write_text(main.read_text() + '\nresource "aws_neptune_cluster" "new" {\n  cluster_identifier = "new"\n}\n')
+    return repo, main
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_base_makes_fixes_on_resources_added_since_it_safe(tmp_path):
+    repo, main = _repo_with_a_new_cluster(tmp_path)
 
     def fixes(*extra):
         data = json.loads(iaclint("check", "-f", "json", "--select", "NEP001", *extra, "infra", cwd=repo).stdout)
@@ -133,14 +139,7 @@ def test_base_trees_are_kept_for_the_parse_cache_and_rebuilt_when_damaged(tmp_pa
     import os
     from pathlib import Path
 
-    repo = tmp_path / "repo"
-    (repo / "infra").mkdir(parents=True)
-    main = repo / "infra" / "main.tf"
-    main.write_text('resource "aws_neptune_cluster" "old" {\n  cluster_identifier = "old"\n}\n')
-    git("init", "-q", cwd=repo)
-    git("add", ".", cwd=repo)
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base", cwd=repo)
-    main.write_text(main.read_text() + '\nresource "aws_neptune_cluster" "new" {\n  cluster_identifier = "new"\n}\n')
+    repo, main = _repo_with_a_new_cluster(tmp_path)
     trees = Path(os.environ["XDG_CACHE_HOME"]) / "iaclint" / "base"
 
     def fixes(*extra):

@@ -196,7 +196,7 @@ class _TreeBuilder:
     def attribute(self, node) -> ast.Attribute:
         name_node = node.child(0)
         value_node = node.child(node.child_count - 1)
-        if b"\n" in self.data[name_node.end_byte:value_node.start_byte] or self._breaks_line(value_node):
+        if self._newline(name_node.end_byte, value_node.start_byte) or self._breaks_line(value_node):
             raise Rejected("newline")  # `name\n= x`, `name =\n x`, `x +\n y`: terraform rejects them; Lark says why
         expr = self.expr(value_node)
         start = self.pos(node.start_byte)
@@ -224,7 +224,7 @@ class _TreeBuilder:
                 labels.append(template.literal)
                 header_end = template.span.end
             elif kind == "block_start":
-                if b"\n" in self.data[node.start_byte:child.start_byte]:
+                if self._newline(node.start_byte, child.start_byte):
                     raise Rejected("newline")  # a block header and its `{` share a line in HCL
                 lbrace = self.pos(child.start_byte)
             elif kind == "block_end":
@@ -249,19 +249,22 @@ class _TreeBuilder:
                 raise self.fail("missing newline: the closing brace of a block goes on a line of its own", rbrace)
         return ast.Block(span, block_type, labels, body, lbrace, rbrace, Span(self.file, span.start, header_end))
 
+    def _newline(self, start: int, end: int) -> bool:
+        return self.data.find(b"\n", start, end) >= 0  # no slice: values can be large and this runs per level
+
     def _breaks_line(self, node) -> bool:
         """A new line outside brackets, strings and heredocs ends an argument in HCL; tree-sitter-hcl reads
         on (`module.\nx`, `a\n.b`, `x\n- y`). Inside ( ), [ ], { } and templates new lines are free."""
-        if node.type in _FREE_INSIDE or b"\n" not in self.data[node.start_byte:node.end_byte]:
+        if node.type in _FREE_INSIDE or not self._newline(node.start_byte, node.end_byte):
             return False
         kids = node.children
         if node.type == "function_call":  # only `name(` must share a line
-            return b"\n" in self.data[kids[0].end_byte:kids[1].start_byte]
+            return self._newline(kids[0].end_byte, kids[1].start_byte)
         if node.type == "index" and kids[0].type == "new_index":
-            return b"\n" in self.data[node.start_byte:kids[0].children[0].end_byte]
+            return self._newline(node.start_byte, kids[0].children[0].end_byte)
         depth = 0
         for i, child in enumerate(kids):
-            if i and depth == 0 and b"\n" in self.data[kids[i - 1].end_byte:child.start_byte]:
+            if i and depth == 0 and self._newline(kids[i - 1].end_byte, child.start_byte):
                 return True
             if child.type in ("(", "["):
                 depth += 1
@@ -363,7 +366,7 @@ class _TreeBuilder:
                 continue
             key_node = elem.child(0)
             value_node = elem.child(elem.child_count - 1)
-            if b"\n" in self.data[key_node.end_byte:value_node.start_byte] or self._breaks_line(value_node):
+            if self._newline(key_node.end_byte, value_node.start_byte) or self._breaks_line(value_node):
                 raise Rejected("newline")  # in { }, a new line ends an element as it ends an argument
             key = self.expr(key_node)
             if isinstance(key, ast.Variable):
