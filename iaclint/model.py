@@ -42,48 +42,96 @@ class Applicability(str, Enum):
     DISPLAY = "display"
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class ValueRecord:
+    """An immutable value with slots: equal to another of its type with equal fields, and hashable.
+
+    The small types below are written out instead of being frozen dataclasses: millions of spans are
+    made while parsing (a frozen dataclass sets each field through object.__setattr__), and the
+    methods dataclasses generate are compiled on every run, a cost paid before a one-file check can
+    start. Fields are never assigned after __init__.
+    """
+
+    __slots__ = ()
+
+    def _fields(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({inner})"
+
+    def __reduce__(self):  # the parse cache pickles millions of spans: their fields, positionally
+        return (type(self), self._fields())
+
+
+class Span(ValueRecord):
     """A range of characters in one file (offsets into SourceFile.text)."""
 
-    file: str
-    start: int
-    end: int
+    __slots__ = ("file", "start", "end")
 
-    def __reduce__(self):  # the parse cache holds millions: the dataclass default pickles through fields()
-        return (Span, (self.file, self.start, self.end))
+    def __init__(self, file: str, start: int, end: int):
+        self.file = file
+        self.start = start
+        self.end = end
+
+    def _fields(self) -> tuple:
+        return (self.file, self.start, self.end)
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
+class Location(ValueRecord):
     """1-based line and column range of a finding or related place."""
 
-    file: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
+    __slots__ = ("file", "line", "column", "end_line", "end_column")
 
-@dataclass(frozen=True, slots=True)
-class Related:
+    def __init__(self, file: str, line: int, column: int, end_line: int, end_column: int):
+        self.file = file
+        self.line = line
+        self.column = column
+        self.end_line = end_line
+        self.end_column = end_column
+
+
+class Related(ValueRecord):
     """A second place that explains a finding: where a value came from, a module call, a cluster."""
 
-    location: Location
-    message: str
+    __slots__ = ("location", "message")
+
+    def __init__(self, location: Location, message: str):
+        self.location = location
+        self.message = message
 
 
-@dataclass(frozen=True, slots=True)
-class Edit:
+class Edit(ValueRecord):
     """Replace [start, end) of a file with ``replacement``; positions are filled for reports."""
 
-    file: str
-    start: int
-    end: int
-    replacement: str
-    start_location: tuple[int, int] = (0, 0)  # (line, column), filled in when the fix is built
-    end_location: tuple[int, int] = (0, 0)
-    start_utf8: tuple[int, int] = (0, 0)  # (line, column in UTF-8 bytes), for formats that count bytes (rdjson)
-    end_utf8: tuple[int, int] = (0, 0)
+    __slots__ = ("file", "start", "end", "replacement", "start_location", "end_location", "start_utf8",
+                 "end_utf8")
+
+    def __init__(self, file: str, start: int, end: int, replacement: str,
+                 start_location: tuple[int, int] = (0, 0), end_location: tuple[int, int] = (0, 0),
+                 start_utf8: tuple[int, int] = (0, 0), end_utf8: tuple[int, int] = (0, 0)):
+        self.file = file
+        self.start = start
+        self.end = end
+        self.replacement = replacement
+        self.start_location = start_location  # (line, column), filled in when the fix is built
+        self.end_location = end_location
+        self.start_utf8 = start_utf8  # (line, column in UTF-8 bytes), for formats that count bytes (rdjson)
+        self.end_utf8 = end_utf8
+
+    def positioned(self, start_location: tuple[int, int], end_location: tuple[int, int],
+                   start_utf8: tuple[int, int], end_utf8: tuple[int, int]) -> "Edit":
+        """The same edit with its positions filled in."""
+        return Edit(self.file, self.start, self.end, self.replacement, start_location, end_location, start_utf8,
+                    end_utf8)
 
     def overlaps(self, other: "Edit") -> bool:
         if self.file != other.file:

@@ -8,11 +8,10 @@ still tells us it is an ``aws_kms_key`` of this configuration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Iterable
 
-from iaclint.model import Span
+from iaclint.model import Span, ValueRecord
 
 
 class OriginKind(str, Enum):
@@ -28,14 +27,16 @@ class OriginKind(str, Enum):
     COMPUTED = "computed"  # known only after apply
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(ValueRecord):
     """Where a value was written (a literal, a variable default, a plan), for messages and fixes."""
 
-    kind: OriginKind
-    span: Span | None
-    label: str  # for people: 'variable "encrypted" default', 'module "db" argument encrypted'
-    name: str = ""  # the variable, argument or local it belongs to, for fix titles
+    __slots__ = ("kind", "span", "label", "name")
+
+    def __init__(self, kind: OriginKind, span: Span | None, label: str, name: str = ""):
+        self.kind = kind
+        self.span = span
+        self.label = label  # for people: 'variable "encrypted" default', 'module "db" argument encrypted'
+        self.name = name  # the variable, argument or local it belongs to, for fix titles
 
     def describe(self) -> str:
         return self.label

@@ -14,7 +14,7 @@ given on the command line gets a `display` suggestion only.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
 from iaclint.engine import conditions
@@ -72,8 +72,7 @@ def _positioned(edit: Edit, sources: dict[str, SourceFile]) -> Edit:
     if source is None:
         return edit
     start, end = source.line_col(edit.start), source.line_col(edit.end)
-    return replace(edit, start_location=start, end_location=end, start_utf8=_utf8(source, start),
-                   end_utf8=_utf8(source, end))
+    return edit.positioned(start, end, _utf8(source, start), _utf8(source, end))
 
 
 def _utf8(source: SourceFile, position: tuple[int, int]) -> tuple[int, int]:

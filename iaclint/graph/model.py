@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
 from iaclint.eval.values import Value
-from iaclint.model import Location, Span
+from iaclint.model import Location, Span, ValueRecord
 from iaclint.source import SourceFile
 
 
@@ -21,15 +21,18 @@ class Diagnostic:
     rule_id: str = "PARSE"
 
 
-@dataclass(frozen=True, slots=True)
-class AttrView:
+class AttrView(ValueRecord):
     """One attribute of a resource as rules see it: whether it is set, and what it evaluates to."""
 
-    name: str
-    present: bool
-    value: Value | None
-    span: Span | None  # the attribute (name = value), or None when absent
-    value_span: Span | None = None
+    __slots__ = ("name", "present", "value", "span", "value_span")
+
+    def __init__(self, name: str, present: bool, value: Value | None, span: Span | None,
+                 value_span: Span | None = None):
+        self.name = name
+        self.present = present
+        self.value = value
+        self.span = span  # the attribute (name = value), or None when absent
+        self.value_span = value_span
 
     @property
     def is_set(self) -> bool:

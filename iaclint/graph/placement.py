@@ -10,10 +10,10 @@ provider with no `region`, read from the environment), the place is unknown, wit
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from iaclint.eval.values import PartialString, Value, render
+from iaclint.model import ValueRecord
 
 if TYPE_CHECKING:
     from iaclint.graph.model import Graph, Resource
@@ -22,23 +22,29 @@ _ARN = re.compile(r"^arn:(aws[a-z-]*):([a-z0-9-]+):([a-z0-9-]*):(\d{12}|):(.+)$"
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 
 
-@dataclass(frozen=True)
-class ProviderPlace:
+class ProviderPlace(ValueRecord):
     """What a root provider configuration pins: its Region and the accounts it may run in."""
 
-    region: str | None
-    region_why: str  # where the Region comes from, or why it is unknown
-    accounts: frozenset[str] = frozenset()
-    default_tags: Value | None = None  # default_tags { tags = ... }: a map, or unknown
-    credentials: str | None = ""  # what picks its credentials (profile, keys, role); None when not known
+    __slots__ = ("region", "region_why", "accounts", "default_tags", "credentials")
 
-@dataclass(frozen=True)
-class Place:
+    def __init__(self, region: str | None, region_why: str, accounts: frozenset[str] = frozenset(),
+                 default_tags: Value | None = None, credentials: str | None = ""):
+        self.region = region
+        self.region_why = region_why  # where the Region comes from, or why it is unknown
+        self.accounts = accounts
+        self.default_tags = default_tags  # default_tags { tags = ... }: a map, or unknown
+        self.credentials = credentials  # what picks its credentials (profile, keys, role); None when not known
+
+
+class Place(ValueRecord):
     """A Region (or account) and where it comes from; value None means unknown, and why says why."""
 
-    value: str | None
-    why: str
-    provider: str = ""  # the provider configuration it was read from ("" when read from an ARN or argument)
+    __slots__ = ("value", "why", "provider")
+
+    def __init__(self, value: str | None, why: str, provider: str = ""):
+        self.value = value
+        self.why = why
+        self.provider = provider  # the provider configuration it was read from ("" when read from an ARN or argument)
 
 
 def parse_arn(text: str) -> dict[str, str] | None:

@@ -2,40 +2,59 @@
 
 Positions are what findings and fixes are made of, so iaclint builds this tree itself, from
 tree-sitter-hcl's tree (tsparse.py) or python-hcl2's raw Lark tree (larkparse.py); the two agree node
-for node. Nodes have slots: a large configuration has millions of them.
+for node.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Iterator, Union
 
 from iaclint.model import Span
 
 
-@dataclass(eq=False, slots=True)
-class Node:
-    """Every node knows its span: findings and fixes are made of spans."""
+# Nodes are plain classes with slots and written-out __init__ methods, not dataclasses: a large
+# configuration has millions of them, and the generated methods of twenty dataclasses cost more at
+# start-up (compiled on every run, about 5 ms) than a small run spends checking.
 
-    span: Span
+
+class Node:
+    """Every node knows its span: findings and fixes are made of spans. Nodes compare by identity."""
+
+    __slots__ = ("span",)
+    _fields: tuple[str, ...] = ("span",)
+
+    def __init__(self, span: Span):
+        self.span = span
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({inner})"
 
 
 # ---- expressions ---------------------------------------------------------------------------
 
 
-@dataclass(eq=False, slots=True)
 class Literal(Node):
     """A number, bool or null; or an object key written as a bare word."""
 
-    value: Any  # None, bool, int, float or str
+    __slots__ = ("value",)
+    _fields = ("span", "value")
+
+    def __init__(self, span: Span, value: Any):  # value: None, bool, int, float or str
+        self.span = span
+        self.value = value
 
 
-@dataclass(eq=False, slots=True)
 class Template(Node):
     """A quoted string or heredoc: literal text parts and interpolated expressions."""
 
-    parts: list[Union[str, "Expr"]]
-    heredoc: bool = False
+    __slots__ = ("parts", "heredoc")
+    _fields = ("span", "parts", "heredoc")
+
+    def __init__(self, span: Span, parts: list[Union[str, "Expr"]], heredoc: bool = False):
+        self.span = span
+        self.parts = parts
+        self.heredoc = heredoc
 
     @property
     def is_literal(self) -> bool:
@@ -46,120 +65,177 @@ class Template(Node):
         return "".join(p for p in self.parts if isinstance(p, str))
 
 
-@dataclass(eq=False, slots=True)
 class Unsupported(Node):
     """A construct iaclint does not evaluate (template directives, provider functions)."""
 
-    reason: str
+    __slots__ = ("reason",)
+    _fields = ("span", "reason")
+
+    def __init__(self, span: Span, reason: str):
+        self.span = span
+        self.reason = reason
 
 
-@dataclass(eq=False, slots=True)
 class TupleExpr(Node):
     """[a, b, ...]"""
 
-    items: list["Expr"]
+    __slots__ = ("items",)
+    _fields = ("span", "items")
+
+    def __init__(self, span: Span, items: list["Expr"]):
+        self.span = span
+        self.items = items
 
 
-@dataclass(eq=False, slots=True)
-class ObjectItem:
-    """One `key = value` of an object constructor."""
+class ObjectItem(Node):
+    """One `key = value` of an object constructor. Its span comes last, as the parsers build it."""
 
-    key: "Expr"  # a bare word key is a Literal of the word (both parsers turn the Variable into one)
-    value: "Expr"
-    span: Span
+    __slots__ = ("key", "value")
+    _fields = ("key", "value", "span")
+
+    def __init__(self, key: "Expr", value: "Expr", span: Span):
+        # a bare word key is a Literal of the word (both parsers turn the Variable into one)
+        self.key = key
+        self.value = value
+        self.span = span
 
 
-@dataclass(eq=False, slots=True)
 class ObjectExpr(Node):
     """{ key = value, ... }"""
 
-    items: list[ObjectItem]
+    __slots__ = ("items",)
+    _fields = ("span", "items")
+
+    def __init__(self, span: Span, items: list[ObjectItem]):
+        self.span = span
+        self.items = items
 
 
-@dataclass(eq=False, slots=True)
 class Variable(Node):
     """The root of a traversal: var, local, aws_kms_key, each, count, module, data, a for variable."""
 
-    name: str
+    __slots__ = ("name",)
+    _fields = ("span", "name")
+
+    def __init__(self, span: Span, name: str):
+        self.span = span
+        self.name = name
 
 
-@dataclass(eq=False, slots=True)
 class GetAttr(Node):
     """target.name"""
 
-    target: "Expr"
-    name: str
+    __slots__ = ("target", "name")
+    _fields = ("span", "target", "name")
+
+    def __init__(self, span: Span, target: "Expr", name: str):
+        self.span = span
+        self.target = target
+        self.name = name
 
 
-@dataclass(eq=False, slots=True)
 class Index(Node):
     """target[key], or target.0"""
 
-    target: "Expr"
-    key: "Expr"
+    __slots__ = ("target", "key")
+    _fields = ("span", "target", "key")
+
+    def __init__(self, span: Span, target: "Expr", key: "Expr"):
+        self.span = span
+        self.target = target
+        self.key = key
 
 
-@dataclass(eq=False, slots=True)
 class Splat(Node):
     """target[*].a.b or target.*.a: steps are ("attr", name) or ("index", expr)."""
 
-    target: "Expr"
-    steps: list[tuple[str, Any]]
+    __slots__ = ("target", "steps")
+    _fields = ("span", "target", "steps")
+
+    def __init__(self, span: Span, target: "Expr", steps: list[tuple[str, Any]]):
+        self.span = span
+        self.target = target
+        self.steps = steps
 
 
-@dataclass(eq=False, slots=True)
 class Call(Node):
     """A function call; ``expand_final`` is the trailing `...`."""
 
-    name: str
-    args: list["Expr"]
-    expand_final: bool = False
+    __slots__ = ("name", "args", "expand_final")
+    _fields = ("span", "name", "args", "expand_final")
+
+    def __init__(self, span: Span, name: str, args: list["Expr"], expand_final: bool = False):
+        self.span = span
+        self.name = name
+        self.args = args
+        self.expand_final = expand_final
 
 
-@dataclass(eq=False, slots=True)
 class Conditional(Node):
     """condition ? true_expr : false_expr"""
 
-    condition: "Expr"
-    true_expr: "Expr"
-    false_expr: "Expr"
+    __slots__ = ("condition", "true_expr", "false_expr")
+    _fields = ("span", "condition", "true_expr", "false_expr")
+
+    def __init__(self, span: Span, condition: "Expr", true_expr: "Expr", false_expr: "Expr"):
+        self.span = span
+        self.condition = condition
+        self.true_expr = true_expr
+        self.false_expr = false_expr
 
 
-@dataclass(eq=False, slots=True)
 class BinaryOp(Node):
     """left op right"""
 
-    op: str
-    left: "Expr"
-    right: "Expr"
+    __slots__ = ("op", "left", "right")
+    _fields = ("span", "op", "left", "right")
+
+    def __init__(self, span: Span, op: str, left: "Expr", right: "Expr"):
+        self.span = span
+        self.op = op
+        self.left = left
+        self.right = right
 
 
-@dataclass(eq=False, slots=True)
 class UnaryOp(Node):
     """-x or !x"""
 
-    op: str
-    operand: "Expr"
+    __slots__ = ("op", "operand")
+    _fields = ("span", "op", "operand")
+
+    def __init__(self, span: Span, op: str, operand: "Expr"):
+        self.span = span
+        self.op = op
+        self.operand = operand
 
 
-@dataclass(eq=False, slots=True)
 class Paren(Node):
     """(inner): kept so fixes can see the parentheses."""
 
-    inner: "Expr"
+    __slots__ = ("inner",)
+    _fields = ("span", "inner")
+
+    def __init__(self, span: Span, inner: "Expr"):
+        self.span = span
+        self.inner = inner
 
 
-@dataclass(eq=False, slots=True)
 class ForExpr(Node):
     """[for ...] or {for ...}; ``grouping`` is the `...` of an object for."""
 
-    key_var: str | None
-    value_var: str
-    collection: "Expr"
-    key_expr: "Expr | None"  # None for a tuple-producing for
-    value_expr: "Expr"
-    condition: "Expr | None"
-    grouping: bool = False
+    __slots__ = ("key_var", "value_var", "collection", "key_expr", "value_expr", "condition", "grouping")
+    _fields = ("span", "key_var", "value_var", "collection", "key_expr", "value_expr", "condition", "grouping")
+
+    def __init__(self, span: Span, key_var: str | None, value_var: str, collection: "Expr",
+                 key_expr: "Expr | None", value_expr: "Expr", condition: "Expr | None", grouping: bool = False):
+        self.span = span
+        self.key_var = key_var
+        self.value_var = value_var
+        self.collection = collection
+        self.key_expr = key_expr  # None for a tuple-producing for
+        self.value_expr = value_expr
+        self.condition = condition
+        self.grouping = grouping
 
 
 Expr = Union[
@@ -171,25 +247,34 @@ Expr = Union[
 # ---- structure -----------------------------------------------------------------------------
 
 
-@dataclass(eq=False, slots=True)
 class Attribute(Node):
     """name = expr"""
 
-    name: str
-    name_span: Span
-    expr: Expr
+    __slots__ = ("name", "name_span", "expr")
+    _fields = ("span", "name", "name_span", "expr")
+
+    def __init__(self, span: Span, name: str, name_span: Span, expr: Expr):
+        self.span = span
+        self.name = name
+        self.name_span = name_span
+        self.expr = expr
 
 
-@dataclass(eq=False, slots=True)
 class Block(Node):
     """type "label" ... { body }, with its brace offsets for insertions."""
 
-    type: str
-    labels: list[str]
-    body: "Body"
-    open_brace: int  # offset of "{"
-    close_brace: int  # offset of "}"
-    header_span: Span = field(default=None)  # type and labels, for locating findings
+    __slots__ = ("type", "labels", "body", "open_brace", "close_brace", "header_span")
+    _fields = ("span", "type", "labels", "body", "open_brace", "close_brace", "header_span")
+
+    def __init__(self, span: Span, type: str, labels: list[str], body: "Body", open_brace: int,
+                 close_brace: int, header_span: Span | None = None):
+        self.span = span
+        self.type = type
+        self.labels = labels
+        self.body = body
+        self.open_brace = open_brace  # offset of "{"
+        self.close_brace = close_brace  # offset of "}"
+        self.header_span = header_span  # type and labels, for locating findings
 
     def attribute(self, name: str) -> Attribute | None:
         return self.body.attribute(name)
@@ -198,11 +283,15 @@ class Block(Node):
         return [b for b in self.body.items if isinstance(b, Block) and b.type == type_name]
 
 
-@dataclass(eq=False, slots=True)
 class Body(Node):
     """The attributes and blocks of a file or a block, in order."""
 
-    items: list[Union[Attribute, Block]]
+    __slots__ = ("items",)
+    _fields = ("span", "items")
+
+    def __init__(self, span: Span, items: list[Union[Attribute, Block]]):
+        self.span = span
+        self.items = items
 
     def attribute(self, name: str) -> Attribute | None:
         for item in self.items:
@@ -268,6 +357,6 @@ def dump(node: Any) -> Any:
         return tuple(dump(n) for n in node)
     if isinstance(node, Span):
         return (node.start, node.end)
-    if hasattr(node, "__dataclass_fields__"):
-        return (type(node).__name__,) + tuple((name, dump(getattr(node, name))) for name in node.__dataclass_fields__)
+    if isinstance(node, Node):
+        return (type(node).__name__,) + tuple((name, dump(getattr(node, name))) for name in node._fields)
     return node
