@@ -244,6 +244,7 @@ def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, sele
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
                        no_inline, recursive, skip_path, base, no_cache, jobs)
     outputs = _outputs(formats)
+    options.record_evaluations = any(name == "junit" for name, _ in outputs)
     options.progress = _progress_reporter()
     try:
         report = check_paths(paths, options, baseline=baseline, write_baseline_to=write_baseline)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
 
 class Severity(str, Enum):
@@ -110,28 +110,51 @@ class Related(ValueRecord):
 
 
 class Edit(ValueRecord):
-    """Replace [start, end) of a file with ``replacement``; positions are filled for reports."""
+    """Replace [start, end) of a file with ``replacement``.
 
-    __slots__ = ("file", "start", "end", "replacement", "start_location", "end_location", "start_utf8",
-                 "end_utf8")
+    Line and column positions, for reports, are worked out from the source file when asked for: a
+    large file's tens of thousands of fixes would otherwise hold four position pairs per edit.
+    """
 
-    def __init__(self, file: str, start: int, end: int, replacement: str,
-                 start_location: tuple[int, int] = (0, 0), end_location: tuple[int, int] = (0, 0),
-                 start_utf8: tuple[int, int] = (0, 0), end_utf8: tuple[int, int] = (0, 0)):
+    __slots__ = ("file", "start", "end", "replacement", "source")
+
+    def __init__(self, file: str, start: int, end: int, replacement: str, source: Any = None):
         self.file = file
         self.start = start
         self.end = end
         self.replacement = replacement
-        self.start_location = start_location  # (line, column), filled in when the fix is built
-        self.end_location = end_location
-        self.start_utf8 = start_utf8  # (line, column in UTF-8 bytes), for formats that count bytes (rdjson)
-        self.end_utf8 = end_utf8
+        self.source = source  # the SourceFile, once the fix is built; None: positions are (0, 0)
 
-    def positioned(self, start_location: tuple[int, int], end_location: tuple[int, int],
-                   start_utf8: tuple[int, int], end_utf8: tuple[int, int]) -> "Edit":
-        """The same edit with its positions filled in."""
-        return Edit(self.file, self.start, self.end, self.replacement, start_location, end_location, start_utf8,
-                    end_utf8)
+    def _fields(self) -> tuple:  # the source is where positions come from, not part of the edit
+        return (self.file, self.start, self.end, self.replacement)
+
+    def __repr__(self) -> str:
+        return f"Edit(file={self.file!r}, start={self.start}, end={self.end}, replacement={self.replacement!r})"
+
+    def __reduce__(self):
+        return (Edit, self._fields())
+
+    def located(self, source: Any) -> "Edit":
+        """The same edit, able to give its line and column positions."""
+        return Edit(self.file, self.start, self.end, self.replacement, source)
+
+    @property
+    def start_location(self) -> tuple[int, int]:
+        """(line, column) of the start, 1-based."""
+        return self.source.line_col(self.start) if self.source is not None else (0, 0)
+
+    @property
+    def end_location(self) -> tuple[int, int]:
+        return self.source.line_col(self.end) if self.source is not None else (0, 0)
+
+    @property
+    def start_utf8(self) -> tuple[int, int]:
+        """(line, column in UTF-8 bytes), for formats that count bytes (rdjson)."""
+        return self.source.utf8_position(self.start) if self.source is not None else (0, 0)
+
+    @property
+    def end_utf8(self) -> tuple[int, int]:
+        return self.source.utf8_position(self.end) if self.source is not None else (0, 0)
 
     def overlaps(self, other: "Edit") -> bool:
         if self.file != other.file:
@@ -149,16 +172,16 @@ class Fix:
     applicability: Applicability
     edits: list[Edit]
     note: str = ""
-    diff_maker: Callable[[], str] | None = field(default=None, repr=False, compare=False)
-    _diff: str | None = field(default=None, repr=False, compare=False)
+    sources: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # file -> SourceFile, for the diff
 
     @property
     def diff(self) -> str:
         """Made when a report shows it: a large file's thousands of fixes need no diff in text output."""
-        if self._diff is None:
-            self._diff = self.diff_maker() if self.diff_maker is not None else ""
-            self.diff_maker = None
-        return self._diff
+        if self.sources is None:
+            return ""
+        from iaclint.fixes.diff import unified_diff
+
+        return unified_diff(self.sources, self.edits)
 
     def overlaps(self, other: "Fix") -> bool:
         return any(a.overlaps(b) for a in self.edits for b in other.edits)
@@ -185,7 +208,7 @@ class Finding:
     address: str
     location: Location
     message: str
-    origin: dict[str, Any] | None = None
+    origin: dict[str, Any] | None = None  # set for findings made without a context; see origin_info()
     related: list[Related] = field(default_factory=list)
     fix: Fix | None = None
     no_fix_reason: str = ""
@@ -208,6 +231,13 @@ class Finding:
             Applicability.UNSAFE: "[unsafe fix]",
             Applicability.DISPLAY: "[suggestion]",
         }[self.fix.applicability]
+
+    def origin_info(self) -> dict[str, Any] | None:
+        """Where the offending value was written, for JSON and SARIF. Worked out when a report asks for
+        it: a dict per finding was a tenth of a large run's memory, and text output never shows it."""
+        if self.origin is None and self.context is not None:
+            return self.context.origin()
+        return self.origin
 
     def files(self) -> set[str]:
         names = {self.location.file}

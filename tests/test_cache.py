@@ -163,3 +163,27 @@ def test_fingerprints_are_stable_across_runs_for_wildcard_instances(tmp_path):
     prints = [json.loads(iaclint("check", "-f", "json", "--no-cache", str(tmp_path)).stdout)["findings"][0]["fingerprint"]
               for _ in range(2)]
     assert prints[0] == prints[1]
+
+
+def test_every_tree_survives_the_cache_pickle_node_for_node():
+    """Nodes pickle as their fields in __init__ order (ast.Node.__reduce__): a node whose _fields and
+    __init__ disagree would come back with its fields swapped."""
+    import inspect
+    import pickle
+
+    from iaclint.hcl import ast
+    from iaclint.hcl.parser import parse_source
+    from iaclint.source import read_source
+
+    for cls in [c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.Node)]:
+        assert tuple(inspect.signature(cls.__init__).parameters)[1:] == cls._fields, cls.__name__
+    checked = 0
+    for path in sorted(FIXTURES.rglob("*.tf")):
+        try:
+            tree = parse_source(read_source(path))
+        except Exception:  # fixtures that do not parse on purpose
+            continue
+        again = pickle.loads(pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL))
+        assert ast.dump(again) == ast.dump(tree), path
+        checked += 1
+    assert checked > 50

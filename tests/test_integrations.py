@@ -118,6 +118,28 @@ def test_junit_has_a_case_per_rule_and_resource():
     assert ("NEP001.neptune-cluster-encrypted", "aws_neptune_cluster.main") in names  # a passing case too
 
 
+def test_junit_from_the_command_line_keeps_the_passing_cases(tmp_path):
+    """The CLI records every (rule, resource) checked only when JUnit is asked for; it must then be whole."""
+    out = tmp_path / "junit.xml"
+    proc = iaclint("check", "fixtures/demo", "--format", "text", "--format", f"junit:{out}")
+    assert proc.returncode == 1, proc.stderr
+    suite = ET.fromstring(out.read_text().split("\n", 1)[1]).find("testsuite")
+    cases = suite.findall("testcase")
+    assert len(cases) > len([c for c in cases if c.find("failure") is not None]) == 12
+    assert any(c.get("name") == "aws_neptune_cluster.main" and c.find("failure") is None for c in cases)
+
+
+def test_a_large_report_reaches_a_pipe_whole(tmp_path):
+    """The process ends without interpreter teardown: everything written must be flushed first."""
+    body = "".join(f'resource "aws_neptune_cluster" "c{i}" {{\n  storage_encrypted = false\n}}\n\n'
+                   for i in range(400))
+    root = module_with(tmp_path, {"main.tf": body})
+    proc = iaclint("check", str(root), "--format", "json", "--no-cache")
+    assert proc.returncode == 1, proc.stderr
+    findings = json.loads(proc.stdout)["findings"]
+    assert len([f for f in findings if f["rule_id"] == "NEP001"]) == 400
+
+
 def test_markdown_summary_has_counts_table_and_fixes():
     text = render("markdown", report_for(FIXTURES / "demo"))
     assert "| NEP001 neptune-cluster-encrypted | 🔴 high | 1 |" in text

@@ -45,6 +45,10 @@ class FindingContext:
     result: CheckResult
     graph: Graph
 
+    def origin(self) -> dict[str, Any] | None:
+        """Where the offending value was written (Finding.origin_info)."""
+        return origin_dict(self.result, self.result.resource or self.resource, self.graph)
+
 
 def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None = None,
               evaluations: list[tuple[str, str, str]] | None = None) -> list[Finding]:
@@ -133,7 +137,7 @@ def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Gra
     finding = Finding(
         rule_id=rule.id, rule_name=rule.name, severity=severity, verdict=result.verdict,
         address=resource.address, location=location, message=message,
-        origin=origin_dict(result, subject, graph), related=related, resource_type=resource.type,
+        related=related, resource_type=resource.type,
     )
     key = "[*]" if type(resource.key) is object else str(resource.key)  # the wildcard key has no stable str()
     finding.fingerprint = _hash(rule.id, resource.config_address, key, str(result.attribute),

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import partial
 
 from iaclint.engine import conditions
 from iaclint.engine.runner import FindingContext, describe_origin
 from iaclint.eval.values import Origin, OriginKind, Value
-from iaclint.fixes.diff import unified_diff
 from iaclint.fixes.kms import KeyPlan, plan_customer_key
 from iaclint.graph.model import Graph, Resource
 from iaclint.hcl import ast
@@ -62,23 +60,9 @@ def attach_fixes(findings: list[Finding]) -> None:
             finding.no_fix_reason = str(exc)
             continue
         sources = context.graph.sources
-        fix.edits = [_positioned(e, sources) for e in fix.edits]
-        fix.diff_maker = partial(unified_diff, sources, fix.edits)
+        fix.edits = [e.located(sources[e.file]) if e.file in sources else e for e in fix.edits]
+        fix.sources = sources
         finding.fix = fix
-
-
-def _positioned(edit: Edit, sources: dict[str, SourceFile]) -> Edit:
-    source = sources.get(edit.file)
-    if source is None:
-        return edit
-    start, end = source.line_col(edit.start), source.line_col(edit.end)
-    return edit.positioned(start, end, _utf8(source, start), _utf8(source, end))
-
-
-def _utf8(source: SourceFile, position: tuple[int, int]) -> tuple[int, int]:
-    line, column = position
-    prefix = source.line_text(line)[:column - 1]
-    return line, len(prefix.encode("utf-8")) + 1
 
 
 def build_fix(context: FindingContext) -> Fix:

@@ -44,7 +44,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "end_line": loc.end_line,
         "end_column": loc.end_column,
         "message": f.message,
-        "origin": f.origin,
+        "origin": f.origin_info(),
         "related": [{"message": r.message, **location_dict(r.location)} for r in f.related],
         "fingerprint": f.fingerprint,
         "suppression": None if f.suppression is None else {

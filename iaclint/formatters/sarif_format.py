@@ -130,8 +130,9 @@ def _result(finding: Finding, rule_index: dict[str, int], report: Report) -> dic
     if fix is not None:
         result["fixes"] = [fix]
         result["properties"]["fixApplicability"] = finding.fix.applicability.value
-    if finding.origin:
-        result["properties"]["origin"] = finding.origin
+    origin = finding.origin_info()
+    if origin:
+        result["properties"]["origin"] = origin
     return result
 
 

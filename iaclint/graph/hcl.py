@@ -494,7 +494,16 @@ class ResourceGroup:
         return next(iter(instances.values())).as_value()
 
 
+# (resource id, attribute) pairs being evaluated, to catch an attribute that refers to itself. One set
+# for the run rather than one per resource: a large configuration has tens of thousands of resources.
+_EVALUATING: set[tuple[int, str]] = set()
+
+
 class HclResource(Resource):
+    # slots: a large configuration has tens of thousands of resources, and a __dict__ each doubled them
+    __slots__ = ("group", "decl", "block", "file", "context", "mode", "type", "name", "key", "module",
+                 "module_address", "address", "config_address", "header_span", "block_span", "call_sites",
+                 "plan_actions", "not_editable", "_attrs", "_value")
     source_kind = "hcl"
 
     def __init__(self, group: ResourceGroup, key: Any, context: InstanceContext):
@@ -524,7 +533,7 @@ class HclResource(Resource):
         elif module.config is not None and decl.file in module.config.json_files:
             self.not_editable = "it is written in JSON configuration (.tf.json), which iaclint does not edit"
         self._attrs: dict[str, AttrView] = {}
-        self._busy: set[str] = set()
+        self._value: Value | None = None
 
     def attr(self, name: str) -> AttrView:
         cached = self._attrs.get(name)
@@ -537,15 +546,16 @@ class HclResource(Resource):
                 view = _ABSENT[name] = AttrView(name, False, None, None, None)  # one per name: a resource
             self._attrs[name] = view  # is asked about many attributes it does not set
             return view
-        if name in self._busy:
+        busy = (id(self), name)
+        if busy in _EVALUATING:
             return AttrView(name, True, Value.unknown_because(f"{self.address}.{name} refers to itself"),
                             node.span, node.expr.span)
-        self._busy.add(name)
+        _EVALUATING.add(busy)
         try:
             evaluator = Evaluator(self.context, OriginKind.LITERAL, f"{self.address}.{name}")
             value = evaluator.evaluate(node.expr)
         finally:
-            self._busy.discard(name)
+            _EVALUATING.discard(busy)
         view = AttrView(name, True, value, node.span, node.expr.span)
         self._attrs[name] = view
         return view
@@ -560,7 +570,10 @@ class HclResource(Resource):
         return provider_ref(self.block, self.type, self.module)
 
     def as_value(self) -> Value:
-        return Value(ObjectRef(self.address, self._referenced_attribute), refs=frozenset([self.address]))
+        """The resource as a reference sees it; made once (values are never changed, only copied)."""
+        if self._value is None:
+            self._value = Value(ObjectRef(self.address, self._referenced_attribute), refs=frozenset([self.address]))
+        return self._value
 
     def _referenced_attribute(self, name: str) -> Value:
         refs = [self.address]

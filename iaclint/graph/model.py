@@ -64,6 +64,8 @@ class BlockView:
 class Resource:
     """A resource or data source instance. Subclasses read values from HCL or from a plan."""
 
+    __slots__ = ()  # so that HclResource's slots are its only storage
+
     address: str
     config_address: str
     mode: str

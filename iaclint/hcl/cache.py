@@ -1,7 +1,7 @@
 """Parsed files kept between runs, so a warm run reads syntax trees instead of parsing again.
 
 An entry is keyed by the file's shown path and content, and lives under a directory named after
-everything that shapes the tree: iaclint's version, the source of iaclint/hcl, the back end, and the
+everything that shapes the tree: iaclint's version, the source of iaclint/hcl and model.py, the back end, and the
 versions of python-hcl2, Lark, tree-sitter and tree-sitter-hcl. Entries are pickles signed with HMAC-SHA256 under a random per-user key (0600), so
 a corrupt or foreign entry fails the check and is parsed again and rewritten, never unpickled.
 Writes go to a temporary file and are renamed into place, so concurrent runs cannot corrupt an entry.
@@ -56,6 +56,7 @@ def generation() -> str:
     here = Path(__file__).resolve().parent
     for name in sorted(p.name for p in here.glob("*.py")):
         digest.update((here / name).read_bytes())
+    digest.update((here.parent / "model.py").read_bytes())  # Span, in every node, is defined there
     return digest.hexdigest()[:20]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from sys import intern
 from functools import lru_cache
 
 from iaclint.hcl import ast
@@ -149,6 +150,10 @@ class _TreeBuilder:
     def text_of(self, node) -> str:
         return self.data[node.start_byte:node.end_byte].decode("utf-8", "surrogatepass")
 
+    def name_of(self, node) -> str:
+        """An identifier's text, interned: a large file repeats the same few hundred names."""
+        return intern(self.data[node.start_byte:node.end_byte].decode("utf-8", "surrogatepass"))
+
     def fail(self, message: str, offset: int) -> ParseFailure:
         local = offset - self.shift
         before = self.text[:max(0, local)]
@@ -200,7 +205,7 @@ class _TreeBuilder:
             raise Rejected("newline")  # `name\n= x`, `name =\n x`, `x +\n y`: terraform rejects them; Lark says why
         expr = self.expr(value_node)
         start = self.pos(node.start_byte)
-        return ast.Attribute(Span(self.file, start, expr.span.end), self.text_of(name_node), self.span(name_node), expr)
+        return ast.Attribute(Span(self.file, start, expr.span.end), self.name_of(name_node), self.span(name_node), expr)
 
     def block(self, node) -> ast.Block:
         labels: list[str] = []
@@ -212,16 +217,16 @@ class _TreeBuilder:
             kind = child.type
             if kind == "identifier":
                 if block_type is None:
-                    block_type = self.text_of(child)
+                    block_type = self.name_of(child)
                 else:
-                    labels.append(self.text_of(child))
+                    labels.append(self.name_of(child))
                 header_end = self.pos(child.end_byte)
             elif kind == "string_lit":
                 template = self.string(child)
                 if not template.is_literal:
                     raise self.fail("a block label must be a plain string: template sequences (${...}, %{...}) "
                                     "are not allowed here", template.span.start)
-                labels.append(template.literal)
+                labels.append(intern(template.literal))  # resource types repeat
                 header_end = template.span.end
             elif kind == "block_start":
                 if self._newline(node.start_byte, child.start_byte):
@@ -314,7 +319,7 @@ class _TreeBuilder:
         return current
 
     def _attr_name(self, get_attr) -> str:
-        return self.text_of(get_attr.child(get_attr.child_count - 1))
+        return self.name_of(get_attr.child(get_attr.child_count - 1))
 
     def _index_key(self, index) -> ast.Expr:
         inner = index.child(0)
@@ -376,7 +381,7 @@ class _TreeBuilder:
         return ast.ObjectExpr(self.span(node), items)
 
     def x_variable_expr(self, node) -> ast.Expr:
-        return ast.Variable(self.span(node), self.text_of(node))
+        return ast.Variable(self.span(node), self.name_of(node))
 
     def x_template_expr(self, node) -> ast.Expr:
         return self.expr(node.child(0))
@@ -496,7 +501,7 @@ class _TreeBuilder:
         return ast.Template(span, parts, heredoc=True)
 
     def x_function_call(self, node) -> ast.Expr:
-        name = self.text_of(node.child(0))
+        name = self.name_of(node.child(0))
         args: list[ast.Expr] = []
         expand = False
         for child in node.children:

@@ -46,6 +46,7 @@ class LintOptions:
     jobs: int = 0  # processes for parsing uncached files; 0: one per CPU
     recursive: bool = True  # a directory that is not a root module is searched for root modules
     skip_paths: list[str] = field(default_factory=list)  # directory globs not searched (--skip-path)
+    record_evaluations: bool = True  # every (rule, resource) checked, for JUnit's passing test cases
 
 
 @dataclass
@@ -228,7 +229,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
                 notices.append(f"--base {options.base}: {exc}; fixes treat every resource as possibly live")
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
-        target_findings = run_rules(graph, rules, options.selection, checked)
+        target_findings = run_rules(graph, rules, options.selection, checked if options.record_evaluations else None)
         notices.extend(n for n in graph.notices if n not in notices)  # evaluation adds some as rules run
         if target.only_files is not None:
             checked = [c for c in checked if c[2] in target.only_files]
