@@ -24,7 +24,7 @@ _NAMED = {"resource", "data", "module", "variable", "output"}
 _NAME = re.compile(r"^[^\W\d][\w-]*$")  # Unicode letters count, as in HCL identifiers
 
 
-@dataclass
+@dataclass(slots=True)
 class ResourceDecl:
     """A resource or data block as declared, before count and for_each expand it."""
 

@@ -349,6 +349,8 @@ class ModuleInstance:
 class InstanceContext:
     """A module instance plus the each/count values of one resource or module instance."""
 
+    __slots__ = ("module", "each_key", "each_value", "count_index", "block_kind")  # one per resource
+
     def __init__(self, module: ModuleInstance, each_key: Value | None = None, each_value: Value | None = None,
                  count_index: Value | None = None, block_kind: str = ""):
         self.module = module
@@ -446,6 +448,8 @@ def _wildcard(module: ModuleInstance, reason: str, counted: bool) -> dict[Any, I
 
 class ResourceGroup:
     """All instances of one resource block in one module instance."""
+
+    __slots__ = ("module", "decl", "_instances", "_expanding", "unknown_reason", "_reference")  # one per block
 
     def __init__(self, module: ModuleInstance, decl: ResourceDecl):
         self.module = module
