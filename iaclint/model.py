@@ -53,23 +53,23 @@ class ValueRecord:
 
     __slots__ = ()
 
-    def _fields(self) -> tuple:
+    def _values(self) -> tuple:
         return tuple(getattr(self, name) for name in self.__slots__)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        return self._fields() == other._fields()
+        return self._values() == other._values()
 
     def __hash__(self) -> int:
-        return hash(self._fields())
+        return hash(self._values())
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
         return f"{type(self).__name__}({inner})"
 
     def __reduce__(self):  # the parse cache pickles millions of spans: their fields, positionally
-        return (type(self), self._fields())
+        return (type(self), self._values())
 
 
 class Span(ValueRecord):
@@ -82,7 +82,7 @@ class Span(ValueRecord):
         self.start = start
         self.end = end
 
-    def _fields(self) -> tuple:
+    def _values(self) -> tuple:
         return (self.file, self.start, self.end)
 
 
@@ -125,14 +125,11 @@ class Edit(ValueRecord):
         self.replacement = replacement
         self.source = source  # the SourceFile, once the fix is built; None: positions are (0, 0)
 
-    def _fields(self) -> tuple:  # the source is where positions come from, not part of the edit
+    def _values(self) -> tuple:  # the source is where positions come from, not part of the edit (nor pickled)
         return (self.file, self.start, self.end, self.replacement)
 
     def __repr__(self) -> str:
         return f"Edit(file={self.file!r}, start={self.start}, end={self.end}, replacement={self.replacement!r})"
-
-    def __reduce__(self):
-        return (Edit, self._fields())
 
     def located(self, source: Any) -> "Edit":
         """The same edit, able to give its line and column positions."""
