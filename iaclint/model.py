@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Sequence
 
 
 class Severity(str, Enum):
@@ -167,7 +167,7 @@ class Fix:
 
     title: str
     applicability: Applicability
-    edits: list[Edit]
+    edits: Sequence[Edit]  # a tuple once attached to a finding
     note: str = ""
     sources: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # file -> SourceFile, for the diff
 
@@ -206,7 +206,7 @@ class Finding:
     location: Location
     message: str
     origin: dict[str, Any] | None = None  # set for findings made without a context; see origin_info()
-    related: list[Related] = field(default_factory=list)
+    related: Sequence[Related] = ()  # assigned whole, never appended to: an empty tuple is shared
     fix: Fix | None = None
     no_fix_reason: str = ""
     suppression: Suppression | None = None

@@ -350,3 +350,52 @@ def test_snp001_suggests_a_shared_copy_that_is_never_applied(tmp_path):
     (case / "main.tf").write_bytes(before)
     outcome = run_fix([str(case)], opts, unsafe=True)
     assert not outcome.applied and (case / "main.tf").read_bytes() == before
+
+
+SHARED_FLAG = '''variable "encrypted" {
+  default = false
+}
+
+resource "aws_neptune_cluster" "a" {
+  storage_encrypted = var.encrypted
+}
+
+resource "aws_neptune_cluster" "b" {
+  storage_encrypted = var.encrypted
+}
+'''
+
+
+@pytest.mark.parametrize("users", [2, 3])
+def test_a_fix_that_edits_a_value_other_resources_use_names_them_and_is_unsafe(tmp_path, users):
+    text = SHARED_FLAG + "".join(f'\nresource "aws_neptune_cluster" "c{i}" {{\n  storage_encrypted = var.encrypted\n}}\n'
+                                 for i in range(users - 2))
+    root = module_with(tmp_path, {"main.tf": text})
+    by_address = {f.address: f for f in findings(root, ["NEP001"])}
+    assert len(by_address) == users
+    fix_a = by_address["aws_neptune_cluster.a"].fix
+    assert fix_a.applicability is Applicability.UNSAFE
+    others = sorted(a for a in by_address if a != "aws_neptune_cluster.a")
+    assert fix_a.note.startswith(f"also changes {', '.join(others)}, which use the same value")
+
+
+def test_instances_of_one_block_are_not_other_users_of_its_literal(tmp_path):
+    root = module_with(tmp_path, {"main.tf": 'resource "aws_neptune_cluster" "a" {\n  count             = 2\n'
+                                              '  storage_encrypted = false\n}\n'})
+    found = findings(root, ["NEP001"])
+    assert [f.address for f in found] == ["aws_neptune_cluster.a[0]", "aws_neptune_cluster.a[1]"]
+    assert all("also changes" not in f.fix.note for f in found)
+
+
+def test_findings_fixed_by_the_same_edits_share_one_fix(tmp_path):
+    """NEP001 and NEP004 both set storage_encrypted = true on a cluster with a key: one Fix object, so a
+    large file's fixes are not held twice; another cluster's fix is its own."""
+    cluster = 'resource "aws_neptune_cluster" "{0}" {{\n  storage_encrypted = false\n  kms_key_arn       = aws_kms_key.k.arn\n}}\n'
+    root = module_with(tmp_path, {"main.tf": KEY + "\n" + cluster.format("a") + "\n" + cluster.format("b")})
+    by_rule = {(f.rule_id, f.address): f for f in findings(root, ["NEP001", "NEP004"])}
+    a1, a4 = by_rule["NEP001", "aws_neptune_cluster.a"], by_rule["NEP004", "aws_neptune_cluster.a"]
+    b1 = by_rule["NEP001", "aws_neptune_cluster.b"]
+    assert a1.fix is a4.fix and a1.fix is not b1.fix
+    assert [e.start_location for e in a1.fix.edits] == [(6, 23)]
+    outcome = fix(root, ["NEP001", "NEP004"])
+    assert (root / "main.tf").read_text().count("storage_encrypted = true") == 2, outcome.applied

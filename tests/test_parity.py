@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iaclint.hcl import ast, larkparse, parser, tsparse
+from iaclint.hcl import ast, jsonsyntax, larkparse, parser, tsparse
 from iaclint.hcl.literals import ParseFailure
 from iaclint.source import SourceFile
 from support import FIXTURES
@@ -167,3 +167,51 @@ def test_without_a_tree_sitter_wheel_lark_parses_everything(monkeypatch):
         assert parser.back_end() == "python-hcl2"
     finally:
         tsparse.available.cache_clear()
+
+
+def _walk(node):
+    yield node
+    if isinstance(node, ast.Body):
+        for item in node.items:
+            yield from _walk(item)
+    elif isinstance(node, ast.Block):
+        yield from _walk(node.body)
+
+
+JSON_CONFIG = """{
+  "resource": {
+    "aws_neptune_cluster": {
+      "main": {"storage_encrypted": false, "kms_key_arn": "arn:aws:kms:eu-west-1:111122223333:key/k"}
+    }
+  },
+  "variable": {"encrypted": {"default": true}}
+}
+"""
+
+
+@pytest.mark.parametrize("back_end", ["tree-sitter", "lark"])
+def test_attribute_names_and_block_headers_are_located_from_where_their_node_starts(back_end, monkeypatch):
+    """Nodes keep a name's or header's size, not its span (ast.Attribute, ast.Block): the span made from
+    it must read back as the name, and as the block's type and labels, in every fixture and in JSON."""
+    if back_end == "lark":
+        monkeypatch.setenv("IACLINT_PARSER", "lark")
+    sources = [SourceFile(str(path), path.read_text(encoding="utf-8")) for path in hcl_files()]
+    sources.append(SourceFile("main.tf.json", JSON_CONFIG))
+    seen = {"native": 0, "json": 0}
+    for source in sources:
+        syntax = "json" if source.path.endswith(".json") else "native"
+        try:
+            body = jsonsyntax.parse_json_config(source) if syntax == "json" else parser.parse_source(source)
+        except ParseFailure:
+            continue
+        for node in _walk(body):
+            if isinstance(node, ast.Attribute):
+                name = source.text[node.name_span.start:node.name_span.end]
+                assert name.strip('"') == node.name and node.name_span.start == node.span.start, (source.path, name)
+                seen[syntax] += 1
+            elif isinstance(node, ast.Block) and syntax == "native":
+                header = source.text[node.header_span.start:node.header_span.end]
+                assert header.split()[0] == node.type, (source.path, header)
+                assert all(f'"{label}"' in header or label in header.split() for label in node.labels), header
+                assert "{" not in header, (source.path, header)
+    assert seen["native"] > 1000 and seen["json"] == 3

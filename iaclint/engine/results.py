@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from iaclint.eval.values import Value
 from iaclint.model import Span, Verdict
 
 if TYPE_CHECKING:
     from iaclint.graph.model import Graph, Resource
+
+
+NO_EXTRA: Mapping[str, Any] = MappingProxyType({})  # one shared empty mapping, never written to
 
 
 @dataclass(slots=True)
@@ -21,10 +25,16 @@ class CheckResult:
     resource: "Resource | None" = None  # the resource at fault, when not the one checked (NEP003)
     attribute: str | None = None  # the attribute at fault, for the location and the fix
     value: Value | None = None  # the offending value; its origin is where a fix goes
-    related: list[tuple[Span, str]] = field(default_factory=list)
+    related: Sequence[tuple[Span, str]] = ()  # a tuple when empty: most results relate nothing, and a large run has tens of thousands
     fixable: bool = True  # False when no edit of the attribute can fix it (a restored snapshot)
     no_fix_reason: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=lambda: NO_EXTRA)  # read-only; checks pass their own dict
+
+    def __post_init__(self) -> None:
+        if not self.related:
+            self.related = ()
+        if not self.extra:
+            self.extra = NO_EXTRA
 
     @classmethod
     def passed(cls, reason: str = "") -> "CheckResult":

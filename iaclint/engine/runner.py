@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from sys import intern
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +135,10 @@ def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Gra
     origin_note = _origin_note(result.value, subject, graph)
     if origin_note:
         message += f" ({origin_note})"
+    # Messages and source lines repeat across resources (one rule, one reason, the same line text):
+    # interned, a large file's findings share them instead of holding a copy each.
+    message = intern(message)
+    result.reason = intern(result.reason)
     finding = Finding(
         rule_id=rule.id, rule_name=rule.name, severity=severity, verdict=result.verdict,
         address=resource.address, location=location, message=message,
@@ -143,9 +148,9 @@ def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Gra
     finding.fingerprint = _hash(rule.id, resource.config_address, key, str(result.attribute),
                                 render(result.value) if result.value is not None else "absent")
     finding.context = FindingContext(rule, resource, result, graph)
-    finding.source_line = source_line(graph, location.file, location.line)
+    finding.source_line = _interned(source_line(graph, location.file, location.line))
     if location.end_line != location.line:
-        finding.end_line_text = source_line(graph, location.file, location.end_line)
+        finding.end_line_text = _interned(source_line(graph, location.file, location.end_line))
     if value_span is not None:
         start, end = graph.location(value_span), graph.location(Span(value_span.file, value_span.end, value_span.end))
         if start.line == location.line:
@@ -153,6 +158,10 @@ def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Gra
     if not result.fixable:
         finding.no_fix_reason = result.no_fix_reason or "no edit of this resource decides it"
     return finding
+
+
+def _interned(text: str | None) -> str | None:
+    return intern(text) if text is not None else None
 
 
 def _inside(span: Span | None, block: Span | None) -> bool:
@@ -178,7 +187,7 @@ def describe_origin(origin, graph: Graph) -> str:
     return f"{origin.label} ({loc.file}:{loc.line})"
 
 
-def _related(resource: Resource, subject: Resource, result: CheckResult, graph: Graph) -> list[Related]:
+def _related(resource: Resource, subject: Resource, result: CheckResult, graph: Graph) -> tuple[Related, ...]:
     out: list[Related] = []
     seen: set[tuple[str, int, str]] = set()
 
@@ -207,7 +216,7 @@ def _related(resource: Resource, subject: Resource, result: CheckResult, graph: 
         add(span, message)
     for site in resource.call_sites:
         add(site.span, site.label)
-    return out
+    return tuple(out)
 
 
 def origin_dict(result: CheckResult, subject: Resource, graph: Graph) -> dict[str, Any] | None:

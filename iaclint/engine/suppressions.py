@@ -125,19 +125,19 @@ def scan(graph: Graph, files: dict | None = None) -> list[Comment]:
 def _block_for(graph: Graph, source, comment: Comment) -> tuple[str, int] | None:
     blocks = graph.blocks.get(comment.file, [])
     for block in blocks:
-        first, last = source.line_col(block.span.start)[0], source.line_col(block.span.end)[0]
+        first, last = source.line_col(block.start)[0], source.line_col(block.end)[0]
         if first <= comment.line <= last:
-            return (comment.file, block.span.start)
-    following = [b for b in blocks if source.line_col(b.span.start)[0] > comment.line]
+            return (comment.file, block.start)
+    following = [b for b in blocks if source.line_col(b.start)[0] > comment.line]
     if not following:
         return None
-    block = min(following, key=lambda b: b.span.start)
-    header = source.line_col(block.span.start)[0]
+    block = min(following, key=lambda b: b.start)
+    header = source.line_col(block.start)[0]
     for number in range(comment.line + 1, header):
         stripped = source.line_text(number).strip()
         if stripped and not stripped.startswith(("#", "//")):
             return None
-    return (comment.file, block.span.start)
+    return (comment.file, block.start)
 
 
 def _finding_blocks(finding: Finding) -> list[tuple[str, int]]:
@@ -149,7 +149,7 @@ def _finding_blocks(finding: Finding) -> list[tuple[str, int]]:
     keys = []
     block = getattr(hcl, "block", None)
     if block is not None:
-        keys.append((block.span.file, block.span.start))
+        keys.append((block.file, block.start))
     for site in getattr(hcl, "call_sites", []):
         keys.append((site.span.file, site.span.start))
     return keys

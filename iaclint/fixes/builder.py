@@ -45,10 +45,18 @@ class Target:
 
 
 def attach_fixes(findings: list[Finding]) -> None:
+    """Give each fixable finding its fix, or the reason it has none.
+
+    Findings whose fixes are the same edits (NEP001 and NEP004 both set storage_encrypted on one
+    cluster) share one Fix object: a large file's fixes are a fifth of its memory.
+    """
+    made: dict[str, Fix] = {}  # title -> the fix first made with it
+    graphs: dict[int, Graph] = {}
     for finding in findings:
         context = finding.context
         if not isinstance(context, FindingContext) or context.rule.fix is None:
             continue
+        graphs[id(context.graph)] = context.graph
         if finding.no_fix_reason:
             continue
         try:
@@ -60,9 +68,16 @@ def attach_fixes(findings: list[Finding]) -> None:
             finding.no_fix_reason = str(exc)
             continue
         sources = context.graph.sources
-        fix.edits = [e.located(sources[e.file]) if e.file in sources else e for e in fix.edits]
+        fix.edits = tuple(e.located(sources[e.file]) if e.file in sources else e for e in fix.edits)
+        same = made.get(fix.title)
+        if same is not None and same.sources is sources and same == fix:
+            finding.fix = same
+            continue
         fix.sources = sources
+        made[fix.title] = fix
         finding.fix = fix
+    for graph in graphs.values():
+        graph.__dict__.pop("_users_by_origin", None)  # made for fixes, not needed once they are made
 
 
 def build_fix(context: FindingContext) -> Fix:
@@ -201,11 +216,11 @@ def _share_copy(context: FindingContext, target: Target) -> Fix:
                    and k.module_address == snapshot.module_address), key=lambda k: k.address)
     key = f"aws_kms_key.{keys[0].name}.arn" if len(keys) == 1 else '"arn:aws:kms:REGION:ACCOUNT:key/KEY-ID"'
     shared = block.attribute("shared_accounts")
-    accounts = source.text[shared.expr.span.start:shared.expr.span.end] if shared is not None else "[]"
+    accounts = source.text[shared.expr.start:shared.expr.end] if shared is not None else "[]"
     name = f"{snapshot.name}_cmk"
     identifier = block.attribute("db_snapshot_identifier" if kind == "aws_db_snapshot_copy"
                                  else "db_cluster_snapshot_identifier")
-    ident_text = source.text[identifier.expr.span.start:identifier.expr.span.end] if identifier is not None else '""'
+    ident_text = source.text[identifier.expr.start:identifier.expr.end] if identifier is not None else '""'
     target_text = ident_text[:-1] + '-cmk"' if ident_text.endswith('"') else f'"${{{ident_text}}}-cmk"'
     pairs = [(source_arg, f"{snapshot.type}.{snapshot.name}.{arn_attr}"), (target_arg, target_text),
              ("kms_key_id", key), ("shared_accounts", accounts)]
@@ -213,7 +228,7 @@ def _share_copy(context: FindingContext, target: Target) -> Fix:
     snippet = f'resource "{kind}" "{name}" {{\n' + "".join(f"  {n.ljust(width)} = {v}\n" for n, v in pairs) + "}\n"
     edits = [insert_after_block(source, block, snippet)]
     if shared is not None:
-        start, end = source.line_start(shared.span.start), source.line_end(shared.span.end)
+        start, end = source.line_start(shared.start), source.line_end(shared.end)
         edits.append(Edit(source.path, start, end, ""))
     note = ("a suggestion: choose the customer managed key, let the accounts use it in its policy (SNP002), and "
             "stop sharing the original")
@@ -240,8 +255,8 @@ def _repoint_key(context: FindingContext) -> Fix:
     if key is None:
         raise NoFix(f"{address} is not in the configuration being edited")
     text = f"{key.type}.{key.name}.arn"
-    edits = replace_value(source, node.expr.span.start, node.expr.span.end, text)
-    line = source.line_col(node.span.start)[0]
+    edits = replace_value(source, node.expr.start, node.expr.end, text)
+    line = source.line_col(node.start)[0]
     return Fix(f"point {resource.address}.{attribute} at {text} ({source.path}:{line})", Applicability.SAFE, edits,
                "a resource cannot have been created with a key of another Region, so nothing exists to replace; if "
                "the argument was changed after creation, the plan shows the replacement")
@@ -275,7 +290,7 @@ def _policy_statements(context: FindingContext) -> Fix:
     if caller:
         holder = graph.resource(caller)
         block = getattr(holder, "block", None)
-        source = graph.sources.get(block.span.file) if block is not None else None
+        source = graph.sources.get(block.file) if block is not None else None
         if source is None:
             raise NoFix("the account id is not known and data.aws_caller_identity cannot be added")
         edits.append(insert_after_block(source, block, 'data "aws_caller_identity" "current" {}\n'))
@@ -298,7 +313,7 @@ def _set_attribute(context: FindingContext, target: Target, spec: dict) -> Fix:
     if not view.present:
         pairs = [(name, "true" if wanted else "false")] + companion
         edits = insert_attributes(source, block, pairs)
-        line = source.line_col(block.span.start)[0]
+        line = source.line_col(block.start)[0]
         added = " and ".join(f"`{n} = {v}`" for n, v in pairs)
         return Fix(f"add {added} to {resource.address} ({source.path}:{line})", applicability, edits,
                    _join(note, spec["companion"]["note"] if companion else ""))
@@ -362,9 +377,9 @@ def _origin_title(origin: Origin, resource: Resource, attribute: str, text: str,
 
 def _display_replacement(resource: Resource, graph: Graph, attribute: ast.Attribute, wanted: bool,
                          value: Value | None, origin: Origin | None) -> Fix:
-    source = graph.sources[attribute.span.file]
+    source = graph.sources[attribute.file]
     word = "true" if wanted else "false"
-    edits = replace_value(source, attribute.expr.span.start, attribute.expr.span.end,
+    edits = replace_value(source, attribute.expr.start, attribute.expr.end,
                           literal_like(attribute.expr, wanted))
     if origin is not None and origin.kind in (OriginKind.CLI_VAR, OriginKind.ENV_VAR):
         why = f"the value comes from {origin.label}; change it there, or hard-code it as shown"
@@ -372,7 +387,7 @@ def _display_replacement(resource: Resource, graph: Graph, attribute: ast.Attrib
         why = "the value is chosen by a conditional expression; decide which branch should change"
     else:
         why = "the value is computed; replacing the expression changes its meaning, so a person should decide"
-    line = source.line_col(attribute.span.start)[0]
+    line = source.line_col(attribute.start)[0]
     return Fix(f"replace {resource.address}.{attribute.name} with `{word}` ({source.path}:{line})",
                Applicability.DISPLAY, edits, why)
 
@@ -403,7 +418,8 @@ def _other_users(graph: Graph, span: Span, resource: Resource) -> list[str]:
     """Resources other than ``resource`` whose attribute values are defined by the literal at ``span``."""
     same_block = _inside(span, resource.block_span)
     users = []
-    for other in _users_by_origin(graph).get(span, []):
+    found = _users_by_origin(graph).get(span, ())
+    for other in found if isinstance(found, list) else (found,):
         if other is resource or other.address in users:
             continue
         if same_block and getattr(other, "block", None) is getattr(resource, "block", object()):
@@ -412,18 +428,28 @@ def _other_users(graph: Graph, span: Span, resource: Resource) -> list[str]:
     return users
 
 
-def _users_by_origin(graph: Graph) -> dict[Span, list[Resource]]:
-    """Every literal's span -> the resources whose attribute values it defines (built once per graph)."""
+def _users_by_origin(graph: Graph) -> dict[Span, "Resource | list[Resource]"]:
+    """Every literal's span -> the resource, or list of resources, whose attribute values it defines.
+
+    Built once per graph and dropped by attach_fixes. Most literals have one user, kept without a list;
+    attributes no rule asked for are evaluated without being kept (Resource.peek_value).
+    """
     index = getattr(graph, "_users_by_origin", None)
     if index is not None:
         return index
     index = {}
 
     def walk(value: Value, resource: Resource) -> None:
-        if value.origin is not None and value.origin.span is not None:
-            users = index.setdefault(value.origin.span, [])
-            if not users or users[-1] is not resource:
-                users.append(resource)
+        origin = value.origin
+        if origin is not None and origin.span is not None:
+            users = index.get(origin.span)
+            if users is None:
+                index[origin.span] = resource
+            elif isinstance(users, list):
+                if users[-1] is not resource:
+                    users.append(resource)
+            elif users is not resource:
+                index[origin.span] = [users, resource]
         raw = value.raw
         children = raw if isinstance(raw, list) else raw.values() if isinstance(raw, dict) else ()
         for child in children:
@@ -431,7 +457,7 @@ def _users_by_origin(graph: Graph) -> dict[Span, list[Resource]]:
 
     for other in graph.managed():
         for name in other.attribute_names():
-            value = other.attr(name).value
+            value = other.peek_value(name)
             if value is not None:
                 walk(value, other)
     graph._users_by_origin = index
@@ -442,9 +468,9 @@ def _block_and_source(resource: Resource, graph: Graph):
     block = getattr(resource, "block", None)
     if block is None:
         raise NoFix(f"{resource.address} has no configuration block to edit")
-    source = graph.sources.get(block.span.file)
+    source = graph.sources.get(block.file)
     if source is None:
-        raise NoFix(f"{block.span.file} is not available")
+        raise NoFix(f"{block.file} is not available")
     return block, source
 
 
@@ -469,8 +495,8 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
         if arg_attr is None:
             edits = insert_attribute(call_source, call_block, arg_name, ref)
         else:
-            edits = replace_value(call_source, arg_attr.expr.span.start, arg_attr.expr.span.end, ref)
-        line = call_source.line_col(call_block.span.start)[0]
+            edits = replace_value(call_source, arg_attr.expr.start, arg_attr.expr.end, ref)
+        line = call_source.line_col(call_block.start)[0]
         title = (f"set module argument `{arg_name} = {ref}` in {call_source.path}:{line}"
                  + plan.title_suffix())
         return Fix(title, applicability, edits + plan.edits, _join(note, plan.note))
@@ -489,7 +515,7 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
         if pairs:
             title = f"add `{flag} = true` and `{name} = {ref}` to {resource.address}" + plan.title_suffix()
     else:
-        edits = replace_value(source, attribute.expr.span.start, attribute.expr.span.end, ref)
+        edits = replace_value(source, attribute.expr.start, attribute.expr.end, ref)
         title = f"set `{name} = {ref}` in {resource.address}" + plan.title_suffix()
         if flag and not flag_edits:
             edits.extend(insert_attribute(source, block, flag, "true"))
@@ -530,12 +556,12 @@ def _customer_managed_key_in_block(context: FindingContext, target: Target, spec
         node = _literal_node(source, enabled.expr.span)
         if node is None:
             raise NoFix(f"{nested_name}.enabled is computed here, so a person should decide")
-        edits += replace_value(source, enabled.expr.span.start, enabled.expr.span.end, literal_like(node, True))
+        edits += replace_value(source, enabled.expr.start, enabled.expr.end, literal_like(node, True))
     key = inner.attribute(name)
     if key is None:
         pairs.append((name, ref))
     else:
-        edits += replace_value(source, key.expr.span.start, key.expr.span.end, ref)
+        edits += replace_value(source, key.expr.start, key.expr.end, ref)
     if pairs:
         edits.extend(insert_attributes(source, inner, pairs))
     title = f"set `{nested_name}.{name} = {ref}` in {resource.address}" + plan.title_suffix()
@@ -558,7 +584,7 @@ def _encryption_flag(spec: dict, resource: Resource, block: ast.Block, source: S
     node = _literal_node(source, attribute.expr.span)
     if node is None:
         raise NoFix(f"{flag} is computed here; a key is used only with {flag} = true, so a person should decide")
-    return replace_value(source, attribute.expr.span.start, attribute.expr.span.end, literal_like(node, True)), ""
+    return replace_value(source, attribute.expr.start, attribute.expr.end, literal_like(node, True)), ""
 
 
 INHERITING = ("snapshot_identifier", "replication_source_identifier", "replicate_source_db",

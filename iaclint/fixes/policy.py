@@ -161,13 +161,13 @@ def add_statements(holder: Resource, attribute: str, statements: list[NewStateme
     block = getattr(holder, "block", None)
     node = block.attribute(attribute) if block is not None else None
     if node is None and block is not None and not holder.attr(attribute).present and default_statement is not None:
-        source = graph.sources.get(block.span.file)
+        source = graph.sources.get(block.file)
         if source is not None:
             return ([_new_policy(source, block, attribute, [default_statement] + statements)],
                     f"a new {attribute} of {holder.address} ({source.path}) that keeps the default policy's statement")
     if node is None:
         raise LayoutError(f"{holder.address} has no {attribute} written in its block")
-    source = graph.sources.get(node.span.file)
+    source = graph.sources.get(node.file)
     if source is None:
         raise LayoutError(f"the file of {holder.address} is not available")
     tuple_expr = _statement_list(node.expr)
@@ -175,7 +175,7 @@ def add_statements(holder: Resource, attribute: str, statements: list[NewStateme
         return [_append_to_list(source, tuple_expr, statements)], f"{holder.address}.{attribute} ({source.path})"
     document = _document_of(holder, attribute, graph)
     if document is not None and getattr(document, "block", None) is not None and not document.not_editable:
-        doc_source = graph.sources.get(document.block.span.file)
+        doc_source = graph.sources.get(document.block.file)
         if doc_source is not None and document.module_address == holder.module_address:
             return [_append_blocks(doc_source, document.block, statements)], f"{document.address} ({doc_source.path})"
     shown = "; ".join(as_json(s) for s in statements)
@@ -188,14 +188,14 @@ def _append_to_list(source: SourceFile, tuple_expr: ast.TupleExpr, statements: l
     if not tuple_expr.items:
         raise LayoutError("the Statement list is empty")
     last = tuple_expr.items[-1]
-    start_line = source.line_start(last.span.start)
-    own_line = not source.text[start_line:last.span.start].strip()
-    after = last.span.end
-    rest = source.text[after:tuple_expr.span.end]
+    start_line = source.line_start(last.start)
+    own_line = not source.text[start_line:last.start].strip()
+    after = last.end
+    rest = source.text[after:tuple_expr.end]
     trailing_comma = rest.lstrip().startswith(",")
     if own_line:
         # one element per line: a new element after the last, keeping the list's comma style
-        indent = line_indent(source, last.span.start)
+        indent = line_indent(source, last.start)
         chunks = [nl.join(jsonencode_object(s, indent)) for s in statements]
         if trailing_comma:
             position = after + rest.index(",") + 1
@@ -205,7 +205,7 @@ def _append_to_list(source: SourceFile, tuple_expr: ast.TupleExpr, statements: l
             text = "".join("," + nl + c for c in chunks)
         return Edit(source.path, position, position, text)
     # `[{ ... }]`: continue with "}, {" on the closing line, indented as terraform fmt wants it there
-    indent = line_indent(source, last.span.end)
+    indent = line_indent(source, last.end)
     close_line = source.line_start(after - 1)
     if source.text[close_line:after - 1].strip():
         raise LayoutError("the last statement does not end on a line of its own")
@@ -222,7 +222,7 @@ def _append_blocks(source: SourceFile, block: ast.Block, statements: list[NewSta
     close_start = source.line_start(block.close_brace)
     if source.text[close_start:block.close_brace].strip():
         raise LayoutError("the policy document's closing brace is not on a line of its own")
-    indent = line_indent(source, block.span.start) + INDENT
+    indent = line_indent(source, block.start) + INDENT
     text = ""
     for index, statement in enumerate(statements):
         blank = nl if (block.body.items or index) else ""
@@ -235,7 +235,7 @@ def _new_policy(source: SourceFile, block: ast.Block, attribute: str, statements
     close_start = source.line_start(block.close_brace)
     if source.text[close_start:block.close_brace].strip():
         raise LayoutError("the block's closing brace is not on a line of its own")
-    indent = line_indent(source, block.span.start) + INDENT
+    indent = line_indent(source, block.start) + INDENT
     lines = [f"{indent}{attribute} = jsonencode({{", f"{indent}{INDENT}Version = \"2012-10-17\"",
              f"{indent}{INDENT}Statement = ["]
     for statement in statements:

@@ -183,7 +183,7 @@ class ConfigLoader:
             labels = block.labels
             if block.type in _NAMED and labels and not _NAME.match(labels[-1]):
                 source = self.sources.get(file)
-                line, col = source.line_col(block.span.start) if source else (1, 1)
+                line, col = source.line_col(block.start) if source else (1, 1)
                 config.diagnostics.append(Diagnostic(file, line, col, f"invalid {block.type} name {labels[-1]!r}: a "
                                                      "name starts with a letter or underscore and holds only letters, "
                                                      "digits, underscores and dashes", rule_id="CONFIG"))
@@ -220,7 +220,7 @@ class ConfigLoader:
             _merge_override(existing.block, decl.block)
             return
         source = self.sources.get(decl.file)
-        line, col = source.line_col(decl.block.span.start) if source else (1, 1)
+        line, col = source.line_col(decl.block.start) if source else (1, 1)
         config.diagnostics.append(Diagnostic(decl.file, line, col,
                                              f"duplicate {decl.local_address} (first defined in {existing.file})",
                                              rule_id="CONFIG"))

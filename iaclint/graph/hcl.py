@@ -123,12 +123,12 @@ class HclGraphBuilder:
 
     def report_cycle(self, group: "ModuleGroup", chain: list[str]) -> None:
         """A module call cycle, once per call block however many instances reach it."""
-        key = (group.file, group.block.span.start)
+        key = (group.file, group.block.start)
         if key in self.cycles_reported:
             return
         self.cycles_reported.add(key)
         source = self.loader.sources.get(group.file)
-        line, col = source.line_col(group.block.span.start) if source else (1, 1)
+        line, col = source.line_col(group.block.start) if source else (1, 1)
         path = " -> ".join(chain + [chain[0]])
         self.cycle_diagnostics.append(Diagnostic(group.file, line, col, f'module "{group.name}" calls itself: {path}; '
                                                  "terraform would reject this", rule_id="CONFIG"))
@@ -161,6 +161,7 @@ class ModuleInstance:
         self._locals: dict[str, Value] = {}
         self._busy: set[str] = set()
         self._outputs: dict[str, Value] = {}
+        self._call_sites: tuple[CallSite, ...] | None = None
         builder.module_instances.append(self)
         self.resource_groups: dict[tuple[str, str, str], ResourceGroup] = {}
         self.module_groups: dict[str, ModuleGroup] = {}
@@ -178,7 +179,13 @@ class ModuleInstance:
         prefix = self.parent.config_path
         return (prefix + "." if prefix else "") + f"module.{self.call.name}"
 
-    def call_sites(self) -> list[CallSite]:
+    def call_sites(self) -> tuple[CallSite, ...]:
+        """Outermost first; made once and shared by every resource of this module instance."""
+        if self._call_sites is None:
+            self._call_sites = self._make_call_sites()
+        return self._call_sites
+
+    def _make_call_sites(self) -> tuple[CallSite, ...]:
         sites: list[CallSite] = []
         node = self
         while node.parent is not None and node.call is not None:
@@ -186,7 +193,7 @@ class ModuleInstance:
             sites.append(CallSite(block.header_span, f'module "{node.call.name}" called from {node.call.file}'))
             node = node.parent
         sites.reverse()
-        return sites
+        return tuple(sites)
 
     def all_resources(self):
         for group in self.resource_groups.values():
@@ -450,6 +457,8 @@ class ResourceGroup:
     """All instances of one resource block in one module instance."""
 
     __slots__ = ("module", "decl", "_instances", "_expanding", "unknown_reason", "_reference")  # one per block
+    # _instances: None until expanded; the HclResource itself for a block without count or for_each
+    # (most blocks: a one-entry dict each was a large file's biggest dict cost); else key -> HclResource
 
     def __init__(self, module: ModuleInstance, decl: ResourceDecl):
         self.module = module
@@ -473,7 +482,12 @@ class ResourceGroup:
                 contexts, self.unknown_reason = expand(self.module, self.decl.block, self.base_address)
             finally:
                 self._expanding = False
-            self._instances = {key: HclResource(self, key, ctx) for key, ctx in contexts.items()}
+            if len(contexts) == 1 and None in contexts:
+                self._instances = HclResource(self, None, contexts[None])
+            else:
+                self._instances = {key: HclResource(self, key, ctx) for key, ctx in contexts.items()}
+        if type(self._instances) is HclResource:
+            return {None: self._instances}
         return self._instances
 
     def reference_value(self) -> Value:
@@ -506,7 +520,7 @@ _EVALUATING: set[tuple[int, str]] = set()
 class HclResource(Resource):
     # slots: a large configuration has tens of thousands of resources, and a __dict__ each doubled them
     __slots__ = ("group", "decl", "block", "file", "context", "mode", "type", "name", "key", "module",
-                 "module_address", "address", "config_address", "header_span", "block_span", "call_sites",
+                 "module_address", "address", "config_address", "call_sites",
                  "plan_actions", "not_editable", "_attrs", "_value")
     source_kind = "hcl"
 
@@ -527,8 +541,8 @@ class HclResource(Resource):
         self.address = group.base_address + instance_suffix(key)
         cfg_prefix = module.config_path
         self.config_address = (cfg_prefix + "." if cfg_prefix else "") + decl.local_address
-        self.header_span = decl.block.header_span
-        self.block_span = decl.block.span
+        if self.config_address == self.address:
+            self.config_address = self.address  # one string, not two equal ones
         self.call_sites = module.call_sites()
         self.plan_actions = None
         self.not_editable = ""
@@ -536,36 +550,53 @@ class HclResource(Resource):
             self.not_editable = "it is defined in a downloaded module (.terraform/modules); change the module upstream"
         elif module.config is not None and decl.file in module.config.json_files:
             self.not_editable = "it is written in JSON configuration (.tf.json), which iaclint does not edit"
-        self._attrs: dict[str, AttrView] = {}
+        self._attrs: dict[str, AttrView] | None = None  # evaluated attributes; made when first asked
         self._value: Value | None = None
 
+    @property
+    def header_span(self) -> Span | None:  # made from the block when asked, like every node's span
+        return self.block.header_span
+
+    @property
+    def block_span(self) -> Span:
+        return self.block.span
+
     def attr(self, name: str) -> AttrView:
-        cached = self._attrs.get(name)
+        attrs = self._attrs
+        if attrs is None:
+            attrs = self._attrs = {}
+        cached = attrs.get(name)
         if cached is not None:
             return cached
         node = self.block.attribute(name)
-        if node is None:
-            view = _ABSENT.get(name)
+        if node is None:  # one view per name, not kept per resource: rules ask about many attributes a
+            view = _ABSENT.get(name)  # resource does not set
             if view is None:
-                view = _ABSENT[name] = AttrView(name, False, None, None, None)  # one per name: a resource
-            self._attrs[name] = view  # is asked about many attributes it does not set
+                view = _ABSENT[name] = AttrView(name, False, None, None, None)
             return view
         busy = (id(self), name)
         if busy in _EVALUATING:
-            return AttrView(name, True, Value.unknown_because(f"{self.address}.{name} refers to itself"),
-                            node.span, node.expr.span)
+            return AttrView.written(name, Value.unknown_because(f"{self.address}.{name} refers to itself"), node)
         _EVALUATING.add(busy)
         try:
             evaluator = Evaluator(self.context, OriginKind.LITERAL, f"{self.address}.{name}")
             value = evaluator.evaluate(node.expr)
         finally:
             _EVALUATING.discard(busy)
-        view = AttrView(name, True, value, node.span, node.expr.span)
-        self._attrs[name] = view
+        view = AttrView.written(name, value, node)
+        attrs[name] = view
         return view
 
     def attribute_names(self) -> list[str]:
         return [a.name for a in self.block.body.attributes if a.name not in META_ARGUMENTS]
+
+    def peek_value(self, name: str) -> Value | None:
+        cached = self._attrs.get(name) if self._attrs is not None else None
+        if cached is not None:
+            return cached.value
+        view = self.attr(name)
+        self._attrs.pop(name, None)
+        return view.value
 
     def nested(self, name: str) -> tuple[list[BlockView], str]:
         return nested_blocks(self, self.block.body, name, self.address, {})
@@ -580,7 +611,7 @@ class HclResource(Resource):
         return self._value
 
     def _referenced_attribute(self, name: str) -> Value:
-        refs = [self.address]
+        refs = self.as_value().refs  # the same frozenset object for every reference to this resource
         if self.block.attribute(name) is not None and name not in META_ARGUMENTS:
             value = self.attr(name).value
             label = f"{self.address}.{name}"
@@ -614,7 +645,7 @@ class HclBlockView(BlockView):
             evaluator = Evaluator(self.resource.context, OriginKind.LITERAL, f"{self.label}.{name}")
             if self.bindings:
                 evaluator.bindings.append(self.bindings)
-            view = AttrView(name, True, evaluator.evaluate(node.expr), node.span, node.expr.span)
+            view = AttrView.written(name, evaluator.evaluate(node.expr), node)
         self._attrs[name] = view
         return view
 

@@ -85,7 +85,7 @@ def load_tfvars_file(path: Path, inputs: VariableInputs, overlay: dict[str, Sour
         inputs.diagnostics.append(Diagnostic(shown, 1, 1, "nested too deeply for iaclint to read"))
         return
     for block in body.blocks:
-        line, col = source.line_col(block.span.start)
+        line, col = source.line_col(block.start)
         inputs.diagnostics.append(Diagnostic(shown, line, col, f"a variables file holds only NAME = value, not a {block.type} block"))
     for attr in body.attributes:
         label = f'{"tfvars" if not path.name.endswith(".json") else "tfvars.json"} value "{attr.name}"'

@@ -24,15 +24,32 @@ class Diagnostic:
 class AttrView(ValueRecord):
     """One attribute of a resource as rules see it: whether it is set, and what it evaluates to."""
 
-    __slots__ = ("name", "present", "value", "span", "value_span")
+    # An HCL attribute keeps its syntax node and makes its spans when asked (a span per evaluated
+    # attribute adds up in a large file); a plan attribute has spans of its own.
+    __slots__ = ("name", "present", "value", "_span", "_value_span", "node")
 
     def __init__(self, name: str, present: bool, value: Value | None, span: Span | None,
-                 value_span: Span | None = None):
+                 value_span: Span | None = None, node=None):
         self.name = name
         self.present = present
         self.value = value
-        self.span = span  # the attribute (name = value), or None when absent
-        self.value_span = value_span
+        self._span = span
+        self._value_span = value_span
+        self.node = node  # the ast.Attribute, for HCL
+
+    @classmethod
+    def written(cls, name: str, value: Value, node) -> "AttrView":
+        """An attribute set in HCL, located by its ast.Attribute."""
+        return cls(name, True, value, None, None, node)
+
+    @property
+    def span(self) -> Span | None:
+        """The attribute (name = value), or None when absent."""
+        return self.node.span if self.node is not None else self._span
+
+    @property
+    def value_span(self) -> Span | None:
+        return self.node.expr.span if self.node is not None else self._value_span
 
     @property
     def is_set(self) -> bool:
@@ -85,6 +102,11 @@ class Resource:
 
     def attribute_names(self) -> list[str]:
         raise NotImplementedError
+
+    def peek_value(self, name: str) -> Value | None:
+        """An attribute's value for a walk over every attribute; HCL resources do not keep the ones no
+        rule asked for (a large file's unasked attributes would otherwise all stay evaluated)."""
+        return self.attr(name).value
 
     def nested(self, name: str) -> tuple[list[BlockView], str]:
         """The nested blocks called ``name``, or ([], reason) when how many there are is unknown."""

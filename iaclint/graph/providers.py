@@ -65,7 +65,7 @@ def required_providers(blocks: Iterable[tuple[ast.Block, str]], sources: dict) -
                 where = file
                 source_file = sources.get(file)
                 if source_file is not None:
-                    where = f"{file}:{source_file.line_col(attr.span.start)[0]}"
+                    where = f"{file}:{source_file.line_col(attr.start)[0]}"
                 text = _literal(attr.expr)
                 if text is not None:  # the old form: aws = ">= 3.0"
                     out.setdefault(attr.name, []).append(("", text, where))

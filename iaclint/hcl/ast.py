@@ -18,20 +18,47 @@ from iaclint.model import Span
 
 
 class Node:
-    """Every node knows its span: findings and fixes are made of spans. Nodes compare by identity."""
+    """Every node knows its span: findings and fixes are made of spans. Nodes compare by identity.
 
-    __slots__ = ("span",)
-    _fields: tuple[str, ...] = ("span",)
+    A node keeps its position as file, start offset and size, and makes a Span when asked: a large
+    file has hundreds of thousands of nodes, and a Span object per node, with its own end offset,
+    was a third of the tree's memory (most sizes are small ints, which Python shares).
+    """
+
+    __slots__ = ("file", "start", "size")
+    _fields: tuple[str, ...] = ("span",)  # the constructor's parameters, in order
+    _state: tuple[str, ...] = ()  # the slots besides the position that a pickle carries (_rebuild)
+
+    def __init_subclass__(cls) -> None:
+        if "_state" not in cls.__dict__:
+            cls._state = tuple(name for name in cls._fields if name != "span")
 
     def __init__(self, span: Span):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
+
+    @property
+    def span(self) -> Span:
+        return Span(self.file, self.start, self.start + self.size)
+
+    @property
+    def end(self) -> int:
+        return self.start + self.size
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
         return f"{type(self).__name__}({inner})"
 
-    def __reduce__(self):  # the parse cache: fields in __init__ order, smaller and faster than slot dicts
-        return (type(self), tuple([getattr(self, name) for name in self._fields]))
+    def __reduce__(self):  # the parse cache: position and state, smaller and faster than slot dicts
+        return (_rebuild, (type(self), self.file, self.start, self.size) + tuple([getattr(self, n) for n in self._state]))
+
+
+def _rebuild(cls: type, file: str, start: int, size: int, *state: Any) -> Node:
+    """A node from its pickle (Node.__reduce__), without making a Span for it."""
+    node = object.__new__(cls)
+    node.file, node.start, node.size = file, start, size
+    for name, value in zip(cls._state, state):
+        setattr(node, name, value)
+    return node
 
 
 # ---- expressions ---------------------------------------------------------------------------
@@ -44,7 +71,7 @@ class Literal(Node):
     _fields = ("span", "value")
 
     def __init__(self, span: Span, value: Any):  # value: None, bool, int, float or str
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.value = value
 
 
@@ -55,7 +82,7 @@ class Template(Node):
     _fields = ("span", "parts", "heredoc")
 
     def __init__(self, span: Span, parts: list[Union[str, "Expr"]], heredoc: bool = False):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.parts = parts
         self.heredoc = heredoc
 
@@ -75,7 +102,7 @@ class Unsupported(Node):
     _fields = ("span", "reason")
 
     def __init__(self, span: Span, reason: str):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.reason = reason
 
 
@@ -86,7 +113,7 @@ class TupleExpr(Node):
     _fields = ("span", "items")
 
     def __init__(self, span: Span, items: list["Expr"]):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.items = items
 
 
@@ -100,7 +127,7 @@ class ObjectItem(Node):
         # a bare word key is a Literal of the word (both parsers turn the Variable into one)
         self.key = key
         self.value = value
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
 
 
 class ObjectExpr(Node):
@@ -110,7 +137,7 @@ class ObjectExpr(Node):
     _fields = ("span", "items")
 
     def __init__(self, span: Span, items: list[ObjectItem]):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.items = items
 
 
@@ -121,7 +148,7 @@ class Variable(Node):
     _fields = ("span", "name")
 
     def __init__(self, span: Span, name: str):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.name = name
 
 
@@ -132,7 +159,7 @@ class GetAttr(Node):
     _fields = ("span", "target", "name")
 
     def __init__(self, span: Span, target: "Expr", name: str):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.target = target
         self.name = name
 
@@ -144,7 +171,7 @@ class Index(Node):
     _fields = ("span", "target", "key")
 
     def __init__(self, span: Span, target: "Expr", key: "Expr"):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.target = target
         self.key = key
 
@@ -156,7 +183,7 @@ class Splat(Node):
     _fields = ("span", "target", "steps")
 
     def __init__(self, span: Span, target: "Expr", steps: list[tuple[str, Any]]):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.target = target
         self.steps = steps
 
@@ -168,7 +195,7 @@ class Call(Node):
     _fields = ("span", "name", "args", "expand_final")
 
     def __init__(self, span: Span, name: str, args: list["Expr"], expand_final: bool = False):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.name = name
         self.args = args
         self.expand_final = expand_final
@@ -181,7 +208,7 @@ class Conditional(Node):
     _fields = ("span", "condition", "true_expr", "false_expr")
 
     def __init__(self, span: Span, condition: "Expr", true_expr: "Expr", false_expr: "Expr"):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.condition = condition
         self.true_expr = true_expr
         self.false_expr = false_expr
@@ -194,7 +221,7 @@ class BinaryOp(Node):
     _fields = ("span", "op", "left", "right")
 
     def __init__(self, span: Span, op: str, left: "Expr", right: "Expr"):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.op = op
         self.left = left
         self.right = right
@@ -207,7 +234,7 @@ class UnaryOp(Node):
     _fields = ("span", "op", "operand")
 
     def __init__(self, span: Span, op: str, operand: "Expr"):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.op = op
         self.operand = operand
 
@@ -219,7 +246,7 @@ class Paren(Node):
     _fields = ("span", "inner")
 
     def __init__(self, span: Span, inner: "Expr"):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.inner = inner
 
 
@@ -231,7 +258,7 @@ class ForExpr(Node):
 
     def __init__(self, span: Span, key_var: str | None, value_var: str, collection: "Expr",
                  key_expr: "Expr | None", value_expr: "Expr", condition: "Expr | None", grouping: bool = False):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.key_var = key_var
         self.value_var = value_var
         self.collection = collection
@@ -253,31 +280,44 @@ Expr = Union[
 class Attribute(Node):
     """name = expr"""
 
-    __slots__ = ("name", "name_span", "expr")
+    __slots__ = ("name", "name_size", "expr")
     _fields = ("span", "name", "name_span", "expr")
+    _state = ("name", "name_size", "expr")
 
     def __init__(self, span: Span, name: str, name_span: Span, expr: Expr):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.name = name
-        self.name_span = name_span
+        self.name_size = name_span.end - name_span.start  # the name starts the attribute
         self.expr = expr
+
+    @property
+    def name_span(self) -> Span:
+        return Span(self.file, self.start, self.start + self.name_size)
 
 
 class Block(Node):
     """type "label" ... { body }, with its brace offsets for insertions."""
 
-    __slots__ = ("type", "labels", "body", "open_brace", "close_brace", "header_span")
+    __slots__ = ("type", "labels", "body", "open_brace", "close_brace", "header_size")
     _fields = ("span", "type", "labels", "body", "open_brace", "close_brace", "header_span")
+    _state = ("type", "labels", "body", "open_brace", "close_brace", "header_size")
 
     def __init__(self, span: Span, type: str, labels: list[str], body: "Body", open_brace: int,
                  close_brace: int, header_span: Span | None = None):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.type = type
         self.labels = labels
         self.body = body
         self.open_brace = open_brace  # offset of "{"
         self.close_brace = close_brace  # offset of "}"
-        self.header_span = header_span  # type and labels, for locating findings
+        # type and labels, for locating findings; they start the block
+        self.header_size = header_span.end - header_span.start if header_span is not None else None
+
+    @property
+    def header_span(self) -> Span | None:
+        if self.header_size is None:
+            return None
+        return Span(self.file, self.start, self.start + self.header_size)
 
     def attribute(self, name: str) -> Attribute | None:
         return self.body.attribute(name)
@@ -293,7 +333,7 @@ class Body(Node):
     _fields = ("span", "items")
 
     def __init__(self, span: Span, items: list[Union[Attribute, Block]]):
-        self.span = span
+        self.file, self.start, self.size = span.file, span.start, span.end - span.start
         self.items = items
 
     def attribute(self, name: str) -> Attribute | None:

@@ -123,25 +123,25 @@ class _Builder:
                 attribute = self.attribute(child)
                 first = seen.get(attribute.name)
                 if first is not None:
-                    line, column = self._line_col(attribute.span.start)
+                    line, column = self._line_col(attribute.start)
                     raise ParseFailure(f'attribute "{attribute.name}" is defined twice in this block (first on line '
-                                       f"{self._line_col(first.span.start)[0]})", line, column)
+                                       f"{self._line_col(first.start)[0]})", line, column)
                 seen[attribute.name] = attribute
                 items.append(attribute)
             elif child.data == "block":
                 items.append(self.block(child))
             if len(items) > 1 and self.text is not None and not self._newline_between(items[-2], items[-1]):
-                line, column = self._line_col(items[-1].span.start)  # terraform: "Missing newline after argument"
+                line, column = self._line_col(items[-1].start)  # terraform: "Missing newline after argument"
                 raise ParseFailure("missing newline: each argument and block goes on a line of its own", line, column)
         if not items:
             return ast.Body(Span(self.file, self.shift, self.shift), [])
-        return ast.Body(Span(self.file, items[0].span.start, items[-1].span.end), items)
+        return ast.Body(Span(self.file, items[0].start, items[-1].end), items)
 
     def attribute(self, tree: Tree) -> ast.Attribute:
         name_node, _eq, expr_node = tree.children
         expr = self.expr(expr_node)
         self._check_line_breaks(expr)
-        span = Span(self.file, self.span(tree).start, expr.span.end)
+        span = Span(self.file, self.span(tree).start, expr.end)
         return ast.Attribute(span, self._name(name_node), self.span(name_node), expr)
 
     def block(self, tree: Tree) -> ast.Block:
@@ -173,9 +173,9 @@ class _Builder:
         elif body.items and self.text is not None:
             single_line = "\n" not in self.text[lbrace:rbrace]
             if single_line and len(body.items) > 1:
-                line, column = self._line_col(body.items[1].span.start)
+                line, column = self._line_col(body.items[1].start)
                 raise ParseFailure("a block written on one line holds one argument at most", line, column)
-            last_end = body.items[-1].span.end
+            last_end = body.items[-1].end
             if not single_line and "\n" not in self.text[last_end - 1:rbrace]:
                 line, column = self._line_col(rbrace)
                 raise ParseFailure("missing newline: the closing brace of a block goes on a line of its own",
@@ -194,7 +194,7 @@ class _Builder:
         if tree.data == "string":
             template = self.string(tree)
             if not isinstance(template, ast.Template) or not template.is_literal:
-                line, column = self._line_col(template.span.start)
+                line, column = self._line_col(template.start)
                 raise ParseFailure("a block label must be a plain string: template sequences (${...}, %{...}) "
                                    "are not allowed here", line, column)
             return template.literal
@@ -212,8 +212,8 @@ class _Builder:
                                "inside ( ), [ ] or { }", line, column)
 
     def _newline_between(self, first, second) -> bool:
-        end = first.span.end
-        return "\n" in self.text[end:second.span.start] or self.text[end - 1:end] == "\n"
+        end = first.end
+        return "\n" in self.text[end:second.start] or self.text[end - 1:end] == "\n"
 
     def _line_col(self, offset: int) -> tuple[int, int]:
         if self.text is None:
@@ -364,7 +364,7 @@ class _Builder:
                     key = ast.Literal(key.span, key.name)
             value = self.expr(value_node)  # the item ends where its value does (a heredoc's newline is not in it)
             self._check_line_breaks(value)
-            items.append(ast.ObjectItem(key, value, Span(self.file, self.span(elem).start, value.span.end)))
+            items.append(ast.ObjectItem(key, value, Span(self.file, self.span(elem).start, value.end)))
         return ast.ObjectExpr(self.span(node), items)
 
     def x_get_attr_expr_term(self, node: Tree) -> ast.Expr:
@@ -503,24 +503,24 @@ def _line_break(expr: ast.Expr, text: str, shift: int) -> int | None:
         return None if found < 0 else found + shift
 
     def opening(expr: ast.Expr, after: int, bracket: str) -> int:
-        found = text.find(bracket, after - shift, expr.span.end - shift)
-        return expr.span.end if found < 0 else found + shift
+        found = text.find(bracket, after - shift, expr.end - shift)
+        return expr.end if found < 0 else found + shift
 
     def walk(e: ast.Expr) -> int | None:
         if isinstance(e, ast.BinaryOp):
-            return gap(e.left.span.end, e.right.span.start) or walk(e.left) or walk(e.right)
+            return gap(e.left.end, e.right.start) or walk(e.left) or walk(e.right)
         if isinstance(e, ast.UnaryOp):
-            return gap(e.span.start, e.operand.span.start) or walk(e.operand)
+            return gap(e.start, e.operand.start) or walk(e.operand)
         if isinstance(e, ast.Conditional):
-            return (gap(e.condition.span.end, e.true_expr.span.start)
-                    or gap(e.true_expr.span.end, e.false_expr.span.start)
+            return (gap(e.condition.end, e.true_expr.start)
+                    or gap(e.true_expr.end, e.false_expr.start)
                     or walk(e.condition) or walk(e.true_expr) or walk(e.false_expr))
         if isinstance(e, ast.GetAttr):
-            return gap(e.target.span.end, e.span.end) or walk(e.target)
+            return gap(e.target.end, e.end) or walk(e.target)
         if isinstance(e, (ast.Index, ast.Splat)):
-            return gap(e.target.span.end, opening(e, e.target.span.end, "[")) or walk(e.target)
+            return gap(e.target.end, opening(e, e.target.end, "[")) or walk(e.target)
         if isinstance(e, ast.Call):
-            return gap(e.span.start, opening(e, e.span.start, "("))
+            return gap(e.start, opening(e, e.start, "("))
         return None  # literals, names, and what brackets or quotes enclose: ( ), [ ], { }, for, templates
 
     return walk(expr)

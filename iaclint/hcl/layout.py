@@ -21,7 +21,7 @@ class LayoutError(Exception):
 
 
 def replace(source: SourceFile, node: ast.Node, text: str) -> Edit:
-    return Edit(source.path, node.span.start, node.span.end, text)
+    return Edit(source.path, node.start, node.end, text)
 
 
 def replace_value(source: SourceFile, start: int, end: int, text: str) -> list[Edit]:
@@ -104,16 +104,16 @@ def _line(source: SourceFile, offset: int) -> int:
 def _single_line(source: SourceFile, attr: ast.Attribute) -> bool:
     if isinstance(attr.expr, ast.Template) and attr.expr.heredoc:
         return True  # heredoc bodies do not break terraform fmt's alignment runs
-    return _line(source, attr.span.start) == _line(source, attr.span.end)
+    return _line(source, attr.start) == _line(source, attr.end)
 
 
 def _equals_column(source: SourceFile, attr: ast.Attribute) -> int:
     """Column (0-based, in characters) of the attribute's `=`."""
     text = source.text
-    pos = attr.name_span.end
+    pos = (attr.start + attr.name_size)
     while pos < len(text) and text[pos] in " \t":
         pos += 1
-    return pos - source.line_start(attr.span.start)
+    return pos - source.line_start(attr.start)
 
 
 def alignment_run(source: SourceFile, block: ast.Block, last: ast.Attribute) -> list[ast.Attribute]:
@@ -127,7 +127,7 @@ def alignment_run(source: SourceFile, block: ast.Block, last: ast.Attribute) -> 
         previous = run[-1]
         if not isinstance(item, ast.Attribute) or not _single_line(source, item):
             break
-        if _line(source, item.span.end) + 1 != _line(source, previous.span.start):
+        if _line(source, item.end) + 1 != _line(source, previous.start):
             break  # a blank or comment line in between
         run.append(item)
     run.reverse()
@@ -150,7 +150,7 @@ def _insert_attributes(source: SourceFile, block: ast.Block, pairs: list[tuple[s
     nl = source.newline
     open_line = _line(source, block.open_brace)
     close_line = _line(source, block.close_brace)
-    block_indent = line_indent(source, block.span.start)
+    block_indent = line_indent(source, block.start)
     own_column = max(len(name) for name, _ in pairs) + 1  # a run of their own: aligned among themselves
     if open_line == close_line:
         if block.body.items:
@@ -161,14 +161,14 @@ def _insert_attributes(source: SourceFile, block: ast.Block, pairs: list[tuple[s
     attributes = block.body.attributes
     if not attributes:
         first_item = block.body.items[0] if block.body.items else None
-        inner = line_indent(source, first_item.span.start) if first_item else block_indent + INDENT
+        inner = line_indent(source, first_item.start) if first_item else block_indent + INDENT
         position = source.line_end(block.open_brace)
         suffix = nl if first_item is not None and not isinstance(first_item, ast.Attribute) else ""
         return Edit(source.path, position, position, _lines(inner, pairs, len(inner) + own_column, nl) + suffix)
     last = attributes[-1]
-    indent = line_indent(source, last.span.start)
-    position = source.line_end(last.span.end)
-    if position > source.line_start(block.close_brace) and _line(source, last.span.end) == close_line:
+    indent = line_indent(source, last.start)
+    position = source.line_end(last.end)
+    if position > source.line_start(block.close_brace) and _line(source, last.end) == close_line:
         raise LayoutError("the block's closing brace is on the line of its last attribute; put it on a line of "
                           "its own first")
     run = alignment_run(source, block, last)
@@ -196,14 +196,14 @@ def insert_attributes(source: SourceFile, block: ast.Block, pairs: list[tuple[st
         return [_insert_attributes(source, block, pairs)]
     except _Realign as realign:
         last = block.body.attributes[-1]
-        indent = line_indent(source, last.span.start)
+        indent = line_indent(source, last.start)
         edits = []
         for attr in alignment_run(source, block, last):
-            pad_start = attr.name_span.end
-            pad_end = source.line_start(attr.span.start) + _equals_column(source, attr)
-            spaces = realign.wanted - (attr.name_span.end - source.line_start(attr.span.start))
+            pad_start = (attr.start + attr.name_size)
+            pad_end = source.line_start(attr.start) + _equals_column(source, attr)
+            spaces = realign.wanted - ((attr.start + attr.name_size) - source.line_start(attr.start))
             edits.append(Edit(source.path, pad_start, pad_end, " " * spaces))
-        position = source.line_end(last.span.end)
+        position = source.line_end(last.end)
         edits.append(Edit(source.path, position, position, _lines(indent, pairs, realign.wanted, source.newline)))
         return edits
 
@@ -216,7 +216,7 @@ def insert_block(source: SourceFile, block: ast.Block, name: str, pairs: list[tu
     close_start = source.line_start(block.close_brace)
     if source.text[close_start:block.close_brace].strip():
         raise LayoutError("the block's closing brace is not on a line of its own")
-    indent = line_indent(source, block.span.start) + INDENT
+    indent = line_indent(source, block.start) + INDENT
     inner = indent + INDENT
     width = max(len(n) for n, _ in pairs) + 1
     text = (nl if block.body.items else "") + f"{indent}{name} {{{nl}" + _lines(inner, pairs, len(inner) + width, nl) \
@@ -228,7 +228,7 @@ def insert_after_block(source: SourceFile, block: ast.Block, snippet: str) -> Ed
     """Add a new top-level block (snippet lines joined with '\\n') after ``block``, blank line between."""
     nl = source.newline
     body = snippet.replace("\n", nl)
-    position = source.line_end(block.span.end)
+    position = source.line_end(block.end)
     if position == len(source.text) and not source.text.endswith("\n"):
         # keep a missing final newline missing
         return Edit(source.path, position, position, nl + nl + body.rstrip("\r\n"))

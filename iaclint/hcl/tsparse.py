@@ -109,7 +109,7 @@ def _parse_in_pieces(text: str, file: str, check_layout: bool) -> ast.Body | Non
             seen[item.name] = item
     if not items:
         return ast.Body(Span(file, 0, 0), [])
-    return ast.Body(Span(file, items[0].span.start, items[-1].span.end), items)
+    return ast.Body(Span(file, items[0].start, items[-1].end), items)
 
 
 class _TreeBuilder:
@@ -177,8 +177,8 @@ class _TreeBuilder:
                 first = seen.get(attribute.name)
                 if first is not None:
                     raise self.fail(f'attribute "{attribute.name}" is defined twice in this block (first on line '
-                                    f"{self.line_base + self.text.count(chr(10), 0, first.span.start - self.shift) + 1})",
-                                    attribute.span.start)
+                                    f"{self.line_base + self.text.count(chr(10), 0, first.start - self.shift) + 1})",
+                                    attribute.start)
                 seen[attribute.name] = attribute
                 items.append(attribute)
             elif kind == "block":
@@ -189,14 +189,14 @@ class _TreeBuilder:
                 raise Rejected(kind)
             if len(items) > 1 and self.check_layout and not self._newline_between(items[-2], items[-1]):
                 raise self.fail("missing newline: each argument and block goes on a line of its own",
-                                items[-1].span.start)
+                                items[-1].start)
         if not items:
             return ast.Body(Span(self.file, self.shift, self.shift), [])
-        return ast.Body(Span(self.file, items[0].span.start, items[-1].span.end), items)
+        return ast.Body(Span(self.file, items[0].start, items[-1].end), items)
 
     def _newline_between(self, first, second) -> bool:
-        end = first.span.end - self.shift
-        return "\n" in self.text[end:second.span.start - self.shift] or self.text[end - 1:end] == "\n"
+        end = first.end - self.shift
+        return "\n" in self.text[end:second.start - self.shift] or self.text[end - 1:end] == "\n"
 
     def attribute(self, node) -> ast.Attribute:
         name_node = node.child(0)
@@ -205,7 +205,7 @@ class _TreeBuilder:
             raise Rejected("newline")  # `name\n= x`, `name =\n x`, `x +\n y`: terraform rejects them; Lark says why
         expr = self.expr(value_node)
         start = self.pos(node.start_byte)
-        return ast.Attribute(Span(self.file, start, expr.span.end), self.name_of(name_node), self.span(name_node), expr)
+        return ast.Attribute(Span(self.file, start, expr.end), self.name_of(name_node), self.span(name_node), expr)
 
     def block(self, node) -> ast.Block:
         labels: list[str] = []
@@ -225,9 +225,9 @@ class _TreeBuilder:
                 template = self.string(child)
                 if not template.is_literal:
                     raise self.fail("a block label must be a plain string: template sequences (${...}, %{...}) "
-                                    "are not allowed here", template.span.start)
+                                    "are not allowed here", template.start)
                 labels.append(intern(template.literal))  # resource types repeat
-                header_end = template.span.end
+                header_end = template.end
             elif kind == "block_start":
                 if self._newline(node.start_byte, child.start_byte):
                     raise Rejected("newline")  # a block header and its `{` share a line in HCL
@@ -248,8 +248,8 @@ class _TreeBuilder:
         elif self.check_layout:
             single_line = "\n" not in self.text[lbrace - self.shift:rbrace - self.shift]
             if single_line and len(body.items) > 1:
-                raise self.fail("a block written on one line holds one argument at most", body.items[1].span.start)
-            last_end = body.items[-1].span.end - self.shift
+                raise self.fail("a block written on one line holds one argument at most", body.items[1].start)
+            last_end = body.items[-1].end - self.shift
             if not single_line and "\n" not in self.text[last_end - 1:rbrace - self.shift]:
                 raise self.fail("missing newline: the closing brace of a block goes on a line of its own", rbrace)
         return ast.Block(span, block_type, labels, body, lbrace, rbrace, Span(self.file, span.start, header_end))
@@ -304,7 +304,7 @@ class _TreeBuilder:
         else:
             current = self.expr(kids[0])
             rest = kids[1:]
-        start = current.span.start
+        start = current.start
         for step in rest:
             end = self.pos(step.end_byte)
             kind = step.type
@@ -377,7 +377,7 @@ class _TreeBuilder:
             if isinstance(key, ast.Variable):
                 key = ast.Literal(key.span, key.name)
             value = self.expr(value_node)
-            items.append(ast.ObjectItem(key, value, Span(self.file, self.pos(elem.start_byte), value.span.end)))
+            items.append(ast.ObjectItem(key, value, Span(self.file, self.pos(elem.start_byte), value.end)))
         return ast.ObjectExpr(self.span(node), items)
 
     def x_variable_expr(self, node) -> ast.Expr:
