@@ -25,7 +25,7 @@ class CheckResult:
     resource: "Resource | None" = None  # the resource at fault, when not the one checked (NEP003)
     attribute: str | None = None  # the attribute at fault, for the location and the fix
     value: Value | None = None  # the offending value; its origin is where a fix goes
-    related: Sequence[tuple[Span, str]] = ()  # a tuple when empty: most results relate nothing, and a large run has tens of thousands
+    related: Sequence[tuple[Span, str]] = ()  # empty results share one tuple (a large run has thousands)
     fixable: bool = True  # False when no edit of the attribute can fix it (a restored snapshot)
     no_fix_reason: str = ""
     extra: Mapping[str, Any] = field(default_factory=lambda: NO_EXTRA)  # read-only; checks pass their own dict

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from sys import intern
 from dataclasses import dataclass, field
+from sys import intern
 from typing import Any
 
 from iaclint.engine.results import CheckContext, CheckResult

@@ -49,7 +49,8 @@ class Node:
         return f"{type(self).__name__}({inner})"
 
     def __reduce__(self):  # the parse cache: position and state, smaller and faster than slot dicts
-        return (_rebuild, (type(self), self.file, self.start, self.size) + tuple([getattr(self, n) for n in self._state]))
+        state = tuple([getattr(self, name) for name in self._state])
+        return (_rebuild, (type(self), self.file, self.start, self.size) + state)
 
 
 def _rebuild(cls: type, file: str, start: int, size: int, *state: Any) -> Node:
