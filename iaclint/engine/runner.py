@@ -52,8 +52,10 @@ class FindingContext:
 
 
 def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None = None,
-              evaluations: list[tuple[str, str, str]] | None = None) -> list[Finding]:
-    """Findings for every (rule, resource) that does not pass; ``evaluations`` collects every pair checked."""
+              evaluations: list[tuple[str, str, str]] | None = None,
+              masked: set[tuple[str, str]] | None = None) -> list[Finding]:
+    """Findings for every (rule, resource) that does not pass; ``evaluations`` collects every pair checked,
+    ``masked`` the (rule id, address) pairs that pass only because another rule's problem hides them."""
     selection = selection or RuleSelection()
     findings = [diagnostic_finding(d, selection, graph) for d in graph.diagnostics]
     findings = [f for f in findings if f is not None]
@@ -73,6 +75,8 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
             if evaluations is not None:
                 evaluations.append((rule.id, resource.address, _file_of(resource, graph)))
             if result.verdict is Verdict.PASS:
+                if masked is not None and result.masked:
+                    masked.add((rule.id, resource.address))
                 continue
             findings.append(make_finding(rule, resource, result, graph, selection.severity_of(rule)))
     return findings
