@@ -151,7 +151,7 @@ def _judge_key(resource: Resource, key: EffectiveKey, enc: Encryption | None) ->
     no_fix = "" if fixable else ("the key is inherited from the source; a replica in the same Region or a restored "
                                  "instance cannot choose its own key: re-key the source (snapshot, copy with a "
                                  "customer managed key, restore)")
-    if kind is KeyKind.UNKNOWN and key.value is None and not (view is not None and view.present):
+    if kind is KeyKind.UNKNOWN and key.value is None:
         # no key argument to classify: what the service does without one is what is not known
         return CheckResult.unknown(reason, attribute=attribute, related=related, fixable=False,
                                    no_fix_reason=f"set {attribute} to a customer managed key of this resource's Region")

@@ -618,7 +618,7 @@ def _cache_group(group: Resource, walk: _Walk) -> Encryption:
         return enc
     own = own_key(group, walk.graph)
     enc.key = own or EffectiveKey(
-        KeyClass(KeyKind.UNKNOWN, f"kms_key_id is not set on this Global Datastore secondary, and which key then "
+        KeyClass(KeyKind.UNKNOWN, f"this Global Datastore secondary names no kms_key_id, and which key then "
                  f"encrypts it in its own Region is not verified (a KMS key is used only in its own Region, so "
                  f"not the key of {primary.address})"), group, "kms_key_id", None)
     return enc
