@@ -588,7 +588,7 @@ def global_primary(group: Resource, graph: Graph) -> tuple[Resource | None, Reso
                           ("replication_group_id",), graph)
     if primary is None:
         return datastore, None, f"the primary of {datastore.address} cannot be checked: {why}"
-    if primary.address in (group.address,):
+    if primary.address == group.address:
         return datastore, None, f"{datastore.address} names this group as its own primary"
     return datastore, primary, ""
 
@@ -612,8 +612,8 @@ def _cache_group(group: Resource, walk: _Walk) -> Encryption:
                         f"{primary.address}", primary.header_span, f"primary {primary.address}",
                         no_fix_reason=f"{no_fix}: encrypt {primary.address}")
     enc.resource, enc.attribute, enc.value = group, "global_replication_group_id", None
-    enc.related = [(datastore.header_span, f"Global Datastore {datastore.address}")] + enc.related \
-        if datastore.header_span is not None else enc.related
+    if datastore.header_span is not None:
+        enc.related.insert(0, (datastore.header_span, f"Global Datastore {datastore.address}"))
     if enc.state is False:
         return enc
     own = own_key(group, walk.graph)

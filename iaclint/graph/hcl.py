@@ -452,6 +452,7 @@ def creation_doubt(module: "ModuleInstance", block: ast.Block, reason: str) -> t
     counted = block.attribute("count") is not None
     attribute = block.attribute("count") or block.attribute("for_each")
     name = "count" if counted else "for_each"
+    reason = reason or "it cannot be evaluated"
     fewest = _fewest_instances(module, attribute.expr, counted, 0) if attribute is not None else None
     if fewest is not None and fewest >= 1:
         made = "one instance" if fewest == 1 else f"{fewest} instances"
@@ -491,7 +492,8 @@ def _wildcard(module: ModuleInstance, reason: str, counted: bool) -> dict[Any, I
 class ResourceGroup:
     """All instances of one resource block in one module instance."""
 
-    __slots__ = ("module", "decl", "_instances", "_expanding", "unknown_reason", "_reference", "_doubt")  # one per block
+    # one per block
+    __slots__ = ("module", "decl", "_instances", "_expanding", "unknown_reason", "_reference", "_doubt")
     # _instances: None until expanded; the HclResource itself for a block without count or for_each
     # (most blocks: a one-entry dict each was a large file's biggest dict cost); else key -> HclResource
 
