@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -87,6 +88,12 @@ def test_case_findings_match_annotations(case, tmp_path):
     assert found(report, module, case.rule_id) == expected
     # the case must not be broken input: no parse errors unless the case is about them
     assert not [f for f in report.findings if f.rule_id == "PARSE"]
+    assert not [f.message for f in report.findings if INTERNAL_FORM.search(f.message)]
+
+
+# what Python shows of iaclint's internal objects: never in a message
+INTERNAL_FORM = re.compile(r"\b(?:Partial|Unknown|PartialString|Value|ObjectRef|KeyClass|Place)\(|frozenset\(|"
+                           r" object at 0x|\ue000")
 
 
 def _example(tmp_path, text):

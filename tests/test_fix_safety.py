@@ -126,14 +126,15 @@ def test_fix_converges_in_one_run_and_tries_each_fix_once(tmp_path, monkeypatch)
     assert not fix(root, ["NEP001", "NEP002", "NEP004"]).applied
 
 
-def test_a_key_fix_on_a_cluster_whose_encryption_is_an_input_is_applied(tmp_path):
+def test_the_key_of_a_cluster_whose_encryption_is_an_input_is_unknown_and_not_fixed(tmp_path):
+    # unencrypted, it has no key to judge (NEP001's problem); encrypted, it uses aws/rds: the input decides
     root = module_with(tmp_path, {"main.tf": (
         'variable "encrypted" {\n  type = bool\n}\n\nresource "aws_neptune_cluster" "c" {\n'
         '  cluster_identifier = "c"\n  storage_encrypted  = var.encrypted\n}\n')})
-    outcome = fix(root, ["NEP002", "NEP004"])
-    assert [a.rule_id for a in outcome.applied] == ["NEP002"]
-    after = {f.rule_id: f.verdict for f in findings(root, ["NEP002", "NEP004"])}
-    assert after == {"NEP004": Verdict.UNKNOWN}  # unknown, not a failure: the input decides
+    found = {f.rule_id: f for f in findings(root, ["NEP002", "NEP004"])}
+    assert list(found) == ["NEP002"] and found["NEP002"].verdict is Verdict.UNKNOWN
+    assert "if it is encrypted, kms_key_arn is not set" in found["NEP002"].message
+    assert not fix(root, ["NEP002", "NEP004"]).applied
 
 
 def test_transit_encryption_on_an_existing_group_goes_through_preferred(tmp_path):

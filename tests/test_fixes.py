@@ -399,3 +399,45 @@ def test_findings_fixed_by_the_same_edits_share_one_fix(tmp_path):
     assert [e.start_location for e in a1.fix.edits] == [(6, 23)]
     outcome = fix(root, ["NEP001", "NEP004"])
     assert (root / "main.tf").read_text().count("storage_encrypted = true") == 2, outcome.applied
+
+
+@pytest.mark.parametrize("text,encryption_rule", [
+    ('resource "aws_db_instance" "db" {\n  identifier     = "db"\n  engine         = "postgres"\n'
+     '  instance_class = "db.t3.micro"\n}\n', "RDS002"),
+    ('resource "aws_rds_cluster" "db" {\n  cluster_identifier = "db"\n  engine             = "aurora-postgresql"\n}\n',
+     "RDS001"),
+    ('resource "aws_neptune_cluster" "g" {\n  cluster_identifier = "g"\n}\n', "NEP001"),
+    ('resource "aws_elasticache_replication_group" "c" {\n  replication_group_id = "c"\n  description          = "c"\n'
+     '}\n', "ECH001"),
+], ids=["RDS002", "RDS001", "NEP001", "ECH001"])
+def test_check_and_diff_agree_when_encrypting_reveals_the_key_rule(tmp_path, text, encryption_rule):
+    # an unencrypted resource passes the key rule (one problem, one finding); encrypting it reveals the key
+    # problem, which is not a new finding the fix caused: check advertises the fix, and --diff makes it
+    root = module_with(tmp_path, {"main.tf": text})
+    advertised = [f for f in findings(root) if f.fix is not None and f.verdict.value == "fail"]
+    assert encryption_rule in {f.rule_id for f in advertised}
+    outcome = fix(root, write=False)
+    assert {f.rule_id for f in advertised} <= {a.rule_id for a in outcome.applied}, outcome.rejected
+    proc = iaclint("check", "--diff", str(root))
+    assert "[not in the patch]" not in proc.stdout and f"] {encryption_rule} " in proc.stdout
+
+
+def test_a_fix_that_causes_a_genuinely_new_finding_is_still_rejected(tmp_path, monkeypatch):
+    # the masked passes only excuse findings the fix reveals, not ones it causes elsewhere
+    from iaclint.fixes import builder
+    from iaclint.model import Edit, Fix
+
+    real = builder.build_fix
+
+    def with_a_new_problem(context):
+        made = real(context)
+        if context.rule.id != "KMS001":
+            return made
+        end = context.resource.block.span.end
+        return Fix(made.title, made.applicability, list(made.edits) + [
+            Edit(context.resource.block.span.file, end, end, '\nresource "aws_kms_key" "other" {}\n')])
+
+    monkeypatch.setattr(builder, "build_fix", with_a_new_problem)
+    root = module_with(tmp_path, {"main.tf": KEY})
+    outcome = fix(root, ["KMS001"], write=False)
+    assert not outcome.applied and "new findings" in outcome.render()

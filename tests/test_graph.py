@@ -122,6 +122,62 @@ def test_unknown_collection_keeps_one_instance_with_unknown_values(tmp_path):
     assert not g.resource("aws_x.each[*]").attr("k").value.known
 
 
+@pytest.mark.parametrize("meta,surely", [
+    ("count = var.on ? 1 : 0", False),
+    ("count = var.n", False),
+    ("count = var.on ? 3 : 1", True),
+    ("count = (var.on ? 2 : (var.other ? 1 : 0))", False),
+    ("for_each = var.teams", False),
+    ('for_each = var.on ? { a = "x" } : {}', False),
+    ('for_each = toset(["main", var.name])', True),
+    ('for_each = var.on ? toset(["a"]) : toset(["b", "c"])', True),
+])
+def test_an_instance_whose_count_is_not_known_says_whether_one_surely_exists(tmp_path, meta, surely):
+    root = write(tmp_path, {"main.tf": (
+        'variable "on" {\n  type = bool\n}\nvariable "other" {\n  type = bool\n}\n'
+        'variable "n" {\n  type = number\n}\nvariable "teams" {\n  type = map(string)\n}\n'
+        'variable "name" {\n  type = string\n}\n'
+        f'resource "aws_x" "r" {{\n  {meta}\n}}\n'
+        'resource "aws_x" "plain" {}\n')})
+    g = graph(root)
+    why, certain = g.resource("aws_x.r[*]").creation_doubt()
+    assert certain is surely and why.startswith(meta.split(" ")[0] + " is not known (")
+    assert g.resource("aws_x.plain").creation_doubt() is None
+
+
+def test_resources_of_a_module_whose_count_is_not_known_may_not_exist(tmp_path):
+    root = write(tmp_path, {
+        "main.tf": ('variable "on" {\n  type = bool\n}\n'
+                    'module "maybe" {\n  source = "./mod"\n  count  = var.on ? 1 : 0\n}\n'
+                    'module "sure" {\n  source = "./mod"\n  count  = 2\n}\n'),
+        "mod/main.tf": 'resource "aws_x" "this" {}\n',
+    })
+    g = graph(root)
+    why, certain = g.resource("module.maybe[*].aws_x.this").creation_doubt()
+    assert not certain and why.startswith("it is in module.maybe[*], whose count is not known (")
+    assert g.resource("module.sure[1].aws_x.this").creation_doubt() is None
+
+
+def test_a_failing_finding_on_an_instance_that_may_not_exist_is_unknown(tmp_path):
+    # issue 19: false BAK001 fails on cloudposse's `enabled = false` and lgallard's vault name check
+    from iaclint.run.pipeline import check_paths
+    from support import options
+
+    write(tmp_path, {"main.tf": (
+        'variable "enabled" {\n  type = bool\n}\n'
+        'resource "aws_backup_vault" "maybe" {\n  count = var.enabled ? 1 : 0\n  name  = "maybe"\n}\n'
+        'resource "aws_backup_vault" "surely" {\n  count = var.enabled ? 2 : 1\n  name  = "surely"\n}\n'
+        'resource "aws_backup_vault" "known" {\n  count = 1\n  name  = "known"\n}\n')})
+    found = {f.address: f for f in check_paths([str(tmp_path)], options()).findings if f.rule_id == "BAK001"}
+    maybe, surely, known = (found["aws_backup_vault.maybe[*]"], found["aws_backup_vault.surely[*]"],
+                            found["aws_backup_vault.known[0]"])
+    assert maybe.verdict.value == "unknown"
+    assert "may not be created: count is not known (" in maybe.message and "; if it is, kms_key_arn" in maybe.message
+    assert surely.verdict.value == "fail" and "(every instance fails: count is not known (" in surely.message
+    assert "makes at least one instance" in surely.message
+    assert known.verdict.value == "fail" and "not known" not in known.message
+
+
 def test_local_module_twice_with_different_inputs(tmp_path):
     root = write(tmp_path, {
         "main.tf": ('module "a" {\n  source = "./mod"\n  enc    = false\n}\n'

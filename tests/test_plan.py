@@ -184,7 +184,7 @@ def test_pln001_explains_replacement_migration_and_final_snapshot():
     cluster = result["aws_neptune_cluster.graph"]
     assert "forced by storage_encrypted, kms_key_arn" in cluster
     assert "copy the snapshot with the new key" in cluster and "(snapshot_identifier)" in cluster
-    assert "final snapshot 'graph-final' will be taken" in cluster
+    assert 'final snapshot "graph-final" will be taken' in cluster  # as HCL writes it, not Python's 'graph-final'
     cache = result["aws_elasticache_replication_group.sessions"]
     assert "creates the new one first" in cache and "snapshot_name or snapshot_arns" in cache
     assert "No final snapshot will be taken" in cache

@@ -202,3 +202,21 @@ def test_templatefile_with_directives_is_unknown_with_the_reason(tmp_path):
 }
 ''')
     assert "directives" in policy.unknown
+
+
+def test_a_principal_with_unknown_parts_is_shown_as_people_write_it(tmp_path):
+    # issue 19: "grants kms:PutKeyPolicy to Partial(text='arn:aws:iam::\ue000?\ue000:root', ...)"
+    from iaclint.run.pipeline import check_paths
+    from support import options
+
+    (tmp_path / "main.tf").write_text(
+        'variable "admin_account" {\n  type = string\n}\n'
+        'variable "who" {\n  type = string\n}\n'
+        'resource "aws_kms_key" "k" {\n  enable_key_rotation = true\n  policy = jsonencode({\n'
+        '    Statement = [{\n      Effect = "Allow"\n'
+        '      Principal = { AWS = ["arn:aws:iam::${var.admin_account}:root", var.who] }\n'
+        '      Action = "kms:*"\n      Resource = "*"\n    }]\n  })\n}\n')
+    report = check_paths([str(tmp_path)], options())
+    message = next(f.message for f in report.findings if f.rule_id == "KMS002")
+    assert "arn:aws:iam::${...}:root" in message and "(unknown: " in message
+    assert "Partial(" not in message and "Unknown(" not in message and "\ue000" not in message

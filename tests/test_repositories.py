@@ -36,12 +36,11 @@ def test_check_from_the_top_finds_every_root_and_every_finding(monorepo):
     assert data["roots"] == ["examples/basic", "infra/prod", "infra/staging"]
     assert findings(proc) == {
         ("ECH001", "examples/basic", "examples/basic/main.tf", 6),
-        ("ECH002", "examples/basic", "examples/basic/main.tf", 6),
         ("ECH003", "examples/basic", "examples/basic/main.tf", 6),
         ("NEP002", "examples/basic", "modules/graph/main.tf", 18),
         ("NEP001", "infra/staging", "modules/graph/main.tf", 17),
-        ("NEP002", "infra/staging", "modules/graph/main.tf", 18),
-    }  # infra/prod is clean: envs/prod.tfvars (settings var_files) turns encryption on
+    }  # infra/prod is clean: envs/prod.tfvars (settings var_files) turns encryption on; an unencrypted cluster
+    # or cache has no key to judge (NEP002 and ECH002 pass it: one problem, one finding)
     assert not any("undeclared variable" in n for n in data["notices"])  # prod.tfvars only goes to prod
 
 
@@ -59,13 +58,13 @@ def test_no_recursive_and_skip_path(monorepo):
 def test_a_directory_that_is_a_root_is_checked_as_before(monorepo):
     proc = iaclint("check", "--format", "json", "infra/staging", cwd=monorepo)
     assert json.loads(proc.stdout)["roots"] == ["infra/staging"]
-    assert {f[0] for f in findings(proc)} == {"NEP001", "NEP002"}
+    assert {f[0] for f in findings(proc)} == {"NEP001"}
 
 
 def test_a_changed_module_file_is_checked_through_every_root_that_calls_it(monorepo):
     proc = iaclint("check", "--format", "json", "modules/graph/main.tf", cwd=monorepo)
     assert {(rule, root) for rule, root, *_ in findings(proc)} == {
-        ("NEP002", "examples/basic"), ("NEP001", "infra/staging"), ("NEP002", "infra/staging")}
+        ("NEP002", "examples/basic"), ("NEP001", "infra/staging")}
 
 
 def test_a_changed_settings_var_file_is_checked_for_the_roots_that_use_it(monorepo):

@@ -8,7 +8,8 @@ an edit there could fix it.
 from __future__ import annotations
 
 from iaclint.checks.encryption import (
-    FLAG, KEY_ATTRIBUTE, EffectiveKey, Encryption, default_key, encryption_of, flag_state, given, own_key,
+    FLAG, KEY_ATTRIBUTE, EffectiveKey, Encryption, default_key, encryption_of, flag_state, given, global_primary,
+    own_key,
 )
 from iaclint.checks.keys import KeyKind, classify_key
 from iaclint.engine.results import CheckContext, CheckResult
@@ -117,14 +118,16 @@ def key_without_encryption(resource: Resource, context: CheckContext) -> CheckRe
 
 
 def customer_managed_key(resource: Resource, context: CheckContext) -> CheckResult:
-    """RDS003, DOC002, RSH002, EFS002, EBS002, MDB001, ECH004: the effective key is not customer managed."""
+    """RDS003, NEP002, DOC002, RSH002, EFS002, EBS002, MDB001, ECH002, ECH004: the effective key is not
+    customer managed. A resource that is not encrypted at all passes: one problem, one finding."""
     graph = context.graph
     if resource.type in ALWAYS_ENCRYPTED:
         key = own_key(resource, graph) or default_key(resource)
         return _judge_key(resource, key, None)
     enc = encryption_of(resource, graph)
     if enc.state is False:
-        return CheckResult.passed(f"not encrypted at all ({enc.reason}); the encryption rule reports that")
+        return CheckResult.passed(f"not encrypted at all ({enc.reason}); the encryption rule reports that",
+                                  masked=True)
     key = enc.key or own_key(resource, graph) or default_key(resource)
     return _judge_key(resource, key, enc)
 
@@ -148,6 +151,10 @@ def _judge_key(resource: Resource, key: EffectiveKey, enc: Encryption | None) ->
     no_fix = "" if fixable else ("the key is inherited from the source; a replica in the same Region or a restored "
                                  "instance cannot choose its own key: re-key the source (snapshot, copy with a "
                                  "customer managed key, restore)")
+    if kind is KeyKind.UNKNOWN and key.value is None:
+        # no key argument to classify: what the service does without one is what is not known
+        return CheckResult.unknown(reason, attribute=attribute, related=related, fixable=False,
+                                   no_fix_reason=f"set {attribute} to a customer managed key of this resource's Region")
     if kind is KeyKind.UNKNOWN:
         return CheckResult.unknown(f"{attribute} cannot be classified: {reason}", attribute=attribute, value=value,
                                    related=related, fixable=fixable, no_fix_reason=no_fix)
@@ -236,6 +243,37 @@ def standalone_cache(cluster: Resource, context: CheckContext) -> CheckResult:
                                             "a backup of this cluster (snapshot_name)")
 
 
+def transit_encrypted(group: Resource, context: CheckContext) -> CheckResult:
+    """ECH003: traffic to and between the nodes of a replication group is not encrypted (TLS).
+
+    A Global Datastore secondary takes it from its primary: the provider rejects
+    transit_encryption_enabled next to global_replication_group_id, so the fix goes to the primary.
+    """
+    if not given(group, "global_replication_group_id"):
+        state = flag_state(group, "transit_encryption_enabled", False)
+        if state.state is True:
+            return CheckResult.passed(state.reason)
+        verdict = Verdict.FAIL if state.state is False else Verdict.UNKNOWN
+        return CheckResult(verdict, state.reason, attribute="transit_encryption_enabled", value=state.value)
+    no_fix = ("a Global Datastore secondary takes in-transit encryption from its primary (the provider rejects "
+              "transit_encryption_enabled next to global_replication_group_id)")
+    datastore, primary, why = global_primary(group, context.graph)
+    if primary is None or given(primary, "global_replication_group_id"):
+        why = why or f"its primary {primary.address} is itself a secondary"
+        return CheckResult.unknown(f"{no_fix}, and {why}", attribute="global_replication_group_id", fixable=False,
+                                   no_fix_reason=no_fix)
+    inner = transit_encrypted(primary, context)
+    whose = f"a secondary of the Global Datastore {datastore.address}, whose primary {primary.address}"
+    if inner.verdict is Verdict.PASS:
+        return CheckResult.passed(f"{whose} encrypts in transit ({inner.reason})")
+    related = [(span, label) for span, label in ((primary.header_span, f"primary {primary.address}"),
+                                                 (datastore.header_span, f"Global Datastore {datastore.address}"))
+               if span is not None]
+    words = "does not encrypt in transit" if inner.verdict is Verdict.FAIL else "may not encrypt in transit"
+    return CheckResult(inner.verdict, f"{whose} {words} ({inner.reason})", attribute="global_replication_group_id",
+                       related=related, fixable=False, no_fix_reason=f"{no_fix}: set it on {primary.address}")
+
+
 def _shared_accounts(snapshot: Resource) -> tuple[list[str] | None, str]:
     """The accounts a snapshot is shared with ([] when none), or None and why when unknown."""
     view = snapshot.attr("shared_accounts")
@@ -268,7 +306,7 @@ def shared_snapshot_key(snapshot: Resource, context: CheckContext) -> CheckResul
         return verdict
     enc = encryption_of(snapshot, context.graph)
     if enc.state is False:
-        return CheckResult.passed(f"not encrypted ({enc.reason}); RDS005 or RDS006 reports that")
+        return CheckResult.passed(f"not encrypted ({enc.reason}); RDS005 or RDS006 reports that", masked=True)
     key = enc.key
     if key is None or key.kind is KeyKind.UNKNOWN or enc.state is None:
         reason = enc.reason if enc.state is None else (key.key.reason if key else "its key is not known")
@@ -336,7 +374,8 @@ def shared_snapshot_key_policy(snapshot: Resource, context: CheckContext) -> Che
         return verdict
     enc = encryption_of(snapshot, graph)
     if enc.state is not True or enc.key is None or enc.key.kind is not KeyKind.CUSTOMER_MANAGED:
-        return CheckResult.passed("not on a customer managed key; SNP001 or RDS005 reports what is wrong")
+        return CheckResult.passed("not on a customer managed key; SNP001 or RDS005 reports what is wrong",
+                                  masked=True)
     key = enc.key.key.key_resource
     if key is None:
         return CheckResult.unknown(f"shared with {', '.join(accounts)} under {enc.key.key.reason}, a key that is not "

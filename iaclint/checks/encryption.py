@@ -62,6 +62,7 @@ DEFAULT_KEY = {
     "aws_elasticache_serverless_cache": "a service managed key",
     "aws_db_snapshot_copy": "the source snapshot's key",
     "aws_rds_cluster_snapshot_copy": "the source snapshot's key",
+    "aws_elasticache_replication_group": "the ElastiCache default (service managed) key",
 }
 
 CLUSTERS = ("aws_rds_cluster", "aws_neptune_cluster", "aws_docdb_cluster")
@@ -558,6 +559,71 @@ def _account_default_key(volume: Resource, graph: Graph) -> EffectiveKey | None:
     return None
 
 
+# ---- ElastiCache ---------------------------------------------------------------------------
+
+
+def cache_engine_default(group: Resource) -> tuple[bool | None, str]:
+    """The at-rest default of a replication group: valkey encrypts, redis (also when engine is omitted) does not."""
+    engine = group.attr("engine")
+    if not engine.is_set:
+        return False, "engine is not set, so AWS creates redis"
+    if not engine.value.known:
+        return None, f"the default depends on engine, which is unknown ({engine.value.unknown})"
+    name = str(engine.value.raw).lower()
+    return name == "valkey", f"engine {render(engine.value)}"
+
+
+def global_primary(group: Resource, graph: Graph) -> tuple[Resource | None, Resource | None, str]:
+    """A Global Datastore secondary's global replication group and primary replication group, or why not.
+
+    A secondary (global_replication_group_id set) takes its at-rest and in-transit encryption from the
+    primary: the provider rejects at_rest_encryption_enabled and transit_encryption_enabled next to
+    global_replication_group_id (ConflictsWith), and the global replication group has one setting for both.
+    """
+    datastore, why = follow(group, "global_replication_group_id", ("aws_elasticache_global_replication_group",), (),
+                            graph)
+    if datastore is None:
+        return None, None, why
+    primary, why = follow(datastore, "primary_replication_group_id", ("aws_elasticache_replication_group",),
+                          ("replication_group_id",), graph)
+    if primary is None:
+        return datastore, None, f"the primary of {datastore.address} cannot be checked: {why}"
+    if primary.address == group.address:
+        return datastore, None, f"{datastore.address} names this group as its own primary"
+    return datastore, primary, ""
+
+
+def _cache_group(group: Resource, walk: _Walk) -> Encryption:
+    if not given(group, "global_replication_group_id"):
+        default, why = cache_engine_default(group)
+        enc = flag_state(group, "at_rest_encryption_enabled", default, why)
+        if default is None and not group.attr("at_rest_encryption_enabled").is_set:
+            enc.attribute, enc.value = "engine", group.attr("engine").value
+        return _with_key(enc, group, walk.graph)
+    no_fix = ("a Global Datastore secondary takes its encryption from the primary (the provider rejects "
+              "at_rest_encryption_enabled next to global_replication_group_id)")
+    datastore, primary, why = global_primary(group, walk.graph)
+    view = group.attr("global_replication_group_id")
+    if primary is None:
+        return Encryption(None, f"{no_fix}, and {why}", group, "global_replication_group_id", view.value,
+                          fixable=False, no_fix_reason=no_fix)
+    inner = _encryption(primary, walk)
+    enc = inner.inherit(f"a secondary of the Global Datastore {datastore.address}, whose primary is "
+                        f"{primary.address}", primary.header_span, f"primary {primary.address}",
+                        no_fix_reason=f"{no_fix}: encrypt {primary.address}")
+    enc.resource, enc.attribute, enc.value = group, "global_replication_group_id", None
+    if datastore.header_span is not None:
+        enc.related.insert(0, (datastore.header_span, f"Global Datastore {datastore.address}"))
+    if enc.state is False:
+        return enc
+    own = own_key(group, walk.graph)
+    enc.key = own or EffectiveKey(
+        KeyClass(KeyKind.UNKNOWN, f"this Global Datastore secondary names no kms_key_id, and which key then "
+                 f"encrypts it in its own Region is not verified (a KMS key is used only in its own Region, so "
+                 f"not the key of {primary.address})"), group, "kms_key_id", None)
+    return enc
+
+
 _HANDLERS = {
     **{t: _cluster for t in CLUSTERS},
     "aws_db_instance": _instance,
@@ -568,4 +634,5 @@ _HANDLERS = {
     "aws_ebs_volume": _ebs,
     "aws_ebs_snapshot": _ebs_snapshot,
     "aws_ebs_snapshot_copy": _ebs_snapshot,
+    "aws_elasticache_replication_group": _cache_group,
 }

@@ -8,6 +8,7 @@ whether a final snapshot will be taken, read from the resource's current state (
 from __future__ import annotations
 
 from iaclint.engine.results import CheckContext, CheckResult
+from iaclint.eval.values import from_python, render
 from iaclint.graph.model import Resource
 
 ENCRYPTION_ATTRIBUTES = {"storage_encrypted", "kms_key_arn", "kms_key_id", "at_rest_encryption_enabled",
@@ -51,6 +52,11 @@ def _paths(resource) -> list[str]:
     return out
 
 
+def _shown(planned) -> str:
+    """A planned value as HCL shows it ("name"), not as Python does ('name')."""
+    return render(from_python(planned))
+
+
 def _final_snapshot(resource) -> str:
     before = resource.before or {}
     kind = resource.type
@@ -68,13 +74,13 @@ def _final_snapshot(resource) -> str:
     identifier = before.get("final_snapshot_identifier")
     if kind.startswith("aws_elasticache"):
         if identifier:
-            return f"a final snapshot {identifier!r} will be taken"
+            return f"a final snapshot {_shown(identifier)} will be taken"
         return "no final snapshot will be taken (final_snapshot_identifier is not set): the cached data is lost"
     skip = before.get("skip_final_snapshot")
     if skip is True:
         return "no final snapshot will be taken (skip_final_snapshot = true): the data is lost"
     if identifier:
-        return f"a final snapshot {identifier!r} will be taken"
+        return f"a final snapshot {_shown(identifier)} will be taken"
     if skip is False:
         return "skip_final_snapshot is false but final_snapshot_identifier is not set: the destroy will fail"
     return "whether a final snapshot is taken cannot be read from the plan"

@@ -42,6 +42,18 @@ class Partial:
     refs: frozenset[str] = frozenset()
 
 
+def describe_part(part: Any) -> str:
+    """A policy value as people read it: `arn:aws:iam::${...}:root` for a string with unknown parts, never
+    the Python form of Partial or Unknown."""
+    if isinstance(part, Partial):
+        return part.text.replace(HOLE, "${...}")
+    if isinstance(part, Unknown):
+        return f"(unknown: {part.reason})"
+    if isinstance(part, str):
+        return part
+    return json.dumps(part, default=describe_part)
+
+
 @dataclass
 class Statement:
     """One policy statement, normalised: principals, actions, conditions."""
@@ -310,7 +322,7 @@ def _normalise(data: Any, source: str) -> Policy:
                 principals = []
                 for kind, ids in principal.items():
                     for identifier in _listed(ids) or []:
-                        principals.append(identifier if kind == "AWS" else f"{kind}:{identifier}")
+                        principals.append(identifier if kind == "AWS" else f"{kind}:{describe_part(identifier)}")
             else:
                 principals = [principal if isinstance(principal, (Unknown, Partial)) else Unknown("principal")]
         conditions = item.get("Condition", {})
@@ -463,7 +475,8 @@ def key_administration_kept(resource: Resource, context) -> "CheckResult":
             doubts.append(f"{name} grants kms:PutKeyPolicy only under a condition on {', '.join(keys) or 'unknown keys'}"
                           f"{via}")
         else:
-            accounts = ", ".join(sorted({str(p) for p, v in zip(statement.principals, verdicts) if v is None}))
+            accounts = ", ".join(sorted({describe_part(p) for p, v in zip(statement.principals, verdicts)
+                                         if v is None}))
             doubts.append(f"{name} grants kms:PutKeyPolicy to {accounts}, and whether that is the key's own "
                           "account is not known (allowed_account_ids or assume_role in its provider would say)")
     if doubts:

@@ -166,7 +166,8 @@ def cross_region_replica_key(resource: Resource, context: CheckContext) -> Check
                                    "configuration", attribute=attribute)
     enc = encryption_of(source, graph)
     if enc.state is False:
-        return CheckResult.passed(f"its source {source.address} is not encrypted ({enc.reason}), so no key is needed")
+        return CheckResult.passed(f"its source {source.address} is not encrypted ({enc.reason}), so no key is needed",
+                                  masked=True)
     error = ('("Cannot create a cross region unencrypted read replica from encrypted source")'
              if resource.type == "aws_db_instance" else "(KmsKeyId must be a key valid in the destination Region)")
     consequence = (f"a {noun} in {here.value} of {source.address} in {there.value} names no kms_key_id: an encrypted "

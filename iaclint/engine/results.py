@@ -29,6 +29,9 @@ class CheckResult:
     fixable: bool = True  # False when no edit of the attribute can fix it (a restored snapshot)
     no_fix_reason: str = ""
     extra: Mapping[str, Any] = field(default_factory=lambda: NO_EXTRA)  # read-only; checks pass their own dict
+    # a pass only because another rule's problem hides this one (an unencrypted resource has no key to judge):
+    # fixing that problem may reveal it, which a fix's verification must not count as a new finding
+    masked: bool = False
 
     def __post_init__(self) -> None:
         if not self.related:
@@ -37,8 +40,8 @@ class CheckResult:
             self.extra = NO_EXTRA
 
     @classmethod
-    def passed(cls, reason: str = "") -> "CheckResult":
-        return cls(Verdict.PASS, reason)
+    def passed(cls, reason: str = "", masked: bool = False) -> "CheckResult":
+        return cls(Verdict.PASS, reason, masked=masked)
 
     @classmethod
     def failed(cls, reason: str, **kwargs: Any) -> "CheckResult":

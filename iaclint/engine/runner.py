@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from sys import intern
 from typing import Any
 
@@ -52,8 +52,10 @@ class FindingContext:
 
 
 def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None = None,
-              evaluations: list[tuple[str, str, str]] | None = None) -> list[Finding]:
-    """Findings for every (rule, resource) that does not pass; ``evaluations`` collects every pair checked."""
+              evaluations: list[tuple[str, str, str]] | None = None,
+              masked: set[tuple[str, str]] | None = None) -> list[Finding]:
+    """Findings for every (rule, resource) that does not pass; ``evaluations`` collects every pair checked,
+    ``masked`` the (rule id, address) pairs that pass only because another rule's problem hides them."""
     selection = selection or RuleSelection()
     findings = [diagnostic_finding(d, selection, graph) for d in graph.diagnostics]
     findings = [f for f in findings if f is not None]
@@ -69,13 +71,29 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
                 continue
             if resource.plan_actions is not None and tuple(resource.plan_actions) in DELETING and not rule.plan_only:
                 continue
-            result = _evaluate(rule, resource, context)
+            result = _judge_existence(_evaluate(rule, resource, context), resource)
             if evaluations is not None:
                 evaluations.append((rule.id, resource.address, _file_of(resource, graph)))
             if result.verdict is Verdict.PASS:
+                if masked is not None and result.masked:
+                    masked.add((rule.id, resource.address))
                 continue
             findings.append(make_finding(rule, resource, result, graph, selection.severity_of(rule)))
     return findings
+
+
+def _judge_existence(result: CheckResult, resource: Resource) -> CheckResult:
+    """A fail on an instance that may not be created (its count or for_each is not known) is unknown; it stays
+    a fail only when at least one instance surely exists, and then says that every instance fails."""
+    if result.verdict is not Verdict.FAIL:
+        return result
+    doubt = resource.creation_doubt()
+    if doubt is None:
+        return result
+    why, surely = doubt
+    if surely:
+        return replace(result, reason=f"{result.reason} (every instance fails: {why})")
+    return replace(result, verdict=Verdict.UNKNOWN, reason=f"it may not be created: {why}; if it is, {result.reason}")
 
 
 def _file_of(resource: Resource, graph: Graph) -> str:

@@ -11,6 +11,10 @@ suppressing and is reported (SUP002). A comment that cannot be honoured as writt
 id, a misspelt marker such as `iaclint: ignore`, an expiry date that does not exist) is reported
 (SUP003) and never suppresses. Suppressed findings stay in the report, marked, and never count toward
 the exit code.
+
+The text after a trivy or tfsec ignore is its reason (`#tfsec:ignore:AWS051 - no CMK needed`), and a
+line may hold several (`#tfsec:ignore:a tfsec:ignore:b`), as in those tools. A checkov, trivy or tfsec
+comment that names no iaclint rule is another tool's business: it is never reported.
 """
 
 from __future__ import annotations
@@ -28,7 +32,11 @@ _IACLINT = re.compile(r"(?:#|//)\s*iaclint:ignore\b(.*)$")
 _IDS = re.compile(r"\s*([A-Za-z0-9_-]+(?:\s*,\s*[A-Za-z0-9_-]+)*)")
 _OPTION = re.compile(r"""(\w+)=("(?:[^"\\]|\\.)*"|'[^']*'|\S+)""")
 _CHECKOV = re.compile(r"#\s*checkov:skip=([A-Za-z0-9_]+)(?::(.*))?$")
-_TRIVY = re.compile(r"(?:#|//)\s*(trivy|tfsec):ignore:([A-Za-z0-9_-]+)((?::[a-z]+:[^:\s]+)*)")
+# trivy's and tfsec's own grammar (trivy pkg/iac/ignore/parse.go): the words of a comment, each stripped of
+# leading `#`, `/` and `*`; a word `tfsec:ignore:ID[params]:exp:DATE:ws:NAME` is an ignore, any other word is
+# free text, such as the reason people write after it ("#tfsec:ignore:AWS051 - no CMK needed").
+_FOREIGN_START = re.compile(r"(?:#|//|/\*)\s*(?:trivy|tfsec):ignore:")
+_FOREIGN_WORD = re.compile(r"^(trivy|tfsec):(ignore:.*)$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # anything that looks like an attempt at iaclint:ignore: iaclint: ignore, iaclint-ignore, iac-lint:ignore, ...
 _NEAR_MISS = re.compile(r"(?:#|//)\s*(iac[\s_-]?lint\s*[:=_\s-]?\s*(?:ign|ing|skip|disable)\w*)", re.IGNORECASE)
@@ -94,14 +102,42 @@ def parse_line(text: str, file: str, line: int) -> list[Comment]:
     if match:
         out.append(Comment("checkov", file, line, match.start() + 1, {match.group(1)}, (match.group(2) or "").strip(),
                            None))
-    for match in _TRIVY.finditer(text):
-        parts = match.group(3).split(":")  # ":exp:2027-01-31:ws:prod" -> ["", "exp", "2027-01-31", "ws", "prod"]
-        options = dict(zip(parts[1::2], parts[2::2]))
-        expires = _parse_date(options.get("exp", "")) if options.get("exp") else None
-        problem = f"exp:{options['exp']} is not a date that exists (YYYY-MM-DD)" if options.get("exp") and expires is None \
-            else ""
-        out.append(Comment(match.group(1), file, line, match.start() + 1, {match.group(2)}, "", expires, problem))
+    out += _foreign_ignores(text, file, line)
     return out
+
+
+def _foreign_ignores(text: str, file: str, line: int) -> list[Comment]:
+    """The trivy and tfsec ignores of a line (several may share it), with the free text after them as reason."""
+    start = _FOREIGN_START.search(text)
+    if start is None:
+        return []
+    found: list[tuple[str, int, dict[str, str]]] = []
+    words: list[str] = []
+    for word in re.finditer(r"\S+", text[start.start():]):
+        stripped = word.group().lstrip("#/*")
+        match = _FOREIGN_WORD.match(stripped)
+        sections = _sections(match.group(2)) if match else {}
+        if sections.get("ignore"):
+            found.append((match.group(1), start.start() + word.start() + 1, sections))
+        elif stripped:
+            words.append(stripped)
+    reason = " ".join(words).lstrip("-:\u2013\u2014 ").strip()
+    out = []
+    for kind, column, sections in found:
+        exp = sections.get("exp", "")
+        expires = _parse_date(exp) if exp else None
+        problem = f"exp:{exp} is not a date that exists (YYYY-MM-DD)" if exp and expires is None else ""
+        out.append(Comment(kind, file, line, column, {sections["ignore"]}, reason, expires, problem))
+    return out
+
+
+def _sections(text: str) -> dict[str, str]:
+    """"ignore:AWS051[from_port=443]:exp:2027-01-31:ws:prod" -> {"ignore": "AWS051", "exp": ..., "ws": ...}."""
+    parts = text.split(":")
+    sections = dict(zip(parts[0::2], parts[1::2]))
+    if "ignore" in sections:
+        sections["ignore"] = sections["ignore"].split("[", 1)[0]
+    return sections
 
 
 def scan(graph: Graph, files: dict | None = None) -> list[Comment]:
@@ -196,6 +232,8 @@ def apply_suppressions(findings: list[Finding], graphs: list[Graph], today: date
                 break
     extra: list[Finding] = []
     for comment in comments:
+        if comment.kind != "inline" and not any(_matches(comment, rule) for rule in rules.values()):
+            continue  # another tool's suppression of a check iaclint does not have: not iaclint's to judge
         if comment.kind == "inline" and comment.block_key is None and not comment.problem:
             extra.append(_comment_finding("CONFIG", comment, "this iaclint:ignore comment is not in or above a "
                                                              "block, so it suppresses nothing"))

@@ -446,6 +446,42 @@ def expand(module: ModuleInstance, block: ast.Block, what: str) -> tuple[dict[An
     return {None: InstanceContext(module)}, ""
 
 
+def creation_doubt(module: "ModuleInstance", block: ast.Block, reason: str) -> tuple[str, bool]:
+    """Why the instances of a block whose count/for_each is unknown may not exist, and whether at least one
+    surely does (every branch of a conditional makes one, or a set has elements whose values are unknown)."""
+    counted = block.attribute("count") is not None
+    attribute = block.attribute("count") or block.attribute("for_each")
+    name = "count" if counted else "for_each"
+    reason = reason or "it cannot be evaluated"
+    fewest = _fewest_instances(module, attribute.expr, counted, 0) if attribute is not None else None
+    if fewest is not None and fewest >= 1:
+        made = "one instance" if fewest == 1 else f"{fewest} instances"
+        return f"{name} is not known ({reason}), but whatever it turns out to be it makes at least {made}", True
+    return f"{name} is not known ({reason})", False
+
+
+def _fewest_instances(module: "ModuleInstance", expr: ast.Expr, counted: bool, depth: int) -> int | None:
+    """The fewest instances a count or for_each expression can make, when the exact number is not known."""
+    while isinstance(expr, ast.Paren):
+        expr = expr.inner
+    if isinstance(expr, ast.Conditional) and depth < 8:
+        sides = [_fewest_instances(module, side, counted, depth + 1) for side in (expr.true_expr, expr.false_expr)]
+        return None if None in sides else min(sides)
+    value = Evaluator(module, OriginKind.EXPRESSION, "count" if counted else "for_each").evaluate(expr)
+    if not value.known or value.raw is None:
+        return None
+    if counted:
+        try:
+            return max(int(to_number(value)), 0)
+        except EvalError:
+            return None
+    if isinstance(value.raw, dict):
+        return len(value.raw)
+    if isinstance(value.raw, SetList):
+        return min(len(value.raw), 1)  # unknown elements may turn out equal, but a non-empty set stays non-empty
+    return None
+
+
 def _wildcard(module: ModuleInstance, reason: str, counted: bool) -> dict[Any, InstanceContext]:
     unknown = Value.unknown_because(reason)
     if counted:
@@ -456,7 +492,8 @@ def _wildcard(module: ModuleInstance, reason: str, counted: bool) -> dict[Any, I
 class ResourceGroup:
     """All instances of one resource block in one module instance."""
 
-    __slots__ = ("module", "decl", "_instances", "_expanding", "unknown_reason", "_reference")  # one per block
+    # one per block
+    __slots__ = ("module", "decl", "_instances", "_expanding", "unknown_reason", "_reference", "_doubt")
     # _instances: None until expanded; the HclResource itself for a block without count or for_each
     # (most blocks: a one-entry dict each was a large file's biggest dict cost); else key -> HclResource
 
@@ -467,11 +504,18 @@ class ResourceGroup:
         self._expanding = False
         self.unknown_reason = ""
         self._reference: Value | None = None
+        self._doubt: tuple[str, bool] | None = None
 
     @property
     def base_address(self) -> str:
         prefix = self.module.address + "." if self.module.address else ""
         return prefix + self.decl.local_address
+
+    def creation_doubt(self) -> tuple[str, bool]:
+        """For a block whose instances are unknown: why they may not exist, and whether one surely does."""
+        if self._doubt is None:
+            self._doubt = creation_doubt(self.module, self.decl.block, self.unknown_reason)
+        return self._doubt
 
     def instances(self) -> dict[Any, "HclResource"]:
         if self._instances is None:
@@ -604,6 +648,21 @@ class HclResource(Resource):
     def provider_ref(self) -> str:
         return provider_ref(self.block, self.type, self.module)
 
+    def creation_doubt(self) -> tuple[str, bool] | None:
+        """None when this instance surely exists; else why it may not (its own count/for_each or an enclosing
+        module's is not known) and whether at least one instance surely does."""
+        doubts = [self.group.creation_doubt()] if self.key is WILDCARD else []
+        node = self.module
+        while node.parent is not None and node.call is not None:
+            group = node.parent.module_groups.get(node.call.name)
+            if group is not None and group.is_wildcard(node):
+                doubts.append(group.creation_doubt())
+            node = node.parent
+        if not doubts:
+            return None
+        unsure = [why for why, surely in doubts if not surely]
+        return (unsure[0], False) if unsure else (doubts[0][0], True)
+
     def as_value(self) -> Value:
         """The resource as a reference sees it; made once (values are never changed, only copied)."""
         if self._value is None:
@@ -713,6 +772,10 @@ def provider_ref(block: ast.Block, resource_type: str, module: "ModuleInstance")
 
 
 def _reference_text(expr: ast.Expr) -> str | None:
+    """A provider reference as text: `aws`, `aws.west`, or a key of a `providers` map (a bare word there is
+    parsed as a Literal, a quoted one as a Template)."""
+    if isinstance(expr, ast.Literal) and isinstance(expr.value, str):
+        return expr.value
     if isinstance(expr, ast.Variable):
         return expr.name
     if isinstance(expr, ast.GetAttr) and isinstance(expr.target, ast.Variable):
@@ -741,11 +804,22 @@ class ModuleGroup:
         self._instances: dict[Any, ModuleInstance] | None = None
         self._expanding = False
         self.unknown_reason = ""
+        self._doubt: tuple[str, bool] | None = None
 
     @property
     def base_address(self) -> str:
         prefix = self.parent.address + "." if self.parent.address else ""
         return f"{prefix}module.{self.name}"
+
+    def creation_doubt(self) -> tuple[str, bool]:
+        """For a module call whose instances are unknown: why they may not exist, and whether one surely does."""
+        if self._doubt is None:
+            why, surely = creation_doubt(self.parent, self.block, self.unknown_reason)
+            self._doubt = (f"it is in {self.base_address}[*], whose {why}", surely)
+        return self._doubt
+
+    def is_wildcard(self, instance: "ModuleInstance") -> bool:
+        return self._instances is not None and self._instances.get(WILDCARD) is instance
 
     def instances(self) -> dict[Any, ModuleInstance]:
         if self._instances is not None:

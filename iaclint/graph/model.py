@@ -116,6 +116,11 @@ class Resource:
         """The root-level provider configuration this resource uses: "aws" or "aws.west"."""
         return self.type.split("_", 1)[0]
 
+    def creation_doubt(self) -> tuple[str, bool] | None:
+        """None when this instance surely exists; else why it may not (a count or for_each that is not known)
+        and whether at least one instance of it surely does."""
+        return None
+
     def references(self, name: str | None = None) -> frozenset[str]:
         """Addresses of the resources an attribute (or any attribute) depends on."""
         names = [name] if name else self.attribute_names()

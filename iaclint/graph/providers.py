@@ -9,6 +9,7 @@ unknown, with the reason.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,7 +145,7 @@ def provider_versions(root: Path, blocks: Iterable[tuple[ast.Block, str]], sourc
     for name in sorted(names):
         entries = required.get(name, [])
         source = next((s for s, _, _ in entries if s), "") or (f"hashicorp/{name}")
-        info = ProviderVersion(name, source, constraints=[f"{w}: {c!r}" for _, c, w in entries if c])
+        info = ProviderVersion(name, source, constraints=[f"{w}: {json.dumps(c)}" for _, c, w in entries if c])
         full_source = source if source.count("/") == 2 else f"registry.terraform.io/{source}"
         version = locked.get(full_source)
         if version is not None:
@@ -162,7 +163,7 @@ def provider_versions(root: Path, blocks: Iterable[tuple[ast.Block, str]], sourc
                 continue
             bounds = _bounds(constraint)
             if bounds is None:
-                unreadable.append(f"{where}: {constraint!r}")
+                unreadable.append(f"{where}: {json.dumps(constraint)}")
                 continue
             low, high = max(low, bounds[0]), min(high, bounds[1])
         top_major = high[0] - 1 if high[1:] == (0, 0) else high[0]  # < 6.0.0 tops out at v5
