@@ -565,8 +565,8 @@ def _consumers_by_key(graph: Graph) -> dict[str, list[tuple[Resource, str]]]:
     from iaclint.checks.regions import KEY_ARGUMENTS, key_arguments
 
     index: dict[str, list[tuple[Resource, str]]] = {}
-    for resource in graph.managed():
-        if resource.type not in KEY_ARGUMENTS:
+    for resource in graph.of_type(*KEY_ARGUMENTS):
+        if resource.mode != "managed":
             continue
         for label, view, _ in key_arguments(resource):
             keys = {t.address for t in graph.referenced(view.value.all_refs()) if t.type in CMK_RESOURCE_TYPES}

@@ -63,9 +63,8 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
         if rule.plan_only and graph.kind != "plan":
             continue
         context = CheckContext(graph, rule)
-        types = set(rule.resource_types)
-        for resource in graph.resources:
-            if resource.type not in types or resource.mode != rule.mode:
+        for resource in graph.of_type(*rule.resource_types):  # the type index: never a scan per rule
+            if resource.mode != rule.mode:
                 continue
             if resource.plan_actions is not None and tuple(resource.plan_actions) in DELETING and not rule.plan_only:
                 continue
@@ -74,7 +73,8 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
                 evaluations.append((rule.id, resource.address, _file_of(resource, graph)))
             if result.verdict is Verdict.PASS:
                 continue
-            findings.append(make_finding(rule, resource, result, graph, selection.severity_of(rule)))
+            severity = selection.severity.get(rule.id) or result.extra.get("severity") or rule.severity
+            findings.append(make_finding(rule, resource, result, graph, severity))
     return findings
 
 
