@@ -341,7 +341,7 @@ def secret_customer_key(secret: Resource, context: CheckContext) -> CheckResult:
             related.append((replica.span, f"replica in {shown}"))
     problems += failing_replicas
     if problems:
-        fixable = own in (KeyKind.ABSENT, KeyKind.AWS_MANAGED)
+        fixable = own in (KeyKind.ABSENT, KeyKind.AWS_MANAGED) and not failing_replicas
         return CheckResult.failed("the secret is encrypted, but " + "; ".join(problems), attribute="kms_key_id",
                                   value=view.value if view.present else None, related=related, fixable=fixable,
                                   no_fix_reason="a replica's key must be a customer managed key of the replica's "

@@ -94,6 +94,10 @@ def build_fix(context: FindingContext) -> Fix:
         return fix
     target = _target(context)
     spec = _with_block(spec)
+    for name in spec.get("conflicts_with", ()):
+        if target.resource.attr(name).present:
+            raise NoFix(f"{name} is set, and the provider rejects it together with {spec['attribute']}: remove it, "
+                        "then the fix can be applied")
     nested = "." in fix_attribute(spec, target.resource) or bool(spec.get("with")) or bool(spec.get("new_resource"))
     if spec["action"] == "set_attribute":
         nested = nested or not isinstance(spec.get("value", True), bool)
