@@ -210,12 +210,72 @@ def _load_balancer_logs(graph: Graph) -> dict:
 
 
 def load_balancer_logs(bucket: Resource, graph: Graph) -> list[tuple[Resource, bool | None, str]]:
+    """The load balancers that deliver logs to the bucket, and the bucket policies that let ELB deliver them."""
     index = _index(graph, "_lb_log_buckets", _load_balancer_logs)
     found = list(index.get(bucket.address, ()))
     name = bucket.attr("bucket").value
     if name is not None and name.known and isinstance(name.raw, str):
         found += index.get(name.raw, [])
+    policies = _index(graph, "_elb_log_policies", _elb_log_policies)
+    found += [(policy, True, "elb_log_delivery_policy") for policy in policies.get(bucket.address, ())]
     return found
+
+
+ELB_LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
+_ELB_ACCOUNT = re.compile(r"(?:^|\.)data\.aws_elb_service_account\.")
+
+
+def _elb_log_policies(graph: Graph) -> dict[str, list[Resource]]:
+    """Bucket address -> its aws_s3_bucket_policy resources that allow Elastic Load Balancing to write logs: a
+    statement whose principal is logdelivery.elasticloadbalancing.amazonaws.com or the account that
+    data "aws_elb_service_account" names (a bucket made for load balancers that are not in this configuration).
+
+    Read from the policy's text (jsonencode or JSON) and from the aws_iam_policy_document data sources it
+    refers to, their source documents included: a merged document is often unknown as a whole (a counted
+    document's json), while the statement that lets ELB in is plain in its own document."""
+    from iaclint.checks.policy import read_policy
+
+    index: dict[str, list[Resource]] = {}
+    for holder in graph.of_type("aws_s3_bucket_policy"):
+        if holder.mode != "managed" or not holder.attr("bucket").is_set:
+            continue
+        buckets = _targets(holder.attr("bucket").value, graph, BUCKET_TYPES)
+        if not buckets:
+            continue
+        policy = read_policy(holder, "policy", graph)
+        allows = any(statement.effect == "Allow" and statement.principals and
+                     f"Service:{ELB_LOG_DELIVERY}" in statement.principals for statement in policy.statements)
+        if allows or _documents_allow_elb(holder.attr("policy").value, graph, 0):
+            for bucket in buckets:
+                index.setdefault(bucket.address, []).append(holder)
+    return index
+
+
+def _documents_allow_elb(value: Value | None, graph: Graph, depth: int) -> bool:
+    if value is None or depth > 3:
+        return False
+    for document in graph.referenced(value.all_refs()):
+        if document.mode != "data" or document.type != "aws_iam_policy_document":
+            continue
+        statements, _ = document.nested("statement")
+        for statement in statements:
+            effect = statement.attr("effect").value
+            if effect is not None and effect.known and effect.raw != "Allow":
+                continue
+            principals, _ = statement.nested("principals")
+            for principal in principals:
+                ids = principal.attr("identifiers").value
+                if ids is None:
+                    continue
+                if any(_ELB_ACCOUNT.search(r) for r in ids.all_refs()):
+                    return True
+                if ids.known and isinstance(ids.raw, list) and any(
+                        item.known and item.raw == ELB_LOG_DELIVERY for item in ids.raw):
+                    return True
+        for name in ("source_policy_documents", "override_policy_documents"):
+            if _documents_allow_elb(document.attr(name).value, graph, depth + 1):
+                return True
+    return False
 
 
 def _subject(enc: BucketEncryption, bucket: Resource) -> Resource | None:
@@ -231,6 +291,9 @@ def s3_default_encryption(bucket: Resource, context: CheckContext) -> CheckResul
         return CheckResult.passed(enc.reason)
     for lb, state, block in load_balancer_logs(bucket, graph):
         what = "a Classic Load Balancer" if lb.type == "aws_elb" else "an Application Load Balancer"
+        if lb.type == "aws_s3_bucket_policy":
+            return CheckResult.passed(f"its policy {lb.address} lets Elastic Load Balancing deliver access logs, "
+                                      "which supports SSE-S3 only, so S3.17 does not apply")
         if state is True:
             return CheckResult.passed(f"it receives the {block.replace('_', ' ')} of {lb.address} ({what}), whose "
                                       "delivery supports SSE-S3 only, so S3.17 does not apply")

@@ -579,7 +579,14 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
     key_note = plan.note if plan is not None else ""
     shown = " and ".join(s.shown() for s in settings)
     if holder_type != resource.type:
+        if resource.key is not None or resource.module_address:
+            where = f"module {resource.module_address}" if resource.module_address else "count or for_each"
+            raise NoFix(f"{resource.address} is made through {where}: a new {holder_type} for it belongs beside "
+                        "that definition (give the module its encryption setting through its inputs)")
+        taken = {r.name for r in graph.of_type(holder_type) if r.module_address == resource.module_address}
         name = resource.name
+        while name in taken:
+            name += "_encryption"
         head = [(new["refer"], f"{resource.type}.{resource.name}.{new.get('refer_attribute', 'id')}")]
         snippet = resource_text(holder_type, name, head, settings)
         edit = insert_after_block(source, block, snippet)
