@@ -436,13 +436,6 @@ def _last_segment(value: Value) -> tuple[str | None, str]:
 
 def plaintext_secret_parameter(parameter: Resource, context: CheckContext) -> CheckResult:
     """SSM001: a String or StringList parameter whose name's last segment looks like a secret."""
-    kind = parameter.attr("type")
-    if not kind.is_set:
-        return CheckResult.unknown("type is not set", attribute="type")
-    if not kind.value.known:
-        return CheckResult.unknown(f"type is unknown: {kind.value.unknown}", attribute="type", value=kind.value)
-    if kind.value.raw not in ("String", "StringList"):
-        return CheckResult.passed(f"type is {render(kind.value)}")
     name = parameter.attr("name")
     if not name.is_set:
         return CheckResult.passed("name is not set")
@@ -452,6 +445,15 @@ def plaintext_secret_parameter(parameter: Resource, context: CheckContext) -> Ch
     match = SECRET_NAME.search(segment)
     if match is None:
         return CheckResult.passed(f"the name's last segment {segment!r} does not look like a secret")
+    kind = parameter.attr("type")
+    looks = f"the name's last segment {segment!r} contains {match.group(0)!r}, which looks like a secret"
+    if not kind.is_set:
+        return CheckResult.unknown(f"{looks}, and type is not set", attribute="type")
+    if not kind.value.known:
+        return CheckResult.unknown(f"{looks}, and type is unknown: {kind.value.unknown}", attribute="type",
+                                   value=kind.value)
+    if kind.value.raw not in ("String", "StringList"):
+        return CheckResult.passed(f"type is {render(kind.value)}")
     return CheckResult.failed(f"type is {render(kind.value)}, stored in plain text, and the name's last segment "
                               f"{segment!r} contains {match.group(0)!r}, which looks like a secret (a name "
                               "heuristic): use SecureString", attribute="type", value=kind.value)

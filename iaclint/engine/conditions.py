@@ -185,7 +185,7 @@ def _show(default: Any, cond: dict[str, Any]) -> str:
         return "true" if default else "false"
     if default is None:
         return "null"
-    return repr(default) if isinstance(default, str) else str(default)
+    return render(Value(default))  # "NONE", as values are shown everywhere
 
 
 def as_bool(raw: Any) -> bool | None:

@@ -173,6 +173,32 @@ REPLACEMENT = {
         "the vault is destroyed and created again: its recovery points are not moved, and a vault that still "
         "holds recovery points cannot be deleted; create the new vault beside the old one and keep the old one "
         "until its recovery points expire"),
+    # the rest of the estate (FACTS-3 §1 "change" column: RR)
+    "aws_opensearch_domain": "the domain is destroyed and created again, empty: take a manual snapshot to an S3 "
+                             "repository first and restore it into the new domain",
+    "aws_elasticsearch_domain": "the domain is destroyed and created again, empty: take a manual snapshot to an S3 "
+                                "repository first and restore it into the new domain",
+    "aws_ecr_repository": "the repository is destroyed and created again, empty: its images are deleted unless "
+                          "you copy them to another repository first (and force_delete decides whether a "
+                          "repository with images can be deleted at all)",
+    "aws_msk_cluster": "the cluster is destroyed and created again, empty: mirror its topics to the new cluster "
+                       "(MirrorMaker) and move producers and consumers before the old one goes",
+    "aws_mq_broker": "the broker is destroyed and created again: queued messages and its configuration state are "
+                     "lost unless drained first",
+    "aws_dax_cluster": "the cluster is destroyed and created again; it holds only a cache, which is filled again "
+                       "from DynamoDB",
+    "aws_instance": "the instance is destroyed and created again from its AMI: data on its volumes is lost "
+                    "unless you snapshot them first and create encrypted volumes from copies of the snapshots",
+    "aws_launch_configuration": "a new launch configuration is created; instances already launched keep their "
+                                "volumes until they are replaced",
+    "aws_workspaces_workspace": "the WorkSpace is destroyed and created again: the user's volume data is lost "
+                                "unless backed up first",
+    "aws_appsync_api_cache": "the cache is destroyed and created again; it is filled again from the data sources",
+    "aws_glue_security_configuration": "the security configuration is destroyed and created again; jobs, "
+                                       "crawlers and endpoints that name it pick up the new one on their next run",
+    **{t: "the file system is destroyed and created again, empty: back it up first and create the new file "
+          "system from the backup" for t in ("aws_fsx_lustre_file_system", "aws_fsx_windows_file_system",
+                                                          "aws_fsx_ontap_file_system", "aws_fsx_openzfs_file_system")},
 }
 
 
