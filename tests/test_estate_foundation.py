@@ -382,13 +382,51 @@ resource "aws_opensearch_domain" "d" {
     kms_key_id = aws_kms_key.us.arn
   }
 }
+
+resource "aws_dynamodb_table" "t" {
+  provider = aws.us
+  name     = "t"
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.us.arn
+  }
+}
 ''')
     report = run([root], select={"XRG001", "KMS003"})
-    by_rule = {f.rule_id: f for f in report.findings}
-    assert by_rule["XRG001"].verdict is Verdict.FAIL
-    assert "encrypt_at_rest.kms_key_id names aws_kms_key.us in us-east-1" in by_rule["XRG001"].message
-    assert by_rule["XRG001"].location.line == 23
-    assert "aws_opensearch_domain.d.encrypt_at_rest.kms_key_id" in by_rule["KMS003"].message
+    xrg = [f for f in report.findings if f.rule_id == "XRG001"]
+    (kms,) = [f for f in report.findings if f.rule_id == "KMS003"]
+    assert [(f.address, f.verdict) for f in xrg] == [("aws_opensearch_domain.d", Verdict.FAIL)]
+    assert "encrypt_at_rest.kms_key_id names aws_kms_key.us in us-east-1" in xrg[0].message
+    assert xrg[0].location.line == 23
+    # KMS003 judges the key by the consumers whose service creates grants (the table), not the domain
+    assert "aws_dynamodb_table.t.server_side_encryption.kms_key_arn" in kms.message
+    assert "aws_opensearch_domain" not in kms.message
+
+
+def test_key_consumers_list_every_key_argument_nested_ones_included(tmp_path):
+    from iaclint.checks.policy import key_consumers
+
+    graph = graph_of(tmp_path, '''
+resource "aws_kms_key" "k" {}
+
+resource "aws_kinesis_firehose_delivery_stream" "s" {
+  name        = "s"
+  destination = "extended_s3"
+  server_side_encryption {
+    enabled  = true
+    key_type = "CUSTOMER_MANAGED_CMK"
+    key_arn  = aws_kms_key.k.arn
+  }
+}
+
+resource "aws_sqs_queue" "q" {
+  kms_master_key_id = aws_kms_key.k.key_id
+}
+''')
+    consumers = key_consumers(graph.resource("aws_kms_key.k"), graph)
+    assert sorted((r.address, label) for r, label in consumers) == [
+        ("aws_kinesis_firehose_delivery_stream.s", "server_side_encryption.key_arn"),
+        ("aws_sqs_queue.q", "kms_master_key_id")]
 
 
 def test_xrg001_covers_every_key_argument_of_the_table():
@@ -417,3 +455,29 @@ def test_the_runner_asks_the_type_index_not_every_resource(tmp_path):
     graph.resources = Watched(graph.resources)
     findings = run_rules(graph, [r for r in load_rules() if r.check_name == "" or r.id in ("XRG001", "KMS003")])
     assert findings and Watched.scans == 0
+
+
+def test_a_block_a_plan_knows_only_after_apply_makes_a_nested_condition_unknown(tmp_path):
+    import json
+
+    stream = {"name": "s", "destination": "extended_s3"}
+    plan = {
+        "format_version": "1.2", "terraform_version": "1.11.4",
+        "planned_values": {"root_module": {"resources": [{
+            "address": "aws_kinesis_firehose_delivery_stream.s", "mode": "managed",
+            "type": "aws_kinesis_firehose_delivery_stream", "name": "s",
+            "provider_name": "registry.terraform.io/hashicorp/aws", "schema_version": 1, "values": stream,
+            "sensitive_values": {}}]}},
+        "resource_changes": [{
+            "address": "aws_kinesis_firehose_delivery_stream.s", "mode": "managed",
+            "type": "aws_kinesis_firehose_delivery_stream", "name": "s",
+            "provider_name": "registry.terraform.io/hashicorp/aws",
+            "change": {"actions": ["create"], "before": None, "after": stream,
+                       "after_unknown": {"server_side_encryption": True}, "before_sensitive": False,
+                       "after_sensitive": {}}}]}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan))
+    report = run([path], select={"FIR001"})
+    (finding,) = report.findings
+    assert finding.verdict is Verdict.UNKNOWN
+    assert "server_side_encryption is known only after apply" in finding.message

@@ -19,6 +19,12 @@ from iaclint.graph.placement import Place, arn_region, region_of, same_provider
 # argument, or a dotted path into nested blocks (graph/paths.py). XRG001 (the key's Region) and KMS003 (a key's
 # consumers) read this table; a key argument of a new rule belongs here. Keys of other Regions by design (a
 # DynamoDB or secret replica's key is in the replica's Region) are left out.
+# The datastores whose service creates a grant on the key with the caller's permissions (FACTS.md, FACTS-2.md):
+# KMS003 judges a key by these consumers only. Whether the services of the rest of the estate do is not
+# established in FACTS-3, so no KMS003 verdict rests on them.
+GRANT_CONSUMERS = frozenset({*KEY_ATTRIBUTE, "aws_backup_vault", "aws_db_instance_automated_backups_replication",
+                             "aws_ebs_snapshot_copy", "aws_dynamodb_table"})
+
 KEY_ARGUMENTS: dict[str, tuple[str, ...]] = {
     **{type_: (name,) for type_, name in KEY_ATTRIBUTE.items()},
     "aws_backup_vault": ("kms_key_arn",),
