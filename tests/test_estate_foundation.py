@@ -481,3 +481,24 @@ def test_a_block_a_plan_knows_only_after_apply_makes_a_nested_condition_unknown(
     (finding,) = report.findings
     assert finding.verdict is Verdict.UNKNOWN
     assert "server_side_encryption is known only after apply" in finding.message
+
+
+def test_a_key_for_a_module_resource_follows_the_calls_provider_and_region(tmp_path):
+    from iaclint.hcl.layout import apply_edits
+    from test_fixes import findings
+
+    root = tmp_path / "root"
+    (root / "logs").mkdir(parents=True)
+    (root / "logs" / "main.tf").write_text('variable "kms_key_id" {\n  default = null\n}\n\n'
+                                           'resource "aws_cloudwatch_log_group" "this" {\n  name       = "app"\n'
+                                           '  kms_key_id = var.kms_key_id\n}\n')
+    (root / "main.tf").write_text('provider "aws" {\n  region = "eu-west-1"\n}\n\nprovider "aws" {\n  alias  = "us"\n'
+                                  '  region = "us-east-1"\n}\n\nresource "aws_kms_key" "logs" {\n'
+                                  '  description = "logs for logs.eu-west-1.amazonaws.com"\n}\n\n'
+                                  'module "edge" {\n  source = "./logs"\n  providers = {\n    aws = aws.us\n  }\n}\n')
+    (finding,) = findings(root, ["LOG001"])
+    assert finding.context.resource.provider_ref() == "aws.us"  # `aws = aws.us`: a bare key names the provider
+    fixed = apply_edits((root / "main.tf").read_text(), [e for e in finding.fix.edits if e.file.endswith("/main.tf")
+                                                          and "/logs/" not in e.file])
+    assert "module argument `kms_key_id = aws_kms_key.logs_edge.arn`" in finding.fix.title  # not the eu-west-1 key
+    assert "  provider                = aws.us\n" in fixed and '"logs.us-east-1.amazonaws.com"' in fixed

@@ -303,8 +303,10 @@ def s3_default_encryption(bucket: Resource, context: CheckContext) -> CheckResul
     if enc.on_kms is None:
         return CheckResult.unknown(enc.reason, resource=_subject(enc, bucket), related=related,
                                    extra={"locate_span": enc.span} if enc.span else {})
+    control = ("Security Hub S3.17 covers general purpose buckets; the same policy for a directory bucket"
+               if bucket.type == "aws_s3_directory_bucket" else "Security Hub S3.17")
     return CheckResult.failed(f"the bucket is encrypted, with SSE-S3 (Amazon S3 managed keys): {enc.reason}. This is "
-                              "the KMS policy (Security Hub S3.17): default encryption with a KMS key lets the key "
+                              f"the KMS policy ({control}): default encryption with a KMS key lets the key "
                               "policy decide who can read the objects", resource=_subject(enc, bucket),
                               related=related, value=enc.value, extra={"locate_span": enc.span} if enc.span else {})
 

@@ -133,13 +133,13 @@ def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFi
     keys = [r for r in graph.of_type("aws_kms_key") if r.mode == "managed" and r.module_address == module_address]
     caller = caller_identity_name(graph, module_address)
     account = f"data.aws_caller_identity.{caller or 'current'}.account_id"
-    provider = _provider_text(anchor, source) if getattr(resource, "block", None) is anchor else None
+    provider = _provider_for_key(resource, anchor, source, module_address)
     region_name = _region_lookup_name(graph, module_address, resource) or "current"
     use = service_use(service, resource, graph, account, f"data.aws_region.{region_name}.{_region_attribute(graph)}")
     judged = graph.__dict__.setdefault("_suitable_keys", {})  # a large module has thousands of fixes to plan
     if (module_address, hints, use.required) not in judged:
         judged[(module_address, hints, use.required)] = [k for k in keys if _suitable(k, graph, hints, use.required)]
-    suitable = [k for k in judged[(module_address, hints, use.required)] if _same_provider_text(k, provider, graph)]
+    suitable = [k for k in judged[(module_address, hints, use.required)] if k.provider_ref() == resource.provider_ref()]
     if suitable:
         chosen = sorted(suitable, key=lambda k: k.address)[0]
         return KeyPlan(chosen.name, chosen, [], f"reuses {chosen.address}, which is meant for {label}")
@@ -169,22 +169,19 @@ def data_block(type_: str, name: str, provider: str | None) -> str:
     return f'data "{type_}" "{name}" {{\n  provider = {provider}\n}}\n'
 
 
-def _provider_text(block: ast.Block, source: SourceFile) -> str | None:
-    """The `provider = aws.west` of a resource block as written, for the key made for it."""
-    attribute = block.attribute("provider")
-    if attribute is None or attribute.file != source.path:
-        return None
-    return source.text[attribute.expr.start:attribute.expr.end]
-
-
-def _same_provider_text(key: Resource, provider: str | None, graph: Graph) -> bool:
-    """A reused key must be created with the same provider configuration as the resource (its Region)."""
-    block = getattr(key, "block", None)
-    attribute = block.attribute("provider") if block is not None else None
-    if attribute is None or provider is None:
-        return attribute is None and provider is None
-    source = graph.sources.get(attribute.file)
-    return source is not None and source.text[attribute.expr.start:attribute.expr.end] == provider
+def _provider_for_key(resource: Resource, anchor: ast.Block, source: SourceFile, module_address: str) -> str | None:
+    """The `provider = ...` a new key needs to live in the resource's Region: the resource's own argument as
+    written (the key goes beside it), or, for a key added beside a root module's call, the root provider
+    configuration the resource uses through the call's `providers` map. None: the module's default one."""
+    if getattr(resource, "block", None) is anchor:
+        attribute = anchor.attribute("provider")
+        if attribute is None or attribute.file != source.path:
+            return None
+        return source.text[attribute.expr.start:attribute.expr.end]
+    ref = resource.provider_ref()
+    if module_address == "" and "." in ref and not ref.startswith("?") and ":" not in ref:
+        return ref
+    return None
 
 
 def _region_lookup_name(graph: Graph, module_address: str, resource: Resource) -> str | None:

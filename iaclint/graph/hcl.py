@@ -719,6 +719,8 @@ def _reference_text(expr: ast.Expr) -> str | None:
         return f"{expr.target.name}.{expr.name}"
     if isinstance(expr, ast.Template) and expr.is_literal:
         return expr.literal
+    if isinstance(expr, ast.Literal) and isinstance(expr.value, str):
+        return expr.value  # a bare object key (`aws = aws.us` in a providers map) is read as a literal name
     return None
 
 
