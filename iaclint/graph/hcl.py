@@ -713,14 +713,16 @@ def provider_ref(block: ast.Block, resource_type: str, module: "ModuleInstance")
 
 
 def _reference_text(expr: ast.Expr) -> str | None:
+    """A provider reference as text: `aws`, `aws.west`, or a key of a `providers` map (a bare word there is
+    parsed as a Literal, a quoted one as a Template)."""
+    if isinstance(expr, ast.Literal) and isinstance(expr.value, str):
+        return expr.value
     if isinstance(expr, ast.Variable):
         return expr.name
     if isinstance(expr, ast.GetAttr) and isinstance(expr.target, ast.Variable):
         return f"{expr.target.name}.{expr.name}"
     if isinstance(expr, ast.Template) and expr.is_literal:
         return expr.literal
-    if isinstance(expr, ast.Literal) and isinstance(expr.value, str):
-        return expr.value  # a bare object key (`aws = aws.us` in a providers map) is read as a literal name
     return None
 
 
