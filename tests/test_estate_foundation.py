@@ -502,3 +502,14 @@ def test_a_key_for_a_module_resource_follows_the_calls_provider_and_region(tmp_p
                                                           and "/logs/" not in e.file])
     assert "module argument `kms_key_id = aws_kms_key.logs_edge.arn`" in finding.fix.title  # not the eu-west-1 key
     assert "  provider                = aws.us\n" in fixed and '"logs.us-east-1.amazonaws.com"' in fixed
+
+
+def test_a_path_through_an_object_argument_is_read_but_not_rewritten_as_a_block(tmp_path):
+    text = ('resource "aws_s3tables_table_bucket" "t" {\n  name = "t"\n  encryption_configuration = {\n'
+            '    sse_algorithm = "AES256"\n  }\n}\n')
+    rule = _rule("TST006", "aws_s3tables_table_bucket",
+                 '{attribute: encryption_configuration.sse_algorithm, equals: "aws:kms"}',
+                 '{action: set_attribute, attribute: encryption_configuration.sse_algorithm, value: "aws:kms"}')
+    graph, (finding,) = _fix_with_rule(tmp_path, text, rule, "TST006")
+    assert finding.message.endswith('encryption_configuration.sse_algorithm is "AES256"')
+    assert finding.fix is None and "argument holding an object" in finding.no_fix_reason

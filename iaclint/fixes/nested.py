@@ -114,6 +114,9 @@ def _set_in(source: SourceFile, block: ast.Block, settings: list[Setting], depth
         if any(b.type == "dynamic" and b.labels == [name] for b in block.body.blocks):
             shown = ", ".join(s.path for s in inner)
             raise LayoutError(f"{name} is a dynamic block; set {shown} in its content by hand")
+        if block.attribute(name) is not None:
+            shown = ", ".join(s.path for s in inner)
+            raise LayoutError(f"{name} is an argument holding an object, not a block; set {shown} in it by hand")
         existing = block.blocks(name)
         if not existing:
             new_blocks.append((name, content_of(inner, depth + 1)))
