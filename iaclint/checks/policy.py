@@ -565,7 +565,8 @@ SERVICE_USE_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey")
 
 
 def key_consumers(key: Resource, graph: Graph) -> list[tuple[Resource, str]]:
-    """The datastores of the configuration whose key argument resolves to ``key``: (resource, argument)."""
+    """The resources of the configuration whose key argument (regions.KEY_ARGUMENTS, nested ones included)
+    resolves to ``key``: (resource, argument)."""
     index = getattr(graph, "_key_consumers", None)
     if index is None:
         index = graph._key_consumers = _consumers_by_key(graph)
@@ -578,8 +579,8 @@ def _consumers_by_key(graph: Graph) -> dict[str, list[tuple[Resource, str]]]:
     from iaclint.checks.regions import KEY_ARGUMENTS, key_arguments
 
     index: dict[str, list[tuple[Resource, str]]] = {}
-    for resource in graph.managed():
-        if resource.type not in KEY_ARGUMENTS:
+    for resource in graph.of_type(*KEY_ARGUMENTS):
+        if resource.mode != "managed":
             continue
         for label, view, _ in key_arguments(resource):
             keys = {t.address for t in graph.referenced(view.value.all_refs()) if t.type in CMK_RESOURCE_TYPES}
@@ -595,10 +596,12 @@ def key_usable_by_services(key: Resource, context) -> "CheckResult":
     """KMS003: a key a datastore uses must let someone create grants and describe it, or creation fails."""
     from iaclint.engine.results import CheckResult
 
+    from iaclint.checks.regions import GRANT_CONSUMERS
+
     graph = context.graph
-    consumers = key_consumers(key, graph)
+    consumers = [(r, label) for r, label in key_consumers(key, graph) if r.type in GRANT_CONSUMERS]
     if not consumers:
-        return CheckResult.passed("no datastore of this configuration uses it")
+        return CheckResult.passed("no datastore of this configuration that creates grants uses it")
     policy, setter = key_policy(key, graph)
     at_fault = setter if setter is not key else None
     locate = {"locate_span": setter.attr("policy").span} if at_fault is not None and setter.attr("policy").span else {}

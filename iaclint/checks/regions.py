@@ -15,10 +15,49 @@ from iaclint.checks.keys import CMK_RESOURCE_TYPES
 from iaclint.eval.values import Value
 from iaclint.graph.placement import Place, arn_region, region_of, same_provider
 
-# every datastore argument that names a KMS key, by resource type (KEY_ATTRIBUTE, plus the backup ones)
-KEY_ARGUMENTS = {**KEY_ATTRIBUTE, "aws_backup_vault": "kms_key_arn",
-                 "aws_db_instance_automated_backups_replication": "kms_key_id",
-                 "aws_ebs_snapshot_copy": "kms_key_id", "aws_dynamodb_table": None}
+# Every argument that names the KMS key a resource's data at rest is encrypted with, by resource type: an
+# argument, or a dotted path into nested blocks (graph/paths.py). XRG001 (the key's Region) and KMS003 (a key's
+# consumers) read this table; a key argument of a new rule belongs here. Keys of other Regions by design (a
+# DynamoDB or secret replica's key is in the replica's Region) are left out.
+# The datastores whose service creates a grant on the key with the caller's permissions (FACTS.md, FACTS-2.md):
+# KMS003 judges a key by these consumers only. Whether the services of the rest of the estate do is not
+# established in FACTS-3, so no KMS003 verdict rests on them.
+GRANT_CONSUMERS = frozenset({*KEY_ATTRIBUTE, "aws_backup_vault", "aws_db_instance_automated_backups_replication",
+                             "aws_ebs_snapshot_copy", "aws_dynamodb_table"})
+
+KEY_ARGUMENTS: dict[str, tuple[str, ...]] = {
+    **{type_: (name,) for type_, name in KEY_ATTRIBUTE.items()},
+    "aws_backup_vault": ("kms_key_arn",),
+    "aws_db_instance_automated_backups_replication": ("kms_key_id",),
+    "aws_ebs_snapshot_copy": ("kms_key_id",),
+    "aws_dynamodb_table": ("server_side_encryption.kms_key_arn",),
+    # the rest of the estate (FACTS-3 §1)
+    "aws_s3_bucket": ("server_side_encryption_configuration.rule.apply_server_side_encryption_by_default."
+                      "kms_master_key_id",),
+    "aws_s3_bucket_server_side_encryption_configuration": ("rule.apply_server_side_encryption_by_default."
+                                                           "kms_master_key_id",),
+    "aws_sns_topic": ("kms_master_key_id",),
+    "aws_sqs_queue": ("kms_master_key_id",),
+    "aws_cloudwatch_log_group": ("kms_key_id",),
+    "aws_cloudtrail": ("kms_key_id",),
+    "aws_kinesis_stream": ("kms_key_id",),
+    "aws_kinesis_firehose_delivery_stream": ("server_side_encryption.key_arn",),
+    "aws_secretsmanager_secret": ("kms_key_id",),
+    "aws_ssm_parameter": ("key_id",),
+    "aws_lambda_function": ("kms_key_arn",),
+    "aws_opensearch_domain": ("encrypt_at_rest.kms_key_id",),
+    "aws_elasticsearch_domain": ("encrypt_at_rest.kms_key_id",),
+    "aws_msk_cluster": ("encryption_info.encryption_at_rest_kms_key_arn",),
+    "aws_eks_cluster": ("encryption_config.provider.key_arn",),
+    "aws_ecr_repository": ("encryption_configuration.kms_key",),
+    "aws_mq_broker": ("encryption_options.kms_key_id",),
+    **{t: ("kms_key_id",) for t in ("aws_fsx_lustre_file_system", "aws_fsx_windows_file_system",
+                                    "aws_fsx_ontap_file_system", "aws_fsx_openzfs_file_system", "aws_fsx_file_cache")},
+    "aws_codebuild_project": ("encryption_key",),
+    "aws_athena_workgroup": ("configuration.result_configuration.encryption_configuration.kms_key_arn",),
+    "aws_instance": ("root_block_device.kms_key_id", "ebs_block_device.kms_key_id"),
+    "aws_launch_template": ("block_device_mappings.ebs.kms_key_id",),
+}
 
 
 def consumer_region(resource: Resource, graph: Graph) -> Place:
@@ -32,15 +71,22 @@ def consumer_region(resource: Resource, graph: Graph) -> Place:
 
 
 def key_arguments(resource: Resource) -> list[tuple[str, object, object]]:
-    """(label, AttrView, block span) of each key argument a resource sets; DynamoDB's sit in server_side_encryption."""
-    if resource.type == "aws_dynamodb_table":
-        blocks, _ = resource.nested("server_side_encryption")
-        return [("server_side_encryption.kms_key_arn", b.attr("kms_key_arn"), b.span) for b in blocks
-                if b.attr("kms_key_arn").is_set]
-    name = KEY_ARGUMENTS.get(resource.type)
-    if name is None or not given(resource, name):
-        return []
-    return [(name, resource.attr(name), None)]
+    """(label, AttrView, block span) of each key argument a resource sets (KEY_ARGUMENTS; nested ones through
+    their blocks, each block once)."""
+    out = []
+    for path in KEY_ARGUMENTS.get(resource.type, ()):
+        if "." not in path:
+            if given(resource, path):
+                out.append((path, resource.attr(path), None))
+            continue
+        from iaclint.graph.paths import resolve
+
+        leaves, _ = resolve(resource, path)
+        for leaf in leaves:
+            view = leaf.view
+            if view.is_set and not (view.value.known and view.value.raw == ""):
+                out.append((leaf.label, view, leaf.blocks[-1].span if leaf.blocks else None))
+    return out
 
 
 def key_region(value: Value, graph: Graph) -> tuple[Place, Resource | None]:
@@ -102,7 +148,7 @@ def _key_in_region(consumer: Resource, wrong: Resource | None, region: str, grap
     Only the same key's replica is certain to be what was meant; another key of the Region may serve
     another purpose, so the message leaves that choice to a person.
     """
-    candidates = [k for k in graph.managed() if k.type in ("aws_kms_key", "aws_kms_replica_key")
+    candidates = [k for k in graph.of_type("aws_kms_key", "aws_kms_replica_key") if k.mode == "managed"
                   and k.module_address == consumer.module_address and k.key is None
                   and region_of(k, graph).value == region]
     if wrong is not None:

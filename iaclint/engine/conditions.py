@@ -2,9 +2,19 @@
 
 A condition is a mapping validated by rule.schema.json:
 
-    {attribute: NAME, equals: V | in: [V...] | present: bool | version_at_least: "7.0.5" |
-     key: customer_managed, default: V | [{when: COND, value: V}, ...]}
+    {attribute: PATH, equals: V | in: [V...] | present: bool | nonempty: bool | matches: RE |
+     version_at_least: "7.0.5" | key: customer_managed, default: V | [{when: COND, value: V}, ...],
+     default_why: TEXT, when_absent: TEXT}
     {all: [COND...]} | {any: [COND...]} | {not: COND}
+
+PATH is an argument (`kms_key_id`) or a dotted path into nested blocks (`encrypt_at_rest.enabled`,
+`server_side_encryption.key_type`); graph/paths.py says what it means. A missing block is an absent
+argument, so the default applies ("encrypt_at_rest is not set (default false)"); with several blocks
+the condition must hold in each (the first that fails, else the first unknown, decides); an unknown
+number of blocks (a dynamic block over an unknown for_each) is unknown, with the reason. A `key`
+condition on a nested key argument classifies it like any other key; `when_absent` says what an
+omitted key means for the service ("the queue is encrypted with SSE-SQS"), `default_why` why a
+default holds ("new queues get SSE-SQS by default").
 
 Booleans compare leniently: true matches "true" (provider v6 types some flags as strings).
 """
@@ -16,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from iaclint.eval.values import Value, render
-from iaclint.graph.model import Graph, Resource
+from iaclint.graph.model import AttrView, Graph, Resource
+from iaclint.model import Span
 
 
 @dataclass
@@ -28,6 +39,7 @@ class Outcome:
     attribute: str | None = None
     value: Value | None = None
     used_default: bool = False
+    span: Span | None = None  # where a nested argument (or its block) is written, to locate the finding
 
 
 def evaluate(cond: dict[str, Any], resource: Resource, graph: Graph) -> Outcome:
@@ -58,20 +70,48 @@ def evaluate(cond: dict[str, Any], resource: Resource, graph: Graph) -> Outcome:
 
 def _attribute_condition(cond: dict[str, Any], resource: Resource, graph: Graph) -> Outcome:
     name = cond["attribute"]
-    view = resource.attr(name)
+    if "." not in name:
+        view = resource.attr(name)
+        if view.present or ("present" not in cond and "nonempty" not in cond):
+            return _view_condition(cond, view, name, None, resource, graph)
+        # `present` may name blocks (kinesis_source_configuration): resolve() looks at both
+    from iaclint.graph.paths import resolve
+
+    leaves, why = resolve(resource, name)
+    if why:
+        return Outcome(None, why, name)
+    outcomes = [_view_condition(cond, leaf.view, leaf.label, leaf, resource, graph) for leaf in leaves]
+    for outcome, leaf in zip(outcomes, leaves):
+        outcome.attribute, outcome.span = name, leaf.span
+    for state in (False, None):
+        for outcome in outcomes:
+            if outcome.state is state:
+                return outcome
+    if len(outcomes) == 1:
+        return outcomes[0]
+    return Outcome(True, "; ".join(o.reason for o in outcomes), name, span=outcomes[0].span)
+
+
+def _view_condition(cond: dict[str, Any], view: AttrView, name: str, leaf, resource: Resource,
+                    graph: Graph) -> Outcome:
+    """One argument (of the resource, or of one block a path reaches) against the condition."""
     value = view.value if view.is_set else None
     null_value = view.value if view.present and view.value is not None and view.value.is_null else None
-    unset = f"{name} is null" if null_value is not None else f"{name} is not set"
+    if leaf is not None:
+        unset = leaf.unset
+    else:
+        unset = f"{name} is null" if null_value is not None else f"{name} is not set"
     used_default = False
     if value is None:
-        if "present" in cond:
-            state = not cond["present"]
+        if "present" in cond or "nonempty" in cond:
+            state = not cond.get("present", cond.get("nonempty"))
             return Outcome(state, unset, name, null_value)
         if cond.get("key"):
             from iaclint.checks.keys import KeyKind
 
             managed = cond.get("aws_managed_key")
-            reason = f"{unset}, so the AWS managed key {managed} is used" if managed else unset
+            absent = cond.get("when_absent") or (f"the AWS managed key {managed} is used" if managed else "")
+            reason = f"{unset}, so {absent}" if absent else unset
             return Outcome(cond["key"] == KeyKind.ABSENT.value, reason, name, null_value)
         default = _default(cond.get("default"), resource, graph)
         if isinstance(default, Outcome):
@@ -81,15 +121,19 @@ def _attribute_condition(cond: dict[str, Any], resource: Resource, graph: Graph)
         value = Value(default, origin=null_value.origin if null_value is not None else None,
                       via=null_value.via if null_value is not None else ())
         used_default = True
-        subject = f"{unset} (default {_show(default, cond)})"
+        why = f": {cond['default_why']}" if cond.get("default_why") else ""
+        subject = f"{unset} (default {_show(default, cond)}{why})"
     else:
         subject = f"{name} is {render(value)}"
     if "key" in cond:
-        from iaclint.checks.keys import classify_key
+        from iaclint.checks.keys import KeyKind, classify_key
 
         key = classify_key(value, graph)
-        if key.kind.value == "unknown":
+        if key.kind is KeyKind.UNKNOWN:
             return Outcome(None, f"{name} cannot be classified: {key.reason}", name, value)
+        if key.kind is KeyKind.ABSENT and cond.get("when_absent"):
+            return Outcome(cond["key"] == KeyKind.ABSENT.value, f'{name} is "", so {cond["when_absent"]}', name,
+                           value)
         return Outcome(key.kind.value == cond["key"], f"{name} is {key.describe()}", name, value)
     if "present" in cond:
         if not value.known and not value.all_refs():
@@ -97,6 +141,11 @@ def _attribute_condition(cond: dict[str, Any], resource: Resource, graph: Graph)
         return Outcome(cond["present"], f"{name} is set", name, value, used_default)
     if not value.known:
         return Outcome(None, f"{name} is unknown: {value.unknown}", name, value)
+    if "nonempty" in cond:
+        raw = value.raw
+        empty = raw in ("", None) or (isinstance(raw, (list, dict)) and not raw)
+        shown = "empty" if empty else "not empty"
+        return Outcome(cond["nonempty"] is not empty, f"{name} is {shown}", name, value, used_default)
     if "equals" in cond:
         return Outcome(_matches(value.raw, cond["equals"]), subject, name, value, used_default)
     if "in" in cond:
@@ -136,7 +185,7 @@ def _show(default: Any, cond: dict[str, Any]) -> str:
         return "true" if default else "false"
     if default is None:
         return "null"
-    return repr(default) if isinstance(default, str) else str(default)
+    return render(Value(default))  # "NONE", as values are shown everywhere
 
 
 def as_bool(raw: Any) -> bool | None:

@@ -61,7 +61,8 @@ class Rule:
                                            attribute=gate.attribute, value=gate.value)
         outcome = conditions.evaluate(self.assertion, resource, graph)
         verdict = {True: Verdict.PASS, False: Verdict.FAIL, None: Verdict.UNKNOWN}[outcome.state]
-        return CheckResult(verdict, outcome.reason, attribute=outcome.attribute, value=outcome.value)
+        extra = {"locate_span": outcome.span} if outcome.span is not None else None
+        return CheckResult(verdict, outcome.reason, attribute=outcome.attribute, value=outcome.value, extra=extra)
 
 
 def _builtin(id_: str, name: str, title: str, severity: Severity, what: str) -> Rule:

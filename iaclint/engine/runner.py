@@ -65,9 +65,8 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
         if rule.plan_only and graph.kind != "plan":
             continue
         context = CheckContext(graph, rule)
-        types = set(rule.resource_types)
-        for resource in graph.resources:
-            if resource.type not in types or resource.mode != rule.mode:
+        for resource in graph.of_type(*rule.resource_types):  # the type index: never a scan per rule
+            if resource.mode != rule.mode:
                 continue
             if resource.plan_actions is not None and tuple(resource.plan_actions) in DELETING and not rule.plan_only:
                 continue
@@ -78,7 +77,8 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
                 if masked is not None and result.masked:
                     masked.add((rule.id, resource.address))
                 continue
-            findings.append(make_finding(rule, resource, result, graph, selection.severity_of(rule)))
+            severity = selection.severity.get(rule.id) or result.extra.get("severity") or rule.severity
+            findings.append(make_finding(rule, resource, result, graph, severity))
     return findings
 
 

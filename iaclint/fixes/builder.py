@@ -23,7 +23,7 @@ from iaclint.fixes.kms import KeyPlan, plan_customer_key
 from iaclint.graph.model import Graph, Resource
 from iaclint.hcl import ast
 from iaclint.hcl.layout import (
-    LayoutError, insert_after_block, insert_attribute, insert_attributes, insert_block, literal_like, replace_value,
+    LayoutError, insert_after_block, insert_attribute, insert_attributes, literal_like, replace_value,
 )
 from iaclint.model import Applicability, Edit, Finding, Fix, Span
 from iaclint.source import SourceFile
@@ -93,14 +93,32 @@ def build_fix(context: FindingContext) -> Fix:
         _adjust_for_plan(context, _target(context), spec, fix)
         return fix
     target = _target(context)
+    spec = _with_block(spec)
+    for name in spec.get("conflicts_with", ()):
+        if target.resource.attr(name).present:
+            raise NoFix(f"{name} is set, and the provider rejects it together with {spec['attribute']}: remove it, "
+                        "then the fix can be applied")
+    nested = "." in fix_attribute(spec, target.resource) or bool(spec.get("with")) or bool(spec.get("new_resource"))
     if spec["action"] == "set_attribute":
-        fix = _set_attribute(context, target, spec)
-    elif spec.get("block"):
-        fix = _customer_managed_key_in_block(context, target, spec)
+        nested = nested or not isinstance(spec.get("value", True), bool)
+        fix = _settings_fix(context, target, spec, key=False) if nested else _set_attribute(context, target, spec)
+    elif nested:
+        fix = _settings_fix(context, target, spec, key=True)
     else:
         fix = _customer_managed_key(context, target, spec)
     _adjust_for_plan(context, target, spec, fix)
     return fix
+
+
+def _with_block(spec: dict) -> dict:
+    """The older `block: server_side_encryption` form: the key inside that block, with `enabled = true`."""
+    block = spec.get("block")
+    if not block:
+        return spec
+    spec = {k: v for k, v in spec.items() if k != "block"}
+    spec["attribute"] = f"{block}.{spec['attribute']}"
+    spec["with"] = {f"{block}.enabled": True, **spec.get("with", {})}
+    return spec
 
 
 def _target(context: FindingContext) -> Target:
@@ -155,6 +173,32 @@ REPLACEMENT = {
         "the vault is destroyed and created again: its recovery points are not moved, and a vault that still "
         "holds recovery points cannot be deleted; create the new vault beside the old one and keep the old one "
         "until its recovery points expire"),
+    # the rest of the estate (FACTS-3 §1 "change" column: RR)
+    "aws_opensearch_domain": "the domain is destroyed and created again, empty: take a manual snapshot to an S3 "
+                             "repository first and restore it into the new domain",
+    "aws_elasticsearch_domain": "the domain is destroyed and created again, empty: take a manual snapshot to an S3 "
+                                "repository first and restore it into the new domain",
+    "aws_ecr_repository": "the repository is destroyed and created again, empty: its images are deleted unless "
+                          "you copy them to another repository first (and force_delete decides whether a "
+                          "repository with images can be deleted at all)",
+    "aws_msk_cluster": "the cluster is destroyed and created again, empty: mirror its topics to the new cluster "
+                       "(MirrorMaker) and move producers and consumers before the old one goes",
+    "aws_mq_broker": "the broker is destroyed and created again: queued messages and its configuration state are "
+                     "lost unless drained first",
+    "aws_dax_cluster": "the cluster is destroyed and created again; it holds only a cache, which is filled again "
+                       "from DynamoDB",
+    "aws_instance": "the instance is destroyed and created again from its AMI: data on its volumes is lost "
+                    "unless you snapshot them first and create encrypted volumes from copies of the snapshots",
+    "aws_launch_configuration": "a new launch configuration is created; instances already launched keep their "
+                                "volumes until they are replaced",
+    "aws_workspaces_workspace": "the WorkSpace is destroyed and created again: the user's volume data is lost "
+                                "unless backed up first",
+    "aws_appsync_api_cache": "the cache is destroyed and created again; it is filled again from the data sources",
+    "aws_glue_security_configuration": "the security configuration is destroyed and created again; jobs, "
+                                       "crawlers and endpoints that name it pick up the new one on their next run",
+    **{t: "the file system is destroyed and created again, empty: back it up first and create the new file "
+          "system from the backup" for t in ("aws_fsx_lustre_file_system", "aws_fsx_windows_file_system",
+                                                          "aws_fsx_ontap_file_system", "aws_fsx_openzfs_file_system")},
 }
 
 
@@ -168,6 +212,8 @@ def fix_attribute(spec: dict, resource: Resource) -> str:
 
 
 def _base_applicability(spec: dict, resource: Resource, graph: Graph) -> tuple[Applicability, str]:
+    if spec.get("unsafe_because"):
+        return Applicability.UNSAFE, _join(spec["unsafe_because"], spec.get("note", ""))
     if not spec.get("replaces_resource"):
         return Applicability.SAFE, spec.get("note", "")
     consequence = replacement_consequence(resource)
@@ -531,41 +577,70 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
     return Fix(title, applicability, edits + plan.edits, _join(note, plan.note))
 
 
-def _customer_managed_key_in_block(context: FindingContext, target: Target, spec: dict) -> Fix:
-    """A key that lives in a nested block (DynamoDB server_side_encryption): add or complete the block."""
+def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool) -> Fix:
+    """Set a (possibly nested) argument and its companions (`with:`), inserting missing blocks; for a key fix the
+    argument is a customer managed key. With `new_resource`, a resource that lacks the outermost block gets the
+    settings in a new resource of that type that refers to it (S3 default encryption) instead."""
+    from iaclint.fixes.nested import Setting, resource_text, set_paths
+
     resource, graph = target.resource, target.graph
     block, source = _block_and_source(resource, graph)
-    name, nested_name = spec["attribute"], spec["block"]
     applicability, note = _base_applicability(spec, resource, graph)
-    plan = plan_customer_key(graph, resource, resource_module(resource), source, block, spec)
-    ref = plan.reference(spec.get("key_attribute", "arn"))
-    nested = block.blocks(nested_name)
-    if any(b.type == "dynamic" and b.labels == [nested_name] for b in block.body.blocks):
-        raise NoFix(f"{nested_name} is a dynamic block; set {name} in its content by hand")
-    if not nested:
-        edit = insert_block(source, block, nested_name, [("enabled", "true"), (name, ref)])
-        title = f"add a {nested_name} block with `{name} = {ref}` to {resource.address}" + plan.title_suffix()
-        return Fix(title, applicability, [edit] + plan.edits, _join(note, plan.note))
-    inner = nested[0]
-    edits: list[Edit] = []
-    enabled = inner.attribute("enabled")
-    pairs = []
-    if enabled is None:
-        pairs.append(("enabled", "true"))
-    elif not (isinstance(enabled.expr, ast.Literal) and enabled.expr.value is True):
-        node = _literal_node(source, enabled.expr.span)
-        if node is None:
-            raise NoFix(f"{nested_name}.enabled is computed here, so a person should decide")
-        edits += replace_value(source, enabled.expr.start, enabled.expr.end, literal_like(node, True))
-    key = inner.attribute(name)
-    if key is None:
-        pairs.append((name, ref))
+    new = spec.get("new_resource")
+    holder_type = resource.type
+    outermost = fix_attribute(spec, resource).split(".")[0]
+    if new and resource.type != new["type"] and not block.blocks(outermost) and not _has_dynamic(block, outermost):
+        holder_type = new["type"]
+    path = spec.get("attributes", {}).get(holder_type, spec["attribute"])
+    settings = [Setting(_relative(p, spec, holder_type), v) for p, v in spec.get("with", {}).items()]
+    plan = None
+    if key:
+        plan = plan_customer_key(graph, resource, resource_module(resource), source, block, spec)
+        main = Setting(path, plan.reference(spec.get("key_attribute", "arn")), expression=True)
     else:
-        edits += replace_value(source, key.expr.start, key.expr.end, ref)
-    if pairs:
-        edits.extend(insert_attributes(source, inner, pairs))
-    title = f"set `{nested_name}.{name} = {ref}` in {resource.address}" + plan.title_suffix()
-    return Fix(title, applicability, edits + plan.edits, _join(note, plan.note))
+        main = Setting(path, spec.get("value", True))
+    settings.append(main)
+    suffix = plan.title_suffix() if plan is not None else ""
+    key_edits = plan.edits if plan is not None else []
+    key_note = plan.note if plan is not None else ""
+    shown = " and ".join(s.shown() for s in settings)
+    if holder_type != resource.type:
+        if resource.key is not None or resource.module_address:
+            where = f"module {resource.module_address}" if resource.module_address else "count or for_each"
+            raise NoFix(f"{resource.address} is made through {where}: a new {holder_type} for it belongs beside "
+                        "that definition (give the module its encryption setting through its inputs)")
+        taken = {r.name for r in graph.of_type(holder_type) if r.module_address == resource.module_address}
+        name = resource.name
+        while name in taken:
+            name += "_encryption"
+        head = [(new["refer"], f"{resource.type}.{resource.name}.{new.get('refer_attribute', 'id')}")]
+        snippet = resource_text(holder_type, name, head, settings)
+        edit = insert_after_block(source, block, snippet)
+        title = f"add {holder_type}.{name} with {shown} for {resource.address}" + suffix
+        return Fix(title, applicability, [edit] + key_edits, _join(note, key_note))
+    result = set_paths(source, block, settings)
+    if not result.edits:
+        raise NoFix(f"{shown} is already written; the finding comes from elsewhere")
+    title = f"set {shown} in {resource.address}" + suffix
+    if result.computed:
+        why = (f"{', '.join(result.computed)} is computed here; replacing the expression changes what it "
+               "meant, so a person should decide")
+        return Fix(title, Applicability.DISPLAY, result.edits + key_edits, why)
+    return Fix(title, applicability, result.edits + key_edits, _join(note, key_note))
+
+
+def _relative(path: str, spec: dict, holder_type: str) -> str:
+    """A `with:` path, written for the rule's main layout, in the holder's: a type whose argument is the main one
+    one or more blocks deeper (`attributes`) has the same prefix on its companions."""
+    main = spec["attribute"]
+    mine = spec.get("attributes", {}).get(holder_type, main)
+    if mine != main and mine.endswith("." + main):
+        return mine[:-len(main)] + path
+    return path
+
+
+def _has_dynamic(block: ast.Block, name: str) -> bool:
+    return any(b.type == "dynamic" and b.labels == [name] for b in block.body.blocks)
 
 
 def _encryption_flag(spec: dict, resource: Resource, block: ast.Block, source: SourceFile) -> tuple[list[Edit], str]:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from iaclint.graph.model import Graph, Resource
-from iaclint.fixes.policy import caller_identity_name, jsonencode_object, other_account_statements
+from iaclint.fixes.policy import NewStatement, caller_identity_name, jsonencode_object, other_account_statements
 from iaclint.hcl import ast
 from iaclint.hcl.layout import insert_after_block
 from iaclint.model import Edit
@@ -30,6 +30,17 @@ SERVICES = {
     "efs": ("Amazon EFS", "elasticfilesystem.*.amazonaws.com", ("efs", "elasticfilesystem")),
     "ebs": ("Amazon EBS", "ec2.*.amazonaws.com", ("ebs", "volume")),
     "memorydb": ("MemoryDB", "memorydb.*.amazonaws.com", ("memorydb",)),
+    "s3": ("Amazon S3", "s3.*.amazonaws.com", ("s3", "bucket")),
+    "sns": ("Amazon SNS", "sns.*.amazonaws.com", ("sns", "topic")),
+    "sqs": ("Amazon SQS", "sqs.*.amazonaws.com", ("sqs", "queue")),
+    "kinesis": ("Kinesis Data Streams", "kinesis.*.amazonaws.com", ("kinesis",)),
+    "firehose": ("Amazon Data Firehose", "firehose.*.amazonaws.com", ("firehose",)),
+    "secretsmanager": ("Secrets Manager", "secretsmanager.*.amazonaws.com", ("secret",)),
+    "ssm": ("Systems Manager", "ssm.*.amazonaws.com", ("ssm", "parameter")),
+    "lambda": ("AWS Lambda", "lambda.*.amazonaws.com", ("lambda",)),
+    # services that call KMS as their own service principal: the key policy must name it (SERVICE_STATEMENTS)
+    "logs": ("CloudWatch Logs", None, ("log",)),
+    "cloudtrail": ("CloudTrail", None, ("cloudtrail", "trail")),
 }
 
 KEY_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant",
@@ -54,17 +65,81 @@ class KeyPlan:
         return f", a new aws_kms_key.{self.name} (rotation on)"
 
 
+@dataclass
+class ServiceUse:
+    """What a new key's policy must say so that the service can use it for this resource."""
+
+    statements: list[NewStatement] = field(default_factory=list)
+    required: tuple[str, ...] = ()  # text a reused key's policy must contain (the service principals)
+    region_lookup: bool = False  # a statement names the Region through data "aws_region"
+    note: str = ""
+
+
+def service_use(service: str, resource: Resource, graph: Graph, account: str, region_ref: str) -> ServiceUse:
+    """The service-principal statements a key for ``resource`` needs (FACTS-3 §2): CloudWatch Logs' Regional
+    principal (R3), CloudTrail's (R2), and the AWS services that publish to a topic or queue (R4, R5).
+
+    ``account`` and ``region_ref`` are HCL template fragments for the account id and the Region lookup."""
+    if service == "logs":
+        from iaclint.graph.placement import region_of
+
+        place = region_of(resource, graph)
+        if place.value is not None:
+            region, lookup, note = place.value, False, ""
+        else:
+            region, lookup = "${" + region_ref + "}", True
+            note = (f"the log group's Region is not known before apply ({place.why}): the key policy names the "
+                    f"CloudWatch Logs principal of the Region data.aws_region resolves to at apply time, with the log "
+                    "group's provider")
+        principal = f"logs.{region}.amazonaws.com"
+        return ServiceUse([NewStatement("AllowCloudWatchLogs", [principal], LOGS_ACTIONS, principal_type="Service")],
+                          ("logs.",), lookup, note)
+    if service == "cloudtrail":
+        context = ("StringLike", "kms:EncryptionContext:aws:cloudtrail:arn",
+                   [f"arn:aws:cloudtrail:*:${{{account}}}:trail/*"])
+        return ServiceUse([
+            NewStatement("AllowCloudTrailEncryptLogs", ["cloudtrail.amazonaws.com"], ["kms:GenerateDataKey*"],
+                         context, principal_type="Service"),
+            NewStatement("AllowCloudTrailDescribeKey", ["cloudtrail.amazonaws.com"], ["kms:DescribeKey"],
+                         principal_type="Service")], ("cloudtrail.amazonaws.com",))
+    if service in ("sns", "sqs"):
+        from iaclint.checks.estate import publishers
+
+        principals = sorted({principal for principal, _ in publishers(resource, graph)})
+        if not principals:
+            return ServiceUse()
+        names = ", ".join(sorted({p.address for _, p in publishers(resource, graph)})[:4])
+        return ServiceUse([NewStatement("AllowAwsServicePublishers", principals, ["kms:GenerateDataKey*", "kms:Decrypt"],
+                                        principal_type="Service")], tuple(principals),
+                          note=f"the new key lets {', '.join(principals)} use it: {names} publish to "
+                               f"{resource.address}")
+    return ServiceUse()
+
+
+LOGS_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+
+
 def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFile, anchor: ast.Block,
                       spec: dict) -> KeyPlan:
-    """Reuse a key meant for this service in the same module, or add one after ``anchor``."""
+    """Reuse a key meant for this service in the same module, or add one after ``anchor``.
+
+    A new key keeps account-root administration, lets the service use it through the account (kms:ViaService)
+    and carries the statements of services that call KMS as their own principal (service_use); it is created
+    with the resource's own `provider`, so it lives in the resource's Region. A reused key must already name
+    those principals."""
     service = spec.get("service", "")
     label, via_service, hints = SERVICES.get(service, (service or "the service", "*", (service,)))
     module_address = module.address if module is not None else resource.module_address
     keys = [r for r in graph.of_type("aws_kms_key") if r.mode == "managed" and r.module_address == module_address]
+    caller = caller_identity_name(graph, module_address)
+    account = f"data.aws_caller_identity.{caller or 'current'}.account_id"
+    provider = _provider_for_key(resource, anchor, source, module_address)
+    region_name = _region_lookup_name(graph, module_address, resource) or "current"
+    use = service_use(service, resource, graph, account, f"data.aws_region.{region_name}.{_region_attribute(graph)}")
     judged = graph.__dict__.setdefault("_suitable_keys", {})  # a large module has thousands of fixes to plan
-    if (module_address, hints) not in judged:
-        judged[(module_address, hints)] = [k for k in keys if _suitable(k, graph, hints)]
-    suitable = judged[(module_address, hints)]
+    if (module_address, hints, use.required) not in judged:
+        judged[(module_address, hints, use.required)] = [k for k in keys if _suitable(k, graph, hints, use.required)]
+    suitable = [k for k in judged[(module_address, hints, use.required)] if k.provider_ref() == resource.provider_ref()]
     if suitable:
         chosen = sorted(suitable, key=lambda k: k.address)[0]
         return KeyPlan(chosen.name, chosen, [], f"reuses {chosen.address}, which is meant for {label}")
@@ -76,18 +151,58 @@ def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFi
     while name in taken:
         name = f"{base}_{n}"
         n += 1
-    caller = caller_identity_name(graph, module_address)
     snippet = ""
     if caller is None:
         caller = "current"
         snippet += 'data "aws_caller_identity" "current" {}\n\n'
+    if use.region_lookup and _region_lookup_name(graph, module_address, resource) is None:
+        snippet += data_block("aws_region", "current", provider) + "\n"
     snippet += key_block(name, resource.config_address, label, via_service, caller,
-                         accounts_reading(resource, graph))
+                         accounts_reading(resource, graph), use.statements, provider)
     edit = insert_after_block(source, anchor, snippet)
-    return KeyPlan(name, None, [edit], "")
+    return KeyPlan(name, None, [edit], use.note)
 
 
-def _suitable(key: Resource, graph: Graph, hints: tuple[str, ...]) -> bool:
+def data_block(type_: str, name: str, provider: str | None) -> str:
+    if provider is None:
+        return f'data "{type_}" "{name}" {{}}\n'
+    return f'data "{type_}" "{name}" {{\n  provider = {provider}\n}}\n'
+
+
+def _provider_for_key(resource: Resource, anchor: ast.Block, source: SourceFile, module_address: str) -> str | None:
+    """The `provider = ...` a new key needs to live in the resource's Region: the resource's own argument as
+    written (the key goes beside it), or, for a key added beside a root module's call, the root provider
+    configuration the resource uses through the call's `providers` map. None: the module's default one."""
+    if getattr(resource, "block", None) is anchor:
+        attribute = anchor.attribute("provider")
+        if attribute is None or attribute.file != source.path:
+            return None
+        return source.text[attribute.expr.start:attribute.expr.end]
+    ref = resource.provider_ref()
+    if module_address == "" and "." in ref and not ref.startswith("?") and ":" not in ref:
+        return ref
+    return None
+
+
+def _region_lookup_name(graph: Graph, module_address: str, resource: Resource) -> str | None:
+    """A data "aws_region" of the module with the resource's provider configuration, to name the Region."""
+    for data in graph.of_type("aws_region"):
+        if data.mode == "data" and data.module_address == module_address and \
+                data.provider_ref() == resource.provider_ref() and not data.attr("region").present \
+                and not data.attr("name").present:
+            return data.name
+    return None
+
+
+def _region_attribute(graph: Graph) -> str:
+    """data.aws_region's attribute for the Region: `region` from provider v6 (`name` is deprecated there)."""
+    provider = graph.providers.get("aws")
+    if provider is not None and (provider.major is not None and provider.major >= 6 or provider.majors[0] >= 6):
+        return "region"
+    return "name"
+
+
+def _suitable(key: Resource, graph: Graph, hints: tuple[str, ...], required: tuple[str, ...] = ()) -> bool:
     if key.key is not None:
         return False  # counted or for_each keys: which instance would be meant is a human choice
     spec = key.attr("customer_master_key_spec").value
@@ -100,10 +215,14 @@ def _suitable(key: Resource, graph: Graph, hints: tuple[str, ...]) -> bool:
     if description is not None and description.known and isinstance(description.raw, str):
         words.append(description.raw.lower())
     policy = key.attr("policy")
+    policy_text = ""
     if policy.present and policy.value_span is not None:
         source = graph.sources.get(policy.value_span.file)
         if source is not None:
-            words.append(source.text[policy.value_span.start:policy.value_span.end].lower())
+            policy_text = source.text[policy.value_span.start:policy.value_span.end].lower()
+            words.append(policy_text)
+    if any(r.lower() not in policy_text for r in required):
+        return False  # a key the service principal cannot use would make the relationship rules fail
     return any(h in w for h in hints for w in words)
 
 
@@ -144,15 +263,31 @@ def accounts_reading(resource: Resource, graph: Graph) -> list[str]:
     return sorted(accounts)
 
 
-def key_block(name: str, address: str, label: str, via_service: str, caller: str,
-              other_accounts: list[str] | None = None) -> str:
+def key_block(name: str, address: str, label: str, via_service: str | None, caller: str,
+              other_accounts: list[str] | None = None, service_statements: list[NewStatement] | None = None,
+              provider: str | None = None) -> str:
     """One key per resource block (``address`` is the block's, without instance keys)."""
     account = f"data.aws_caller_identity.{caller}.account_id"
     address = hcl_string_text(address)
     sid = "AllowUseThrough" + re.sub(r"[^A-Za-z0-9]", "", label)
     actions = "".join(f'          "{a}",\n' for a in KEY_ACTIONS)
+    use_through = (
+        f"      {{\n"
+        f'        Sid       = "{sid}"\n'
+        f'        Effect    = "Allow"\n'
+        f'        Principal = {{ AWS = "arn:aws:iam::${{{account}}}:root" }}\n'
+        f"        Action = [\n"
+        f"{actions}"
+        f"        ]\n"
+        f'        Resource = "*"\n'
+        f"        Condition = {{\n"
+        f'          StringLike = {{ "kms:ViaService" = "{via_service}" }}\n'
+        f"        }}\n"
+        f"      }},\n") if via_service else ""
+    provider_line = f"  provider                = {provider}\n" if provider else ""
     return (
         f'resource "aws_kms_key" "{name}" {{\n'
+        f"{provider_line}"
         f'  description             = "Encrypts {address} at rest"\n'
         f"  deletion_window_in_days = 30\n"
         f"  enable_key_rotation     = true\n"
@@ -166,18 +301,8 @@ def key_block(name: str, address: str, label: str, via_service: str, caller: str
         f'        Action    = "kms:*"\n'
         f'        Resource  = "*"\n'
         f"      }},\n"
-        f"      {{\n"
-        f'        Sid       = "{sid}"\n'
-        f'        Effect    = "Allow"\n'
-        f'        Principal = {{ AWS = "arn:aws:iam::${{{account}}}:root" }}\n'
-        f"        Action = [\n"
-        f"{actions}"
-        f"        ]\n"
-        f'        Resource = "*"\n'
-        f"        Condition = {{\n"
-        f'          StringLike = {{ "kms:ViaService" = "{via_service}" }}\n'
-        f"        }}\n"
-        f"      }},\n"
+        + use_through
+        + _statement_objects(service_statements or [])
         + _other_account_statements(other_accounts or [])
         + "    ]\n"
         "  })\n"
@@ -187,10 +312,12 @@ def key_block(name: str, address: str, label: str, via_service: str, caller: str
 
 def _other_account_statements(accounts: list[str]) -> str:
     """Statements that let other accounts use the key, as objects of the new key's Statement list."""
-    if not accounts:
-        return ""
+    return _statement_objects(other_account_statements(accounts, "Other")) if accounts else ""
+
+
+def _statement_objects(statements: list[NewStatement]) -> str:
     text = ""
-    for statement in other_account_statements(accounts, "Other"):
+    for statement in statements:
         lines = jsonencode_object(statement, "      ")
         text += "\n".join(lines[:-1] + [lines[-1] + ","]) + "\n"
     return text

@@ -24,10 +24,11 @@ class NewStatement:
     """A statement to add, in the words both forms need."""
 
     sid: str
-    principals: list[str]  # AWS principal identifiers (HCL string literals, may hold ${...})
+    principals: list[str]  # principal identifiers (HCL string literals, may hold ${...})
     actions: list[str]
     condition: tuple[str, str, list[str]] | None = None  # (test, variable, values)
     resources: list[str] = field(default_factory=lambda: ["*"])
+    principal_type: str = "AWS"  # or "Service": logs.eu-west-1.amazonaws.com, cloudtrail.amazonaws.com
 
 
 @dataclass
@@ -64,8 +65,8 @@ def other_account_statements(accounts: list[str], label: str, taken: set[str] = 
 
 def caller_identity_name(graph: Graph, module_address: str) -> str | None:
     """The name of a data "aws_caller_identity" in the module, to write its account into a policy."""
-    for r in graph.resources:
-        if r.mode == "data" and r.type == "aws_caller_identity" and r.module_address == module_address:
+    for r in graph.of_type("aws_caller_identity"):
+        if r.mode == "data" and r.module_address == module_address:
             return r.name
     return None
 
@@ -91,7 +92,7 @@ def _aligned(pairs: list[tuple[str, str]], indent: str) -> list[str]:
 def jsonencode_object(statement: NewStatement, indent: str) -> list[str]:
     """The statement as the lines of an HCL object (first line "{"), aligned as terraform fmt does."""
     pairs = [("Sid", _quote(statement.sid)), ("Effect", '"Allow"'),
-             ("Principal", "{ AWS = " + _one_or_list(statement.principals) + " }"),
+             ("Principal", "{ " + statement.principal_type + " = " + _one_or_list(statement.principals) + " }"),
              ("Action", _one_or_list(statement.actions)), ("Resource", _one_or_list(statement.resources))]
     if statement.condition:
         test, variable, values = statement.condition
@@ -105,7 +106,8 @@ def document_block(statement: NewStatement, indent: str) -> list[str]:
     lines = [f"{indent}statement {{"]
     lines += _aligned([("sid", _quote(statement.sid)), ("actions", _list(statement.actions)),
                        ("resources", _list(statement.resources))], inner)
-    lines += [f"{inner}principals {{"] + _aligned([("type", '"AWS"'), ("identifiers", _list(statement.principals))],
+    lines += [f"{inner}principals {{"] + _aligned([("type", _quote(statement.principal_type)),
+                                                    ("identifiers", _list(statement.principals))],
                                                    inner + INDENT) + [f"{inner}}}"]
     if statement.condition:
         test, variable, values = statement.condition
@@ -116,7 +118,7 @@ def document_block(statement: NewStatement, indent: str) -> list[str]:
 
 def as_json(statement: NewStatement) -> str:
     """The statement as JSON, for messages about policies iaclint cannot edit."""
-    data = {"Sid": statement.sid, "Effect": "Allow", "Principal": {"AWS": statement.principals},
+    data = {"Sid": statement.sid, "Effect": "Allow", "Principal": {statement.principal_type: statement.principals},
             "Action": statement.actions, "Resource": statement.resources[0]}
     if statement.condition:
         test, variable, values = statement.condition

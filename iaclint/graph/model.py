@@ -167,6 +167,7 @@ class Graph:
         self.by_address: dict[str, Resource] = {r.address: r for r in self.resources}
         self._by_type: dict[str, list[Resource]] = {}
         self._typed_count = -1
+        self._positions: dict[int, int] | None = None  # id -> index, for queries over several types
 
     def resource(self, address: str) -> Resource | None:
         return self.by_address.get(address)
@@ -178,10 +179,16 @@ class Graph:
             for r in self.resources:
                 self._by_type.setdefault(r.type, []).append(r)
             self._typed_count = len(self.resources)
+            self._positions = None
         if len(types) == 1:
             return iter(self._by_type.get(types[0], ()))
-        wanted = set(types)
-        return (r for r in self.resources if r.type in wanted)
+        lists = [found for t in dict.fromkeys(types) if (found := self._by_type.get(t))]
+        if len(lists) <= 1:
+            return iter(lists[0] if lists else ())
+        if self._positions is None:
+            self._positions = {id(r): i for i, r in enumerate(self.resources)}
+        positions = self._positions
+        return iter(sorted((r for found in lists for r in found), key=lambda r: positions[id(r)]))
 
     def managed(self) -> Iterator[Resource]:
         return (r for r in self.resources if r.mode == "managed")

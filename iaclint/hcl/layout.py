@@ -208,8 +208,25 @@ def insert_attributes(source: SourceFile, block: ast.Block, pairs: list[tuple[st
         return edits
 
 
-def insert_block(source: SourceFile, block: ast.Block, name: str, pairs: list[tuple[str, str]]) -> Edit:
-    """Add a nested block with aligned attributes as the block's last item, after a blank line."""
+# A block's content to write: argument name -> HCL expression text, or block name -> its own content.
+BlockContent = dict[str, "str | BlockContent"]
+
+
+def block_text(name: str, content: BlockContent, indent: str, nl: str) -> str:
+    """`name { ... }` as terraform fmt writes it: the arguments first, aligned, then the nested blocks."""
+    inner = indent + INDENT
+    pairs = [(k, v) for k, v in content.items() if isinstance(v, str)]
+    text = f"{indent}{name} {{{nl}"
+    if pairs:
+        text += _lines(inner, pairs, len(inner) + max(len(n) for n, _ in pairs) + 1, nl)
+    for child, body in content.items():
+        if not isinstance(body, str):
+            text += block_text(child, body, inner, nl)
+    return text + f"{indent}}}{nl}"
+
+
+def insert_blocks(source: SourceFile, block: ast.Block, blocks: list[tuple[str, BlockContent]]) -> Edit:
+    """Add nested blocks (themselves holding arguments and blocks) as the block's last items, after a blank line."""
     nl = source.newline
     if _line(source, block.open_brace) == _line(source, block.close_brace):
         raise LayoutError("the block is written on one line; rewrite it over several lines first")
@@ -217,11 +234,14 @@ def insert_block(source: SourceFile, block: ast.Block, name: str, pairs: list[tu
     if source.text[close_start:block.close_brace].strip():
         raise LayoutError("the block's closing brace is not on a line of its own")
     indent = line_indent(source, block.start) + INDENT
-    inner = indent + INDENT
-    width = max(len(n) for n, _ in pairs) + 1
-    text = (nl if block.body.items else "") + f"{indent}{name} {{{nl}" + _lines(inner, pairs, len(inner) + width, nl) \
-        + f"{indent}}}{nl}"
+    text = "".join((nl if block.body.items or index else "") + block_text(name, content, indent, nl)
+                   for index, (name, content) in enumerate(blocks))
     return Edit(source.path, close_start, close_start, text)
+
+
+def insert_block(source: SourceFile, block: ast.Block, name: str, pairs: list[tuple[str, str]]) -> Edit:
+    """Add a nested block with aligned attributes as the block's last item, after a blank line."""
+    return insert_blocks(source, block, [(name, dict(pairs))])
 
 
 def insert_after_block(source: SourceFile, block: ast.Block, snippet: str) -> Edit:
