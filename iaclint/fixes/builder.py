@@ -173,6 +173,34 @@ REPLACEMENT = {
         "the vault is destroyed and created again: its recovery points are not moved, and a vault that still "
         "holds recovery points cannot be deleted; create the new vault beside the old one and keep the old one "
         "until its recovery points expire"),
+    # compute, containers, search and streaming (FACTS-3 §1b, §1c)
+    "aws_instance": ("the instance is destroyed and created again from its AMI: what its volumes hold is lost unless "
+                     "you migrate first (snapshot the volumes, copy the snapshots with encryption, and create the new "
+                     "instance's volumes from the copies, or an encrypted AMI of it)"),
+    "aws_launch_configuration": ("the launch configuration is created again (its Auto Scaling group moves to the new "
+                                 "one; instances already running keep their volumes until they are replaced)"),
+    "aws_spot_fleet_request": ("the spot fleet request is cancelled and made again, so its instances are replaced "
+                               "with new ones and what their volumes hold is lost"),
+    "aws_opensearch_domain": ("the domain is destroyed and created again, empty: take a manual snapshot to an S3 "
+                              "repository first and restore it into the new domain"),
+    "aws_elasticsearch_domain": ("the domain is destroyed and created again, empty: take a manual snapshot to an S3 "
+                                 "repository first and restore it into the new domain"),
+    "aws_ecr_repository": ("the repository is destroyed and created again: a repository that holds images cannot be "
+                           "deleted unless force_delete is set, and then its images are lost; copy them to a new "
+                           "repository first"),
+    "aws_msk_cluster": ("the cluster is destroyed and created again with empty topics: mirror the topics to a new "
+                        "cluster first (MirrorMaker 2) and move producers and consumers to it"),
+    "aws_mq_broker": ("the broker is destroyed and created again: messages still in its queues are lost; run the new "
+                      "broker beside the old one, move producers to it, and let consumers drain the old one"),
+    **{t: ("the file system is destroyed and created again, empty: back it up and restore the backup into the new "
+           "file system (an FSx backup restored with the new key), or copy the data first")
+       for t in ("aws_fsx_lustre_file_system", "aws_fsx_windows_file_system", "aws_fsx_ontap_file_system",
+                 "aws_fsx_openzfs_file_system")},
+    "aws_fsx_file_cache": "the cache is destroyed and created again, empty: it is loaded again from its data repositories",
+    "aws_dax_cluster": ("the cluster is destroyed and created again, empty: DAX is a cache in front of DynamoDB and is "
+                        "filled again as items are read, so expect cold-cache latency and more reads on the tables"),
+    "aws_workspaces_workspace": ("the WorkSpace is destroyed and created again: what its user kept on the root and user "
+                                 "volumes is lost; back the user's data up first"),
 }
 
 
@@ -186,19 +214,23 @@ def fix_attribute(spec: dict, resource: Resource) -> str:
 
 
 def _base_applicability(spec: dict, resource: Resource, graph: Graph) -> tuple[Applicability, str]:
+    """A replacement decides first (replaces_resource, unless in_place_when holds); a change made in place is
+    still unsafe when the rule says why (unsafe_because: who loses access)."""
+    in_place = ""
+    if spec.get("replaces_resource"):
+        consequence = replacement_consequence(resource)
+        gate = spec.get("in_place_when")
+        if gate is None:
+            return Applicability.UNSAFE, f"forces replacement of {resource.address}: {consequence}"
+        outcome = conditions.evaluate(gate, resource, graph)
+        if outcome.state is not True:
+            why = outcome.reason if outcome.state is False else f"{outcome.reason}, so it may be"
+            why = f" ({why})" if why else ""
+            return Applicability.UNSAFE, f"forces replacement of {resource.address}{why}: {consequence}"
+        in_place = f"changed in place ({outcome.reason})" if outcome.reason else "changed in place"
     if spec.get("unsafe_because"):
         return Applicability.UNSAFE, _join(spec["unsafe_because"], spec.get("note", ""))
-    if not spec.get("replaces_resource"):
-        return Applicability.SAFE, spec.get("note", "")
-    consequence = replacement_consequence(resource)
-    gate = spec.get("in_place_when")
-    if gate is not None:
-        outcome = conditions.evaluate(gate, resource, graph)
-        if outcome.state is True:
-            return Applicability.SAFE, f"changed in place ({outcome.reason})"
-        why = outcome.reason if outcome.state is False else f"{outcome.reason}, so it may be"
-        return Applicability.UNSAFE, f"forces replacement of {resource.address} ({why}): {consequence}"
-    return Applicability.UNSAFE, f"forces replacement of {resource.address}: {consequence}"
+    return Applicability.SAFE, _join(in_place, spec.get("note", ""))
 
 
 def _adjust_for_plan(context: FindingContext, target: Target, spec: dict, fix: Fix) -> None:
@@ -568,12 +600,16 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
     path = spec.get("attributes", {}).get(holder_type, spec["attribute"])
     settings = [Setting(_relative(p, spec, holder_type), v) for p, v in spec.get("with", {}).items()]
     plan = None
-    if key:
+    blocks = context.result.extra.get("fix_blocks")
+    if key and not blocks and _names_customer_key(resource, path, graph):
+        pass  # the key is right, its companions are not (a WorkSpace's encryption flags): keep the key
+    elif key:
         plan = plan_customer_key(graph, resource, resource_module(resource), source, block, spec)
-        main = Setting(path, plan.reference(spec.get("key_attribute", "arn")), expression=True)
+        settings.append(Setting(path, plan.reference(spec.get("key_attribute", "arn")), expression=True))
     else:
-        main = Setting(path, spec.get("value", True))
-    settings.append(main)
+        settings.append(Setting(path, spec.get("value", True)))
+    if blocks:
+        settings = _in_blocks(settings, blocks)
     suffix = plan.title_suffix() if plan is not None else ""
     key_edits = plan.edits if plan is not None else []
     key_note = plan.note if plan is not None else ""
@@ -594,6 +630,23 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
                "meant, so a person should decide")
         return Fix(title, Applicability.DISPLAY, result.edits + key_edits, why)
     return Fix(title, applicability, result.edits + key_edits, _join(note, key_note))
+
+
+def _names_customer_key(resource: Resource, path: str, graph: Graph) -> bool:
+    """The key argument is written once and names a customer managed key already: a key fix keeps it."""
+    from iaclint.checks.keys import KeyKind, classify_key
+    from iaclint.graph.paths import leaf_value
+
+    view, _ = leaf_value(resource, path)
+    return view is not None and view.is_set and classify_key(view, graph).kind is KeyKind.CUSTOMER_MANAGED
+
+
+def _in_blocks(settings: list, blocks: list[str]) -> list:
+    """The settings' arguments (the last segment of each path) in each of the blocks a check names: the failing
+    volumes of an instance (`root_block_device`, `ebs_block_device[1]`), not every block of the rule's path."""
+    from iaclint.fixes.nested import Setting
+
+    return [Setting(f"{block}.{s.path.rsplit('.', 1)[-1]}", s.value, s.expression) for block in blocks for s in settings]
 
 
 def _relative(path: str, spec: dict, holder_type: str) -> str:

@@ -343,6 +343,8 @@ def plan_blocks(resource: "PlanResource", values: dict[str, Any], unknown: dict[
                 expressions: dict[str, Any] | None, name: str, label: str,
                 hcl_views: list[BlockView]) -> tuple[list[BlockView], str]:
     if unknown.get(name) is True:
+        if expressions is not None and name not in expressions:
+            return [], ""  # computed and not configured: no blocks written (as attr() reads an unset argument)
         return [], f"{label}.{name} is known only after apply"
     raw = values.get(name)
     if raw is None:
