@@ -1,6 +1,6 @@
 """Instance volumes, EKS, OpenSearch, ECR, MSK, MQ, FSx, DAX and WorkSpaces beyond their fixtures: the issue's
 acceptance cases by name, fix safety by engine version and resource type, fixes that touch only the failing
-volumes, keys every form of AWS managed alias, key arguments in XRG001 and KMS003, peer suppressions."""
+volumes, every form of an AWS managed key, key arguments in XRG001 and KMS003's consumers, peer suppressions."""
 
 from __future__ import annotations
 
@@ -274,7 +274,7 @@ def test_every_form_of_an_aws_managed_key_fails_the_cmk_rules(tmp_path):
     assert {a.split(".")[1] for a, f in found.items() if f.verdict is Verdict.FAIL} == set(forms)
 
 
-def test_new_key_arguments_are_judged_by_xrg001_and_named_by_kms003(tmp_path):
+def test_new_key_arguments_are_judged_by_xrg001_and_are_consumers_of_their_key(tmp_path):
     text = '''
 provider "aws" {
   region = "eu-west-1"
@@ -317,12 +317,15 @@ resource "aws_workspaces_workspace" "w" {
   volume_encryption_key          = aws_kms_key.us.arn
 }
 '''
-    report = run([_module(tmp_path, text)], select={"XRG001", "KMS003"})
+    report = run([_module(tmp_path, text)], select={"XRG001"})
     xrg = {f.address for f in report.findings if f.rule_id == "XRG001" and f.verdict is Verdict.FAIL}
     assert xrg == {"aws_spot_fleet_request.f", "aws_workspaces_workspace.w"}
-    (kms,) = [f for f in report.findings if f.rule_id == "KMS003"]
-    assert "aws_spot_fleet_request.f.launch_specification.root_block_device.kms_key_id" in kms.message
-    assert "aws_workspaces_workspace.w.volume_encryption_key" in kms.message
+    from iaclint.checks.policy import key_consumers  # KMS003's consumers
+
+    graph = graph_of(tmp_path / "graph", text)
+    consumers = {(r.address, label) for r, label in key_consumers(graph.resource("aws_kms_key.us"), graph)}
+    assert consumers == {("aws_spot_fleet_request.f", "launch_specification.root_block_device.kms_key_id"),
+                         ("aws_workspaces_workspace.w", "volume_encryption_key")}
 
 
 def test_peer_suppressions_name_the_new_rules(tmp_path):

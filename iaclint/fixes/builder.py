@@ -157,6 +157,10 @@ REPLACEMENT = {
                            "DataSync, or an AWS Backup restore into the new file system)",
     "aws_ebs_volume": "the volume is destroyed and created again, empty: snapshot it, copy the snapshot with "
                       "encryption, and create the new volume from the copy (snapshot_id)",
+    "aws_spot_fleet_request": "the spot fleet request is cancelled and made again, so its instances are replaced "
+                              "and what their volumes hold is lost",
+    "aws_fsx_file_cache": "the cache is destroyed and created again, empty: it is loaded again from its data "
+                          "repositories",
     "aws_memorydb_cluster": "the cluster is destroyed and created again, empty: take a snapshot and create the new "
                             "cluster from it (snapshot_name)",
     "aws_elasticache_serverless_cache": "the cache is destroyed and created again, empty: take a snapshot and create "
@@ -173,34 +177,32 @@ REPLACEMENT = {
         "the vault is destroyed and created again: its recovery points are not moved, and a vault that still "
         "holds recovery points cannot be deleted; create the new vault beside the old one and keep the old one "
         "until its recovery points expire"),
-    # compute, containers, search and streaming (FACTS-3 §1b, §1c)
-    "aws_instance": ("the instance is destroyed and created again from its AMI: what its volumes hold is lost unless "
-                     "you migrate first (snapshot the volumes, copy the snapshots with encryption, and create the new "
-                     "instance's volumes from the copies, or an encrypted AMI of it)"),
-    "aws_launch_configuration": ("the launch configuration is created again (its Auto Scaling group moves to the new "
-                                 "one; instances already running keep their volumes until they are replaced)"),
-    "aws_spot_fleet_request": ("the spot fleet request is cancelled and made again, so its instances are replaced "
-                               "with new ones and what their volumes hold is lost"),
-    "aws_opensearch_domain": ("the domain is destroyed and created again, empty: take a manual snapshot to an S3 "
-                              "repository first and restore it into the new domain"),
-    "aws_elasticsearch_domain": ("the domain is destroyed and created again, empty: take a manual snapshot to an S3 "
-                                 "repository first and restore it into the new domain"),
-    "aws_ecr_repository": ("the repository is destroyed and created again: a repository that holds images cannot be "
-                           "deleted unless force_delete is set, and then its images are lost; copy them to a new "
-                           "repository first"),
-    "aws_msk_cluster": ("the cluster is destroyed and created again with empty topics: mirror the topics to a new "
-                        "cluster first (MirrorMaker 2) and move producers and consumers to it"),
-    "aws_mq_broker": ("the broker is destroyed and created again: messages still in its queues are lost; run the new "
-                      "broker beside the old one, move producers to it, and let consumers drain the old one"),
-    **{t: ("the file system is destroyed and created again, empty: back it up and restore the backup into the new "
-           "file system (an FSx backup restored with the new key), or copy the data first")
-       for t in ("aws_fsx_lustre_file_system", "aws_fsx_windows_file_system", "aws_fsx_ontap_file_system",
-                 "aws_fsx_openzfs_file_system")},
-    "aws_fsx_file_cache": "the cache is destroyed and created again, empty: it is loaded again from its data repositories",
-    "aws_dax_cluster": ("the cluster is destroyed and created again, empty: DAX is a cache in front of DynamoDB and is "
-                        "filled again as items are read, so expect cold-cache latency and more reads on the tables"),
-    "aws_workspaces_workspace": ("the WorkSpace is destroyed and created again: what its user kept on the root and user "
-                                 "volumes is lost; back the user's data up first"),
+    # the rest of the estate (FACTS-3 §1 "change" column: RR)
+    "aws_opensearch_domain": "the domain is destroyed and created again, empty: take a manual snapshot to an S3 "
+                             "repository first and restore it into the new domain",
+    "aws_elasticsearch_domain": "the domain is destroyed and created again, empty: take a manual snapshot to an S3 "
+                                "repository first and restore it into the new domain",
+    "aws_ecr_repository": "the repository is destroyed and created again, empty: its images are deleted unless "
+                          "you copy them to another repository first (and force_delete decides whether a "
+                          "repository with images can be deleted at all)",
+    "aws_msk_cluster": "the cluster is destroyed and created again, empty: mirror its topics to the new cluster "
+                       "(MirrorMaker) and move producers and consumers before the old one goes",
+    "aws_mq_broker": "the broker is destroyed and created again: queued messages and its configuration state are "
+                     "lost unless drained first",
+    "aws_dax_cluster": "the cluster is destroyed and created again; it holds only a cache, which is filled again "
+                       "from DynamoDB",
+    "aws_instance": "the instance is destroyed and created again from its AMI: data on its volumes is lost "
+                    "unless you snapshot them first and create encrypted volumes from copies of the snapshots",
+    "aws_launch_configuration": "a new launch configuration is created; instances already launched keep their "
+                                "volumes until they are replaced",
+    "aws_workspaces_workspace": "the WorkSpace is destroyed and created again: the user's volume data is lost "
+                                "unless backed up first",
+    "aws_appsync_api_cache": "the cache is destroyed and created again; it is filled again from the data sources",
+    "aws_glue_security_configuration": "the security configuration is destroyed and created again; jobs, "
+                                       "crawlers and endpoints that name it pick up the new one on their next run",
+    **{t: "the file system is destroyed and created again, empty: back it up first and create the new file "
+          "system from the backup" for t in ("aws_fsx_lustre_file_system", "aws_fsx_windows_file_system",
+                                                          "aws_fsx_ontap_file_system", "aws_fsx_openzfs_file_system")},
 }
 
 

@@ -247,8 +247,9 @@ class PlanResource(Resource):
 
     def nested(self, name: str) -> tuple[list[BlockView], str]:
         hcl_views = self.hcl_resource.nested(name)[0] if self.hcl_resource is not None else []
+        written = getattr(self.hcl_resource, "block", None)
         return plan_blocks(self, self.after or {}, self.after_unknown, self.expressions, name, self.address,
-                           hcl_views)
+                           hcl_views, written.body if written is not None else None)
 
     def provider_ref(self) -> str:
         if self.hcl_resource is not None:
@@ -336,15 +337,21 @@ class PlanBlockView(BlockView):
 
     def nested(self, name: str) -> tuple[list[BlockView], str]:
         hcl_views = self.hcl.nested(name)[0] if self.hcl is not None else []
-        return plan_blocks(self.resource, self.values, self.unknown, self.expressions, name, self.label, hcl_views)
+        written = getattr(self.hcl, "block", None)
+        return plan_blocks(self.resource, self.values, self.unknown, self.expressions, name, self.label, hcl_views,
+                           written.body if written is not None else None)
 
 
 def plan_blocks(resource: "PlanResource", values: dict[str, Any], unknown: dict[str, Any],
                 expressions: dict[str, Any] | None, name: str, label: str,
-                hcl_views: list[BlockView]) -> tuple[list[BlockView], str]:
+                hcl_views: list[BlockView], written=None) -> tuple[list[BlockView], str]:
+    """The planned blocks called ``name``. A block the provider computes (after_unknown) that the configuration
+    does not write (``written``: the HCL body, to tell a missing block from a `dynamic` one, which the plan's
+    configuration does not list) is absent, as an unset computed argument is."""
     if unknown.get(name) is True:
-        if expressions is not None and name not in expressions:
-            return [], ""  # computed and not configured: no blocks written (as attr() reads an unset argument)
+        if expressions is not None and name not in expressions and written is not None and not any(
+                b.type == "dynamic" and b.labels == [name] for b in written.blocks):
+            return [], ""  # computed by the provider and not written in the configuration: absent
         return [], f"{label}.{name} is known only after apply"
     raw = values.get(name)
     if raw is None:
