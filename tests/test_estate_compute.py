@@ -322,7 +322,7 @@ resource "aws_workspaces_workspace" "w" {
     assert xrg == {"aws_spot_fleet_request.f", "aws_workspaces_workspace.w"}
     from iaclint.checks.policy import key_consumers  # KMS003's consumers
 
-    graph = graph_of(tmp_path / "graph", text)
+    graph = graph_of(tmp_path, text)
     consumers = {(r.address, label) for r, label in key_consumers(graph.resource("aws_kms_key.us"), graph)}
     assert consumers == {("aws_spot_fleet_request.f", "launch_specification.root_block_device.kms_key_id"),
                          ("aws_workspaces_workspace.w", "volume_encryption_key")}
