@@ -124,7 +124,7 @@ def test_elasticsearch_6_7_and_later_is_in_place_and_an_unknown_version_is_unsaf
     legacy = 'resource "aws_elasticsearch_domain" "d" {\n  domain_name = "d"\n}\n'
     (finding,) = _findings(tmp_path / "c", legacy, "OSE001").values()
     assert finding.fix.applicability is Applicability.UNSAFE
-    assert "elasticsearch_version is not set (default '1.5')" in finding.fix.note
+    assert re.search(r"elasticsearch_version is not set \(default ['\"]1\.5['\"]\)", finding.fix.note)
 
 
 # ---- EKS001's message -------------------------------------------------------------------------
