@@ -490,14 +490,14 @@ def _ebs(volume: Resource, walk: _Walk) -> Encryption:
     graph = walk.graph
     enc = flag_state(volume, "encrypted", False)
     if enc.state is True:
-        return _with_key(enc, volume, walk.graph, _account_default_key(volume, graph))
+        return _with_key(enc, volume, walk.graph, account_default_ebs_key(volume, graph))
     by_default = encryption_by_default(volume, graph)
     if by_default is not None:
         state, setting = by_default
         if state is True:
             out = Encryption(True, f"{enc.reason}, but {setting.address} turns on EBS encryption by default for "
                              "its Region", volume, "encrypted", enc.value, [(setting.header_span, setting.address)])
-            return _with_key(out, volume, walk.graph, _account_default_key(volume, graph))
+            return _with_key(out, volume, walk.graph, account_default_ebs_key(volume, graph))
     if given(volume, "snapshot_id"):
         snapshot, why = follow(volume, "snapshot_id", ("aws_ebs_snapshot", "aws_ebs_snapshot_copy"), (), graph)
         if snapshot is not None:
@@ -546,7 +546,7 @@ def encryption_by_default(resource: Resource, graph: Graph) -> tuple[bool | None
     return None
 
 
-def _account_default_key(volume: Resource, graph: Graph) -> EffectiveKey | None:
+def account_default_ebs_key(volume: Resource, graph: Graph) -> EffectiveKey | None:
     """Volumes encrypted without a key use the account's default EBS key: aws_ebs_default_kms_key when set."""
     provider = volume.provider_ref()
     for setting in graph.of_type("aws_ebs_default_kms_key"):

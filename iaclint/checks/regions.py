@@ -57,6 +57,9 @@ KEY_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "aws_athena_workgroup": ("configuration.result_configuration.encryption_configuration.kms_key_arn",),
     "aws_instance": ("root_block_device.kms_key_id", "ebs_block_device.kms_key_id"),
     "aws_launch_template": ("block_device_mappings.ebs.kms_key_id",),
+    "aws_spot_fleet_request": ("launch_specification.root_block_device.kms_key_id",
+                               "launch_specification.ebs_block_device.kms_key_id"),
+    "aws_workspaces_workspace": ("volume_encryption_key",),
 }
 
 

@@ -5,7 +5,7 @@ A condition is a mapping validated by rule.schema.json:
     {attribute: PATH, equals: V | in: [V...] | present: bool | nonempty: bool | matches: RE |
      version_at_least: "7.0.5" | key: customer_managed, default: V | [{when: COND, value: V}, ...],
      default_why: TEXT, when_absent: TEXT}
-    {all: [COND...]} | {any: [COND...]} | {not: COND}
+    {all: [COND...]} | {any: [COND...]} | {not: COND} | {type: [RESOURCE TYPE...]}
 
 PATH is an argument (`kms_key_id`) or a dotted path into nested blocks (`encrypt_at_rest.enabled`,
 `server_side_encryption.key_type`); graph/paths.py says what it means. A missing block is an absent
@@ -14,7 +14,12 @@ the condition must hold in each (the first that fails, else the first unknown, d
 number of blocks (a dynamic block over an unknown for_each) is unknown, with the reason. A `key`
 condition on a nested key argument classifies it like any other key; `when_absent` says what an
 omitted key means for the service ("the queue is encrypted with SSE-SQS"), `default_why` why a
-default holds ("new queues get SSE-SQS by default").
+default holds ("new queues get SSE-SQS by default"), or, without a default, why an unset value cannot be
+judged ("the version is the one AWS chose").
+
+`type` holds for a resource of one of the types: one rule over several types can say what differs between
+them (a default, or whether a fix replaces the resource) with it. It gives no reason of its own, so the
+reasons people read are about settings; `all` and `any` join their parts' reasons without repeats.
 
 Booleans compare leniently: true matches "true" (provider v6 types some flags as strings).
 """
@@ -51,7 +56,7 @@ def evaluate(cond: dict[str, Any], resource: Resource, graph: Graph) -> Outcome:
         for o in outcomes:
             if o.state is None:
                 return o
-        return Outcome(True, "; ".join(o.reason for o in outcomes))
+        return Outcome(True, _joined(outcomes))
     if "any" in cond:
         outcomes = [evaluate(c, resource, graph) for c in cond["any"]]
         for o in outcomes:
@@ -60,12 +65,19 @@ def evaluate(cond: dict[str, Any], resource: Resource, graph: Graph) -> Outcome:
         for o in outcomes:
             if o.state is None:
                 return o
-        return Outcome(False, "; ".join(o.reason for o in outcomes), outcomes[0].attribute if outcomes else None)
+        return Outcome(False, _joined(outcomes), outcomes[0].attribute if outcomes else None)
+    if "type" in cond:
+        return Outcome(resource.type in cond["type"], "")
     if "not" in cond:
         inner = evaluate(cond["not"], resource, graph)
         state = None if inner.state is None else not inner.state
         return Outcome(state, inner.reason, inner.attribute, inner.value, inner.used_default)
     return _attribute_condition(cond, resource, graph)
+
+
+def _joined(outcomes: list[Outcome]) -> str:
+    """The parts' reasons, each once, without the empty ones (`type` conditions say nothing)."""
+    return "; ".join(dict.fromkeys(o.reason for o in outcomes if o.reason))
 
 
 def _attribute_condition(cond: dict[str, Any], resource: Resource, graph: Graph) -> Outcome:
@@ -117,7 +129,8 @@ def _view_condition(cond: dict[str, Any], view: AttrView, name: str, leaf, resou
         if isinstance(default, Outcome):
             return default
         if default is _NO_DEFAULT:
-            return Outcome(None, f"{unset} and has no default", name, null_value)
+            why = f": {cond['default_why']}" if cond.get("default_why") else " and has no default"
+            return Outcome(None, f"{unset}{why}", name, null_value)
         value = Value(default, origin=null_value.origin if null_value is not None else None,
                       via=null_value.via if null_value is not None else ())
         used_default = True
@@ -131,9 +144,10 @@ def _view_condition(cond: dict[str, Any], view: AttrView, name: str, leaf, resou
         key = classify_key(value, graph)
         if key.kind is KeyKind.UNKNOWN:
             return Outcome(None, f"{name} cannot be classified: {key.reason}", name, value)
-        if key.kind is KeyKind.ABSENT and cond.get("when_absent"):
-            return Outcome(cond["key"] == KeyKind.ABSENT.value, f'{name} is "", so {cond["when_absent"]}', name,
-                           value)
+        absent = cond.get("when_absent") or (
+            f"the AWS managed key {cond['aws_managed_key']} is used" if cond.get("aws_managed_key") else "")
+        if key.kind is KeyKind.ABSENT and absent:
+            return Outcome(cond["key"] == KeyKind.ABSENT.value, f'{name} is "", so {absent}', name, value)
         return Outcome(key.kind.value == cond["key"], f"{name} is {key.describe()}", name, value)
     if "present" in cond:
         if not value.known and not value.all_refs():

@@ -157,6 +157,10 @@ REPLACEMENT = {
                            "DataSync, or an AWS Backup restore into the new file system)",
     "aws_ebs_volume": "the volume is destroyed and created again, empty: snapshot it, copy the snapshot with "
                       "encryption, and create the new volume from the copy (snapshot_id)",
+    "aws_spot_fleet_request": "the spot fleet request is cancelled and made again, so its instances are replaced "
+                              "and what their volumes hold is lost",
+    "aws_fsx_file_cache": "the cache is destroyed and created again, empty: it is loaded again from its data "
+                          "repositories",
     "aws_memorydb_cluster": "the cluster is destroyed and created again, empty: take a snapshot and create the new "
                             "cluster from it (snapshot_name)",
     "aws_elasticache_serverless_cache": "the cache is destroyed and created again, empty: take a snapshot and create "
@@ -212,19 +216,23 @@ def fix_attribute(spec: dict, resource: Resource) -> str:
 
 
 def _base_applicability(spec: dict, resource: Resource, graph: Graph) -> tuple[Applicability, str]:
+    """A replacement decides first (replaces_resource, unless in_place_when holds); a change made in place is
+    still unsafe when the rule says why (unsafe_because: who loses access)."""
+    in_place = ""
+    if spec.get("replaces_resource"):
+        consequence = replacement_consequence(resource)
+        gate = spec.get("in_place_when")
+        if gate is None:
+            return Applicability.UNSAFE, f"forces replacement of {resource.address}: {consequence}"
+        outcome = conditions.evaluate(gate, resource, graph)
+        if outcome.state is not True:
+            why = outcome.reason if outcome.state is False else f"{outcome.reason}, so it may be"
+            why = f" ({why})" if why else ""
+            return Applicability.UNSAFE, f"forces replacement of {resource.address}{why}: {consequence}"
+        in_place = f"changed in place ({outcome.reason})" if outcome.reason else "changed in place"
     if spec.get("unsafe_because"):
         return Applicability.UNSAFE, _join(spec["unsafe_because"], spec.get("note", ""))
-    if not spec.get("replaces_resource"):
-        return Applicability.SAFE, spec.get("note", "")
-    consequence = replacement_consequence(resource)
-    gate = spec.get("in_place_when")
-    if gate is not None:
-        outcome = conditions.evaluate(gate, resource, graph)
-        if outcome.state is True:
-            return Applicability.SAFE, f"changed in place ({outcome.reason})"
-        why = outcome.reason if outcome.state is False else f"{outcome.reason}, so it may be"
-        return Applicability.UNSAFE, f"forces replacement of {resource.address} ({why}): {consequence}"
-    return Applicability.UNSAFE, f"forces replacement of {resource.address}: {consequence}"
+    return Applicability.SAFE, _join(in_place, spec.get("note", ""))
 
 
 def _adjust_for_plan(context: FindingContext, target: Target, spec: dict, fix: Fix) -> None:
@@ -594,12 +602,16 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
     path = spec.get("attributes", {}).get(holder_type, spec["attribute"])
     settings = [Setting(_relative(p, spec, holder_type), v) for p, v in spec.get("with", {}).items()]
     plan = None
-    if key:
+    blocks = context.result.extra.get("fix_blocks")
+    if key and not blocks and _names_customer_key(resource, path, graph):
+        pass  # the key is right, its companions are not (a WorkSpace's encryption flags): keep the key
+    elif key:
         plan = plan_customer_key(graph, resource, resource_module(resource), source, block, spec)
-        main = Setting(path, plan.reference(spec.get("key_attribute", "arn")), expression=True)
+        settings.append(Setting(path, plan.reference(spec.get("key_attribute", "arn")), expression=True))
     else:
-        main = Setting(path, spec.get("value", True))
-    settings.append(main)
+        settings.append(Setting(path, spec.get("value", True)))
+    if blocks:
+        settings = _in_blocks(settings, blocks)
     suffix = plan.title_suffix() if plan is not None else ""
     key_edits = plan.edits if plan is not None else []
     key_note = plan.note if plan is not None else ""
@@ -627,6 +639,23 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
                "meant, so a person should decide")
         return Fix(title, Applicability.DISPLAY, result.edits + key_edits, why)
     return Fix(title, applicability, result.edits + key_edits, _join(note, key_note))
+
+
+def _names_customer_key(resource: Resource, path: str, graph: Graph) -> bool:
+    """The key argument is written once and names a customer managed key already: a key fix keeps it."""
+    from iaclint.checks.keys import KeyKind, classify_key
+    from iaclint.graph.paths import leaf_value
+
+    view, _ = leaf_value(resource, path)
+    return view is not None and view.is_set and classify_key(view, graph).kind is KeyKind.CUSTOMER_MANAGED
+
+
+def _in_blocks(settings: list, blocks: list[str]) -> list:
+    """The settings' arguments (the last segment of each path) in each of the blocks a check names: the failing
+    volumes of an instance (`root_block_device`, `ebs_block_device[1]`), not every block of the rule's path."""
+    from iaclint.fixes.nested import Setting
+
+    return [Setting(f"{block}.{s.path.rsplit('.', 1)[-1]}", s.value, s.expression) for block in blocks for s in settings]
 
 
 def _relative(path: str, spec: dict, holder_type: str) -> str:

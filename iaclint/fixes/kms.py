@@ -38,6 +38,13 @@ SERVICES = {
     "secretsmanager": ("Secrets Manager", "secretsmanager.*.amazonaws.com", ("secret",)),
     "ssm": ("Systems Manager", "ssm.*.amazonaws.com", ("ssm", "parameter")),
     "lambda": ("AWS Lambda", "lambda.*.amazonaws.com", ("lambda",)),
+    "eks": ("Amazon EKS", "eks.*.amazonaws.com", ("eks", "kubernetes")),
+    "es": ("Amazon OpenSearch Service", "es.*.amazonaws.com", ("opensearch", "elasticsearch", "search")),
+    "ecr": ("Amazon ECR", "ecr.*.amazonaws.com", ("ecr", "registry")),
+    "kafka": ("Amazon MSK", "kafka.*.amazonaws.com", ("msk", "kafka")),
+    "mq": ("Amazon MQ", "mq.*.amazonaws.com", ("mq", "broker")),
+    "fsx": ("Amazon FSx", "fsx.*.amazonaws.com", ("fsx",)),
+    "workspaces": ("Amazon WorkSpaces", "workspaces.*.amazonaws.com", ("workspace",)),
     # services that call KMS as their own service principal: the key policy must name it (SERVICE_STATEMENTS)
     "logs": ("CloudWatch Logs", None, ("log",)),
     "cloudtrail": ("CloudTrail", None, ("cloudtrail", "trail")),
@@ -102,6 +109,23 @@ def service_use(service: str, resource: Resource, graph: Graph, account: str, re
                          context, principal_type="Service"),
             NewStatement("AllowCloudTrailDescribeKey", ["cloudtrail.amazonaws.com"], ["kms:DescribeKey"],
                          principal_type="Service")], ("cloudtrail.amazonaws.com",))
+    if service == "ebs" and resource.type == "aws_launch_template":
+        from iaclint.checks.compute import AUTOSCALING_ROLE, autoscaling_launchers
+
+        launchers = autoscaling_launchers(resource, graph)
+        if not launchers:
+            return ServiceUse()
+        roles = sorted({_service_linked_role(l, account) for l in launchers})
+        names = ", ".join(sorted(l.address for l in launchers)[:4])
+        return ServiceUse([
+            NewStatement("AllowAutoScalingServiceLinkedRoleUse", roles, [
+                "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]),
+            NewStatement("AllowAutoScalingServiceLinkedRoleGrants", roles, ["kms:CreateGrant"],
+                         ("Bool", "kms:GrantIsForAWSResource", ["true"]))],
+            ("AWSServiceRoleForAutoScaling",) if any(AUTOSCALING_ROLE in r for r in roles) else tuple(roles),
+            note=f"the new key lets Amazon EC2 Auto Scaling's service-linked role use it ({names} launch from "
+                 f"{resource.address}); that role must exist before the key is created (the account's first Auto "
+                 "Scaling group creates it, or aws_iam_service_linked_role)")
     if service in ("sns", "sqs"):
         from iaclint.checks.estate import publishers
 
@@ -114,6 +138,16 @@ def service_use(service: str, resource: Resource, graph: Graph, account: str, re
                           note=f"the new key lets {', '.join(principals)} use it: {names} publish to "
                                f"{resource.address}")
     return ServiceUse()
+
+
+def _service_linked_role(launcher: Resource, account: str) -> str:
+    """The service-linked role an Auto Scaling group names (service_linked_role_arn), else the default one."""
+    from iaclint.checks.compute import AUTOSCALING_ROLE
+
+    view = launcher.attr("service_linked_role_arn")
+    if view.is_set and view.value.known and isinstance(view.value.raw, str) and view.value.raw.startswith("arn:"):
+        return view.value.raw.replace("${", "$${")
+    return f"arn:aws:iam::${{{account}}}:{AUTOSCALING_ROLE}"
 
 
 LOGS_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]

@@ -2,7 +2,9 @@
 
 `encrypt_at_rest.enabled = true` in a domain without `encrypt_at_rest` adds the block; with the block
 it adds or replaces the argument; `server_side_encryption_configuration.rule.apply_server_side_
-encryption_by_default.sse_algorithm` adds every missing level at once. Settings that share blocks are
+encryption_by_default.sse_algorithm` adds every missing level at once. A segment may pick one of several
+blocks by its index (`ebs_block_device[1].encrypted`, the labels graph/paths.py gives leaves), where a
+setting must not go into every block of that name. Settings that share blocks are
 written together (one `server_side_encryption { enabled = true, kms_key_arn = ... }`), arguments first
 and aligned, as terraform fmt writes them; every byte that is not changed stays as it was.
 
@@ -35,6 +37,8 @@ class Setting:
     def text(self, existing: ast.Expr | None = None) -> str:
         if self.expression:
             return self.value
+        if isinstance(self.value, list):
+            return "[" + ", ".join(Setting(self.path, item).text() for item in self.value) + "]"
         if isinstance(self.value, bool):
             return literal_like(existing, self.value) if existing is not None else ("true" if self.value else "false")
         if isinstance(self.value, (int, float)):
@@ -49,12 +53,24 @@ def content_of(settings: list[Setting], prefix_depth: int = 0) -> BlockContent:
     """The settings as a tree of blocks and arguments (paths relative to ``prefix_depth`` segments in)."""
     tree: BlockContent = {}
     for setting in settings:
-        parts = setting.path.split(".")[prefix_depth:]
+        parts = [_name(part) for part in setting.path.split(".")[prefix_depth:]]
         node = tree
         for part in parts[:-1]:
             node = node.setdefault(part, {})  # type: ignore[assignment]
         node[parts[-1]] = setting.text()
     return tree
+
+
+def _name(segment: str) -> str:
+    """`ebs_block_device[1]` -> `ebs_block_device`."""
+    return segment.split("[", 1)[0]
+
+
+def _index(segment: str) -> int | None:
+    """`ebs_block_device[1]` -> 1; None for a segment that names every block."""
+    if not segment.endswith("]") or "[" not in segment:
+        return None
+    return int(segment[segment.index("[") + 1:-1])
 
 
 def _is_literal(expr: ast.Expr) -> bool:
@@ -110,7 +126,8 @@ def _set_in(source: SourceFile, block: ast.Block, settings: list[Setting], depth
     if missing_args:
         result.edits.extend(insert_attributes(source, block, missing_args))
     new_blocks: list[tuple[str, BlockContent]] = []
-    for name, inner in deeper.items():
+    for segment, inner in deeper.items():
+        name, index = _name(segment), _index(segment)
         if any(b.type == "dynamic" and b.labels == [name] for b in block.body.blocks):
             shown = ", ".join(s.path for s in inner)
             raise LayoutError(f"{name} is a dynamic block; set {shown} in its content by hand")
@@ -118,10 +135,14 @@ def _set_in(source: SourceFile, block: ast.Block, settings: list[Setting], depth
             shown = ", ".join(s.path for s in inner)
             raise LayoutError(f"{name} is an argument holding an object, not a block; set {shown} in it by hand")
         existing = block.blocks(name)
+        if index is not None:
+            if index >= len(existing):
+                raise LayoutError(f"{segment} is not written in the configuration")
+            existing = [existing[index]]
         if not existing:
             new_blocks.append((name, content_of(inner, depth + 1)))
             continue
-        for nested in existing:  # a setting holds in every block of that name
+        for nested in existing:  # a setting holds in every block of that name (or the one indexed)
             _set_in(source, nested, inner, depth + 1, result)
     if new_blocks:
         result.edits.append(insert_blocks(source, block, new_blocks))
