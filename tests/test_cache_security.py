@@ -244,7 +244,8 @@ def _git_repo(tmp_path: Path) -> Path:
     repo.mkdir()
     main = repo / "main.tf"
     main.write_text('resource "aws_db_instance" "old" {\n}\n')
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t")
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t")
     for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "base"]):
         subprocess.run(["git", *args], cwd=repo, env=env, check=True, capture_output=True)
     main.write_text(main.read_text() + 'resource "aws_db_instance" "new" {\n}\n')

@@ -188,7 +188,7 @@ def _new_key(folder: int, name: str, replace: bool) -> None:
     tmp = _write_private(folder, name, secrets.token_bytes(KEY_SIZE))
     try:
         if replace:
-            os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+            os.rename(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
         else:
             os.link(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)  # exclusive: the first run to get here wins
     except FileExistsError:
@@ -224,7 +224,7 @@ def write_private_file(path: Path, data: bytes) -> None:
     try:
         tmp = _write_private(folder, path.name, data)
         try:
-            os.replace(tmp, path.name, src_dir_fd=folder, dst_dir_fd=folder)
+            os.rename(tmp, path.name, src_dir_fd=folder, dst_dir_fd=folder)
         except OSError:
             os.unlink(tmp, dir_fd=folder)
             raise
@@ -715,8 +715,8 @@ class ParseCache:
         assert self._fd is not None
         try:
             tmp = _write_private(self._fd, name, data)
-            try:
-                os.replace(tmp, name, src_dir_fd=self._fd, dst_dir_fd=self._fd)
+            try:  # rename replaces atomically on POSIX, the only systems the cache runs on
+                os.rename(tmp, name, src_dir_fd=self._fd, dst_dir_fd=self._fd)
             except OSError:
                 os.unlink(tmp, dir_fd=self._fd)
         except OSError:
