@@ -16,6 +16,9 @@ from support import ROOT
 if "XDG_CACHE_HOME" not in os.environ:
     os.environ["XDG_CACHE_HOME"] = __import__("tempfile").mkdtemp(prefix="iaclint-test-cache-")
     __import__("atexit").register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], True)  # removed after the session
+if "XDG_STATE_HOME" not in os.environ:  # and a key of its own for it (hcl/cache.py)
+    os.environ["XDG_STATE_HOME"] = __import__("tempfile").mkdtemp(prefix="iaclint-test-state-")
+    __import__("atexit").register(shutil.rmtree, os.environ["XDG_STATE_HOME"], True)
 
 PRE_COMMIT = shutil.which("pre-commit") or str(Path(sys.executable).with_name("pre-commit"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from iaclint.graph.config import ConfigLoader, make_cache
 from iaclint.hcl import cache as cache_module
@@ -50,28 +51,47 @@ def test_a_changed_file_is_parsed_again(tmp_path, monkeypatch):
     assert len(calls) == 2 and report.findings == []
 
 
+def _tree(text: str = TEXT, file: str = "main.tf"):
+    from iaclint.hcl.parser import parse_source
+    from iaclint.source import SourceFile
+
+    return parse_source(SourceFile(file, text))
+
+
+def _same(a, b) -> bool:
+    from iaclint.hcl import ast
+
+    return a is not None and b is not None and ast.dump(a) == ast.dump(b)
+
+
 def test_corrupt_and_foreign_entries_are_ignored_and_rewritten(tmp_path):
     cache = ParseCache(tmp_path / "cache")
-    cache.put("hcl", "main.tf", TEXT, {"tree": 1})
+    tree = _tree()
+    cache.put("hcl", "main.tf", TEXT, tree)
     entry = cache._entry("hcl", "main.tf", TEXT)
+    assert entry.parent == cache.folder and _same(cache.get("hcl", "main.tf", TEXT), tree)
     entry.write_bytes(entry.read_bytes()[:-3])  # truncated
     assert cache.get("hcl", "main.tf", TEXT) is None and not entry.exists()
-    cache.put("hcl", "main.tf", TEXT, {"tree": 2})
+    cache.put("hcl", "main.tf", TEXT, tree)
     other = ParseCache(tmp_path / "cache")
     other._key = b"x" * 32  # another user's key: a foreign entry
     assert other.get("hcl", "main.tf", TEXT) is None
     assert ParseCache(tmp_path / "cache").get("hcl", "main.tf", TEXT) is None  # the foreign check removed it
-    cache.put("hcl", "main.tf", TEXT, {"tree": 3})
-    assert ParseCache(tmp_path / "cache").get("hcl", "main.tf", TEXT) == {"tree": 3}
-    assert (tmp_path / "cache" / "key").stat().st_mode & 0o777 == 0o600
+    cache.put("hcl", "main.tf", TEXT, tree)
+    assert _same(ParseCache(tmp_path / "cache").get("hcl", "main.tf", TEXT), tree)
+    # an entry is bound to its name: a valid entry copied over another file's is not that file's tree
+    other_text = TEXT.replace('"k"', '"other"')
+    entry.rename(cache._entry("hcl", "main.tf", other_text))
+    assert cache.get("hcl", "main.tf", other_text) is None
 
 
 def test_concurrent_writers_never_leave_a_broken_entry(tmp_path):
     caches = [ParseCache(tmp_path / "cache") for _ in range(8)]
+    trees = [_tree(TEXT.replace('"k"', f'"writer{n}"')) for n in range(8)]
 
     def write(c, n):
-        for i in range(50):
-            c.put("hcl", "main.tf", TEXT, {"writer": n, "i": i})
+        for _ in range(50):
+            c.put("hcl", "main.tf", TEXT, trees[n])
 
     threads = [threading.Thread(target=write, args=(c, n)) for n, c in enumerate(caches)]
     for t in threads:
@@ -79,20 +99,22 @@ def test_concurrent_writers_never_leave_a_broken_entry(tmp_path):
     for t in threads:
         t.join()
     value = ParseCache(tmp_path / "cache").get("hcl", "main.tf", TEXT)
-    assert value is not None and value["i"] == 49
+    assert any(_same(value, tree) for tree in trees)
     assert not list((tmp_path / "cache").rglob(".*.tmp"))
 
 
 def test_the_cache_is_bounded_and_old_generations_go(tmp_path):
     cache = ParseCache(tmp_path / "cache")
-    stale = tmp_path / "cache" / "0ld-generation" / "ab"
+    stale = tmp_path / "cache" / ("0" * 20) / "ab"  # an older version's generation, in the older layout
     stale.mkdir(parents=True)
     (stale / "entry").write_bytes(b"x" * 100)
     for i in range(40):
-        cache.put("hcl", f"f{i}.tf", TEXT * 50, "y" * 1000)
-    cache.prune(limit=20_000)
-    size = sum(p.stat().st_size for p in (tmp_path / "cache").rglob("*") if p.is_file() and p.name != "key")
-    assert size <= 15_000 and not (stale / "entry").exists()
+        text = TEXT * 50 + f"# {i}\n"
+        cache.put("hcl", f"f{i}.tf", text, _tree(text, f"f{i}.tf"))
+    size = sum(p.stat().st_size for p in cache.folder.iterdir())
+    cache.prune(limit=size // 2)
+    left = sum(p.stat().st_size for p in cache.folder.iterdir())
+    assert 0 < left <= size * 3 // 8 and not stale.parent.exists()
 
 
 def test_no_cache_neither_reads_nor_writes(tmp_path, monkeypatch):
@@ -104,11 +126,12 @@ def test_no_cache_neither_reads_nor_writes(tmp_path, monkeypatch):
     proc = iaclint("check", "--no-cache", "--compact", str(FIXTURES / "demo"))
     assert proc.returncode == 1
     folder = tmp_path / "cache" / "iaclint"
-    kept = [p.name for p in folder.iterdir()] if folder.exists() else []
-    assert all(name.startswith("grammar-") for name in kept)  # at most Lark's compiled grammar, no parsed files
+    kept = [p.name for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+    assert all(name.startswith("data-grammar-") for name in kept)  # at most Lark's compiled grammar, no parsed files
 
 
-def test_the_compiled_grammar_is_cached_in_the_users_directory_not_in_tmp(tmp_path, monkeypatch):
+def test_the_compiled_grammar_is_kept_as_signed_data_in_the_users_cache_not_in_tmp(tmp_path, monkeypatch):
+    import pickle
     import tempfile
     import time
     from pathlib import Path
@@ -119,18 +142,47 @@ def test_the_compiled_grammar_is_cached_in_the_users_directory_not_in_tmp(tmp_pa
     started = time.time()
     grammar.parser.cache_clear()
     try:
-        grammar.parser()
+        built = grammar.parser()
+        kept = list((tmp_path / "cache" / "iaclint").rglob("data-grammar-*"))
+        assert len(kept) == 1 and kept[0].parent.name == cache_module.generation()
+        assert kept[0].read_bytes().startswith(cache_module.MAGIC) and kept[0].stat().st_mode & 0o777 == 0o600
+
+        def no_pickles(*args, **kwargs):
+            raise AssertionError("the kept grammar was unpickled")
+
+        monkeypatch.setattr(pickle, "load", no_pickles)
+        monkeypatch.setattr(pickle, "loads", no_pickles)
+        grammar.parser.cache_clear()
+        loaded = grammar.parser()
+        assert loaded is not built
+        text = 'x = [1,\n  2]\ny = "a${b}" // c\n'
+        assert loaded.parse(text) == built.parse(text)
     finally:
         grammar.parser.cache_clear()
-    assert list((tmp_path / "cache" / "iaclint").glob("grammar-*.lark"))
     # Lark's own default is a predictable pickle in the shared temporary directory: never used
     assert not [p for p in Path(tempfile.gettempdir()).glob(".lark_*") if p.stat().st_mtime >= started]
 
 
-def test_the_generation_changes_with_the_parser_code(monkeypatch):
-    assert len(cache_module.generation()) == 20
-    loader = ConfigLoader(cache=ParseCache())
-    assert loader.cache is not None
+def test_the_generation_changes_with_iaclints_version_and_parser_code(monkeypatch):
+    import iaclint
+
+    first = cache_module.generation()
+    assert len(first) == 20
+    try:
+        monkeypatch.setattr(iaclint, "__version__", "99.0.0")
+        cache_module.generation.cache_clear()
+        assert cache_module.generation() != first
+        monkeypatch.undo()
+        cache_module.generation.cache_clear()
+        assert cache_module.generation() == first
+        here = Path(cache_module.__file__).parent
+        real = Path.read_bytes
+        monkeypatch.setattr(Path, "read_bytes", lambda p: real(p) + (b"#" if p.parent == here else b""))
+        cache_module.generation.cache_clear()
+        assert cache_module.generation() != first  # any change to iaclint/hcl, this file's format included
+    finally:
+        monkeypatch.undo()
+        cache_module.generation.cache_clear()
 
 
 def test_parallel_parsing_gives_the_same_report_as_serial(tmp_path, monkeypatch):
@@ -165,25 +217,85 @@ def test_fingerprints_are_stable_across_runs_for_wildcard_instances(tmp_path):
     assert prints[0] == prints[1]
 
 
-def test_every_tree_survives_the_cache_pickle_node_for_node():
-    """Nodes pickle as their fields in __init__ order (ast.Node.__reduce__): a node whose _fields and
-    __init__ disagree would come back with its fields swapped."""
-    import inspect
-    import pickle
+EVERY_CONSTRUCT = """locals {
+  a = [for k, v in var.m : "${k}=${v}" if v != null]
+  b = { for x in var.l : x.name => x... }
+  c = -(var.n)
+  d = !true
+  e = var.list[0].id
+  f = aws_instance.x[*].tags["Name"]
+  g = aws_instance.x.*.id
+  h = var.c ? 1 : 2.5
+  i = format("%s", var.x...)
+  j = <<-EOT
+    hi ${var.x}
+  EOT
+  k = "%{ if true }x%{ endif }"
+  l = { a = 1, "b" = [null, 1.5, 123456789012345678901234567890] }
+}
 
+resource "aws_kms_key" "k" {
+  dynamic "x" {
+    for_each = var.y
+  }
+}
+"""
+
+
+def test_every_tree_survives_the_cache_encoding_node_for_node():
+    """The decoder is written per node class: every class has a code and a decoder that rebuilds its fields
+    in _state order, so a change to ast.py that the decoder misses fails here (not as a wrong tree)."""
     from iaclint.hcl import ast
     from iaclint.hcl.parser import parse_source
-    from iaclint.source import read_source
+    from iaclint.source import SourceFile, read_source
 
-    for cls in [c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.Node)]:
-        assert tuple(inspect.signature(cls.__init__).parameters)[1:] == cls._fields, cls.__name__
+    classes = {c for c in vars(ast).values() if isinstance(c, type) and issubclass(c, ast.Node) and c is not ast.Node}
+    assert classes == set(cache_module._CLASSES)
     checked = 0
-    for path in sorted(FIXTURES.rglob("*.tf")):
+    seen: set[type] = set()
+    every_construct = SourceFile("all.tf", EVERY_CONSTRUCT)
+    for path in [None, *sorted(FIXTURES.rglob("*.tf")), *sorted(FIXTURES.rglob("*.tf.json"))]:
         try:
-            tree = parse_source(read_source(path))
+            if path is None:
+                tree = parse_source(every_construct)
+            elif path.name.endswith(".json"):
+                from iaclint.hcl.jsonsyntax import parse_json_config
+
+                tree = parse_json_config(read_source(path))
+            else:
+                tree = parse_source(read_source(path))
         except Exception:  # fixtures that do not parse on purpose
             continue
-        again = pickle.loads(pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL))
+        again = cache_module.decode_tree(cache_module.encode_tree(tree, tree.file))
         assert ast.dump(again) == ast.dump(tree), path
+        assert all(again.file == n.file for n in _nodes(again))
+        seen.update(type(n) for n in _nodes(tree))
         checked += 1
-    assert checked > 50
+    assert checked > 50 and seen == classes  # every class went through the cache at least once
+
+
+def _nodes(node):
+    from iaclint.hcl import ast
+
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Node):
+            yield n
+            stack.extend(getattr(n, name) for name in n._state)
+        elif isinstance(n, (list, tuple)):
+            stack.extend(n)
+
+
+def test_values_beyond_msgpack_survive_or_are_parsed_again(tmp_path):
+    """Integers past 64 bits come back exact; a string msgpack cannot hold (a lone surrogate from a
+    \\ud800 escape) is simply not kept, and parsed each time."""
+    cache = ParseCache(tmp_path / "cache")
+    big = 'x = 123456789012345678901234567890123\ny = -1e400\nz = 1.5\n'
+    tree = _tree(big)
+    cache.put("hcl", "main.tf", big, tree)
+    again = cache.get("hcl", "main.tf", big)
+    assert _same(again, tree) and again.items[0].expr.value == 123456789012345678901234567890123
+    lone = 'x = "\\ud800"\n'
+    cache.put("hcl", "main.tf", lone, _tree(lone))
+    assert cache.get("hcl", "main.tf", lone) is None

@@ -82,19 +82,28 @@ class PostLexer:
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    """Built once per process. Lark keeps the compiled tables on disk between runs, in the user's own
-    cache directory: its default, a predictable file in the shared temporary directory that it unpickles,
-    would let another local user run code as whoever runs iaclint."""
+    """Built once per process (about 2 s). The compiled tables are kept between runs in the parse cache's
+    generation folder as signed plain data (hcl/cache.py), never through Lark's own cache: that is a pickle,
+    by default at a predictable name in the shared temporary directory, and loading it runs whatever it
+    names."""
     import hashlib
 
-    from iaclint.hcl.cache import cache_root
+    from lark import lark as lark_module
+
+    from iaclint.hcl.cache import ParseCache
 
     text = grammar_text()
-    cache: bool | str = False
-    try:
-        folder = cache_root()
-        folder.mkdir(parents=True, exist_ok=True)
-        cache = str(folder / f"grammar-{hashlib.sha256(text.encode()).hexdigest()[:16]}.lark")
-    except OSError:
-        pass  # no writable cache: build the tables in memory each run
-    return Lark(text, parser="lalr", propagate_positions=True, postlex=PostLexer(), cache=cache)
+    name = "grammar-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    cache = ParseCache()  # the user's, also under --no-cache: the tables do not depend on what is checked
+    kept = cache.get_data(name)
+    if isinstance(kept, dict):
+        try:
+            return Lark._load_from_dict(kept["data"], kept["memo"], postlex=PostLexer(), propagate_positions=True)
+        except Exception:  # not tables this Lark can read: built again below
+            pass
+    built = Lark(text, parser="lalr", propagate_positions=True, postlex=PostLexer())
+    data, memo = built.memo_serialize([lark_module.TerminalDef, lark_module.Rule])
+    # as Lark.save leaves them out: given again when loading (the post-lexer is code, not data)
+    data["options"] = {k: v for k, v in data["options"].items() if k not in lark_module._LOAD_ALLOWED_OPTIONS}
+    cache.put_data(name, {"data": data, "memo": memo})
+    return built

@@ -12,10 +12,12 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 from iaclint.graph.config import ConfigLoader, make_cache
@@ -23,7 +25,12 @@ from iaclint.graph.hcl import WILDCARD, build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
 from iaclint.graph.plan import strip_keys
-from iaclint.source import write_atomic
+from iaclint.hcl.cache import ParseCache, read_private_file, read_regular, write_private_file
+
+BASE_KEEP = 64  # trees kept, most recently used first: one per root and commit, so a run over many roots keeps its own
+MANIFEST = ".manifest.json"  # beside a kept tree's files: what was extracted, signed
+_TREE = re.compile(r"[0-9a-f]{20}")
+_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class BaseError(Exception):
@@ -52,13 +59,16 @@ def mark_new_resources(graph: Graph, root: Path, ref: str, environ: dict | None,
     root_rel = root.resolve().relative_to(top)
     parse_cache = make_cache(cache)
     if parse_cache is not None:
-        # A tree per commit and file list, kept: its path is stable, so the parse cache serves it on every
-        # commit of a pre-commit session (the base files are parsed once, not on every hook run).
-        key = hashlib.sha256("\0".join([str(top), commit, *wanted]).encode()).hexdigest()[:20]
-        scratch = _base_tree(parse_cache.root / "base" / key, top, ref, wanted)
-        if scratch is not None:
-            _mark(graph, ref, _kept_addresses(scratch, root_rel, environ, parse_cache))
-            return
+        trees = parse_cache.private_folder("base")
+        graph.notices.extend(n for n in parse_cache.notices if n not in graph.notices)  # why it is not used
+        if trees is not None:
+            # A tree per commit and file list, kept: its path is stable, so the parse cache serves it on every
+            # commit of a pre-commit session (the base files are parsed once, not on every hook run).
+            key = hashlib.sha256("\0".join([str(top), commit, *wanted]).encode()).hexdigest()[:20]
+            existing = _kept_addresses(trees / key, top, ref, wanted, root_rel, environ, parse_cache)
+            if existing is not None:
+                _mark(graph, ref, existing)
+                return
     with tempfile.TemporaryDirectory(prefix="iaclint-base-") as scratch:
         _extract(Path(scratch), top, ref, wanted)
         existing = _addresses(Path(scratch) / root_rel, environ, None)
@@ -75,57 +85,150 @@ def _extract(folder: Path, top: Path, ref: str, wanted: list[str]) -> None:
             tar.extractall(folder, filter="data")
         except TypeError:  # Python before 3.11.4: git archive output holds plain files only
             tar.extractall(folder)
+        except tarfile.TarError as exc:  # a committed link out of the repository, say
+            raise BaseError(f"the files at {ref} cannot be read safely ({exc})") from None
 
 
-def _base_tree(final: Path, top: Path, ref: str, wanted: list[str]) -> Path | None:
-    """The files of ``wanted`` at ``ref`` under ``final``, extracted once: a tree is complete before it gets
-    its name (renamed into place), so concurrent runs share it or build their own, never a half one."""
-    if final.is_dir():
-        if all((final / name).is_file() for name in wanted):  # a tree someone emptied is built again
-            os.utime(final)  # recently used: kept by the pruning below
-            return final
-        shutil.rmtree(final, ignore_errors=True)
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        building = Path(tempfile.mkdtemp(prefix=".building-", dir=final.parent))
-        _extract(building, top, ref, wanted)
-        try:
-            os.rename(building, final)
-        except OSError:  # another run named its copy first: same commit, same files
-            shutil.rmtree(building, ignore_errors=True)
-        _prune(final.parent, keep=8)
-    except OSError:
-        return None
-    return final if final.is_dir() else None
-
-
-def _prune(folder: Path, keep: int) -> None:
-    trees = sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")),
-                   key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in trees[keep:]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _kept_addresses(tree: Path, root_rel: Path, environ: dict | None, parse_cache) -> set[str]:
-    """The root's addresses at the base, computed once per tree and root: the tree never changes, and
-    only TF_VAR_ variables (count, for_each) could change what it declares, so they are in the name."""
+def _kept_addresses(final: Path, top: Path, ref: str, wanted: list[str], root_rel: Path, environ: dict | None,
+                    cache: ParseCache) -> set[str] | None:
+    """The root's addresses at the base, computed once per tree and root and kept signed beside the tree: the
+    tree never changes, and only TF_VAR_ variables (count, for_each) could change what it declares, so they
+    are in the name. None when the tree cannot be kept (a temporary copy is used instead)."""
     from iaclint.hcl.cache import generation
 
     variables = sorted((k, v) for k, v in (environ or {}).items() if k.startswith("TF_VAR_"))
     name = hashlib.sha256(json.dumps([generation(), str(root_rel), variables]).encode()).hexdigest()[:16]
-    kept = tree / f".addresses-{name}.json"
+    kept = final / f".addresses-{name}.json"
+    data = _unseal_json(cache, kept, read_private_file(kept))
+    if isinstance(data, list) and all(isinstance(a, str) for a in data):
+        os.utime(final)  # recently used: kept by the pruning
+        return set(data)
+    tree = _base_tree(final, top, ref, wanted, cache)
+    if tree is None:
+        return None
+    existing = _addresses(tree / root_rel, environ, cache)
     try:
-        data = json.loads(kept.read_text(encoding="utf-8"))
-        if isinstance(data, list) and all(isinstance(a, str) for a in data):
-            return set(data)
-    except (OSError, ValueError):
-        pass
-    existing = _addresses(tree / root_rel, environ, parse_cache)
-    try:
-        write_atomic(kept, json.dumps(sorted(existing)).encode("utf-8"))
+        write_private_file(kept, _seal_json(cache, kept, sorted(existing)))
     except OSError:
         pass  # only costs the next run the graph build
     return existing
+
+
+def _base_tree(final: Path, top: Path, ref: str, wanted: list[str], cache: ParseCache) -> Path | None:
+    """The files of ``wanted`` at ``ref`` under ``final``, extracted once: a tree is complete before it gets
+    its name (renamed into place), so concurrent runs share it or build their own, never a half one. A kept
+    tree is used only while it holds exactly what its signed manifest says (a cache restored from elsewhere,
+    or a tree someone emptied or added a file to, is built again)."""
+    manifest = final / MANIFEST
+    signed = _unseal_json(cache, manifest, read_private_file(manifest))
+    if isinstance(signed, dict) and signed == _listing(final):
+        return final
+    try:
+        if final.is_symlink() or final.is_file():
+            final.unlink()
+        elif final.is_dir():
+            shutil.rmtree(final)
+        building = Path(tempfile.mkdtemp(prefix=".building-", dir=final.parent))
+        _extract(building, top, ref, wanted)
+        listing = _listing(building, private=True)
+        write_private_file(building / MANIFEST, _seal_json(cache, manifest, listing))
+        try:
+            os.rename(building, final)
+        except OSError:  # another run named its copy first: same commit, same files
+            shutil.rmtree(building, ignore_errors=True)
+        _prune(final.parent, keep=BASE_KEEP)
+    except OSError:
+        return None
+    return final if final.is_dir() and not final.is_symlink() else None
+
+
+def _listing(folder: Path, private: bool = False) -> dict[str, list] | None:
+    """Every file and link under ``folder`` with its digest or target, never following a link (None when it is
+    not a real directory). ``private``: directories made 0700 and files 0600 on the way, whatever the umask."""
+    found: dict[str, list] = {}
+
+    def walk(fd: int, prefix: str) -> None:
+        if private:
+            os.fchmod(fd, 0o700)
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if rel == MANIFEST or not prefix and entry.name.startswith(".addresses-"):
+                    continue
+                if entry.is_symlink():
+                    found[rel] = ["link", os.readlink(entry.name, dir_fd=fd)]
+                elif entry.is_dir(follow_symlinks=False):
+                    sub = os.open(entry.name, _OPEN_DIR, dir_fd=fd)
+                    try:
+                        walk(sub, rel + "/")
+                    finally:
+                        os.close(sub)
+                elif entry.is_file(follow_symlinks=False):
+                    if private:
+                        os.chmod(entry.name, 0o600, dir_fd=fd)
+                    data = read_regular(fd, entry.name)
+                    found[rel] = ["file", hashlib.sha256(data).hexdigest()] if data is not None else ["unreadable"]
+                else:
+                    found[rel] = ["other"]
+
+    try:
+        top = os.open(folder, _OPEN_DIR)
+    except OSError:
+        return None
+    try:
+        walk(top, "")
+    except OSError:
+        return None
+    finally:
+        os.close(top)
+    return found
+
+
+def _seal_json(cache: ParseCache, path: Path, value) -> bytes:
+    """JSON of ``value`` signed with the user's key for this path (base/KEY/NAME), so a file planted or
+    restored there is not believed."""
+    body = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    label = "/".join(path.parts[-3:])
+    return json.dumps({"mac": cache.sign(label, body.encode()).hex(), "body": body}).encode()
+
+
+def _unseal_json(cache: ParseCache, path: Path, data: bytes | None):
+    if data is None:
+        return None
+    try:
+        sealed = json.loads(data)
+        body = sealed["body"]
+        if not isinstance(body, str) or cache.sign("/".join(path.parts[-3:]), body.encode()).hex() != sealed["mac"]:
+            return None
+        return json.loads(body)
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Keep the ``keep`` most recently used trees, and building folders of crashed runs for an hour. Only
+    real directories named as this module names them are removed; a link is never followed."""
+    try:
+        fd = os.open(folder, _OPEN_DIR)
+    except OSError:
+        return
+    try:
+        trees = []
+        with os.scandir(fd) as entries:
+            for entry in entries:
+                if not entry.is_dir(follow_symlinks=False):
+                    continue
+                used = entry.stat(follow_symlinks=False).st_mtime
+                if _TREE.fullmatch(entry.name):
+                    trees.append((used, entry.name))
+                elif entry.name.startswith(".building-") and time.time() - used > 3600:
+                    shutil.rmtree(entry.name, ignore_errors=True, dir_fd=fd)
+        for _used, name in sorted(trees, reverse=True)[keep:]:
+            shutil.rmtree(name, ignore_errors=True, dir_fd=fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _addresses(base_root: Path, environ: dict | None, parse_cache) -> set[str]:

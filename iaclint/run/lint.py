@@ -194,6 +194,8 @@ def _add_file(modules: dict[Path, Target], directory: Path, shown: str) -> Targe
 def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None) -> LintRun:
     targets, notices = resolve_targets(paths, options)
     loader = ConfigLoader(options.overlay, make_cache(options.cache))  # one per run: shared modules parse once
+    if loader.cache is not None:
+        notices.extend(loader.cache.notices)  # why the cache is off, if it is
     jobs = options.jobs if options.jobs else (os.cpu_count() or 1)
     if jobs > 1:
         loader.preload(loaded_directories([t.path for t in targets if t.kind == "module"]), jobs)
