@@ -23,6 +23,7 @@ from iaclint.eval.limits import LimitReached, Limits
 from iaclint.eval.values import (SENSITIVE, PartialString, SetList, Value, from_python, render, stronger_mark,
                                  type_name)
 from iaclint.hcl import ast
+from iaclint.source import may_hold_lone_surrogates, without_lone_surrogates
 
 
 class Evaluator(Protocol):
@@ -527,21 +528,7 @@ def _jsondecode(text: str, limits: Limits) -> object:
         raise ValueError(f"{name} is not valid JSON")
 
     data = json.loads(text, parse_float=number, parse_int=integer, parse_constant=constant)
-    return _replace_lone_surrogates(data)
-
-
-def _replace_lone_surrogates(data: object) -> object:
-    """JSON may escape half of a surrogate pair ("\\ud800"); Go's decoder, like Terraform, reads U+FFFD."""
-    if isinstance(data, str):
-        return data.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if _SURROGATE.search(data) else data
-    if isinstance(data, list):
-        return [_replace_lone_surrogates(x) for x in data]
-    if isinstance(data, dict):
-        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in data.items()}
-    return data
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
+    return without_lone_surrogates(data) if may_hold_lone_surrogates(text) else data
 
 
 def _join(sep: str, *lists: list, limits: Limits) -> str:

@@ -27,7 +27,8 @@ from iaclint.graph.providers import provider_versions
 from iaclint.graph.model import AttrView, BlockView, CallSite, Graph, Resource
 from iaclint.model import Span
 from iaclint.schemas import schema
-from iaclint.source import SourceError, SourceFile, decode_source, display_path
+from iaclint.source import (SourceError, SourceFile, decode_source, display_path, may_hold_lone_surrogates,
+                            without_lone_surrogates)
 
 SUPPORTED_MAJOR = {0, 1}
 _INDEX = re.compile(r"\[[^\]]*\]")
@@ -124,6 +125,8 @@ def read_plan(text: str, name: str) -> dict[str, Any]:
     except (ValueError, RecursionError) as exc:
         what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise PlanError(f"{name}: not a plan iaclint can read: {what}") from None
+    if may_hold_lone_surrogates(text):
+        data = without_lone_surrogates(data)
     if not looks_like_plan(data):
         raise PlanError(f"{name}: JSON, but not a Terraform plan (expected the output of "
                         "`terraform show -json PLANFILE`, with format_version and planned_values)")
@@ -407,9 +410,9 @@ def _with_unknowns(raw: Any, unknown: Any, origin: Origin, resource: PlanResourc
 
 
 def _hide_sensitive(data: Any, sensitive: Any) -> Any:
-    """Plain data with the parts ``sensitive`` marks replaced by "(sensitive)"."""
+    """Plain data with the parts ``sensitive`` marks replaced by "(sensitive)" (a whole object keeps its keys)."""
     if sensitive is True:
-        return SENSITIVE
+        return {k: SENSITIVE for k in data} if isinstance(data, dict) else SENSITIVE
     if isinstance(data, dict) and isinstance(sensitive, dict):
         return {k: _hide_sensitive(v, sensitive.get(k)) for k, v in data.items()}
     if isinstance(data, list) and isinstance(sensitive, list):
