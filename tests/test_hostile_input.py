@@ -660,3 +660,26 @@ def test_a_plan_whose_version_has_thousands_of_digits_is_a_clear_error(tmp_path)
     proc = _cli("check", "plan.json", cwd=tmp_path)
     assert_no_traceback(proc)
     assert proc.returncode == 2 and "is newer than iaclint understands" in proc.stderr and "9" * 30 not in proc.stderr
+
+
+@pytest.mark.parametrize("fixture", ["NEP002/pass_plan_known_after_apply", "XRG001/plan_regions"])
+def test_plan_expressions_of_unexpected_types_are_ignored(tmp_path, fixture):
+    """Found by fuzzing plans that pass the schema: references that are not strings, outputs that are not
+    objects, a provider_config_key that is a number."""
+    plan = json.loads((FIXTURES / "rules" / fixture / "plan.json").read_text())
+
+    def damage(module):
+        for resource in module.get("resources", []):
+            resource["provider_config_key"] = 5
+            for expression in resource.get("expressions", {}).values():
+                if isinstance(expression, dict):
+                    expression["references"] = [1, {"a": 1}, 2.5, None, *expression.get("references", [])]
+        module["outputs"] = {name: 3 for name in module.get("outputs", {})}
+        for call in module.get("module_calls", {}).values():
+            damage(call.get("module", {}))
+
+    damage(plan["configuration"]["root_module"])
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    proc = _cli("check", "--compact", "plan.json", cwd=tmp_path)
+    assert_no_traceback(proc)
+    assert proc.returncode in (0, 1), proc.stderr

@@ -266,6 +266,7 @@ class PlanResource(Resource):
         if self.hcl_resource is not None:
             return self.hcl_resource.provider_ref()
         key = (self.config or {}).get("provider_config_key", "")
+        key = key if isinstance(key, str) else ""
         return key.split(":")[-1] if key and "module." not in key.split(":")[0] else self.type.split("_", 1)[0]
 
     def _span(self, name: str) -> tuple[Span | None, Span | None]:
@@ -490,7 +491,7 @@ class PlanGraphBuilder:
         expr = expressions.get(name)
         if isinstance(expr, dict):
             refs |= self._resolve(resource.module_address, resource.config_module_path,
-                                  expr.get("references") or [], 0)
+                                  _references(expr), 0)
         if not refs and resource.hcl_resource is not None:
             # references through locals are not in the plan's configuration; the source has them
             hcl_view = resource.hcl_resource.attr(name)
@@ -505,7 +506,7 @@ class PlanGraphBuilder:
         if not isinstance(expr, dict):
             return frozenset()
         return frozenset(self._resolve(resource.module_address, resource.config_module_path,
-                                       expr.get("references") or [], 0))
+                                       _references(expr), 0))
 
     def _resolve(self, instance: str, config_path: str, references: list[str], depth: int) -> set[str]:
         out: set[str] = set()
@@ -521,22 +522,24 @@ class PlanGraphBuilder:
                         or {}).get(call_name) or {}
                 expr = (call.get("expressions") or {}).get(parts[1])
                 if isinstance(expr, dict):
-                    out |= self._resolve(parent, parent_path, expr.get("references") or [], depth + 1)
+                    out |= self._resolve(parent, parent_path, _references(expr), depth + 1)
             elif head == "module" and len(parts) > 1 and module is not None:
                 call_name = _INDEX.sub("", parts[1])
                 child_path = (config_path + "." if config_path else "") + f"module.{call_name}"
                 child = self.config_modules.get(child_path)
                 if child is None or len(parts) < 3:
                     continue
-                output = (child.data.get("outputs") or {}).get(_INDEX.sub("", parts[2])) or {}
-                expr = output.get("expression") or {}
+                outputs = child.data.get("outputs")
+                output = outputs.get(_INDEX.sub("", parts[2])) if isinstance(outputs, dict) else None
+                expr = output.get("expression") if isinstance(output, dict) else None
+                expr = expr if isinstance(expr, dict) else {}
                 call_prefix = (instance + "." if instance else "") + f"module.{parts[1]}"
                 for child_instance in sorted(self.module_instances):
                     exact = child_instance == call_prefix
                     keyed = ("[" not in parts[1] and child_instance.startswith(call_prefix + "[")
                              and strip_keys(child_instance) == strip_keys(call_prefix))
                     if exact or keyed:
-                        out |= self._resolve(child_instance, child_path, expr.get("references") or [], depth + 1)
+                        out |= self._resolve(child_instance, child_path, _references(expr), depth + 1)
             elif head == "data" and len(parts) > 2:
                 out |= self._match(instance, "data", parts[1], parts[2])
             elif head in ("each", "count", "path", "terraform", "self", "local", "var"):
@@ -733,6 +736,12 @@ class PlanGraphBuilder:
         if not planned and not calls:
             return True
         return bool(planned & set(config.resources)) or bool(calls & set(config.module_calls))
+
+
+def _references(expression: dict[str, Any]) -> list[str]:
+    """An expression's `references`, as far as they are strings in a list (hand-made plans have anything there)."""
+    found = expression.get("references")
+    return [r for r in found if isinstance(r, str) and r] if isinstance(found, list) else []
 
 
 def _constant(expression: Any, label: str) -> Value | None:
