@@ -2,7 +2,8 @@
 
 Terraform itself has few such limits, but a linter runs on code from strangers: a limit reached makes
 the value unknown with a message naming the limit and how to raise it, never an error that stops the run.
-Set them with `limits = { steps = 20000000 }` in the settings or `--limit steps=20000000`.
+Set them with `limits = { steps = 20000000 }` in the settings or `--limit steps=20000000`. The defaults sit
+far above real code: the largest root of the benchmark corpora takes 28,769 steps; 5,000,000 take about 5 s.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ class Limits:
     module_instances: int = 10_000  # module instances in one root module (count = 2 thirty levels deep: 2^30)
     collection: int = 100_000  # values in one evaluated list, set, map or object, nested ones counted
     string: int = 1_000_000  # characters in one evaluated string (format widths, join, replace, templates)
-    steps: int = 20_000_000  # evaluation steps per root module (each expression node; walks of large values)
+    steps: int = 5_000_000  # evaluation steps per root module (each node evaluated, and walks of large values)
     file_size: int = 1_000_000  # bytes file() and templatefile() read
 
     @classmethod

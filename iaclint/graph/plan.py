@@ -606,6 +606,8 @@ class PlanGraphBuilder:
             constraints.setdefault(name, []).append(("", constraint, f"{self.source.path} provider_config {key}"))
         from_plan = provider_versions(self.plan_dir or Path("."), [], {}, constraints)
         graph.providers = dict(from_plan)
+        if companion is not None:
+            graph.files_read = companion.files_read
         graph.places = self._provider_places()
         graph.accounts = {name: set(p.accounts) for name, p in graph.places.items() if p.accounts}
         if companion is not None:
