@@ -346,8 +346,8 @@ def test_file_functions_never_read_outside_the_repository_or_git(tmp_path):
         "home": ('file("~/.ssh/id_rsa")', "home directory"),
         "nul": ('file("\\u0000")', "NUL"),
     }
-    body = "".join(f'resource "aws_db_instance" "{name}" {{\n  storage_encrypted = true\n  kms_key_id        = {expr}\n}}\n'
-                   for name, (expr, _) in cases.items())
+    body = "".join(f'resource "aws_db_instance" "{name}" {{\n  storage_encrypted = true\n'
+                   f'  kms_key_id        = {expr}\n}}\n' for name, (expr, _) in cases.items())
     body += ('resource "aws_db_instance" "inside" {\n  storage_encrypted = true\n  kms_key_id        = '
              'substr(file("inside.txt"), 0, 60)\n}\n')
     (repo / "main.tf").write_text(body)
@@ -410,7 +410,8 @@ def test_sensitive_variables_are_never_shown(tmp_path, how):
     sensitive = "" if how == "env" else "\n  sensitive = true"
     default = f'\n  default = "{SECRET}"' if how == "default" else ""
     files = {"main.tf": f'variable "db_password" {{\n  type = string{sensitive}{default}\n}}\n'
-             'resource "aws_db_instance" "whole" {\n  storage_encrypted = true\n  kms_key_id        = var.db_password\n}\n'
+             'resource "aws_db_instance" "whole" {\n  storage_encrypted = true\n'
+             '  kms_key_id        = var.db_password\n}\n'
              'resource "aws_db_instance" "part" {\n  storage_encrypted = true\n  kms_key_id        = '
              '"arn:aws:kms:${substr(var.db_password, 0, 9)}:111122223333:key/x"\n}\n'
              'resource "aws_db_instance" "upper" {\n  storage_encrypted = true\n  kms_key_id        = '
@@ -431,7 +432,8 @@ def test_sensitive_variables_are_never_shown(tmp_path, how):
 def test_sensitive_values_through_modules(tmp_path):
     repo = _repo(tmp_path, {
         "main.tf": 'variable "pw" {}\nmodule "m" {\n  source = "./m"\n  key    = var.pw\n}\n'
-                   'resource "aws_db_instance" "x" {\n  storage_encrypted = true\n  kms_key_id        = module.m.key\n}\n',
+                   'resource "aws_db_instance" "x" {\n  storage_encrypted = true\n'
+                   '  kms_key_id        = module.m.key\n}\n',
         "m/main.tf": 'variable "key" {\n  sensitive = true\n}\noutput "key" {\n  value     = "x${var.key}"\n'
                      '  sensitive = true\n}\nresource "aws_db_instance" "y" {\n  storage_encrypted = true\n'
                      '  kms_key_id        = var.key\n}\n'})
@@ -501,7 +503,8 @@ def test_expressions_that_once_were_internal_errors_are_unknown_or_values(tmp_pa
 
 
 @pytest.mark.parametrize("name,write", [
-    ("hcl_surrogate", lambda d: (d / "main.tf").write_text('resource "aws_db_instance" "x" {\n  kms_key_id = "\\ud800"\n}\n')),
+    ("hcl_surrogate", lambda d: (d / "main.tf").write_text(
+        'resource "aws_db_instance" "x" {\n  kms_key_id = "\\ud800"\n}\n')),
     ("json_config_surrogate", lambda d: (d / "main.tf.json").write_text(
         '{"resource": {"aws_db_instance": {"x": {"kms_key_id": "\\ud800"}}}}')),
     ("modules_json_not_a_list", lambda d: _write(d, {"main.tf": 'module "x" {\n  source = "a/b/aws"\n}\n',
@@ -509,7 +512,8 @@ def test_expressions_that_once_were_internal_errors_are_unknown_or_values(tmp_pa
     ("modules_json_key_list", lambda d: _write(d, {"main.tf": 'module "x" {\n  source = "a/b/aws"\n}\n',
                                                    ".terraform/modules/modules.json":
                                                        '{"Modules": [{"Key": ["x"], "Dir": "y"}]}'})),
-    ("count_not_finite", lambda d: (d / "main.tf").write_text('resource "aws_db_instance" "x" {\n  count = 1e400\n}\n')),
+    ("count_not_finite", lambda d: (d / "main.tf").write_text(
+        'resource "aws_db_instance" "x" {\n  count = 1e400\n}\n')),
 ])
 def test_configurations_that_once_were_internal_errors(tmp_path, name, write):
     folder = tmp_path / name
@@ -582,7 +586,8 @@ def _peak_rss_kb() -> int:
         'resource "aws_db_instance" "x" {\n  storage_encrypted = length(jsonencode(local.l79)) > 0\n}\n'},
      "limit collection"),
     ("join_blowup", {"main.tf": 'locals {\n  s = join("", [for i in range(1000) : "xxxxxxxxxx"])\n'
-                                '  t = join("", [for i in range(1000) : local.s])\n}\nresource "aws_db_instance" "x" {\n'
+                                '  t = join("", [for i in range(1000) : local.s])\n}\n'
+                                'resource "aws_db_instance" "x" {\n'
                                 '  storage_encrypted = length(join("", [for i in range(1000) : local.t])) > 0\n}\n'},
      "limit string"),
     ("file_urandom", {"main.tf": 'resource "aws_db_instance" "x" {\n  storage_encrypted = file("/dev/urandom") == ""\n'
@@ -617,7 +622,8 @@ def test_a_module_fan_out_stops_at_the_module_instance_limit(tmp_path):
 
 
 def test_the_step_limit_stops_evaluation_with_a_notice_and_is_configurable(tmp_path):
-    repo = _repo(tmp_path, {"main.tf": 'locals {\n  n = length([for a in range(1000) : [for b in range(1000) : b]])\n}\n'
+    repo = _repo(tmp_path, {"main.tf": 'locals {\n  n = length([for a in range(1000) : '
+                                       '[for b in range(1000) : b]])\n}\n'
                                        'resource "aws_db_instance" "x" {\n  storage_encrypted = local.n > 0\n}\n'})
     stopped = _cli("check", "--compact", "--select", "RDS002", "--limit", "steps=100000", ".", cwd=repo)
     assert "evaluation stopped after 100,000 steps (limit steps" in stopped.stdout, stopped.stdout

@@ -63,7 +63,7 @@ class Pattern:
             raise Unsafe(f"matching {self.source!r} against {len(text):,} characters could take very long "
                          "without google-re2")
         if "$" in self.source and text.endswith("\n"):
-            raise Unsafe(f"Python's $ would also match before the final new line, RE2's does not (no google-re2)")
+            raise Unsafe("Python's $ would also match before the final new line, RE2's does not (no google-re2)")
 
     def matches(self, text: str):
         """Every match as Go's FindAll gives them: an empty match right after a match is skipped."""

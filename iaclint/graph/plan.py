@@ -690,9 +690,8 @@ class PlanGraphBuilder:
                 if isinstance(declaration, dict) and declaration.get("sensitive"):
                     value = value.marked(SENSITIVE)
                 inputs.values[name] = value
-        companion = build_hcl_graph(config_dir, inputs,
-                                    ConfigLoader(self.options.overlay, make_cache(getattr(self.options, "cache", True))),
-                                    limits=getattr(self.options, "limits", DEFAULT_LIMITS))
+        loader = ConfigLoader(self.options.overlay, make_cache(getattr(self.options, "cache", True)))
+        companion = build_hcl_graph(config_dir, inputs, loader, limits=getattr(self.options, "limits", DEFAULT_LIMITS))
         by_address = companion.by_address
         by_config: dict[str, list[Resource]] = {}
         for r in companion.resources:
