@@ -72,6 +72,8 @@ BaselineOpt = typer.Option(None, "--baseline", help="Fail only on findings not r
 WriteBaselineOpt = typer.Option(None, "--write-baseline", help="Record the current findings in this file.")
 NoInlineOpt = typer.Option(False, "--no-inline-suppressions", help="Ignore suppression comments (for audits).")
 ConfigOpt = typer.Option(None, "--config", help="Settings file (default: .iaclint.toml or pyproject.toml, searched upwards).")
+LimitOpt = typer.Option([], "--limit", help="NAME=N: raise or lower an evaluation limit (instances, module_depth, "
+                                            "module_instances, collection, string, steps, file_size). Repeatable.")
 
 
 def _split(values: list[str]) -> set[str]:
@@ -84,7 +86,7 @@ def _split(values: list[str]) -> set[str]:
 def _options(paths: list[str], var_file: list[str], var: list[str], threshold: Optional[str],
              fail_on_unknown: Optional[bool], select: list[str], ignore: list[str], config_dir: Optional[str],
              config_file: Optional[str], no_inline: bool, recursive: bool = True, skip_path: list[str] = (),
-             base: Optional[str] = None, no_cache: bool = False, jobs: int = 0):
+             base: Optional[str] = None, no_cache: bool = False, jobs: int = 0, limits: list[str] = ()):
     from iaclint.run.lint import LintOptions
     from iaclint.engine.rules import rule_ids
     from iaclint.engine.runner import RuleSelection
@@ -124,7 +126,22 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
     options.base = base
     options.cache = not no_cache
     options.jobs = jobs
+    options.limits = _limits(settings.limits, limits)
     return options
+
+
+def _limits(base, given: list[str]):
+    """The settings' limits with --limit NAME=N applied."""
+    values = {}
+    for item in given:
+        name, sep, number = item.partition("=")
+        if not sep:
+            raise UsageError(f"--limit must look like NAME=N, got {item!r}")
+        values[name.strip()] = number.strip()
+    try:
+        return base.with_values(values, "--limit")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _outputs(formats: list[str]) -> list[tuple[str, Optional[str]]]:
@@ -220,12 +237,13 @@ def check(
     soft_fail: bool = SoftFailOpt,
     no_cache: bool = NoCacheOpt,
     jobs: int = JobsOpt,
+    limit: List[str] = LimitOpt,
 ) -> None:
     """Check Terraform directories, files or plans and report findings."""
     style = {"color": _use_color(color), "quiet": quiet, "compact": compact}
     _guard(_check)(paths or ["."], format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
                    config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path, base,
-                   style, soft_fail, no_cache, jobs)
+                   style, soft_fail, no_cache, jobs, limit)
 
 
 def _use_color(flag: Optional[bool]) -> bool:
@@ -238,11 +256,11 @@ def _use_color(flag: Optional[bool]) -> bool:
 
 def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
            baseline, write_baseline, no_inline, config, recursive=True, skip_path=(), base=None, style=None,
-           soft_fail=False, no_cache=False, jobs=0) -> None:
+           soft_fail=False, no_cache=False, jobs=0, limits=()) -> None:
     from iaclint.run.pipeline import check_paths
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline, recursive, skip_path, base, no_cache, jobs)
+                       no_inline, recursive, skip_path, base, no_cache, jobs, limits)
     outputs = _outputs(formats)
     options.record_evaluations = any(name == "junit" for name, _ in outputs)
     options.progress = _progress_reporter()
@@ -319,18 +337,19 @@ def fix(
     skip_path: List[str] = SkipPathOpt,
     base: Optional[str] = BaseOpt,
     no_cache: bool = NoCacheOpt,
+    limit: List[str] = LimitOpt,
 ) -> None:
     """Apply the fixes for what check finds (safe ones, or also unsafe ones with --unsafe-fixes)."""
     _guard(_fix)(paths or ["."], unsafe_fixes, diff, var_file, var, severity_threshold, fail_on_unknown, select,
-                 ignore, config_dir, no_inline_suppressions, config, recursive, skip_path, base, no_cache)
+                 ignore, config_dir, no_inline_suppressions, config, recursive, skip_path, base, no_cache, limit)
 
 
 def _fix(paths, unsafe, diff, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, no_inline,
-         config, recursive=True, skip_path=(), base=None, no_cache=False) -> None:
+         config, recursive=True, skip_path=(), base=None, no_cache=False, limits=()) -> None:
     from iaclint.run.fix import run_fix
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline, recursive, skip_path, base, no_cache)
+                       no_inline, recursive, skip_path, base, no_cache, 0, limits)
     outcome = run_fix(paths, options, unsafe=unsafe, write=not diff)
     sys.stdout.write(outcome.render(show_diff=diff))
     raise typer.Exit(EXIT_FINDINGS if outcome.remaining_failing else EXIT_OK)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 from array import array
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -252,3 +253,25 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(data):
+    """JSON can escape half of a surrogate pair ("\\ud800"), which no UTF-8 output can hold; Go's decoder,
+    and so Terraform, reads U+FFFD instead. Strings, keys, lists and dicts, copied only where needed."""
+    if isinstance(data, str):
+        if _LONE_SURROGATE.search(data) is None:
+            return data
+        return data.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(data, list):
+        return [without_lone_surrogates(x) for x in data]
+    if isinstance(data, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in data.items()}
+    return data
+
+
+def may_hold_lone_surrogates(json_text: str) -> bool:
+    """Could this JSON text decode to a lone surrogate? (A cheap test before walking what it decodes to.)"""
+    return re.search(r"\\u[dD][89a-fA-F]", json_text) is not None

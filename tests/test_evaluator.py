@@ -207,3 +207,186 @@ resource "aws_kms_key" "k" {
     key = graph.resource("aws_kms_key.k")
     assert key.attr("description").value.raw == "set"
     assert key.attr("tags").value.raw["same"].raw == "false"
+
+
+# ---- regular expressions: RE2 syntax and Go's semantics, as Terraform runs them ---------------------------
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('regex("[a-z]+", "53453453.345345aaabbbccc23454")', "aaabbbccc"),
+    ('regex("(\\\\d\\\\d\\\\d\\\\d)-(\\\\d\\\\d)-(\\\\d\\\\d)", "2019-02-01")', ["2019", "02", "01"]),
+    ('regex("^(?:(?P<scheme>[^:/?#]+):)?(?://(?P<authority>[^/?#]*))?", "https://terraform.io/docs/")',
+     {"scheme": "https", "authority": "terraform.io"}),
+    ('regex("(?<name>a)", "a")', {"name": "a"}),  # Go's other named-group syntax; Python 3.11 has no such thing
+    ('regex("(a)|(b)", "b")', [None, "b"]),  # a group that did not take part is null
+    ('regexall("[a-z]+", "1234abcd5678efgh9")', ["abcd", "efgh"]),
+    ('length(regexall("[a-z]+", "1234"))', 0),
+    ('regexall("a*", "baaac")', ["", "aaa", ""]),  # Go skips the empty match right after "aaa"; Python keeps it
+    ('replace("hello world", "/w(or)ld/", "$1")', "hello or"),
+    ('replace("hello world", "/(?P<w>w)orld/", "$${w}!$$")', "hello w!$"),  # HCL's $${ is the template's ${
+    ('replace("abc", "/b/", "$9")', "ac"),  # a group that does not exist is empty (Python's re raises)
+    ('replace("abc", "/(b)/", "$1x")', "ac"),  # "$1x" names the group "1x" (Go's rule)
+    ('replace("abc", "/(b)/", "$${1}x")', "abxc"),
+    ('replace("a-b", "/$/", "!")', "a-b!"),
+    ('replace("ab\\n", "/b$/", "!")', "ab\n"),  # RE2's $ is the end of the text only; Python's also before "\n"
+    ('replace("٣", "/\\\\d/", "x")', "٣"),  # \d is ASCII in RE2, every decimal digit in Python
+    ('replace("aaa", "/a*/", "-")', "-"),
+    ('replace("abc", "", "-")', "-a-b-c-"),
+    ("can(regex(\"^ab\", \"xab\"))", False),
+    ("can(regex(\"(\", \"x\"))", False),  # an invalid pattern is an error, which can() sees
+])
+def test_regular_expressions_follow_terraform(text, expected):
+    assert py(text) == expected
+
+
+def test_regex_errors_say_why():
+    assert "did not match" in ev('regex("z", "abc")').unknown
+    assert "missing )" in ev('regex("(", "abc")').unknown
+    assert "cannot be mixed" in ev('regex("(a)(?P<b>b)", "ab")').unknown
+    assert "invalid" in ev('regex("(a)\\\\1", "aa")').unknown  # no back-references in RE2
+    assert "invalid" in ev('regex("a(?=b)", "ab")').unknown  # nor look-arounds
+
+
+def test_a_pathological_pattern_is_linear():
+    import time
+
+    started = time.process_time()
+    value = ev('replace("' + "a" * 20000 + '!", "/^(a+)+$/", "")')
+    assert value.raw == "a" * 20000 + "!"
+    assert time.process_time() - started < 2
+
+
+# ---- totality and limits ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text,words", [
+    ("1e400", "too large"), ("ceil(1e400)", "too large"), ('tonumber("inf")', "a number is required"),
+    ("[1][1.5]", "whole number"), ('format("%d", 1.5)', "whole number"), ('format("%999999999s", "a")', "limit string"),
+    ('format("%.999999999f", 1)', "limit string"), ("range(1, 5000)", "1024"), ('jsondecode("NaN")', "not valid JSON"),
+    (" * ".join(["99999999999999999999"] * 20), "too large"), ('split("", "abc")[5]', "out of range"),
+])
+def test_bad_arguments_are_unknown_with_the_reason(text, words):
+    value = ev(text)
+    assert not value.known and words in value.unknown, value.unknown
+
+
+def test_limits_stop_with_a_message_naming_the_limit():
+    from iaclint.eval.limits import Budget, Limits
+
+    class Tight(FakeContext):
+        budget = Budget(Limits(steps=1000, collection=50, string=100))
+
+    def tight(text):
+        return Evaluator(Tight(), OriginKind.LITERAL, "test").evaluate(parse_expression(text, "t.tf", 0))
+
+    assert "limit collection" in tight("[for i in range(60) : i]").unknown
+    assert "limit string" in tight('join("", [for i in range(20) : "123456"])').unknown
+    assert "limit string" in tight('replace("aaaa", "a", "' + "b" * 40 + '")').unknown
+    assert tight("[for i in range(40) : i]").known
+    steps = tight("[for i in range(40) : [for j in range(40) : j]]")
+    assert "evaluation stopped after 1,000 steps (limit steps" in steps.unknown
+    assert "evaluation stopped" in tight("1 + 1").unknown  # the budget is the root module's: spent is spent
+    assert "limit collection" not in (tight("try(local.x, 1)").unknown or "")
+
+
+def test_limits_cannot_be_caught_by_try_or_can():
+    from iaclint.eval.limits import Budget, Limits
+
+    class Tight(FakeContext):
+        budget = Budget(Limits(collection=10))
+
+    value = Evaluator(Tight(), OriginKind.LITERAL, "test").evaluate(
+        parse_expression("can([for i in range(20) : i])", "t.tf", 0))
+    assert not value.known and "limit collection" in value.unknown  # not false: the value is simply not known
+
+
+def test_shared_parts_count_as_often_as_they_are_used():
+    """l_i = [l_{i-1}, l_{i-1}]: 40 levels are 2^40 values to walk, a few bytes to write."""
+    import time
+
+    from iaclint.eval.values import Value as V
+
+    level = V("x")
+    for _ in range(40):
+        level = V([level, level])
+    assert level.size == 2 ** 41 - 1
+    started = time.process_time()
+    value = ev("length(jsonencode(var.big))", variables={"big": level})
+    assert not value.known and "limit" in value.unknown
+    assert time.process_time() - started < 2
+
+
+# ---- marks: sensitive values and values read from files ------------------------------------------------------
+
+
+def test_sensitive_marks_follow_terraform_rules():
+    from iaclint.eval.values import SENSITIVE, render
+
+    secret = from_python({"password": "hunter2", "list": ["a"]}).marked(SENSITIVE)
+    cases = ['var.s.password', 'upper(var.s.password)', '"x-${var.s.password}"', 'var.s.list[0]',
+             'length(var.s.password)', 'var.s.password == "hunter2"', 'keys(var.s)[0]',
+             '[for k, v in var.s : k][0]', 'var.s.password != "" ? "a" : "b"', 'jsonencode(var.s)',
+             'nonsensitive(var.s.password)', 'sensitive("plain")', '{ a = 1 }[var.s.list[0] == "a" ? "a" : "b"]']
+    for text in cases:
+        value = ev(text, variables={"s": secret})
+        assert value.known and value.deep_mark() == SENSITIVE, text
+        assert render(value) == "(sensitive)", text
+        assert "hunter2" not in f"{value.raw}", text  # an f-string in a check shows the mark, not the text
+    value = ev("var.s.password", variables={"s": secret})
+    assert value.raw == "hunter2" and value.raw.startswith("hun")  # verdicts still see the content
+    assert render(ev("[var.s.password, 1]", variables={"s": secret})) == "[(sensitive), 1]"
+    assert ev("var.p", variables={"p": "plain"}).mark is None
+
+
+def test_an_unknown_template_keeps_no_sensitive_text():
+    from iaclint.eval.values import SENSITIVE, PartialString
+
+    value = ev('"arn:${var.s}:${var.u}"', variables={"s": Value("secret").marked(SENSITIVE),
+                                                     "u": Value.unknown_because("input")})
+    assert isinstance(value.raw, PartialString) and "secret" not in value.raw.literal_text()
+
+
+# ---- file functions ------------------------------------------------------------------------------------
+
+
+def _files_graph(tmp_path, body: str):
+    from iaclint.graph.hcl import build_hcl_graph
+    from iaclint.graph.inputs import collect_inputs
+
+    (tmp_path / "main.tf").write_text(f'resource "aws_kms_key" "k" {{\n  description = {body}\n}}\n')
+    graph = build_hcl_graph(tmp_path, collect_inputs(tmp_path, environ={}))
+    return graph, graph.resource("aws_kms_key.k").attr("description").value
+
+
+def test_fileset_and_fileexists_inside_the_tree(tmp_path):
+    for name in ("policies/a.json", "policies/b.json", "policies/sub/c.json", "policies/d.txt", ".git/x.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "policies" / "out.json").symlink_to("/etc/hostname")
+    graph, value = _files_graph(tmp_path, 'fileset(path.module, "policies/*.json")')
+    assert value.to_python() == ["policies/a.json", "policies/b.json"]  # the link out is not listed
+    assert str(tmp_path.resolve()) in graph.files_read
+    assert _files_graph(tmp_path, 'fileset("policies", "**/*.json")')[1].to_python() == [
+        "a.json", "b.json", "sub/c.json"]
+    assert _files_graph(tmp_path, 'fileset("policies", "{a,d}.*")')[1].to_python() == ["a.json", "d.txt"]
+    assert _files_graph(tmp_path, 'fileset(".", "**/x.json")')[1].to_python() == []  # not in .git
+    assert _files_graph(tmp_path, 'fileexists("policies/a.json")')[1].raw is True
+    graph, missing = _files_graph(tmp_path, 'fileexists("policies/none.json")')
+    assert missing.raw is False and str(tmp_path.resolve() / "policies" / "none.json") in graph.files_read
+    assert "outside the repository" in _files_graph(tmp_path, 'fileexists("/etc/hostname")')[1].unknown
+    assert "is a directory" in _files_graph(tmp_path, 'fileexists("policies")')[1].unknown
+
+
+def test_file_paths_start_at_the_root_module_and_path_module_is_relative_to_it(tmp_path):
+    from iaclint.graph.hcl import build_hcl_graph
+    from iaclint.graph.inputs import collect_inputs
+
+    (tmp_path / "root" / "m").mkdir(parents=True)
+    (tmp_path / "root" / "m" / "p.json").write_text('{"a": 1}')
+    (tmp_path / "root" / "main.tf").write_text('module "m" {\n  source = "./m"\n}\n')
+    (tmp_path / "root" / "m" / "main.tf").write_text(
+        'resource "aws_kms_key" "k" {\n  description = "${path.module}|${file("${path.module}/p.json")}"\n}\n')
+    graph = build_hcl_graph(tmp_path / "root", collect_inputs(tmp_path / "root", environ={}), tree=tmp_path)
+    value = graph.resource("module.m.aws_kms_key.k").attr("description").value
+    assert value.raw == 'm|{"a": 1}'
+    assert value.mark.startswith("(content of ") and "m/p.json" in value.mark

@@ -278,3 +278,414 @@ def test_parity_cases_evaluate_like_terraform(tmp_path):
     assert key.attr("description").value.raw == "${x} %{y}"
     assert key.attr("enable_key_rotation").value.raw is True
     assert key.attr("deletion_window_in_days").value.raw == 7
+
+
+# ---- issue 19: what a configuration from a stranger can make the evaluator do -----------------------------
+
+import subprocess  # noqa: E402
+from support import run  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+SECRET = "P4ssw0rd-from-the-CI-job"
+
+
+def _cli(*args, cwd, env=None, timeout=120):
+    """iaclint as CI runs it, strict: an evaluation step that is not total is a traceback here, not an unknown."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TF_VAR_")}
+    environment.update({"IACLINT_STRICT": "1", "NO_COLOR": "1", "IACLINT_NO_CACHE": "1"}, **(env or {}))
+    return subprocess.run([sys.executable, "-m", "iaclint", *args], cwd=cwd, capture_output=True, text=True,
+                          env=environment, timeout=timeout)
+
+
+def _every_output(tmp_path, *args, cwd, env=None) -> str:
+    """What every report format and a baseline written from the run say, joined."""
+    out = []
+    for fmt in ("text", "json", "sarif", "github", "junit", "markdown", "rdjson"):
+        proc = _cli("check", "--format", fmt, *args, cwd=cwd, env=env)
+        assert_no_traceback(proc)
+        assert proc.returncode in (0, 1), proc.stderr
+        out += [proc.stdout, proc.stderr]
+    baseline = tmp_path / "baseline.json"
+    proc = _cli("check", "--write-baseline", str(baseline), *args, cwd=cwd, env=env)
+    out += [proc.stdout, proc.stderr, baseline.read_text() if baseline.exists() else ""]
+    diff = _cli("check", "--diff", *args, cwd=cwd, env=env)
+    out += [diff.stdout, diff.stderr]
+    return "\n".join(out)
+
+
+def _repo(tmp_path, files: dict[str, str]) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    _write(repo, files)
+    return repo
+
+
+def test_file_functions_never_read_outside_the_repository_or_git(tmp_path):
+    """Security 3: .git/config (the checkout's token), /proc, /dev, absolute paths, ../ and links out are unknown
+    with the reason; nothing is opened, and nothing of the content is shown."""
+    repo = _repo(tmp_path, {})
+    subprocess.run(["git", "config", "http.https://github.com/.extraheader", f"AUTHORIZATION: basic {SECRET}"],
+                   cwd=repo, check=True)
+    (tmp_path / "outside.txt").write_text(SECRET)
+    (repo / "link-out").symlink_to(tmp_path / "outside.txt")
+    (repo / "dir-out").symlink_to(tmp_path)
+    (repo / "inside.txt").write_text("arn:aws:kms:eu-west-1:111122223333:key/" + SECRET)
+    cases = {
+        "git": ('file(".git/config")', "inside .git"),
+        "git_through_dots": ('file("./x/../.git/config")', "inside .git"),
+        "proc": ('file("/proc/self/environ")', "outside the repository"),
+        "urandom": ('file("/dev/urandom")', "outside the repository"),
+        "absolute": (f'file("{tmp_path / "outside.txt"}")', "outside the repository"),
+        "dots": ('file("../outside.txt")', "outside the repository"),
+        "link": ('file("link-out")', "outside the repository"),
+        "dir_link": ('file("dir-out/outside.txt")', "outside the repository"),
+        "template": ('templatefile("../outside.txt", {})', "outside the repository"),
+        "home": ('file("~/.ssh/id_rsa")', "home directory"),
+        "nul": ('file("\\u0000")', "NUL"),
+    }
+    body = "".join(f'resource "aws_db_instance" "{name}" {{\n  storage_encrypted = true\n'
+                   f'  kms_key_id        = {expr}\n}}\n' for name, (expr, _) in cases.items())
+    body += ('resource "aws_db_instance" "inside" {\n  storage_encrypted = true\n  kms_key_id        = '
+             'substr(file("inside.txt"), 0, 60)\n}\n')
+    (repo / "main.tf").write_text(body)
+    from iaclint.graph.hcl import build_hcl_graph
+    from iaclint.graph.inputs import collect_inputs
+
+    graph = build_hcl_graph(repo, collect_inputs(repo, environ={}))
+    for name, (_, words) in cases.items():
+        value = graph.resource(f"aws_db_instance.{name}").attr("kms_key_id").value
+        assert not value.known and words in value.unknown, (name, value.unknown)
+    inside = graph.resource("aws_db_instance.inside").attr("kms_key_id").value
+    assert inside.known and SECRET[:10] in inside.raw  # read, and usable for verdicts
+    assert str(repo / "inside.txt") in graph.files_read and str(repo / "link-out") not in graph.files_read
+    assert not any(".git" in p for p in graph.files_read)
+    text = _every_output(tmp_path, ".", cwd=repo)
+    assert SECRET not in text and SECRET[:8] not in text and "root:x:0:0" not in text
+    assert "(content of inside.txt, read at main.tf:" in text  # the origin, never the content
+
+
+def test_a_tf_file_linked_out_of_the_repository_is_not_read(tmp_path):
+    repo = _repo(tmp_path, {"main.tf": 'resource "aws_kms_key" "k" {}\n'})
+    (tmp_path / "secret.tf").write_text(f"{SECRET} is not HCL\n")
+    (repo / "leak.tf").symlink_to(tmp_path / "secret.tf")
+    text = _every_output(tmp_path, ".", cwd=repo)
+    assert SECRET not in text
+    assert "leak.tf" in text and "symbolic link to a file outside the repository" in text
+
+
+def test_module_sources_stay_inside_the_repository(tmp_path):
+    outside = tmp_path / "elsewhere"
+    _write(outside, {"main.tf": 'resource "aws_neptune_cluster" "c" {}\n'})
+    repo = _repo(tmp_path, {"main.tf": 'module "out" {\n  source = "../elsewhere"\n}\n'
+                                       'module "git" {\n  source = "./.git/x"\n}\n'
+                                       'module "dl" {\n  source = "registry/x/aws"\n}\n',
+                            ".git/x/main.tf": 'resource "aws_neptune_cluster" "g" {}\n',
+                            ".terraform/modules/modules.json": json.dumps(
+                                {"Modules": [{"Key": "dl", "Dir": "../elsewhere"}]})})
+    report = run([repo])
+    assert not [f for f in report.findings if f.rule_id.startswith("NEP")]
+    notices = "\n".join(report.notices)
+    assert "module.out: module source ../elsewhere is outside the repository" in notices
+    assert "module.git: module source ./.git/x is inside .git" in notices
+    assert "module.dl: its downloaded copy (.terraform/modules/modules.json) is outside the repository" in notices
+
+
+def test_without_git_the_scanned_directory_is_the_sandbox(tmp_path):
+    _write(tmp_path, {"modules/m/main.tf": 'resource "aws_neptune_cluster" "c" {}\n',
+                      "root/main.tf": 'module "m" {\n  source = "../modules/m"\n}\n'})
+    inside = run([tmp_path])  # the whole tree was given: the module is in it
+    assert any(f.rule_id == "NEP001" for f in inside.findings)
+    alone = run([tmp_path / "root"])
+    assert not any(f.rule_id == "NEP001" for f in alone.findings)
+    assert any("outside the repository" in n for n in alone.notices)
+
+
+@pytest.mark.parametrize("how", ["env", "tfvars", "cli", "default"])
+def test_sensitive_variables_are_never_shown(tmp_path, how):
+    """Security 7: a variable declared sensitive, from any source, and TF_VAR_ values whatever the declaration
+    (the environment is the CI job's, the declaration the pull request's), and what is derived from them."""
+    sensitive = "" if how == "env" else "\n  sensitive = true"
+    default = f'\n  default = "{SECRET}"' if how == "default" else ""
+    files = {"main.tf": f'variable "db_password" {{\n  type = string{sensitive}{default}\n}}\n'
+             'resource "aws_db_instance" "whole" {\n  storage_encrypted = true\n'
+             '  kms_key_id        = var.db_password\n}\n'
+             'resource "aws_db_instance" "part" {\n  storage_encrypted = true\n  kms_key_id        = '
+             '"arn:aws:kms:${substr(var.db_password, 0, 9)}:111122223333:key/x"\n}\n'
+             'resource "aws_db_instance" "upper" {\n  storage_encrypted = true\n  kms_key_id        = '
+             'nonsensitive(upper(replace(var.db_password, "/(.)/", "$1 ")))\n}\n'
+             'resource "aws_db_instance" "picked" {\n  storage_encrypted = true\n  kms_key_id        = '
+             '{ (var.db_password) = "alias/aws/rds" }[var.db_password]\n}\n'}
+    if how == "tfvars":
+        files["terraform.tfvars"] = f'db_password = "{SECRET}"\n'
+    repo = _repo(tmp_path, files)
+    args = ["--var", f"db_password={SECRET}"] if how == "cli" else []
+    env = {"TF_VAR_db_password": SECRET} if how == "env" else {}
+    text = _every_output(tmp_path, *args, ".", cwd=repo, env=env)
+    for piece in (SECRET, SECRET[:9], SECRET.upper()[:9], " ".join(SECRET[:5].upper())):
+        assert piece not in text.replace(f"db_password={SECRET}", ""), piece
+    assert "(sensitive)" in text
+
+
+def test_sensitive_values_through_modules(tmp_path):
+    repo = _repo(tmp_path, {
+        "main.tf": 'variable "pw" {}\nmodule "m" {\n  source = "./m"\n  key    = var.pw\n}\n'
+                   'resource "aws_db_instance" "x" {\n  storage_encrypted = true\n'
+                   '  kms_key_id        = module.m.key\n}\n',
+        "m/main.tf": 'variable "key" {\n  sensitive = true\n}\noutput "key" {\n  value     = "x${var.key}"\n'
+                     '  sensitive = true\n}\nresource "aws_db_instance" "y" {\n  storage_encrypted = true\n'
+                     '  kms_key_id        = var.key\n}\n'})
+    text = _every_output(tmp_path, ".", cwd=repo, env={"TF_VAR_pw": SECRET})
+    assert SECRET not in text and text.count("(sensitive)") >= 2
+
+
+def _sensitive_plan(after_sensitive, before_sensitive=False) -> dict:
+    after = {"storage_encrypted": True, "kms_key_id": SECRET, "tags": {"owner": SECRET + "-tag"},
+             "final_snapshot_identifier": SECRET + "-snap", "skip_final_snapshot": False}
+    return {"format_version": "1.2", "terraform_version": "1.9.0",
+            "planned_values": {"root_module": {"resources": [
+                {"address": "aws_db_instance.db", "mode": "managed", "type": "aws_db_instance", "name": "db",
+                 "values": after, "sensitive_values": after_sensitive}]}},
+            "resource_changes": [{"address": "aws_db_instance.db", "mode": "managed", "type": "aws_db_instance",
+                                  "name": "db", "change": {
+                                      "actions": ["delete", "create"], "before": dict(after),
+                                      "after": after, "after_unknown": {}, "before_sensitive": before_sensitive,
+                                      "after_sensitive": after_sensitive,
+                                      "replace_paths": [["kms_key_id"]]}}],
+            "configuration": {"root_module": {"variables": {"pw": {"sensitive": True}}}},
+            "variables": {"pw": {"value": SECRET}}}
+
+
+@pytest.mark.parametrize("after_sensitive,before_sensitive", [
+    ({"kms_key_id": True, "tags": {"owner": True}, "final_snapshot_identifier": True},
+     {"kms_key_id": True, "tags": {"owner": True}, "final_snapshot_identifier": True}),
+    (True, True),
+])
+def test_plan_sensitive_values_are_never_shown(tmp_path, after_sensitive, before_sensitive):
+    """Repro 16: after_sensitive and before_sensitive, nested paths included, in every output."""
+    (tmp_path / "plan.json").write_text(json.dumps(_sensitive_plan(after_sensitive, before_sensitive)))
+    text = _every_output(tmp_path, "plan.json", cwd=tmp_path)
+    assert SECRET not in text and "(sensitive)" in text
+
+
+def test_plan_from_standard_input_is_not_quoted(tmp_path):
+    marks = {"kms_key_id": True, "tags": True, "final_snapshot_identifier": True}
+    plan = json.dumps(_sensitive_plan(marks, marks))
+    for fmt in ("text", "json", "github"):
+        proc = subprocess.run([sys.executable, "-m", "iaclint", "check", "--format", fmt, "-"], input=plan,
+                              capture_output=True, text=True, cwd=tmp_path, env=dict(os.environ, IACLINT_STRICT="1"))
+        assert proc.returncode in (0, 1), proc.stderr
+        assert SECRET not in proc.stdout + proc.stderr, fmt
+
+
+@pytest.mark.parametrize("expression", [
+    "ceil(1e400) == 1", 'substr("abc", 1e400, 1) == "a"', "[true][1e400]", "[true][0 * 1e400]",
+    "element([true], 0 * 1e400)", 'format("%d", 1e400) == "1"', "can(floor(1e400))",
+    "9" * 310 + " / 3 == 1", 'replace("a", "/(/", "b") == "a"', 'replace("a", "/a/", "$9") == "a"',
+    'file("\\u0000") == ""', 'jsondecode("\\"\\\\ud800\\"") == "x"', 'jsondecode("1e400") == 1',
+    'tonumber("inf") == 1', 'tonumber("nan") == 1', "floor(" + "9" * 400 + ") == 1", 'regex("(a)(?P<b>b)", "ab")',
+    'format("%*d", 1, 2) == ""', 'format("%d", 1.5) == ""', '1 % 0 == 1', 'substr("abc", 0.5, 1) == "a"',
+    'range(1, 10, 0) == []', 'split("", "abc") == ["a", "b", "c"]', 'zipmap(["a"], [1, 2])',
+    'join(",", [["a"]])', 'sort([1, "a"])', 'lookup({}, [1])', '{ for k, v in 1 : k => v }',
+    'fileexists(".") == true', 'fileset(".", "{a,b") == []', 'fileset(".", "[a") == []',
+])
+def test_expressions_that_once_were_internal_errors_are_unknown_or_values(tmp_path, expression):
+    """Repro 07: each of these ended the whole run with "internal error"; now a value or unknown with the reason."""
+    repo = _repo(tmp_path, {"main.tf": f'resource "aws_db_instance" "x" {{\n  storage_encrypted = {expression}\n}}\n'
+                                       'resource "aws_neptune_cluster" "other" {}\n'})
+    proc = _cli("check", "--compact", ".", cwd=repo)
+    assert_no_traceback(proc)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "internal error" not in proc.stdout + proc.stderr
+    assert "aws_neptune_cluster.other" in proc.stdout  # the rest of the root is still checked
+
+
+@pytest.mark.parametrize("name,write", [
+    ("hcl_surrogate", lambda d: (d / "main.tf").write_text(
+        'resource "aws_db_instance" "x" {\n  kms_key_id = "\\ud800"\n}\n')),
+    ("json_config_surrogate", lambda d: (d / "main.tf.json").write_text(
+        '{"resource": {"aws_db_instance": {"x": {"kms_key_id": "\\ud800"}}}}')),
+    ("modules_json_not_a_list", lambda d: _write(d, {"main.tf": 'module "x" {\n  source = "a/b/aws"\n}\n',
+                                                     ".terraform/modules/modules.json": '{"Modules": 5}'})),
+    ("modules_json_key_list", lambda d: _write(d, {"main.tf": 'module "x" {\n  source = "a/b/aws"\n}\n',
+                                                   ".terraform/modules/modules.json":
+                                                       '{"Modules": [{"Key": ["x"], "Dir": "y"}]}'})),
+    ("count_not_finite", lambda d: (d / "main.tf").write_text(
+        'resource "aws_db_instance" "x" {\n  count = 1e400\n}\n')),
+])
+def test_configurations_that_once_were_internal_errors(tmp_path, name, write):
+    folder = tmp_path / name
+    folder.mkdir()
+    write(folder)
+    proc = _cli("check", "--compact", str(folder), cwd=tmp_path)
+    assert_no_traceback(proc)
+    assert proc.returncode in (0, 1), proc.stderr
+    if "surrogate" in name and name.startswith("hcl"):
+        assert "surrogate" in proc.stdout  # terraform rejects the escape; so does iaclint, as a PARSE finding
+
+
+def test_a_lone_surrogate_in_a_plan_is_read_as_a_replacement_character(tmp_path):
+    plan = _sensitive_plan({})
+    plan["resource_changes"][0]["change"]["after"]["kms_key_id"] = "\ud800"
+    (tmp_path / "plan.json").write_text(json.dumps(plan))  # json.dumps writes the escape "\ud800"
+    assert "\\ud800" in (tmp_path / "plan.json").read_text()
+    proc = _cli("check", "--compact", "plan.json", cwd=tmp_path)
+    assert_no_traceback(proc)
+    assert proc.returncode in (0, 1) and "\ufffd" in proc.stdout, proc.stderr
+
+
+def test_a_backtracking_regex_runs_in_linear_time(tmp_path):
+    """Repro 08: terraform runs RE2; so does iaclint (Python's re took minutes on 36 characters)."""
+    from iaclint.eval import regex
+
+    assert regex.has_re2()
+    repo = _repo(tmp_path, {"main.tf": 'resource "aws_db_instance" "x" {\n  storage_encrypted = replace("'
+                                       + "a" * 5000 + '!", "/^(a+)+$/", "") == ""\n}\n'})
+    started = time.process_time()
+    proc = _cli("check", "--compact", ".", cwd=repo)
+    assert proc.returncode == 1 and "RDS002" in proc.stdout, proc.stderr  # no match: the string stays, not ""
+    assert time.process_time() - started < 5
+
+
+def test_backtracking_patterns_are_unknown_without_re2(monkeypatch):
+    from iaclint.eval import regex
+
+    monkeypatch.setattr(regex, "_re2", None)
+    regex.compile_pattern.cache_clear()
+    try:
+        from test_evaluator import ev
+
+        value = ev('replace("' + "a" * 36 + '!", "/^(a+)+$/", "")')
+        assert not value.known and "could backtrack" in value.unknown
+        assert ev('replace("a-b", "/-/", "_")').raw == "a_b"  # a pattern that cannot backtrack still runs
+        assert "only google-re2" in ev(r'regex("\\pL", "a")').unknown
+    finally:
+        regex.compile_pattern.cache_clear()
+
+
+def _peak_rss_kb() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
+@pytest.mark.parametrize("name,files,words", [
+    ("format_width", {"main.tf": 'resource "aws_db_instance" "x" {\n  storage_encrypted = length(format("%999999999s",'
+                                 ' "a")) > 0\n}\n'}, "limit string"),
+    ("format_precision", {"main.tf": 'resource "aws_db_instance" "x" {\n  storage_encrypted = length(format('
+                                     '"%.999999999f", 1)) > 0\n}\n'}, "limit string"),
+    ("count_1e20", {"main.tf": 'resource "aws_db_instance" "x" {\n  count = 1e20\n}\n'}, "limit instances"),
+    ("count_1e6", {"main.tf": 'resource "aws_db_instance" "x" {\n  count = 1e6\n}\n'}, "limit instances"),
+    ("nested_for", {"main.tf": 'locals {\n  big = flatten([for a in range(1024) : [for b in range(1024) : [for c in '
+                               'range(1024) : c]]])\n}\nresource "aws_db_instance" "x" {\n  storage_encrypted = '
+                               'length(local.big) > 0\n}\n'}, "limit collection"),
+    ("shared_doubling", {"main.tf": "locals {\n  l0 = \"x\"\n" + "".join(
+        f"  l{i} = [local.l{i - 1}, local.l{i - 1}]\n" for i in range(1, 80)) + "}\n"
+        'resource "aws_db_instance" "x" {\n  storage_encrypted = length(jsonencode(local.l79)) > 0\n}\n'},
+     "limit collection"),
+    ("join_blowup", {"main.tf": 'locals {\n  s = join("", [for i in range(1000) : "xxxxxxxxxx"])\n'
+                                '  t = join("", [for i in range(1000) : local.s])\n}\n'
+                                'resource "aws_db_instance" "x" {\n'
+                                '  storage_encrypted = length(join("", [for i in range(1000) : local.t])) > 0\n}\n'},
+     "limit string"),
+    ("file_urandom", {"main.tf": 'resource "aws_db_instance" "x" {\n  storage_encrypted = file("/dev/urandom") == ""\n'
+                                 '}\n'}, "outside the repository"),
+])
+def test_a_few_bytes_cannot_ask_for_unbounded_work(tmp_path, name, files, words):
+    """Repros 09 and 18: each stops at a limit with a message naming it, in seconds and without gigabytes."""
+    repo = _repo(tmp_path, files)
+    started = time.time()
+    proc = _cli("check", "--compact", "-j", "1", ".", cwd=repo, timeout=60)
+    assert_no_traceback(proc)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert time.time() - started < 30, name
+    assert words in proc.stdout, proc.stdout
+    assert _peak_rss_kb() < 600_000
+
+
+def test_a_module_fan_out_stops_at_the_module_instance_limit(tmp_path):
+    """Repro 18: 30 levels of `count = 2` is 2^30 module instances."""
+    files = {}
+    folder = ""
+    for _ in range(30):
+        files[f"{folder}main.tf"] = 'module "m" {\n  source = "./m"\n  count  = 2\n}\n'
+        folder += "m/"
+    files[f"{folder}main.tf"] = 'resource "aws_db_instance" "deep" {}\n'
+    repo = _repo(tmp_path, files)
+    started = time.time()
+    proc = _cli("check", "--compact", "-j", "1", "--select", "RDS002", ".", cwd=repo, timeout=120)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "limit module_instances" in proc.stdout + proc.stderr
+    assert time.time() - started < 60
+
+
+def test_the_step_limit_stops_evaluation_with_a_notice_and_is_configurable(tmp_path):
+    repo = _repo(tmp_path, {"main.tf": 'locals {\n  n = length([for a in range(1000) : '
+                                       '[for b in range(1000) : b]])\n}\n'
+                                       'resource "aws_db_instance" "x" {\n  storage_encrypted = local.n > 0\n}\n'})
+    stopped = _cli("check", "--compact", "--select", "RDS002", "--limit", "steps=100000", ".", cwd=repo)
+    assert "evaluation stopped after 100,000 steps (limit steps" in stopped.stdout, stopped.stdout
+    assert "RDS002" in stopped.stdout and "unknown" in stopped.stdout
+    (repo / ".iaclint.toml").write_text("limits = { steps = 50000000, collection = 2000000 }\n")
+    done = _cli("check", "--compact", "--select", "RDS002", ".", cwd=repo)
+    assert done.returncode == 0 and "limit" not in done.stdout, done.stdout
+    bad = _cli("check", "--limit", "stepz=1", ".", cwd=repo)
+    assert bad.returncode == 2 and "unknown limit 'stepz'" in bad.stderr
+    (repo / ".iaclint.toml").write_text("limits = { steps = -1 }\n")
+    bad = _cli("check", ".", cwd=repo)
+    assert bad.returncode == 2 and "limit steps must be a positive whole number" in bad.stderr
+
+
+def test_file_size_limit(tmp_path):
+    repo = _repo(tmp_path, {"big.txt": "x" * 2000, "main.tf": 'resource "aws_db_instance" "x" {\n'
+                                                              '  storage_encrypted = length(file("big.txt")) > 0\n}\n'})
+    assert _cli("check", "--compact", "--select", "RDS002", ".", cwd=repo).returncode == 0
+    proc = _cli("check", "--compact", "--select", "RDS002", "--limit", "file_size=1000", ".", cwd=repo)
+    assert "big.txt is 2,000 bytes, more than the file_size limit of 1,000" in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("provider", [
+    '{"name": "aws", "version_constraint": ["~> 5.0"]}', '{"name": "aws", "version_constraint": {"a": 1}}',
+    '{"name": "aws", "version_constraint": 5.0}', '{"name": ["aws"], "version_constraint": "~> 5.0"}',
+])
+def test_plans_with_unexpected_shapes_inside_are_read_with_a_notice(tmp_path, provider):
+    """Repro 19: they passed the schema check and ended in "internal error"."""
+    (tmp_path / "plan.json").write_text(
+        '{"format_version": "1.2", "planned_values": {"root_module": {}}, "resource_changes": [], '
+        '"configuration": {"provider_config": {"aws": ' + provider + '}, "root_module": {}}}')
+    proc = _cli("check", "plan.json", cwd=tmp_path)
+    assert_no_traceback(proc)
+    assert proc.returncode == 0 and "configuration.provider_config.aws" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_plan_whose_version_has_thousands_of_digits_is_a_clear_error(tmp_path):
+    (tmp_path / "plan.json").write_text('{"format_version": "' + "9" * 5000 + '.0", "planned_values": '
+                                        '{"root_module": {}}}')
+    proc = _cli("check", "plan.json", cwd=tmp_path)
+    assert_no_traceback(proc)
+    assert proc.returncode == 2 and "is newer than iaclint understands" in proc.stderr and "9" * 30 not in proc.stderr
+
+
+@pytest.mark.parametrize("fixture", ["NEP002/pass_plan_known_after_apply", "XRG001/plan_regions"])
+def test_plan_expressions_of_unexpected_types_are_ignored(tmp_path, fixture):
+    """Found by fuzzing plans that pass the schema: references that are not strings, outputs that are not
+    objects, a provider_config_key that is a number."""
+    plan = json.loads((FIXTURES / "rules" / fixture / "plan.json").read_text())
+
+    def damage(module):
+        for resource in module.get("resources", []):
+            resource["provider_config_key"] = 5
+            for expression in resource.get("expressions", {}).values():
+                if isinstance(expression, dict):
+                    expression["references"] = [1, {"a": 1}, 2.5, None, *expression.get("references", [])]
+        module["outputs"] = {name: 3 for name in module.get("outputs", {})}
+        for call in module.get("module_calls", {}).values():
+            damage(call.get("module", {}))
+
+    damage(plan["configuration"]["root_module"])
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    proc = _cli("check", "--compact", "plan.json", cwd=tmp_path)
+    assert_no_traceback(proc)
+    assert proc.returncode in (0, 1), proc.stderr

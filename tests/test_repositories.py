@@ -19,6 +19,7 @@ MONOREPO = FIXTURES / "monorepo"
 def monorepo(tmp_path):
     repo = tmp_path / "repo"
     shutil.copytree(MONOREPO, repo)
+    git("init", "-q", cwd=repo)  # a repository: modules are followed anywhere inside it, whatever path is given
     return repo
 
 

@@ -114,6 +114,8 @@ def source_line(graph: Graph, file: str, line: int) -> str | None:
     source = graph.sources.get(file)
     if source is None or file.endswith(".json"):
         return None
+    if graph.kind == "plan" and (graph.hcl_companion is None or file not in graph.hcl_companion.sources):
+        return None  # the plan itself, whatever its name (<stdin>): it holds values marked sensitive
     return source.line_text(line)
 
 

@@ -6,8 +6,14 @@ importing the evaluator (and so without an import cycle between it and the funct
 
 from __future__ import annotations
 
+import math
+import re
+
 from iaclint.eval.values import Value, render, type_name
 from iaclint.hcl import ast
+
+_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")  # what tonumber() accepts
+MAX_INT_BITS = 1024  # larger integers are beyond what iaclint computes with (Terraform keeps 512-bit floats)
 
 
 class EvalError(Exception):
@@ -30,14 +36,34 @@ def to_number(value: Value, node: ast.Node | None = None) -> int | float:
     if isinstance(raw, bool):
         raise EvalError(f"a number is required, got {render(value)}", node)
     if isinstance(raw, (int, float)):
-        return raw
+        return checked_number(raw, node)
     if isinstance(raw, str):
-        try:
-            number = float(raw)
-        except ValueError:
-            raise EvalError(f"a number is required, got {render(value)}", node) from None
-        return int(number) if number.is_integer() and "." not in raw and "e" not in raw.lower() else number
+        text = raw.strip()
+        if len(text) > 400 or not _NUMBER.fullmatch(text):
+            raise EvalError(f"a number is required, got {render(value)}", node)
+        if "." not in text and "e" not in text.lower():
+            return checked_number(int(text), node)
+        return checked_number(float(text), node)
     raise EvalError(f"a number is required, got {render(value)}", node)
+
+
+def checked_number(number: int | float, node: ast.Node | None = None) -> int | float:
+    """A number iaclint can compute with: finite, and an integer of at most MAX_INT_BITS bits."""
+    if isinstance(number, float) and not math.isfinite(number):
+        raise EvalError("a number too large (or not a number) for iaclint to compute with", node)
+    if isinstance(number, int) and number.bit_length() > MAX_INT_BITS:
+        raise EvalError(f"a number of more than {MAX_INT_BITS} bits is too large for iaclint to compute with", node)
+    return number
+
+
+def to_index(value: Value, node: ast.Node | None = None) -> int:
+    """A whole number used as an index, a count or a length."""
+    number = to_number(value, node)
+    if isinstance(number, float):
+        if not number.is_integer():
+            raise EvalError(f"a whole number is required, got {render(value)}", node)
+        number = int(number)
+    return number
 
 
 def to_string(value: Value, node: ast.Node | None = None) -> str:

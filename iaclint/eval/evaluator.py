@@ -7,10 +7,14 @@ EvalError inside evaluation so ``try()`` can catch them, and turned into unknown
 
 from __future__ import annotations
 
+import math
+import os
 from typing import Any, Protocol
 
-from iaclint.eval.convert import EvalError, to_bool, to_number, to_string
-from iaclint.eval.values import ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render, type_name
+from iaclint.eval.convert import EvalError, checked_number, to_bool, to_index, to_number, to_string
+from iaclint.eval.limits import Budget, LimitReached
+from iaclint.eval.values import (ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render, stronger_mark,
+                                 type_name)
 from iaclint.hcl import ast
 
 BUILTIN_ROOTS = {"var", "local", "module", "data", "each", "count", "path", "terraform", "self"}
@@ -26,7 +30,7 @@ class Context(Protocol):
     def each(self, attr: str, node: ast.Node) -> Value: ...
     def count(self, attr: str, node: ast.Node) -> Value: ...
     def path(self, attr: str, node: ast.Node) -> Value: ...
-    def read_file(self, path: str) -> str | None: ...
+    def files(self) -> Any: ...  # the TreeFiles file functions may read (eval/files.py), or None
 
 
 class ConstantContext:
@@ -59,7 +63,7 @@ class ConstantContext:
     def path(self, attr, node):
         self._fail("path." + attr)
 
-    def read_file(self, path):
+    def files(self):
         return None
 
 
@@ -73,16 +77,33 @@ class Evaluator:
         self.name = name
         self.bindings: list[dict[str, Value]] = []
         self.depth = depth
+        # the root module's budget, shared by all its expressions; constants get one of their own
+        self.budget: Budget = getattr(context, "budget", None) or Budget()
+        self.limits = self.budget.limits
 
     # ---- entry point
 
     def evaluate(self, expr: ast.Expr) -> Value:
+        """The value of an expression, or unknown with the reason: never an exception, whatever the input."""
         try:
             return self.eval(expr)
         except EvalError as exc:
             return Value.unknown_because(f"evaluation error: {exc}", origin=self._expr_origin(expr))
+        except LimitReached as exc:
+            note = getattr(self.context, "note_limit", None)
+            if note is not None:
+                note(str(exc))
+            return Value.unknown_because(str(exc), origin=self._expr_origin(expr))
         except RecursionError:
             return Value.unknown_because("expression nested too deeply to evaluate")
+        except (ArithmeticError, ValueError, TypeError, LookupError, AttributeError, UnicodeError,
+                MemoryError) as exc:
+            # every construct and function is meant to be total; this keeps a missed case from stopping
+            # the run (the tests run with IACLINT_STRICT and see it as the bug it is)
+            if os.environ.get("IACLINT_STRICT"):
+                raise
+            return Value.unknown_because(f"iaclint could not evaluate this ({type(exc).__name__})",
+                                         origin=self._expr_origin(expr))
 
     # ---- helpers
 
@@ -93,15 +114,23 @@ class Evaluator:
         return Origin(OriginKind.EXPRESSION, node.span, self.label)
 
     def derived(self, node: ast.Node, raw: Any, inputs: list[Value]) -> Value:
+        """A value computed from ``inputs``: it depends on their resources and carries their marks."""
         refs: frozenset[str] = frozenset()
+        mark = None
         for v in inputs:
+            if v.size > 1:
+                self.budget.charge(v.size)  # walking a large value costs what its size says
             refs |= v.all_refs()
-        return Value(raw, None, self._expr_origin(node), (), refs)
+            mark = stronger_mark(mark, v.deep_mark())
+        value = Value(raw, None, self._expr_origin(node), (), refs)
+        return value.marked(mark) if mark is not None else value
 
     def unknown_from(self, node: ast.Node, inputs: list[Value]) -> Value:
         refs: frozenset[str] = frozenset()
         reason = None
         for v in inputs:
+            if v.size > 1:
+                self.budget.charge(v.size)
             refs |= v.all_refs()
             if reason is None:
                 u = v.first_unknown()
@@ -109,15 +138,36 @@ class Evaluator:
                     reason = u.unknown
         return Value(None, reason or "unknown", self._expr_origin(node), (), refs)
 
+    def number(self, node: ast.Node, raw: int | float, inputs: list[Value]) -> Value:
+        """An arithmetic result, if it is a number iaclint can go on computing with."""
+        return self.derived(node, checked_number(raw, node), inputs)
+
+    def check_string(self, length: int, what: str) -> None:
+        """Refuse to build a string longer than the limit (before building it)."""
+        if length > self.limits.string:
+            raise LimitReached("string", f"{what} would be {length:,} characters, more than {self.limits.string:,}")
+
     # ---- dispatch
 
     def eval(self, expr: ast.Expr) -> Value:
         method = _DISPATCH.get(type(expr))
         if method is None:
             return Value.unknown_because(f"{type(expr).__name__} is not evaluated")
-        return method(self, expr)
+        budget = self.budget
+        budget.used += 1
+        if budget.used > self.limits.steps:
+            budget.charge(0)
+        value = method(self, expr)
+        if value.size > self.limits.collection:
+            raise LimitReached("collection", f"a collection of more than {self.limits.collection:,} values")
+        if type(value.raw) is str and len(value.raw) > self.limits.string:
+            raise LimitReached("string", f"a string of more than {self.limits.string:,} characters")
+        return value
 
     def e_literal(self, expr: ast.Literal) -> Value:
+        if isinstance(expr.value, float) and not math.isfinite(expr.value):
+            return Value.unknown_because("a number too large for iaclint to compute with",
+                                         origin=self._literal_origin(expr))
         return Value(expr.value, None, self._literal_origin(expr))
 
     def e_unsupported(self, expr: ast.Unsupported) -> Value:
@@ -140,8 +190,9 @@ class Evaluator:
                 if isinstance(part, str):
                     parts.append(part)
                 else:
-                    v = next(it)
-                    parts.append(to_string(v) if v.known and isinstance(v.raw, (str, int, float, bool)) else None)
+                    v = next(it)  # a marked part stays a hole: what is known of the text may be shown
+                    shown = v.known and v.mark is None and isinstance(v.raw, (str, int, float, bool))
+                    parts.append(to_string(v) if shown else None)
             unknown.raw = PartialString(parts)
             return unknown
         out = []
@@ -151,6 +202,7 @@ class Evaluator:
                 out.append(part)
             else:
                 out.append(to_string(next(it), part))
+        self.check_string(sum(len(p) for p in out), "the template")
         return self.derived(expr, "".join(out), values)
 
     def e_tuple(self, expr: ast.TupleExpr) -> Value:
@@ -243,6 +295,7 @@ class Evaluator:
         if target.raw is None:
             return Value([], None, self._expr_origin(expr), (), target.refs)
         items = target.raw if isinstance(target.raw, list) else [target]
+        self.budget.charge(len(items))
         out = []
         for item in items:
             value = item
@@ -266,7 +319,7 @@ class Evaluator:
         flag = to_bool(cond, expr.condition)
         chosen = self.eval(expr.true_expr if flag else expr.false_expr)
         hop = Origin(OriginKind.EXPRESSION, expr.span, "conditional expression")
-        return chosen.with_hop(hop).with_refs(cond.refs)
+        return chosen.with_hop(hop).with_refs(cond.refs).marked(cond.mark)  # a sensitive choice is sensitive
 
     def e_unary(self, expr: ast.UnaryOp) -> Value:
         operand = self.eval(expr.operand)
@@ -274,7 +327,7 @@ class Evaluator:
             return self.unknown_from(expr, [operand])
         if expr.op == "!":
             return self.derived(expr, not to_bool(operand, expr.operand), [operand])
-        return self.derived(expr, -to_number(operand, expr.operand), [operand])
+        return self.number(expr, -to_number(operand, expr.operand), [operand])
 
     def e_binary(self, expr: ast.BinaryOp) -> Value:
         op = expr.op
@@ -306,6 +359,9 @@ class Evaluator:
         if not (left.known and right.known):
             return self.unknown_from(expr, [left, right])
         a, b = to_number(left, expr.left), to_number(right, expr.right)
+        if op in ("<", ">", "<=", ">="):
+            result = a < b if op == "<" else a > b if op == ">" else a <= b if op == "<=" else a >= b
+            return self.derived(expr, result, [left, right])
         if op == "+":
             result: Any = a + b
         elif op == "-":
@@ -315,20 +371,20 @@ class Evaluator:
         elif op in ("/", "%"):
             if b == 0:
                 raise EvalError("division by zero", expr)
-            result = a / b if op == "/" else a % b
-            if isinstance(result, float) and result.is_integer() and op == "/":
-                result = int(result)
-        elif op == "<":
-            result = a < b
-        elif op == ">":
-            result = a > b
-        elif op == "<=":
-            result = a <= b
-        elif op == ">=":
-            result = a >= b
+            if op == "%":
+                result = a % b
+            elif isinstance(a, int) and isinstance(b, int) and a % b == 0:
+                result = a // b
+            else:
+                try:
+                    result = a / b
+                except OverflowError:
+                    raise EvalError("the quotient is too large for iaclint to compute with", expr) from None
+                if result.is_integer() and abs(result) < 2 ** 53:
+                    result = int(result)
         else:
             raise EvalError(f"unknown operator {op}", expr)
-        return self.derived(expr, result, [left, right])
+        return self.number(expr, result, [left, right])
 
     def e_call(self, expr: ast.Call) -> Value:
         from iaclint.eval.functions import call_function
@@ -341,7 +397,7 @@ class Evaluator:
             return self.unknown_from(expr, [collection])
         raw = collection.raw
         if isinstance(raw, dict):
-            pairs = [(Value(k, origin=v.origin), v) for k, v in raw.items()]
+            pairs = [(Value(k, origin=v.origin).marked(collection.mark), v) for k, v in raw.items()]
         elif isinstance(raw, list):
             pairs = [(Value(i), v) for i, v in enumerate(raw)]
         elif raw is None:
@@ -414,11 +470,11 @@ def get_attr(value: Value, name: str, node: ast.Node | None) -> Value:
         return Value.unknown_because(value.unknown, value.refs, via=value.via)
     raw = value.raw
     if isinstance(raw, ObjectRef):
-        return raw.resolve(name).with_refs(value.refs)
+        return raw.resolve(name).with_refs(value.refs).marked(value.mark)
     if isinstance(raw, dict):
         if name not in raw:
             raise EvalError(f"object has no attribute {name!r}", node)
-        return raw[name].with_refs(value.refs)
+        return raw[name].with_refs(value.refs).marked(value.mark)
     if raw is None:
         raise EvalError(f"cannot read attribute {name!r} of null", node)
     if isinstance(raw, list):
@@ -432,21 +488,23 @@ def index(value: Value, key: Value, node: ast.Node | None) -> Value:
     if not key.known:
         return Value.unknown_because(f"index is unknown: {key.unknown}", value.refs | key.refs)
     raw = value.raw
+    mark = stronger_mark(value.mark, key.mark)  # an element chosen by a sensitive key is sensitive
     if isinstance(raw, list):
         try:
-            i = int(to_number(key, node))
+            i = to_index(key, node)
         except EvalError:
-            raise EvalError(f"a list index must be a number, not {render(key)}", node) from None
+            raise EvalError(f"a list index must be a whole number, not {render(key)}", node) from None
         if i < 0 or i >= len(raw):
-            raise EvalError(f"index {i} is out of range for a list of {len(raw)}", node)
-        return raw[i].with_refs(value.refs)
+            raise EvalError(f"index {i if key.mark is None else render(key)} is out of range for a list of "
+                            f"{len(raw)}", node)
+        return raw[i].with_refs(value.refs).marked(mark)
     if isinstance(raw, dict):
         name = to_string(key, node)
         if name not in raw:
-            raise EvalError(f"key {name!r} does not exist", node)
-        return raw[name].with_refs(value.refs)
+            raise EvalError(f"key {render(key) if key.mark else repr(name)} does not exist", node)
+        return raw[name].with_refs(value.refs).marked(mark)
     if isinstance(raw, ObjectRef):
-        return raw.resolve(to_string(key, node)).with_refs(value.refs)
+        return raw.resolve(to_string(key, node)).with_refs(value.refs).marked(mark)
     if raw is None:
         raise EvalError("cannot index null", node)
     raise EvalError(f"cannot index a {type_name(value)}", node)

@@ -3,6 +3,10 @@
 Functions that pass values through (lookup, try, coalesce, merge, concat, the conversions) keep the
 elements' origins, so a fix can still find the literal that decided the outcome. Functions whose
 result depends on the time, the network or provider state return unknown with the reason.
+
+Every function is total: a bad argument raises EvalError (which try() and can() see, as Terraform's
+errors) and work that would be unbounded stops at a limit (eval/limits.py). A result computed from a
+sensitive or file-read argument carries its mark (values.py), as Terraform's functions do.
 """
 
 from __future__ import annotations
@@ -12,19 +16,26 @@ import math
 import re
 from typing import Any, Callable, Protocol
 
-from iaclint.eval.convert import EvalError, to_bool, to_number, to_string
-from iaclint.eval.values import PartialString, SetList, Value, from_python, type_name
+from iaclint.eval import regex as regexes
+from iaclint.eval.convert import EvalError, checked_number, to_bool, to_index, to_number, to_string
+from iaclint.eval.files import Refused
+from iaclint.eval.limits import LimitReached, Limits
+from iaclint.eval.values import (SENSITIVE, PartialString, SetList, Value, from_python, render, stronger_mark,
+                                 type_name)
 from iaclint.hcl import ast
+from iaclint.source import may_hold_lone_surrogates, without_lone_surrogates
 
 
 class Evaluator(Protocol):
     """What a function needs of the evaluator that calls it (the evaluator imports this module)."""
 
     context: Any
+    limits: Limits
 
     def eval(self, expr: ast.Expr) -> Value: ...
     def derived(self, node: ast.Node, raw: Any, inputs: list[Value]) -> Value: ...
     def unknown_from(self, node: ast.Node, inputs: list[Value]) -> Value: ...
+    def check_string(self, length: int, what: str) -> None: ...
     def _expr_origin(self, node: ast.Node) -> Any: ...
 
 Impl = Callable[[Evaluator, ast.Call, list[Value]], Value]
@@ -35,7 +46,6 @@ NOT_STATIC = {
     "uuid": "uuid() is random",
     "bcrypt": "bcrypt() is random",
     "plantimestamp": "plantimestamp() is known only at plan time",
-    "fileset": "fileset() is not evaluated",
     "formatdate": None,  # handled below: depends on its arguments
 }
 
@@ -58,8 +68,15 @@ def call_function(ev: Evaluator, call: ast.Call) -> Value:
             return ev.unknown_from(call, args)
         if not isinstance(last.raw, list):
             raise EvalError(f"cannot expand a {type_name(last)} into arguments", call)
-        args = args[:-1] + list(last.raw)
-    return impl(ev, call, args)
+        args = args[:-1] + [item.marked(last.mark) for item in last.raw]
+    try:
+        result = impl(ev, call, args)
+    except regexes.Unsafe as exc:
+        return Value(None, str(exc), ev._expr_origin(call), (), _refs(args))
+    mark = None
+    for arg in args:  # Terraform's rule: what a function makes of a marked argument is marked
+        mark = stronger_mark(mark, arg.mark)
+    return result.marked(mark) if mark is not None else result
 
 
 def _refs(values: list[Value]) -> frozenset[str]:
@@ -77,8 +94,6 @@ def _try(ev: Evaluator, call: ast.Call) -> Value:
         except EvalError as exc:
             errors.append(str(exc))
             continue
-        if not value.known:
-            return value
         return value
     raise EvalError("no argument of try() could be evaluated: " + "; ".join(errors), call)
 
@@ -95,23 +110,43 @@ def _can(ev: Evaluator, call: ast.Call) -> Value:
     return ev.derived(call, True, [value])
 
 
-def pure(fn: Callable[..., object], min_args: int = 0, max_args: int | None = None) -> Impl:
-    """A function computed from wholly known plain data; the result is derived (no single origin)."""
+def pure(fn: Callable[..., object], min_args: int = 0, max_args: int | None = None,
+         takes_limits: bool = False) -> Impl:
+    """A function computed from wholly known plain data; the result is derived (no single origin).
+    ``takes_limits``: fn is called with limits=... and must keep to them while it builds its result."""
 
     def impl(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
         _arity(call, args, min_args, max_args)
         if not all(a.wholly_known() for a in args):
             return ev.unknown_from(call, args)
+        plain = [a.to_python() for a in args]
         try:
-            result = fn(*[a.to_python() for a in args])
-        except EvalError:
+            result = fn(*plain, limits=ev.limits) if takes_limits else fn(*plain)
+        except (EvalError, LimitReached, regexes.Unsafe):
             raise
-        except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError, AttributeError) as exc:
-            raise EvalError(f"{call.name}(): {exc}", call) from None
-        value = from_python(result, ev._expr_origin(call))
-        return value.with_refs(_refs(args))
+        except (TypeError, ValueError, LookupError, ArithmeticError, AttributeError) as exc:
+            raise EvalError(f"{call.name}(): {_short(exc)}", call) from None
+        if isinstance(result, (int, float)) and not isinstance(result, bool):
+            result = checked_number(result, call)
+        elif isinstance(result, str):
+            ev.check_string(len(result), f"the result of {call.name}()")
+        elif isinstance(result, (list, dict)) and len(result) > ev.limits.collection:
+            raise LimitReached("collection", f"{call.name}() would give more than {ev.limits.collection:,} values")
+        return _wrap(ev, call, result, args)
 
     return impl
+
+
+def _wrap(ev: Evaluator, call: ast.Call, result: Any, args: list[Value]) -> Value:
+    """A plain function result as a Value derived from ``args``: their resources and their marks."""
+    summary = ev.derived(call, None, args)  # the refs and strongest mark of the arguments, computed once
+    value = from_python(result, ev._expr_origin(call), summary.mark).with_refs(summary.refs)
+    return value
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _arity(call: ast.Call, args: list[Value], lo: int, hi: int | None) -> None:
@@ -125,6 +160,11 @@ def _need_known(ev: Evaluator, call: ast.Call, *values: Value) -> Value | None:
         if not v.known:
             return ev.unknown_from(call, list(values))
     return None
+
+
+def _collection_limit(ev: Evaluator, call: ast.Call, count: int) -> None:
+    if count > ev.limits.collection:
+        raise LimitReached("collection", f"{call.name}() would give more than {ev.limits.collection:,} values")
 
 
 # ---- pass-through functions --------------------------------------------------------------------
@@ -143,7 +183,7 @@ def f_lookup(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
         return mapping.raw[name].with_refs(mapping.refs)
     if len(args) == 3:
         return args[2]
-    raise EvalError(f"lookup(): key {name!r} not found and no default given", call)
+    raise EvalError(f"lookup(): key {render(key) if key.mark else repr(name)} not found and no default given", call)
 
 
 def f_coalesce(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
@@ -185,6 +225,7 @@ def f_concat(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
         if not isinstance(arg.raw, list):
             raise EvalError(f"concat() needs lists, got {type_name(arg)}", call)
         out.extend(arg.raw)
+        _collection_limit(ev, call, len(out))
     return Value(out, None, ev._expr_origin(call), (), _refs(args))
 
 
@@ -196,7 +237,7 @@ def f_element(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
     if not isinstance(args[0].raw, list) or not args[0].raw:
         raise EvalError("element() needs a non-empty list", call)
     items = args[0].raw
-    return items[int(to_number(args[1], call)) % len(items)]
+    return items[to_index(args[1], call) % len(items)]
 
 
 def f_one(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
@@ -224,18 +265,17 @@ def f_values(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
 
 def f_flatten(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
     _arity(call, args, 1, 1)
-
-    def walk(v: Value, out: list[Value]) -> bool:
-        if not v.known:
-            return False
-        if isinstance(v.raw, list):
-            return all(walk(x, out) for x in v.raw)
-        out.append(v)
-        return True
-
     out: list[Value] = []
-    if not walk(args[0], out):
-        return ev.unknown_from(call, args)
+    todo = [args[0]]
+    while todo:  # iterative: a deeply nested list must not exhaust the stack
+        v = todo.pop()
+        if not v.known:
+            return ev.unknown_from(call, args)
+        if isinstance(v.raw, list):
+            todo.extend(reversed(v.raw))
+        else:
+            out.append(v)
+            _collection_limit(ev, call, len(out))
     return Value(out, None, ev._expr_origin(call), (), args[0].refs)
 
 
@@ -247,7 +287,7 @@ def _conversion(convert) -> Impl:
         v = args[0]
         if not v.known or v.raw is None:
             return v
-        return Value(convert(v, call), None, v.origin, v.via, v.refs)
+        return Value(convert(v, call), None, v.origin, v.via, v.refs).marked(v.mark)
 
     return impl
 
@@ -262,11 +302,16 @@ def f_toset(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
     seen: set[str] = set()
     out = SetList()
     for item in v.raw:
-        marker = repr(item.to_python()) if item.wholly_known() else f"unknown-{id(item)}"
+        marker = _identity(item) if item.wholly_known() else f"unknown-{id(item)}"
         if marker not in seen:
             seen.add(marker)
             out.append(item)
-    return Value(out, None, v.origin, v.via, v.refs)
+    return Value(out, None, v.origin, v.via, v.refs, v.mark)
+
+
+def _identity(value: Value) -> str:
+    """A key that equal values share (for sets and distinct()), in one pass."""
+    return json.dumps(value.to_python(), sort_keys=True, default=repr)
 
 
 def f_tolist(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
@@ -276,7 +321,7 @@ def f_tolist(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
         return v
     if not isinstance(v.raw, list):
         raise EvalError(f"tolist() needs a list or set, got {type_name(v)}", call)
-    return Value(list(v.raw), None, v.origin, v.via, v.refs)
+    return Value(list(v.raw), None, v.origin, v.via, v.refs, v.mark)
 
 
 def f_tomap(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
@@ -306,7 +351,7 @@ def f_keys(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
         return ev.unknown_from(call, args)
     if not isinstance(v.raw, dict):
         raise EvalError("keys() needs a map", call)
-    return Value([Value(k) for k in sorted(v.raw)], None, ev._expr_origin(call), (), v.refs)
+    return Value([Value(k).marked(v.mark) for k in sorted(v.raw)], None, ev._expr_origin(call), (), v.refs)
 
 
 def f_contains(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
@@ -329,124 +374,357 @@ def f_contains(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
     return ev.derived(call, False, args)
 
 
-def _format(fmt: str, *values: object) -> str:
-    out = []
+def f_sensitive(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
+    _arity(call, args, 1, 1)
+    return args[0].marked(SENSITIVE)
+
+
+def f_nonsensitive(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
+    """Terraform shows the value again; iaclint does not: in a pull request from a stranger, nonsensitive()
+    would be the way to print the CI's secrets."""
+    _arity(call, args, 1, 1)
+    return args[0]
+
+
+# ---- plain functions -----------------------------------------------------------------------------
+
+_FORMAT_SPEC = re.compile(r"%([-+ #0]*)(\d*)(?:\.(\d*))?([a-zA-Z%])")
+
+
+def _format(fmt: str, *values: object, limits: Limits) -> str:
+    out: list[str] = []
+    size = 0
     i = 0
     arg = 0
     while i < len(fmt):
-        ch = fmt[i]
-        if ch != "%":
-            out.append(ch)
-            i += 1
-            continue
-        j = i + 1
-        while j < len(fmt) and fmt[j] in "-+ #0123456789.":
-            j += 1
-        if j >= len(fmt):
-            raise ValueError("format string ends in the middle of a verb")
-        verb = fmt[j]
-        flags = fmt[i + 1 : j]
+        j = fmt.find("%", i)
+        if j < 0:
+            out.append(fmt[i:])
+            break
+        out.append(fmt[i:j])
+        size += j - i
+        spec = _FORMAT_SPEC.match(fmt, j)
+        if spec is None:
+            raise ValueError("a format verb is incomplete or not supported")
+        flags, width, precision, verb = spec.groups()
+        for number in (width, precision):
+            if number and (len(number) > 9 or int(number) > limits.string):
+                raise LimitReached("string", f"a format width or precision of {number} is more than "
+                                   f"{limits.string:,} characters")
+        i = spec.end()
         if verb == "%":
             out.append("%")
-        else:
-            if arg >= len(values):
-                raise ValueError("not enough arguments for the format string")
-            value = values[arg]
-            arg += 1
-            if verb in "sv":
-                text = value if isinstance(value, str) else json.dumps(value) if verb == "v" else str(value)
-                if isinstance(value, bool):
-                    text = "true" if value else "false"
-                out.append(("%" + flags + "s") % text)
-            elif verb == "d":
-                out.append(("%" + flags + "d") % int(value))
-            elif verb in "fFeEgG":
-                out.append(("%" + flags + verb) % float(value))
-            elif verb == "q":
-                out.append(json.dumps(str(value)))
-            elif verb == "t":
-                out.append("true" if value else "false")
-            elif verb in "xXob":
-                out.append(format(int(value), verb if verb != "b" else "b"))
-            else:
-                raise ValueError(f"unsupported format verb %{verb}")
-        i = j + 1
+            size += 1
+            continue
+        if arg >= len(values):
+            raise ValueError("not enough arguments for the format string")
+        value = values[arg]
+        arg += 1
+        text = _format_one(flags, width, precision, verb, value, limits)
+        out.append(text)
+        size += len(text)
+        if size > limits.string:
+            raise LimitReached("string", f"format() would give more than {limits.string:,} characters")
     return "".join(out)
 
 
-def _jsonencode(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+def _format_one(flags: str, width: str, precision: str, verb: str, value: object, limits: Limits) -> str:
+    spec = "%" + flags + width + (f".{precision}" if precision is not None else "")
+    if verb in "sv":
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, str):
+            text = value
+        elif verb == "v" or isinstance(value, (list, dict)):
+            text = _jsonencode(value, limits=limits)
+        elif value is None:
+            raise ValueError("null cannot be formatted")
+        else:
+            text = _number_text(value)
+        return (spec + "s") % text
+    if verb == "d":
+        number = _number(value)
+        if isinstance(number, float):
+            if not number.is_integer():
+                raise ValueError(f"%d needs a whole number, got {number}")
+            number = int(number)
+        return (spec + "d") % number
+    if verb in "fFeEgG":
+        return (spec + verb) % float(_number(value))
+    if verb == "q":
+        return json.dumps(value if isinstance(value, str) else _number_text(_number(value)), ensure_ascii=False)
+    if verb == "t":
+        if not isinstance(value, bool):
+            raise ValueError("%t needs a bool")
+        return (spec + "s") % ("true" if value else "false")
+    if verb in "xXob":
+        number = _number(value)
+        if isinstance(number, float):
+            if not number.is_integer():
+                raise ValueError(f"%{verb} needs a whole number")
+            number = int(number)
+        return format(number, verb)
+    raise ValueError(f"unsupported format verb %{verb}")
 
 
-def _jsondecode(text: str) -> object:
-    return json.loads(text)
+def _number(value: object) -> int | float:
+    if isinstance(value, bool) or value is None:
+        raise ValueError("a number is required")
+    return to_number(Value(value))
 
 
-def _join(sep: str, *lists: list) -> str:
+def _number_text(value: object) -> str:
+    return to_string(Value(value))
+
+
+def _jsonencode(value: object, limits: Limits) -> str:
+    _check_text_size(value, limits, "jsonencode()")
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except RecursionError:
+        raise ValueError("the value is nested too deeply") from None
+
+
+def _check_text_size(value: object, limits: Limits, what: str) -> None:
+    """Refuse to serialise a value whose text would pass the string limit (shared parts count each time)."""
+    size = 0
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            size += len(item) + 2
+        elif isinstance(item, dict):
+            size += 2 + len(item)
+            for key, child in item.items():
+                size += len(key) + 3
+                todo.append(child)
+        elif isinstance(item, list):
+            size += 2 + len(item)
+            todo.extend(item)
+        else:
+            size += 8
+        if size > limits.string:
+            raise LimitReached("string", f"{what} would give more than {limits.string:,} characters")
+
+
+def _jsondecode(text: str, limits: Limits) -> object:
+    if not isinstance(text, str):
+        raise ValueError("jsondecode() needs a string")
+    if text.count(",") + text.count("[") + text.count("{") > limits.collection:
+        raise LimitReached("collection", f"jsondecode() would give more than {limits.collection:,} values")
+
+    def number(literal: str) -> float:
+        value = float(literal)
+        if not math.isfinite(value):
+            raise ValueError(f"the number {literal[:20]} is too large for iaclint")
+        return value
+
+    def integer(literal: str) -> int:
+        if len(literal) > 300:
+            raise ValueError("an integer of more than 300 digits is too large for iaclint")
+        return int(literal)
+
+    def constant(name: str):
+        raise ValueError(f"{name} is not valid JSON")
+
+    data = json.loads(text, parse_float=number, parse_int=integer, parse_constant=constant)
+    return without_lone_surrogates(data) if may_hold_lone_surrogates(text) else data
+
+
+def _join(sep: str, *lists: list, limits: Limits) -> str:
+    if not isinstance(sep, str):
+        raise ValueError("the separator must be a string")
     items: list[str] = []
+    size = 0
     for lst in lists:
+        if not isinstance(lst, list):
+            raise ValueError("join() needs lists of strings")
         for x in lst:
-            items.append("true" if x is True else "false" if x is False else str(x))
+            if x is None or isinstance(x, (list, dict)):
+                raise ValueError("join() needs lists of strings")
+            text = "true" if x is True else "false" if x is False else _number_text(x) if not isinstance(x, str) else x
+            items.append(text)
+            size += len(text) + len(sep)
+            if size > limits.string:
+                raise LimitReached("string", f"join() would give more than {limits.string:,} characters")
     return sep.join(items)
 
 
-def _replace(s: str, old: str, new: str) -> str:
-    if len(old) > 1 and old.startswith("/") and old.endswith("/"):
-        import re
+def _split(sep: str, text: str, limits: Limits) -> list[str]:
+    if not isinstance(sep, str) or not isinstance(text, str):
+        raise ValueError("split() needs a separator and a string")
+    count = len(text) if sep == "" else text.count(sep) + 1
+    if count > limits.collection:
+        raise LimitReached("collection", f"split() would give more than {limits.collection:,} values")
+    return list(text) if sep == "" else text.split(sep)
 
-        return re.sub(old[1:-1], new.replace("$", "\\"), s)
+
+def _replace(s: str, old: str, new: str, limits: Limits) -> str:
+    if not all(isinstance(x, str) for x in (s, old, new)):
+        raise ValueError("replace() needs strings")
+    if len(old) > 1 and old.startswith("/") and old.endswith("/"):
+        pattern = regexes.compile_pattern(old[1:-1])
+        try:
+            return regexes.replace_all(pattern, s, new, limits.string)
+        except regexes.LengthError as exc:
+            raise LimitReached("string", f"replace() would give {exc.length:,}+ characters, more than "
+                               f"{limits.string:,}") from None
+    count = len(s) + 1 if old == "" else s.count(old)
+    length = len(s) + count * (len(new) - len(old))
+    if length > limits.string:
+        raise LimitReached("string", f"replace() would give {length:,} characters, more than {limits.string:,}")
     return s.replace(old, new)
 
 
-def _substr(s: str, offset: int, length: int) -> str:
-    offset = int(offset)
-    length = int(length)
+def _substr(s: str, offset: object, length: object) -> str:
+    if not isinstance(s, str):
+        raise ValueError("substr() needs a string")
+    offset = to_index(Value(offset))
+    length = to_index(Value(length))
     if offset < 0:
         offset = max(0, len(s) + offset)
-    return s[offset:] if length < 0 else s[offset : offset + length]
+    return s[offset:] if length < 0 else s[offset: offset + length]
 
 
 def _compact(lst: list) -> list:
+    if not isinstance(lst, list):
+        raise ValueError("compact() needs a list of strings")
     return [x for x in lst if x not in (None, "")]
 
 
-def _distinct(lst: list) -> list:
-    out = []
-    for x in lst:
-        if x not in out:
-            out.append(x)
-    return out
+def f_distinct(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
+    _arity(call, args, 1, 1)
+    v = args[0]
+    if not v.wholly_known():
+        return ev.unknown_from(call, args)
+    if not isinstance(v.raw, list):
+        raise EvalError("distinct() needs a list", call)
+    seen: set[str] = set()
+    out: list[Value] = []
+    for item in v.raw:
+        key = _identity(item)
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return Value(out, None, ev._expr_origin(call), (), v.refs, v.mark)
 
 
 def _zipmap(keys: list, values: list) -> dict:
-    return dict(zip([str(k) for k in keys], values))
+    if not isinstance(keys, list) or not isinstance(values, list):
+        raise ValueError("zipmap() needs two lists")
+    if len(keys) != len(values):
+        raise ValueError("zipmap() needs lists of the same length")
+    return dict(zip([_number_text(k) if not isinstance(k, str) else k for k in keys], values))
 
 
-def _range(*args: float) -> list:
-    if len(args) == 1:
-        start, stop, step = 0, args[0], 1
-    elif len(args) == 2:
-        start, stop, step = args[0], args[1], 1
+def _range(*args: object) -> list:
+    numbers = [_number(a) for a in args]
+    if len(numbers) == 1:
+        start, stop, step = 0, numbers[0], 1
+    elif len(numbers) == 2:
+        start, stop, step = numbers[0], numbers[1], 1
     else:
-        start, stop, step = args
+        start, stop, step = numbers
+    if step == 0 and start != stop:
+        raise ValueError("step must not be zero")
     out = []
     value = start
     while (step > 0 and value < stop) or (step < 0 and value > stop):
         out.append(value)
         value += step
-        if len(out) > 1024:
-            raise ValueError("range() too long")
+        if len(out) > 1024:  # Terraform's own limit
+            raise ValueError("more than 1024 values; decrease the difference between start and end or use a "
+                             "larger step")
     return out
+
+
+def _numeric(fn: Callable[..., object]) -> Callable[..., object]:
+    """A math function of numbers (strings of digits convert, as Terraform converts them)."""
+
+    def call(*args: object) -> object:
+        return fn(*[_number(a) for a in args])
+
+    return call
+
+
+def _reverse(items: list) -> list:
+    if not isinstance(items, list):
+        raise ValueError("reverse() needs a list")
+    return list(reversed(items))
+
+
+def _sort(items: list) -> list:
+    if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+        raise ValueError("sort() needs a list of strings")
+    return sorted(items)
+
+
+def _string_fn(fn: Callable[..., object]) -> Callable[..., object]:
+    def call(*args: object) -> object:
+        if not all(isinstance(a, str) for a in args):
+            raise ValueError("strings are required")
+        return fn(*args)
+
+    return call
 
 
 def f_file(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
     _arity(call, args, 1, 1)
+    path = args[0]
+    if not path.known:
+        return ev.unknown_from(call, args)
+    read = _read(ev, call, to_string(path, call))
+    if read.text is None:
+        return Value(None, read.reason, ev._expr_origin(call), (), _refs(args))
+    return Value(read.text, None, ev._expr_origin(call), (), _refs(args)).marked(_file_mark(ev, call, read.shown))
+
+
+def _read(ev: Evaluator, call: ast.Call, path: str):
+    from iaclint.eval.files import FileRead
+
+    files = ev.context.files()
+    if files is None:
+        return FileRead(None, f"{call.name}() cannot read files here", path)
+    return files.read_text(path)
+
+
+def _file_mark(ev: Evaluator, call: ast.Call, shown: str) -> str:
+    """How messages name a value read from a file: the file and where it was read, never its content."""
+    where = getattr(ev.context, "line_of", None)
+    at = where(call.span) if where is not None else None
+    return f"(content of {shown}" + (f", read at {at})" if at else ")")
+
+
+def f_fileexists(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
+    _arity(call, args, 1, 1)
     if not args[0].known:
         return ev.unknown_from(call, args)
-    text = ev.context.read_file(to_string(args[0], call))
-    if text is None:
-        return Value(None, f"file {args[0].raw!r} cannot be read", ev._expr_origin(call))
-    return ev.derived(call, text, args)
+    files = ev.context.files()
+    if files is None:
+        return Value(None, "fileexists() cannot look at files here", ev._expr_origin(call))
+    try:
+        found = files.exists(to_string(args[0], call))
+    except Refused as exc:
+        return Value(None, str(exc), ev._expr_origin(call), (), _refs(args))
+    except IsADirectoryError as exc:
+        raise EvalError(f"fileexists(): {exc}", call) from None
+    return ev.derived(call, found, args)
+
+
+def f_fileset(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
+    _arity(call, args, 2, 2)
+    unknown = _need_known(ev, call, *args)
+    if unknown:
+        return unknown
+    files = ev.context.files()
+    if files is None:
+        return Value(None, "fileset() cannot look at files here", ev._expr_origin(call))
+    try:
+        names = files.glob(to_string(args[0], call), to_string(args[1], call))
+    except Refused as exc:
+        return Value(None, str(exc), ev._expr_origin(call), (), _refs(args))
+    _collection_limit(ev, call, len(names))
+    return Value(SetList(Value(n) for n in names), None, ev._expr_origin(call), (), _refs(args))
 
 
 _TEMPLATE_PART = re.compile(r"(\$\$\{|%%\{)|\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}|(\$\{|%\{)")
@@ -458,9 +736,11 @@ def f_templatefile(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
     path, variables = args
     if not path.known:
         return ev.unknown_from(call, args)
-    text = ev.context.read_file(to_string(path, call))
-    if text is None:
-        return Value(None, f"file {path.raw!r} cannot be read", ev._expr_origin(call), (), _refs(args))
+    read = _read(ev, call, to_string(path, call))
+    if read.text is None:
+        return Value(None, read.reason, ev._expr_origin(call), (), _refs(args))
+    text = read.text
+    shown = read.shown
     if not variables.known or not isinstance(variables.raw, dict):
         return ev.unknown_from(call, args)
     parts: list[str | None] = []
@@ -472,25 +752,50 @@ def f_templatefile(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
             parts.append(match.group(1)[1:])  # $${ and %%{ are the literal ${ and %{
             continue
         if match.group(3):
-            return Value(None, f"the template {path.raw!r} uses expressions or directives iaclint does not evaluate",
+            return Value(None, f"the template {shown} uses expressions or directives iaclint does not evaluate",
                          ev._expr_origin(call), (), _refs(args))
         value = variables.raw.get(match.group(2))
         if value is None:
-            return Value(None, f"the template {path.raw!r} refers to {match.group(2)}, which is not in its variables",
+            return Value(None, f"the template {shown} refers to {match.group(2)}, which is not in its variables",
                          ev._expr_origin(call), (), _refs(args))
-        known = value.known and isinstance(value.raw, (str, int, float, bool))
-        parts.append(to_string(value, call) if known else None)
+        known = value.known and value.mark is None and isinstance(value.raw, (str, int, float, bool))
+        parts.append(to_string(value, call) if known else None)  # a marked part is a hole, like an unknown one
     parts.append(text[position:])
+    mark = stronger_mark(_file_mark(ev, call, shown), variables.deep_mark())
     if None in parts:
         result = ev.unknown_from(call, args)
         result.raw = PartialString(parts)
-        return result
-    return ev.derived(call, "".join(p for p in parts if p is not None), args)
+        return result.marked(mark)
+    ev.check_string(sum(len(p) for p in parts if p is not None), "the template's result")
+    return ev.derived(call, "".join(p for p in parts if p is not None), args).marked(mark)
 
 
 def f_formatdate(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
     return ev.unknown_from(call, args) if not all(a.known for a in args) else Value(
         None, "formatdate() is not evaluated", ev._expr_origin(call), (), _refs(args))
+
+
+def _regex(pattern: str, text: str) -> object:
+    if not isinstance(pattern, str) or not isinstance(text, str):
+        raise ValueError("regex() needs a pattern and a string")
+    compiled = regexes.compile_pattern(pattern)
+    compiled.check_result_type()
+    for match in compiled.matches(text):
+        return compiled.result(text, match)
+    raise ValueError("the pattern did not match any part of the given string")
+
+
+def _regexall(pattern: str, text: str, limits: Limits) -> list:
+    if not isinstance(pattern, str) or not isinstance(text, str):
+        raise ValueError("regexall() needs a pattern and a string")
+    compiled = regexes.compile_pattern(pattern)
+    compiled.check_result_type()
+    out = []
+    for match in compiled.matches(text):
+        out.append(compiled.result(text, match))
+        if len(out) > limits.collection:
+            raise LimitReached("collection", f"regexall() would give more than {limits.collection:,} values")
+    return out
 
 
 FUNCTIONS: dict[str, Impl] = {
@@ -512,37 +817,42 @@ FUNCTIONS: dict[str, Impl] = {
     "length": f_length,
     "keys": f_keys,
     "contains": f_contains,
+    "distinct": f_distinct,
+    "sensitive": f_sensitive,
+    "nonsensitive": f_nonsensitive,
     "file": f_file,
+    "fileexists": f_fileexists,
+    "fileset": f_fileset,
     "templatefile": f_templatefile,
     "formatdate": f_formatdate,
-    "lower": pure(lambda s: s.lower(), 1, 1),
-    "upper": pure(lambda s: s.upper(), 1, 1),
-    "title": pure(lambda s: s.title(), 1, 1),
-    "trimspace": pure(lambda s: s.strip(), 1, 1),
-    "trim": pure(lambda s, c: s.strip(c), 2, 2),
-    "trimprefix": pure(lambda s, p: s[len(p):] if s.startswith(p) else s, 2, 2),
-    "trimsuffix": pure(lambda s, p: s[: -len(p)] if p and s.endswith(p) else s, 2, 2),
-    "startswith": pure(lambda s, p: s.startswith(p), 2, 2),
-    "endswith": pure(lambda s, p: s.endswith(p), 2, 2),
-    "format": pure(_format, 1),
-    "join": pure(_join, 2),
-    "split": pure(lambda sep, s: s.split(sep), 2, 2),
-    "replace": pure(_replace, 3, 3),
+    "lower": pure(_string_fn(lambda s: s.lower()), 1, 1),
+    "upper": pure(_string_fn(lambda s: s.upper()), 1, 1),
+    "title": pure(_string_fn(lambda s: s.title()), 1, 1),
+    "trimspace": pure(_string_fn(lambda s: s.strip()), 1, 1),
+    "trim": pure(_string_fn(lambda s, c: s.strip(c)), 2, 2),
+    "trimprefix": pure(_string_fn(lambda s, p: s[len(p):] if s.startswith(p) else s), 2, 2),
+    "trimsuffix": pure(_string_fn(lambda s, p: s[: -len(p)] if p and s.endswith(p) else s), 2, 2),
+    "startswith": pure(_string_fn(lambda s, p: s.startswith(p)), 2, 2),
+    "endswith": pure(_string_fn(lambda s, p: s.endswith(p)), 2, 2),
+    "format": pure(_format, 1, takes_limits=True),
+    "join": pure(_join, 2, takes_limits=True),
+    "split": pure(_split, 2, 2, takes_limits=True),
+    "replace": pure(_replace, 3, 3, takes_limits=True),
+    "regex": pure(_regex, 2, 2),
+    "regexall": pure(_regexall, 2, 2, takes_limits=True),
     "substr": pure(_substr, 3, 3),
-    "strlen": pure(len, 1, 1),
-    "jsonencode": pure(_jsonencode, 1, 1),
-    "jsondecode": pure(_jsondecode, 1, 1),
+    "strlen": pure(_string_fn(len), 1, 1),
+    "jsonencode": pure(_jsonencode, 1, 1, takes_limits=True),
+    "jsondecode": pure(_jsondecode, 1, 1, takes_limits=True),
     "compact": pure(_compact, 1, 1),
-    "distinct": pure(_distinct, 1, 1),
-    "reverse": pure(lambda x: list(reversed(x)), 1, 1),
-    "sort": pure(lambda x: sorted(x), 1, 1),
+    "reverse": pure(_reverse, 1, 1),
+    "sort": pure(_sort, 1, 1),
     "zipmap": pure(_zipmap, 2, 2),
     "range": pure(_range, 1, 3),
-    "abs": pure(abs, 1, 1),
-    "ceil": pure(math.ceil, 1, 1),
-    "floor": pure(math.floor, 1, 1),
-    "max": pure(max, 1),
-    "min": pure(min, 1),
-    "signum": pure(lambda x: (x > 0) - (x < 0), 1, 1),
+    "abs": pure(_numeric(abs), 1, 1),
+    "ceil": pure(_numeric(lambda x: math.ceil(x)), 1, 1),
+    "floor": pure(_numeric(lambda x: math.floor(x)), 1, 1),
+    "max": pure(_numeric(max), 1),
+    "min": pure(_numeric(min), 1),
+    "signum": pure(_numeric(lambda x: (x > 0) - (x < 0)), 1, 1),
 }
-

@@ -46,18 +46,63 @@ class SetList(list):
     """A Terraform set: a list whose order carries no meaning."""
 
 
-class Value:
-    """A known or unknown value. Collections hold Values, so every element keeps its own origin."""
+SENSITIVE = "(sensitive)"
 
-    __slots__ = ("raw", "unknown", "origin", "via", "refs")
+
+def stronger_mark(a: str | None, b: str | None) -> str | None:
+    """Of two marks, the one to show: sensitive wins over "read from a file", else the first."""
+    if a is None or b == SENSITIVE:
+        return b if b is not None else a
+    return a
+
+
+class MarkedText(str):
+    """The text of a marked value (sensitive, or read from a file): comparisons, matching and str() see the
+    content, so verdicts do not change; f-strings and render() show the mark, so messages never do."""
+
+    def __new__(cls, text: str, mark: str) -> "MarkedText":
+        obj = super().__new__(cls, text)
+        obj.mark = mark
+        return obj
+
+    def __format__(self, spec: str) -> str:
+        return format(self.mark, spec)
+
+    def __reduce__(self):
+        return (MarkedText, (str(self), self.mark))
+
+
+class Value:
+    """A known or unknown value. Collections hold Values, so every element keeps its own origin.
+
+    ``mark`` is what messages show instead of the content: "(sensitive)" for a value Terraform treats as
+    sensitive, or where a value read from a file came from; values derived from a marked value carry its
+    mark (Terraform's rule). ``size`` counts the values in the expanded tree, so a collection built from
+    shared parts (a list of a list of ...) is bounded by what walking it costs, not by its memory.
+    """
+
+    __slots__ = ("raw", "unknown", "origin", "via", "refs", "mark", "size")
 
     def __init__(self, raw: Any = None, unknown: str | None = None, origin: Origin | None = None,
-                 via: tuple[Origin, ...] = (), refs: frozenset[str] = frozenset()):
+                 via: tuple[Origin, ...] = (), refs: frozenset[str] = frozenset(), mark: str | None = None,
+                 size: int = 0):
         self.raw = raw
         self.unknown = unknown
         self.origin = origin
         self.via = via
         self.refs = refs
+        self.mark = mark
+        if mark is not None and type(raw) is str:
+            self.raw = MarkedText(raw, mark)
+        if not size:
+            size = 1
+            if isinstance(raw, list):
+                for item in raw:
+                    size += item.size
+            elif isinstance(raw, dict):
+                for item in raw.values():
+                    size += item.size
+        self.size = size
 
     # ---- construction helpers
 
@@ -68,13 +113,32 @@ class Value:
 
     def with_hop(self, hop: Origin) -> "Value":
         """The same value, reached through one more reference (prepended: use site first)."""
-        return Value(self.raw, self.unknown, self.origin, (hop,) + self.via, self.refs)
+        return Value(self.raw, self.unknown, self.origin, (hop,) + self.via, self.refs, self.mark, self.size)
 
     def with_refs(self, refs: Iterable[str]) -> "Value":
         extra = frozenset(refs)
         if extra <= self.refs:
             return self
-        return Value(self.raw, self.unknown, self.origin, self.via, self.refs | extra)
+        return Value(self.raw, self.unknown, self.origin, self.via, self.refs | extra, self.mark, self.size)
+
+    def marked(self, mark: str | None) -> "Value":
+        """This value with ``mark`` on it and on everything in it (a sensitive map's elements are sensitive);
+        a stronger mark already there stays."""
+        if mark is None:
+            return self
+        new = stronger_mark(self.mark, mark)
+        raw = self.raw
+        if isinstance(raw, list):
+            raw = type(raw)(item.marked(mark) for item in raw)
+        elif isinstance(raw, dict):
+            raw = {key: item.marked(mark) for key, item in raw.items()}
+        elif isinstance(raw, str):
+            raw = MarkedText(raw, new)
+        elif isinstance(raw, PartialString) and new == SENSITIVE:
+            raw = PartialString([None] * len(raw.parts))  # no known part of a secret may be shown either
+        elif new == self.mark:
+            return self
+        return Value(raw, self.unknown, self.origin, self.via, self.refs, new, self.size)
 
     # ---- inspection
 
@@ -104,6 +168,18 @@ class Value:
             if found is not None:
                 return found
         return None
+
+    def deep_mark(self) -> str | None:
+        """The strongest mark on this value or anything in it."""
+        mark = self.mark
+        if mark == SENSITIVE or self.size == 1:
+            return mark
+        children = self.raw if isinstance(self.raw, list) else self.raw.values() if isinstance(self.raw, dict) else ()
+        for child in children:
+            mark = stronger_mark(mark, child.deep_mark())
+            if mark == SENSITIVE:
+                break
+        return mark
 
     def all_refs(self) -> frozenset[str]:
         refs = set(self.refs)
@@ -162,13 +238,15 @@ class ObjectRef:
         return f"<{self.address}>"
 
 
-def from_python(data: Any, origin: Origin | None = None) -> Value:
-    """Wrap plain data (tfvars JSON, plan values) as Values that all share one origin."""
+def from_python(data: Any, origin: Origin | None = None, mark: str | None = None) -> Value:
+    """Wrap plain data (tfvars JSON, plan values, function results) as Values that all share one origin."""
     if isinstance(data, list):
-        return Value([from_python(x, origin) for x in data], origin=origin)
+        return Value([from_python(x, origin, mark) for x in data], origin=origin, mark=mark)
     if isinstance(data, dict):
-        return Value({str(k): from_python(v, origin) for k, v in data.items()}, origin=origin)
-    return Value(data, origin=origin)
+        return Value({str(k): from_python(v, origin, mark) for k, v in data.items()}, origin=origin, mark=mark)
+    if mark is not None and isinstance(data, str):
+        data = MarkedText(data, mark)
+    return Value(data, origin=origin, mark=mark)
 
 
 def type_name(value: Value) -> str:
@@ -195,24 +273,49 @@ def type_name(value: Value) -> str:
 
 
 def render(value: Value, limit: int = 60) -> str:
-    """A short HCL-looking rendering for messages."""
-    if value.unknown is not None:
-        return "(unknown)"
+    """A short HCL-looking rendering for messages; a marked value shows its mark, never its content."""
+    out: list[str] = []
+    _render(value, out, [limit + 1])
+    text = "".join(out)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _render(value: Value, out: list[str], room: list[int]) -> None:
+    """Appends the rendering to ``out`` until ``room`` characters are used (large values stop early)."""
+    if room[0] <= 0:
+        return
     raw = value.raw
-    if raw is None:
+    if value.mark is not None:
+        text = value.mark
+    elif value.unknown is not None:
+        text = "(unknown)"
+    elif isinstance(raw, MarkedText):
+        text = raw.mark
+    elif raw is None:
         text = "null"
     elif isinstance(raw, bool):
         text = "true" if raw else "false"
     elif isinstance(raw, (int, float)):
-        text = repr(raw)
+        text = repr(raw) if not isinstance(raw, int) or raw.bit_length() < 256 else "(a number of %d digits)" % (
+            raw.bit_length() * 0.30103 + 1)
     elif isinstance(raw, str):
-        text = '"' + raw.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    elif isinstance(raw, list):
-        text = "[" + ", ".join(render(v, limit) for v in raw) + "]"
-    elif isinstance(raw, dict):
-        text = "{" + ", ".join(f"{k} = {render(v, limit)}" for k, v in raw.items()) + "}"
+        text = raw[: room[0]]
+        text = '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    elif isinstance(raw, (list, dict)):
+        items = raw.items() if isinstance(raw, dict) else ((None, v) for v in raw)
+        out.append("{" if isinstance(raw, dict) else "[")
+        room[0] -= 1
+        for i, (key, item) in enumerate(items):
+            if room[0] <= 0:
+                return
+            prefix = (", " if i else "") + (f"{key[: room[0]]} = " if key is not None else "")
+            out.append(prefix)
+            room[0] -= len(prefix)
+            _render(item, out, room)
+        text = "}" if isinstance(raw, dict) else "]"
     elif isinstance(raw, ObjectRef):
         text = raw.address
     else:
-        text = str(raw)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+        text = str(raw)[: room[0]]
+    out.append(text)
+    room[0] -= len(text)

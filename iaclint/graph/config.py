@@ -155,7 +155,9 @@ class ConfigLoader:
         """Every parsed file's top-level blocks (one dict, shared by every graph of the run)."""
         return self.blocks
 
-    def module(self, directory: Path, downloaded: bool = False) -> ModuleConfig:
+    def module(self, directory: Path, downloaded: bool = False, tree: Path | None = None) -> ModuleConfig:
+        """A module directory's files, parsed and indexed. With ``tree`` (the repository), a file that is a
+        symbolic link out of it is not read: it is reported, and never shown."""
         key = directory.resolve()
         cached = self._modules.get(key)
         if cached is not None:
@@ -168,6 +170,13 @@ class ConfigLoader:
             config.diagnostics.append(Diagnostic(config.display_dir, 1, 1, f"cannot read the module directory: "
                                                  f"{exc.strerror or exc}; nothing in it is checked", rule_id="CONFIG"))
         for path in terraform_files(directory):
+            if tree is not None and not _inside_tree(path, tree):
+                folder = display_path(path.parent)  # the link's own name, not where it points
+                shown = path.name if folder == "." else f"{folder}/{path.name}"
+                config.diagnostics.append(Diagnostic(shown, 1, 1, "a symbolic link to a file "
+                                                     "outside the repository: not read, nothing in it is checked",
+                                                     rule_id="CONFIG"))
+                continue
             shown, body = self.parse_file(path)
             config.files.append(shown)
             if path.name.endswith(".json"):
@@ -226,6 +235,17 @@ class ConfigLoader:
                                              rule_id="CONFIG"))
 
 
+def _inside_tree(path: Path, tree: Path) -> bool:
+    """Is the file (its symbolic links followed) inside the repository, and not in .git?"""
+    import os
+
+    try:
+        inside = Path(os.path.realpath(path)).relative_to(os.path.realpath(tree))
+    except ValueError:
+        return False
+    return ".git" not in inside.parts
+
+
 def _merge_override(base: ast.Block, override: ast.Block) -> None:
     """Terraform override files replace top-level arguments of the block they name."""
     names = {a.name for a in override.body.attributes}
@@ -276,7 +296,9 @@ def downloaded_modules(root: Path) -> dict[str, Path]:
     except (OSError, ValueError):
         return {}
     out: dict[str, Path] = {}
-    for entry in data.get("Modules", []) if isinstance(data, dict) else []:
-        if isinstance(entry, dict) and entry.get("Key") and isinstance(entry.get("Dir"), str):
-            out[entry["Key"]] = root / entry["Dir"]
+    entries = data.get("Modules") if isinstance(data, dict) else None
+    for entry in entries if isinstance(entries, list) else []:  # a damaged manifest reads as no downloads
+        if isinstance(entry, dict) and isinstance(entry.get("Key"), str) and isinstance(entry.get("Dir"), str):
+            if entry["Key"] and "\0" not in entry["Dir"]:
+                out[entry["Key"]] = root / entry["Dir"]
     return out

@@ -8,12 +8,15 @@ reason, never into errors.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from iaclint.eval.convert import EvalError, to_number, to_string
+from iaclint.eval.convert import EvalError, to_index, to_number, to_string
 from iaclint.eval.evaluator import ConstantContext, Evaluator
-from iaclint.eval.values import ObjectRef, Origin, OriginKind, SetList, Value
+from iaclint.eval.files import TreeFiles, repository_root
+from iaclint.eval.limits import DEFAULT_LIMITS, Budget, Limits
+from iaclint.eval.values import SENSITIVE, ObjectRef, Origin, OriginKind, SetList, Value
 from iaclint.graph.config import ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
 from iaclint.graph.inputs import RawInput, VariableInputs, type_is_primitive
 from iaclint.graph.placement import PROVIDER_ARGUMENTS, ProviderPlace, provider_place
@@ -23,11 +26,11 @@ from iaclint.graph.types import convert
 from iaclint.hcl import ast
 from iaclint.hcl.parser import ParseFailure, parse_expression
 from iaclint.model import Span
+from iaclint.source import display_path
 
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "providers", "source", "version"}
 WILDCARD = object()  # the instance key of a resource whose count/for_each is unknown
 _ABSENT: dict[str, AttrView] = {}
-MAX_MODULE_DEPTH = 100  # far above real chains; a module that calls itself is caught as a cycle first
 
 
 def instance_suffix(key: Any) -> str:
@@ -53,18 +56,32 @@ def hop(value: Value, origin: Origin) -> Value:
 
 
 class HclGraphBuilder:
-    def __init__(self, root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None):
+    def __init__(self, root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None,
+                 tree: Path | None = None, limits: Limits = DEFAULT_LIMITS):
         self.root_dir = root_dir
         self.inputs = inputs
         self.loader = loader or ConfigLoader()
+        self.tree = Path(os.path.realpath(tree)) if tree is not None else repository_root(root_dir)
         self.downloaded = downloaded_modules(root_dir)
         self.notices: list[str] = []
         self.module_instances: list[ModuleInstance] = []
         self.cycles_reported: set[tuple[str, int]] = set()
         self.cycle_diagnostics: list[Diagnostic] = []
+        self.limits = limits
+        self.budget = Budget(limits)  # evaluation steps for this root, however lazily they are taken
+        self.files = TreeFiles(self.tree, Path(root_dir), limits)
+        self.limit_notices: set[str] = set()
+
+    def note_limit(self, message: str) -> None:
+        """A limit made values unknown: said once per kind in the notices, as well as in each reason."""
+        limit = message.rsplit("(limit ", 1)[-1].split(";")[0]
+        if limit not in self.limit_notices:
+            self.limit_notices.add(limit)
+            where = display_path(self.root_dir)
+            self.notices.append(f"{where}: {message}; values it stopped are unknown")
 
     def build(self) -> Graph:
-        config = self.loader.module(self.root_dir)
+        config = self.loader.module(self.root_dir, tree=self.tree)
         root = ModuleInstance(self, config, "", None, None, "", 0)
         resources = list(root.all_resources())
         diagnostics: list[Diagnostic] = list(self.inputs.diagnostics) + self.cycle_diagnostics
@@ -84,6 +101,7 @@ class HclGraphBuilder:
         sources.update(self.inputs.sources)
         self._report_unused_inputs(config)
         graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, self.notices)
+        graph.files_read = self.files.read  # the same set: rules evaluate lazily, and may read more
         graph.blocks = self.loader.top_level_blocks()
         graph.providers = provider_versions(self.root_dir, terraform_blocks, self.loader.sources)
         graph.places = self._places(root, config)
@@ -254,16 +272,22 @@ class ModuleInstance:
                 return Value.unknown_because(f'module "{self.call.name}" does not set "{name}", which has no default')
         if type_expr is not None:
             value = convert(value, type_expr)
+        if _declared_sensitive(decl):
+            value = value.marked(SENSITIVE)
         return value
 
     def _parse_raw(self, raw: RawInput, type_expr: ast.Expr | None) -> Value:
+        # the environment belongs to the CI job, not to the configuration: whatever a pull request declares,
+        # a TF_VAR_ value is never shown
+        mark = SENSITIVE if raw.origin.kind is OriginKind.ENV_VAR else None
         if type_expr is None or type_is_primitive(type_expr):
-            return Value(raw.text, origin=raw.origin)
+            return Value(raw.text, origin=raw.origin).marked(mark)
         try:
             expr = parse_expression(raw.text, "<command line>", 0)
         except ParseFailure as exc:
-            return Value.unknown_because(f"{raw.origin.label} does not parse: {exc.message}")
-        return Evaluator(ConstantContext(), raw.origin.kind, raw.origin.label).evaluate(expr)
+            where = f"{exc.line}:{exc.column}" if mark else exc.message
+            return Value.unknown_because(f"{raw.origin.label} does not parse (at {where})")
+        return Evaluator(ConstantContext(), raw.origin.kind, raw.origin.label).evaluate(expr).marked(mark)
 
     def local(self, name: str, node: ast.Node) -> Value:
         if name in self._locals:
@@ -309,24 +333,35 @@ class ModuleInstance:
         raise EvalError("count.index can only be used in a block that has count", node)
 
     def path(self, attr: str, node: ast.Node) -> Value:
+        """As Terraform gives them: relative to the root module, where terraform runs and file paths start."""
         if attr == "module":
-            text = self.config.display_dir if self.config else "."
-        elif attr == "root":
-            text = self.builder.loader.module(self.builder.root_dir).display_dir
-        elif attr == "cwd":
+            if self.config is None:
+                text = "."
+            else:
+                text = Path(os.path.relpath(os.path.abspath(self.config.dir),
+                                            os.path.abspath(self.builder.root_dir))).as_posix()
+        elif attr in ("root", "cwd"):
             text = "."
         else:
             raise EvalError(f"path.{attr} does not exist", node)
         return Value(text)
 
-    def read_file(self, path: str) -> str | None:
-        try:
-            p = Path(path)
-            if p.stat().st_size > 1_000_000:
-                return None
-            return p.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+    @property
+    def budget(self) -> Budget:
+        return self.builder.budget
+
+    def files(self) -> TreeFiles:
+        return self.builder.files
+
+    def note_limit(self, message: str) -> None:
+        self.builder.note_limit(message)
+
+    def line_of(self, span: Span | None) -> str | None:
+        """"main.tf:12" for a span, for naming where a file was read."""
+        source = self.builder.loader.sources.get(span.file) if span is not None else None
+        if source is None:
             return None
+        return f"{span.file}:{source.line_col(span.start)[0]}"
 
     def output(self, name: str) -> Value:
         if name in self._outputs:
@@ -347,6 +382,8 @@ class ModuleInstance:
             label = f'output "{name}" of module "{self.call.name}"'
             value = hop(Evaluator(self, OriginKind.LITERAL, label).evaluate(attr.expr),
                         Origin(OriginKind.EXPRESSION, attr.span, label))
+            if _declared_sensitive(block):
+                value = value.marked(SENSITIVE)
         finally:
             self._busy.discard(key)
         self._outputs[name] = value
@@ -384,8 +421,18 @@ class InstanceContext:
     def path(self, attr, node):
         return self.module.path(attr, node)
 
-    def read_file(self, path):
-        return self.module.read_file(path)
+    @property
+    def budget(self) -> Budget:
+        return self.module.builder.budget
+
+    def files(self) -> TreeFiles:
+        return self.module.builder.files
+
+    def note_limit(self, message: str) -> None:
+        self.module.builder.note_limit(message)
+
+    def line_of(self, span):
+        return self.module.line_of(span)
 
     def each(self, attr: str, node: ast.Node) -> Value:
         if self.each_key is None:
@@ -413,9 +460,13 @@ def expand(module: ModuleInstance, block: ast.Block, what: str) -> tuple[dict[An
         value = Evaluator(module, OriginKind.EXPRESSION, label).evaluate(count_attr.expr)
         if value.known and value.raw is not None:
             try:
-                n = int(to_number(value))
+                n = to_index(value)
             except EvalError as exc:
                 return _wildcard(module, f"count is not a number: {exc}", counted=True), ""
+            limit = module.builder.limits.instances
+            if n > limit:
+                reason = _too_many(module, what, f"count = {n:,}", limit)
+                return _wildcard(module, reason, counted=True), reason
             return {i: InstanceContext(module, count_index=Value(i)) for i in range(max(n, 0))}, ""
         reason = value.unknown or "count is null"
         return _wildcard(module, f"count is unknown: {reason}", counted=True), reason
@@ -425,6 +476,10 @@ def expand(module: ModuleInstance, block: ast.Block, what: str) -> tuple[dict[An
             return _wildcard(module, f"for_each is unknown: {value.unknown}", counted=False), value.unknown
         raw = value.raw
         out: dict[Any, InstanceContext] = {}
+        limit = module.builder.limits.instances
+        if isinstance(raw, (dict, list)) and len(raw) > limit:
+            reason = _too_many(module, what, f"for_each has {len(raw):,} elements", limit)
+            return _wildcard(module, reason, counted=False), reason
         if isinstance(raw, dict):
             for key in sorted(raw):
                 out[key] = InstanceContext(module, Value(key, origin=raw[key].origin), raw[key])
@@ -480,6 +535,13 @@ def _fewest_instances(module: "ModuleInstance", expr: ast.Expr, counted: bool, d
     if isinstance(value.raw, SetList):
         return min(len(value.raw), 1)  # unknown elements may turn out equal, but a non-empty set stays non-empty
     return None
+
+
+def _too_many(module: ModuleInstance, what: str, how_many: str, limit: int) -> str:
+    reason = (f"{how_many}, more than the {limit:,} instances iaclint expands (limit instances; raise it with "
+              "--limit instances=N)")
+    module.builder.note_limit(f"{what}: {reason}")
+    return reason
 
 
 def _wildcard(module: ModuleInstance, reason: str, counted: bool) -> dict[Any, InstanceContext]:
@@ -827,11 +889,20 @@ class ModuleGroup:
         if self._expanding:
             return {}
         self._expanding = True
+        builder = self.parent.builder
         try:
             contexts, self.unknown_reason = expand(self.parent, self.block, self.base_address)
             config, unavailable, downloaded = self._load()
         finally:
             self._expanding = False
+        limit = builder.limits.module_instances
+        if len(builder.module_instances) + len(contexts) > limit:
+            reason = (f"more than {limit:,} module instances in this root module (limit module_instances; raise it "
+                      "with --limit module_instances=N)")
+            builder.note_limit(f"{self.base_address}: {reason}")
+            counted = self.block.attribute("count") is not None
+            contexts, self.unknown_reason = _wildcard(self.parent, reason, counted), reason
+            config, unavailable = None, reason
         call_path = (self.parent.call_path + "." if self.parent.call_path else "") + self.name
         out = {}
         for key, ctx in contexts.items():
@@ -850,21 +921,29 @@ class ModuleGroup:
         if source_attr is None or not isinstance(source_attr.expr, ast.Template) or not source_attr.expr.is_literal:
             return None, "module source must be a literal string", False
         source = source_attr.expr.literal
-        if self.parent.depth + 1 > MAX_MODULE_DEPTH:
-            return None, f"modules are nested more than {MAX_MODULE_DEPTH} deep", False
+        depth = builder.limits.module_depth
+        if self.parent.depth + 1 > depth:
+            return None, (f"modules are nested more than {depth} deep (limit module_depth; raise it with "
+                          "--limit module_depth=N)"), False
         if source.startswith(("./", "../")) and self.parent.config is not None:
             directory = (self.parent.config.dir / source)
             if not directory.is_dir():
                 return None, f"module source {source} does not exist", False
+            outside = _outside(directory, builder.tree)
+            if outside:
+                return None, f"module source {source} {outside}", False
             cycle = self._cycle(directory.resolve())
             if cycle:
                 builder.report_cycle(self, cycle)
                 return None, "it calls itself (see the CONFIG finding)", False
-            return builder.loader.module(directory), "", False
+            return builder.loader.module(directory, tree=builder.tree), "", False
         call_path = (self.parent.call_path + "." if self.parent.call_path else "") + self.name
         downloaded = builder.downloaded.get(call_path)
         if downloaded is not None and downloaded.is_dir():
-            return builder.loader.module(downloaded, downloaded=True), "", True
+            outside = _outside(downloaded, builder.tree)
+            if outside:
+                return None, f"its downloaded copy (.terraform/modules/modules.json) {outside}", False
+            return builder.loader.module(downloaded, downloaded=True, tree=builder.tree), "", True
         return None, (f'module source "{source}" is not local and has not been downloaded '
                       "(run terraform init so iaclint can read .terraform/modules)"), False
 
@@ -894,5 +973,28 @@ class ModuleGroup:
         return next(iter(values.values())) if values else Value.unknown_because("module has no instance")
 
 
-def build_hcl_graph(root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None) -> Graph:
-    return HclGraphBuilder(root_dir, inputs, loader).build()
+def _declared_sensitive(block: ast.Block) -> bool:
+    """`sensitive = true` on a variable or output (any value but a literal false counts: when unsure, hide)."""
+    attr = block.attribute("sensitive")
+    if attr is None:
+        return False
+    return not (isinstance(attr.expr, ast.Literal) and attr.expr.value is False)
+
+
+def _outside(directory: Path, tree: Path) -> str:
+    """Why a module directory may not be loaded (outside the repository, or in .git), or ""."""
+    real = Path(os.path.realpath(directory))
+    try:
+        inside = real.relative_to(tree)
+    except ValueError:
+        return f"is outside the repository ({display_path(tree)}); iaclint reads modules only inside it"
+    if ".git" in inside.parts:
+        return "is inside .git, which iaclint never reads"
+    return ""
+
+
+def build_hcl_graph(root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None,
+                    tree: Path | None = None, limits: Limits = DEFAULT_LIMITS) -> Graph:
+    """The graph of one root module; file functions and module sources stay inside ``tree`` (default: the git
+    top level above the root module, else the root module's directory)."""
+    return HclGraphBuilder(root_dir, inputs, loader, tree, limits).build()

@@ -63,7 +63,8 @@ def collect_inputs(root: Path, var_files: list[str] = (), cli_vars: list[str] = 
         name = name.strip()
         if not sep or not name:
             raise ValueError(f"--var must look like NAME=VALUE, got {item!r}")
-        inputs.values[name] = RawInput(text, Origin(OriginKind.CLI_VAR, None, f"--var {name}={text}"))
+        # the label names no value: the variable may be sensitive, and labels are shown in messages
+        inputs.values[name] = RawInput(text, Origin(OriginKind.CLI_VAR, None, f"--var {name}"))
     return inputs
 
 

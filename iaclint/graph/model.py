@@ -162,6 +162,9 @@ class Graph:
     new_since_base: set = field(default_factory=set)  # addresses that do not exist at base_ref
     accounts: dict = field(default_factory=dict)  # root provider configuration -> account ids it is pinned to
     places: dict = field(default_factory=dict)  # root provider configuration -> placement.ProviderPlace
+    # absolute paths file(), templatefile(), fileexists() and fileset() resolved inside the repository (read
+    # or not): a change to one of them changes what this root evaluates to
+    files_read: set = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.by_address: dict[str, Resource] = {r.address: r for r in self.resources}

@@ -11,13 +11,15 @@ findings point at source lines and fixes can edit them.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from iaclint.eval.values import Origin, OriginKind, Value, from_python
+from iaclint.eval.limits import DEFAULT_LIMITS
+from iaclint.eval.values import SENSITIVE, Origin, OriginKind, Value, from_python
 from iaclint.graph.config import ConfigLoader, make_cache, terraform_files
 from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
@@ -25,7 +27,8 @@ from iaclint.graph.providers import provider_versions
 from iaclint.graph.model import AttrView, BlockView, CallSite, Graph, Resource
 from iaclint.model import Span
 from iaclint.schemas import schema
-from iaclint.source import SourceError, SourceFile, decode_source, display_path
+from iaclint.source import (SourceError, SourceFile, decode_source, display_path, may_hold_lone_surrogates,
+                            without_lone_surrogates)
 
 SUPPORTED_MAJOR = {0, 1}
 _INDEX = re.compile(r"\[[^\]]*\]")
@@ -122,15 +125,19 @@ def read_plan(text: str, name: str) -> dict[str, Any]:
     except (ValueError, RecursionError) as exc:
         what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise PlanError(f"{name}: not a plan iaclint can read: {what}") from None
+    if may_hold_lone_surrogates(text):
+        data = without_lone_surrogates(data)
     if not looks_like_plan(data):
         raise PlanError(f"{name}: JSON, but not a Terraform plan (expected the output of "
                         "`terraform show -json PLANFILE`, with format_version and planned_values)")
     version = str(data.get("format_version", ""))
+    shown = version if len(version) <= 20 else version[:17] + "..."
     if not re.fullmatch(r"\d+(?:\.\d+)*", version):
-        raise PlanError(f"{name}: format_version {version!r} is not a version number")
-    major = int(version.split(".")[0])
+        raise PlanError(f"{name}: format_version {shown!r} is not a version number")
+    major_text = version.split(".")[0]
+    major = int(major_text) if len(major_text) < 10 else None
     if major not in SUPPORTED_MAJOR:
-        raise PlanError(f"{name}: plan format_version {version} is newer than iaclint understands (0.1 to 1.x)")
+        raise PlanError(f"{name}: plan format_version {shown} is newer than iaclint understands (0.1 to 1.x)")
     if _passes_fast_validation(data):
         return data
     import jsonschema  # only when a plan is read: configurations never need it
@@ -200,7 +207,7 @@ class PlanResource(Resource):
     source_kind = "plan"
 
     def __init__(self, builder: "PlanGraphBuilder", entry: dict[str, Any], change: dict[str, Any] | None,
-                 values: dict[str, Any] | None):
+                 values: dict[str, Any] | None, sensitive: Any = None):
         self.builder = builder
         self.address = entry["address"]
         self.mode = entry.get("mode", "managed")
@@ -213,13 +220,18 @@ class PlanResource(Resource):
         self.config_module_path = strip_keys(self.module_address)
         change = change or {}
         self.plan_actions = tuple(change.get("actions", ())) if change else None
-        self.before = change.get("before") if isinstance(change.get("before"), dict) else None
+        before = change.get("before") if isinstance(change.get("before"), dict) else None
+        # checks read `before` as plain data: sensitive parts of it are replaced by the word itself
+        self.before = _hide_sensitive(before, change.get("before_sensitive")) if before is not None else None
         after = change.get("after") if change else values
         self.after = after if isinstance(after, dict) else None
         unknown = change.get("after_unknown")
         self.after_unknown = unknown if isinstance(unknown, dict) else {}
-        self.replace_paths = change.get("replace_paths") or []
-        self.action_reason = entry.get("action_reason", "")
+        self.after_sensitive = change.get("after_sensitive") if change else sensitive  # True, or a mirror of after
+        replace_paths = change.get("replace_paths")
+        self.replace_paths = replace_paths if isinstance(replace_paths, list) else []
+        reason = entry.get("action_reason", "")
+        self.action_reason = reason if isinstance(reason, str) else ""
         self.config = builder.config_resource(self)
         self.hcl_resource = None
         self.plan_span = builder.locate_in_plan(self.address)
@@ -249,12 +261,13 @@ class PlanResource(Resource):
         hcl_views = self.hcl_resource.nested(name)[0] if self.hcl_resource is not None else []
         written = getattr(self.hcl_resource, "block", None)
         return plan_blocks(self, self.after or {}, self.after_unknown, self.expressions, name, self.address,
-                           hcl_views, written.body if written is not None else None)
+                           hcl_views, written.body if written is not None else None, self.after_sensitive)
 
     def provider_ref(self) -> str:
         if self.hcl_resource is not None:
             return self.hcl_resource.provider_ref()
         key = (self.config or {}).get("provider_config_key", "")
+        key = key if isinstance(key, str) else ""
         return key.split(":")[-1] if key and "module." not in key.split(":")[0] else self.type.split("_", 1)[0]
 
     def _span(self, name: str) -> tuple[Span | None, Span | None]:
@@ -288,7 +301,7 @@ class PlanResource(Resource):
         if self.after is None or name not in self.after:
             return AttrView(name, False, None, None, None)
         raw = self.after[name]
-        value = _with_unknowns(raw, unknown_mark, origin, self)
+        value = _with_unknowns(raw, unknown_mark, origin, self, _part(self.after_sensitive, name))
         if raw is None:
             present = configured
         else:
@@ -302,10 +315,11 @@ class PlanBlockView(BlockView):
     """A nested block's planned values; spans and references come from the configuration when known."""
 
     def __init__(self, resource: PlanResource, values: dict[str, Any], unknown: dict[str, Any],
-                 expressions: dict[str, Any] | None, label: str, hcl: BlockView | None):
+                 expressions: dict[str, Any] | None, label: str, hcl: BlockView | None, sensitive: Any = None):
         self.resource = resource
         self.values = values
         self.unknown = unknown
+        self.sensitive = sensitive
         self.expressions = expressions
         self.label = label
         self.hcl = hcl
@@ -329,7 +343,7 @@ class PlanBlockView(BlockView):
         if name not in self.values:
             return AttrView(name, False, None, None, None)
         raw = self.values[name]
-        value = _with_unknowns(raw, mark, origin, self.resource)
+        value = _with_unknowns(raw, mark, origin, self.resource, _part(self.sensitive, name))
         if configured:
             value = value.with_refs(self.resource.builder.expression_references(self.resource,
                                                                                  self.expressions[name]))
@@ -339,15 +353,16 @@ class PlanBlockView(BlockView):
         hcl_views = self.hcl.nested(name)[0] if self.hcl is not None else []
         written = getattr(self.hcl, "block", None)
         return plan_blocks(self.resource, self.values, self.unknown, self.expressions, name, self.label, hcl_views,
-                           written.body if written is not None else None)
+                           written.body if written is not None else None, self.sensitive)
 
 
 def plan_blocks(resource: "PlanResource", values: dict[str, Any], unknown: dict[str, Any],
                 expressions: dict[str, Any] | None, name: str, label: str,
-                hcl_views: list[BlockView], written=None) -> tuple[list[BlockView], str]:
+                hcl_views: list[BlockView], written=None, sensitive: Any = None) -> tuple[list[BlockView], str]:
     """The planned blocks called ``name``. A block the provider computes (after_unknown) that the configuration
     does not write (``written``: the HCL body, to tell a missing block from a `dynamic` one, which the plan's
-    configuration does not list) is absent, as an unset computed argument is."""
+    configuration does not list) is absent, as an unset computed argument is. ``sensitive`` marks what the plan
+    calls sensitive."""
     if unknown.get(name) is True:
         if expressions is not None and name not in expressions and written is not None and not any(
                 b.type == "dynamic" and b.labels == [name] for b in written.blocks):
@@ -361,6 +376,7 @@ def plan_blocks(resource: "PlanResource", values: dict[str, Any], unknown: dict[
     marks = marks if isinstance(marks, list) else [marks] if isinstance(marks, dict) else []
     exprs = expressions.get(name) if expressions is not None else None
     exprs = exprs if isinstance(exprs, list) else [exprs] if isinstance(exprs, dict) else []
+    hidden = _part(sensitive, name)
     out: list[BlockView] = []
     for i, item in enumerate(items):
         if not isinstance(item, dict):
@@ -368,21 +384,50 @@ def plan_blocks(resource: "PlanResource", values: dict[str, Any], unknown: dict[
         mark = marks[i] if i < len(marks) and isinstance(marks[i], dict) else {}
         expr = exprs[i] if i < len(exprs) and isinstance(exprs[i], dict) else (None if expressions is None else {})
         hcl = hcl_views[i] if len(hcl_views) == len(items) else None
-        out.append(PlanBlockView(resource, item, mark, expr, f"{label}.{name}[{i}]", hcl))
+        part = hidden if hidden is True or not isinstance(raw, list) else _part(hidden, i)
+        out.append(PlanBlockView(resource, item, mark, expr, f"{label}.{name}[{i}]", hcl, part))
     return out, ""
 
 
-def _with_unknowns(raw: Any, unknown: Any, origin: Origin, resource: PlanResource) -> Value:
+def _part(sensitive: Any, key: Any) -> Any:
+    """The after_sensitive (or sensitive_values) mirror of one attribute or element: True, a mirror, or None."""
+    if sensitive is True:
+        return True
+    if isinstance(sensitive, dict) and isinstance(key, str):
+        return sensitive.get(key)
+    if isinstance(sensitive, list) and isinstance(key, int) and 0 <= key < len(sensitive):
+        return sensitive[key]
+    return None
+
+
+def _with_unknowns(raw: Any, unknown: Any, origin: Origin, resource: PlanResource, sensitive: Any = None) -> Value:
+    """A planned value as a Value: parts after_unknown marks are unknown, parts the plan marks sensitive are."""
     if unknown is True:
         return Value.unknown_because(f"part of {resource.address} is known only after apply", origin=origin)
+    if sensitive is True:
+        return _with_unknowns(raw, unknown, origin, resource).marked(SENSITIVE)
     if isinstance(raw, list):
         marks = unknown if isinstance(unknown, list) else []
-        return Value([_with_unknowns(v, marks[i] if i < len(marks) else None, origin, resource)
+        return Value([_with_unknowns(v, marks[i] if i < len(marks) else None, origin, resource, _part(sensitive, i))
                       for i, v in enumerate(raw)], origin=origin)
     if isinstance(raw, dict):
         marks = unknown if isinstance(unknown, dict) else {}
-        return Value({k: _with_unknowns(v, marks.get(k), origin, resource) for k, v in raw.items()}, origin=origin)
+        return Value({k: _with_unknowns(v, marks.get(k), origin, resource, _part(sensitive, k))
+                      for k, v in raw.items()}, origin=origin)
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return Value.unknown_because("a number too large for iaclint to compute with", origin=origin)
     return Value(raw, origin=origin)
+
+
+def _hide_sensitive(data: Any, sensitive: Any) -> Any:
+    """Plain data with the parts ``sensitive`` marks replaced by "(sensitive)" (a whole object keeps its keys)."""
+    if sensitive is True:
+        return {k: SENSITIVE for k in data} if isinstance(data, dict) else SENSITIVE
+    if isinstance(data, dict) and isinstance(sensitive, dict):
+        return {k: _hide_sensitive(v, sensitive.get(k)) for k, v in data.items()}
+    if isinstance(data, list) and isinstance(sensitive, list):
+        return [_hide_sensitive(v, sensitive[i] if i < len(sensitive) else None) for i, v in enumerate(data)]
+    return data
 
 
 class PlanGraphBuilder:
@@ -455,7 +500,7 @@ class PlanGraphBuilder:
         expr = expressions.get(name)
         if isinstance(expr, dict):
             refs |= self._resolve(resource.module_address, resource.config_module_path,
-                                  expr.get("references") or [], 0)
+                                  _references(expr), 0)
         if not refs and resource.hcl_resource is not None:
             # references through locals are not in the plan's configuration; the source has them
             hcl_view = resource.hcl_resource.attr(name)
@@ -470,7 +515,7 @@ class PlanGraphBuilder:
         if not isinstance(expr, dict):
             return frozenset()
         return frozenset(self._resolve(resource.module_address, resource.config_module_path,
-                                       expr.get("references") or [], 0))
+                                       _references(expr), 0))
 
     def _resolve(self, instance: str, config_path: str, references: list[str], depth: int) -> set[str]:
         out: set[str] = set()
@@ -486,22 +531,24 @@ class PlanGraphBuilder:
                         or {}).get(call_name) or {}
                 expr = (call.get("expressions") or {}).get(parts[1])
                 if isinstance(expr, dict):
-                    out |= self._resolve(parent, parent_path, expr.get("references") or [], depth + 1)
+                    out |= self._resolve(parent, parent_path, _references(expr), depth + 1)
             elif head == "module" and len(parts) > 1 and module is not None:
                 call_name = _INDEX.sub("", parts[1])
                 child_path = (config_path + "." if config_path else "") + f"module.{call_name}"
                 child = self.config_modules.get(child_path)
                 if child is None or len(parts) < 3:
                     continue
-                output = (child.data.get("outputs") or {}).get(_INDEX.sub("", parts[2])) or {}
-                expr = output.get("expression") or {}
+                outputs = child.data.get("outputs")
+                output = outputs.get(_INDEX.sub("", parts[2])) if isinstance(outputs, dict) else None
+                expr = output.get("expression") if isinstance(output, dict) else None
+                expr = expr if isinstance(expr, dict) else {}
                 call_prefix = (instance + "." if instance else "") + f"module.{parts[1]}"
                 for child_instance in sorted(self.module_instances):
                     exact = child_instance == call_prefix
                     keyed = ("[" not in parts[1] and child_instance.startswith(call_prefix + "[")
                              and strip_keys(child_instance) == strip_keys(call_prefix))
                     if exact or keyed:
-                        out |= self._resolve(child_instance, child_path, expr.get("references") or [], depth + 1)
+                        out |= self._resolve(child_instance, child_path, _references(expr), depth + 1)
             elif head == "data" and len(parts) > 2:
                 out |= self._match(instance, "data", parts[1], parts[2])
             elif head in ("each", "count", "path", "terraform", "self", "local", "var"):
@@ -543,7 +590,8 @@ class PlanGraphBuilder:
                     continue
                 if entry.get("mode", "managed") != "data" and self.data.get("resource_changes"):
                     continue
-                self._add(PlanResource(self, entry, None, entry.get("values") or {}), seen)
+                values = entry.get("values") if isinstance(entry.get("values"), dict) else {}
+                self._add(PlanResource(self, entry, None, values, entry.get("sensitive_values")), seen)
         for values_root in self._value_roots():
             self._collect_module_instances(values_root)
         self.addresses = {r.address for r in self.resources}
@@ -557,11 +605,18 @@ class PlanGraphBuilder:
                       root_dir, self.notices, companion)
         constraints: dict[str, list[tuple[str, str, str]]] = {}
         for key, entry in (_provider_config(self.data)).items():
-            if isinstance(entry, dict) and entry.get("version_constraint") and ":" not in key:
-                constraints.setdefault(entry.get("name") or key.split(".")[0], []).append(
-                    ("", entry["version_constraint"], f"{self.source.path} provider_config {key}"))
+            if not isinstance(entry, dict) or not entry.get("version_constraint") or ":" in key:
+                continue
+            constraint, name = entry["version_constraint"], entry.get("name") or key.split(".")[0]
+            if not isinstance(constraint, str) or not isinstance(name, str):
+                self.notices.append(f"{self.source.path}: configuration.provider_config.{key}: version_constraint "
+                                    "and name should be strings; this entry is ignored")
+                continue
+            constraints.setdefault(name, []).append(("", constraint, f"{self.source.path} provider_config {key}"))
         from_plan = provider_versions(self.plan_dir or Path("."), [], {}, constraints)
         graph.providers = dict(from_plan)
+        if companion is not None:
+            graph.files_read = companion.files_read
         graph.places = self._provider_places()
         graph.accounts = {name: set(p.accounts) for name, p in graph.places.items() if p.accounts}
         if companion is not None:
@@ -634,14 +689,18 @@ class PlanGraphBuilder:
             return None
         inputs = collect_inputs(config_dir, list(self.options.var_files), list(self.options.cli_vars),
                                 self.options.environ, self.options.overlay)
+        declared = (self.config_modules.get("") or _ConfigModule({}, {})).data.get("variables")
+        declared = declared if isinstance(declared, dict) else {}
         for name, entry in (self.data.get("variables") or {}).items():
             if name not in inputs.values and isinstance(entry, dict) and "value" in entry:
-                from iaclint.eval.values import from_python
-
                 origin = Origin(OriginKind.CLI_VAR, None, f'value of "{name}" given to terraform plan', name)
-                inputs.values[name] = from_python(entry["value"], origin)
-        companion = build_hcl_graph(config_dir, inputs,
-                                    ConfigLoader(self.options.overlay, make_cache(getattr(self.options, "cache", True))))
+                value = from_python(entry["value"], origin)
+                declaration = declared.get(name)
+                if isinstance(declaration, dict) and declaration.get("sensitive"):
+                    value = value.marked(SENSITIVE)
+                inputs.values[name] = value
+        loader = ConfigLoader(self.options.overlay, make_cache(getattr(self.options, "cache", True)))
+        companion = build_hcl_graph(config_dir, inputs, loader, limits=getattr(self.options, "limits", DEFAULT_LIMITS))
         by_address = companion.by_address
         by_config: dict[str, list[Resource]] = {}
         for r in companion.resources:
@@ -687,6 +746,12 @@ class PlanGraphBuilder:
         if not planned and not calls:
             return True
         return bool(planned & set(config.resources)) or bool(calls & set(config.module_calls))
+
+
+def _references(expression: dict[str, Any]) -> list[str]:
+    """An expression's `references`, as far as they are strings in a list (hand-made plans have anything there)."""
+    found = expression.get("references")
+    return [r for r in found if isinstance(r, str) and r] if isinstance(found, list) else []
 
 
 def _constant(expression: Any, label: str) -> Value | None:

@@ -41,9 +41,11 @@ def _convert(value: Value, type_expr: ast.Expr) -> Value:
         raw = value.raw
         if kind in ("list", "set") and isinstance(raw, list):
             items = [_convert(v, inner) for v in raw]
-            return Value(SetList(items) if kind == "set" else items, None, value.origin, value.via, value.refs)
+            return Value(SetList(items) if kind == "set" else items, None, value.origin, value.via, value.refs,
+                         value.mark)
         if kind == "map" and isinstance(raw, dict):
-            return Value({k: _convert(v, inner) for k, v in raw.items()}, None, value.origin, value.via, value.refs)
+            return Value({k: _convert(v, inner) for k, v in raw.items()}, None, value.origin, value.via, value.refs,
+                         value.mark)
         if kind == "object" and isinstance(raw, dict) and isinstance(inner, ast.ObjectExpr):
             return _convert_object(value, inner)
         if kind == "optional":
@@ -69,8 +71,8 @@ def _convert_object(value: Value, spec: ast.ObjectExpr) -> Value:
                 out[name] = _convert(default, attr_type.args[0])
             else:
                 out[name] = Value(None)
-    return Value(out, None, value.origin, value.via, value.refs)
+    return Value(out, None, value.origin, value.via, value.refs, value.mark)
 
 
 def _same(value: Value, raw) -> Value:
-    return Value(raw, None, value.origin, value.via, value.refs)
+    return Value(raw, None, value.origin, value.via, value.refs, value.mark)  # a sensitive input stays so

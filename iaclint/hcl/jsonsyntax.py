@@ -13,7 +13,7 @@ from typing import Any
 from iaclint.hcl import ast
 from iaclint.hcl.parser import ParseFailure, template_from_text
 from iaclint.model import Span
-from iaclint.source import SourceFile
+from iaclint.source import SourceFile, without_lone_surrogates
 
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _STRING = re.compile(r'"(?:[^"\\\x00-\x1f]|\\.)*"', re.S)
@@ -57,7 +57,7 @@ class _Reader:
                 m = _STRING.match(self.text, self.pos)
                 if not m:
                     raise self.fail("expected a quoted key")
-                key = json.loads(m.group(0))
+                key = without_lone_surrogates(json.loads(m.group(0)))
                 self.pos = m.end()
                 self.ws()
                 if not self.text.startswith(":", self.pos):
@@ -94,7 +94,7 @@ class _Reader:
             if not m:
                 raise self.fail("unterminated string")
             self.pos = m.end()
-            return _Str(json.loads(m.group(0))), start, self.pos
+            return _Str(without_lone_surrogates(json.loads(m.group(0)))), start, self.pos
         for word, val in (("true", True), ("false", False), ("null", None)):
             if self.text.startswith(word, start):
                 self.pos = start + len(word)

@@ -38,6 +38,8 @@ def unescape(raw: str) -> str:
             point = int(code[1:], 16)
             if point > 0x10FFFF:
                 raise ParseFailure(f"\\{code} is not a Unicode character (the largest is \\U0010FFFF)", 1, 1)
+            if 0xD800 <= point <= 0xDFFF:  # terraform: invalid escape
+                raise ParseFailure(f"\\{code} is a surrogate code point, not a Unicode character", 1, 1)
             return chr(point)
         if code not in _ESCAPES:
             raise ParseFailure(f"\\{code} is not an escape sequence (\\n, \\r, \\t, \\\", \\\\, \\uNNNN, "

@@ -443,6 +443,8 @@ class _TreeBuilder:
                 point = int(code[1:], 16)
                 if point > 0x10FFFF:
                     raise self.fail(f"\\{code} is not a Unicode character (the largest is \\U0010FFFF)", offset)
+                if 0xD800 <= point <= 0xDFFF:  # terraform: invalid escape
+                    raise self.fail(f"\\{code} is a surrogate code point, not a Unicode character", offset)
                 return chr(point)
             if code not in _ESCAPES:
                 raise self.fail(f"\\{code} is not an escape sequence (\\n, \\r, \\t, \\\", \\\\, \\uNNNN, "

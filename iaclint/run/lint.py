@@ -10,6 +10,7 @@ from pathlib import Path
 
 from iaclint import __version__
 from iaclint.errors import UsageError
+from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.run.discovery import ModuleTree, loaded_directories, module_tree, project_root
 from iaclint.engine.rules import Rule, all_rules, load_rules
 from iaclint.engine.runner import RuleSelection, run_rules
@@ -47,6 +48,7 @@ class LintOptions:
     recursive: bool = True  # a directory that is not a root module is searched for root modules
     skip_paths: list[str] = field(default_factory=list)  # directory globs not searched (--skip-path)
     record_evaluations: bool = True  # every (rule, resource) checked, for JUnit's passing test cases
+    limits: Limits = DEFAULT_LIMITS  # bounds on evaluation (settings `limits`, --limit)
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Target:
     extra_var_files: list[str] = field(default_factory=list)
     text: str | None = None  # plan JSON already read (standard input, a pipe)
     name: str = "<stdin>"  # what to call a plan given as text
+    scanned: Path | None = None  # the directory given (or a file's): the sandbox of file() outside a git tree
 
 
 @dataclass
@@ -104,7 +107,7 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None) -> t
                 tree = module_tree(path, options.skip_paths + options.exclude)
                 roots = [_shown_dir(r) for r in tree.roots] or [path]
             for root in roots:
-                target = modules.setdefault(root.resolve(), Target("module", root))
+                target = modules.setdefault(root.resolve(), Target("module", root, scanned=path))
                 target.only_files = None
             continue
         name = path.name
@@ -265,7 +268,18 @@ def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoade
     shared = [f for f in options.shared_var_files if _declares_any(loader, target.path, f)]
     inputs = collect_inputs(target.path, shared + list(options.var_files) + target.extra_var_files, options.cli_vars,
                             options.environ, options.overlay)
-    return build_hcl_graph(target.path, inputs, loader)
+    return build_hcl_graph(target.path, inputs, loader, sandbox_of(target), options.limits)
+
+
+def sandbox_of(target: Target) -> Path:
+    """Where file() and module sources may reach: the git top level, else the directory that was given."""
+    from iaclint.eval.files import repository_root
+
+    top = repository_root(target.path)
+    if (top / ".git").exists() or os.path.lexists(top / ".git"):
+        return top
+    scanned = target.scanned if target.scanned is not None else target.path
+    return scanned if scanned.is_dir() else scanned.parent
 
 
 def _declares_any(loader: ConfigLoader, root: Path, var_file: str) -> bool:

@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.model import Severity
 
-KNOWN_KEYS = {"select", "ignore", "severity", "var_files", "fail_on_unknown", "severity_threshold", "exclude"}
+KNOWN_KEYS = {"select", "ignore", "severity", "var_files", "fail_on_unknown", "severity_threshold", "exclude",
+              "limits"}
 
 
 class SettingsError(Exception):
@@ -30,6 +32,7 @@ class Settings:
     severity_threshold: Severity = Severity.LOW
     exclude: list[str] = field(default_factory=list)
     base_dir: Path | None = None
+    limits: Limits = DEFAULT_LIMITS
 
 
 def find_settings_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
@@ -111,6 +114,13 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
         settings.fail_on_unknown = table["fail_on_unknown"]
     if "severity_threshold" in table:
         settings.severity_threshold = _severity(table["severity_threshold"], where, "severity_threshold")
+    if "limits" in table:
+        if not isinstance(table["limits"], dict):
+            raise SettingsError(f"{where}: limits must be a table of NAME = number")
+        try:
+            settings.limits = DEFAULT_LIMITS.with_values(table["limits"], f"{where}: limits")
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
     if "severity" in table:
         if not isinstance(table["severity"], dict):
             raise SettingsError(f"{where}: severity must be a table of RULE = \"level\"")
