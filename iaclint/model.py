@@ -242,6 +242,11 @@ class Finding:
         return names
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """'1 file', '3 files', '0 files' ('1 fix', '2 fixes' with ``nouns``): messages count things often."""
+    return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
+
+
 @dataclass
 class Report:
     """A whole run: findings, the files checked, and what the user should know."""

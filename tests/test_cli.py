@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -191,3 +192,75 @@ def test_select_and_ignore():
     rest = iaclint("check", "fixtures/demo", "--ignore", "KMS001,neptune-cluster-cmk", "--format", "json")
     ids = {f["rule_id"] for f in json.loads(rest.stdout)["findings"]}
     assert "KMS001" not in ids and "NEP002" not in ids and "NEP001" in ids
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["fix"], ["rules"], ["explain"]])
+def test_help_names_every_value_meaningfully(command):
+    """Every option and argument shows what it takes (FILE, RULE, LEVEL...), never a type name."""
+    shown = iaclint(*command, "--help")
+    assert shown.returncode == 0, shown.stderr
+    for generic in ("<str>", "<int", "TEXT", "INTEGER", "<path>", "[paths]", "{rule}"):
+        assert generic not in shown.stdout, (command, generic)
+    if command == ["check"]:
+        for metavar in ("--format FORMAT[:FILE]", "--var-file FILE", "--var NAME=VALUE", "--severity-threshold LEVEL",
+                        "--select RULE", "--ignore RULE", "--config-dir DIR", "--baseline FILE", "--config FILE",
+                        "--rules-dir DIR", "--skip-path GLOB", "--base REF", "--jobs N", "[PATH]..."):
+            assert metavar in shown.stdout, metavar
+
+
+def test_shell_completion_scripts_and_completions(tmp_path):
+    script = iaclint("--show-completion", "bash")
+    assert script.returncode == 0 and "_IACLINT_COMPLETE=complete_bash" in script.stdout
+    assert "--install-completion" in iaclint("--help").stdout
+
+    def complete(*words: str) -> list[str]:
+        env = dict(os.environ, _IACLINT_COMPLETE="complete_bash", COMP_WORDS=" ".join(["iaclint", *words]),
+                   COMP_CWORD=str(len(words)))
+        proc = subprocess.run([sys.executable, "-m", "iaclint"], env=env, capture_output=True, text=True, timeout=60,
+                              cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    assert complete("ch") == ["check"]
+    assert complete("explain", "NEP00") == ["NEP001", "NEP002", "NEP003", "NEP004"]
+    assert "neptune-snapshot-encrypted" in complete("check", "--select", "neptune-s")
+    assert complete("check", "--rules-d") == ["--rules-dir"]
+
+
+def test_counts_are_said_in_the_right_number(tmp_path):
+    (tmp_path / "main.tf").write_text('resource "aws_kms_key" "logs" {\n  description = "logs"\n}\n')
+    text = iaclint("check", str(tmp_path))
+    assert "in 1 file checked" in text.stdout
+    markdown = iaclint("check", str(tmp_path), "--format", "markdown")
+    assert "in 1 file (threshold" in markdown.stdout and "1 files" not in markdown.stdout
+    baseline = iaclint("check", str(tmp_path), "--write-baseline", str(tmp_path / "b.json"))
+    assert "wrote 1 finding to the baseline" in baseline.stdout
+    fixed = iaclint("fix", str(tmp_path))
+    assert "1 fix applied in 1 file; 0 failing findings left" in fixed.stdout
+    from iaclint.model import plural
+
+    assert (plural(0, "file"), plural(1, "fix", "fixes"), plural(2, "fix", "fixes")) == ("0 files", "1 fix", "2 fixes")
+
+
+def test_no_maybe_plurals_in_messages():
+    """'finding(s)' reads badly: messages say the count in the right number (model.plural)."""
+    import tokenize
+
+    offenders = []
+    for path in sorted((ROOT / "iaclint").rglob("*.py")):
+        with open(path, "rb") as handle:
+            for token in tokenize.tokenize(handle.readline):
+                if token.type in (tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", -1)) and \
+                        re.search(r"[a-z]\((s|es)\)", token.string):
+                    offenders.append(f"{path.relative_to(ROOT)}:{token.start[0]}")
+    assert not offenders, offenders
+
+
+def test_unknown_settings_key_gets_a_did_you_mean(tmp_path):
+    (tmp_path / "main.tf").write_text('resource "aws_kms_key" "k" {\n  enable_key_rotation = true\n}\n')
+    (tmp_path / ".iaclint.toml").write_text('severity_treshold = "high"\n')
+    proc = iaclint("check", str(tmp_path))
+    assert proc.returncode == 2 and "unknown key 'severity_treshold' (did you mean severity_threshold?" in proc.stderr
+    (tmp_path / ".iaclint.toml").write_text('colour = "red"\n')
+    proc = iaclint("check", str(tmp_path))
+    assert proc.returncode == 2 and "unknown key 'colour' (known:" in proc.stderr and "did you mean" not in proc.stderr

@@ -64,13 +64,14 @@ def test_action_shape():
     python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python@"))
     assert python["with"]["update-environment"] is False  # the caller's Python is left alone
     assert any(s.get("uses", "").startswith("actions/cache@") for s in steps)
-    install = next(s for s in steps if "pip install" in s.get("run", ""))
-    assert "--constraint" in install["run"] and (ROOT / "action-constraints.txt").is_file()
+    install = next(s for s in steps if s.get("name", "").startswith("Install iaclint"))
+    assert "--require-hashes" in install["run"] and (ROOT / "action-constraints.txt").is_file()
     run = next(s for s in steps if s.get("id") == "check")
-    assert "--format github" in run["run"] and '"sarif:$IACLINT_SARIF"' in run["run"]
+    assert '--format "github:' in run["run"] and '"sarif:$sarif"' in run["run"]
     assert "GITHUB_STEP_SUMMARY" in run["run"] and "markdown:" in run["run"]
     upload = next(s for s in steps if "upload-sarif" in s.get("uses", ""))
     assert "inputs.upload-sarif" in upload["if"] and "head.repo.full_name == github.repository" in upload["if"]
+    assert upload["with"]["sarif_file"] == "${{ steps.check.outputs.sarif-file }}"  # this use's, never an older one
     assert upload["with"]["category"] == "${{ inputs.category }}"
     assert action["outputs"]["sarif-file"]["value"] == "${{ steps.check.outputs.sarif-file }}"
 
@@ -89,7 +90,7 @@ def test_action_run_step_keeps_quoting_and_expands_globs(tmp_path):
     (venv / "bin" / "iaclint").symlink_to(Path(sys.executable).with_name("iaclint"))
     temp = tmp_path / "runner"
     temp.mkdir()
-    env = dict(os.environ, VENV=str(venv), RUNNER_TEMP=str(temp), GITHUB_OUTPUT=str(temp / "out"),
+    env = dict(os.environ, ACTION_PATH=str(ROOT), VENV=str(venv), RUNNER_TEMP=str(temp), GITHUB_OUTPUT=str(temp / "out"),
                GITHUB_STEP_SUMMARY=str(temp / "summary"), IACLINT_PATHS="infra/*", IACLINT_PLAN="",
                IACLINT_CONFIG_DIR="", IACLINT_THRESHOLD="low", IACLINT_FAIL_ON_UNKNOWN="false",
                IACLINT_ANNOTATIONS="true", IACLINT_SARIF="iaclint.sarif", IACLINT_BASE="", IACLINT_REVIEWDOG="true",
@@ -103,7 +104,8 @@ def test_action_run_step_keeps_quoting_and_expands_globs(tmp_path):
     assert report["roots"] == ["infra/prod", "infra/staging"]  # infra/* expanded; infra/envs has no .tf files
     assert {f["rule_id"] for f in report["findings"]} == {"NEP001"}  # --ignore "NEP002" reached iaclint intact
     assert "::error file=modules/graph/main.tf" in proc.stdout and "NEP001 [high]" in proc.stdout
-    assert (repo / "iaclint.sarif").is_file() and (temp / "iaclint.rdjson").is_file()
+    reports = Path(dict(line.split("=", 1) for line in outputs.splitlines())["report-dir"])
+    assert (repo / "iaclint.sarif").is_file() and (reports / "iaclint.rdjson").is_file()
     assert "| NEP001 |" in (temp / "summary").read_text() or "NEP001" in (temp / "summary").read_text()
 
 

@@ -12,7 +12,13 @@ HOME = "https://github.com/iaclint/iaclint"
 DOCS_URL = HOME + "/blob/main/docs/rules/{id}.md"
 
 
-def help_uri(rule_id: str) -> str:
+def help_uri(rule_id: str) -> str | None:
+    """A bundled rule's page in docs/rules; a user's own rule links the first of its references' docs, if any."""
+    from iaclint.engine.rules import rule_by_id
+
+    rule = rule_by_id(rule_id)
+    if rule is not None and rule.user:
+        return next(iter(rule.references.get("docs", [])), None)
     return DOCS_URL.format(id=rule_id)
 
 

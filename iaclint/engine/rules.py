@@ -12,7 +12,6 @@ from typing import Any, Callable
 
 from iaclint.engine import conditions
 from iaclint.errors import RuleError
-from iaclint.schemas import schema
 from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.model import Severity, Verdict
 
@@ -41,6 +40,7 @@ class Rule:
     plan_only: bool = False
     builtin: bool = False
     service: str = ""
+    user: bool = False  # from the user's rule folders (--rules-dir, settings `rules`), not shipped with iaclint
 
     @property
     def fixable(self) -> bool:
@@ -50,7 +50,10 @@ class Rule:
         if self.check is None and self.check_name:
             self.check = import_check(self.check_name)  # bundled rules: imported when first needed
         if self.check is not None:
-            return self.check(resource, context)
+            result = self.check(resource, context)
+            if not isinstance(result, CheckResult):  # a user's check: reported as unknown, with why, by the runner
+                raise TypeError(f"check {self.check_name} returned {type(result).__name__}, not a CheckResult")
+            return result
         graph = context.graph
         if self.applies_when is not None:
             gate = conditions.evaluate(self.applies_when, resource, graph)
@@ -96,14 +99,12 @@ def rules_dir() -> Path:
 
 
 def validate_rule_data(data: Any, path: str) -> None:
-    import jsonschema
+    """Raise RuleError naming every way ``data`` breaks rule.schema.json (the tests run it on bundled rules)."""
+    from iaclint.engine.user_rules import schema_problems
 
-    validator = jsonschema.Draft202012Validator(schema("rule.schema.json"))
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        first = errors[0]
-        where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
-        raise RuleError(f"{path}: {where}: {first.message}")
+    problems = schema_problems(data)
+    if problems:
+        raise RuleError("\n".join(f"{path}: {message}" for _, message in problems))
 
 
 def read_rule_file(path: Path, catalogue: dict | None = None) -> Any:
@@ -134,25 +135,22 @@ def read_catalogue(directory: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def load_rule(path: Path, validate: bool = True, catalogue: dict | None = None) -> Rule:
+def load_rule(path: Path, catalogue: dict | None = None) -> Rule:
+    """A bundled rule file (the tests validate them; user rules go through user_rules.py)."""
     data = read_rule_file(path, catalogue)
-    if validate:
-        validate_rule_data(data, str(path))
     if not isinstance(data, dict):
         raise RuleError(f"{path}: a rule file holds a mapping (id, name, title, ...)")
     if path.stem != data["id"]:
         raise RuleError(f"{path}: file name must be the rule id ({data['id']}.yaml)")
-    check = None
-    if "check" in data and validate:  # a rule of the user's own: a wrong check is an error now, not mid-run
-        try:
-            check = import_check(data["check"])
-        except RuleError as exc:
-            raise RuleError(f"{path}: {exc}") from None
+    return rule_from_data(data, path)
+
+
+def rule_from_data(data: dict[str, Any], path: Path) -> Rule:
     return Rule(
         id=data["id"], name=data["name"], title=data["title"], severity=Severity(data["severity"]),
         resource_types=data["resource_types"], message=data["message"], docs=data["docs"],
         references=data.get("references", {}), mode=data.get("mode", "managed"),
-        assertion=data.get("assert"), applies_when=data.get("applies_when"), check=check,
+        assertion=data.get("assert"), applies_when=data.get("applies_when"),
         check_name=data.get("check", ""), fix=data.get("fix"), path=str(path), plan_only=data.get("plan_only", False),
         service=data["service"],
     )
@@ -169,28 +167,70 @@ def import_check(name: str) -> Callable[..., CheckResult]:
 
 
 @lru_cache(maxsize=1)
-def load_rules(directory: Path | None = None) -> tuple[Rule, ...]:
-    """The rules in a directory; the bundled ones are schema-validated by the tests, not on every run."""
-    bundled = directory is None
-    directory = directory or rules_dir()
-    catalogue = read_catalogue(directory) if bundled else {}
-    rules = [load_rule(p, validate=not bundled, catalogue=catalogue) for p in sorted(directory.glob("*.yaml"))]
+def load_rules() -> tuple[Rule, ...]:
+    """The bundled rules; schema-validated by the tests, not on every run."""
+    directory = rules_dir()
+    catalogue = read_catalogue(directory)
+    rules = tuple(load_rule(p, catalogue=catalogue) for p in sorted(directory.glob("*.yaml")))
     seen: dict[str, str] = {}
     for rule in rules:
         for key in (rule.id, rule.name):
             if key in seen:
                 raise RuleError(f"{rule.path}: {key} is already used by {seen[key]}")
             seen[key] = rule.path
-    return tuple(rules)
+    return rules
+
+
+_user_rules: tuple[Rule, ...] = ()  # this run's rules from the user's folders: see use_rule_folders
+
+
+def use_rule_folders(folders, keep: bool = False) -> tuple[Rule, ...]:
+    """Load the user's rule folders and make their rules known to every lookup of this process (select,
+    ignore, severity, suppressions, explain, reports). The command line sets them once per run, before
+    the settings; settings with a `rules` key add theirs (``keep``). A folder already loaded is skipped."""
+    global _user_rules
+    kept = _user_rules if keep else ()
+    loaded = {str(Path(r.path).resolve().parent) for r in kept}
+    wanted = []
+    for folder in folders:
+        key = str(Path(folder).resolve())
+        if key not in loaded:
+            loaded.add(key)
+            wanted.append(Path(folder))
+    if wanted:
+        from iaclint.engine.user_rules import load_rule_folders  # only when there are folders: most runs have none
+
+        kept += tuple(load_rule_folders(wanted, list(kept)))
+    _user_rules = kept
+    return _user_rules
+
+
+def active_rules() -> list[Rule]:
+    """The rules a run checks: the bundled ones and the user's."""
+    return list(load_rules()) + list(_user_rules)
 
 
 def all_rules() -> list[Rule]:
-    return list(load_rules()) + BUILTIN_RULES
+    return active_rules() + BUILTIN_RULES
+
+
+_by_id: tuple[tuple[Rule, ...], dict[str, Rule]] | None = None
+
+
+def rule_by_id(rule_id: str) -> Rule | None:
+    """The rule with this exact id (formatters ask once per finding: a dict, not a search)."""
+    global _by_id
+    if _by_id is None or _by_id[0] is not _user_rules:
+        _by_id = (_user_rules, {rule.id: rule for rule in all_rules()})
+    return _by_id[1].get(rule_id)
 
 
 def find_rule(key: str) -> Rule | None:
     """A rule by id or name (peer ids may name several rules: see find_rules)."""
     wanted = key.strip()
+    exact = rule_by_id(wanted)
+    if exact is not None:
+        return exact
     for rule in all_rules():
         if wanted.upper() == rule.id or wanted.lower() == rule.name:
             return rule

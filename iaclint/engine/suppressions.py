@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from iaclint.engine.rules import Rule, find_rule, find_rules, load_rules, suggest
+from iaclint.engine.rules import Rule, active_rules, find_rule, find_rules, suggest
 from iaclint.graph.model import Graph
 from iaclint.model import Finding, Location, Suppression, Verdict
 
@@ -203,7 +203,7 @@ def _matches(comment: Comment, rule: Rule) -> bool:
 def apply_suppressions(findings: list[Finding], graphs: list[Graph], today: date | None = None) -> list[Finding]:
     """Mark suppressed findings; return the SUP findings about the comments themselves."""
     today = today or date.today()
-    rules = {r.id: r for r in load_rules()}
+    rules = {r.id: r for r in active_rules()}
     comments: list[Comment] = []
     scanned_files: set[str] = set()
     for graph in graphs:

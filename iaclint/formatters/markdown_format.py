@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from iaclint.model import Applicability, Finding, Report, Severity, Verdict
+from iaclint.model import Applicability, Finding, Report, Severity, Verdict, plural
 
 ICON = {Severity.CRITICAL: "🔴", Severity.HIGH: "🔴", Severity.MEDIUM: "🟠", Severity.LOW: "🟡", Severity.INFO: "⚪"}
 
@@ -50,7 +50,7 @@ def render(report: Report) -> str:
     lines = ["## iaclint: encryption at rest", "",
              f"**{status}**: {s['fail']} failing, {s['unknown']} unknown, {s['suppressed']} suppressed"
              + (f", {s['baselined']} in the baseline" if s["baselined"] else "")
-             + f", {s['fixable']} fixable, in {s['files']} files (threshold: {report.threshold.value}).", ""]
+             + f", {s['fixable']} fixable, in {plural(s['files'], 'file')} (threshold: {report.threshold.value}).", ""]
     if live:
         by_rule = Counter((f.rule_id, f.rule_name, f.severity) for f in live)
         lines += ["| rule | severity | findings |", "|---|---|---|"]

@@ -32,13 +32,18 @@ def _range(f: Finding) -> dict[str, Any]:
             "end": {"line": loc.end_line, "column": _byte_column(end_text, loc.end_column)}}
 
 
+def _code(rule_id: str) -> dict[str, str]:
+    url = help_uri(rule_id)
+    return {"value": rule_id, "url": url} if url else {"value": rule_id}
+
+
 def diagnostic(f: Finding, report: Report) -> dict[str, Any]:
     message = f.message + (f" ({f.address})" if f.address else "")
     data: dict[str, Any] = {
         "message": ("Unknown: " if f.verdict is Verdict.UNKNOWN else "") + message,
         "location": {"path": report.repo_path(f.location.file), "range": _range(f)},
         "severity": "INFO" if f.verdict is Verdict.UNKNOWN else SEVERITY[f.severity],
-        "code": {"value": f.rule_id, "url": help_uri(f.rule_id)},
+        "code": _code(f.rule_id),
     }
     if f.related:
         data["related_locations"] = [

@@ -58,7 +58,7 @@ def _rule(rule) -> dict[str, Any]:
     if docs.get("fix_safety"):
         help_parts += ["### Fix safety", docs["fix_safety"].strip()]
     refs = [f"{k}: {', '.join(v)}" for k, v in rule.references.items() if v and k != "docs"]
-    tags = ["security", "terraform", "encryption"] + [f"external/{k}/{i}" for k, v in rule.references.items()
+    tags = ["security", "terraform"] + ([] if rule.user else ["encryption"]) + [f"external/{k}/{i}" for k, v in rule.references.items()
                                                       if k != "docs" for i in v]
     data = {
         "id": rule.id,
@@ -71,7 +71,9 @@ def _rule(rule) -> dict[str, Any]:
         "properties": {"security-severity": SECURITY_SEVERITY[rule.severity], "tags": tags,
                        "precision": "high"},
     }
-    data["helpUri"] = help_uri(rule.id)
+    uri = help_uri(rule.id)
+    if uri:
+        data["helpUri"] = uri
     return data
 
 

@@ -7,7 +7,7 @@ only the findings that fail the run.
 
 from __future__ import annotations
 
-from iaclint.model import Applicability, Finding, Report, Severity, Verdict
+from iaclint.model import Applicability, Finding, Report, Severity, Verdict, plural
 
 _COLOURS = {Severity.CRITICAL: "1;31", Severity.HIGH: "31", Severity.MEDIUM: "33", Severity.LOW: "36",
             Severity.INFO: "2"}
@@ -118,7 +118,7 @@ def summary_line(report: Report) -> str:
         parts.append(f"{s['baselined']} in the baseline")
     if s["fixable"]:
         parts.append(f"{s['fixable']} fixable")
-    text = f"{', '.join(parts)} in {s['files']} file{'s' if s['files'] != 1 else ''} checked"
+    text = f"{', '.join(parts)} in {plural(s['files'], 'file')} checked"
     if s["unknown"] and not report.fail_on_unknown:
         text += " (unknown verdicts do not fail the run; use --fail-on-unknown)"
     if s["failing"]:

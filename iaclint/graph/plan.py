@@ -25,7 +25,7 @@ from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.providers import provider_versions
 from iaclint.graph.model import AttrView, BlockView, CallSite, Graph, Resource
-from iaclint.model import Span
+from iaclint.model import Span, plural
 from iaclint.schemas import schema
 from iaclint.source import (SourceError, SourceFile, decode_source, display_path, may_hold_lone_surrogates,
                             without_lone_surrogates)
@@ -716,8 +716,9 @@ class PlanGraphBuilder:
             elif resource.plan_actions and tuple(resource.plan_actions) not in (("delete",), ("forget",)):
                 unmapped += 1
         if unmapped:
-            self.notices.append(f"{self.source.path}: {unmapped} planned resource(s) were not found in "
-                                f"{companion.root_dir}; their findings point into the plan file")
+            self.notices.append(f"{self.source.path}: {plural(unmapped, 'planned resource')} "
+                                f"{'was' if unmapped == 1 else 'were'} not found in {companion.root_dir}; "
+                                f"{'its' if unmapped == 1 else 'their'} findings point into the plan file")
         return companion
 
     def _find_config_dir(self) -> Path | None:

@@ -18,7 +18,7 @@ from iaclint.run.lint import LintOptions
 from iaclint.run.pipeline import run_check
 from iaclint.fixes.diff import file_diff
 from iaclint.hcl.layout import LayoutError, apply_edits
-from iaclint.model import Applicability, Finding, Report, Verdict
+from iaclint.model import Applicability, Finding, Report, Verdict, plural
 from iaclint.source import SourceFile, WriteError, read_source, write_files
 
 
@@ -72,10 +72,9 @@ class FixOutcome:
         if self.not_written:
             lines.append(f"not written: {self.not_written}")
         n_files = len(self.fixed) if not self.not_written else 0
-        summary = (f"{len(self.applied) if not self.not_written else 0} fix"
-                   f"{'es' if len(self.applied) != 1 or self.not_written else ''} "
-                   f"{'to apply' if show_diff else 'applied'} in {n_files} file{'s' if n_files != 1 else ''}; "
-                   f"{len(self.remaining_failing)} failing finding{'s' if len(self.remaining_failing) != 1 else ''} left")
+        summary = (f"{plural(len(self.applied) if not self.not_written else 0, 'fix', 'fixes')} "
+                   f"{'to apply' if show_diff else 'applied'} in {plural(n_files, 'file')}; "
+                   f"{plural(len(self.remaining_failing), 'failing finding')} left")
         lines.append(summary)
         return "\n".join(lines) + "\n"
 
@@ -134,14 +133,14 @@ def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
     A plan does not change when its .tf files are fixed, so fixes to a plan's configuration are
     verified against that configuration.
     """
-    from iaclint.engine.rules import load_rules
+    from iaclint.engine.rules import active_rules
     from iaclint.engine.runner import run_rules
 
     keys: set[tuple[str, str, str]] = set()
     for graph in run.graphs:
         target = graph.hcl_companion if graph.kind == "plan" and graph.hcl_companion is not None else graph
         masked: set[tuple[str, str]] = set()
-        for f in run_rules(target, list(load_rules()), options.selection, masked=masked):
+        for f in run_rules(target, active_rules(), options.selection, masked=masked):
             keys.add((f.rule_id, f"{target.root_dir}::{f.address}", f.verdict.value))
         keys |= {(rule, f"{target.root_dir}::{address}", "masked") for rule, address in masked}
     return keys

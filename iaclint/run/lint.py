@@ -12,7 +12,7 @@ from iaclint import __version__
 from iaclint.errors import UsageError
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.run.discovery import ModuleTree, loaded_directories, module_tree, project_root
-from iaclint.engine.rules import Rule, all_rules, load_rules
+from iaclint.engine.rules import Rule, active_rules, all_rules
 from iaclint.engine.runner import RuleSelection, run_rules
 from iaclint.graph.config import ConfigLoader, make_cache, terraform_files
 from iaclint.graph.hcl import build_hcl_graph
@@ -202,7 +202,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     jobs = options.jobs if options.jobs else (os.cpu_count() or 1)
     if jobs > 1:
         loader.preload(loaded_directories([t.path for t in targets if t.kind == "module"]), jobs)
-    rules = list(rules) if rules is not None else list(load_rules())
+    rules = list(rules) if rules is not None else active_rules()
     findings: list[Finding] = []
     graphs: list[Graph] = []
     files: list[str] = []

@@ -9,7 +9,7 @@ from iaclint.run.baseline import BaselineError, apply_baseline, write_baseline
 from iaclint.run.lint import LintOptions, LintRun, UsageError, lint
 from iaclint.engine.suppressions import apply_suppressions
 from iaclint.fixes.builder import attach_fixes
-from iaclint.model import Finding, Report
+from iaclint.model import Finding, Report, plural
 
 
 def run_check(paths: list[str], options: LintOptions) -> LintRun:
@@ -55,7 +55,7 @@ def check_paths(paths: list[str], options: LintOptions, baseline: str | None = N
     try:
         if write_baseline_to:
             count = write_baseline(write_baseline_to, report)
-            report.notices.append(f"wrote {count} finding(s) to the baseline {write_baseline_to}")
+            report.notices.append(f"wrote {plural(count, 'finding')} to the baseline {write_baseline_to}")
             apply_baseline(write_baseline_to, report)
         elif baseline:
             apply_baseline(baseline, report)

@@ -14,7 +14,7 @@ from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.model import Severity
 
 KNOWN_KEYS = {"select", "ignore", "severity", "var_files", "fail_on_unknown", "severity_threshold", "exclude",
-              "limits"}
+              "limits", "rules"}
 
 
 class SettingsError(Exception):
@@ -31,6 +31,7 @@ class Settings:
     fail_on_unknown: bool = False
     severity_threshold: Severity = Severity.LOW
     exclude: list[str] = field(default_factory=list)
+    rules: list[Path] = field(default_factory=list)  # the user's rule folders, relative to the settings file
     base_dir: Path | None = None
     limits: Limits = DEFAULT_LIMITS
 
@@ -98,8 +99,20 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
         raise SettingsError(f"{where}: must be a table")
     for key in table:
         if key not in KNOWN_KEYS:
-            raise SettingsError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(KNOWN_KEYS))})")
+            import difflib
+
+            close = difflib.get_close_matches(str(key), sorted(KNOWN_KEYS), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise SettingsError(f"{where}: unknown key {key!r} ({hint}known: {', '.join(sorted(KNOWN_KEYS))})")
     settings = Settings(path=str(path), base_dir=path.parent)
+    if "rules" in table:  # first: select, ignore and severity may name the rules these folders hold
+        from iaclint.engine.rules import RuleError, use_rule_folders
+
+        settings.rules = [path.parent / f for f in _strings(table["rules"], where, "rules")]
+        try:
+            use_rule_folders(settings.rules, keep=True)
+        except RuleError as exc:
+            raise SettingsError(f"{where}: rules: {exc}") from None
     if "select" in table:
         settings.select = _known_rules(_strings(table["select"], where, "select"), f"{where}: select")
     if "ignore" in table:
