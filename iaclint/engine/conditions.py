@@ -165,8 +165,16 @@ def _view_condition(cond: dict[str, Any], view: AttrView, name: str, leaf, resou
     if "in" in cond:
         return Outcome(any(_matches(value.raw, v) for v in cond["in"]), subject, name, value, used_default)
     if "matches" in cond:
-        ok = isinstance(value.raw, str) and re.search(cond["matches"], value.raw) is not None
-        return Outcome(ok, subject, name, value, used_default)
+        if not isinstance(value.raw, str):
+            return Outcome(False, subject, name, value, used_default)
+        from iaclint.eval.convert import EvalError
+        from iaclint.eval.regex import Unsafe, compile_pattern
+
+        try:  # RE2 syntax in linear time, as everywhere a pattern is run (rules may come from the repository)
+            found = next(compile_pattern(cond["matches"]).matches(value.raw), None) is not None
+        except (EvalError, Unsafe) as exc:
+            return Outcome(None, f"{name} cannot be matched: {exc}", name, value)
+        return Outcome(found, subject, name, value, used_default)
     if "version_at_least" in cond:
         return _version_at_least(value, cond["version_at_least"], subject, name, used_default)
     return Outcome(None, f"condition on {name} has no test", name, value)

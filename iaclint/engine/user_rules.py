@@ -27,9 +27,9 @@ from iaclint.source import display_path
 
 RULE_SUFFIXES = (".yaml", ".yml")
 MAX_RULE_FILE = 1 << 20  # a rule is a page of YAML; anything larger is a mistake (or an attack)
-ATTRIBUTE_TESTS = ("equals", "in", "present", "matches", "version_at_least", "key")
-_ARGUMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-CONDITION_KEYS = {"attribute", "default", "aws_managed_key", *ATTRIBUTE_TESTS}
+ATTRIBUTE_TESTS = ("equals", "in", "present", "nonempty", "matches", "version_at_least", "key")
+_ARGUMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*$")  # an argument, or a path into blocks
+CONDITION_KEYS = {"attribute", "default", "default_why", "when_absent", "aws_managed_key", *ATTRIBUTE_TESTS}
 # fix actions that build their edits from what a Python check found; a declarative rule has nothing to give them
 CHECK_ONLY_FIXES = {"policy_statement", "repoint_key", "share_copy"}
 
@@ -314,8 +314,8 @@ def semantic_problems(data: dict) -> list[tuple[tuple, str]]:
             continue
         if not _ARGUMENT.match(condition["attribute"]):
             out.append((where + ("attribute",), f"{_label(where)}.attribute: {condition['attribute']!r} is not an "
-                                                "argument name: conditions read a resource's own top-level "
-                                                "arguments (a nested block needs a Python check)"))
+                                                "argument name or a dotted path into nested blocks "
+                                                "(encrypt_at_rest.enabled)"))
         tests = [t for t in ATTRIBUTE_TESTS if t in condition]
         if not tests and set(condition) <= CONDITION_KEYS:  # else the unknown key is the problem reported
             out.append((where, f"{_label(where)}: a condition on {condition['attribute']!r} needs a test: "
@@ -326,9 +326,12 @@ def semantic_problems(data: dict) -> list[tuple[tuple, str]]:
         if "aws_managed_key" in condition and "key" not in condition:
             out.append((where + ("aws_managed_key",), f"{_label(where)}: aws_managed_key only goes with key"))
         if isinstance(condition.get("matches"), str):
+            from iaclint.eval.convert import EvalError
+            from iaclint.eval.regex import compile_pattern
+
             try:
-                re.compile(condition["matches"])
-            except re.error as exc:
+                compile_pattern(condition["matches"])
+            except EvalError as exc:
                 out.append((where + ("matches",), f"{_label(where)}.matches: not a regular expression: {exc}"))
     fix = data.get("fix") if isinstance(data.get("fix"), dict) else {}
     if "assert" in data and fix.get("action") in CHECK_ONLY_FIXES:
