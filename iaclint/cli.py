@@ -375,6 +375,8 @@ def _rules(fmt: str) -> None:
 def _fix_kind(rule) -> str:
     if not rule.fix:
         return "-"
+    if rule.fix.get("unsafe_because"):
+        return "unsafe"  # who needs access to the new setting, whether or not it replaces anything
     if rule.fix.get("replaces_resource"):
         return "unsafe" if "in_place_when" not in rule.fix else "safe/unsafe"
     return "safe"

@@ -51,6 +51,36 @@ KEY_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "aws_athena_workgroup": ("configuration.result_configuration.encryption_configuration.kms_key_arn",),
     "aws_instance": ("root_block_device.kms_key_id", "ebs_block_device.kms_key_id"),
     "aws_launch_template": ("block_device_mappings.ebs.kms_key_id",),
+    # analytics, developer tools and the long tail (FACTS-3 §1b-1d)
+    "aws_glue_security_configuration": tuple(f"encryption_configuration.{block}.kms_key_arn" for block in (
+        "s3_encryption", "cloudwatch_encryption", "job_bookmarks_encryption")),
+    "aws_glue_data_catalog_encryption_settings": (
+        "data_catalog_encryption_settings.encryption_at_rest.sse_aws_kms_key_id",
+        "data_catalog_encryption_settings.connection_password_encryption.aws_kms_key_id"),
+    "aws_sagemaker_notebook_instance": ("kms_key_id",),
+    "aws_sagemaker_endpoint_configuration": ("kms_key_arn", "data_capture_config.kms_key_id",
+                                             "async_inference_config.output_config.kms_key_id"),
+    "aws_sagemaker_domain": ("kms_key_id",),
+    "aws_dms_replication_instance": ("kms_key_arn",),
+    "aws_dms_endpoint": ("kms_key_arn", "s3_settings.server_side_encryption_kms_key_id",
+                         "redshift_settings.server_side_encryption_kms_key_id"),
+    "aws_timestreamwrite_database": ("kms_key_id",),
+    "aws_keyspaces_table": ("encryption_specification.kms_key_identifier",),
+    "aws_qldb_ledger": ("kms_key",),
+    "aws_sfn_state_machine": ("encryption_configuration.kms_key_id",),
+    "aws_sfn_activity": ("encryption_configuration.kms_key_id",),
+    "aws_cloudwatch_event_bus": ("kms_key_identifier",),
+    "aws_cloudwatch_event_archive": ("kms_key_identifier",),
+    "aws_kinesis_video_stream": ("kms_key_id",),
+    "aws_codeartifact_domain": ("encryption_key",),
+    "aws_mwaa_environment": ("kms_key",),
+    "aws_apprunner_service": ("encryption_configuration.kms_key",),
+    "aws_dsql_cluster": ("kms_encryption_key",),
+    "aws_neptunegraph_graph": ("kms_key_identifier",),
+    "aws_bedrockagent_knowledge_base": ("knowledge_base_configuration.managed_knowledge_base_configuration."
+                                        "server_side_encryption_configuration.kms_key_arn",),
+    "aws_bedrockagent_agent": ("customer_encryption_key_arn",),
+    "aws_bedrock_guardrail": ("kms_key_arn",),
 }
 
 

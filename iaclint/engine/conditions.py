@@ -5,7 +5,7 @@ A condition is a mapping validated by rule.schema.json:
     {attribute: PATH, equals: V | in: [V...] | present: bool | nonempty: bool | matches: RE |
      version_at_least: "7.0.5" | key: customer_managed, default: V | [{when: COND, value: V}, ...],
      default_why: TEXT, when_absent: TEXT}
-    {all: [COND...]} | {any: [COND...]} | {not: COND}
+    {all: [COND...]} | {any: [COND...]} | {not: COND} | {resource_types: [TYPE...], condition: COND}
 
 PATH is an argument (`kms_key_id`) or a dotted path into nested blocks (`encrypt_at_rest.enabled`,
 `server_side_encryption.key_type`); graph/paths.py says what it means. A missing block is an absent
@@ -14,7 +14,12 @@ the condition must hold in each (the first that fails, else the first unknown, d
 number of blocks (a dynamic block over an unknown for_each) is unknown, with the reason. A `key`
 condition on a nested key argument classifies it like any other key; `when_absent` says what an
 omitted key means for the service ("the queue is encrypted with SSE-SQS"), `default_why` why a
-default holds ("new queues get SSE-SQS by default").
+default holds ("new queues get SSE-SQS by default"). On other conditions, `when_absent` says what an
+omitted argument without a known default means, and the test does not hold for it ("encryption_
+configuration is not set, so no key is named"): a rule need not claim a default it cannot source.
+`{resource_types, condition}` scopes a condition to some of a rule's resource types (a SageMaker
+endpoint configuration's `kms_key_arn`, a notebook's `kms_key_id`); it holds for the other types, so it
+is written outside any `not`.
 
 Booleans compare leniently: true matches "true" (provider v6 types some flags as strings).
 """
@@ -51,7 +56,7 @@ def evaluate(cond: dict[str, Any], resource: Resource, graph: Graph) -> Outcome:
         for o in outcomes:
             if o.state is None:
                 return o
-        return Outcome(True, "; ".join(o.reason for o in outcomes))
+        return Outcome(True, "; ".join(o.reason for o in outcomes if o.reason))
     if "any" in cond:
         outcomes = [evaluate(c, resource, graph) for c in cond["any"]]
         for o in outcomes:
@@ -60,11 +65,16 @@ def evaluate(cond: dict[str, Any], resource: Resource, graph: Graph) -> Outcome:
         for o in outcomes:
             if o.state is None:
                 return o
-        return Outcome(False, "; ".join(o.reason for o in outcomes), outcomes[0].attribute if outcomes else None)
+        first = outcomes[0] if outcomes else Outcome(False, "")
+        return Outcome(False, "; ".join(o.reason for o in outcomes), first.attribute, first.value, span=first.span)
+    if "resource_types" in cond:
+        if resource.type not in cond["resource_types"]:
+            return Outcome(True, "")  # says nothing in the reasons of the conditions around it
+        return evaluate(cond["condition"], resource, graph)
     if "not" in cond:
         inner = evaluate(cond["not"], resource, graph)
         state = None if inner.state is None else not inner.state
-        return Outcome(state, inner.reason, inner.attribute, inner.value, inner.used_default)
+        return Outcome(state, inner.reason, inner.attribute, inner.value, inner.used_default, inner.span)
     return _attribute_condition(cond, resource, graph)
 
 
@@ -117,6 +127,8 @@ def _view_condition(cond: dict[str, Any], view: AttrView, name: str, leaf, resou
         if isinstance(default, Outcome):
             return default
         if default is _NO_DEFAULT:
+            if cond.get("when_absent"):
+                return Outcome(False, f"{unset}, so {cond['when_absent']}", name, null_value)
             return Outcome(None, f"{unset} and has no default", name, null_value)
         value = Value(default, origin=null_value.origin if null_value is not None else None,
                       via=null_value.via if null_value is not None else ())

@@ -94,6 +94,8 @@ def build_fix(context: FindingContext) -> Fix:
         return fix
     target = _target(context)
     spec = _with_block(spec)
+    if spec.get("at_failing_path") and context.result.attribute:
+        spec = {**spec, "attribute": context.result.attribute}
     for name in spec.get("conflicts_with", ()):
         if target.resource.attr(name).present:
             raise NoFix(f"{name} is set, and the provider rejects it together with {spec['attribute']}: remove it, "
@@ -173,6 +175,40 @@ REPLACEMENT = {
         "the vault is destroyed and created again: its recovery points are not moved, and a vault that still "
         "holds recovery points cannot be deleted; create the new vault beside the old one and keep the old one "
         "until its recovery points expire"),
+    # the rest of the estate (FACTS-3 §1: RR)
+    "aws_appsync_api_cache": "the cache is deleted and created again, empty: responses come from the data sources "
+                             "until it fills again (a cache holds no data of record)",
+    "aws_sagemaker_notebook_instance": "the notebook instance is deleted and created again: files on its ML storage "
+                                       "volume are lost unless copied to S3 or a Git repository first",
+    "aws_sagemaker_endpoint_configuration": "the endpoint configuration is deleted and created again, and the "
+                                            "endpoints that use it are updated to it, which redeploys their "
+                                            "instances",
+    "aws_sagemaker_domain": "the domain is deleted and created again: its user profiles, spaces and apps must be "
+                            "deleted first and created again, and its EFS home directories are not carried over",
+    "aws_dms_replication_instance": "the replication instance is deleted and created again: its replication tasks "
+                                    "must be stopped and moved to the new one, and ongoing replication restarts",
+    "aws_dms_endpoint": "the endpoint is deleted and created again: the replication tasks that use it must be "
+                        "stopped, and created again with the new endpoint",
+    "aws_kinesis_video_stream": "the stream is deleted and created again, empty: its stored media is lost",
+    "aws_codeartifact_domain": "the domain is deleted and created again, empty: its repositories must be deleted "
+                               "first, and every package must be published or copied again",
+    "aws_mwaa_environment": "the environment is deleted and created again: its metadata database (DAG run "
+                            "history, variables, connections) is lost; export what you need first",
+    "aws_apprunner_service": "the service is deleted and created again: it gets a new default URL, and custom "
+                             "domains must be associated again",
+    "aws_neptunegraph_graph": "the graph is deleted and created again, empty: export its data first and load it "
+                              "into the new graph",
+    "aws_bedrockagent_knowledge_base": "the knowledge base is deleted and created again: its data sources must be "
+                                       "added and synchronised again, and agents that use it need its new id",
+}
+
+
+# Types whose key argument FACTS-3 lists with an unverified change behaviour: a fix says it may replace them.
+REPLACEMENT_UNVERIFIED = {
+    "aws_bedrockagent_agent": "if it does, the agent is deleted and created again: its versions and aliases are "
+                              "lost and the applications that call it need its new id",
+    "aws_bedrock_guardrail": "if it does, the guardrail is deleted and created again: its versions are lost and the "
+                             "agents and applications that use it need its new id",
 }
 
 
@@ -186,19 +222,26 @@ def fix_attribute(spec: dict, resource: Resource) -> str:
 
 
 def _base_applicability(spec: dict, resource: Resource, graph: Graph) -> tuple[Applicability, str]:
-    if spec.get("unsafe_because"):
-        return Applicability.UNSAFE, _join(spec["unsafe_because"], spec.get("note", ""))
+    """Safe, or unsafe with why: the replacement and its consequence first, then `unsafe_because` (access)."""
+    because = spec.get("unsafe_because", "")
     if not spec.get("replaces_resource"):
+        if because:
+            return Applicability.UNSAFE, _join(because, spec.get("note", ""))
         return Applicability.SAFE, spec.get("note", "")
     consequence = replacement_consequence(resource)
     gate = spec.get("in_place_when")
+    if resource.type in REPLACEMENT_UNVERIFIED:
+        return Applicability.UNSAFE, _join(f"may force replacement of {resource.address} (replacement behaviour "
+                                           f"unverified): {REPLACEMENT_UNVERIFIED[resource.type]}", because)
     if gate is not None:
         outcome = conditions.evaluate(gate, resource, graph)
         if outcome.state is True:
+            if because:
+                return Applicability.UNSAFE, _join(f"changed in place ({outcome.reason})", because)
             return Applicability.SAFE, f"changed in place ({outcome.reason})"
         why = outcome.reason if outcome.state is False else f"{outcome.reason}, so it may be"
-        return Applicability.UNSAFE, f"forces replacement of {resource.address} ({why}): {consequence}"
-    return Applicability.UNSAFE, f"forces replacement of {resource.address}: {consequence}"
+        return Applicability.UNSAFE, _join(f"forces replacement of {resource.address} ({why}): {consequence}", because)
+    return Applicability.UNSAFE, _join(f"forces replacement of {resource.address}: {consequence}", because)
 
 
 def _adjust_for_plan(context: FindingContext, target: Target, spec: dict, fix: Fix) -> None:

@@ -246,9 +246,9 @@ class PlanResource(Resource):
         return sorted(names)
 
     def nested(self, name: str) -> tuple[list[BlockView], str]:
-        hcl_views = self.hcl_resource.nested(name)[0] if self.hcl_resource is not None else []
+        hcl_views, unwritten = _hcl_blocks(self.hcl_resource, name)
         return plan_blocks(self, self.after or {}, self.after_unknown, self.expressions, name, self.address,
-                           hcl_views)
+                           hcl_views, unwritten)
 
     def provider_ref(self) -> str:
         if self.hcl_resource is not None:
@@ -335,14 +335,26 @@ class PlanBlockView(BlockView):
         return AttrView(name, raw is not None or configured, value, span, value_span)
 
     def nested(self, name: str) -> tuple[list[BlockView], str]:
-        hcl_views = self.hcl.nested(name)[0] if self.hcl is not None else []
-        return plan_blocks(self.resource, self.values, self.unknown, self.expressions, name, self.label, hcl_views)
+        hcl_views, unwritten = _hcl_blocks(self.hcl, name)
+        return plan_blocks(self.resource, self.values, self.unknown, self.expressions, name, self.label, hcl_views,
+                           unwritten)
+
+
+def _hcl_blocks(hcl, name: str) -> tuple[list[BlockView], bool]:
+    """The configuration's blocks of that name, and whether it certainly writes none (no block, no dynamic block
+    whose count is unknown): a block the provider computes is then not set, as a computed argument is."""
+    if hcl is None:
+        return [], False  # without the configuration, a dynamic block cannot be told from none
+    views, why = hcl.nested(name)
+    return views, not views and not why
 
 
 def plan_blocks(resource: "PlanResource", values: dict[str, Any], unknown: dict[str, Any],
                 expressions: dict[str, Any] | None, name: str, label: str,
-                hcl_views: list[BlockView]) -> tuple[list[BlockView], str]:
+                hcl_views: list[BlockView], unwritten: bool = False) -> tuple[list[BlockView], str]:
     if unknown.get(name) is True:
+        if unwritten:
+            return [], ""  # computed by the provider, not set in the configuration
         return [], f"{label}.{name} is known only after apply"
     raw = values.get(name)
     if raw is None:
