@@ -96,11 +96,12 @@ def consumer_region(resource: Resource, graph: Graph) -> Place:
 
 def key_arguments(resource: Resource) -> list[tuple[str, object, object]]:
     """(label, AttrView, block span) of each key argument a resource sets (KEY_ARGUMENTS; nested ones through
-    their blocks, each block once)."""
+    their blocks, each block once). A value naming the AWS owned key (`AWS_OWNED_KMS_KEY`) names no KMS key of
+    any Region, so it is left out."""
     out = []
     for path in KEY_ARGUMENTS.get(resource.type, ()):
         if "." not in path:
-            if given(resource, path):
+            if given(resource, path) and not _aws_owned(resource.attr(path).value):
                 out.append((path, resource.attr(path), None))
             continue
         from iaclint.graph.paths import resolve
@@ -108,9 +109,15 @@ def key_arguments(resource: Resource) -> list[tuple[str, object, object]]:
         leaves, _ = resolve(resource, path)
         for leaf in leaves:
             view = leaf.view
-            if view.is_set and not (view.value.known and view.value.raw == ""):
+            if view.is_set and not (view.value.known and view.value.raw == "") and not _aws_owned(view.value):
                 out.append((leaf.label, view, leaf.blocks[-1].span if leaf.blocks else None))
     return out
+
+
+def _aws_owned(value: Value | None) -> bool:
+    from iaclint.checks.keys import AWS_OWNED_VALUES
+
+    return value is not None and value.known and value.raw in AWS_OWNED_VALUES
 
 
 def key_region(value: Value, graph: Graph) -> tuple[Place, Resource | None]:

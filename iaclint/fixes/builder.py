@@ -611,13 +611,17 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
     path = spec.get("attributes", {}).get(holder_type, spec["attribute"])
     settings = [Setting(_relative(p, spec, holder_type), v) for p, v in spec.get("with", {}).items()]
     plan = None
-    if key:
+    kept = _customer_key_in_place(resource, path, graph) if key and settings and holder_type == resource.type else None
+    if kept is not None:
+        pass  # the key is already a customer managed key: only its companions (`with`) are off
+    elif key:
         plan = plan_customer_key(graph, resource, resource_module(resource), source, block, spec)
-        main = Setting(path, plan.reference(spec.get("key_attribute", "arn")), expression=True)
+        settings.append(Setting(path, plan.reference(spec.get("key_attribute", "arn")), expression=True))
     else:
-        main = Setting(path, spec.get("value", True))
-    settings.append(main)
+        settings.append(Setting(path, spec.get("value", True)))
     suffix = plan.title_suffix() if plan is not None else ""
+    if kept is not None:
+        suffix = f", keeping {kept}"
     key_edits = plan.edits if plan is not None else []
     key_note = plan.note if plan is not None else ""
     shown = " and ".join(s.shown() for s in settings)
@@ -637,6 +641,19 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
                "meant, so a person should decide")
         return Fix(title, Applicability.DISPLAY, result.edits + key_edits, why)
     return Fix(title, applicability, result.edits + key_edits, _join(note, key_note))
+
+
+def _customer_key_in_place(resource: Resource, path: str, graph: Graph) -> str | None:
+    """The description of the customer managed key the path already names (one block), else None: a key set
+    while the setting that uses it is off (Step Functions' type = "AWS_OWNED_KEY") needs that setting only."""
+    from iaclint.checks.keys import KeyKind, classify_key
+    from iaclint.graph.paths import leaf_value
+
+    view, _ = leaf_value(resource, path)
+    if view is None or not view.is_set:
+        return None
+    found = classify_key(view, graph)
+    return found.reason if found.kind is KeyKind.CUSTOMER_MANAGED else None
 
 
 def _relative(path: str, spec: dict, holder_type: str) -> str:
