@@ -129,7 +129,7 @@ def _view_condition(cond: dict[str, Any], view: AttrView, name: str, leaf, resou
         if default is _NO_DEFAULT:
             if cond.get("when_absent"):
                 return Outcome(False, f"{unset}, so {cond['when_absent']}", name, null_value)
-            return Outcome(None, f"{unset} and has no default", name, null_value)
+            return Outcome(None, f"{unset}, and which value applies then is not known", name, null_value)
         value = Value(default, origin=null_value.origin if null_value is not None else None,
                       via=null_value.via if null_value is not None else ())
         used_default = True
