@@ -223,7 +223,8 @@ resource "aws_workspaces_workspace" "w" {
 '''
     (finding,) = _findings(tmp_path, text, "WSP001").values()
     assert finding.fix.title == "set `root_volume_encryption_enabled = true` and `user_volume_encryption_enabled = " \
-                                "true` in aws_workspaces_workspace.w"
+                                "true` in aws_workspaces_workspace.w, keeping the customer managed key " \
+                                "aws_kms_key.workspaces"
     assert "aws_kms_key.workspaces.arn" in _applied(finding) and len(finding.fix.edits) == 1
 
 

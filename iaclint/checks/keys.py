@@ -55,8 +55,16 @@ def classify_key(source: AttrView | Value | None, graph: Graph, _depth: int = 0)
     return _classify_by_reference(value, graph, _depth)
 
 
+# Values some key arguments accept for the AWS owned key (QLDB and Aurora DSQL `AWS_OWNED_KMS_KEY`; the
+# `AWS_OWNED_KEY` a Neptune Analytics graph reads back): not a customer managed key, so they count with the
+# AWS managed ones.
+AWS_OWNED_VALUES = ("AWS_OWNED_KMS_KEY", "AWS_OWNED_KEY")
+
+
 def classify_key_text(text: str) -> KeyClass:
     shown = render(Value(text))
+    if text in AWS_OWNED_VALUES:
+        return KeyClass(KeyKind.AWS_MANAGED, f"{shown}, the AWS owned key")
     if _AWS_ALIAS.match(text):
         return KeyClass(KeyKind.AWS_MANAGED, f"the AWS managed key {shown}")
     if _KEY_ARN.match(text):

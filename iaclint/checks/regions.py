@@ -60,6 +60,36 @@ KEY_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "aws_spot_fleet_request": ("launch_specification.root_block_device.kms_key_id",
                                "launch_specification.ebs_block_device.kms_key_id"),
     "aws_workspaces_workspace": ("volume_encryption_key",),
+    # analytics, developer tools and the long tail (FACTS-3 §1b-1d)
+    "aws_glue_security_configuration": tuple(f"encryption_configuration.{block}.kms_key_arn" for block in (
+        "s3_encryption", "cloudwatch_encryption", "job_bookmarks_encryption")),
+    "aws_glue_data_catalog_encryption_settings": (
+        "data_catalog_encryption_settings.encryption_at_rest.sse_aws_kms_key_id",
+        "data_catalog_encryption_settings.connection_password_encryption.aws_kms_key_id"),
+    "aws_sagemaker_notebook_instance": ("kms_key_id",),
+    "aws_sagemaker_endpoint_configuration": ("kms_key_arn", "data_capture_config.kms_key_id",
+                                             "async_inference_config.output_config.kms_key_id"),
+    "aws_sagemaker_domain": ("kms_key_id",),
+    "aws_dms_replication_instance": ("kms_key_arn",),
+    "aws_dms_endpoint": ("kms_key_arn", "s3_settings.server_side_encryption_kms_key_id",
+                         "redshift_settings.server_side_encryption_kms_key_id"),
+    "aws_timestreamwrite_database": ("kms_key_id",),
+    "aws_keyspaces_table": ("encryption_specification.kms_key_identifier",),
+    "aws_qldb_ledger": ("kms_key",),
+    "aws_sfn_state_machine": ("encryption_configuration.kms_key_id",),
+    "aws_sfn_activity": ("encryption_configuration.kms_key_id",),
+    "aws_cloudwatch_event_bus": ("kms_key_identifier",),
+    "aws_cloudwatch_event_archive": ("kms_key_identifier",),
+    "aws_kinesis_video_stream": ("kms_key_id",),
+    "aws_codeartifact_domain": ("encryption_key",),
+    "aws_mwaa_environment": ("kms_key",),
+    "aws_apprunner_service": ("encryption_configuration.kms_key",),
+    "aws_dsql_cluster": ("kms_encryption_key",),
+    "aws_neptunegraph_graph": ("kms_key_identifier",),
+    "aws_bedrockagent_knowledge_base": ("knowledge_base_configuration.managed_knowledge_base_configuration."
+                                        "server_side_encryption_configuration.kms_key_arn",),
+    "aws_bedrockagent_agent": ("customer_encryption_key_arn",),
+    "aws_bedrock_guardrail": ("kms_key_arn",),
 }
 
 
@@ -75,11 +105,12 @@ def consumer_region(resource: Resource, graph: Graph) -> Place:
 
 def key_arguments(resource: Resource) -> list[tuple[str, object, object]]:
     """(label, AttrView, block span) of each key argument a resource sets (KEY_ARGUMENTS; nested ones through
-    their blocks, each block once)."""
+    their blocks, each block once). A value naming the AWS owned key (`AWS_OWNED_KMS_KEY`) names no KMS key of
+    any Region, so it is left out."""
     out = []
     for path in KEY_ARGUMENTS.get(resource.type, ()):
         if "." not in path:
-            if given(resource, path):
+            if given(resource, path) and not _aws_owned(resource.attr(path).value):
                 out.append((path, resource.attr(path), None))
             continue
         from iaclint.graph.paths import resolve
@@ -87,9 +118,15 @@ def key_arguments(resource: Resource) -> list[tuple[str, object, object]]:
         leaves, _ = resolve(resource, path)
         for leaf in leaves:
             view = leaf.view
-            if view.is_set and not (view.value.known and view.value.raw == ""):
+            if view.is_set and not (view.value.known and view.value.raw == "") and not _aws_owned(view.value):
                 out.append((leaf.label, view, leaf.blocks[-1].span if leaf.blocks else None))
     return out
+
+
+def _aws_owned(value: Value | None) -> bool:
+    from iaclint.checks.keys import AWS_OWNED_VALUES
+
+    return value is not None and value.known and value.raw in AWS_OWNED_VALUES
 
 
 def key_region(value: Value, graph: Graph) -> tuple[Place, Resource | None]:

@@ -2,10 +2,11 @@
 
 A condition is a mapping validated by rule.schema.json:
 
-    {attribute: PATH, equals: V | in: [V...] | present: bool | nonempty: bool | matches: RE |
+    {attribute: PATH, equals: V | in: [V...] | present: bool | nonempty: bool | matches: RE | not_matches: RE |
      version_at_least: "7.0.5" | key: customer_managed, default: V | [{when: COND, value: V}, ...],
      default_why: TEXT, when_absent: TEXT}
-    {all: [COND...]} | {any: [COND...]} | {not: COND} | {type: [RESOURCE TYPE...]}
+    {all: [COND...]} | {any: [COND...]} | {not: COND} | {type: [RESOURCE TYPE...]} |
+    {resource_types: [TYPE...], condition: COND}
 
 PATH is an argument (`kms_key_id`) or a dotted path into nested blocks (`encrypt_at_rest.enabled`,
 `server_side_encryption.key_type`); graph/paths.py says what it means. A missing block is an absent
@@ -20,6 +21,12 @@ judged ("the version is the one AWS chose").
 `type` holds for a resource of one of the types: one rule over several types can say what differs between
 them (a default, or whether a fix replaces the resource) with it. It gives no reason of its own, so the
 reasons people read are about settings; `all` and `any` join their parts' reasons without repeats.
+On other conditions, `when_absent` says what an
+omitted argument without a known default means, and the test does not hold for it ("encryption_
+configuration is not set, so no key is named"): a rule need not claim a default it cannot source.
+`{resource_types, condition}` scopes a condition to some of a rule's resource types (a SageMaker
+endpoint configuration's `kms_key_arn`, a notebook's `kms_key_id`); it holds for the other types, so it
+is written outside any `not`.
 
 Booleans compare leniently: true matches "true" (provider v6 types some flags as strings).
 """
@@ -65,13 +72,18 @@ def evaluate(cond: dict[str, Any], resource: Resource, graph: Graph) -> Outcome:
         for o in outcomes:
             if o.state is None:
                 return o
-        return Outcome(False, _joined(outcomes), outcomes[0].attribute if outcomes else None)
+        first = outcomes[0] if outcomes else Outcome(False, "")
+        return Outcome(False, _joined(outcomes), first.attribute, first.value, span=first.span)
     if "type" in cond:
         return Outcome(resource.type in cond["type"], "")
+    if "resource_types" in cond:
+        if resource.type not in cond["resource_types"]:
+            return Outcome(True, "")  # says nothing in the reasons of the conditions around it
+        return evaluate(cond["condition"], resource, graph)
     if "not" in cond:
         inner = evaluate(cond["not"], resource, graph)
         state = None if inner.state is None else not inner.state
-        return Outcome(state, inner.reason, inner.attribute, inner.value, inner.used_default)
+        return Outcome(state, inner.reason, inner.attribute, inner.value, inner.used_default, inner.span)
     return _attribute_condition(cond, resource, graph)
 
 
@@ -129,8 +141,11 @@ def _view_condition(cond: dict[str, Any], view: AttrView, name: str, leaf, resou
         if isinstance(default, Outcome):
             return default
         if default is _NO_DEFAULT:
-            why = f": {cond['default_why']}" if cond.get("default_why") else " and has no default"
-            return Outcome(None, f"{unset}{why}", name, null_value)
+            if cond.get("when_absent"):
+                return Outcome(False, f"{unset}, so {cond['when_absent']}", name, null_value)
+            if cond.get("default_why"):
+                return Outcome(None, f"{unset}: {cond['default_why']}", name, null_value)
+            return Outcome(None, f"{unset}, and which value applies then is not known", name, null_value)
         value = Value(default, origin=null_value.origin if null_value is not None else None,
                       via=null_value.via if null_value is not None else ())
         used_default = True
@@ -164,17 +179,19 @@ def _view_condition(cond: dict[str, Any], view: AttrView, name: str, leaf, resou
         return Outcome(_matches(value.raw, cond["equals"]), subject, name, value, used_default)
     if "in" in cond:
         return Outcome(any(_matches(value.raw, v) for v in cond["in"]), subject, name, value, used_default)
-    if "matches" in cond:
+    for test in ("matches", "not_matches"):
+        if test not in cond:
+            continue
         if not isinstance(value.raw, str):
-            return Outcome(False, subject, name, value, used_default)
+            return Outcome(test == "not_matches", subject, name, value, used_default)
         from iaclint.eval.convert import EvalError
         from iaclint.eval.regex import Unsafe, compile_pattern
 
         try:  # RE2 syntax in linear time, as everywhere a pattern is run (rules may come from the repository)
-            found = next(compile_pattern(cond["matches"]).matches(value.raw), None) is not None
+            found = next(compile_pattern(cond[test]).matches(value.raw), None) is not None
         except (EvalError, Unsafe) as exc:
             return Outcome(None, f"{name} cannot be matched: {exc}", name, value)
-        return Outcome(found, subject, name, value, used_default)
+        return Outcome(found is (test == "matches"), subject, name, value, used_default)
     if "version_at_least" in cond:
         return _version_at_least(value, cond["version_at_least"], subject, name, used_default)
     return Outcome(None, f"condition on {name} has no test", name, value)

@@ -27,7 +27,7 @@ from iaclint.source import display_path
 
 RULE_SUFFIXES = (".yaml", ".yml")
 MAX_RULE_FILE = 1 << 20  # a rule is a page of YAML; anything larger is a mistake (or an attack)
-ATTRIBUTE_TESTS = ("equals", "in", "present", "nonempty", "matches", "version_at_least", "key")
+ATTRIBUTE_TESTS = ("equals", "in", "present", "nonempty", "matches", "not_matches", "version_at_least", "key")
 _ARGUMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*$")  # an argument, or a path into blocks
 CONDITION_KEYS = {"attribute", "default", "default_why", "when_absent", "aws_managed_key", *ATTRIBUTE_TESTS}
 # fix actions that build their edits from what a Python check found; a declarative rule has nothing to give them
@@ -325,14 +325,16 @@ def semantic_problems(data: dict) -> list[tuple[tuple, str]]:
                                               "condition (combine conditions with all or any)"))
         if "aws_managed_key" in condition and "key" not in condition:
             out.append((where + ("aws_managed_key",), f"{_label(where)}: aws_managed_key only goes with key"))
-        if isinstance(condition.get("matches"), str):
+        for test in ("matches", "not_matches"):
+            if not isinstance(condition.get(test), str):
+                continue
             from iaclint.eval.convert import EvalError
             from iaclint.eval.regex import compile_pattern
 
             try:
-                compile_pattern(condition["matches"])
+                compile_pattern(condition[test])
             except EvalError as exc:
-                out.append((where + ("matches",), f"{_label(where)}.matches: not a regular expression: {exc}"))
+                out.append((where + (test,), f"{_label(where)}.{test}: not a regular expression: {exc}"))
     fix = data.get("fix") if isinstance(data.get("fix"), dict) else {}
     if "assert" in data and fix.get("action") in CHECK_ONLY_FIXES:
         out.append((("fix", "action"), f"fix.action: {fix['action']} needs what a Python check found; a rule "

@@ -94,6 +94,8 @@ def build_fix(context: FindingContext) -> Fix:
         return fix
     target = _target(context)
     spec = _with_block(spec)
+    if spec.get("at_failing_path") and context.result.attribute:
+        spec = {**spec, "attribute": context.result.attribute}
     for name in spec.get("conflicts_with", ()):
         if target.resource.attr(name).present:
             raise NoFix(f"{name} is set, and the provider rejects it together with {spec['attribute']}: remove it, "
@@ -197,12 +199,44 @@ REPLACEMENT = {
                                 "volumes until they are replaced",
     "aws_workspaces_workspace": "the WorkSpace is destroyed and created again: the user's volume data is lost "
                                 "unless backed up first",
-    "aws_appsync_api_cache": "the cache is destroyed and created again; it is filled again from the data sources",
     "aws_glue_security_configuration": "the security configuration is destroyed and created again; jobs, "
                                        "crawlers and endpoints that name it pick up the new one on their next run",
     **{t: "the file system is destroyed and created again, empty: back it up first and create the new file "
           "system from the backup" for t in ("aws_fsx_lustre_file_system", "aws_fsx_windows_file_system",
                                                           "aws_fsx_ontap_file_system", "aws_fsx_openzfs_file_system")},
+    "aws_appsync_api_cache": "the cache is deleted and created again, empty: responses come from the data sources "
+                             "until it fills again (a cache holds no data of record)",
+    "aws_sagemaker_notebook_instance": "the notebook instance is deleted and created again: files on its ML storage "
+                                       "volume are lost unless copied to S3 or a Git repository first",
+    "aws_sagemaker_endpoint_configuration": "the endpoint configuration is deleted and created again, and the "
+                                            "endpoints that use it are updated to it, which redeploys their "
+                                            "instances",
+    "aws_sagemaker_domain": "the domain is deleted and created again: its user profiles, spaces and apps must be "
+                            "deleted first and created again, and its EFS home directories are not carried over",
+    "aws_dms_replication_instance": "the replication instance is deleted and created again: its replication tasks "
+                                    "must be stopped and moved to the new one, and ongoing replication restarts",
+    "aws_dms_endpoint": "the endpoint is deleted and created again: the replication tasks that use it must be "
+                        "stopped, and created again with the new endpoint",
+    "aws_kinesis_video_stream": "the stream is deleted and created again, empty: its stored media is lost",
+    "aws_codeartifact_domain": "the domain is deleted and created again, empty: its repositories must be deleted "
+                               "first, and every package must be published or copied again",
+    "aws_mwaa_environment": "the environment is deleted and created again: its metadata database (DAG run "
+                            "history, variables, connections) is lost; export what you need first",
+    "aws_apprunner_service": "the service is deleted and created again: it gets a new default URL, and custom "
+                             "domains must be associated again",
+    "aws_neptunegraph_graph": "the graph is deleted and created again, empty: export its data first and load it "
+                              "into the new graph",
+    "aws_bedrockagent_knowledge_base": "the knowledge base is deleted and created again: its data sources must be "
+                                       "added and synchronised again, and agents that use it need its new id",
+}
+
+
+# Types whose key argument FACTS-3 lists with an unverified change behaviour: a fix says it may replace them.
+REPLACEMENT_UNVERIFIED = {
+    "aws_bedrockagent_agent": "if it does, the agent is deleted and created again: its versions and aliases are "
+                              "lost and the applications that call it need its new id",
+    "aws_bedrock_guardrail": "if it does, the guardrail is deleted and created again: its versions are lost and the "
+                             "agents and applications that use it need its new id",
 }
 
 
@@ -216,23 +250,30 @@ def fix_attribute(spec: dict, resource: Resource) -> str:
 
 
 def _base_applicability(spec: dict, resource: Resource, graph: Graph) -> tuple[Applicability, str]:
-    """A replacement decides first (replaces_resource, unless in_place_when holds); a change made in place is
-    still unsafe when the rule says why (unsafe_because: who loses access)."""
+    """Safe, or unsafe with why: a replacement and its consequence first (replaces_resource, unless
+    in_place_when holds), then `unsafe_because` (who needs access to the new setting)."""
+    because = spec.get("unsafe_because", "")
+    note = spec.get("note", "")
     in_place = ""
     if spec.get("replaces_resource"):
+        if resource.type in REPLACEMENT_UNVERIFIED:
+            return Applicability.UNSAFE, _join(f"may force replacement of {resource.address} (replacement "
+                                               f"behaviour unverified): {REPLACEMENT_UNVERIFIED[resource.type]}",
+                                               because)
         consequence = replacement_consequence(resource)
         gate = spec.get("in_place_when")
         if gate is None:
-            return Applicability.UNSAFE, f"forces replacement of {resource.address}: {consequence}"
+            return Applicability.UNSAFE, _join(f"forces replacement of {resource.address}: {consequence}", because)
         outcome = conditions.evaluate(gate, resource, graph)
         if outcome.state is not True:
             why = outcome.reason if outcome.state is False else f"{outcome.reason}, so it may be"
-            why = f" ({why})" if why else ""
-            return Applicability.UNSAFE, f"forces replacement of {resource.address}{why}: {consequence}"
+            why = f" ({why})" if outcome.reason else ""
+            return Applicability.UNSAFE, _join(f"forces replacement of {resource.address}{why}: {consequence}",
+                                               because)
         in_place = f"changed in place ({outcome.reason})" if outcome.reason else "changed in place"
-    if spec.get("unsafe_because"):
-        return Applicability.UNSAFE, _join(spec["unsafe_because"], spec.get("note", ""))
-    return Applicability.SAFE, _join(in_place, spec.get("note", ""))
+    if because:
+        return Applicability.UNSAFE, _join(in_place, because, note)
+    return Applicability.SAFE, _join(in_place, note)
 
 
 def _adjust_for_plan(context: FindingContext, target: Target, spec: dict, fix: Fix) -> None:
@@ -603,8 +644,10 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
     settings = [Setting(_relative(p, spec, holder_type), v) for p, v in spec.get("with", {}).items()]
     plan = None
     blocks = context.result.extra.get("fix_blocks")
-    if key and not blocks and _names_customer_key(resource, path, graph):
-        pass  # the key is right, its companions are not (a WorkSpace's encryption flags): keep the key
+    kept = _customer_key_in_place(resource, path, graph) \
+        if key and settings and not blocks and holder_type == resource.type else None
+    if kept is not None:
+        pass  # the key is already a customer managed key: only its companions (`with`) are off
     elif key:
         plan = plan_customer_key(graph, resource, resource_module(resource), source, block, spec)
         settings.append(Setting(path, plan.reference(spec.get("key_attribute", "arn")), expression=True))
@@ -613,6 +656,8 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
     if blocks:
         settings = _in_blocks(settings, blocks)
     suffix = plan.title_suffix() if plan is not None else ""
+    if kept is not None:
+        suffix = f", keeping {kept}"
     key_edits = plan.edits if plan is not None else []
     key_note = plan.note if plan is not None else ""
     shown = " and ".join(s.shown() for s in settings)
@@ -641,13 +686,17 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
     return Fix(title, applicability, result.edits + key_edits, _join(note, key_note))
 
 
-def _names_customer_key(resource: Resource, path: str, graph: Graph) -> bool:
-    """The key argument is written once and names a customer managed key already: a key fix keeps it."""
+def _customer_key_in_place(resource: Resource, path: str, graph: Graph) -> str | None:
+    """The description of the customer managed key the path already names (one block), else None: a key set
+    while the setting that uses it is off (Step Functions' type = "AWS_OWNED_KEY") needs that setting only."""
     from iaclint.checks.keys import KeyKind, classify_key
     from iaclint.graph.paths import leaf_value
 
     view, _ = leaf_value(resource, path)
-    return view is not None and view.is_set and classify_key(view, graph).kind is KeyKind.CUSTOMER_MANAGED
+    if view is None or not view.is_set:
+        return None
+    found = classify_key(view, graph)
+    return found.reason if found.kind is KeyKind.CUSTOMER_MANAGED else None
 
 
 def _in_blocks(settings: list, blocks: list[str]) -> list:
