@@ -38,21 +38,22 @@ def test_fixes_across_files_land_together_or_not_at_all(tmp_path, monkeypatch):
         "variables.tf": 'variable "on" {\n  default = false\n}\n',
     })
     before = {p.name: p.read_bytes() for p in root.iterdir()}
-    real_replace = os.replace
+    import iaclint.source as source
+
+    real_commit = source._commit
     calls = []
 
-    def fail_second(src, dst):
-        if str(dst).endswith(".tf"):  # the fixed files (the parse cache renames its own entries too)
-            calls.append(dst)
-            if len(calls) == 2:
-                raise OSError(28, "No space left on device")
-        return real_replace(src, dst)
+    def fail_second(tmp, target, expected):
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_commit(tmp, target, expected)
 
-    monkeypatch.setattr(os, "replace", fail_second)
+    monkeypatch.setattr(source, "_commit", fail_second)
     outcome = fix(root, ["NEP001", "NEP002"])
     assert "No space left on device" in outcome.render()
     assert {p.name: p.read_bytes() for p in root.iterdir()} == before  # the first file was restored
-    assert len(calls) >= 2
+    assert len(calls) == 3  # two replacements tried, then the first one undone
 
 
 def test_a_new_key_lands_before_the_file_that_refers_to_it(tmp_path):
@@ -62,21 +63,20 @@ def test_a_new_key_lands_before_the_file_that_refers_to_it(tmp_path):
     main.write_text('kms = "old"\n')
     old_keys, old_main = SourceFile("keys.tf", ""), SourceFile("main.tf", 'kms = "old"\n')
     order = []
-    real_replace = os.replace
-
-    def record(src, dst):
-        order.append(os.path.basename(dst))
-        return real_replace(src, dst)
-
     import iaclint.source as source
 
-    original = source.os.replace
-    source.os.replace = record
+    real_commit = source._commit
+
+    def record(tmp, target, expected):
+        order.append(os.path.basename(target))
+        return real_commit(tmp, target, expected)
+
+    source._commit = record
     try:
         write_files({str(main): (old_main, SourceFile("main.tf", 'kms = aws_kms_key.k.arn\n')),
                      str(keys): (old_keys, SourceFile("keys.tf", 'resource "aws_kms_key" "k" {}\n'))})
     finally:
-        source.os.replace = original
+        source._commit = real_commit
     assert order == ["keys.tf", "main.tf"]
 
 
@@ -98,10 +98,10 @@ def test_a_directory_that_cannot_be_written_is_a_clear_error(tmp_path, monkeypat
     root = module_with(tmp_path, {"main.tf": KEY})
     import iaclint.source as source
 
-    def denied(tmp, data, target):
+    def denied(target, data):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(source, "_write_like", denied)
+    monkeypatch.setattr(source, "_stage", denied)
     outcome = fix(root, ["KMS001"])
     assert f"cannot write in {root}: Permission denied" in outcome.render()
     assert (root / "main.tf").read_text() == KEY

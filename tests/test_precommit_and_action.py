@@ -82,6 +82,7 @@ def test_action_run_step_keeps_quoting_and_expands_globs(tmp_path):
     script = next(s for s in action["runs"]["steps"] if s.get("id") == "check")["run"]
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "fixtures" / "monorepo", repo)
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)  # a checkout, as on a runner
     venv = tmp_path / "venv"
     (venv / "bin").mkdir(parents=True)
     (venv / "bin" / "python").symlink_to(sys.executable)

@@ -17,8 +17,10 @@ MONOREPO = FIXTURES / "monorepo"
 
 @pytest.fixture
 def monorepo(tmp_path):
+    """A copy of the monorepo, a git repository as in real use: its top level bounds what is read."""
     repo = tmp_path / "repo"
     shutil.copytree(MONOREPO, repo)
+    git("init", "-q", cwd=repo)
     return repo
 
 

@@ -7,6 +7,7 @@ The same ModuleConfig serves every instance of a module and the plan loader's so
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from iaclint.hcl.cache import ParseCache
 from iaclint.hcl.jsonsyntax import parse_json_config
 from iaclint.hcl.parser import ParseFailure, parse_source
 from iaclint.source import SourceError, SourceFile, display_path, read_source
+from iaclint.tree import Tree, shown_as_found, tree_of
 
 
 PARALLEL_THRESHOLD = 512 * 1024  # characters of uncached HCL before parsing on several processes pays
@@ -66,15 +68,28 @@ class ModuleConfig:
 class ConfigLoader:
     """Parses files once per run and module directories once, however often they are instantiated."""
 
-    def __init__(self, overlay: dict[str, SourceFile] | None = None, cache: "ParseCache | None" = None) -> None:
+    def __init__(self, overlay: dict[str, SourceFile] | None = None, cache: "ParseCache | None" = None,
+                 tree: Tree | None = None) -> None:
         self.overlay = overlay  # fixed file contents not yet written, for verifying fixes
         self.cache = cache  # parsed trees kept between runs (hcl/cache.py), or None
+        self.tree = tree  # where configuration may be read from; None: the first module's repository
         self.sources: dict[str, SourceFile] = {}
         self.blocks: dict[str, list[ast.Block]] = {}  # file -> top-level blocks, kept as files are parsed
         self._bodies: dict[str, ast.Body | Diagnostic] = {}
         self._modules: dict[Path, ModuleConfig] = {}
 
+    def confinement(self, directory: Path) -> Tree:
+        """The tree reads are confined to (set from the first module directory when not given)."""
+        if self.tree is None:
+            self.tree = Tree.of(tree_of(directory))
+        return self.tree
+
     def parse_file(self, path: Path) -> tuple[str, ast.Body | Diagnostic]:
+        refused = self.confinement(path.parent).why_not_read(path)
+        if refused:
+            shown = shown_as_found(path)
+            diagnostic = self._bodies.setdefault(shown, Diagnostic(shown, 1, 1, f"this file {refused}"))
+            return shown, diagnostic
         shown = display_path(path)
         if shown in self._bodies:
             return shown, self._bodies[shown]
@@ -111,7 +126,12 @@ class ConfigLoader:
         pending: list[tuple[Path, str, SourceFile]] = []
         size = 0
         for directory in directories:
+            tree = self.confinement(directory)
+            if tree.why_not_read_directory(directory):
+                continue
             for path in terraform_files(directory):
+                if tree.why_not_read(path):
+                    continue  # parse_file reports it when the module is loaded
                 shown = display_path(path)
                 if shown in self._bodies:
                     continue
@@ -162,6 +182,12 @@ class ConfigLoader:
             return cached
         config = ModuleConfig(directory, display_path(directory), downloaded=downloaded)
         self._modules[key] = config
+        refused = self.confinement(directory).why_not_read_directory(directory)
+        if refused:
+            shown = shown_as_found(directory)
+            config.diagnostics.append(Diagnostic(shown, 1, 1, f"the module directory {shown} {refused}; nothing in it "
+                                                 "is checked", rule_id="CONFIG"))
+            return config
         try:
             next(iter(directory.iterdir()), None)
         except OSError as exc:
@@ -254,13 +280,25 @@ def make_cache(enabled: bool = True) -> ParseCache | None:
 
 
 def terraform_files(directory: Path) -> list[Path]:
-    """The files Terraform reads as configuration, overrides last (they amend what came before)."""
+    """The files Terraform reads as configuration, overrides last (they amend what came before).
+
+    Every entry with such a name that is not a directory is listed, links and oddities included, so
+    that the loader reads or refuses each one with the reason (a broken link is a finding, not a gap).
+    """
     try:
-        entries = [p for p in directory.iterdir() if p.is_file()]
+        with os.scandir(directory) as listing:
+            files = [directory / e.name for e in listing
+                     if e.name.endswith((".tf", ".tf.json")) and not e.name.startswith(".") and not _is_dir(e)]
     except OSError:
         return []
-    files = [p for p in entries if p.name.endswith((".tf", ".tf.json")) and not p.name.startswith(".")]
     return sorted(files, key=lambda p: (_is_override(p), p.name))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _is_override(path: Path) -> bool:

@@ -623,8 +623,9 @@ class PlanGraphBuilder:
             self.notices.append(f"{self.source.path}: no Terraform configuration found for this plan, so findings "
                                 "point into the plan file (use --config-dir to name the configuration directory)")
             return None
+        tree = getattr(self.options, "tree", None)
         inputs = collect_inputs(config_dir, list(self.options.var_files), list(self.options.cli_vars),
-                                self.options.environ, self.options.overlay)
+                                self.options.environ, self.options.overlay, tree)
         for name, entry in (self.data.get("variables") or {}).items():
             if name not in inputs.values and isinstance(entry, dict) and "value" in entry:
                 from iaclint.eval.values import from_python
@@ -632,7 +633,7 @@ class PlanGraphBuilder:
                 origin = Origin(OriginKind.CLI_VAR, None, f'value of "{name}" given to terraform plan', name)
                 inputs.values[name] = from_python(entry["value"], origin)
         companion = build_hcl_graph(config_dir, inputs,
-                                    ConfigLoader(self.options.overlay, make_cache(getattr(self.options, "cache", True))))
+                                    ConfigLoader(self.options.overlay, make_cache(getattr(self.options, "cache", True)), tree))
         by_address = companion.by_address
         by_config: dict[str, list[Resource]] = {}
         for r in companion.resources:

@@ -24,6 +24,7 @@ from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
 from iaclint.graph.plan import strip_keys
 from iaclint.source import write_atomic
+from iaclint.tree import Tree
 
 
 class BaseError(Exception):
@@ -61,7 +62,7 @@ def mark_new_resources(graph: Graph, root: Path, ref: str, environ: dict | None,
             return
     with tempfile.TemporaryDirectory(prefix="iaclint-base-") as scratch:
         _extract(Path(scratch), top, ref, wanted)
-        existing = _addresses(Path(scratch) / root_rel, environ, None)
+        existing = _addresses(Path(scratch), root_rel, environ, None)
     _mark(graph, ref, existing)
 
 
@@ -120,7 +121,7 @@ def _kept_addresses(tree: Path, root_rel: Path, environ: dict | None, parse_cach
             return set(data)
     except (OSError, ValueError):
         pass
-    existing = _addresses(tree / root_rel, environ, parse_cache)
+    existing = _addresses(tree, root_rel, environ, parse_cache)
     try:
         write_atomic(kept, json.dumps(sorted(existing)).encode("utf-8"))
     except OSError:
@@ -128,9 +129,13 @@ def _kept_addresses(tree: Path, root_rel: Path, environ: dict | None, parse_cach
     return existing
 
 
-def _addresses(base_root: Path, environ: dict | None, parse_cache) -> set[str]:
+def _addresses(tree: Path, root_rel: Path, environ: dict | None, parse_cache) -> set[str]:
+    """The addresses a root declares in the files extracted at the base (read only inside that tree)."""
+    base_root = tree / root_rel
     base_root.mkdir(parents=True, exist_ok=True)
-    base = build_hcl_graph(base_root, collect_inputs(base_root, environ=environ or {}), ConfigLoader(cache=parse_cache))
+    confined = Tree.of(tree)
+    inputs = collect_inputs(base_root, environ=environ or {}, tree=confined)
+    base = build_hcl_graph(base_root, inputs, ConfigLoader(cache=parse_cache, tree=confined))
     return {r.address for r in base.resources}
 
 

@@ -1,4 +1,4 @@
-"""Project settings from [tool.iaclint] in pyproject.toml or from .iaclint.toml, searched upwards.
+"""Project settings from [tool.iaclint] in pyproject.toml or from .iaclint.toml, searched upwards to the git top.
 
 Command-line flags win over settings. An unknown key is an error naming the file and the key, so a
 typo never silently turns a rule off.
@@ -6,11 +6,13 @@ typo never silently turns a rule off.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from iaclint.model import Severity
+from iaclint.tree import Tree, repository_root, tree_of
 
 KNOWN_KEYS = {"select", "ignore", "severity", "var_files", "fail_on_unknown", "severity_threshold", "exclude"}
 
@@ -32,15 +34,30 @@ class Settings:
     base_dir: Path | None = None
 
 
+def settings_folders(start: Path) -> list[Path]:
+    """Where settings are looked for: from the first path up to its git top level, else that folder only.
+
+    A settings file above the repository (a shared temporary folder, another user's home) must not
+    change the verdicts of a scan below it.
+    """
+    real = Path(os.path.realpath(start))
+    directory = real if os.path.isdir(real) else real.parent
+    top = repository_root(directory)
+    if top is None:
+        return [directory]
+    folders = [directory]
+    while folders[-1] != top and folders[-1].parent != folders[-1]:
+        folders.append(folders[-1].parent)
+    return folders
+
+
 def find_settings_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
-    directory = start if start.is_dir() else start.parent
-    directory = directory.resolve()
-    for folder in [directory, *directory.parents]:
+    for folder in settings_folders(start):
         dotfile = folder / ".iaclint.toml"
-        if dotfile.is_file():
+        if os.path.isfile(dotfile):  # never an error: a folder that cannot be searched has no settings
             return dotfile, _read(dotfile)
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
+        if os.path.isfile(pyproject):
             data = _read(pyproject)
             tool = data.get("tool", {})
             if not isinstance(tool, dict):
@@ -75,15 +92,17 @@ def load_settings(paths: list[str], explicit: str | None = None) -> Settings:
             found = (path, _read(path))
         else:
             first = next((p for p in paths if p != "-"), ".")
-            found = find_settings_file(Path(first)) if Path(first).exists() else None
+            found = find_settings_file(Path(first)) if os.path.exists(first) else None
         if found is None:
             return Settings()
-        return parse_settings(*found)
+        return parse_settings(*found, confined=not explicit)
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
 
 
-def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
+def parse_settings(path: Path, data: dict[str, Any], confined: bool = False) -> Settings:
+    """Settings from a file's data. ``confined``: the file was found in the scanned tree, not named with
+    --config, so its var_files must stay inside that tree (a repository may not read /etc/passwd)."""
     if path.name == "pyproject.toml" or "tool" in data:
         tool = data.get("tool", {})
         table = tool.get("iaclint", {}) if isinstance(tool, dict) else tool
@@ -105,6 +124,12 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
         settings.exclude = _strings(table["exclude"], where, "exclude")
     if "var_files" in table:
         settings.var_files = [str(path.parent / f) for f in _strings(table["var_files"], where, "var_files")]
+        tree = Tree.of(tree_of(path.parent))
+        for name, file in zip(_strings(table["var_files"], where, "var_files"), settings.var_files):
+            if confined and not tree.contains(file):
+                raise SettingsError(f"{where}: var_files: {name} is outside {tree.describe()}; "
+                                    "settings found in a repository may name only files inside it (pass others "
+                                    "with --var-file)")
     if "fail_on_unknown" in table:
         if not isinstance(table["fail_on_unknown"], bool):
             raise SettingsError(f"{where}: fail_on_unknown must be true or false")
