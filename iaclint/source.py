@@ -412,7 +412,7 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     target = Path(path)
     why = _not_replaceable(target)
     if why:
-        raise OSError(errno.ELOOP, why, str(target))
+        raise OSError(errno.ELOOP, f"{path} {why}", str(target))
     tmp = _stage(target, data)
     try:
         os.replace(tmp, target)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -44,9 +44,14 @@ def shown_as_found(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Tree:
-    """The directories a run may read configuration from and write fixes to (real paths)."""
+    """The directories a run may read configuration from and write fixes to (real paths).
+
+    One tree serves one run (discovery, loading, variables files), so what it found about a path to
+    read is kept: each file and directory is judged once, not by each step that meets it.
+    """
 
     roots: tuple[Path, ...]
+    _judged: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @classmethod
     def of(cls, *folders: str | Path) -> "Tree":
@@ -77,6 +82,12 @@ class Tree:
         A symbolic link is followed only to a regular file inside the tree; anything else that is not a
         regular file (a pipe, a device) is never opened.
         """
+        key = ("file", str(path))
+        if key not in self._judged:
+            self._judged[key] = self._why_not_read(path)
+        return self._judged[key]
+
+    def _why_not_read(self, path: Path) -> str:
         try:
             info = os.lstat(path)
         except OSError as exc:
@@ -100,6 +111,12 @@ class Tree:
 
     def why_not_read_directory(self, directory: Path) -> str:
         """Why a module directory is not read, or '' when it is inside the tree."""
+        key = ("directory", str(directory))
+        if key not in self._judged:
+            self._judged[key] = self._why_not_read_directory(directory)
+        return self._judged[key]
+
+    def _why_not_read_directory(self, directory: Path) -> str:
         if self.contains(directory):
             return ""
         kind = f"a symbolic link to {_link_text(directory)}, " if os.path.islink(directory) else ""

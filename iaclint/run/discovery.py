@@ -87,6 +87,7 @@ def module_tree(base: Path, skip: list[str] = (), tree: Tree | None = None) -> M
     """
     base = Path(os.path.realpath(base))
     tree = tree or Tree.of(tree_of(base))
+    skip = list(skip)
     found = ModuleTree(base)
     seen: set[Path] = set()
     todo = [base]
@@ -100,18 +101,18 @@ def module_tree(base: Path, skip: list[str] = (), tree: Tree | None = None) -> M
                 entries = sorted(listing, key=lambda e: e.name)
         except OSError as exc:
             found.problems.append((shown_as_found(here) if here != base else display_path(here),
-                                   f"cannot read the directory ({exc.strerror or exc}); nothing in it is checked"))
+                                   f"cannot be read ({exc.strerror or exc}); nothing in it is checked"))
             continue
         subdirs: list[Path] = []
         for entry in entries:
-            path = here / entry.name
             try:
                 if not entry.is_dir():  # follows links: a link to a directory counts
                     continue
                 linked = entry.is_symlink()
             except OSError:
                 continue
-            if skipped(path, base, list(skip)):
+            path = here / entry.name
+            if skipped(path, base, skip):
                 continue
             if not linked:
                 subdirs.append(path)
