@@ -61,9 +61,20 @@ class Tree:
         return cls(tuple(kept))
 
     def contains(self, path: str | Path) -> bool:
-        """Is the real location of ``path`` (links followed) inside the tree?"""
+        """Is the real location of ``path`` (links followed) inside the tree, and not in a .git directory?
+
+        .git holds the CI checkout's token (actions/checkout keeps it in .git/config): a link into it is as
+        good as a link out of the tree.
+        """
         real = Path(os.path.realpath(path))
-        return any(real.is_relative_to(root) for root in self.roots)
+        for root in self.roots:
+            if real.is_relative_to(root):
+                return ".git" not in real.relative_to(root).parts
+        return False
+
+    def _in_git(self, path: str | Path) -> bool:
+        real = Path(os.path.realpath(path))
+        return any(real.is_relative_to(root) and ".git" in real.relative_to(root).parts for root in self.roots)
 
     def describe(self) -> str:
         """'the repository (.)', or 'the scanned directory (infra)' when it is not in a git repository."""
@@ -101,6 +112,9 @@ class Tree:
             except OSError as exc:
                 return f"is a symbolic link (to {target}) that cannot be followed ({exc.strerror or exc})"
             if not self.contains(path):
+                if self._in_git(path):
+                    return (f"is a symbolic link to {target}, inside .git, which iaclint never reads (it holds "
+                            "credentials)")
                 return (f"is a symbolic link to {target}, outside {self.describe()}; iaclint does not "
                         "read files outside it")
         if stat.S_ISDIR(info.st_mode):

@@ -123,6 +123,20 @@ def test_fix_never_writes_through_links_or_outside_the_tree(tmp_path):
     assert {p: digest(p) for p in before} == before
 
 
+def test_a_fix_to_a_file_outside_the_tree_is_rejected_naming_the_file(tmp_path):
+    """A --var-file the user named outside the repository is read, but fix does not write it."""
+    write(tmp_path, {"shared/prod.tfvars": "encrypted = false\n"})
+    repo = write(tmp_path / "repo", {"main.tf": 'variable "encrypted" {\n  type = bool\n}\n'
+                                                'resource "aws_neptune_cluster" "g" {\n  cluster_identifier = "g"\n'
+                                                '  storage_encrypted  = var.encrypted\n}\n'})
+    proc = iaclint("fix", "--unsafe-fixes", "--select", "NEP001", "--var-file", "../shared/prod.tfvars", ".",
+                   cwd=repo)
+    assert proc.returncode == 1
+    assert (f"fix rejected: {tmp_path / 'shared' / 'prod.tfvars'} is outside the scanned directory (.); iaclint fix "
+            "writes only inside it, not fixed") in proc.stdout
+    assert (tmp_path / "shared" / "prod.tfvars").read_text() == "encrypted = false\n"
+
+
 def test_tree_refuses_links_and_files_outside_it_by_name(tmp_path):
     repo = write(tmp_path / "repo", {"real/main.tf": CLUSTER, "ro.tf": CLUSTER})
     write(tmp_path, {"outside.tf": CLUSTER})
@@ -149,6 +163,17 @@ def test_a_link_to_a_file_inside_the_tree_is_fixed_at_its_real_path(tmp_path):
 
 
 # ---- reads stay inside the tree (security 3, the files iaclint loads) ----------------------------------
+
+
+def test_a_link_into_git_metadata_is_not_read(tmp_path):
+    """.git/config holds the CI checkout's token: a .tf link to it is refused like a link out of the tree."""
+    repo = write(tmp_path / "repo", {"main.tf": KEY_OK})
+    git("init", "-q", cwd=repo)
+    git("config", "http.https://github.com/.extraheader", "AUTHORIZATION: basic c2VjcmV0LXRva2Vu", cwd=repo)
+    (repo / "config.tf").symlink_to(".git/config")
+    proc = iaclint("check", "--compact", ".", cwd=repo)
+    assert "c2VjcmV0LXRva2Vu" not in proc.stdout and "[core]" not in proc.stdout
+    assert "config.tf:1:1: PARSE" in proc.stdout and "is a symbolic link to .git/config, inside .git" in proc.stdout
 
 
 def test_variables_files_linked_outside_the_tree_are_not_read(tmp_path):

@@ -75,7 +75,8 @@ class FixOutcome:
         for notice in self.report.notices:
             lines.append(f"notice: {notice}")
         if self.not_written:
-            lines.extend(f"not written: {self.originals[path].path} ({self.not_written})" for path in sorted(self.fixed))
+            lines.extend(f"not written: {self.originals[path].path} ({self.not_written})"
+                         for path in sorted(self.fixed))
         n_files = len(self.fixed) if not self.not_written else 0
         n_fixes = len(self.applied) if not self.not_written else 0
         left = len(self.remaining_failing)
