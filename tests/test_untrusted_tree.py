@@ -227,6 +227,14 @@ def test_without_a_repository_only_the_scanned_directory_holds_settings(tmp_path
     assert "settings: scan/.iaclint.toml" in proc.stdout and "RDS002" not in proc.stdout
 
 
+def test_a_settings_file_linked_out_of_the_repository_is_refused(tmp_path):
+    repo = write(tmp_path / "repo", {"main.tf": BAD})
+    git("init", "-q", cwd=repo)
+    (repo / ".iaclint.toml").symlink_to("/dev/zero")  # read, it would never end
+    proc = iaclint("check", ".", cwd=repo)
+    assert proc.returncode == 2 and ".iaclint.toml: this settings file is a symbolic link to /dev/zero" in proc.stderr
+
+
 def test_settings_var_files_must_stay_inside_the_repository(tmp_path):
     repo = write(tmp_path / "repo", {"main.tf": BAD})
     git("init", "-q", cwd=repo)

@@ -108,7 +108,8 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None,
         reachable(raw)
         if path.is_dir():
             try:
-                next(os.scandir(path), None)
+                with os.scandir(path) as listing:
+                    next(listing, None)
             except OSError as exc:
                 raise UsageError(f"{raw}: cannot read the directory: {exc.strerror or exc}") from None
             roots = [path]

@@ -52,12 +52,14 @@ def settings_folders(start: Path) -> list[Path]:
 
 
 def find_settings_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
-    for folder in settings_folders(start):
+    folders = settings_folders(start)
+    tree = Tree.of(folders[-1])
+    for folder in folders:
         dotfile = folder / ".iaclint.toml"
-        if os.path.isfile(dotfile):  # never an error: a folder that cannot be searched has no settings
+        if _present(dotfile, tree):
             return dotfile, _read(dotfile)
         pyproject = folder / "pyproject.toml"
-        if os.path.isfile(pyproject):
+        if _present(pyproject, tree):
             data = _read(pyproject)
             tool = data.get("tool", {})
             if not isinstance(tool, dict):
@@ -66,6 +68,19 @@ def find_settings_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
             if table is not None:
                 return pyproject, {"tool": {"iaclint": table}}
     return None
+
+
+def _present(path: Path, tree: Tree) -> bool:
+    """Is there a settings file here? A link out of the repository (or to a device) is an error naming it.
+
+    Never an error for a folder that cannot be searched: it has no settings.
+    """
+    if not os.path.lexists(path):
+        return False
+    why = tree.why_not_read(path)
+    if why:
+        raise SettingsError(f"{path}: this settings file {why}")
+    return True
 
 
 def _read(path: Path) -> dict[str, Any]:
