@@ -82,7 +82,8 @@ ConfigDirOpt = typer.Option(None, "--config-dir", metavar="DIR", help="For plans
 BaselineOpt = typer.Option(None, "--baseline", metavar="FILE", help="Fail only on findings not recorded in this baseline file.")
 WriteBaselineOpt = typer.Option(None, "--write-baseline", metavar="FILE", help="Record the current findings in this file.")
 NoInlineOpt = typer.Option(False, "--no-inline-suppressions", help="Ignore suppression comments (for audits).")
-ConfigOpt = typer.Option(None, "--config", metavar="FILE", help="Settings file (default: .iaclint.toml or pyproject.toml, searched upwards).")
+ConfigOpt = typer.Option(None, "--config", metavar="FILE", help="Settings file (default: .iaclint.toml or pyproject.toml, "
+                                                                "searched upwards to the git top level).")
 LimitOpt = typer.Option([], "--limit", metavar="NAME=N", help="NAME=N: raise or lower an evaluation limit (instances, module_depth, "
                                             "module_instances, collection, string, steps, file_size). Repeatable.")
 
@@ -131,6 +132,7 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
     options.inline_suppressions = not no_inline
     options.exclude = settings.exclude
     options.settings_dir = str(settings.base_dir) if settings.base_dir else None
+    options.settings_file = settings.path
     options.recursive = recursive
     options.skip_paths = list(skip_path)
     options.base = base
@@ -374,7 +376,7 @@ def _fix(paths, unsafe, diff, var_file, var, threshold, fail_on_unknown, select,
                        no_inline, recursive, skip_path, base, no_cache, 0, limits, rules_dir)
     outcome = run_fix(paths, options, unsafe=unsafe, write=not diff)
     sys.stdout.write(outcome.render(show_diff=diff))
-    raise typer.Exit(EXIT_FINDINGS if outcome.remaining_failing else EXIT_OK)
+    raise typer.Exit(EXIT_FINDINGS if outcome.remaining_failing or outcome.not_written else EXIT_OK)
 
 
 @app.command("rules")

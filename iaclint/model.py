@@ -265,6 +265,7 @@ class Report:
     roots: list[str] = field(default_factory=list)  # the root modules checked
     cwd: str = ""  # absolute directory the display paths are relative to
     repo_root: str = ""  # absolute repository root (git top level, else cwd): SARIF and annotations use it
+    settings: str | None = None  # the settings file in force (.iaclint.toml, pyproject.toml), as shown
 
     def repo_path(self, file: str) -> str:
         """A display path made relative to the repository root (absolute when outside it)."""

@@ -8,9 +8,11 @@ on the text and written back with the BOM restored changes no byte it does not m
 from __future__ import annotations
 
 import bisect
-from array import array
+import errno
 import os
 import re
+import stat
+from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -88,6 +90,22 @@ class SourceFile:
         return ((BOM if self.has_bom else "") + body).encode("utf-8")
 
 
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """Lines as Terraform counts them: broken at \\n only (\\r\\n is one ending), never at the form feeds,
+    vertical tabs, \\x1c-\\x1e, \\x85 or U+2028/2029 that str.splitlines() also breaks at.
+
+    Every line number iaclint shows or matches (suppressions, diffs, locations) must agree with
+    `SourceFile.line_col`, which counts the same way.
+    """
+    parts = text.split("\n")
+    if keepends:
+        out = [part + "\n" for part in parts[:-1]]
+        return out + [parts[-1]] if parts[-1] else out
+    if not parts[-1]:
+        parts.pop()
+    return [part[:-1] if part.endswith("\r") else part for part in parts]
+
+
 def decode_source(path: str, data: bytes) -> SourceFile:
     """Decode file bytes, refusing binary content with a message a user understands."""
     if b"\x00" in data[:8192]:
@@ -160,57 +178,89 @@ class WriteError(Exception):
     """Fixed files could not be written; nothing was changed. The message says which file and why."""
 
 
+class _Changed(Exception):
+    """A file no longer holds what iaclint read: someone edited it while fix was writing."""
+
+
 def write_files(changes: dict[str, tuple[SourceFile, SourceFile]]) -> list[str]:
     """Write fixed files as one transaction: all or none of them, never over someone else's edit.
 
-    ``changes`` maps an absolute path to (the content iaclint read, the content to write). Before
-    anything is written, each file must still hold what iaclint read (an edit made meanwhile is
-    never overwritten). Every new content goes to a temporary file beside its target, with the
-    target's permissions, owner and group, and is read back; only then are the temporaries renamed
-    over the targets. Files that add blocks are renamed first, so that even a kill between two renames
-    leaves no reference to a key that was never written. If a rename fails, the files already renamed
-    get their old content back. Temporaries never outlive the call.
+    ``changes`` maps an absolute path to (the content iaclint read, the content to write). A target must
+    be a regular file, not a link. Every new content first goes to a temporary file created beside its
+    target (exclusively, never through a link), with the target's permissions, owner and group, and is
+    read back. Then each file in turn is compared with what iaclint read at the moment it is replaced
+    (see `_commit`), so an edit made at any time before that is never overwritten. Files that add blocks
+    are replaced first, so that even a kill between two replacements leaves no reference to a key that
+    was never written. If one file cannot be replaced, the files already replaced get their old content
+    back. Temporaries never outlive the call.
     """
-    staged: list[tuple[Path, Path, SourceFile]] = []
+    for absolute, (read, _new) in changes.items():  # fail fast, before anything is staged
+        why = _not_replaceable(absolute)
+        if why:
+            raise WriteError(f"{read.path} {why}; nothing was written")
+        try:
+            current = Path(absolute).read_bytes()
+        except OSError as exc:
+            raise WriteError(f"{read.path}: cannot be read again before writing ({exc.strerror or exc})") from None
+        if current != read.encoded():
+            raise WriteError(f"{read.path} changed on disk after iaclint read it; nothing was written, run "
+                             "iaclint fix again")
+    staged: list[tuple[Path, Path, SourceFile, SourceFile]] = []
     try:
-        for absolute, (read, _new) in changes.items():
-            try:
-                current = Path(absolute).read_bytes()
-            except OSError as exc:
-                raise WriteError(f"{read.path}: cannot be read again before writing ({exc.strerror or exc})") from None
-            if current != read.encoded():
-                raise WriteError(f"{read.path} changed on disk after iaclint read it; nothing was written, run "
-                                 "iaclint fix again")
         for absolute, (read, new) in changes.items():
             target = Path(absolute)
-            tmp = target.with_name(f".{target.name}.iaclint-{os.getpid()}.tmp")
-            data = new.encoded()
             try:
-                _write_like(tmp, data, target)
-                if tmp.read_bytes() != data:
-                    raise OSError("the temporary file does not read back as written")
+                staged.append((_stage(target, new.encoded()), target, read, new))
             except OSError as exc:
-                tmp.unlink(missing_ok=True)
                 raise WriteError(f"cannot write in {target.parent}: {exc.strerror or exc}") from None
-            staged.append((tmp, target, read))
-        staged.sort(key=lambda item: 0 if _adds_blocks(item[2], changes[str(item[1])][1]) else 1)
-        renamed: list[tuple[Path, SourceFile]] = []
-        for tmp, target, read in staged:
+        staged.sort(key=lambda item: 0 if _adds_blocks(item[2], item[3]) else 1)
+        replaced: list[tuple[Path, SourceFile, SourceFile]] = []
+        for tmp, target, read, new in staged:
             try:
-                os.replace(tmp, target)
-            except OSError as exc:
-                for done_target, old in renamed:
-                    try:
-                        _restore(done_target, old)
-                    except OSError:
-                        pass
-                raise WriteError(f"cannot replace {read.path}: {exc.strerror or exc}; no file was changed") from None
-            renamed.append((target, read))
-        return [read.path for _, read in renamed]
+                _commit(tmp, target, read.encoded())
+            except (_Changed, OSError) as exc:
+                kept = _roll_back(replaced)
+                why = (f"{read.path} changed on disk while iaclint was writing" if isinstance(exc, _Changed)
+                       else f"cannot replace {read.path}: {exc.strerror or exc}")
+                raise WriteError(f"{why}; {kept or 'no file was changed'}") from None
+            replaced.append((target, read, new))
+        return [read.path for _, read, _new in replaced]
     finally:
-        for tmp, _target, _read in staged:
-            if tmp.exists():
-                tmp.unlink()
+        for tmp, _target, _read, _new in staged:
+            _unlink(tmp)
+
+
+def _not_replaceable(path: str | Path) -> str:
+    """Why a target may not be replaced: a link (it would redirect the write) or not a regular file."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return f"cannot be examined ({exc.strerror or exc})"
+    if stat.S_ISLNK(info.st_mode):
+        return "is a symbolic link; iaclint does not write through links"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file"
+    return ""
+
+
+def _roll_back(replaced: list[tuple[Path, SourceFile, SourceFile]]) -> str:
+    """Put the old content back in files already replaced; '' or what could not be put back (edited since)."""
+    edited = []
+    for target, read, new in reversed(replaced):
+        tmp = None
+        try:
+            tmp = _stage(target, read.encoded())
+            _commit(tmp, target, new.encoded())
+        except (_Changed, OSError):
+            edited.append(read.path)
+        finally:
+            if tmp is not None:
+                _unlink(tmp)
+    if edited:
+        return f"{', '.join(edited)} kept the fixed content (edited again meanwhile or not writable)"
+    return ""
 
 
 def _adds_blocks(old: SourceFile, new: SourceFile) -> bool:
@@ -218,41 +268,157 @@ def _adds_blocks(old: SourceFile, new: SourceFile) -> bool:
         old.text.count("data \"")
 
 
-def _write_like(tmp: Path, data: bytes, target: Path) -> None:
-    """Write data to tmp with target's mode, owner and group (owner only where the OS allows it)."""
-    info = target.stat() if target.exists() else None
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    if info is not None:
-        os.chmod(tmp, info.st_mode & 0o7777)
-        if hasattr(os, "chown"):
-            try:
-                os.chown(tmp, info.st_uid, info.st_gid)
-            except PermissionError:
-                pass  # only root may give a file away; the user's own files keep their owner anyway
+def _stage(target: Path, data: bytes) -> Path:
+    """A new temporary file beside ``target`` holding ``data``, with target's mode, owner and group.
 
+    mkstemp creates it with O_CREAT | O_EXCL | O_NOFOLLOW under a random name, so nothing planted
+    beside the target (a link, a file) can receive the content. It is fsynced and read back.
+    """
+    import tempfile  # only when writing: it costs a check run 14 ms to import
 
-def _restore(target: Path, old: SourceFile) -> None:
-    tmp = target.with_name(f".{target.name}.iaclint-{os.getpid()}.restore.tmp")
+    info = target.stat() if os.path.lexists(target) else None
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".iaclint.tmp")
+    tmp = Path(name)
     try:
-        _write_like(tmp, old.encoded(), target)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            if info is not None:
+                os.fchmod(out.fileno(), info.st_mode & 0o7777)
+                try:
+                    os.fchown(out.fileno(), info.st_uid, info.st_gid)
+                except PermissionError:
+                    pass  # only root may give a file away; the user's own files keep their owner anyway
+            else:
+                os.fchmod(out.fileno(), 0o666 & ~_umask())
+            os.fsync(out.fileno())
+        if _read_all_at(tmp) != data:
+            raise OSError("the temporary file does not read back as written")
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def _commit(tmp: Path, target: Path, expected: bytes) -> None:
+    """Replace ``target`` by ``tmp`` only if it still holds ``expected``, with no moment for an edit to be lost.
+
+    Where the system can exchange two names atomically (Linux renameat2), the files are swapped and the
+    displaced one is checked: it must be the file that was compared, still holding ``expected``; if not,
+    they are swapped back and the edit stays. Elsewhere the file is compared and replaced, and an edit
+    written into the old file in between is put back.
+    """
+    descriptor = os.open(target, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        before = os.fstat(descriptor)
+        if not stat.S_ISREG(before.st_mode) or _read_all(descriptor) != expected:
+            raise _Changed()
+        if _exchange(tmp, target):
+            displaced = os.lstat(tmp)
+            if (displaced.st_dev, displaced.st_ino) != (before.st_dev, before.st_ino) or \
+                    _read_all(descriptor) != expected:
+                _exchange(tmp, target)  # the edit goes back where it was
+                raise _Changed()
+            return
+        now = os.lstat(target)
+        if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino):
+            raise _Changed()
         os.replace(tmp, target)
+        late = _read_all(descriptor)
+        if late != expected:  # written into the old file between the comparison and the rename
+            restore = _stage(target, late)
+            try:
+                os.replace(restore, target)
+            finally:
+                _unlink(restore)
+            raise _Changed()
     finally:
-        tmp.unlink(missing_ok=True)
+        os.close(descriptor)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+@lru_cache(maxsize=1)
+def _renameat2():
+    """glibc's renameat2, or None where it does not exist (not Linux, an old C library)."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two names atomically; False where the system or the file system cannot."""
+    function = _renameat2()
+    if function is None:
+        return False
+    import ctypes
+
+    if function(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def _read_all(descriptor: int) -> bytes:
+    chunks, offset = [], 0
+    while True:
+        chunk = os.pread(descriptor, 1 << 20, offset)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        offset += len(chunk)
+
+
+def _read_all_at(path: Path) -> bytes:
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        return _read_all(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write one file via a temporary file in the same directory and rename, keeping mode and owner."""
+    """Write one file (a report, a baseline) via a new temporary file beside it and a rename.
+
+    A link at the target is refused (OSError): a planted link must not redirect a report. The user may
+    name any path; only its last component is judged. Mode and owner of an existing file are kept.
+    """
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.iaclint-{os.getpid()}.tmp")
+    why = _not_replaceable(target)
+    if why:
+        raise OSError(errno.ELOOP, f"{path} {why}", str(target))
+    tmp = _stage(target, data)
     try:
-        _write_like(tmp, data, target)
         os.replace(tmp, target)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        _unlink(tmp)
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

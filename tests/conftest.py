@@ -67,3 +67,18 @@ def hook_runner(tmp_path_factory):
     if shutil.which("git") is None or not Path(PRE_COMMIT).exists():
         pytest.skip("needs git and the pre-commit tool (pip install -e '.[test]')")
     return HookRunner(tmp_path_factory.mktemp("hook"))
+
+
+@pytest.fixture
+def public_tmp():
+    """A scratch folder every user can search (pytest's own is private to its user), for tests that run
+    iaclint as another user (support.run_unprivileged)."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="iaclint-test-"))
+    os.chmod(folder, 0o755)
+    yield folder
+    for path in [folder, *folder.rglob("*")]:  # put back what a test took away, so everything can go
+        if path.is_dir() and not path.is_symlink():
+            os.chmod(path, 0o755)
+    shutil.rmtree(folder, ignore_errors=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,3 +135,113 @@ def found(report: Report, root: Path, rule_id: str) -> set[tuple]:
         else:
             out.add((rel, f.location.line, f.verdict.value))
     return out
+
+
+# ---- running as a user without root's privileges ---------------------------------------------
+
+NOBODY = 65534
+
+
+@dataclass
+class Outcome:
+    """What a command-line run gave: exit code and output."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_unprivileged(args: list[str], cwd: Path) -> Outcome:
+    """The iaclint command line run as an ordinary user, so that file permissions apply.
+
+    The tests run as root here, for whom every file is readable and writable, so a test about an
+    unreadable directory would pass whatever iaclint does. Run as root, this forks a child that drops
+    to nobody (uid and gid 65534, no groups) and runs the command line in-process: the interpreter may
+    live where nobody cannot read it (a pyenv under /root), so the child imports nothing new; the
+    parent imports what a run needs first (`_warm_up`). Run as another user, it runs in-process.
+    """
+    import io
+    import tempfile
+
+    from iaclint.cli import app
+
+    if os.geteuid() != 0:
+        return _in_process(app, args, cwd)
+    _warm_up(app)
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 70
+        try:
+            os.chdir(cwd)
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            os.dup2(out.fileno(), 1)
+            os.dup2(err.fileno(), 2)
+            sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
+            sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8")
+            try:
+                app(args, prog_name="iaclint")
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent through stderr
+            sys.stderr.write(f"test harness: {type(exc).__name__}: {exc}\n")
+        finally:
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:  # noqa: BLE001
+                    pass
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    out.seek(0)
+    err.seek(0)
+    return Outcome(os.waitstatus_to_exitcode(status), out.read().decode("utf-8", "replace"),
+                   err.read().decode("utf-8", "replace"))
+
+
+def _in_process(app, args: list[str], cwd: Path) -> Outcome:
+    from typer.testing import CliRunner
+
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, args)
+    finally:
+        os.chdir(here)
+    return Outcome(result.exit_code, result.stdout, result.stderr)
+
+
+_WARM: list[bool] = []
+
+
+def _warm_up(app) -> None:
+    """Import, as root, every module a check or a fix imports lazily (a nobody child could not read them)."""
+    if _WARM:
+        return
+    import contextlib
+    import ctypes  # noqa: F401 - the exchange of two names when a fix is written
+    import io
+    import tempfile
+    import tomllib  # noqa: F401 - settings files
+
+    from iaclint import source
+
+    source._renameat2()
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        (root / ".iaclint.toml").write_text('ignore = ["KMS003"]\n')
+        (root / "main.tf").write_text('resource "aws_neptune_cluster" "c" {\n  cluster_identifier = "c"\n}\n')
+        (root / "terraform.tfvars").write_text('x = 1\n')
+        (root / "variables.tf").write_text('variable "x" {}\n')
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for args in (["check", "--no-cache", "--diff", str(root)], ["check", "--no-cache", str(root)],
+                         ["check", "--no-cache", "-f", "json", "-f", f"sarif:{root}/r.sarif", str(root)],
+                         ["fix", "--no-cache", "--unsafe-fixes", str(root)]):
+                try:
+                    app(args, prog_name="iaclint")
+                except SystemExit:
+                    pass
+    _WARM.append(True)

@@ -201,10 +201,11 @@ def test_parallel_parsing_gives_the_same_report_as_serial(tmp_path, monkeypatch)
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-{jobs}"))
         outputs.append(json.loads(render("json", run([repo], jobs=jobs))))
     assert outputs[0] == outputs[1] and outputs[0]["findings"]
-    loader = config.ConfigLoader()
     from iaclint.run.discovery import loaded_directories
+    from iaclint.tree import Tree
 
-    assert loader.preload(loaded_directories([repo / "infra" / "prod"]), 2, threshold=0) == 3
+    loader = config.ConfigLoader(tree=Tree.of(repo))
+    assert loader.preload(loaded_directories([repo / "infra" / "prod"], loader.tree), 2, threshold=0) == 3
 
 
 def test_fingerprints_are_stable_across_runs_for_wildcard_instances(tmp_path):

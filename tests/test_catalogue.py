@@ -125,6 +125,7 @@ FAILING_CASES = [c for c in CASES if any(v == "fail" for *_, v in expectations(c
 FIXED_CASES = [c for c in FAILING_CASES if c.fixed_path is not None]
 UNFIXED_CASES = [c for c in FAILING_CASES if c.fixed_path is None]
 TERRAFORM = shutil.which("terraform")
+GIT = shutil.which("git")
 
 
 def _fix(target, rule_id):
@@ -147,8 +148,10 @@ def test_fixed_files_exist_iff_the_rule_is_fixable(rule):
 
 
 @pytest.mark.parametrize("case", FIXED_CASES, ids=lambda c: c.name)
-def test_fix_produces_the_expected_file_byte_for_byte(case, tmp_path):
+def test_fix_produces_the_expected_file_byte_for_byte(case, tmp_path, monkeypatch):
     module = case.copy_to(tmp_path / "case")
+    patched = case.copy_to(tmp_path / "patched")
+    monkeypatch.chdir(module)  # paths in the patch are relative to the module, as `git apply` wants them
     before = _snapshot(module)
     outcome = _fix(case.target(module), case.rule_id)
     after = _snapshot(module)
@@ -160,6 +163,14 @@ def test_fix_produces_the_expected_file_byte_for_byte(case, tmp_path):
         expected[case.path.name] = case.fixed_path.read_bytes()
     assert after == expected
     assert outcome.applied
+    # what `check --diff` prints for it is a patch git applies, giving the same bytes
+    if GIT is not None:
+        (tmp_path / "fix.patch").write_text(outcome.diff(), encoding="utf-8")
+        proc = subprocess.run([GIT, "apply", "--check", str(tmp_path / "fix.patch")], cwd=patched, capture_output=True,
+                              text=True)
+        assert proc.returncode == 0, proc.stderr
+        subprocess.run([GIT, "apply", str(tmp_path / "fix.patch")], cwd=patched, check=True)
+        assert _snapshot(patched) == expected
     # the fixed configuration passes the rule (for a plan: the configuration it was planned from)
     report = run([module], select={case.rule_id})
     assert [f.message for f in report.findings if f.verdict.value == "fail"] == []

@@ -378,15 +378,18 @@ def test_fileset_and_fileexists_inside_the_tree(tmp_path):
 
 
 def test_file_paths_start_at_the_root_module_and_path_module_is_relative_to_it(tmp_path):
+    from iaclint.graph.config import ConfigLoader
     from iaclint.graph.hcl import build_hcl_graph
     from iaclint.graph.inputs import collect_inputs
+    from iaclint.tree import Tree
 
     (tmp_path / "root" / "m").mkdir(parents=True)
     (tmp_path / "root" / "m" / "p.json").write_text('{"a": 1}')
     (tmp_path / "root" / "main.tf").write_text('module "m" {\n  source = "./m"\n}\n')
     (tmp_path / "root" / "m" / "main.tf").write_text(
         'resource "aws_kms_key" "k" {\n  description = "${path.module}|${file("${path.module}/p.json")}"\n}\n')
-    graph = build_hcl_graph(tmp_path / "root", collect_inputs(tmp_path / "root", environ={}), tree=tmp_path)
+    graph = build_hcl_graph(tmp_path / "root", collect_inputs(tmp_path / "root", environ={}),
+                            ConfigLoader(tree=Tree.of(tmp_path)))
     value = graph.resource("module.m.aws_kms_key.k").attr("description").value
     assert value.raw == 'm|{"a": 1}'
     assert value.mark.startswith("(content of ") and "m/p.json" in value.mark

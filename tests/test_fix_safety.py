@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -38,21 +39,22 @@ def test_fixes_across_files_land_together_or_not_at_all(tmp_path, monkeypatch):
         "variables.tf": 'variable "on" {\n  default = false\n}\n',
     })
     before = {p.name: p.read_bytes() for p in root.iterdir()}
-    real_replace = os.replace
+    import iaclint.source as source
+
+    real_commit = source._commit
     calls = []
 
-    def fail_second(src, dst):
-        if str(dst).endswith(".tf"):  # the fixed files (the parse cache renames its own entries too)
-            calls.append(dst)
-            if len(calls) == 2:
-                raise OSError(28, "No space left on device")
-        return real_replace(src, dst)
+    def fail_second(tmp, target, expected):
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_commit(tmp, target, expected)
 
-    monkeypatch.setattr(os, "replace", fail_second)
+    monkeypatch.setattr(source, "_commit", fail_second)
     outcome = fix(root, ["NEP001", "NEP002"])
     assert "No space left on device" in outcome.render()
     assert {p.name: p.read_bytes() for p in root.iterdir()} == before  # the first file was restored
-    assert len(calls) >= 2
+    assert len(calls) == 3  # two replacements tried, then the first one undone
 
 
 def test_a_new_key_lands_before_the_file_that_refers_to_it(tmp_path):
@@ -62,21 +64,20 @@ def test_a_new_key_lands_before_the_file_that_refers_to_it(tmp_path):
     main.write_text('kms = "old"\n')
     old_keys, old_main = SourceFile("keys.tf", ""), SourceFile("main.tf", 'kms = "old"\n')
     order = []
-    real_replace = os.replace
-
-    def record(src, dst):
-        order.append(os.path.basename(dst))
-        return real_replace(src, dst)
-
     import iaclint.source as source
 
-    original = source.os.replace
-    source.os.replace = record
+    real_commit = source._commit
+
+    def record(tmp, target, expected):
+        order.append(os.path.basename(target))
+        return real_commit(tmp, target, expected)
+
+    source._commit = record
     try:
         write_files({str(main): (old_main, SourceFile("main.tf", 'kms = aws_kms_key.k.arn\n')),
                      str(keys): (old_keys, SourceFile("keys.tf", 'resource "aws_kms_key" "k" {}\n'))})
     finally:
-        source.os.replace = original
+        source._commit = real_commit
     assert order == ["keys.tf", "main.tf"]
 
 
@@ -98,10 +99,10 @@ def test_a_directory_that_cannot_be_written_is_a_clear_error(tmp_path, monkeypat
     root = module_with(tmp_path, {"main.tf": KEY})
     import iaclint.source as source
 
-    def denied(tmp, data, target):
+    def denied(target, data):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(source, "_write_like", denied)
+    monkeypatch.setattr(source, "_stage", denied)
     outcome = fix(root, ["KMS001"])
     assert f"cannot write in {root}: Permission denied" in outcome.render()
     assert (root / "main.tf").read_text() == KEY
@@ -169,3 +170,142 @@ def test_a_new_group_gets_transit_encryption_without_the_preferred_step(tmp_path
     run_fix([str(root)], opts, unsafe=False, write=True)
     text = (root / "main.tf").read_text()
     assert "transit_encryption_enabled = true" in text and "transit_encryption_mode" not in text
+
+
+# ---- an edit made while fix writes is never lost; a file not written fails the run (issue 19, 10) ----
+
+TWO_MODULES = {"main.tf": 'module "a" {\n  source = "./a"\n}\nmodule "b" {\n  source = "./b"\n}\n',
+               "a/main.tf": CLUSTER.format(n=1), "b/main.tf": CLUSTER.format(n=2)}
+EDIT = "# my unsaved work, written while fix was writing\n"
+
+
+def test_an_edit_that_lands_while_fix_writes_is_kept(tmp_path, monkeypatch):
+    """Repro 17, with the timing made certain: fsync is slow (a busy disk) and an editor appends to
+    b/main.tf as soon as fix's first temporary file appears."""
+    import threading
+    import time
+
+    root = module_with(tmp_path, TWO_MODULES)
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (time.sleep(0.1), real_fsync(fd)))
+    edited = threading.Event()
+
+    def editor():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(".iaclint.tmp" in p.name for p in (root / "a").iterdir()) or \
+                    any(".iaclint.tmp" in p.name for p in (root / "b").iterdir()):
+                with open(root / "b" / "main.tf", "a") as handle:
+                    handle.write(EDIT)
+                edited.set()
+                return
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=editor)
+    thread.start()
+    outcome = fix(root, ["NEP001", "NEP002"])
+    thread.join()
+    assert edited.is_set()
+    assert (root / "b" / "main.tf").read_text().endswith(EDIT)
+    assert outcome.not_written and outcome.remaining_failing
+    assert (root / "a" / "main.tf").read_text() == CLUSTER.format(n=1)  # all or nothing
+    assert not [p for p in root.rglob("*") if ".iaclint" in p.name]
+
+
+@pytest.mark.parametrize("how", ["in place", "by rename"])
+def test_an_edit_between_the_comparison_and_the_swap_is_swapped_back(tmp_path, monkeypatch, how):
+    """The narrowest window: after a file is compared and before it is replaced. Editors write in
+    place or write a new file and rename it over the old one; both edits survive."""
+    import iaclint.source as source
+
+    root = module_with(tmp_path, {"main.tf": KEY})
+    target = root / "main.tf"
+    real_exchange = source._exchange
+    edits = []
+
+    def edit_first(first, second):
+        if not edits:
+            edits.append(how)
+            if how == "in place":
+                with open(target, "a") as handle:
+                    handle.write(EDIT)
+            else:
+                (root / "new").write_text(KEY + EDIT)
+                os.replace(root / "new", target)
+        return real_exchange(first, second)
+
+    monkeypatch.setattr(source, "_exchange", edit_first)
+    with pytest.raises(WriteError, match="main.tf changed on disk while iaclint was writing"):
+        write_files({str(target): (SourceFile("main.tf", KEY), SourceFile("main.tf", KEY + "# fixed\n"))})
+    assert target.read_text() == KEY + EDIT and edits == [how]
+    assert sorted(p.name for p in root.iterdir()) == ["main.tf"]
+
+
+def test_without_an_atomic_exchange_a_late_edit_is_put_back(tmp_path, monkeypatch):
+    """Where names cannot be exchanged (not Linux, some file systems), the old file is watched through an
+    open descriptor: an edit written into it between the comparison and the rename is put back."""
+    import iaclint.source as source
+
+    root = module_with(tmp_path, {"main.tf": KEY})
+    target = root / "main.tf"
+    monkeypatch.setattr(source, "_exchange", lambda first, second: False)
+    real_replace = os.replace
+
+    def edit_then_replace(src, dst):
+        if Path(dst) == target and Path(src).name.endswith(".iaclint.tmp") and ".tf." in Path(src).name:
+            with open(target, "a") as handle:
+                handle.write(EDIT)
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", edit_then_replace)
+    with pytest.raises(WriteError, match="changed on disk while iaclint was writing"):
+        write_files({str(target): (SourceFile("main.tf", KEY), SourceFile("main.tf", KEY + "# fixed\n"))})
+    assert target.read_text() == KEY + EDIT
+
+
+def test_a_fix_that_could_not_be_written_fails_the_run_and_names_the_files(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import iaclint.source as source
+    from iaclint.cli import app
+
+    root = module_with(tmp_path, TWO_MODULES)
+
+    def full(target, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(source, "_stage", full)
+    monkeypatch.setenv("IACLINT_NO_CACHE", "1")
+    on_disk = CliRunner().invoke(app, ["check", "--compact", str(root)])
+    result = CliRunner().invoke(app, ["fix", "--unsafe-fixes", str(root)])
+    assert result.exit_code == 1, result.output
+    # what is left is what check finds in the untouched files, not what the fixes would have left
+    assert f"; {_failing(on_disk.stdout)} failing findings left" in result.stdout and _failing(on_disk.stdout) > 0
+    for name in ("a/main.tf", "b/main.tf"):
+        assert f"not written: {root / name} (cannot write in " in result.stdout
+    assert "applied:" not in result.stdout and "not written: NEP001" in result.stdout
+
+
+def _failing(check_output: str) -> int:
+    """The failing count of check's summary line ("2 failing (2 high), 0 unknown ...")."""
+    import re
+
+    return int(re.search(r"^(\d+) failing", check_output.splitlines()[-1]).group(1))
+
+
+def test_fix_in_a_read_only_directory_exits_non_zero_for_an_ordinary_user(public_tmp):
+    """Repro 14, as nobody (root may write in a read-only directory)."""
+    from support import run_unprivileged
+
+    repo = public_tmp / "repo"
+    repo.mkdir()
+    (repo / "main.tf").write_text(CLUSTER.format(n=1))
+    os.chown(repo, 65534, 65534) if os.geteuid() == 0 else None
+    os.chmod(repo, 0o555)
+    on_disk = run_unprivileged(["check", "--no-cache", "--compact", "repo"], public_tmp)
+    outcome = run_unprivileged(["fix", "--no-cache", "--unsafe-fixes", "repo"], public_tmp)
+    assert outcome.returncode == 1, outcome
+    assert "not written: repo/main.tf (cannot write in " in outcome.stdout and "Permission denied" in outcome.stdout
+    left = _failing(on_disk.stdout)
+    assert left > 0 and f"; {left} failing finding{'s' if left != 1 else ''} left" in outcome.stdout
+    assert (repo / "main.tf").read_text() == CLUSTER.format(n=1)

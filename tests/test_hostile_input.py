@@ -373,7 +373,8 @@ def test_a_tf_file_linked_out_of_the_repository_is_not_read(tmp_path):
     (repo / "leak.tf").symlink_to(tmp_path / "secret.tf")
     text = _every_output(tmp_path, ".", cwd=repo)
     assert SECRET not in text
-    assert "leak.tf" in text and "symbolic link to a file outside the repository" in text
+    assert "leak.tf:1:1: PARSE" in text and "this file is a symbolic link to " in text
+    assert "secret.tf, outside the repository" in text
 
 
 def test_module_sources_stay_inside_the_repository(tmp_path):
@@ -391,6 +392,10 @@ def test_module_sources_stay_inside_the_repository(tmp_path):
     assert "module.out: module source ../elsewhere is outside the repository" in notices
     assert "module.git: module source ./.git/x is inside .git" in notices
     assert "module.dl: its downloaded copy (.terraform/modules/modules.json) is outside the repository" in notices
+    # and each call is a finding at its source line, which names the directory and says nothing in it is checked
+    calls = sorted((f.location.line, f.message) for f in report.findings if f.rule_id == "CONFIG")
+    assert [line for line, _ in calls] == [2, 5, 8]
+    assert all("nothing in it is checked" in message for _, message in calls)
 
 
 def test_without_git_the_scanned_directory_is_the_sandbox(tmp_path):
@@ -400,7 +405,8 @@ def test_without_git_the_scanned_directory_is_the_sandbox(tmp_path):
     assert any(f.rule_id == "NEP001" for f in inside.findings)
     alone = run([tmp_path / "root"])
     assert not any(f.rule_id == "NEP001" for f in alone.findings)
-    assert any("outside the repository" in n for n in alone.notices)
+    assert any("module source ../modules/m is outside the scanned directory" in n for n in alone.notices)
+    assert [(f.rule_id, f.location.line) for f in alone.findings if f.rule_id == "CONFIG"] == [("CONFIG", 2)]
 
 
 @pytest.mark.parametrize("how", ["env", "tfvars", "cli", "default"])

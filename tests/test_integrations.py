@@ -15,6 +15,7 @@ import pytest
 from iaclint.formatters import render
 from iaclint.formatters.github_format import annotation, escape_data, escape_property
 from iaclint.model import Finding, Location, Severity, Verdict
+from conftest import git
 from support import FIXTURES, ROOT, options, rule_cases
 from iaclint.run.pipeline import check_paths
 from iaclint.engine.rules import load_rules
@@ -424,6 +425,7 @@ def test_bad_baseline_is_a_usage_error(tmp_path):
 
 
 def test_settings_from_pyproject_found_upwards(tmp_path):
+    git("init", "-q", cwd=tmp_path)  # settings are searched up to the repository's top level
     (tmp_path / "pyproject.toml").write_text(
         '[tool.iaclint]\nignore = ["KMS001"]\nseverity = { BAK001 = "high" }\nfail_on_unknown = true\n')
     root = module_with(tmp_path, {"infra/main.tf": 'resource "aws_kms_key" "k" {}\n'
@@ -461,6 +463,7 @@ def test_dot_iaclint_toml_with_var_files_threshold_select_and_exclude(tmp_path):
     ("[tool.iaclint\n", "not valid TOML"),
 ])
 def test_bad_settings_name_the_file_and_key(tmp_path, content, message):
+    git("init", "-q", cwd=tmp_path)
     (tmp_path / "pyproject.toml").write_text(content)
     root = module_with(tmp_path, {"main.tf": ""})
     proc = iaclint("check", str(root))

@@ -330,6 +330,7 @@ class _Context:
 def file_tree(tmp_path_factory):
     from iaclint.eval.files import TreeFiles
     from iaclint.eval.limits import Limits
+    from iaclint.tree import Tree
 
     root = tmp_path_factory.mktemp("tree")
     (root / "a.json").write_text('{"Statement": []}')
@@ -338,7 +339,7 @@ def file_tree(tmp_path_factory):
     (root / ".git").mkdir()
     (root / ".git" / "config").write_text("token")
     (root / "out").symlink_to("/etc")
-    return TreeFiles(root, root, Limits(file_size=10_000))
+    return TreeFiles(Tree.of(root), root, Limits(file_size=10_000))
 
 
 @settings(max_examples=_examples(2000, 100_000))

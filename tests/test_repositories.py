@@ -17,6 +17,7 @@ MONOREPO = FIXTURES / "monorepo"
 
 @pytest.fixture
 def monorepo(tmp_path):
+    """A copy of the monorepo, a git repository as in real use: its top level bounds what is read."""
     repo = tmp_path / "repo"
     shutil.copytree(MONOREPO, repo)
     git("init", "-q", cwd=repo)  # a repository: modules are followed anywhere inside it, whatever path is given

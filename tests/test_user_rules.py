@@ -46,8 +46,10 @@ def no_user_rules_left():
 
 @pytest.fixture()
 def project(tmp_path) -> Path:
-    """The worked example's files: policies/ORG001.yaml, infra/main.tf, broken/ORG002.yaml."""
+    """The worked example's files: policies/ORG001.yaml, infra/main.tf, broken/ORG002.yaml, in a repository
+    (settings are found up to its top level)."""
     doc_files(tmp_path)
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     return tmp_path
 
 

@@ -27,6 +27,7 @@ from datetime import date
 from iaclint.engine.rules import Rule, active_rules, find_rule, find_rules, suggest
 from iaclint.graph.model import Graph
 from iaclint.model import Finding, Location, Suppression, Verdict
+from iaclint.source import split_lines
 
 _IACLINT = re.compile(r"(?:#|//)\s*iaclint:ignore\b(.*)$")
 _IDS = re.compile(r"\s*([A-Za-z0-9_-]+(?:\s*,\s*[A-Za-z0-9_-]+)*)")
@@ -149,7 +150,7 @@ def scan(graph: Graph, files: dict | None = None) -> list[Comment]:
         text = source.text
         if "ign" not in text.lower() and "checkov:skip" not in text and "lint" not in text.lower():
             continue
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(split_lines(text), start=1):  # numbered as blocks are located
             if "#" not in line and "//" not in line:
                 continue
             for comment in parse_line(line, file, number):

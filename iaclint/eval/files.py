@@ -17,6 +17,7 @@ from pathlib import Path
 
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.source import display_path
+from iaclint.tree import Tree
 
 
 @dataclass
@@ -32,26 +33,14 @@ class Refused(Exception):
     """A path file functions may not use; the message says why."""
 
 
-def repository_root(start: Path) -> Path:
-    """The git top level above ``start`` (a .git directory or file), else ``start`` itself."""
-    start = Path(os.path.realpath(start))
-    for folder in [start, *start.parents]:
-        if os.path.lexists(folder / ".git"):
-            return folder
-    return start
-
-
 @dataclass
 class TreeFiles:
-    """File access for the expressions of one root module, confined to ``tree``."""
+    """File access for the expressions of one root module, confined to the run's ``tree``."""
 
-    tree: Path  # the repository: nothing outside it is read
+    tree: Tree  # the repository (else the scanned directory): nothing outside it is read
     base: Path  # the root module's directory, which relative paths start from (Terraform's working directory)
     limits: Limits = DEFAULT_LIMITS
     read: set[str] = field(default_factory=set)  # absolute paths resolved inside the tree
-
-    def __post_init__(self) -> None:
-        self.tree = Path(os.path.realpath(self.tree))
 
     def resolve(self, path: str) -> Path:
         """The real path of ``path`` when it is inside the tree, else Refused."""
@@ -66,13 +55,9 @@ class TreeFiles:
             real = Path(os.path.realpath(candidate))
         except (OSError, ValueError) as exc:
             raise Refused(f"{path} cannot be resolved ({exc})") from None
-        try:
-            inside = real.relative_to(self.tree)
-        except ValueError:
-            raise Refused(f"{path} is outside the repository ({display_path(self.tree)}); iaclint reads files only "
-                          "inside it") from None
-        if ".git" in inside.parts:
-            raise Refused(f"{path} is inside .git, which iaclint never reads (it holds credentials)")
+        where = self.tree.outside_real(real)
+        if where:
+            raise Refused(f"{path} is {where}")
         self.read.add(str(real))
         return real
 

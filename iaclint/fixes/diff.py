@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from iaclint.hcl.layout import apply_edits
 from iaclint.model import Edit
-from iaclint.source import SourceFile
+from iaclint.source import BOM, SourceFile, split_lines
 
 
 def _range(start: int, stop: int) -> str:
@@ -29,8 +29,8 @@ def file_diff(path: str, old: str, new: str, context: int = 3, first_line: int =
     """
     if old == new:
         return ""
-    a = old.splitlines(keepends=True)
-    b = new.splitlines(keepends=True)
+    a = split_lines(old, keepends=True)
+    b = split_lines(new, keepends=True)
     head = 0
     while head < len(a) and head < len(b) and a[head] == b[head]:
         head += 1
@@ -100,6 +100,9 @@ def unified_diff(sources: dict[str, SourceFile], edits: list[Edit], context: int
         start = source.offset(first)
         end = source.line_end(source.offset(last)) if last <= source.line_col(len(source.text))[0] else len(source.text)
         region = source.text[start:end]
-        shifted = [Edit(e.file, e.start - start, e.end - start, e.replacement) for e in group]
+        shift = start
+        if start == 0 and source.has_bom:  # the patch's first line holds the BOM the file holds
+            region, shift = BOM + region, -1
+        shifted = [Edit(e.file, e.start - shift, e.end - shift, e.replacement) for e in group]
         parts.append(file_diff(path, region, apply_edits(region, shifted), context, first))
     return "".join(parts)

@@ -68,6 +68,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "files": report.files_checked,
         "providers": report.providers,
         "roots": report.roots,
+        "settings": report.settings,
         "summary": report.summary(),
     }
 

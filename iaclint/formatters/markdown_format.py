@@ -32,7 +32,8 @@ def _fix_block(f: Finding) -> list[str]:
     diff = fix.diff  # made on each access
     if len(edits) == 1 and "\n" not in edits[0].replacement and edits[0].start_location[0] == edits[0].end_location[0] \
             and edits[0].end > edits[0].start:
-        new_line = [line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
+        new_line = [line[1:].removesuffix("\r").lstrip("\ufeff") for line in diff.split("\n")
+                    if line.startswith("+") and not line.startswith("+++")]
         if len(new_line) == 1:
             fence = _fence(new_line[0])
             out += [f"{edits[0].file} line {edits[0].start_location[0]}:", "", f"{fence}suggestion", new_line[0], fence, ""]

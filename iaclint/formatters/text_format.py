@@ -50,7 +50,7 @@ def render(report: Report, color: bool = False, compact: bool = False, quiet: bo
 def render_chunks(report: Report, color: bool = False, compact: bool = False, quiet: bool = False):
     """The report a few hundred findings at a time: written as it is made, a report of 280,000 findings
     never exists whole in memory (it is larger than the file it describes)."""
-    lines: list[str] = []
+    lines: list[str] = [f"settings: {report.settings}"] if report.settings and not quiet else []
     current = None
     show_root = len(report.roots) > 1
     for f in report.findings:

@@ -7,6 +7,7 @@ The same ModuleConfig serves every instance of a module and the plan loader's so
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from iaclint.hcl.cache import ParseCache
 from iaclint.hcl.jsonsyntax import parse_json_config
 from iaclint.hcl.parser import ParseFailure, parse_source
 from iaclint.source import SourceError, SourceFile, display_path, read_source
+from iaclint.tree import Tree, shown_as_found, tree_of
 
 
 PARALLEL_THRESHOLD = 512 * 1024  # characters of uncached HCL before parsing on several processes pays
@@ -66,15 +68,28 @@ class ModuleConfig:
 class ConfigLoader:
     """Parses files once per run and module directories once, however often they are instantiated."""
 
-    def __init__(self, overlay: dict[str, SourceFile] | None = None, cache: "ParseCache | None" = None) -> None:
+    def __init__(self, overlay: dict[str, SourceFile] | None = None, cache: "ParseCache | None" = None,
+                 tree: Tree | None = None) -> None:
         self.overlay = overlay  # fixed file contents not yet written, for verifying fixes
         self.cache = cache  # parsed trees kept between runs (hcl/cache.py), or None
+        self.tree = tree  # where configuration may be read from; None: the first module's repository
         self.sources: dict[str, SourceFile] = {}
         self.blocks: dict[str, list[ast.Block]] = {}  # file -> top-level blocks, kept as files are parsed
         self._bodies: dict[str, ast.Body | Diagnostic] = {}
         self._modules: dict[Path, ModuleConfig] = {}
 
+    def confinement(self, directory: Path) -> Tree:
+        """The tree reads are confined to (set from the first module directory when not given)."""
+        if self.tree is None:
+            self.tree = Tree.of(tree_of(directory))
+        return self.tree
+
     def parse_file(self, path: Path) -> tuple[str, ast.Body | Diagnostic]:
+        refused = self.confinement(path.parent).why_not_read(path)
+        if refused:
+            shown = shown_as_found(path)
+            diagnostic = self._bodies.setdefault(shown, Diagnostic(shown, 1, 1, f"this file {refused}"))
+            return shown, diagnostic
         shown = display_path(path)
         if shown in self._bodies:
             return shown, self._bodies[shown]
@@ -111,7 +126,12 @@ class ConfigLoader:
         pending: list[tuple[Path, str, SourceFile]] = []
         size = 0
         for directory in directories:
+            tree = self.confinement(directory)
+            if tree.why_not_read_directory(directory):
+                continue
             for path in terraform_files(directory):
+                if tree.why_not_read(path):
+                    continue  # parse_file reports it when the module is loaded
                 shown = display_path(path)
                 if shown in self._bodies:
                     continue
@@ -155,28 +175,28 @@ class ConfigLoader:
         """Every parsed file's top-level blocks (one dict, shared by every graph of the run)."""
         return self.blocks
 
-    def module(self, directory: Path, downloaded: bool = False, tree: Path | None = None) -> ModuleConfig:
-        """A module directory's files, parsed and indexed. With ``tree`` (the repository), a file that is a
-        symbolic link out of it is not read: it is reported, and never shown."""
+    def module(self, directory: Path, downloaded: bool = False) -> ModuleConfig:
+        """A module directory's files, parsed and indexed. Only inside the tree: a directory outside it is a
+        CONFIG finding, and a file that is not read (a link out of it, a broken link, a pipe) a PARSE finding
+        that names the file and never shows what it points to."""
         key = directory.resolve()
         cached = self._modules.get(key)
         if cached is not None:
             return cached
         config = ModuleConfig(directory, display_path(directory), downloaded=downloaded)
         self._modules[key] = config
+        refused = self.confinement(directory).why_not_read_directory(directory)
+        if refused:
+            shown = shown_as_found(directory)
+            config.diagnostics.append(Diagnostic(shown, 1, 1, f"the module directory {shown} {refused}; nothing in it "
+                                                 "is checked", rule_id="CONFIG"))
+            return config
         try:
             next(iter(directory.iterdir()), None)
         except OSError as exc:
             config.diagnostics.append(Diagnostic(config.display_dir, 1, 1, f"cannot read the module directory: "
                                                  f"{exc.strerror or exc}; nothing in it is checked", rule_id="CONFIG"))
         for path in terraform_files(directory):
-            if tree is not None and not _inside_tree(path, tree):
-                folder = display_path(path.parent)  # the link's own name, not where it points
-                shown = path.name if folder == "." else f"{folder}/{path.name}"
-                config.diagnostics.append(Diagnostic(shown, 1, 1, "a symbolic link to a file "
-                                                     "outside the repository: not read, nothing in it is checked",
-                                                     rule_id="CONFIG"))
-                continue
             shown, body = self.parse_file(path)
             config.files.append(shown)
             if path.name.endswith(".json"):
@@ -235,17 +255,6 @@ class ConfigLoader:
                                              rule_id="CONFIG"))
 
 
-def _inside_tree(path: Path, tree: Path) -> bool:
-    """Is the file (its symbolic links followed) inside the repository, and not in .git?"""
-    import os
-
-    try:
-        inside = Path(os.path.realpath(path)).relative_to(os.path.realpath(tree))
-    except ValueError:
-        return False
-    return ".git" not in inside.parts
-
-
 def _merge_override(base: ast.Block, override: ast.Block) -> None:
     """Terraform override files replace top-level arguments of the block they name."""
     names = {a.name for a in override.body.attributes}
@@ -274,13 +283,25 @@ def make_cache(enabled: bool = True) -> ParseCache | None:
 
 
 def terraform_files(directory: Path) -> list[Path]:
-    """The files Terraform reads as configuration, overrides last (they amend what came before)."""
+    """The files Terraform reads as configuration, overrides last (they amend what came before).
+
+    Every entry with such a name that is not a directory is listed, links and oddities included, so
+    that the loader reads or refuses each one with the reason (a broken link is a finding, not a gap).
+    """
     try:
-        entries = [p for p in directory.iterdir() if p.is_file()]
+        with os.scandir(directory) as listing:
+            files = [directory / e.name for e in listing
+                     if e.name.endswith((".tf", ".tf.json")) and not e.name.startswith(".") and not _is_dir(e)]
     except OSError:
         return []
-    files = [p for p in entries if p.name.endswith((".tf", ".tf.json")) and not p.name.startswith(".")]
     return sorted(files, key=lambda p: (_is_override(p), p.name))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _is_override(path: Path) -> bool:
@@ -288,17 +309,23 @@ def _is_override(path: Path) -> bool:
     return stem == "override" or stem.endswith("_override")
 
 
-def downloaded_modules(root: Path) -> dict[str, Path]:
-    """Module directories `terraform init` downloaded, by call path ("db", "db.kms")."""
+def downloaded_modules(root: Path, tree: Tree) -> tuple[dict[str, Path], str]:
+    """Module directories `terraform init` downloaded, by call path ("db", "db.kms"); and why the manifest
+    was not read, if it is there but not a regular file inside the tree (a link to /dev/zero never ends)."""
     manifest = root / ".terraform" / "modules" / "modules.json"
+    if not os.path.lexists(manifest):
+        return {}, ""
+    refused = tree.why_not_read(manifest)
+    if refused:
+        return {}, f"{shown_as_found(manifest)} {refused}; downloaded modules are not read"
     try:
         data = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
+        return {}, ""
     out: dict[str, Path] = {}
     entries = data.get("Modules") if isinstance(data, dict) else None
     for entry in entries if isinstance(entries, list) else []:  # a damaged manifest reads as no downloads
         if isinstance(entry, dict) and isinstance(entry.get("Key"), str) and isinstance(entry.get("Dir"), str):
             if entry["Key"] and "\0" not in entry["Dir"]:
                 out[entry["Key"]] = root / entry["Dir"]
-    return out
+    return out, ""

@@ -14,7 +14,7 @@ from typing import Any
 
 from iaclint.eval.convert import EvalError, to_index, to_number, to_string
 from iaclint.eval.evaluator import ConstantContext, Evaluator
-from iaclint.eval.files import TreeFiles, repository_root
+from iaclint.eval.files import TreeFiles
 from iaclint.eval.limits import DEFAULT_LIMITS, Budget, Limits
 from iaclint.eval.values import SENSITIVE, ObjectRef, Origin, OriginKind, SetList, Value
 from iaclint.graph.config import ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
@@ -57,16 +57,16 @@ def hop(value: Value, origin: Origin) -> Value:
 
 class HclGraphBuilder:
     def __init__(self, root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None,
-                 tree: Path | None = None, limits: Limits = DEFAULT_LIMITS):
+                 limits: Limits = DEFAULT_LIMITS):
         self.root_dir = root_dir
         self.inputs = inputs
         self.loader = loader or ConfigLoader()
-        self.tree = Path(os.path.realpath(tree)) if tree is not None else repository_root(root_dir)
-        self.downloaded = downloaded_modules(root_dir)
-        self.notices: list[str] = []
+        self.tree = self.loader.confinement(root_dir)  # the run's: file functions and module sources stay in it
+        self.downloaded, unread = downloaded_modules(root_dir, self.tree)
+        self.notices: list[str] = [unread] if unread else []
         self.module_instances: list[ModuleInstance] = []
-        self.cycles_reported: set[tuple[str, int]] = set()
-        self.cycle_diagnostics: list[Diagnostic] = []
+        self.calls_reported: set[tuple[str, int]] = set()
+        self.call_diagnostics: list[Diagnostic] = []
         self.limits = limits
         self.budget = Budget(limits)  # evaluation steps for this root, however lazily they are taken
         self.files = TreeFiles(self.tree, Path(root_dir), limits)
@@ -81,10 +81,10 @@ class HclGraphBuilder:
             self.notices.append(f"{where}: {message}; values it stopped are unknown")
 
     def build(self) -> Graph:
-        config = self.loader.module(self.root_dir, tree=self.tree)
+        config = self.loader.module(self.root_dir)
         root = ModuleInstance(self, config, "", None, None, "", 0)
         resources = list(root.all_resources())
-        diagnostics: list[Diagnostic] = list(self.inputs.diagnostics) + self.cycle_diagnostics
+        diagnostics: list[Diagnostic] = list(self.inputs.diagnostics) + self.call_diagnostics
         files: list[str] = []
         seen_configs: set[int] = set()
         terraform_blocks = []
@@ -103,7 +103,7 @@ class HclGraphBuilder:
         graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, self.notices)
         graph.files_read = self.files.read  # the same set: rules evaluate lazily, and may read more
         graph.blocks = self.loader.top_level_blocks()
-        graph.providers = provider_versions(self.root_dir, terraform_blocks, self.loader.sources)
+        graph.providers = provider_versions(self.root_dir, terraform_blocks, self.loader.sources, self.tree)
         graph.places = self._places(root, config)
         graph.accounts = {name: set(place.accounts) for name, place in graph.places.items() if place.accounts}
         return graph
@@ -139,17 +139,16 @@ class HclGraphBuilder:
             out[name] = provider_place(values, name)
         return out
 
-    def report_cycle(self, group: "ModuleGroup", chain: list[str]) -> None:
-        """A module call cycle, once per call block however many instances reach it."""
+    def report_call(self, group: "ModuleGroup", message: str, node: ast.Node | None = None) -> None:
+        """A CONFIG finding on a module call (at ``node``, else the block), once per call block however many
+        instances reach it."""
         key = (group.file, group.block.start)
-        if key in self.cycles_reported:
+        if key in self.calls_reported:
             return
-        self.cycles_reported.add(key)
+        self.calls_reported.add(key)
         source = self.loader.sources.get(group.file)
-        line, col = source.line_col(group.block.start) if source else (1, 1)
-        path = " -> ".join(chain + [chain[0]])
-        self.cycle_diagnostics.append(Diagnostic(group.file, line, col, f'module "{group.name}" calls itself: {path}; '
-                                                 "terraform would reject this", rule_id="CONFIG"))
+        line, col = source.line_col((node or group.block).start) if source else (1, 1)
+        self.call_diagnostics.append(Diagnostic(group.file, line, col, message, rule_id="CONFIG"))
 
     def _report_unused_inputs(self, config: ModuleConfig) -> None:
         for name, value in self.inputs.values.items():
@@ -929,23 +928,31 @@ class ModuleGroup:
             directory = (self.parent.config.dir / source)
             if not directory.is_dir():
                 return None, f"module source {source} does not exist", False
-            outside = _outside(directory, builder.tree)
-            if outside:
-                return None, f"module source {source} {outside}", False
+            refused = builder.tree.why_not_read_directory(directory)
+            if refused:
+                return None, self._refused(f"module source {source} {refused}", source_attr), False
             cycle = self._cycle(directory.resolve())
             if cycle:
-                builder.report_cycle(self, cycle)
+                path = " -> ".join(cycle + [cycle[0]])
+                builder.report_call(self, f'module "{self.name}" calls itself: {path}; terraform would reject this')
                 return None, "it calls itself (see the CONFIG finding)", False
-            return builder.loader.module(directory, tree=builder.tree), "", False
+            return builder.loader.module(directory), "", False
         call_path = (self.parent.call_path + "." if self.parent.call_path else "") + self.name
         downloaded = builder.downloaded.get(call_path)
         if downloaded is not None and downloaded.is_dir():
-            outside = _outside(downloaded, builder.tree)
-            if outside:
-                return None, f"its downloaded copy (.terraform/modules/modules.json) {outside}", False
-            return builder.loader.module(downloaded, downloaded=True, tree=builder.tree), "", True
+            refused = builder.tree.why_not_read_directory(downloaded)
+            if refused:
+                return None, self._refused(f"its downloaded copy (.terraform/modules/modules.json) {refused}",
+                                           source_attr), False
+            return builder.loader.module(downloaded, downloaded=True), "", True
         return None, (f'module source "{source}" is not local and has not been downloaded '
                       "(run terraform init so iaclint can read .terraform/modules)"), False
+
+    def _refused(self, why: str, node: ast.Node) -> str:
+        """A module directory outside the tree: a CONFIG finding at the call, and the reason its values are
+        unknown."""
+        self.parent.builder.report_call(self, f'module "{self.name}": {why}; nothing in it is checked', node)
+        return why
 
     def _cycle(self, directory: Path) -> list[str]:
         """The module directories from the one this call would load back to itself, if it is a cycle."""
@@ -981,20 +988,8 @@ def _declared_sensitive(block: ast.Block) -> bool:
     return not (isinstance(attr.expr, ast.Literal) and attr.expr.value is False)
 
 
-def _outside(directory: Path, tree: Path) -> str:
-    """Why a module directory may not be loaded (outside the repository, or in .git), or ""."""
-    real = Path(os.path.realpath(directory))
-    try:
-        inside = real.relative_to(tree)
-    except ValueError:
-        return f"is outside the repository ({display_path(tree)}); iaclint reads modules only inside it"
-    if ".git" in inside.parts:
-        return "is inside .git, which iaclint never reads"
-    return ""
-
-
 def build_hcl_graph(root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None,
-                    tree: Path | None = None, limits: Limits = DEFAULT_LIMITS) -> Graph:
-    """The graph of one root module; file functions and module sources stay inside ``tree`` (default: the git
-    top level above the root module, else the root module's directory)."""
-    return HclGraphBuilder(root_dir, inputs, loader, tree, limits).build()
+                    limits: Limits = DEFAULT_LIMITS) -> Graph:
+    """The graph of one root module; file functions and module sources stay inside the loader's tree (by
+    default the git top level above the root module, else the root module's directory)."""
+    return HclGraphBuilder(root_dir, inputs, loader, limits).build()

@@ -19,6 +19,7 @@ from iaclint.hcl import ast
 from iaclint.hcl.jsonsyntax import parse_json_tfvars
 from iaclint.hcl.parser import ParseFailure, parse_source
 from iaclint.source import SourceError, SourceFile, display_path, read_source
+from iaclint.tree import Tree, shown_as_found, tree_of
 
 
 @dataclass
@@ -40,23 +41,35 @@ class VariableInputs:
 
 
 def tfvars_files(root: Path) -> list[Path]:
+    """The variables files Terraform loads by itself; links and broken links included, for the loader to judge."""
     auto = sorted(
         (p for p in root.glob("*.auto.tfvars*") if p.name.endswith((".auto.tfvars", ".auto.tfvars.json"))),
         key=lambda p: p.name,
     )
     fixed = [root / "terraform.tfvars", root / "terraform.tfvars.json"]
-    return [p for p in fixed if p.is_file()] + auto
+    return [p for p in fixed if os.path.lexists(p)] + auto
 
 
 def collect_inputs(root: Path, var_files: list[str] = (), cli_vars: list[str] = (),
-                   environ: dict[str, str] | None = None, overlay: dict[str, SourceFile] | None = None) -> VariableInputs:
+                   environ: dict[str, str] | None = None, overlay: dict[str, SourceFile] | None = None,
+                   tree: Tree | None = None) -> VariableInputs:
+    """The root's variable values. Files found in the root are read only inside ``tree`` (default: its
+    repository); ``var_files`` were named by the user or checked by the settings, and are read as given."""
     inputs = VariableInputs()
+    tree = tree or Tree.of(tree_of(root))
+    readable = []
+    for path in tfvars_files(root):
+        refused = tree.why_not_read(path)
+        if refused:
+            inputs.diagnostics.append(Diagnostic(shown_as_found(path), 1, 1, f"this variables file {refused}"))
+        else:
+            readable.append(path)
     env = os.environ if environ is None else environ
     for key in sorted(env):
         if key.startswith("TF_VAR_") and len(key) > 7:
             name = key[7:]
             inputs.values[name] = RawInput(env[key], Origin(OriginKind.ENV_VAR, None, f"environment variable {key}"))
-    for path in tfvars_files(root) + [Path(f) for f in var_files]:
+    for path in readable + [Path(f) for f in var_files]:
         load_tfvars_file(path, inputs, overlay)
     for item in cli_vars:
         name, sep, text = item.partition("=")

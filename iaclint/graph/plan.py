@@ -29,6 +29,7 @@ from iaclint.model import Span, plural
 from iaclint.schemas import schema
 from iaclint.source import (SourceError, SourceFile, decode_source, display_path, may_hold_lone_surrogates,
                             without_lone_surrogates)
+from iaclint.tree import Tree, tree_of
 
 SUPPORTED_MAJOR = {0, 1}
 _INDEX = re.compile(r"\[[^\]]*\]")
@@ -613,7 +614,9 @@ class PlanGraphBuilder:
                                     "and name should be strings; this entry is ignored")
                 continue
             constraints.setdefault(name, []).append(("", constraint, f"{self.source.path} provider_config {key}"))
-        from_plan = provider_versions(self.plan_dir or Path("."), [], {}, constraints)
+        plan_dir = self.plan_dir or Path(".")
+        tree = getattr(self.options, "tree", None) or Tree.of(tree_of(plan_dir))
+        from_plan = provider_versions(plan_dir, [], {}, tree, constraints)
         graph.providers = dict(from_plan)
         if companion is not None:
             graph.files_read = companion.files_read
@@ -687,8 +690,9 @@ class PlanGraphBuilder:
             self.notices.append(f"{self.source.path}: no Terraform configuration found for this plan, so findings "
                                 "point into the plan file (use --config-dir to name the configuration directory)")
             return None
+        tree = getattr(self.options, "tree", None)
         inputs = collect_inputs(config_dir, list(self.options.var_files), list(self.options.cli_vars),
-                                self.options.environ, self.options.overlay)
+                                self.options.environ, self.options.overlay, tree)
         declared = (self.config_modules.get("") or _ConfigModule({}, {})).data.get("variables")
         declared = declared if isinstance(declared, dict) else {}
         for name, entry in (self.data.get("variables") or {}).items():
@@ -699,7 +703,7 @@ class PlanGraphBuilder:
                 if isinstance(declaration, dict) and declaration.get("sensitive"):
                     value = value.marked(SENSITIVE)
                 inputs.values[name] = value
-        loader = ConfigLoader(self.options.overlay, make_cache(getattr(self.options, "cache", True)))
+        loader = ConfigLoader(self.options.overlay, make_cache(getattr(self.options, "cache", True)), tree)
         companion = build_hcl_graph(config_dir, inputs, loader, limits=getattr(self.options, "limits", DEFAULT_LIMITS))
         by_address = companion.by_address
         by_config: dict[str, list[Resource]] = {}
@@ -741,7 +745,7 @@ class PlanGraphBuilder:
         root = self.config_modules.get("")
         if root is None:
             return bool(terraform_files(directory))
-        config = ConfigLoader().module(directory)
+        config = ConfigLoader(tree=getattr(self.options, "tree", None)).module(directory)
         planned = set(root.resources)
         calls = set((root.data.get("module_calls") or {}).keys())
         if not planned and not calls:

@@ -10,6 +10,7 @@ unknown, with the reason.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, Iterable
 from iaclint.hcl import ast
 from iaclint.hcl.parser import ParseFailure, parse_source
 from iaclint.source import SourceError, display_path, read_source
+from iaclint.tree import Tree, shown_as_found
 
 LOCK_FILE = ".terraform.lock.hcl"
 _VERSION = re.compile(r"^\s*(!=|>=|<=|~>|=|>|<)?\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-+].*)?\s*$")
@@ -81,11 +83,16 @@ def required_providers(blocks: Iterable[tuple[ast.Block, str]], sources: dict) -
     return out
 
 
-def read_lock_file(root: Path) -> tuple[dict[str, str], str]:
-    """provider source address ("registry.terraform.io/hashicorp/aws") -> locked version; and a problem."""
+def read_lock_file(root: Path, tree: Tree) -> tuple[dict[str, str], str]:
+    """provider source address ("registry.terraform.io/hashicorp/aws") -> locked version; and a problem.
+
+    Read only as a regular file inside the tree, like the configuration."""
     path = root / LOCK_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         return {}, ""
+    refused = tree.why_not_read(path)
+    if refused:
+        return {}, f"{shown_as_found(path)} {refused}"
     try:
         body = parse_source(read_source(path))
     except (SourceError, ParseFailure) as exc:
@@ -133,13 +140,13 @@ def _bounds(constraint: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
     return low, high
 
 
-def provider_versions(root: Path, blocks: Iterable[tuple[ast.Block, str]], sources: dict,
+def provider_versions(root: Path, blocks: Iterable[tuple[ast.Block, str]], sources: dict, tree: Tree,
                       extra_constraints: dict[str, list[tuple[str, str, str]]] | None = None) -> dict[str, ProviderVersion]:
     """Versions for every provider the configuration names, and for "aws" always."""
     required = required_providers(blocks, sources)
     for name, items in (extra_constraints or {}).items():
         required.setdefault(name, []).extend(items)
-    locked, problem = read_lock_file(root)
+    locked, problem = read_lock_file(root, tree)
     names = set(required) | {"aws"}
     out: dict[str, ProviderVersion] = {}
     for name in sorted(names):

@@ -26,6 +26,7 @@ from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
 from iaclint.graph.plan import strip_keys
 from iaclint.hcl.cache import ParseCache, read_private_file, read_regular, write_private_file
+from iaclint.tree import Tree
 
 BASE_KEEP = 64  # trees kept, most recently used first: one per root and commit, so a run over many roots keeps its own
 MANIFEST = ".manifest.json"  # beside a kept tree's files: what was extracted, signed
@@ -71,7 +72,7 @@ def mark_new_resources(graph: Graph, root: Path, ref: str, environ: dict | None,
                 return
     with tempfile.TemporaryDirectory(prefix="iaclint-base-") as scratch:
         _extract(Path(scratch), top, ref, wanted)
-        existing = _addresses(Path(scratch) / root_rel, environ, None)
+        existing = _addresses(Path(scratch), root_rel, environ, None)
     _mark(graph, ref, existing)
 
 
@@ -106,7 +107,7 @@ def _kept_addresses(final: Path, top: Path, ref: str, wanted: list[str], root_re
     tree = _base_tree(final, top, ref, wanted, cache)
     if tree is None:
         return None
-    existing = _addresses(tree / root_rel, environ, cache)
+    existing = _addresses(tree, root_rel, environ, cache)
     try:
         write_private_file(kept, _seal_json(cache, kept, sorted(existing)))
     except OSError:
@@ -231,9 +232,13 @@ def _prune(folder: Path, keep: int) -> None:
         os.close(fd)
 
 
-def _addresses(base_root: Path, environ: dict | None, parse_cache) -> set[str]:
+def _addresses(tree: Path, root_rel: Path, environ: dict | None, parse_cache) -> set[str]:
+    """The addresses a root declares in the files extracted at the base (read only inside that tree)."""
+    base_root = tree / root_rel
     base_root.mkdir(parents=True, exist_ok=True)
-    base = build_hcl_graph(base_root, collect_inputs(base_root, environ=environ or {}), ConfigLoader(cache=parse_cache))
+    confined = Tree.of(tree)
+    inputs = collect_inputs(base_root, environ=environ or {}, tree=confined)
+    base = build_hcl_graph(base_root, inputs, ConfigLoader(cache=parse_cache, tree=confined))
     return {r.address for r in base.resources}
 
 

@@ -15,7 +15,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from iaclint.errors import UsageError
 from iaclint.graph.config import terraform_files
+from iaclint.source import display_path
+from iaclint.tree import Tree, repository_root, shown_as_found, tree_of
 
 SKIPPED_DIRS = {".terraform", ".git", "node_modules"}
 _LOCAL_SOURCE = re.compile(r'''(?m)^\s*"?source"?\s*[=:]\s*"(\.{1,2}/[^"$]*)"''')
@@ -28,6 +31,7 @@ class ModuleTree:
     base: Path
     directories: list[Path] = field(default_factory=list)
     calls: dict[Path, set[Path]] = field(default_factory=dict)  # caller -> local modules it calls
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, why) not searched
 
     @property
     def roots(self) -> list[Path]:
@@ -74,33 +78,81 @@ def skipped(path: Path, base: Path, patterns: list[str]) -> bool:
     return False
 
 
-def module_tree(base: Path, skip: list[str] = ()) -> ModuleTree:
-    base = base.resolve()
-    tree = ModuleTree(base)
-    for folder, subdirs, _files in os.walk(base, onerror=None):
-        here = Path(folder)
-        subdirs[:] = sorted(d for d in subdirs if not skipped(here / d, base, list(skip)))
-        if skipped(here, base, list(skip)):
+def module_tree(base: Path, skip: list[str] = (), tree: Tree | None = None) -> ModuleTree:
+    """Every Terraform directory under ``base``, and the directories it could not search (``problems``).
+
+    Symbolic links to directories inside the tree are followed (once: real paths are remembered, so a
+    link to an ancestor ends); a link that leads outside it, and a directory that cannot be listed, is a
+    problem naming the path, never a silent gap.
+    """
+    base = Path(os.path.realpath(base))
+    tree = tree or Tree.of(tree_of(base))
+    skip = list(skip)
+    found = ModuleTree(base)
+    seen: set[Path] = set()
+    todo = [base]
+    while todo:
+        here = todo.pop()
+        if here in seen:
             continue
+        seen.add(here)
+        try:
+            with os.scandir(here) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            found.problems.append((shown_as_found(here) if here != base else display_path(here),
+                                   f"cannot be read ({exc.strerror or exc}); nothing in it is checked"))
+            continue
+        subdirs: list[Path] = []
+        for entry in entries:
+            try:
+                if not entry.is_dir():  # follows links: a link to a directory counts
+                    continue
+                linked = entry.is_symlink()
+            except OSError:
+                continue
+            path = here / entry.name
+            if skipped(path, base, skip):
+                continue
+            if not linked:
+                subdirs.append(path)
+                continue
+            why = tree.why_not_read_directory(path)
+            if why:
+                found.problems.append((shown_as_found(path), f"{why}; nothing in it is checked"))
+                continue
+            subdirs.append(Path(os.path.realpath(path)))
+        todo.extend(reversed(subdirs))  # depth first, in name order, as os.walk goes
         files = terraform_files(here)
         if not files:
             continue
-        tree.directories.append(here)
+        found.directories.append(here)
         callees: set[Path] = set()
         for path in files:
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
+            text = _readable_text(path, tree)
             for match in _LOCAL_SOURCE.finditer(text):
                 target = (here / match.group(1)).resolve()
                 if target.is_dir() and target != here:
                     callees.add(target)
-        tree.calls[here] = callees
-    return tree
+        found.calls[here] = callees
+    return found
 
 
-def loaded_directories(roots: list[Path]) -> list[Path]:
+def _readable_text(path: Path, tree: Tree) -> str:
+    """A configuration file's text for the cheap scan of module calls; '' when it is not to be read.
+
+    Reading it whole is bounded by the tree: only regular files inside it are opened (the loader
+    reports the others, with the reason).
+    """
+    if tree.why_not_read(path):
+        return ""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def loaded_directories(roots: list[Path], tree: Tree | None = None) -> list[Path]:
     """The roots and every local module directory they call, transitively (by the same cheap scan)."""
     seen: list[Path] = []
     visited: set[Path] = set()
@@ -110,13 +162,12 @@ def loaded_directories(roots: list[Path]) -> list[Path]:
         if here in visited or not here.is_dir():
             continue
         visited.add(here)
+        local_tree = tree or Tree.of(tree_of(here))
+        if local_tree.why_not_read_directory(here):
+            continue
         seen.append(here)
         for path in terraform_files(here):
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            for match in _LOCAL_SOURCE.finditer(text):
+            for match in _LOCAL_SOURCE.finditer(_readable_text(path, local_tree)):
                 todo.append((here / match.group(1)).resolve())
     return seen
 
@@ -125,8 +176,47 @@ def project_root(start: Path, settings_dir: str | None = None) -> Path:
     """Where a whole-repository question is asked from: the settings file's folder, the git top, or start."""
     if settings_dir:
         return Path(settings_dir).resolve()
-    start = start.resolve()
-    for folder in [start, *start.parents]:
-        if (folder / ".git").exists():
-            return folder
-    return start
+    return repository_root(start) or Path(os.path.realpath(start))
+
+
+def reachable(raw: str) -> None:
+    """A usage error unless ``raw`` exists and can be reached by its full path.
+
+    iaclint works with resolved paths; when a parent directory cannot be searched (sudo -u from a
+    private folder, a container's bind mount) a relative path still opens but its full path does not.
+    """
+    try:
+        os.stat(raw)
+    except (FileNotFoundError, NotADirectoryError):
+        raise UsageError(f"{raw}: no such file or directory") from None
+    except OSError as exc:
+        raise UsageError(f"{raw}: cannot be read: {exc.strerror or exc}") from None
+    real = os.path.realpath(raw)
+    try:
+        os.stat(real)
+    except OSError as exc:
+        raise UsageError(f"{raw}: its full path {real} cannot be reached ({exc.strerror or exc}): a parent directory "
+                         "cannot be searched; run iaclint where every parent directory can be") from None
+
+
+def scanned_tree(paths: list[str], settings_dir: str | None = None, config_dir: str | None = None) -> Tree:
+    """The tree of a run: for each path, its repository (git top level), else the scanned directory.
+
+    A .tf or .tfvars file outside any repository stands for roots found from the project root (where
+    the settings are, else the current directory), so that directory is its tree when it holds the file.
+    A plan's configuration is looked for beside it, in the current directory or in --config-dir.
+    """
+    folders: list[Path] = []
+    project = project_root(Path.cwd(), settings_dir)
+    for raw in paths or ["."]:
+        real = Path(os.path.realpath(Path.cwd() if raw == "-" else raw))
+        if os.path.isdir(real):
+            folders.append(repository_root(real) or real)
+        elif raw.endswith((".tf", ".tf.json", ".tfvars", ".tfvars.json")):
+            inside = project if real.is_relative_to(project) else real.parent
+            folders.append(repository_root(real.parent) or inside)
+        else:  # a plan
+            folders += [tree_of(real.parent), tree_of(Path.cwd())]
+    if config_dir:
+        folders.append(tree_of(config_dir))
+    return Tree.of(*folders)

@@ -4,9 +4,11 @@ Each fix is applied to an in-memory copy of the files and the whole module is li
 fix is kept only when every edited file still parses, its finding is gone and no new failing finding
 appeared. A rejected fix is not tried again, so a run ends after at most one try per fix, and a second
 run has nothing left to apply. Fixes that change the encryption flag go before key fixes, which may
-need the flag. Files are written as one transaction (see `write_files`): nothing is written when a
-file changed on disk meanwhile, read-only files are never fixed, and a failure leaves every file as
-it was, with no temporary file behind.
+need the flag. Only regular, writable files inside the scanned tree are fixed: a fix that would edit a
+link, a file reached through one, or a file outside the repository is rejected, naming the file. Files
+are written as one transaction (see `write_files`): nothing is written when a file changed on disk
+meanwhile, and a failure leaves every file as it was, with no temporary file behind; the run then
+reports what is still in the files.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from iaclint.run.pipeline import run_check
 from iaclint.fixes.diff import file_diff
 from iaclint.hcl.layout import LayoutError, apply_edits
 from iaclint.model import Applicability, Finding, Report, Verdict, plural
-from iaclint.source import SourceFile, WriteError, read_source, write_files
-
+from iaclint.source import BOM, SourceFile, WriteError, read_source, write_files
+from iaclint.tree import Tree
 
 
 @dataclass
@@ -41,25 +43,28 @@ class FixOutcome:
     written: list[str] = field(default_factory=list)
     unsafe_allowed: bool = False
     not_written: str = ""  # why nothing was written (a file changed on disk meanwhile)
+    settings: str | None = None  # the settings file in force, as shown
 
     @property
     def remaining_failing(self) -> list[Finding]:
         return self.report.failing
 
     def diff(self) -> str:
+        """What fix writes, as a patch `git apply` accepts: byte for byte, a BOM included."""
         parts = []
         for path in sorted(self.fixed):
-            old = self.originals[path]
-            parts.append(file_diff(old.path, old.text, self.fixed[path].text))
+            old, new = self.originals[path], self.fixed[path]
+            bom = BOM if old.has_bom else ""
+            parts.append(file_diff(old.path, bom + old.text, (BOM if new.has_bom else "") + new.text))
         return "".join(parts)
 
     def render(self, show_diff: bool = False) -> str:
-        lines: list[str] = []
+        lines: list[str] = [f"settings: {self.settings}"] if self.settings else []
         if show_diff:
             text = self.diff()
             if text:
                 lines.append(text.rstrip("\n"))
-        verb = "would apply" if show_diff else "applied"
+        verb = "would apply" if show_diff else "not written" if self.not_written else "applied"
         for a in self.applied:
             lines.append(f"{verb}: {a.rule_id} {a.address}: {a.title} [{a.applicability.value}]")
         for f in self.report.findings:
@@ -70,11 +75,15 @@ class FixOutcome:
         for notice in self.report.notices:
             lines.append(f"notice: {notice}")
         if self.not_written:
-            lines.append(f"not written: {self.not_written}")
+            lines.extend(f"not written: {self.originals[path].path} ({self.not_written})"
+                         for path in sorted(self.fixed))
         n_files = len(self.fixed) if not self.not_written else 0
-        summary = (f"{plural(len(self.applied) if not self.not_written else 0, 'fix', 'fixes')} "
-                   f"{'to apply' if show_diff else 'applied'} in {plural(n_files, 'file')}; "
-                   f"{plural(len(self.remaining_failing), 'failing finding')} left")
+        n_fixes = len(self.applied) if not self.not_written else 0
+        summary = (f"{plural(n_fixes, 'fix', 'fixes')} {'to apply' if show_diff else 'applied'} in "
+                   f"{plural(n_files, 'file')}")
+        if self.not_written:
+            summary += f" ({len(self.applied)} not written)"
+        summary += f"; {plural(len(self.remaining_failing), 'failing finding')} left"
         lines.append(summary)
         return "\n".join(lines) + "\n"
 
@@ -199,15 +208,12 @@ def _priority(f: Finding) -> tuple:
     return (0 if action == "set_attribute" else 1, f.location.file, f.location.line, f.rule_id, f.address)
 
 
-def _read_only(finding: Finding) -> str:
+def _unwritable(finding: Finding, tree: Tree) -> str:
+    """Why a fix must not be applied: one of its files is a link, outside the tree or read-only."""
     for edit in finding.fix.edits:
-        path = Path(edit.file)
-        try:
-            mode = path.stat().st_mode
-        except OSError:
-            continue
-        if not mode & 0o222:
-            return f"{edit.file} is read-only, not fixed"
+        why = tree.why_not_written(edit.file)
+        if why:
+            return f"{edit.file} {why}, not fixed"
     return ""
 
 
@@ -218,6 +224,8 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
     rejected: dict[tuple[str, str, str], str] = {}
     done: set[tuple[str, str]] = set()  # plan findings whose configuration was fixed (the plan is now stale)
     state = _state(paths, options, overlay)
+    on_disk = state.report  # what the files say until the fixed ones are written
+    tree = options.tree  # set by lint from the paths
     keys, diags = _config_findings(state, options), _diagnostics(state)
     while True:
         candidates = sorted((f for f in state.report.findings if _allowed(f, unsafe) and _key(f) not in rejected
@@ -225,7 +233,7 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
                              and (f.rule_id, _config_address(f), "fail") in keys), key=_priority)
         progressed = False
         for candidate in candidates:
-            why = _read_only(candidate)
+            why = _unwritable(candidate, tree)
             if why:
                 rejected[_key(candidate)] = why
                 continue
@@ -257,12 +265,13 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
                            if f.rule_id == "PLN001" or (f.rule_id, _config_address(f), f.verdict.value) in keys]
         report.notices.append("the plan is now out of date: run terraform plan again to review the fixed configuration")
     outcome = FixOutcome(applied, report, {p: originals[p] for p in changed}, changed, rejected,
-                         unsafe_allowed=unsafe)
+                         unsafe_allowed=unsafe, settings=report.settings)
     if write and changed:
         try:
             outcome.written = write_files({p: (originals[p], s) for p, s in changed.items()})
         except WriteError as exc:
             outcome.not_written = str(exc)
+            outcome.report = on_disk  # nothing was written: the findings are all still there
     options.overlay = None
     return outcome
 

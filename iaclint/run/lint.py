@@ -11,7 +11,7 @@ from pathlib import Path
 from iaclint import __version__
 from iaclint.errors import UsageError
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
-from iaclint.run.discovery import ModuleTree, loaded_directories, module_tree, project_root
+from iaclint.run.discovery import ModuleTree, loaded_directories, module_tree, project_root, reachable, scanned_tree
 from iaclint.engine.rules import Rule, active_rules, all_rules
 from iaclint.engine.runner import RuleSelection, run_rules
 from iaclint.graph.config import ConfigLoader, make_cache, terraform_files
@@ -21,6 +21,7 @@ from iaclint.graph.model import Graph
 from iaclint.graph.plan import PlanError
 from iaclint.model import Finding, Report, Severity
 from iaclint.source import display_path
+from iaclint.tree import Tree
 
 AUTO_TFVARS = ("terraform.tfvars", "terraform.tfvars.json")
 
@@ -39,6 +40,7 @@ class LintOptions:
     inline_suppressions: bool = True
     exclude: list[str] = field(default_factory=list)  # globs from settings, relative to settings_dir
     settings_dir: str | None = None
+    settings_file: str | None = None  # the settings file in force, named in the report
     overlay: dict | None = None  # absolute path -> SourceFile: fixed contents being verified, not yet written
     shared_var_files: list[str] = field(default_factory=list)  # settings var_files: for the roots that use them
     base: str | None = None  # git revision: resources missing there were never applied from this branch
@@ -49,6 +51,7 @@ class LintOptions:
     skip_paths: list[str] = field(default_factory=list)  # directory globs not searched (--skip-path)
     record_evaluations: bool = True  # every (rule, resource) checked, for JUnit's passing test cases
     limits: Limits = DEFAULT_LIMITS  # bounds on evaluation (settings `limits`, --limit)
+    tree: Tree | None = None  # the run's tree: everything is read, and fix writes, only inside it (set by lint)
 
 
 @dataclass
@@ -61,7 +64,6 @@ class Target:
     extra_var_files: list[str] = field(default_factory=list)
     text: str | None = None  # plan JSON already read (standard input, a pipe)
     name: str = "<stdin>"  # what to call a plan given as text
-    scanned: Path | None = None  # the directory given (or a file's): the sandbox of file() outside a git tree
 
 
 @dataclass
@@ -73,13 +75,17 @@ class LintRun:
     targets: list[Target]
 
 
-def resolve_targets(paths: list[str], options: "LintOptions | None" = None) -> tuple[list[Target], list[str]]:
-    """Group paths into module and plan targets; returns (targets, notices).
+def resolve_targets(paths: list[str], options: "LintOptions | None" = None,
+                    tree: Tree | None = None) -> tuple[list[Target], list[str], list[tuple[str, str]]]:
+    """Group paths into module and plan targets; returns (targets, notices, problems).
 
     A directory is searched for root modules (unless options.recursive is off); a .tf or .tfvars
-    file stands for the roots it affects, which report only findings that touch that file.
+    file stands for the roots it affects, which report only findings that touch that file. Problems
+    are the (path, why) pairs that the search could not read: each becomes a finding.
     """
     options = options or LintOptions()
+    tree = tree or scanned_tree(paths, options.settings_dir, options.config_dir)
+    problems: list[tuple[str, str]] = []
     if not paths:
         paths = ["."]
     modules: dict[Path, Target] = {}
@@ -90,24 +96,30 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None) -> t
     def project_tree() -> ModuleTree:
         base = project_root(Path.cwd(), options.settings_dir)
         if base not in trees:
-            trees[base] = module_tree(base, options.skip_paths + options.exclude)
+            trees[base] = module_tree(base, options.skip_paths + options.exclude, tree)
         return trees[base]
 
     setting_var_files = {Path(f).resolve() for f in options.var_files + options.shared_var_files}
+    reachable(".")  # every path is resolved against the current directory
     for raw in paths:
         if raw == "-":
             plans.append(Target("plan", Path("-"), text=sys.stdin.read()))
             continue
         path = Path(raw)
-        if not path.exists():
-            raise UsageError(f"{raw}: no such file or directory")
+        reachable(raw)
         if path.is_dir():
+            try:
+                with os.scandir(path) as listing:
+                    next(listing, None)
+            except OSError as exc:
+                raise UsageError(f"{raw}: cannot read the directory: {exc.strerror or exc}") from None
             roots = [path]
             if options.recursive:
-                tree = module_tree(path, options.skip_paths + options.exclude)
-                roots = [_shown_dir(r) for r in tree.roots] or [path]
+                found = module_tree(path, options.skip_paths + options.exclude, tree)
+                problems.extend(p for p in found.problems if p not in problems)
+                roots = [_shown_dir(r) for r in found.roots] or [path]
             for root in roots:
-                target = modules.setdefault(root.resolve(), Target("module", root, scanned=path))
+                target = modules.setdefault(root.resolve(), Target("module", root))
                 target.only_files = None
             continue
         name = path.name
@@ -153,7 +165,7 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None) -> t
             plans.append(target)
             continue
         raise UsageError(f"{raw}: not a directory, a .tf or .tfvars file, or a Terraform plan in JSON")
-    return list(modules.values()) + plans, notices
+    return list(modules.values()) + plans, notices, problems
 
 
 def _looks_like_json(head: bytes) -> bool:
@@ -195,15 +207,16 @@ def _add_file(modules: dict[Path, Target], directory: Path, shown: str) -> Targe
 
 
 def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None) -> LintRun:
-    targets, notices = resolve_targets(paths, options)
-    loader = ConfigLoader(options.overlay, make_cache(options.cache))  # one per run: shared modules parse once
+    tree = options.tree = scanned_tree(paths, options.settings_dir, options.config_dir)
+    targets, notices, problems = resolve_targets(paths, options, tree)
+    loader = ConfigLoader(options.overlay, make_cache(options.cache), tree)  # one per run: shared modules parse once
     if loader.cache is not None:
         notices.extend(loader.cache.notices)  # why the cache is off, if it is
     jobs = options.jobs if options.jobs else (os.cpu_count() or 1)
     if jobs > 1:
-        loader.preload(loaded_directories([t.path for t in targets if t.kind == "module"]), jobs)
+        loader.preload(loaded_directories([t.path for t in targets if t.kind == "module"], tree), jobs)
     rules = list(rules) if rules is not None else active_rules()
-    findings: list[Finding] = []
+    findings: list[Finding] = [f for f in (_problem_finding(path, why, options) for path, why in problems) if f]
     graphs: list[Graph] = []
     files: list[str] = []
     errors: list[str] = []
@@ -256,7 +269,16 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     report.roots = roots
     report.cwd = str(Path.cwd())
     report.repo_root = str(project_root(Path.cwd()))
+    report.settings = display_path(options.settings_file) if options.settings_file else None
     return LintRun(report, graphs, targets)
+
+
+def _problem_finding(path: str, why: str, options: LintOptions) -> Finding | None:
+    """A path the search for root modules could not read: a PARSE finding, never a silent gap."""
+    from iaclint.engine.runner import diagnostic_finding
+    from iaclint.graph.model import Diagnostic
+
+    return diagnostic_finding(Diagnostic(path, 1, 1, f"this directory {why}"), options.selection)
 
 
 def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoader | None = None) -> Graph:
@@ -264,22 +286,11 @@ def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoade
         from iaclint.graph.plan import load_plan_target
 
         return load_plan_target(target, options)
-    loader = loader or ConfigLoader(options.overlay, make_cache(options.cache))
+    loader = loader or ConfigLoader(options.overlay, make_cache(options.cache), options.tree)
     shared = [f for f in options.shared_var_files if _declares_any(loader, target.path, f)]
     inputs = collect_inputs(target.path, shared + list(options.var_files) + target.extra_var_files, options.cli_vars,
-                            options.environ, options.overlay)
-    return build_hcl_graph(target.path, inputs, loader, sandbox_of(target), options.limits)
-
-
-def sandbox_of(target: Target) -> Path:
-    """Where file() and module sources may reach: the git top level, else the directory that was given."""
-    from iaclint.eval.files import repository_root
-
-    top = repository_root(target.path)
-    if (top / ".git").exists() or os.path.lexists(top / ".git"):
-        return top
-    scanned = target.scanned if target.scanned is not None else target.path
-    return scanned if scanned.is_dir() else scanned.parent
+                            options.environ, options.overlay, loader.tree)
+    return build_hcl_graph(target.path, inputs, loader, options.limits)
 
 
 def _declares_any(loader: ConfigLoader, root: Path, var_file: str) -> bool:

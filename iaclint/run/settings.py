@@ -1,4 +1,4 @@
-"""Project settings from [tool.iaclint] in pyproject.toml or from .iaclint.toml, searched upwards.
+"""Project settings from [tool.iaclint] in pyproject.toml or from .iaclint.toml, searched upwards to the git top.
 
 Command-line flags win over settings. An unknown key is an error naming the file and the key, so a
 typo never silently turns a rule off.
@@ -6,12 +6,14 @@ typo never silently turns a rule off.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.model import Severity
+from iaclint.tree import Tree, repository_root, tree_of
 
 KNOWN_KEYS = {"select", "ignore", "severity", "var_files", "fail_on_unknown", "severity_threshold", "exclude",
               "limits", "rules"}
@@ -36,15 +38,32 @@ class Settings:
     limits: Limits = DEFAULT_LIMITS
 
 
+def settings_folders(start: Path) -> list[Path]:
+    """Where settings are looked for: from the first path up to its git top level, else that folder only.
+
+    A settings file above the repository (a shared temporary folder, another user's home) must not
+    change the verdicts of a scan below it.
+    """
+    real = Path(os.path.realpath(start))
+    directory = real if os.path.isdir(real) else real.parent
+    top = repository_root(directory)
+    if top is None:
+        return [directory]
+    folders = [directory]
+    while folders[-1] != top and folders[-1].parent != folders[-1]:
+        folders.append(folders[-1].parent)
+    return folders
+
+
 def find_settings_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
-    directory = start if start.is_dir() else start.parent
-    directory = directory.resolve()
-    for folder in [directory, *directory.parents]:
+    folders = settings_folders(start)
+    tree = Tree.of(folders[-1])
+    for folder in folders:
         dotfile = folder / ".iaclint.toml"
-        if dotfile.is_file():
+        if _present(dotfile, tree):
             return dotfile, _read(dotfile)
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file():
+        if _present(pyproject, tree):
             data = _read(pyproject)
             tool = data.get("tool", {})
             if not isinstance(tool, dict):
@@ -53,6 +72,19 @@ def find_settings_file(start: Path) -> tuple[Path, dict[str, Any]] | None:
             if table is not None:
                 return pyproject, {"tool": {"iaclint": table}}
     return None
+
+
+def _present(path: Path, tree: Tree) -> bool:
+    """Is there a settings file here? A link out of the repository (or to a device) is an error naming it.
+
+    Never an error for a folder that cannot be searched: it has no settings.
+    """
+    if not os.path.lexists(path):
+        return False
+    why = tree.why_not_read(path)
+    if why:
+        raise SettingsError(f"{path}: this settings file {why}")
+    return True
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -79,15 +111,17 @@ def load_settings(paths: list[str], explicit: str | None = None) -> Settings:
             found = (path, _read(path))
         else:
             first = next((p for p in paths if p != "-"), ".")
-            found = find_settings_file(Path(first)) if Path(first).exists() else None
+            found = find_settings_file(Path(first)) if os.path.exists(first) else None
         if found is None:
             return Settings()
-        return parse_settings(*found)
+        return parse_settings(*found, confined=not explicit)
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
 
 
-def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
+def parse_settings(path: Path, data: dict[str, Any], confined: bool = False) -> Settings:
+    """Settings from a file's data. ``confined``: the file was found in the scanned tree, not named with
+    --config, so the var_files and rules folders it names must stay inside that tree."""
     if path.name == "pyproject.toml" or "tool" in data:
         tool = data.get("tool", {})
         table = tool.get("iaclint", {}) if isinstance(tool, dict) else tool
@@ -105,10 +139,11 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
             hint = f"did you mean {close[0]}? " if close else ""
             raise SettingsError(f"{where}: unknown key {key!r} ({hint}known: {', '.join(sorted(KNOWN_KEYS))})")
     settings = Settings(path=str(path), base_dir=path.parent)
+    tree = Tree.of(tree_of(path.parent)) if confined else None
     if "rules" in table:  # first: select, ignore and severity may name the rules these folders hold
         from iaclint.engine.rules import RuleError, use_rule_folders
 
-        settings.rules = [path.parent / f for f in _strings(table["rules"], where, "rules")]
+        settings.rules = [path.parent / f for f in _inside(tree, table["rules"], path.parent, where, "rules")]
         try:
             use_rule_folders(settings.rules, keep=True)
         except RuleError as exc:
@@ -120,7 +155,8 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
     if "exclude" in table:
         settings.exclude = _strings(table["exclude"], where, "exclude")
     if "var_files" in table:
-        settings.var_files = [str(path.parent / f) for f in _strings(table["var_files"], where, "var_files")]
+        settings.var_files = [str(path.parent / f)
+                              for f in _inside(tree, table["var_files"], path.parent, where, "var_files")]
     if "fail_on_unknown" in table:
         if not isinstance(table["fail_on_unknown"], bool):
             raise SettingsError(f"{where}: fail_on_unknown must be true or false")
@@ -145,6 +181,18 @@ def parse_settings(path: Path, data: dict[str, Any]) -> Settings:
                 raise SettingsError(f"{where}: severity: unknown rule {key!r}")
             settings.severity[rule.id] = _severity(level, where, f"severity.{key}")
     return settings
+
+
+def _inside(tree: Tree | None, value: Any, folder: Path, where: str, key: str) -> list[str]:
+    """The paths a settings key names, each inside ``tree`` (the repository the settings were found in;
+    None for --config): a repository may not make iaclint read /etc/passwd as variables or rules."""
+    names = _strings(value, where, key)
+    for name in names if tree is not None else ():
+        outside = tree.outside(folder / name)
+        if outside:
+            flag = "--var-file" if key == "var_files" else "--rules-dir"
+            raise SettingsError(f"{where}: {key}: {name} is {outside} (name others with {flag})")
+    return names
 
 
 def _known_rules(keys: list[str], where: str) -> set[str]:
