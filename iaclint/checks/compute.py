@@ -295,11 +295,12 @@ def _with_key(resource: Resource, judged: Judged, graph: Graph, inherited: Effec
         judged.key_span = view.span
         return judged
     if inherited is not None:
-        judged.key = KeyClass(inherited.kind, f"{judged.volume.label} keeps its snapshot's key: {inherited.key.reason}")
+        judged.key = KeyClass(inherited.kind, f"{judged.volume.label} keeps its snapshot's key: {inherited.key.reason}",
+                              inherited.key.key_resource)
         return judged
     default = account_default_ebs_key(resource, graph)
     if default is not None:
-        judged.key = KeyClass(default.kind, f"{judged.volume.label}: {default.key.reason}")
+        judged.key = KeyClass(default.kind, f"{judged.volume.label}: {default.key.reason}", default.key.key_resource)
     else:
         judged.key = KeyClass(KeyKind.ABSENT, f"{judged.volume.label} names no key, so the account's default EBS key "
                                               "is used: the AWS managed key aws/ebs, as no aws_ebs_default_kms_key of "

@@ -152,6 +152,8 @@ def flow_log_bucket(flow_log: Resource, graph: Graph) -> tuple[bool | None, list
         return True, buckets, ""
     if name is not None:
         return True, [], f"its bucket {name} is not in this configuration"
+    if destination is not None and not destination.known:
+        return True, [], f"log_destination is not known ({destination.unknown})"
     shown = render(destination) if destination is not None else "not set"
     return True, [], f"log_destination ({shown}) names no bucket of this configuration"
 
@@ -190,6 +192,7 @@ def oac_origins(distribution: Resource, graph: Graph) -> tuple[list[Origin], str
         reason = ""
         if not buckets:
             reason = (f"its bucket {name} is not in this configuration" if name else
+                      f"domain_name is not known ({domain.unknown})" if domain is not None and not domain.known else
                       f"domain_name ({render(domain) if domain is not None else 'not set'}) names no bucket of this "
                       "configuration")
         out.append(Origin(label, origin.span, tuple(buckets), reason))
@@ -484,6 +487,9 @@ def s3_customer_key(bucket: Resource, context: CheckContext) -> CheckResult:
         if enc.on_kms is False:
             return CheckResult.passed(f"not on KMS ({enc.reason}); S3B001 reports that")
         return CheckResult.unknown(enc.reason, resource=_subject(enc, bucket), related=list(enc.related))
+    reported = _reported_elsewhere(bucket, context)
+    if reported:
+        return CheckResult.passed(reported)
     directory = bucket.type == "aws_s3_directory_bucket"
     extra: dict = {"locate_span": enc.span} if enc.span else {}
     key = classify_key(enc.key, graph) if enc.key is not None else None
@@ -499,6 +505,9 @@ def s3_customer_key(bucket: Resource, context: CheckContext) -> CheckResult:
                                    value=enc.key.value, extra=extra)
     else:
         return CheckResult.passed(f"{enc.reason} with {key.reason}")
+    readers = _readers_reported(bucket, context)
+    if readers:
+        return CheckResult.passed(readers)
     if directory:
         extra["severity"] = Severity.HIGH
         reason += ": a directory bucket does not support the AWS managed key aws/s3 at all, so the apply fails"
@@ -508,6 +517,34 @@ def s3_customer_key(bucket: Resource, context: CheckContext) -> CheckResult:
                               value=enc.key.value if enc.key is not None and enc.key.present else None, extra=extra)
 
 
+def _reported_elsewhere(bucket: Resource, context: CheckContext) -> str:
+    """Why a KMS setting of this bucket is not judged: load balancers deliver logs to it, which must move it to
+    SSE-S3 (S3B005 reports it on them), or ""."""
+    from iaclint.engine.rules import rule_by_id
+
+    rule = rule_by_id("S3B005")
+    if rule is None or not context.reports(rule):
+        return ""
+    for lb, state, block in load_balancer_logs(bucket, context.graph):
+        if lb.type in ("aws_lb", "aws_alb", "aws_elb") and state is True:
+            return (f"{lb.address} delivers its {block.replace('_', ' ')} here, so the bucket must be on SSE-S3: "
+                    "S3B005 reports it")
+    return ""
+
+
+def _readers_reported(bucket: Resource, context: CheckContext) -> str:
+    """Why an AWS managed key of this bucket is reported elsewhere: flow logs or CloudFront distributions use the
+    bucket as themselves and can never use aws/s3 (S3B006 reports it on them), or ""."""
+    from iaclint.engine.rules import rule_by_id
+
+    rule = rule_by_id("S3B006")
+    readers = bucket_readers(bucket, context.graph)
+    if rule is None or not readers or not context.reports(rule):
+        return ""
+    names = ", ".join(r.resource.address for r in readers[:3])
+    return f"{names} use the bucket as AWS services that can never use the AWS managed key: S3B006 reports it"
+
+
 def s3_bucket_key(bucket: Resource, context: CheckContext) -> CheckResult:
     """S3B003: SSE-KMS (not DSSE-KMS, where Bucket Keys do not apply) without bucket_key_enabled = true."""
     enc = bucket_encryption(bucket, context.graph)
@@ -515,6 +552,9 @@ def s3_bucket_key(bucket: Resource, context: CheckContext) -> CheckResult:
         if enc.algorithm is None:
             return CheckResult.unknown(enc.reason, resource=_subject(enc, bucket), related=list(enc.related))
         return CheckResult.passed(f"not on SSE-KMS ({enc.reason}): Bucket Keys apply to aws:kms only")
+    reported = _reported_elsewhere(bucket, context)
+    if reported:
+        return CheckResult.passed(reported)
     view = enc.bucket_key
     extra = {"locate_span": view.span if view is not None and view.span else enc.span} if enc.span else {}
     if view is not None and view.is_set:

@@ -26,7 +26,7 @@ from iaclint.checks.services import Arn, Judgement, Need, RolePrincipal, Service
 from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.eval.values import PartialString, Value, render
 from iaclint.graph.model import AttrView, Graph, Resource
-from iaclint.graph.placement import Place, account_of, region_of
+from iaclint.graph.placement import Place, account_of, region_of, same_provider
 from iaclint.model import Span
 
 # ---- the statements each service needs (FACTS-3 §2) ------------------------------------------------------
@@ -558,9 +558,11 @@ def _bucket_uses(consumer: Resource, uses: list[BucketUse], need: Need, graph: G
             failures.append((use, f"{where}, on SSE-KMS with {shown}, whose policy nobody can edit: "
                                   f"{need.principal.shown} can never use it", enc.holder, {"new_key": True}))
             continue
-        if key.kind is KeyKind.UNKNOWN or key.key_resource is None:
-            doubts.append(f"{where}, on SSE-KMS with {key.reason}" + (
-                ", a key that is not in this configuration" if key.kind is not KeyKind.UNKNOWN else ""))
+        if key.kind is KeyKind.UNKNOWN:
+            doubts.append(f"{where}, on SSE-KMS, and its key cannot be classified ({key.reason})")
+            continue
+        if key.key_resource is None:
+            doubts.append(f"{where}, on SSE-KMS with {key.reason}, a key that is not in this configuration")
             continue
         verdict = judge_key(key, [need], graph)
         related += policy_related(verdict)
@@ -589,12 +591,8 @@ def _bucket_uses(consumer: Resource, uses: list[BucketUse], need: Need, graph: G
                      "new_blocks": [b for f in failures for b in f[3].get("new_blocks", [])]}
         fixable = bool(extra)
         subject = holder if extra.get("new_key") else None
-        if subject is not None:
-            enc = bucket_encryption(failures[0][0].bucket, graph)
-            if enc.key is not None and enc.key.present and enc.key.span is not None:
-                extra["locate_span"] = enc.key.span
-            elif enc.span is not None:
-                extra["locate_span"] = enc.span
+        if failures[0][0].span is not None:
+            extra["locate_span"] = failures[0][0].span  # the consumer's end of the edge; the bucket is related
         return CheckResult.failed(reason, resource=subject, related=related, extra=extra, fixable=fixable,
                                   no_fix_reason="each bucket needs its own key change: fix them one at a time, or "
                                                 "remove the Deny statement by hand")
@@ -663,13 +661,14 @@ def load_balancer_log_bucket(lb: Resource, context: CheckContext) -> CheckResult
                                       "logs accept SSE-KMS is not established, so they are not judged")
     blocks_names = ("access_logs",) if lb.type == "aws_elb" else ("access_logs", "connection_logs")
     failures: list[tuple[str, Any, Span | None]] = []
-    doubts: list[str] = []
+    doubts: list[tuple[str, Span | None]] = []
     related: list[tuple[Span, str]] = []
     for block_name in blocks_names:
         blocks, why = lb.nested(block_name)
         if why:
-            doubts.append(why)
+            doubts.append((why, None))
             continue
+        logs = block_name.replace("_", " ")
         for block in blocks:
             enabled = block.attr("enabled")
             default = lb.type == "aws_elb"
@@ -677,20 +676,26 @@ def load_balancer_log_bucket(lb: Resource, context: CheckContext) -> CheckResult
             if state is False:
                 continue
             bucket_view = block.attr("bucket")
+            where = bucket_view.span or block.span
             buckets, name = buckets_named(bucket_view.value if bucket_view.is_set else None, graph)
             if not buckets:
-                shown = name or (render(bucket_view.value) if bucket_view.is_set else "not set")
-                doubts.append(f"{block_name}.bucket ({shown}) is not a bucket of this configuration, so its "
-                              "encryption is not known")
+                if name is not None:
+                    shown = f"{block_name}.bucket {name} is not a bucket of this configuration"
+                elif bucket_view.is_set and not bucket_view.value.known:
+                    shown = f"{block_name}.bucket is not known ({bucket_view.value.unknown})"
+                else:
+                    shown = f"{block_name}.bucket names no bucket of this configuration"
+                doubts.append((f"{shown}, so whether it is on SSE-KMS is not known", where))
                 continue
             for bucket in buckets:
                 enc = bucket_encryption(bucket, graph)
                 if enc.on_kms is None:
-                    doubts.append(f"{block_name} goes to {bucket.address}, whose encryption is not known ({enc.reason})")
+                    doubts.append((f"{logs} go to {bucket.address}, whose encryption is not known ({enc.reason})",
+                                   where))
                 elif enc.on_kms:
                     when = "" if state is True else f" (if {block_name}.enabled, which is unknown, is true)"
-                    failures.append((f"{block_name} go to {bucket.address}{when}, whose default encryption is "
-                                     f"SSE-KMS ({enc.reason})", enc, bucket_view.span or block.span))
+                    failures.append((f"{logs} go to {bucket.address}{when}, whose default encryption is SSE-KMS "
+                                     f"({enc.reason})", enc, where))
                     related += list(enc.related)
     if failures:
         certain = [f for f in failures if "(if " not in f[0]]
@@ -707,7 +712,9 @@ def load_balancer_log_bucket(lb: Resource, context: CheckContext) -> CheckResult
                        extra=extra, fixable="fix_settings" in extra,
                        no_fix_reason="move each log bucket to SSE-S3 (sse_algorithm = \"AES256\") by hand")
     if doubts:
-        return CheckResult.unknown("; ".join(doubts))
+        spans = [span for _, span in doubts if span is not None]
+        return CheckResult.unknown("; ".join(why for why, _ in doubts),
+                                   extra={"locate_span": spans[0]} if spans else {})
     return CheckResult.passed("its log buckets are on SSE-S3 (or it delivers no logs)")
 
 
@@ -737,9 +744,13 @@ def replication_kms(config: Resource, context: CheckContext) -> CheckResult:
     source_view = config.attr("bucket")
     sources, name = buckets_named(source_view.value if source_view.is_set else None, graph)
     if not sources:
-        shown = name or (render(source_view.value) if source_view.is_set else "not set")
-        return CheckResult.unknown(f"its source bucket ({shown}) is not in this configuration, so whether it is on "
-                                   "SSE-KMS is not known", attribute="bucket")
+        if name is not None:
+            shown = f"its source bucket {name} is not in this configuration"
+        elif source_view.is_set and not source_view.value.known:
+            shown = f"its source bucket is not known ({source_view.value.unknown})"
+        else:
+            shown = "its bucket names no bucket of this configuration"
+        return CheckResult.unknown(f"{shown}, so whether it is on SSE-KMS is not known", attribute="bucket")
     enc = bucket_encryption(sources[0], graph)
     if enc.on_kms is False:
         return CheckResult.passed(f"the source bucket {sources[0].address} is not on SSE-KMS ({enc.reason})",
@@ -782,17 +793,19 @@ def replication_kms(config: Resource, context: CheckContext) -> CheckResult:
                     unfixable = True
         else:
             key = classify_key(key_view, graph)
-            where, _ = key_region(key_view.value, graph)
-            if destination is None:
+            where, key_resource = key_region(key_view.value, graph)
+            if where.provider == "same":
+                pass  # a key id or alias is looked up in the destination's own Region
+            elif destination is not None and key_resource is not None and same_provider(destination, key_resource):
+                pass  # one provider configuration: one Region, whatever it is
+            elif destination is None:
                 doubts.append(f"{label}: the destination bucket's Region is not known ({dest_why})")
             else:
                 there = region_of(destination, graph)
-                if where.provider == "same":
-                    pass
-                elif where.value is not None and there.value is not None and where.value != there.value:
-                    rule_problems.append(f"replica_kms_key_id names a key of {where.value} ({where.why}), but the "
-                                         f"destination {destination.address} is in {there.value}: S3 needs a key of "
-                                         "the destination bucket's Region, and replication fails")
+                if where.value is not None and there.value is not None and where.value != there.value:
+                    rule_problems.append(f"has a replica_kms_key_id of {where.value} ({where.why}), while its "
+                                         f"destination {destination.address} is in {there.value} ({there.why}): S3 "
+                                         "needs a key of the destination bucket's Region")
                     unfixable = True
                 elif where.value is None or there.value is None:
                     doubts.append(f"{label}: whether the replica key is in the destination's Region is not known "
@@ -800,9 +813,9 @@ def replication_kms(config: Resource, context: CheckContext) -> CheckResult:
             if key.kind is KeyKind.AWS_MANAGED:
                 crossing, how = _other_account(rule, config, destination, graph)
                 if crossing is True:
-                    rule_problems.append(f"replica_kms_key_id is {key.reason}, and the destination is in another "
-                                         f"account ({how}): AWS managed keys cannot be used across accounts, so "
-                                         "cross-account replication of those objects fails")
+                    rule_problems.append(f"has replica_kms_key_id {key.reason}, and its destination is in another "
+                                         f"account ({how}): AWS managed keys cannot be used across accounts (as for "
+                                         "shared snapshots and cross-account backup copies)")
                     unfixable = True
                 elif crossing is None and how:
                     doubts.append(f"{label}: replica_kms_key_id is {key.reason}, which cannot be used by another "
@@ -815,7 +828,7 @@ def replication_kms(config: Resource, context: CheckContext) -> CheckResult:
                 related.append((rule.span, label))
     if problems:
         reason = f"the source bucket {sources[0].address} is on SSE-KMS ({enc.reason}), and " + "; ".join(problems)
-        reason += ": the replication API accepts this and S3 silently does not replicate those objects"
+        reason += ": the replication API accepts this, and those objects are silently not replicated"
         if doubts:
             reason += "; and " + "; ".join(doubts)
         extra: dict[str, Any] = {}
@@ -961,7 +974,7 @@ def autoscaling_key_access(launcher: Resource, context: CheckContext) -> CheckRe
             if key.kind in (KeyKind.ABSENT, KeyKind.AWS_MANAGED):
                 continue  # "By default, Amazon EC2 Auto Scaling has access to the AWS managed CMK" (R11)
             if key.kind is KeyKind.UNKNOWN:
-                doubts.append(f"{source.address}: {key.reason}")
+                doubts.append(f"{source.address}: the key of {judged.volume.label} cannot be classified ({key.reason})")
                 continue
             if key.key_resource is None:
                 doubts.append(f"{source.address}: {key.reason}, a key that is not in this configuration")
@@ -1041,13 +1054,14 @@ def key_type_for_consumers(key: Resource, context: CheckContext) -> CheckResult:
         f" and {len(consumers) - 5} more" if len(consumers) > 5 else "")
     related = [(r.header_span, f"uses this key ({label})") for r, label in consumers[:6] if r.header_span]
     if not verified:
-        return CheckResult.unknown(f"{' and '.join(problems)}, and {shown} use it: whether EKS needs a symmetric "
-                                   "encryption key is not established in the facts iaclint relies on",
+        return CheckResult.unknown(f"{' and '.join(problems)}, and it encrypts data at rest for {shown}: whether EKS "
+                                   "needs a symmetric encryption key is not established in the facts iaclint relies "
+                                   "on",
                                    attribute=attribute, value=value, related=related)
     return CheckResult.failed(
-        f"{' and '.join(problems)}, but {shown} encrypt data at rest with it: only a symmetric encryption key "
-        "(SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) can generate the data keys they need, so creating them fails. The "
-        "key type cannot be changed (it replaces the key): give them a symmetric key instead",
+        f"{' and '.join(problems)}, but it encrypts data at rest for {shown}: only a symmetric encryption key "
+        "(SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) can generate the data keys that needs, so creating or updating them "
+        "fails. The key type cannot be changed (it replaces the key): give them a symmetric key instead",
         attribute=attribute, value=value, related=related, fixable=False,
         no_fix_reason="a key's type forces its replacement; create a symmetric key for these resources instead")
 
