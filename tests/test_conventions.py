@@ -32,7 +32,7 @@ def test_text_shows_the_line_a_caret_and_where_to_read_more():
     assert "  51 |   storage_encrypted   = var.analytics_encrypted\n" in out
     assert "     |                         ^^^^^^^^^^^^^^^^^^^^^^^\n" in out
     assert "    see: iaclint explain NEP001" in out
-    assert "10 failing (7 high, 2 medium, 1 low)" in out
+    assert "11 failing (8 high, 2 medium, 1 low)" in out
     assert "\x1b[" not in out
 
 

@@ -18,7 +18,7 @@ from iaclint.graph.placement import Place, arn_region, region_of, same_provider
 # Every argument that names the KMS key a resource's data at rest is encrypted with, by resource type: an
 # argument, or a dotted path into nested blocks (graph/paths.py). XRG001 (the key's Region) and KMS003 (a key's
 # consumers) read this table; a key argument of a new rule belongs here. Keys of other Regions by design (a
-# DynamoDB or secret replica's key is in the replica's Region) are left out.
+# DynamoDB or secret replica's key is in the replica's Region) are in REPLICA_KEY_ARGUMENTS below.
 # The datastores whose service creates a grant on the key with the caller's permissions (FACTS.md, FACTS-2.md):
 # KMS003 judges a key by these consumers only. Whether the services of the rest of the estate do is not
 # established in FACTS-3, so no KMS003 verdict rests on them.

@@ -109,13 +109,17 @@ def publisher_needs(target: Resource, graph: Graph) -> list[Need]:
     """One need per AWS service principal that publishes to the topic or queue."""
     from iaclint.checks.estate import publishers
 
-    by_principal: dict[str, list[str]] = {}
+    by_principal: dict[str, dict[str, list[str]]] = {}
     for publisher in publishers(target, graph):
-        by_principal.setdefault(publisher.principal, []).append(publisher.shown)
-    return [Need(ServicePrincipal(principal), PUBLISH_ACTIONS,
-                 f"{PUBLISHER_NAMES.get(principal, principal)} ({', '.join(names[:3])}"
-                 f"{f' and {len(names) - 3} more' if len(names) > 3 else ''})")
-            for principal, names in sorted(by_principal.items())]
+        by_principal.setdefault(publisher.principal, {}).setdefault(publisher.resource.address, []).append(
+            publisher.argument)
+    needs = []
+    for principal, by_resource in sorted(by_principal.items()):
+        names = [f"{address}: {', '.join(arguments)}" for address, arguments in by_resource.items()]
+        shown = "; ".join(names[:3]) + (f"; and {len(names) - 3} more" if len(names) > 3 else "")
+        needs.append(Need(ServicePrincipal(principal), PUBLISH_ACTIONS,
+                          f"{PUBLISHER_NAMES.get(principal, principal)} ({shown})"))
+    return needs
 
 
 def _named(resource: Resource, attribute: str) -> tuple[str, bool] | None:
@@ -409,7 +413,7 @@ def _provider_text(resource: Resource, graph: Graph) -> str | None:
 
 
 def _names_of(needs: list[Need]) -> str:
-    return "; ".join(n.who for n in needs)
+    return " and ".join(n.who for n in needs)
 
 
 def consumer_key(consumer: Resource, attribute: str, needs: list[Need], graph: Graph, *, what: str,
@@ -460,7 +464,7 @@ def topic_publishers_key(topic: Resource, context: CheckContext) -> CheckResult:
         return CheckResult.passed("no AWS service of this configuration publishes to it")
     result = consumer_key(
         topic, "kms_master_key_id", needs, graph, what=f"{_names_of(needs)} publish to it",
-        consequence="their messages are dropped without an error (the alarm or rule shows failed deliveries)",
+        consequence="what they publish is dropped without an error (the alarm or rule shows failed actions)",
         absent="no kms_master_key_id: the topic has no KMS encryption (SNS001 reports it), so publishers need no key",
         fix_note="the AWS services that publish to the topic may use the key (kms:GenerateDataKey*, kms:Decrypt)")
     return _with_publishers(result, topic, graph)
@@ -477,7 +481,7 @@ def queue_producers_key(queue: Resource, context: CheckContext) -> CheckResult:
         return CheckResult.passed("it is on SSE-SQS, which is not KMS: producers need no key")
     result = consumer_key(
         queue, "kms_master_key_id", needs, graph, what=f"{_names_of(needs)} send to it",
-        consequence="their messages are dropped without an error",
+        consequence="what they send is dropped without an error",
         absent="no kms_master_key_id: the queue is on SSE-SQS or unencrypted, not KMS, so producers need no key",
         fix_note="the AWS services that send to the queue may use the key (kms:GenerateDataKey*, kms:Decrypt)")
     return _with_publishers(result, queue, graph)
