@@ -368,11 +368,25 @@ def test_actions_split_over_statements_and_wildcards_count(tmp_path):
     assert _judge(tmp_path, policy, _need()).state is True
 
 
-def test_a_narrower_action_is_a_doubt_not_a_failure(tmp_path):
-    """kms:GenerateDataKey alone for kms:GenerateDataKey*: the service may need only that one."""
-    judged = _judge(tmp_path, _statement("cloudwatch.amazonaws.com", '["kms:GenerateDataKey", "kms:Decrypt"]'),
-                    _need())
-    assert judged.state is None
+def test_a_family_is_covered_by_its_operation_and_not_by_another_member(tmp_path):
+    """kms:GenerateDataKey covers kms:GenerateDataKey* (FACTS-3 R5 cites such a statement as correct);
+    kms:GenerateDataKeyWithoutPlaintext alone does not say, so it is a doubt."""
+    granted = _statement("cloudwatch.amazonaws.com", '["kms:GenerateDataKey", "kms:Decrypt"]')
+    assert _judge(tmp_path / "a", granted, _need()).state is True
+    other = _statement("cloudwatch.amazonaws.com", '["kms:GenerateDataKeyWithoutPlaintext", "kms:Decrypt"]')
+    judged = _judge(tmp_path / "b", other, _need())
+    assert judged.state is None and "only some of the actions kms:GenerateDataKey* stands for" in judged.reason
+
+
+def test_a_documented_statement_granted_in_part_is_unknown(tmp_path):
+    """CloudWatch Logs: AWS documents five actions; a policy with four of them is not a proven failure."""
+    from iaclint.checks.services import Need, ServicePrincipal
+
+    need = Need(ServicePrincipal("delivery.logs.amazonaws.com"), ("kms:Encrypt", "kms:ReEncrypt*"), "test",
+                documented_statement=True)
+    judged = _judge(tmp_path / "a", _statement("delivery.logs.amazonaws.com", '"kms:Encrypt"'), need)
+    assert judged.state is None and "but not kms:ReEncrypt*" in judged.reason
+    assert _judge(tmp_path / "b", _statement("delivery.logs.amazonaws.com", '"kms:Sign"'), need).state is False
 
 
 def test_an_unconditional_deny_wins_over_an_allow(tmp_path):
@@ -412,6 +426,8 @@ def test_could_match_proves_only_what_known_parts_prove():
     whole = make_arn("aws", "cloudtrail", "eu-west-1", "111122223333", ("trail/audit", True))
     assert could_match(whole, "arn:aws:cloudtrail:*:111122223333:trail/*", "StringLike") is True
     assert could_match(whole, "arn:aws:cloudtrail:*:111122223333:trail/[a]*", "StringLike") is False  # no classes
+    assert could_match(whole, "arn:aws:cloudtrail:*:111122223333:trail/*", "ArnEquals") is True  # wildcards too
+    assert could_match(whole, "arn:aws:cloudtrail:*:111122223333:trail/*", "StringEquals") is False
 
 
 def test_the_regional_logs_principal_through_data_aws_region_of_the_same_provider(tmp_path):

@@ -146,7 +146,7 @@ def log_group_need(group: Resource, graph: Graph) -> Need:
     resource = ("log-group:" + name[0], name[1]) if name else ("log-group:", False)
     arn = make_arn(partition_of(region.value), "logs", region.value, account, resource)
     return Need(ServicePrincipal("logs", region, group), LOGS_ACTIONS, f"CloudWatch Logs for {group.address}",
-                {"kms:encryptioncontext:aws:logs:arn": arn})
+                {"kms:encryptioncontext:aws:logs:arn": arn}, documented_statement=True)
 
 
 def trail_need(trail: Resource, graph: Graph) -> Need:
@@ -160,7 +160,7 @@ def trail_need(trail: Resource, graph: Graph) -> Need:
 
 def flow_log_need(flow_log: Resource) -> Need:
     return Need(ServicePrincipal("delivery.logs.amazonaws.com"), FLOW_LOG_ACTIONS,
-                f"VPC Flow Logs delivery ({flow_log.address})")
+                f"VPC Flow Logs delivery ({flow_log.address})", documented_statement=True)
 
 
 def cloudfront_need(distribution: Resource, graph: Graph) -> Need:

@@ -122,7 +122,7 @@ def could_match(arn: Arn, pattern: Any, operator: str) -> bool | None:
     else:
         return None
     lowered = operator.lower()
-    glob = "like" in lowered
+    glob = "like" in lowered or lowered.startswith("arn")  # ArnEquals takes wildcards too
     if arn.complete and HOLE not in text:
         whole = ":".join(f[0] for f in arn.fields)  # type: ignore[index]
         if lowered.startswith("arn"):
@@ -310,6 +310,9 @@ class Need:
     who: str  # "CloudWatch alarms (aws_cloudwatch_metric_alarm.cpu)"
     context: dict[str, Arn] = field(default_factory=dict)
     grant_context: bool = False  # kms:CreateGrant requests carry kms:GrantIsForAWSResource = true (R11)
+    # the actions are the statement AWS documents rather than each one needed (CloudWatch Logs R3, flow log
+    # delivery R10): a statement that allows some of them and not the others is unknown, not a failure
+    documented_statement: bool = False
 
 
 @dataclass
@@ -430,7 +433,10 @@ def judge_use(policy: Policy, need: Need, graph: Graph, grants: list[Resource] |
             if grants_it is None:
                 if verdict is False:
                     verdict = None
-                doubts.append(f"the actions of {name} are not known")
+                unknown = any(isinstance(a, (Unknown, Partial)) for a in (statement.actions or statement.not_actions
+                                                                          or []))
+                doubts.append(f"the actions of {name} are not known" if unknown else
+                              f"{name} allows only some of the actions {action} stands for")
                 continue
             verdict = True
             break
@@ -442,6 +448,13 @@ def judge_use(policy: Policy, need: Need, graph: Graph, grants: list[Resource] |
             missing.append(action)
     if denied:
         return Judgement(False, "; ".join(dict.fromkeys(denied)), list(need.actions), excluded)
+    if missing and need.documented_statement and not excluded and len(missing) < len(need.actions):
+        allowed = [a for a in need.actions if per_action.get(a) is True]
+        partly = [a for a in need.actions if per_action.get(a) is None]
+        granted = ", ".join(allowed) + (f" (and perhaps {', '.join(partly)})" if partly else "")
+        return Judgement(None, f"the policy lets {need.principal.shown} call {granted or 'some of them'} but not "
+                               f"{', '.join(missing)}, which the statement AWS documents also grants; whether the "
+                               "service needs them is not established", [], excluded)
     if missing:
         return Judgement(False, "", missing, list(dict.fromkeys(excluded)))
     if None in per_action.values():
@@ -450,11 +463,24 @@ def judge_use(policy: Policy, need: Need, graph: Graph, grants: list[Resource] |
     return Judgement(True, f"the key policy lets {need.principal.shown} call {', '.join(need.actions)}")
 
 
+# The operations a wildcard family of FACTS-3's lists is named for: a statement that grants them covers the family.
+# FACTS-3 R5 cites such a statement (kms:GenerateDataKey and kms:Decrypt for sns.amazonaws.com) as a correct one.
+FAMILY_OPERATIONS = {
+    "kms:generatedatakey*": ("kms:GenerateDataKey",), "kms:encrypt*": ("kms:Encrypt",),
+    "kms:decrypt*": ("kms:Decrypt",), "kms:describe*": ("kms:DescribeKey",),
+    "kms:reencrypt*": ("kms:ReEncryptFrom", "kms:ReEncryptTo"),
+}
+
+
 def _covers(statement: Statement, wanted: str) -> bool | None:
-    """Does the statement cover the action, or every action a wildcard action stands for? None when it covers
-    only some of them (kms:GenerateDataKey for kms:GenerateDataKey*: the service may need only that one)."""
+    """Does the statement cover the action: every action a wildcard stands for, or the operations its family is
+    named for (FAMILY_OPERATIONS)? None when it covers only other actions of the family, or its actions are not
+    known."""
     if "*" not in wanted:
         return covers(statement, wanted)
+    family = FAMILY_OPERATIONS.get(wanted.lower())
+    if family and all(covers(statement, operation) is True for operation in family):
+        return True
     if statement.actions is not None:
         partly = False
         for pattern in statement.actions:
