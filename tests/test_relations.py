@@ -494,3 +494,17 @@ resource "aws_dynamodb_table" "t" {
     findings = [f for f in _findings(root, {"KMS005"})]
     assert [(f.address, f.verdict) for f in findings] == [("aws_kms_key.asym", Verdict.FAIL)]
     assert "aws_dynamodb_table.t.replica.kms_key_arn" in findings[0].message
+
+
+def test_iaclint_rules_lists_the_relationship_rules_with_their_fix_kind():
+    from typer.testing import CliRunner
+
+    from iaclint.cli import app
+
+    out = CliRunner().invoke(app, ["rules"]).output
+    rows = {line.split()[0]: line.split()[3] for line in out.splitlines() if line[:6] in NEW_RULES}
+    assert rows == {"SNS003": "safe/unsafe", "SQS003": "safe/unsafe", "LOG002": "safe", "CTR001": "safe/unsafe",
+                    "S3B004": "safe", "S3B005": "suggestion", "S3B006": "safe/unsafe", "ASG001": "safe",
+                    "KMS005": "-"}
+    sns = out[out.index("\nSNS\n"):].split("\n\n", 1)[0]
+    assert "SNS003" in sns
