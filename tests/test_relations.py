@@ -5,7 +5,6 @@ and the estate fixes that must never produce a finding of these rules."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -408,8 +407,9 @@ def test_an_encryption_context_for_another_log_group_excludes_and_a_wildcard_mat
 
     arn = make_arn("aws", "logs", "eu-west-1", "111122223333", ("log-group:/app/api", True))
     need = _need("cloudwatch.amazonaws.com", ("kms:Encrypt*",), {"kms:encryptioncontext:aws:logs:arn": arn})
-    other = ', Condition = { ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:aws:logs:eu-west-1:111122223333:log-group:/web/*" } }'
-    mine = ', Condition = { ArnLike = { "kms:EncryptionContext:aws:logs:arn" = "arn:aws:logs:*:111122223333:log-group:/app/*" } }'
+    condition = ', Condition = {{ ArnLike = {{ "kms:EncryptionContext:aws:logs:arn" = "{}" }} }}'
+    other = condition.format("arn:aws:logs:eu-west-1:111122223333:log-group:/web/*")
+    mine = condition.format("arn:aws:logs:*:111122223333:log-group:/app/*")
     assert _judge(tmp_path / "a", _statement("cloudwatch.amazonaws.com", '"kms:*"', other), need).state is False
     assert _judge(tmp_path / "b", _statement("cloudwatch.amazonaws.com", '"kms:*"', mine), need).state is True
 

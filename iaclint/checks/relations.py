@@ -21,12 +21,12 @@ from typing import Any
 
 from iaclint.checks.keys import KeyClass, KeyKind, classify_key
 from iaclint.checks.policy import Policy, key_policy, policy_span
-from iaclint.checks.services import Arn, Judgement, Need, RolePrincipal, ServicePrincipal, judge_use, make_arn, \
+from iaclint.checks.services import Judgement, Need, RolePrincipal, ServicePrincipal, judge_use, make_arn, \
     missing_text, partition_of
 from iaclint.engine.results import CheckContext, CheckResult
-from iaclint.eval.values import PartialString, Value, render
+from iaclint.eval.values import PartialString, render
 from iaclint.graph.model import AttrView, Graph, Resource
-from iaclint.graph.placement import Place, account_of, region_of, same_provider
+from iaclint.graph.placement import account_of, region_of, same_provider
 from iaclint.model import Span
 
 # ---- the statements each service needs (FACTS-3 §2) ------------------------------------------------------
@@ -86,10 +86,9 @@ def service_statements(needs: list[Need], refs: Refs) -> list:
             out.append(NewStatement("AllowLogDeliveryToS3", ["delivery.logs.amazonaws.com"], list(FLOW_LOG_ACTIONS),
                                     principal_type="Service"))
         elif isinstance(principal, ServicePrincipal) and principal.name == "cloudfront.amazonaws.com":
+            scope = ("StringLike", "AWS:SourceArn", [f"arn:aws:cloudfront::{refs.account}:distribution/*"])
             out.append(NewStatement("AllowCloudFrontOriginAccessControl", ["cloudfront.amazonaws.com"],
-                                    list(CLOUDFRONT_ACTIONS),
-                                    ("StringLike", "AWS:SourceArn", [f"arn:aws:cloudfront::{refs.account}:distribution/*"]),
-                                    principal_type="Service"))
+                                    list(CLOUDFRONT_ACTIONS), scope, principal_type="Service"))
     roles = sorted({n.principal.written(refs.account) for n in needs if isinstance(n.principal, AutoScalingRole)}
                    - {None})
     if roles:
@@ -364,11 +363,13 @@ def statement_fix(verdict: KeyVerdict, needs: list[Need], consumer: Resource, gr
                 if holder.module_address != consumer.module_address:
                     return {}, (f"the Region of {consumer.address} is not known before apply ({place.why}), and its "
                                 f"key policy is in another module: name logs.<region>.amazonaws.com there by hand")
+                taken = {r.name for r in graph.of_type("aws_region") if r.mode == "data"
+                         and r.module_address == holder.module_address}
+                lookup = "current" if "current" not in taken else f"{consumer.name}_region"
                 provider = _provider_text(consumer, graph)
-                text = 'data "aws_region" "current" {}\n' if provider is None else \
-                    f'data "aws_region" "current" {{\n  provider = {provider}\n}}\n'
+                text = f'data "aws_region" "{lookup}" {{}}\n' if provider is None else \
+                    f'data "aws_region" "{lookup}" {{\n  provider = {provider}\n}}\n'
                 blocks.append((holder.address, text))
-                lookup = "current"
             region = "${data.aws_region." + lookup + "." + _region_attribute(graph) + "}"
             note += (f"; the Region of {consumer.address} is known only at apply time ({place.why}): the statement "
                      f"names CloudWatch Logs of the Region data.aws_region.{lookup} resolves to, with the log "
@@ -417,9 +418,9 @@ def _names_of(needs: list[Need]) -> str:
 
 
 def consumer_key(consumer: Resource, attribute: str, needs: list[Need], graph: Graph, *, what: str,
-                 consequence: str, absent: str, fix_note: str, value_view: AttrView | None = None) -> CheckResult:
+                 consequence: str, absent: str, fix_note: str) -> CheckResult:
     """The verdict of a resource whose key argument ``attribute`` must let ``needs`` use the key."""
-    view = value_view or consumer.attr(attribute)
+    view = consumer.attr(attribute)
     key = classify_key(view, graph)
     value = view.value if view.present else None
     if key.kind is KeyKind.ABSENT:
@@ -518,11 +519,11 @@ def trail_key_policy(trail: Resource, context: CheckContext) -> CheckResult:
     """CTR001: the trail's key must let cloudtrail.amazonaws.com call kms:GenerateDataKey* for this trail."""
     graph = context.graph
     return consumer_key(
-        trail, "kms_key_id", [trail_need(trail, graph)], graph, what="CloudTrail encrypts the log files with kms_key_id",
+        trail, "kms_key_id", [trail_need(trail, graph)], graph,
+        what="CloudTrail encrypts the log files with kms_key_id",
         consequence="the apply fails with InsufficientEncryptionPolicyException",
         absent="no kms_key_id: the log files are encrypted with SSE-S3 (CTR002 reports it)",
-        fix_note="CloudTrail may generate data keys for the account's trails (kms:EncryptionContext:aws:cloudtrail:arn) "
-                 "and describe the key")
+        fix_note="CloudTrail may generate data keys for the account's trails (kms:EncryptionContext:aws:cloudtrail:arn)")
 
 
 # ---- S3B006: VPC Flow Logs and CloudFront origins reading SSE-KMS buckets -----------------------------------
@@ -543,6 +544,7 @@ def _bucket_uses(consumer: Resource, uses: list[BucketUse], need: Need, graph: G
     from iaclint.checks.estate import bucket_encryption
 
     failures: list[tuple[BucketUse, str, Any, dict]] = []  # (use, reason, holder, fix extra)
+    unfixable: list[str] = []  # why a failure gets no automatic fix
     related: list[tuple[Span, str]] = []
     for use in uses:
         enc = bucket_encryption(use.bucket, graph)
@@ -575,7 +577,9 @@ def _bucket_uses(consumer: Resource, uses: list[BucketUse], need: Need, graph: G
             extra, why = statement_fix(verdict, [need], consumer, graph,
                                        f"{need.principal.shown} may use the key ({', '.join(need.actions)})")
             if judgement.reason:
-                extra = {}
+                extra, why = {}, "a Deny statement takes the use away: remove or narrow it by hand"
+            if why:
+                unfixable.append(why)
             failures.append((use, f"{where}, on SSE-KMS with {key.reason}, and {default_policy_note(verdict)} "
                                   f"{missing_text(judgement, need)}", enc.holder, extra))
         elif judgement.state is None:
@@ -598,8 +602,9 @@ def _bucket_uses(consumer: Resource, uses: list[BucketUse], need: Need, graph: G
         if failures[0][0].span is not None:
             extra["locate_span"] = failures[0][0].span  # the consumer's end of the edge; the bucket is related
         return CheckResult.failed(reason, resource=subject, related=related, extra=extra, fixable=fixable,
-                                  no_fix_reason="each bucket needs its own key change: fix them one at a time, or "
-                                                "remove the Deny statement by hand")
+                                  no_fix_reason=unfixable[0] if unfixable else
+                                  "the buckets need keys of their own: give each one a customer managed key whose "
+                                  "policy lets the service in")
     if doubts:
         return CheckResult.unknown("; ".join(doubts), related=related)
     return CheckResult.passed("every bucket it uses is on SSE-S3 or on a key that lets it in")
