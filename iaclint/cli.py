@@ -421,6 +421,10 @@ def _rules(fmt: str, rules_dir: list[str] = (), config: Optional[str] = None) ->
 def _fix_kind(rule) -> str:
     if not rule.fix:
         return "-"
+    if rule.fix.get("display_only") or rule.fix["action"] == "share_copy":
+        return "suggestion"
+    if rule.fix["action"] == "policy_statement" and rule.fix.get("unsafe_because"):
+        return "safe/unsafe"  # a statement added to a key policy is safe; a new key for an AWS managed one is not
     if rule.fix.get("unsafe_because"):
         return "unsafe"
     if rule.fix.get("replaces_resource"):
