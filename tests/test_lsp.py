@@ -364,16 +364,19 @@ def test_parse_error_in_the_buffer_is_a_parse_diagnostic_and_the_server_goes_on(
         editor.change("main.tf", good + "\x00\ufffe{{{ ]]] \"")
         worse = await editor.diagnostics("main.tf", version=3)
         hover = await editor.hover("main.tf", 0, 0)
+        editor.change("main.tf", good + "locals {\n  deep = " + "[" * 5000 + "]" * 5000 + "\n}\n")
+        deep = await editor.diagnostics("main.tf", version=4)
         editor.change("main.tf", good)
-        healed = await editor.diagnostics("main.tf", version=4)
-        return broken, worse, hover, healed
+        healed = await editor.diagnostics("main.tf", version=5)
+        return broken, worse, hover, deep, healed
 
-    broken, worse, hover, healed = session(workspace, body)
+    broken, worse, hover, deep, healed = session(workspace, body)
     assert [d.code for d in broken] == ["PARSE"]
     assert broken[0].severity == lsp.DiagnosticSeverity.Error
     assert broken[0].range.start.line >= 9 and "main.tf" not in broken[0].message.split(":")[0]
     assert [d.code for d in worse] == ["PARSE"]
     assert hover is None
+    assert [d.code for d in deep] == ["KMS001", "KMS001"]  # 5,000 levels deep: read like any other
     assert [d.code for d in healed] == ["KMS001", "KMS001"]
 
 

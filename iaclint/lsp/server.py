@@ -30,7 +30,7 @@ from iaclint.lsp.checking import SETTINGS_FILES, Checker, RootCheck, block_start
 from iaclint.model import Applicability, Finding, Verdict
 from iaclint.source import SourceFile
 
-DEBOUNCE = 0.15  # seconds of quiet after a change before checking; initializationOptions {"debounce_ms": N}
+DEBOUNCE = 0.1  # seconds of quiet after a change before checking; initializationOptions {"debounce_ms": N}
 TERRAFORM_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json")
 RULE_WORD = re.compile(r"[A-Za-z0-9_-]*$")  # a rule id, name or peer id around the cursor
 RULE_WORD_END = re.compile(r"^[A-Za-z0-9_-]*")
@@ -74,6 +74,7 @@ class IaclintServer(LanguageServer):
         self.draining: asyncio.Task | None = None
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iaclint-check")
         self.logged: set[str] = set()
+        self.sent: dict[str, list[lsp.Diagnostic]] = {}  # absolute path -> the diagnostics last published
         self.checks_done = 0
 
     # ---- scheduling ------------------------------------------------------------------------------
@@ -100,10 +101,9 @@ class IaclintServer(LanguageServer):
             snapshot = self._snapshot()
             try:
                 checks = await loop.run_in_executor(self.worker, self._check, pending, snapshot)
+                self._publish(checks, snapshot)
             except Exception as exc:  # the layout could not be read, a bug: say so and go on serving
                 self.log(f"iaclint: the check failed: {exc.__class__.__name__}: {exc}", lsp.MessageType.Error)
-                continue
-            self._publish(checks, snapshot)
 
     def _snapshot(self) -> Snapshot:
         overlay: dict[str, SourceFile] = {}
@@ -185,7 +185,12 @@ class IaclintServer(LanguageServer):
         return state
 
     def _publish_file(self, path: str, version: int | None) -> None:
+        """Send a file's diagnostics, unless the client has these already (a check of a 50-file root changes
+        one or two files' diagnostics; the open document is always answered, for its new version)."""
         diagnostics = [entry.diagnostic for entry in self.entries_of(path)]
+        if version is None and self.sent.get(path) == diagnostics:
+            return
+        self.sent[path] = diagnostics
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(self.uri_of(path), diagnostics, version))
 
     def entries_of(self, path: str) -> list[Entry]:
