@@ -417,6 +417,25 @@ def test_unsaved_text_of_every_open_document_is_what_is_checked(tmp_path):
     assert "false" in (workspace / "variables.tf").read_text(encoding="utf-8")
 
 
+def test_closing_an_unsaved_document_checks_the_file_on_disk_again(tmp_path):
+    workspace = workspace_of(tmp_path, "KMS001/fail.tf")
+    fixed = (RULE_FIXTURES / "KMS001/fail.fixed.tf").read_text(encoding="utf-8")
+
+    async def body(editor: Editor):
+        editor.open("main.tf")
+        await editor.diagnostics("main.tf", version=1)
+        editor.change("main.tf", fixed)
+        unsaved = await editor.diagnostics("main.tf", version=2)
+        mark = len(editor.published)
+        editor.client.text_document_did_close(lsp.DidCloseTextDocumentParams(
+            lsp.TextDocumentIdentifier(editor.uri("main.tf"))))
+        return unsaved, await editor.diagnostics("main.tf", after=mark)
+
+    unsaved, closed = session(workspace, body)
+    assert unsaved == []
+    assert [d.code for d in closed] == ["KMS001", "KMS001"]  # the edits were thrown away: the file still fails
+
+
 def test_unknown_verdicts_are_hints_with_their_reason_and_suggestions_are_not_edits(tmp_path):
     workspace = workspace_of(tmp_path, "NEP001/unknown_no_default")
 

@@ -26,8 +26,8 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from iaclint import __version__
 from iaclint.lsp import convert
-from iaclint.lsp.checking import SETTINGS_FILES, Checker, RootCheck, block_start
-from iaclint.model import Applicability, Finding, Verdict
+from iaclint.lsp.checking import SETTINGS_FILES, Checker, RootCheck
+from iaclint.model import Finding
 from iaclint.source import SourceFile
 
 DEBOUNCE = 0.1  # seconds of quiet after a change before checking; initializationOptions {"debounce_ms": N}
@@ -56,10 +56,11 @@ class RootState:
 
 @dataclass
 class Snapshot:
-    """The open documents when a check starts: their text (the overlay), versions and client URIs."""
+    """What a check starts from: the open documents' text (the overlay) and versions, and the roots known."""
 
     overlay: dict[str, SourceFile]
     versions: dict[str, int]
+    known_roots: set[Path]  # roots checked before: a checkout or a settings change checks these again
 
 
 class IaclintServer(LanguageServer):
@@ -75,7 +76,6 @@ class IaclintServer(LanguageServer):
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="iaclint-check")
         self.logged: set[str] = set()
         self.sent: dict[str, list[lsp.Diagnostic]] = {}  # absolute path -> the diagnostics last published
-        self.checks_done = 0
 
     # ---- scheduling ------------------------------------------------------------------------------
 
@@ -117,7 +117,7 @@ class IaclintServer(LanguageServer):
             overlay[path] = SourceFile(path, text[1:] if has_bom else text, has_bom)
             if document.version is not None:
                 versions[path] = document.version
-        return Snapshot(overlay, versions)
+        return Snapshot(overlay, versions, set(self.roots))
 
     def _check(self, pending: dict[str, bool], snapshot: Snapshot) -> list[tuple[Path, RootCheck, float]]:
         """On the worker thread: the roots the changed files affect, checked one by one."""
@@ -131,10 +131,10 @@ class IaclintServer(LanguageServer):
             if not found:
                 every_known = True  # a variables file named by the settings' var_files
             for root in found:
-                if any_root or root in self.roots:
+                if any_root or root in snapshot.known_roots:
                     roots[root] = None
         if every_known:
-            roots.update(dict.fromkeys(self.roots))
+            roots.update(dict.fromkeys(snapshot.known_roots))
         out = []
         for root in roots:
             started = time.perf_counter()
@@ -161,7 +161,6 @@ class IaclintServer(LanguageServer):
             self.log(f"iaclint: checked {root} in {seconds * 1000:.0f} ms: {len(check.findings)} findings")
         for path in sorted(touched):
             self._publish_file(path, snapshot.versions.get(path))
-        self.checks_done += 1
 
     def _state(self, check: RootCheck, snapshot: Snapshot) -> RootState:
         positions = convert.Positions(dict(check.texts), self._units)
