@@ -477,6 +477,18 @@ def _explanation(rule) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+@app.command()
+def lsp() -> None:
+    """Run the language server on standard input and output, for editors (pip install 'iaclint[lsp]')."""
+    _guard(_lsp)()
+
+
+def _lsp() -> None:
+    from iaclint.lsp import serve
+
+    serve()
+
+
 def main() -> None:
     """Run the CLI on a thread with a deep stack: real configurations nest little, hostile ones a lot,
     and a list 5,000 deep must be read (or reported) like any other, not crash the interpreter."""
