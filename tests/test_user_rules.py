@@ -338,3 +338,20 @@ def test_a_check_that_returns_no_result_is_an_unknown_with_the_reason(project):
     findings = lint([str(project / "infra")], options(), rules=[rule]).report.findings
     assert len(findings) == 3 and all(f.verdict.value == "unknown" for f in findings)  # every cluster checked
     assert "check mine:broken returned NoneType, not a CheckResult" in findings[0].message
+
+
+def test_a_rule_file_linked_out_of_the_repository_is_not_read(project, tmp_path_factory):
+    """A repository's settings may name a rules folder inside it; a file there that links out of the
+    repository is refused without being opened, as a linked .tf file is (its text could reach messages)."""
+    outside = tmp_path_factory.mktemp("elsewhere") / "ORG009.yaml"
+    outside.write_text(rule_text(id="ORG009", name="linked-out"))
+    (project / "policies" / "ORG009.yaml").symlink_to(outside)
+    (project / ".iaclint.toml").write_text('rules = ["policies"]\n')
+    listed = iaclint("rules", cwd=project)
+    assert listed.returncode == 2
+    assert "policies/ORG009.yaml" in listed.stderr and "symbolic link" in listed.stderr
+    assert "outside the repository" in listed.stderr and "ORG009 " not in listed.stdout
+    # named on the command line, the folder is the user's own choice: its links are followed
+    chosen = iaclint("rules", "--rules-dir", "policies", cwd=project)
+    assert chosen.returncode == 0, chosen.stderr
+    assert re.search(r"ORG009\s+linked-out", chosen.stdout)

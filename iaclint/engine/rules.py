@@ -202,10 +202,11 @@ def load_rules() -> tuple[Rule, ...]:
 _user_rules: tuple[Rule, ...] = ()  # this run's rules from the user's folders: see use_rule_folders
 
 
-def use_rule_folders(folders, keep: bool = False) -> tuple[Rule, ...]:
+def use_rule_folders(folders, keep: bool = False, tree=None) -> tuple[Rule, ...]:
     """Load the user's rule folders and make their rules known to every lookup of this process (select,
     ignore, severity, suppressions, explain, reports). The command line sets them once per run, before
-    the settings; settings with a `rules` key add theirs (``keep``). A folder already loaded is skipped."""
+    the settings; settings with a `rules` key add theirs (``keep``). A folder already loaded is skipped.
+    ``tree``: the repository the settings were found in; its rule files must stay inside it."""
     global _user_rules
     kept = _user_rules if keep else ()
     loaded = {str(Path(r.path).resolve().parent) for r in kept}
@@ -218,7 +219,7 @@ def use_rule_folders(folders, keep: bool = False) -> tuple[Rule, ...]:
     if wanted:
         from iaclint.engine.user_rules import load_rule_folders  # only when there are folders: most runs have none
 
-        kept += tuple(load_rule_folders(wanted, list(kept)))
+        kept += tuple(load_rule_folders(wanted, list(kept), tree))
     _user_rules = kept
     return _user_rules
 

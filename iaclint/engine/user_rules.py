@@ -41,7 +41,9 @@ class Problems:
         self.found: list[tuple[str, int, str]] = []
 
     def add(self, path: Path, line: int | None, message: str) -> None:
-        self.found.append((display_path(path), line or 0, message))
+        from iaclint.tree import shown_as_found  # a linked file is named as the folder lists it, not its target
+
+        self.found.append((shown_as_found(path), line or 0, message))
 
     def __len__(self) -> int:
         return len(self.found)
@@ -56,11 +58,13 @@ class Problems:
                         + "\n  ".join(lines))
 
 
-def load_rule_folders(folders: list[Path], taken: list[Rule] | None = None) -> list[Rule]:
+def load_rule_folders(folders: list[Path], taken: list[Rule] | None = None, tree=None) -> list[Rule]:
     """The rules in these folders (their *.yaml and *.yml files, not subfolders), every file validated.
 
     ``taken`` are rules already known (other folders loaded earlier); an id or name that one of them, a
-    bundled rule or another file here already uses is an error. Raises RuleError listing every problem."""
+    bundled rule or another file here already uses is an error. ``tree`` (a Tree, for folders a
+    repository's settings name): a file linked out of it, or that is not a regular file, is an error and
+    is not opened, as for configuration files. Raises RuleError listing every problem."""
     problems = Problems()
     rules: list[Rule] = []
     owners: dict[str, str] = {}
@@ -79,6 +83,10 @@ def load_rule_folders(folders: list[Path], taken: list[Rule] | None = None) -> l
         if not files:
             problems.add(folder, None, "no rule files (*.yaml) in this folder")
         for path in files:
+            refused = tree.why_not_read(path) if tree is not None else ""
+            if refused:
+                problems.add(path, None, f"{refused}; not read")
+                continue
             rule = load_user_rule(path, problems, owners)
             if rule is not None:
                 rules.append(rule)

@@ -145,7 +145,7 @@ def parse_settings(path: Path, data: dict[str, Any], confined: bool = False) -> 
 
         settings.rules = [path.parent / f for f in _inside(tree, table["rules"], path.parent, where, "rules")]
         try:
-            use_rule_folders(settings.rules, keep=True)
+            use_rule_folders(settings.rules, keep=True, tree=tree)
         except RuleError as exc:
             raise SettingsError(f"{where}: rules: {exc}") from None
     if "select" in table:
