@@ -50,7 +50,11 @@ def render(report: Report) -> str:
     lines = ["## iaclint: encryption at rest", "",
              f"**{status}**: {s['fail']} failing, {s['unknown']} unknown, {s['suppressed']} suppressed"
              + (f", {s['baselined']} in the baseline" if s["baselined"] else "")
-             + f", {s['fixable']} fixable, in {s['files']} files (threshold: {report.threshold.value}).", ""]
+             + (f", {s['new']} new since `{report.since}`" if report.since else "")
+             + (f" ({report.existing_hidden} already there not shown)" if report.existing_hidden else "")
+             + f", {s['fixable']} fixable" + (f" ({s['unsafe_fixable']} more with `--unsafe-fixes`)"
+                                              if s["unsafe_fixable"] else "")
+             + f", in {s['files']} files (threshold: {report.threshold.value}).", ""]
     if live:
         by_rule = Counter((f.rule_id, f.rule_name, f.severity) for f in live)
         lines += ["| rule | severity | findings |", "|---|---|---|"]

@@ -202,9 +202,10 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     graphs: list[Graph] = []
     files: list[str] = []
     errors: list[str] = []
-    evaluations: list[tuple[str, str, str]] = []
+    evaluations: list[tuple[str, str, str, str]] = []
     providers: list[dict] = []
     roots: list[str] = []
+    comparisons = None  # --base: one comparison per repository for the whole run
     for number, target in enumerate(targets, start=1):
         if callable(options.progress):
             options.progress(number, len(targets), display_path(target.path) if target.text is None else "<stdin>")
@@ -221,19 +222,25 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             continue
         graphs.append(graph)
         if options.base and target.kind == "module":
-            from iaclint.run.base import BaseError, mark_new_resources
+            from iaclint.run.base import BaseError, BaseInputs, Comparisons, mark_new_resources
 
+            comparisons = comparisons or Comparisons(options.base, options.cache)
             try:
-                mark_new_resources(graph, target.path, options.base, options.environ, options.cache)
+                mark_new_resources(graph, target.path, comparisons,
+                                   BaseInputs(target_var_files(target, options, loader), list(options.cli_vars),
+                                              options.environ))
             except BaseError as exc:
-                notices.append(f"--base {options.base}: {exc}; fixes treat every resource as possibly live")
+                notice = f"--base {options.base}: {exc}; fixes treat every resource as possibly live"
+                if notice not in notices:
+                    notices.append(notice)
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
         target_findings = run_rules(graph, rules, options.selection, checked if options.record_evaluations else None)
         notices.extend(n for n in graph.notices if n not in notices)  # evaluation adds some as rules run
         if target.only_files is not None:
             checked = [c for c in checked if c[2] in target.only_files]
-        evaluations.extend(checked)
+        root_shown = display_path(target.path) if target.kind == "module" else ""
+        evaluations.extend((rule_id, address, file, root_shown) for rule_id, address, file in checked)
         if target.only_files is not None:
             wanted = target.only_files
             target_findings = [f for f in target_findings if f.files() & wanted]
@@ -251,6 +258,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     report.roots = roots
     report.cwd = str(Path.cwd())
     report.repo_root = str(project_root(Path.cwd()))
+    report.base_ref = options.base
     return LintRun(report, graphs, targets)
 
 
@@ -260,10 +268,15 @@ def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoade
 
         return load_plan_target(target, options)
     loader = loader or ConfigLoader(options.overlay, make_cache(options.cache))
-    shared = [f for f in options.shared_var_files if _declares_any(loader, target.path, f)]
-    inputs = collect_inputs(target.path, shared + list(options.var_files) + target.extra_var_files, options.cli_vars,
+    inputs = collect_inputs(target.path, target_var_files(target, options, loader), options.cli_vars,
                             options.environ, options.overlay)
     return build_hcl_graph(target.path, inputs, loader)
+
+
+def target_var_files(target: Target, options: LintOptions, loader: ConfigLoader) -> list[str]:
+    """The variables files a root is checked with, in the order they apply (after its auto-loaded ones)."""
+    shared = [f for f in options.shared_var_files if _declares_any(loader, target.path, f)]
+    return shared + list(options.var_files) + target.extra_var_files
 
 
 def _declares_any(loader: ConfigLoader, root: Path, var_file: str) -> bool:
