@@ -55,6 +55,11 @@ NoCacheOpt = typer.Option(False, "--no-cache", help="Parse every file again inst
                                                      "($XDG_CACHE_HOME/iaclint).")
 BaseOpt = typer.Option(None, "--base", help="Git revision to compare with: resources added since it were never "
                                             "applied, so fixes that replace them are safe.")
+SinceOpt = typer.Option(None, "--since", help="Git revision to compare findings with: each is marked new or "
+                                              "already there (same rule, root, resource and cause); also the "
+                                              "--base when that is not given.")
+NewOnlyOpt = typer.Option(False, "--new-only", help="Report only the findings that were not there at --since "
+                                                    "(or --base): gate a pull request on what it introduces.")
 SkipPathOpt = typer.Option([], "--skip-path", help="Directory glob not searched for root modules. Repeatable.")
 FormatOpt = typer.Option(["text"], "--format", "-f",
                          help="text, json, sarif, github, junit, markdown or rdjson; FORMAT:FILE writes to a file "
@@ -214,6 +219,8 @@ def check(
     recursive: bool = RecursiveOpt,
     skip_path: List[str] = SkipPathOpt,
     base: Optional[str] = BaseOpt,
+    since: Optional[str] = SinceOpt,
+    new_only: bool = NewOnlyOpt,
     color: Optional[bool] = ColorOpt,
     quiet: bool = QuietOpt,
     compact: bool = CompactOpt,
@@ -225,7 +232,7 @@ def check(
     style = {"color": _use_color(color), "quiet": quiet, "compact": compact}
     _guard(_check)(paths or ["."], format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
                    config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path, base,
-                   style, soft_fail, no_cache, jobs)
+                   style, soft_fail, no_cache, jobs, since, new_only)
 
 
 def _use_color(flag: Optional[bool]) -> bool:
@@ -238,11 +245,15 @@ def _use_color(flag: Optional[bool]) -> bool:
 
 def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
            baseline, write_baseline, no_inline, config, recursive=True, skip_path=(), base=None, style=None,
-           soft_fail=False, no_cache=False, jobs=0) -> None:
+           soft_fail=False, no_cache=False, jobs=0, since=None, new_only=False) -> None:
     from iaclint.run.pipeline import check_paths
 
+    if new_only and not (since or base):
+        raise UsageError("--new-only needs the revision to compare with: --since REF (or --base REF)")
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline, recursive, skip_path, base, no_cache, jobs)
+                       no_inline, recursive, skip_path, base or since, no_cache, jobs)
+    options.since = since or (base if new_only else None)
+    options.new_only = new_only
     outputs = _outputs(formats)
     options.record_evaluations = any(name == "junit" for name, _ in outputs)
     options.progress = _progress_reporter()

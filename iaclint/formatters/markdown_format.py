@@ -63,6 +63,7 @@ def render(report: Report) -> str:
         lines += ["", "| where | rule | resource | finding |", "|---|---|---|---|"]
         for f in live:
             verdict = " (unknown)" if f.verdict is Verdict.UNKNOWN else ""
+            verdict += " **new**" if f.base_state == "new" else ""
             lines.append(f"| `{f.location.file}:{f.location.line}` | {f.rule_id}{verdict} | `{_cell(f.address)}` | "
                          f"{_cell(f.message)} |")
         fixes = [f for f in live if f.fix is not None]

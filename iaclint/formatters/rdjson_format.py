@@ -34,8 +34,9 @@ def _range(f: Finding) -> dict[str, Any]:
 
 def diagnostic(f: Finding, report: Report) -> dict[str, Any]:
     message = f.message + (f" ({f.address})" if f.address else "")
+    new = f"[new since {report.since}] " if f.base_state == "new" and report.since else ""
     data: dict[str, Any] = {
-        "message": ("Unknown: " if f.verdict is Verdict.UNKNOWN else "") + message,
+        "message": new + ("Unknown: " if f.verdict is Verdict.UNKNOWN else "") + message,
         "location": {"path": report.repo_path(f.location.file), "range": _range(f)},
         "severity": "INFO" if f.verdict is Verdict.UNKNOWN else SEVERITY[f.severity],
         "code": {"value": f.rule_id, "url": help_uri(f.rule_id)},

@@ -124,8 +124,9 @@ def _result(finding: Finding, rule_index: dict[str, int], report: Report) -> dic
         if s.location is not None:
             suppression["location"] = {"physicalLocation": _physical(s.location, report)}
         result["suppressions"] = [suppression]
-    if finding.baseline_state is not None:
-        result["baselineState"] = "unchanged" if finding.baseline_state == "baselined" else "new"
+    states = [s for s in (finding.baseline_state, finding.base_state) if s is not None]
+    if states:  # new only when neither the baseline nor the --since revision had it
+        result["baselineState"] = "new" if all(s == "new" for s in states) else "unchanged"
     fix = _fix(finding, report)
     if fix is not None:
         result["fixes"] = [fix]

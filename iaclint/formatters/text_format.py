@@ -23,6 +23,8 @@ def finding_line(f: Finding, with_file: bool = True, show_root: bool = False, co
     where_root = f" in {f.root}" if show_root and f.root else ""
     address = f" ({f.address}{where_root})" if f.address else ""
     marker = f" {f.fix_marker}" if f.fix_marker else ""
+    if f.base_state == "new":
+        marker += " [new]"
     code = "2" if f.verdict is Verdict.UNKNOWN else _COLOURS[f.severity]
     head = _paint(f"{f.rule_id} [{f.severity.value}]", code, color)
     return f"{_paint(where, '1', color)}: {head} {verdict}{f.message}{address}{marker}"

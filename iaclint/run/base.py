@@ -230,6 +230,28 @@ class BaseComparison:
             position = end + 1 + size + 1
         return texts
 
+    def changed_lines(self, files: list[str]) -> dict[str, set[int] | None]:
+        """Lines of these files (relative to the top) that the working tree added or changed since the
+        base; None for a file git does not track yet (every line is new)."""
+        if not files:
+            return {}
+        out = _git(["diff", "-U0", "--no-color", "--no-ext-diff", self.commit, "--", *files], self.top)
+        changed: dict[str, set[int] | None] = {}
+        current: set[int] | None = None
+        for line in out.splitlines():
+            if line.startswith("+++ "):
+                name = line[4:].strip().strip('"')
+                current = changed.setdefault(name[2:], set()) if name.startswith("b/") else None
+            elif line.startswith("@@") and current is not None:
+                match = re.match(r"@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@", line)
+                if match:
+                    start, count = int(match.group(1)), int(match.group(2) or 1)
+                    current.update(range(start, start + count))
+        untracked = _git(["ls-files", "--others", "--exclude-standard", "--", *files], self.top)
+        for name in untracked.splitlines():
+            changed[name] = None
+        return changed
+
     def tree(self, files: list[str]) -> "BaseTree":
         """These files at the base, on disk: kept in the cache folder per commit and file list (the parse
         cache then serves them on every hook run of the commit), or in a temporary folder."""
@@ -279,10 +301,10 @@ def mark_new_resources(graph: Graph, root: Path, comparisons: Comparisons, input
     inputs = inputs or BaseInputs()
     comparison = comparisons.of(root)
     root_rel = comparison.relative(root)
-    base_roots, doubt = _base_roots(graph, root, root_rel, comparison)
-    var_files, outside = _base_var_files(inputs.var_files, comparison)
+    folders_at_base, doubt = base_roots(graph, root, root_rel, comparison)
+    var_files, outside = base_var_files(inputs.var_files, comparison)
     existing: list[tuple[BaseRoot, Existing]] = []
-    for base_root in base_roots:
+    for base_root in folders_at_base:
         folders = comparison.module_folders([base_root.folder])
         files = comparison.files_in(folders, var_files)
         tree = comparison.tree(files)
@@ -295,7 +317,7 @@ def mark_new_resources(graph: Graph, root: Path, comparisons: Comparisons, input
     _mark(graph, comparison.ref, existing, doubt)
 
 
-def _base_var_files(var_files: list[str], comparison: BaseComparison) -> tuple[list[str], list[str]]:
+def base_var_files(var_files: list[str], comparison: BaseComparison) -> tuple[list[str], list[str]]:
     """(variables files inside the repository, by their path there; those outside it, read as they are now)."""
     inside: list[str] = []
     outside: list[str] = []
@@ -307,7 +329,7 @@ def _base_var_files(var_files: list[str], comparison: BaseComparison) -> tuple[l
     return inside, outside
 
 
-def _base_roots(graph: Graph, root: Path, root_rel: str, comparison: BaseComparison) -> tuple[list[BaseRoot], str]:
+def base_roots(graph: Graph, root: Path, root_rel: str, comparison: BaseComparison) -> tuple[list[BaseRoot], str]:
     """The folders at the base that hold this root's state, and a reason when that cannot be told."""
     roots: list[BaseRoot] = []
     if comparison.has_terraform_files(root_rel):

@@ -41,6 +41,8 @@ class LintOptions:
     overlay: dict | None = None  # absolute path -> SourceFile: fixed contents being verified, not yet written
     shared_var_files: list[str] = field(default_factory=list)  # settings var_files: for the roots that use them
     base: str | None = None  # git revision: resources missing there were never applied from this branch
+    since: str | None = None  # git revision findings are compared with: each is marked new or existing
+    new_only: bool = False  # report only the findings that were not there at `since`
     progress: object = None  # progress(done, total, what): called as each target is checked
     cache: bool = True  # keep parsed files between runs (hcl/cache.py)
     jobs: int = 0  # processes for parsing uncached files; 0: one per CPU
@@ -205,7 +207,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     evaluations: list[tuple[str, str, str, str]] = []
     providers: list[dict] = []
     roots: list[str] = []
-    comparisons = None  # --base: one comparison per repository for the whole run
+    comparisons = _Comparisons(options.cache)  # --base, --since: git is asked once per question in a run
     for number, target in enumerate(targets, start=1):
         if callable(options.progress):
             options.progress(number, len(targets), display_path(target.path) if target.text is None else "<stdin>")
@@ -222,17 +224,12 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             continue
         graphs.append(graph)
         if options.base and target.kind == "module":
-            from iaclint.run.base import BaseError, BaseInputs, Comparisons, mark_new_resources
+            from iaclint.run.base import BaseError, mark_new_resources
 
-            comparisons = comparisons or Comparisons(options.base, options.cache)
             try:
-                mark_new_resources(graph, target.path, comparisons,
-                                   BaseInputs(target_var_files(target, options, loader), list(options.cli_vars),
-                                              options.environ))
+                mark_new_resources(graph, target.path, comparisons.of(options.base), _base_inputs(target, options, loader))
             except BaseError as exc:
-                notice = f"--base {options.base}: {exc}; fixes treat every resource as possibly live"
-                if notice not in notices:
-                    notices.append(notice)
+                _notice(notices, f"--base {options.base}: {exc}; fixes treat every resource as possibly live")
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
         target_findings = run_rules(graph, rules, options.selection, checked if options.record_evaluations else None)
@@ -244,6 +241,8 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
         if target.only_files is not None:
             wanted = target.only_files
             target_findings = [f for f in target_findings if f.files() & wanted]
+        if target.kind == "module" and (options.since or options.base):
+            _compare_with_base(target_findings, graph, target, options, loader, comparisons, rules, notices)
         if target.kind == "module":
             for f in target_findings:
                 f.root = display_path(target.path)
@@ -259,7 +258,55 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     report.cwd = str(Path.cwd())
     report.repo_root = str(project_root(Path.cwd()))
     report.base_ref = options.base
+    report.since = options.since
     return LintRun(report, graphs, targets)
+
+
+class _Comparisons:
+    """One run's git comparisons, by revision (--base and --since may name different ones)."""
+
+    def __init__(self, cache: bool):
+        self.cache = cache
+        self.by_ref: dict = {}
+
+    def of(self, ref: str):
+        from iaclint.run.base import Comparisons
+
+        if ref not in self.by_ref:
+            self.by_ref[ref] = Comparisons(ref, self.cache)
+        return self.by_ref[ref]
+
+
+def _base_inputs(target: Target, options: LintOptions, loader: ConfigLoader):
+    from iaclint.run.base import BaseInputs
+
+    return BaseInputs(target_var_files(target, options, loader), list(options.cli_vars), options.environ)
+
+
+def _notice(notices: list[str], text: str) -> None:
+    if text not in notices:
+        notices.append(text)
+
+
+def _compare_with_base(findings: list[Finding], graph: Graph, target: Target, options: LintOptions,
+                       loader: ConfigLoader, comparisons: _Comparisons, rules: list[Rule], notices: list[str]) -> None:
+    """--since: mark each finding new or existing; --base or --since: findings whose cause the change wrote
+    are located at the cause."""
+    from iaclint.run.base import BaseError
+    from iaclint.run.since import locate_at_changed_causes, mark_new_findings
+
+    ref = options.since or options.base
+    try:
+        if options.since:
+            mark_new_findings(findings, graph, target.path, comparisons.of(options.since),
+                              _base_inputs(target, options, loader), rules, options.selection)
+        locate_at_changed_causes(findings, comparisons.of(ref).of(target.path))
+    except BaseError as exc:
+        if options.since:  # fail closed: a gate on new findings must not pass because git could not answer
+            for f in findings:
+                f.base_state = "new"
+            _notice(notices, f"--since {ref}: {exc}; every finding counts as new")
+        # --base alone: mark_new_resources has said why already
 
 
 def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoader | None = None) -> Graph:
