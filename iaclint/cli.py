@@ -58,6 +58,9 @@ BaseOpt = typer.Option(None, "--base", help="Git revision to compare with: resou
 SinceOpt = typer.Option(None, "--since", help="Git revision to compare findings with: each is marked new or "
                                               "already there (same rule, root, resource and cause); also the "
                                               "--base when that is not given.")
+StagedOpt = typer.Option(False, "--staged", help="The paths are a commit's changed files (what pre-commit "
+                                                 "passes): staged deletions are found with git, and files read by "
+                                                 "file(), lock and settings files map to the roots they affect.")
 NewOnlyOpt = typer.Option(False, "--new-only", help="Report only the findings that were not there at --since "
                                                     "(or --base): gate a pull request on what it introduces.")
 SkipPathOpt = typer.Option([], "--skip-path", help="Directory glob not searched for root modules. Repeatable.")
@@ -221,6 +224,7 @@ def check(
     base: Optional[str] = BaseOpt,
     since: Optional[str] = SinceOpt,
     new_only: bool = NewOnlyOpt,
+    staged: bool = StagedOpt,
     color: Optional[bool] = ColorOpt,
     quiet: bool = QuietOpt,
     compact: bool = CompactOpt,
@@ -230,9 +234,9 @@ def check(
 ) -> None:
     """Check Terraform directories, files or plans and report findings."""
     style = {"color": _use_color(color), "quiet": quiet, "compact": compact}
-    _guard(_check)(paths or ["."], format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
+    _guard(_check)(paths or ([] if staged else ["."]), format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
                    config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path, base,
-                   style, soft_fail, no_cache, jobs, since, new_only)
+                   style, soft_fail, no_cache, jobs, since, new_only, staged)
 
 
 def _use_color(flag: Optional[bool]) -> bool:
@@ -245,7 +249,7 @@ def _use_color(flag: Optional[bool]) -> bool:
 
 def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
            baseline, write_baseline, no_inline, config, recursive=True, skip_path=(), base=None, style=None,
-           soft_fail=False, no_cache=False, jobs=0, since=None, new_only=False) -> None:
+           soft_fail=False, no_cache=False, jobs=0, since=None, new_only=False, staged=False) -> None:
     from iaclint.run.pipeline import check_paths
 
     if new_only and not (since or base):
@@ -254,6 +258,7 @@ def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, sele
                        no_inline, recursive, skip_path, base or since, no_cache, jobs)
     options.since = since or (base if new_only else None)
     options.new_only = new_only
+    options.staged = staged
     outputs = _outputs(formats)
     options.record_evaluations = any(name == "junit" for name, _ in outputs)
     options.progress = _progress_reporter()

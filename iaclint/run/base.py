@@ -183,6 +183,16 @@ class BaseComparison:
                 todo.append(target)
         return folders
 
+    def files_read(self, graph: Graph) -> list[str]:
+        """The files in the repository the graph's file()/templatefile() calls read, so the base has its own."""
+        out = []
+        for name in sorted(graph.files_read):
+            try:
+                out.append(Path(name).relative_to(self.top).as_posix())
+            except ValueError:
+                continue
+        return out
+
     def files_in(self, folders: list[str], extra: list[str] = ()) -> list[str]:
         """The files at the base directly in these folders, and those of ``extra`` that exist there."""
         specs = list(dict.fromkeys([_children(f) for f in folders] + list(extra)))
@@ -306,7 +316,7 @@ def mark_new_resources(graph: Graph, root: Path, comparisons: Comparisons, input
     existing: list[tuple[BaseRoot, Existing]] = []
     for base_root in folders_at_base:
         folders = comparison.module_folders([base_root.folder])
-        files = comparison.files_in(folders, var_files)
+        files = comparison.files_in(folders, var_files + comparison.files_read(graph))
         tree = comparison.tree(files)
         try:
             present = [f for f in var_files if (tree.path / f).is_file()]
@@ -627,3 +637,23 @@ def _existed(address: str, moves: list[tuple[str, str]], existing: list[tuple[Ba
             if old in addresses:
                 return f"it exists at {ref} as {old}{where} (a moved block renamed it)"
     return None
+
+
+def staged_deletions(start: Path, ref: str) -> list[Path]:
+    """Files the index deletes (or renames away) since ``ref``: what pre-commit never passes to a hook."""
+    top = _repository(start)
+    if top is None:
+        raise BaseError(f"{start} is not in a git repository")
+    top = Path(_git(["rev-parse", "--show-toplevel"], top).strip()).resolve()
+    out = _git(["diff", "--cached", "--no-renames", "--name-only", "--diff-filter=D", "-z", ref, "--"], top)
+    return [top / name for name in out.split("\0") if name]
+
+
+def text_at(start: Path, ref: str, path: Path) -> str:
+    """A file's text at ``ref`` ("" when it was not there)."""
+    top = Path(_git(["rev-parse", "--show-toplevel"], start).strip()).resolve()
+    try:
+        name = path.resolve().relative_to(top).as_posix()
+    except ValueError:
+        return ""
+    return _git(["show", f"{ref}:{name}"], top, ok=(0, 128))

@@ -19,6 +19,7 @@ from iaclint.graph.config import terraform_files
 
 SKIPPED_DIRS = {".terraform", ".git", "node_modules"}
 _LOCAL_SOURCE = re.compile(r'''(?m)^\s*"?source"?\s*[=:]\s*"(\.{1,2}/[^"$]*)"''')
+_READS_FILE = re.compile(r'''\b(?:file|templatefile)\s*\(\s*(?:"((?:[^"\\\n]|\\.)*)")?''')
 
 
 @dataclass
@@ -27,7 +28,9 @@ class ModuleTree:
 
     base: Path
     directories: list[Path] = field(default_factory=list)
-    calls: dict[Path, set[Path]] = field(default_factory=dict)  # caller -> local modules it calls
+    calls: dict[Path, set[Path]] = field(default_factory=dict)  # caller -> local modules it calls (even missing)
+    reads: dict[Path, list[str | None]] = field(default_factory=dict)  # folder -> file()/templatefile() paths
+    # as globs (`${...}` made `*`); None for a path that is not a string (file(var.policy))
 
     @property
     def roots(self) -> list[Path]:
@@ -49,6 +52,24 @@ class ModuleTree:
                     seen.add(callee)
                     todo.append(callee)
         return seen
+
+    def readers_of(self, path: Path) -> list[Path]:
+        """The folders whose file()/templatefile() calls may read ``path`` (a cheap scan: the evaluation
+        says which really did, in Graph.files_read)."""
+        path = path.resolve()
+        found = []
+        for folder, globs in self.reads.items():
+            for glob in globs:
+                if glob is None:
+                    near = [folder, *(r for r in self.roots_of(folder))]
+                    if any(path.is_relative_to(place) for place in near):
+                        found.append(folder)
+                        break
+                elif fnmatch.fnmatchcase(str(path), glob) if os.path.isabs(glob) else \
+                        fnmatch.fnmatchcase(path.name, os.path.basename(glob)):
+                    found.append(folder)
+                    break
+        return found
 
     def roots_of(self, directory: Path) -> list[Path]:
         """The roots that load a directory (the directory itself when it is a root or nobody loads it)."""
@@ -94,10 +115,25 @@ def module_tree(base: Path, skip: list[str] = ()) -> ModuleTree:
                 continue
             for match in _LOCAL_SOURCE.finditer(text):
                 target = (here / match.group(1)).resolve()
-                if target.is_dir() and target != here:
+                if target != here and (target.is_dir() or not target.exists()):  # a deleted module too
                     callees.add(target)
+            if "file" in text:
+                reads = [_read_glob(here, m.group(1)) for m in _READS_FILE.finditer(text)]
+                if reads:
+                    tree.reads[here] = reads
         tree.calls[here] = callees
     return tree
+
+
+def _read_glob(here: Path, literal: str | None) -> str | None:
+    """The files a file()/templatefile() path may name: `${path.module}` is the folder, other
+    interpolations any text; a relative path is matched by its last part (terraform reads it from
+    the directory it runs in)."""
+    if literal is None:
+        return None
+    glob = literal.replace("${path.module}", str(here))
+    glob = re.sub(r"\$\{[^}]*\}", "*", glob)
+    return os.path.normpath(glob) if os.path.isabs(glob) else glob
 
 
 def loaded_directories(roots: list[Path]) -> list[Path]:

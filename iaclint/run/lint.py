@@ -49,6 +49,7 @@ class LintOptions:
     recursive: bool = True  # a directory that is not a root module is searched for root modules
     skip_paths: list[str] = field(default_factory=list)  # directory globs not searched (--skip-path)
     record_evaluations: bool = True  # every (rule, resource) checked, for JUnit's passing test cases
+    staged: bool = False  # paths are changed files (pre-commit); deletions are asked of git (changes.py)
 
 
 @dataclass
@@ -61,6 +62,12 @@ class Target:
     extra_var_files: list[str] = field(default_factory=list)
     text: str | None = None  # plan JSON already read (standard input, a pipe)
     name: str = "<stdin>"  # what to call a plan given as text
+    # --staged: changes that may affect any resource of the root (a deleted file, the lock file, settings):
+    # its findings that were not there at --base are reported too, not only those touching only_files
+    whole_reasons: list[str] = field(default_factory=list)
+    reads: set[str] = field(default_factory=set)  # changed files (absolute) it may read with file(): the same,
+    # when its evaluation did read one
+    base_var_files: list[str] | None = None  # the settings' var_files at --base, when the settings changed
 
 
 @dataclass
@@ -79,6 +86,10 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None) -> t
     file stands for the roots it affects, which report only findings that touch that file.
     """
     options = options or LintOptions()
+    if options.staged:
+        from iaclint.run.changes import changed_file_targets
+
+        return changed_file_targets(paths, options)
     if not paths:
         paths = ["."]
     modules: dict[Path, Target] = {}
@@ -238,11 +249,24 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             checked = [c for c in checked if c[2] in target.only_files]
         root_shown = display_path(target.path) if target.kind == "module" else ""
         evaluations.extend((rule_id, address, file, root_shown) for rule_id, address, file in checked)
+        whole = target.kind == "module" and bool(target.whole_reasons or target.reads & graph.files_read)
+        if target.kind == "module" and (options.since or whole):
+            _mark_new_findings(target_findings, graph, target, options, loader, comparisons, rules, notices)
+        if whole:
+            read = sorted(display_path(p) for p in target.reads & graph.files_read)
+            why = "; ".join(target.whole_reasons + [f"it reads {name}, which changed" for name in read])
+            since = options.since or options.base
+            _notice(notices, f"{display_path(target.path)}: {why}: every finding of the root"
+                             + (f" that was not there at {since}" if since else "") + " is reported")
         if target.only_files is not None:
             wanted = target.only_files
-            target_findings = [f for f in target_findings if f.files() & wanted]
+            target_findings = [f for f in target_findings
+                               if f.files() & wanted or (whole and f.base_state != "existing")]
+        if whole and not options.since:  # compared only to scope the root: not a --since report
+            for f in target_findings:
+                f.base_state = None
         if target.kind == "module" and (options.since or options.base):
-            _compare_with_base(target_findings, graph, target, options, loader, comparisons, rules, notices)
+            _locate_at_changed_causes(target_findings, target, options, comparisons)
         if target.kind == "module":
             for f in target_findings:
                 f.root = display_path(target.path)
@@ -280,7 +304,10 @@ class _Comparisons:
 def _base_inputs(target: Target, options: LintOptions, loader: ConfigLoader):
     from iaclint.run.base import BaseInputs
 
-    return BaseInputs(target_var_files(target, options, loader), list(options.cli_vars), options.environ)
+    var_files = target_var_files(target, options, loader)
+    if target.base_var_files is not None:  # the settings changed: the base had its own var_files
+        var_files = target.base_var_files + list(options.var_files) + target.extra_var_files
+    return BaseInputs(var_files, list(options.cli_vars), options.environ)
 
 
 def _notice(notices: list[str], text: str) -> None:
@@ -288,25 +315,35 @@ def _notice(notices: list[str], text: str) -> None:
         notices.append(text)
 
 
-def _compare_with_base(findings: list[Finding], graph: Graph, target: Target, options: LintOptions,
+def _mark_new_findings(findings: list[Finding], graph: Graph, target: Target, options: LintOptions,
                        loader: ConfigLoader, comparisons: _Comparisons, rules: list[Rule], notices: list[str]) -> None:
-    """--since: mark each finding new or existing; --base or --since: findings whose cause the change wrote
-    are located at the cause."""
+    """Mark each finding new or existing at --since (or --base, for a root a deletion or settings change
+    affects as a whole); when git cannot answer, every finding counts as new (a gate fails closed)."""
     from iaclint.run.base import BaseError
-    from iaclint.run.since import locate_at_changed_causes, mark_new_findings
+    from iaclint.run.since import mark_new_findings
 
     ref = options.since or options.base
+    if not ref:
+        return
     try:
-        if options.since:
-            mark_new_findings(findings, graph, target.path, comparisons.of(options.since),
-                              _base_inputs(target, options, loader), rules, options.selection)
-        locate_at_changed_causes(findings, comparisons.of(ref).of(target.path))
+        mark_new_findings(findings, graph, target.path, comparisons.of(ref), _base_inputs(target, options, loader),
+                          rules, options.selection)
     except BaseError as exc:
-        if options.since:  # fail closed: a gate on new findings must not pass because git could not answer
-            for f in findings:
-                f.base_state = "new"
-            _notice(notices, f"--since {ref}: {exc}; every finding counts as new")
-        # --base alone: mark_new_resources has said why already
+        for f in findings:
+            f.base_state = "new"
+        _notice(notices, f"{'--since' if options.since else '--base'} {ref}: {exc}; every finding counts as new")
+
+
+def _locate_at_changed_causes(findings: list[Finding], target: Target, options: LintOptions,
+                              comparisons: _Comparisons) -> None:
+    """A finding whose cause the change wrote is located at the cause (see run/since.py)."""
+    from iaclint.run.base import BaseError
+    from iaclint.run.since import locate_at_changed_causes
+
+    try:
+        locate_at_changed_causes(findings, comparisons.of(options.since or options.base).of(target.path))
+    except BaseError:
+        pass  # --base and --since have said why already
 
 
 def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoader | None = None) -> Graph:

@@ -29,19 +29,19 @@ _IN_PLACE = (OriginKind.LITERAL, OriginKind.EXPRESSION, OriginKind.PLAN, OriginK
 
 
 def finding_key(f: Finding, repo_path) -> tuple:
-    """(rule, address, attribute, cause kind, cause label, cause file): what makes two findings the same."""
+    """(rule, verdict, address, attribute, cause kind, cause label, cause file): what makes two findings the
+    same. An unknown verdict that became a failure is new: the change decided it."""
+    head = (f.rule_id, f.verdict.value, _implicit(f.address))
     context = f.context
     if context is None:  # a file that does not parse, a configuration error: by file and message
-        return (f.rule_id, _implicit(f.address), "", "diagnostic", _POSITION.sub("", f.message),
-                repo_path(f.location.file))
+        return head + ("", "diagnostic", _POSITION.sub("", f.message), repo_path(f.location.file))
     result = context.result
     value = result.value
     origin = value.origin if value is not None else None
     if origin is None:
-        return (f.rule_id, _implicit(f.address), result.attribute or "", "absent" if value is None else "unknown",
-                "", "")
+        return head + (result.attribute or "", "absent" if value is None else "unknown", "", "")
     file = repo_path(origin.span.file) if origin.span is not None else ""
-    return (f.rule_id, _implicit(f.address), result.attribute or "", origin.kind.value, origin.label, file)
+    return head + (result.attribute or "", origin.kind.value, origin.label, file)
 
 
 def mark_new_findings(findings: list[Finding], graph: Graph, root: Path, comparisons: Comparisons,
@@ -52,7 +52,7 @@ def mark_new_findings(findings: list[Finding], graph: Graph, root: Path, compari
     repo_path = _repo_path(comparison.top, Path.cwd())
     for f in findings:
         key = finding_key(f, repo_path)
-        candidates = [key] + [(key[0], _implicit(a)) + key[2:] for a in earlier_addresses(f.address, graph.moves)]
+        candidates = [key] + [key[:2] + (_implicit(a),) + key[3:] for a in earlier_addresses(f.address, graph.moves)]
         f.base_state = "existing" if any(k in at_base for k in candidates) else "new"
 
 
@@ -83,7 +83,7 @@ def _findings_at_base(graph: Graph, root: Path, comparison: BaseComparison, inpu
     cwd = Path.cwd()
     for base_root in folders:
         module_folders = comparison.module_folders([base_root.folder])
-        tree = comparison.tree(comparison.files_in(module_folders, var_files))
+        tree = comparison.tree(comparison.files_in(module_folders, var_files + comparison.files_read(graph)))
         try:
             present = [str(tree.path / f) for f in var_files if (tree.path / f).is_file()]
             base_dir = tree.path / base_root.folder
