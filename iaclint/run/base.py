@@ -120,14 +120,18 @@ class BaseComparison:
 
     def __init__(self, top: Path, ref: str, cache: bool = True):
         self.ref = ref
-        self.top = Path(_git(["rev-parse", "--show-toplevel"], top).strip()).resolve()
-        self.commit = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], self.top).strip()
-        if not self.commit:
+        if ref.startswith("-"):
+            raise BaseError(f"{ref} is not a revision")
+        lines = _git(["rev-parse", "--show-toplevel", f"{ref}^{{commit}}", "--"], top).splitlines()
+        if len(lines) < 2 or not re.fullmatch(r"[0-9a-f]{40,64}", lines[1]):
             raise BaseError(f"{ref} is not a commit")
+        self.top, self.commit = Path(lines[0]).resolve(), lines[1]
         self.cache = cache
         self.parse_cache = make_cache(cache)
         self._changes: list[tuple[str, str, str]] | None = None
         self._backends: dict[tuple, set[str]] | None = None
+        self._listed: set[str] = set()  # files at the base under the folders listed so far
+        self._listed_folders: set[str] = set()  # listed recursively: their subfolders are known too
 
     def relative(self, path: Path) -> str:
         """A path as git names it: relative to the top, posix ("." for the top itself)."""
@@ -156,9 +160,22 @@ class BaseComparison:
                     break
         return self._changes
 
+    def _list(self, folders: list[str]) -> None:
+        """Learn the files at the base under these folders (one git call for those not known yet)."""
+        def known(folder: str) -> bool:
+            return any(folder == done or done == "." or folder.startswith(done + "/") for done in self._listed_folders)
+
+        missing = [f for f in dict.fromkeys(folders) if not known(f)]
+        if missing:
+            out = _git(["ls-tree", "-r", "--name-only", "-z", self.commit, "--", *[_children(f) for f in missing]],
+                       self.top)
+            self._listed.update(name for name in out.split("\0") if name)
+            self._listed_folders.update(missing)
+
     def has_terraform_files(self, folder: str) -> bool:
-        listed = _git(["ls-tree", "--name-only", self.commit, "--", _children(folder)], self.top).splitlines()
-        return any(name.endswith((".tf", ".tf.json")) for name in listed)
+        self._list([folder])
+        return any((posixpath.dirname(name) or ".") == folder and name.endswith((".tf", ".tf.json"))
+                   for name in self._listed)
 
     def module_folders(self, start: list[str]) -> list[str]:
         """The folders at the base of these roots and of every local module they call there, transitively
@@ -195,12 +212,18 @@ class BaseComparison:
 
     def files_in(self, folders: list[str], extra: list[str] = ()) -> list[str]:
         """The files at the base directly in these folders, and those of ``extra`` that exist there."""
-        specs = list(dict.fromkeys([_children(f) for f in folders] + list(extra)))
-        listed = _git(["ls-tree", "-r", "--name-only", self.commit, "--", *specs], self.top).splitlines()
-        wanted_dirs = {f for f in folders}
+        self._list(list(folders) + [posixpath.dirname(name) or "." for name in extra])
+        wanted_dirs = set(folders)
         extra_set = set(extra)
-        return [name for name in listed
-                if (posixpath.dirname(name) or ".") in wanted_dirs or name in extra_set]
+        return sorted(name for name in self._listed
+                      if (posixpath.dirname(name) or ".") in wanted_dirs or name in extra_set)
+
+    def existed(self, name: str) -> bool | None:
+        """Was this file (relative to the top) at the base? None when its folder was not listed."""
+        folder = posixpath.dirname(name) or "."
+        if not any(folder == done or done == "." or folder.startswith(done + "/") for done in self._listed_folders):
+            return None
+        return name in self._listed
 
     def roots_with_backend(self, identity: tuple) -> list[str]:
         """The folders at the base whose backend keeps its state where ``identity`` says."""
@@ -257,9 +280,12 @@ class BaseComparison:
                 if match:
                     start, count = int(match.group(1)), int(match.group(2) or 1)
                     current.update(range(start, start + count))
-        untracked = _git(["ls-files", "--others", "--exclude-standard", "--", *files], self.top)
-        for name in untracked.splitlines():
-            changed[name] = None
+        # a file neither in the diff nor at the base is new, untracked: every line of it is the change's
+        unsure = [name for name in files if name not in changed and self.existed(name) is not True]
+        if unsure:
+            untracked = _git(["ls-files", "--others", "--exclude-standard", "--", *unsure], self.top)
+            for name in untracked.splitlines():
+                changed[name] = None
         return changed
 
     def tree(self, files: list[str]) -> "BaseTree":
@@ -641,10 +667,9 @@ def _existed(address: str, moves: list[tuple[str, str]], existing: list[tuple[Ba
 
 def staged_deletions(start: Path, ref: str) -> list[Path]:
     """Files the index deletes (or renames away) since ``ref``: what pre-commit never passes to a hook."""
-    top = _repository(start)
+    top = _repository(start)  # git names the files from the top, wherever it runs
     if top is None:
         raise BaseError(f"{start} is not in a git repository")
-    top = Path(_git(["rev-parse", "--show-toplevel"], top).strip()).resolve()
     out = _git(["diff", "--cached", "--no-renames", "--name-only", "--diff-filter=D", "-z", ref, "--"], top)
     return [top / name for name in out.split("\0") if name]
 
