@@ -234,7 +234,8 @@ def check(
 ) -> None:
     """Check Terraform directories, files or plans and report findings."""
     style = {"color": _use_color(color), "quiet": quiet, "compact": compact}
-    _guard(_check)(paths or ([] if staged else ["."]), format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
+    _guard(_check)(paths or ([] if staged else ["."]), format, var_file, var, severity_threshold, fail_on_unknown,
+                   diff, select, ignore,
                    config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path, base,
                    style, soft_fail, no_cache, jobs, since, new_only, staged)
 

@@ -141,10 +141,11 @@ class BaseComparison:
             raise BaseError(f"{path} is outside the git repository {self.top}") from None
 
     def changes(self) -> list[tuple[str, str, str]]:
-        """(status, path at the base, path now) for every Terraform file that differs between the base and
-        the working tree (staged or not); git pairs deletions with additions into renames."""
+        """(status, path at the base, path now) for every Terraform or variables file that differs between the
+        base and the working tree (staged or not); git pairs deletions with additions into renames."""
         if self._changes is None:
-            out = _git(["diff", "-M", "--name-status", "-z", self.commit, "--", "*.tf", "*.tf.json"], self.top)
+            out = _git(["diff", "-M", "--name-status", "-z", self.commit, "--", "*.tf", "*.tf.json", "*.tfvars",
+                        "*.tfvars.json"], self.top)
             tokens = out.split("\0")
             self._changes = []
             i = 0
@@ -266,10 +267,19 @@ class BaseComparison:
     def changed_lines(self, files: list[str]) -> dict[str, set[int] | None]:
         """Lines of these files (relative to the top) that the working tree added or changed since the
         base; None for a file git does not track yet (every line is new)."""
-        if not files:
-            return {}
-        out = _git(["diff", "-U0", "--no-color", "--no-ext-diff", self.commit, "--", *files], self.top)
         changed: dict[str, set[int] | None] = {}
+        touched = {new for status, _, new in self.changes() if status != "D"}
+        asked = []
+        for name in files:  # what the listing and the changes already say needs no more git
+            if name.endswith((".tf", ".tf.json", ".tfvars", ".tfvars.json")) and name not in touched \
+                    and self.existed(name) is not None:
+                changed[name] = set() if self.existed(name) else None
+            else:
+                asked.append(name)
+        files = asked
+        if not files:
+            return changed
+        out = _git(["diff", "-U0", "--no-color", "--no-ext-diff", self.commit, "--", *files], self.top)
         current: set[int] | None = None
         for line in out.splitlines():
             if line.startswith("+++ "):
@@ -372,7 +382,7 @@ def base_roots(graph: Graph, root: Path, root_rel: str, comparison: BaseComparis
         roots.append(BaseRoot(root_rel, ""))
     for status, old, new in comparison.changes():
         old_dir, new_dir = posixpath.dirname(old) or ".", posixpath.dirname(new) or "."
-        if status in ("R", "C") and new_dir == root_rel and old_dir != root_rel \
+        if status in ("R", "C") and new.endswith((".tf", ".tf.json")) and new_dir == root_rel and old_dir != root_rel \
                 and all(r.folder != old_dir for r in roots):
             roots.append(BaseRoot(old_dir, f"its files were {'renamed' if status == 'R' else 'copied'} from there"))
     if roots and roots[0].folder == root_rel:
@@ -396,7 +406,7 @@ def base_roots(graph: Graph, root: Path, root_rel: str, comparison: BaseComparis
     if identity is None and local_state.is_file():
         return roots, f"{where} but a local state file ({local_state.name}) is in it"
     untracked = _git(["ls-files", "--others", "--exclude-standard", "--", _children(root_rel)], comparison.top)
-    deleted = [old for status, old, _ in comparison.changes() if status == "D"]
+    deleted = [old for status, old, _ in comparison.changes() if status == "D" and old.endswith((".tf", ".tf.json"))]
     if any(n.endswith((".tf", ".tf.json")) for n in untracked.splitlines()) and deleted:
         return roots, (f"{where}, its files are not tracked by git and {deleted[0]} was deleted since "
                        f"{comparison.ref}: the root may have been moved (git add it, so git can see the move)")

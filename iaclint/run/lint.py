@@ -238,7 +238,8 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             from iaclint.run.base import BaseError, mark_new_resources
 
             try:
-                mark_new_resources(graph, target.path, comparisons.of(options.base), _base_inputs(target, options, loader))
+                mark_new_resources(graph, target.path, comparisons.of(options.base),
+                                   _base_inputs(target, options, loader))
             except BaseError as exc:
                 _notice(notices, f"--base {options.base}: {exc}; fixes treat every resource as possibly live")
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
