@@ -438,3 +438,16 @@ def test_junit_keeps_the_same_rule_and_address_in_different_roots_apart(tmp_path
     failing = [c.get("name") for c in suite.findall("testcase") if c.find("failure") is not None]
     assert sorted(failing) == [f"module.db.aws_neptune_cluster.this in envs/{e}" for e in "abc"]
     assert suite.get("failures") == document.get("failures") == "3"
+
+
+def test_a_module_line_repeated_per_root_names_its_root(tmp_path):
+    tree = _estate(tmp_path)
+    github = iaclint("check", "--select", "NEP001", "-f", "github", cwd=tree).stdout
+    errors = [line for line in github.splitlines() if line.startswith("::error")]
+    assert len(errors) == 3 and all(f"(module.db.aws_neptune_cluster.this in envs/{e})" in line
+                                    for e, line in zip("abc", errors))
+    rdjson = json.loads(iaclint("check", "--select", "NEP001", "-f", "rdjson", cwd=tree).stdout)
+    assert len(rdjson["diagnostics"]) == 3 and all(
+        f"(module.db.aws_neptune_cluster.this in envs/{e})" in d["message"] for e, d in zip("abc", rdjson["diagnostics"]))
+    sarif = json.loads(iaclint("check", "--select", "NEP001", "-f", "sarif", cwd=tree).stdout)
+    assert sorted(r["properties"]["root"] for r in sarif["runs"][0]["results"]) == ["envs/a", "envs/b", "envs/c"]

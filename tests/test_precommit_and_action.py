@@ -109,4 +109,5 @@ def test_action_run_step_keeps_quoting_and_expands_globs(tmp_path):
 def test_readme_documents_pre_commit_and_actions():
     readme = (ROOT / "README.md").read_text()
     assert "- id: iaclint" in readme and ".pre-commit-config.yaml" in readme
+    assert "always_run: true" in readme and "--staged" in readme  # what catches commits that only delete
     assert "uses: " in readme and "upload-sarif" in readme and "security-events: write" in readme

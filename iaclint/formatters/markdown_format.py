@@ -64,7 +64,8 @@ def render(report: Report) -> str:
         for f in live:
             verdict = " (unknown)" if f.verdict is Verdict.UNKNOWN else ""
             verdict += " **new**" if f.base_state == "new" else ""
-            lines.append(f"| `{f.location.file}:{f.location.line}` | {f.rule_id}{verdict} | `{_cell(f.address)}` | "
+            root = f" in `{_cell(f.root)}`" if f.root and len(report.roots) > 1 else ""
+            lines.append(f"| `{f.location.file}:{f.location.line}` | {f.rule_id}{verdict} | `{_cell(f.address)}`{root} | "
                          f"{_cell(f.message)} |")
         fixes = [f for f in live if f.fix is not None]
         if fixes:

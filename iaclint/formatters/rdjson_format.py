@@ -33,7 +33,8 @@ def _range(f: Finding) -> dict[str, Any]:
 
 
 def diagnostic(f: Finding, report: Report) -> dict[str, Any]:
-    message = f.message + (f" ({f.address})" if f.address else "")
+    root = f" in {f.root}" if f.root and len(report.roots) > 1 else ""
+    message = f.message + (f" ({f.address}{root})" if f.address else "")
     new = f"[new since {report.since}] " if f.base_state == "new" and report.since else ""
     data: dict[str, Any] = {
         "message": new + ("Unknown: " if f.verdict is Verdict.UNKNOWN else "") + message,

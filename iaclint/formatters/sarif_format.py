@@ -103,6 +103,8 @@ def _result(finding: Finding, rule_index: dict[str, int], report: Report) -> dic
         "partialFingerprints": {"iaclint/v1": finding.fingerprint},
         "properties": {"verdict": finding.verdict.value, "severity": finding.severity.value},
     }
+    if finding.root:
+        result["properties"]["root"] = finding.root  # a module's line is one result per root that calls it
     if finding.rule_id in rule_index:
         result["ruleIndex"] = rule_index[finding.rule_id]
     if finding.address:

@@ -50,6 +50,7 @@ class LintOptions:
     skip_paths: list[str] = field(default_factory=list)  # directory globs not searched (--skip-path)
     record_evaluations: bool = True  # every (rule, resource) checked, for JUnit's passing test cases
     staged: bool = False  # paths are changed files (pre-commit); deletions are asked of git (changes.py)
+    comparisons: object = None  # --base/--since git comparisons, kept while `fix` lints again after each fix
 
 
 @dataclass
@@ -218,7 +219,9 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     evaluations: list[tuple[str, str, str, str]] = []
     providers: list[dict] = []
     roots: list[str] = []
-    comparisons = _Comparisons(options.cache)  # --base, --since: git is asked once per question in a run
+    if options.comparisons is None:  # --base, --since: git is asked once per question in a run
+        options.comparisons = _Comparisons(options.cache)
+    comparisons = options.comparisons
     for number, target in enumerate(targets, start=1):
         if callable(options.progress):
             options.progress(number, len(targets), display_path(target.path) if target.text is None else "<stdin>")
@@ -266,8 +269,8 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
         if whole and not options.since:  # compared only to scope the root: not a --since report
             for f in target_findings:
                 f.base_state = None
-        if target.kind == "module" and (options.since or options.base):
-            _locate_at_changed_causes(target_findings, target, options, comparisons)
+        if target.kind == "module" and (options.since or options.base) and options.overlay is None:
+            _locate_at_changed_causes(target_findings, target, options, comparisons)  # not while fixes are tried
         if target.kind == "module":
             for f in target_findings:
                 f.root = display_path(target.path)
