@@ -172,3 +172,11 @@ def test_new_only_needs_a_revision_and_a_bad_one_counts_everything_as_new(pull_r
                               cwd=pull_request).stdout)
     assert data["findings"] and all(f["base_state"] == "new" for f in data["findings"] if f["address"])
     assert any(n.startswith("--since no-such-ref:") and "every finding counts as new" in n for n in data["notices"])
+
+
+def test_a_root_renamed_in_the_pull_request_brings_no_new_findings(pull_request):
+    git(pull_request, "mv", "envs/prod", "envs/production")
+    git(pull_request, "commit", "-q", "-m", "rename")
+    proc = iaclint("check", "--since", "HEAD~1", "--new-only", "-f", "json", "envs/production", cwd=pull_request)
+    data = json.loads(proc.stdout)
+    assert data["findings"] == [] and data["summary"]["existing"] >= 5, data
