@@ -37,7 +37,7 @@ from iaclint.graph.hcl import WILDCARD, build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
 from iaclint.hcl import ast
-from iaclint.run.discovery import _LOCAL_SOURCE
+from iaclint.run.discovery import LOCAL_SOURCE
 from iaclint.source import write_atomic
 
 AUTO_LOADED = re.compile(r"^(terraform\.tfvars(\.json)?|.*\.auto\.tfvars(\.json)?)$")
@@ -94,25 +94,25 @@ class BaseRoot:
 
 @dataclass
 class Comparisons:
-    """The --base comparisons of one run, one per repository, so git is asked once per question."""
+    """A run's comparisons with git revisions (--base, --since), one per repository and revision, so git is
+    asked each question once; kept while `fix` lints again after each fix."""
 
-    ref: str
     cache: bool = True
-    by_top: dict = field(default_factory=dict)
+    found: dict = field(default_factory=dict)
 
-    def of(self, root: Path) -> "BaseComparison":
+    def of(self, root: Path, ref: str) -> "BaseComparison":
         top = _repository(root)
         if top is None:
             raise BaseError(f"{root} is not in a git repository")
-        if top not in self.by_top:
+        if (top, ref) not in self.found:
             try:
-                self.by_top[top] = BaseComparison(top, self.ref, self.cache)
+                self.found[top, ref] = BaseComparison(top, ref, self.cache)
             except BaseError as exc:
-                self.by_top[top] = exc
-        found = self.by_top[top]
-        if isinstance(found, BaseError):
-            raise found
-        return found
+                self.found[top, ref] = exc
+        comparison = self.found[top, ref]
+        if isinstance(comparison, BaseError):
+            raise comparison
+        return comparison
 
 
 class BaseComparison:
@@ -191,7 +191,7 @@ class BaseComparison:
             for line in out.splitlines():
                 name, _, text = line.partition("\0")
                 name = name.split(":", 1)[1] if name.startswith(self.commit + ":") else name
-                match = _LOCAL_SOURCE.search(text)
+                match = LOCAL_SOURCE.search(text)
                 if match is None:
                     continue
                 target = posixpath.normpath(posixpath.join(posixpath.dirname(name) or ".", match.group(1)))
@@ -341,11 +341,11 @@ class BaseInputs:
     environ: dict | None = None  # None: the process environment
 
 
-def mark_new_resources(graph: Graph, root: Path, comparisons: Comparisons, inputs: BaseInputs | None = None) -> None:
+def mark_new_resources(graph: Graph, root: Path, comparison: "BaseComparison",
+                       inputs: BaseInputs | None = None) -> None:
     """Set graph.new_since_base to the resources that do not exist at the base, and graph.base_notes to
     why others count as existing when that is not plain (moved, imported, another folder, in doubt)."""
     inputs = inputs or BaseInputs()
-    comparison = comparisons.of(root)
     root_rel = comparison.relative(root)
     folders_at_base, doubt = base_roots(graph, root, root_rel, comparison)
     var_files, outside = base_var_files(inputs.var_files, comparison)
@@ -602,16 +602,17 @@ class Existing:
 
     def __init__(self, addresses: set[str] | list[str]):
         self.everything = "*" in addresses
-        self.exact = {_implicit(a) for a in addresses if "*" not in a}
-        patterns = [_pattern(_implicit(a)) for a in addresses if "*" in a and a != "*"]
+        self.exact = {canonical_address(a) for a in addresses if "*" not in a}
+        patterns = [_pattern(canonical_address(a)) for a in addresses if "*" in a and a != "*"]
         self.pattern = re.compile("|".join(patterns)) if patterns else None
 
     def __contains__(self, address: str) -> bool:
-        address = _implicit(address)
+        address = canonical_address(address)
         return self.everything or address in self.exact or bool(self.pattern and self.pattern.fullmatch(address))
 
 
-def _implicit(address: str) -> str:
+def canonical_address(address: str) -> str:
+    """`x[0]` and `x` are one resource to Terraform (it moves one to the other when count comes or goes)."""
     return address.replace("[0]", "")
 
 

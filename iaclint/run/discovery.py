@@ -18,7 +18,7 @@ from pathlib import Path
 from iaclint.graph.config import terraform_files
 
 SKIPPED_DIRS = {".terraform", ".git", "node_modules"}
-_LOCAL_SOURCE = re.compile(r'''(?m)^\s*"?source"?\s*[=:]\s*"(\.{1,2}/[^"$]*)"''')
+LOCAL_SOURCE = re.compile(r'''(?m)^\s*"?source"?\s*[=:]\s*"(\.{1,2}/[^"$]*)"''')
 _READS_FILE = re.compile(r'''\b(?:file|templatefile)\s*\(\s*(?:"((?:[^"\\\n]|\\.)*)")?''')
 
 
@@ -113,7 +113,7 @@ def module_tree(base: Path, skip: list[str] = ()) -> ModuleTree:
                 text = path.read_text(encoding="utf-8", errors="replace")
             except OSError:
                 continue
-            for match in _LOCAL_SOURCE.finditer(text):
+            for match in LOCAL_SOURCE.finditer(text):
                 target = (here / match.group(1)).resolve()
                 if target != here and (target.is_dir() or not target.exists()):  # a deleted module too
                     callees.add(target)
@@ -152,7 +152,7 @@ def loaded_directories(roots: list[Path]) -> list[Path]:
                 text = path.read_text(encoding="utf-8", errors="replace")
             except OSError:
                 continue
-            for match in _LOCAL_SOURCE.finditer(text):
+            for match in LOCAL_SOURCE.finditer(text):
                 todo.append((here / match.group(1)).resolve())
     return seen
 

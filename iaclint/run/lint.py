@@ -220,7 +220,9 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     providers: list[dict] = []
     roots: list[str] = []
     if options.comparisons is None:  # --base, --since: git is asked once per question in a run
-        options.comparisons = _Comparisons(options.cache)
+        from iaclint.run.base import Comparisons
+
+        options.comparisons = Comparisons(options.cache)
     comparisons = options.comparisons
     for number, target in enumerate(targets, start=1):
         if callable(options.progress):
@@ -241,7 +243,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             from iaclint.run.base import BaseError, mark_new_resources
 
             try:
-                mark_new_resources(graph, target.path, comparisons.of(options.base),
+                mark_new_resources(graph, target.path, comparisons.of(target.path, options.base),
                                    _base_inputs(target, options, loader))
             except BaseError as exc:
                 _notice(notices, f"--base {options.base}: {exc}; fixes treat every resource as possibly live")
@@ -290,21 +292,6 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     return LintRun(report, graphs, targets)
 
 
-class _Comparisons:
-    """One run's git comparisons, by revision (--base and --since may name different ones)."""
-
-    def __init__(self, cache: bool):
-        self.cache = cache
-        self.by_ref: dict = {}
-
-    def of(self, ref: str):
-        from iaclint.run.base import Comparisons
-
-        if ref not in self.by_ref:
-            self.by_ref[ref] = Comparisons(ref, self.cache)
-        return self.by_ref[ref]
-
-
 def _base_inputs(target: Target, options: LintOptions, loader: ConfigLoader):
     from iaclint.run.base import BaseInputs
 
@@ -320,7 +307,7 @@ def _notice(notices: list[str], text: str) -> None:
 
 
 def _mark_new_findings(findings: list[Finding], graph: Graph, target: Target, options: LintOptions,
-                       loader: ConfigLoader, comparisons: _Comparisons, rules: list[Rule], notices: list[str]) -> None:
+                       loader: ConfigLoader, comparisons, rules: list[Rule], notices: list[str]) -> None:
     """Mark each finding new or existing at --since (or --base, for a root a deletion or settings change
     affects as a whole); when git cannot answer, every finding counts as new (a gate fails closed)."""
     from iaclint.run.base import BaseError
@@ -330,8 +317,8 @@ def _mark_new_findings(findings: list[Finding], graph: Graph, target: Target, op
     if not ref:
         return
     try:
-        mark_new_findings(findings, graph, target.path, comparisons.of(ref), _base_inputs(target, options, loader),
-                          rules, options.selection)
+        mark_new_findings(findings, graph, target.path, comparisons.of(target.path, ref),
+                          _base_inputs(target, options, loader), rules, options.selection)
     except BaseError as exc:
         for f in findings:
             f.base_state = "new"
@@ -339,13 +326,13 @@ def _mark_new_findings(findings: list[Finding], graph: Graph, target: Target, op
 
 
 def _locate_at_changed_causes(findings: list[Finding], target: Target, options: LintOptions,
-                              comparisons: _Comparisons) -> None:
+                              comparisons) -> None:
     """A finding whose cause the change wrote is located at the cause (see run/since.py)."""
     from iaclint.run.base import BaseError
     from iaclint.run.since import locate_at_changed_causes
 
     try:
-        locate_at_changed_causes(findings, comparisons.of(options.since or options.base).of(target.path))
+        locate_at_changed_causes(findings, comparisons.of(target.path, options.since or options.base))
     except BaseError:
         pass  # --base and --since have said why already
 

@@ -21,7 +21,7 @@ from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
 from iaclint.model import Finding, Related, Span
-from iaclint.run.base import (BaseComparison, BaseInputs, Comparisons, _implicit, base_roots, base_var_files,
+from iaclint.run.base import (BaseComparison, BaseInputs, canonical_address, base_roots, base_var_files,
                               earlier_addresses)
 
 _POSITION = re.compile(r"^.*?:\d+:\d+: ")
@@ -31,7 +31,7 @@ _IN_PLACE = (OriginKind.LITERAL, OriginKind.EXPRESSION, OriginKind.PLAN, OriginK
 def finding_key(f: Finding, repo_path) -> tuple:
     """(rule, verdict, address, attribute, cause kind, cause label, cause file): what makes two findings the
     same. An unknown verdict that became a failure is new: the change decided it."""
-    head = (f.rule_id, f.verdict.value, _implicit(f.address))
+    head = (f.rule_id, f.verdict.value, canonical_address(f.address))
     context = f.context
     if context is None:  # a file that does not parse, a configuration error: by file and message
         return head + ("", "diagnostic", _POSITION.sub("", f.message), repo_path(f.location.file))
@@ -44,15 +44,14 @@ def finding_key(f: Finding, repo_path) -> tuple:
     return head + (result.attribute or "", origin.kind.value, origin.label, file)
 
 
-def mark_new_findings(findings: list[Finding], graph: Graph, root: Path, comparisons: Comparisons,
+def mark_new_findings(findings: list[Finding], graph: Graph, root: Path, comparison: BaseComparison,
                       inputs: BaseInputs, rules: list, selection: RuleSelection) -> None:
     """Set base_state on each finding of a root: "existing" when the same finding was there at the base."""
-    comparison = comparisons.of(root)
     at_base = _findings_at_base(graph, root, comparison, inputs, rules, selection)
     repo_path = _repo_path(comparison.top, Path.cwd())
     for f in findings:
         key = finding_key(f, repo_path)
-        candidates = [key] + [key[:2] + (_implicit(a),) + key[3:] for a in earlier_addresses(f.address, graph.moves)]
+        candidates = [key] + [key[:2] + (canonical_address(a),) + key[3:] for a in earlier_addresses(f.address, graph.moves)]
         f.base_state = "existing" if any(k in at_base for k in candidates) else "new"
 
 
