@@ -147,6 +147,9 @@ def pre_commit_setup(tree: Path, base: Path) -> tuple[list[str], dict] | None:
     (tree / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {root}\n    rev: {head.stdout.strip()}\n    hooks:\n      - id: iaclint\n")
     subprocess.run(["git", "add", "."], cwd=tree, check=True)
+    # committed, as in a real repository: the hook compares with HEAD (--base HEAD --staged)
+    subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q", "-m", "bench",
+                    "--no-verify"], cwd=tree, check=True)
     cmd = [tool, "run", "--files", "stack_07.tf"]
     warm = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, env=env)
     if warm.returncode not in (0, 1):
