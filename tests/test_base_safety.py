@@ -232,3 +232,28 @@ def test_a_module_the_base_cannot_read_leaves_its_resources_in_doubt(tmp_path, m
     assert "module.db.aws_neptune_cluster.this" in graph.by_address  # read from .terraform/modules
     assert graph.new_since_base == set()  # not in the base's files: whether it existed cannot be told
     assert "module.db.aws_neptune_cluster.this" not in graph.base_notes  # plainly there (module.db.*)
+
+
+def test_the_base_tree_is_read_only_inside_itself(tmp_path, monkeypatch):
+    """The files at the base are read like any scanned tree (iaclint/tree.py), confined to the tree they were
+    extracted to: with the cache folder inside another repository (a home directory kept in git), a file()
+    at the base that climbs out of the extracted tree reads nothing of that repository."""
+    from iaclint.run.base import BaseInputs, Comparisons
+
+    home = tmp_path / "home"
+    write(home, {"secret.txt": "s3cret\n"})
+    git(home, "init", "-q")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    climb = 'resource "aws_kms_key" "k" {\n  description = file("${path.module}/../../../../../secret.txt")\n}\n'
+    repo = repository(tmp_path, {"infra/main.tf": climb})
+    comparison = Comparisons(cache=True).of(repo / "infra", "HEAD")
+    tree = comparison.tree(comparison.files_in(comparison.module_folders(["infra"])))
+    try:
+        assert tree.scratch is None and tree.path.is_relative_to(home / ".cache")  # kept in the cache folder
+        assert (tree.path / "infra" / "../../../../../secret.txt").resolve() == home / "secret.txt"
+        graph = tree.graph("infra", [], [], BaseInputs())
+        reason = graph.resource("aws_kms_key.k").attr("description").value.unknown
+    finally:
+        tree.close()
+    assert str(home / "secret.txt") not in graph.files_read
+    assert "outside" in reason and "s3cret" not in reason

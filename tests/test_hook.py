@@ -149,3 +149,47 @@ def test_the_hook_names_the_command_that_applies_what_it_calls_safe(tmp_path, ho
     assert (repo / "infra" / "old.tf").read_text() == old  # the live cluster is left alone
     git("add", "infra/new.tf", cwd=repo)
     assert "NEP001" not in hook_runner.run(repo).stdout
+
+
+FLAGGED = '''resource "aws_neptune_cluster" "graph" {
+  cluster_identifier = "graph"
+  storage_encrypted  = fileexists("${path.module}/flags/encrypted")
+  kms_key_arn        = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+}
+'''
+
+
+def staged_check(repo: Path, *files: str):
+    """What the hook's entry runs, without pre-commit: the staged files (none for a commit that only deletes)."""
+    return iaclint("check", "--base", "HEAD", "--staged", *files, cwd=repo)
+
+
+def test_deleting_a_file_fileexists_checks_is_caught(tmp_path):
+    """fileexists() and fileset() are file functions too: the evaluator records what they resolve, read or
+    not, and the cheap scan maps a change under them to the roots that call them."""
+    repo = tmp_path / "repo"
+    write(repo, {"infra/main.tf": FLAGGED, "infra/flags/encrypted": "", "README.md": "x\n"})
+    git("init", "-q", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base", cwd=repo)
+    assert staged_check(repo, "README.md").returncode == 0
+    git("rm", "-q", "infra/flags/encrypted", cwd=repo)
+    proc = staged_check(repo)
+    assert proc.returncode == 1 and "NEP001" in proc.stdout, proc.stdout + proc.stderr
+    assert "infra: it reads infra/flags/encrypted, which changed" in proc.stdout
+
+
+def test_a_file_fileset_lists_is_caught_when_added(tmp_path):
+    listed = FLAGGED.replace('fileexists("${path.module}/flags/encrypted")',
+                             'length(fileset("${path.module}/flags", "*")) == 0')
+    repo = tmp_path / "repo"
+    write(repo, {"infra/main.tf": listed, "other/main.tf": FLAGGED.replace("graph", "other")})
+    write(repo, {"other/flags/encrypted": ""})
+    git("init", "-q", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base", cwd=repo)
+    write(repo, {"infra/flags/off": ""})
+    git("add", "infra/flags/off", cwd=repo)
+    proc = staged_check(repo, "infra/flags/off")
+    assert proc.returncode == 1 and "aws_neptune_cluster.graph" in proc.stdout, proc.stdout + proc.stderr
+    assert "infra: it reads infra/flags/off, which changed" in proc.stdout and "other" not in proc.stdout

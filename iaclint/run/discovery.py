@@ -22,7 +22,8 @@ from iaclint.tree import Tree, repository_root, shown_as_found, tree_of
 
 SKIPPED_DIRS = {".terraform", ".git", "node_modules"}
 LOCAL_SOURCE = re.compile(r'''(?m)^\s*"?source"?\s*[=:]\s*"(\.{1,2}/[^"$]*)"''')
-_READS_FILE = re.compile(r'''\b(?:file|templatefile)\s*\(\s*(?:"((?:[^"\\\n]|\\.)*)")?''')
+# the file functions (eval/files.py records what they resolve): a path, or fileset()'s folder, as a literal
+_READS_FILE = re.compile(r'''\b(file|templatefile|fileexists|fileset)\s*\(\s*(?:"((?:[^"\\\n]|\\.)*)")?''')
 
 
 @dataclass
@@ -58,8 +59,8 @@ class ModuleTree:
         return seen
 
     def readers_of(self, path: Path) -> list[Path]:
-        """The folders whose file()/templatefile() calls may read ``path`` (a cheap scan: the evaluation
-        says which really did, in Graph.files_read)."""
+        """The folders whose file function calls may read ``path`` (a cheap scan: the evaluation says which
+        really did, in Graph.files_read)."""
         path = path.resolve()
         found = []
         for folder, globs in self.reads.items():
@@ -156,7 +157,7 @@ def module_tree(base: Path, skip: list[str] = (), tree: Tree | None = None) -> M
                 if target != here and (target.is_dir() or not target.exists()):  # a deleted module too
                     callees.add(target)
             if "file" in text:
-                reads = [_read_glob(here, m.group(1)) for m in _READS_FILE.finditer(text)]
+                reads = [_read_glob(here, m.group(2), m.group(1) == "fileset") for m in _READS_FILE.finditer(text)]
                 if reads:
                     found.reads[here] = reads
         found.calls[here] = callees
@@ -177,12 +178,14 @@ def _readable_text(path: Path, tree: Tree) -> str:
         return ""
 
 
-def _read_glob(here: Path, literal: str | None) -> str | None:
-    """The files a file()/templatefile() path may name: `${path.module}` is the folder, other
-    interpolations any text; a relative path is matched by its last part (terraform reads it from
-    the directory it runs in)."""
+def _read_glob(here: Path, literal: str | None, folder: bool = False) -> str | None:
+    """The files a file function's path may name: `${path.module}` is the folder, other interpolations
+    any text, and fileset()'s folder anything under it; a relative path is matched by its last part
+    (terraform reads it from the directory it runs in)."""
     if literal is None:
         return None
+    if folder:
+        literal = literal.rstrip("/") + "/*"
     glob = literal.replace("${path.module}", str(here))
     glob = re.sub(r"\$\{[^}]*\}", "*", glob)
     return os.path.normpath(glob) if os.path.isabs(glob) else glob
