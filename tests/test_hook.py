@@ -193,3 +193,19 @@ def test_a_file_fileset_lists_is_caught_when_added(tmp_path):
     proc = staged_check(repo, "infra/flags/off")
     assert proc.returncode == 1 and "aws_neptune_cluster.graph" in proc.stdout, proc.stdout + proc.stderr
     assert "infra: it reads infra/flags/off, which changed" in proc.stdout and "other" not in proc.stdout
+
+
+def test_a_staged_variables_file_linked_out_of_the_repository_is_not_read(tmp_path):
+    """The files a commit stages come from the repository, not from the user: read only inside it."""
+    outside = tmp_path / "outside.tfvars"
+    outside.write_text("encrypted = false\n")
+    repo = tmp_path / "repo"
+    write(repo, {"infra/main.tf": CLUSTER.replace("default = false", "default = true")})
+    git("init", "-q", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base", cwd=repo)
+    (repo / "infra" / "prod.tfvars").symlink_to(outside)
+    git("add", "infra/prod.tfvars", cwd=repo)
+    proc = staged_check(repo, "infra/prod.tfvars")
+    assert proc.returncode == 0 and "NEP001" not in proc.stdout, proc.stdout + proc.stderr
+    assert "notice: infra/prod.tfvars is a symbolic link to" in proc.stdout and "it is not read" in proc.stdout

@@ -20,14 +20,12 @@ fixes say why they stay unsafe.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import posixpath
 import re
 import shutil
 import subprocess
-import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -531,6 +529,9 @@ def _top_level_blocks(name: str, text: str) -> list:
 
 
 def _extract(folder: Path, top: Path, ref: str, wanted: list[str]) -> None:
+    import io
+    import tarfile  # here: a warm hook run reads kept addresses and extracts nothing
+
     folder.mkdir(parents=True, exist_ok=True)
     if not wanted:
         return

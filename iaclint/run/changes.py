@@ -16,7 +16,7 @@ from pathlib import Path
 from iaclint.graph.config import terraform_files
 from iaclint.run.discovery import ModuleTree, module_tree, project_root
 from iaclint.source import display_path
-from iaclint.tree import Tree
+from iaclint.tree import Tree, shown_as_found
 
 TERRAFORM = (".tf", ".tf.json")
 VARIABLES = (".tfvars", ".tfvars.json")
@@ -76,7 +76,7 @@ def changed_file_targets(paths: list[str], options, tree: Tree) -> tuple[list, l
                     continue  # the root loads it itself, through the tree
                 refused = tree.why_not_read(path)
                 if refused:  # a file of the repository, not one the user named: read only inside the tree
-                    _add(notices, f"{shown} {refused}; it is not read")
+                    _add(notices, f"{shown_as_found(path)} {refused}; it is not read")
                 else:
                     found.extra_var_files.append(str(path))
         elif path.resolve() in var_files:

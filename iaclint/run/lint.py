@@ -221,7 +221,9 @@ def _add_file(modules: dict[Path, Target], directory: Path, shown: str) -> Targe
 
 
 def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None) -> LintRun:
-    tree = options.tree = scanned_tree(paths, options.settings_dir, options.config_dir)
+    # --staged: the paths are files of the repository pre-commit runs in, never a reason to read elsewhere
+    scanned = [] if options.staged else paths
+    tree = options.tree = scanned_tree(scanned, options.settings_dir, options.config_dir)
     targets, notices, problems = resolve_targets(paths, options, tree)
     loader = ConfigLoader(options.overlay, make_cache(options.cache), tree)  # one per run: shared modules parse once
     if loader.cache is not None:
