@@ -439,6 +439,10 @@ def _rules(fmt: str, rules_dir: list[str] = (), config: Optional[str] = None) ->
 def _fix_kind(rule) -> str:
     if not rule.fix:
         return "-"
+    if rule.fix.get("display_only") or rule.fix["action"] == "share_copy":
+        return "suggestion"
+    if rule.fix["action"] == "policy_statement" and rule.fix.get("unsafe_because"):
+        return "safe/unsafe"  # a statement added to a key policy is safe; a new key for an AWS managed one is not
     if rule.fix.get("unsafe_because"):
         return "unsafe"
     if rule.fix.get("replaces_resource"):
@@ -489,6 +493,18 @@ def _explanation(rule) -> str:
     if uri:
         out += [f"Documentation: {uri}"]
     return "\n".join(out).rstrip() + "\n"
+
+
+@app.command()
+def lsp() -> None:
+    """Run the language server on standard input and output, for editors (pip install 'iaclint[lsp]')."""
+    _guard(_lsp)()
+
+
+def _lsp() -> None:
+    from iaclint.lsp import serve
+
+    serve()
 
 
 def main() -> None:

@@ -49,6 +49,20 @@ def test_demo_tells_the_sharing_and_cross_account_backup_story():
     assert any("aws_neptune_cluster.analytics" in r["message"] for r in by_rule["BAK002"]["related"])
 
 
+def test_demo_tells_the_alarm_that_never_pages_anyone():
+    """The alarm publishes to a topic on alias/aws/sns (looked up by data "aws_kms_alias"): SNS003 reports it on
+    the topic, once; SNS002 (the same key, low) stays quiet; the fix gives the topic a key CloudWatch may use."""
+    report = json.loads(iaclint("check", "fixtures/demo", "--format", "json").stdout)
+    alerting = [f for f in report["findings"] if f["file"] == "fixtures/demo/alerting.tf"]
+    assert [(f["rule_id"], f["address"], f["severity"]) for f in alerting] == [
+        ("SNS003", "aws_sns_topic.alerts", "high")]
+    assert "aws_cloudwatch_metric_alarm.graph_cpu: alarm_actions, ok_actions" in alerting[0]["message"]
+    assert "data.aws_kms_alias.sns" in alerting[0]["message"]
+    assert alerting[0]["fix"]["applicability"] == "unsafe"
+    assert any(r["file"] == "fixtures/demo/alerting.tf" and "publishes here" in r["message"]
+               for r in alerting[0]["related"])
+
+
 def test_json_report_validates_against_the_shipped_schema():
     proc = iaclint("check", "fixtures/demo", "--format", "json")
     assert proc.returncode == 1

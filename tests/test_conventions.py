@@ -32,7 +32,7 @@ def test_text_shows_the_line_a_caret_and_where_to_read_more():
     assert "  51 |   storage_encrypted   = var.analytics_encrypted\n" in out
     assert "     |                         ^^^^^^^^^^^^^^^^^^^^^^^\n" in out
     assert "    see: iaclint explain NEP001" in out
-    assert "10 failing (7 high, 2 medium, 1 low)" in out
+    assert "11 failing (8 high, 2 medium, 1 low)" in out
     assert "\x1b[" not in out
 
 
@@ -45,10 +45,10 @@ def test_compact_quiet_and_soft_fail():
     compact = iaclint("check", "--compact", "fixtures/demo").stdout.splitlines()
     assert all(line.startswith("fixtures/demo/") for line in compact[:-2]) and " | " not in "\n".join(compact)
     quiet = iaclint("check", "--quiet", "--compact", "--severity-threshold", "high", "fixtures/demo")
-    assert {line.split()[1] for line in quiet.stdout.splitlines()[:-2]} == {"NEP001", "NEP003", "ECH001", "SNP001", "SNP002", "BAK002", "BAK003"}
+    assert {line.split()[1] for line in quiet.stdout.splitlines()[:-2]} == {"NEP001", "NEP003", "ECH001", "SNP001", "SNP002", "BAK002", "BAK003", "SNS003"}
     assert "notice:" not in quiet.stdout
     soft = iaclint("check", "--soft-fail", "fixtures/demo")
-    assert soft.returncode == 0 and "10 failing" in soft.stdout
+    assert soft.returncode == 0 and "11 failing" in soft.stdout
     assert iaclint("check", "--soft-fail", "no-such-dir").returncode == 2
 
 

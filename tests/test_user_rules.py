@@ -224,6 +224,8 @@ def test_a_typo_is_a_usage_error_exit_2_that_checks_nothing(project):
      "assert.any[1]: needs one of: attribute, all, any, not"),
     ({"fix": "{action: share_copy, attribute: x}"}, "share_copy needs what a Python check found"),
     ({"fix": "{action: set_attribute, attribute: deletion_protection}"}, "set_attribute needs value"),
+    ({"fix": "{action: check_settings, attribute: x}"}, "check_settings needs what a Python check found"),
+    ({"reported_by": "[SNS030]"}, "reported_by: SNS030 is not a bundled rule (did you mean SNS003?)"),
 ])
 def test_rule_mistakes_are_refused(tmp_path, change, message):
     write(tmp_path / "rules", "ORG001.yaml", rule_text(**change))

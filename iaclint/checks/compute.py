@@ -197,6 +197,29 @@ def _build_launchers(graph: Graph) -> dict[str, list[Resource]]:
     return index
 
 
+def launch_sources(launcher: Resource, graph: Graph) -> tuple[list[Resource], str]:
+    """The launch templates and launch configurations of the configuration a group launches from (its own
+    references: no scan), or ([], why) when they cannot be read."""
+    from iaclint.graph.paths import resolve
+
+    paths = next(p for t, p in LAUNCHERS if t == launcher.type)
+    if launcher.type == "aws_autoscaling_group":
+        paths = paths + ("launch_configuration",)
+    found: list[Resource] = []
+    for path in paths:
+        leaves, why = resolve(launcher, path)
+        if why:
+            return [], why
+        for leaf in leaves:
+            if not leaf.view.is_set:
+                continue
+            for target in graph.referenced(leaf.view.value.all_refs()):
+                if target.type in ("aws_launch_template", "aws_launch_configuration") and target.mode == "managed" \
+                        and target not in found:
+                    found.append(target)
+    return found, ""
+
+
 # ---- one volume -----------------------------------------------------------------------------
 
 
@@ -272,11 +295,12 @@ def _with_key(resource: Resource, judged: Judged, graph: Graph, inherited: Effec
         judged.key_span = view.span
         return judged
     if inherited is not None:
-        judged.key = KeyClass(inherited.kind, f"{judged.volume.label} keeps its snapshot's key: {inherited.key.reason}")
+        judged.key = KeyClass(inherited.kind, f"{judged.volume.label} keeps its snapshot's key: {inherited.key.reason}",
+                              inherited.key.key_resource)
         return judged
     default = account_default_ebs_key(resource, graph)
     if default is not None:
-        judged.key = KeyClass(default.kind, f"{judged.volume.label}: {default.key.reason}")
+        judged.key = KeyClass(default.kind, f"{judged.volume.label}: {default.key.reason}", default.key.key_resource)
     else:
         judged.key = KeyClass(KeyKind.ABSENT, f"{judged.volume.label} names no key, so the account's default EBS key "
                                               "is used: the AWS managed key aws/ebs, as no aws_ebs_default_kms_key of "

@@ -56,15 +56,30 @@ PUBLISHERS = (
 )
 
 
-def publishers(resource: Resource, graph: Graph) -> list[tuple[str, Resource]]:
-    """(service principal, publisher) for each AWS service the configuration has publishing to a topic or
-    queue: alarms, EventBridge targets, S3 notifications, Backup vault notifications, SNS subscriptions
-    (protocol sqs). RDS event subscriptions are left out: their principal is unverified (FACTS-3 R4)."""
+@dataclass(frozen=True)
+class Publisher:
+    """An AWS service that publishes to a topic or queue: its principal, the resource that makes it publish, and
+    the argument that names the topic or queue."""
+
+    principal: str
+    resource: Resource
+    argument: str  # "alarm_actions", "topic.topic_arn"
+    span: Span | None
+
+    @property
+    def shown(self) -> str:
+        return f"{self.resource.address}.{self.argument}"
+
+
+def publishers(resource: Resource, graph: Graph) -> list[Publisher]:
+    """The AWS services the configuration has publishing to a topic or queue: alarms, EventBridge targets, S3
+    notifications, Backup vault notifications, SNS subscriptions (protocol sqs). RDS event subscriptions are left
+    out: their principal is unverified (FACTS-3 R4)."""
     return _index(graph, "_publishers", _build_publishers).get(resource.address, [])
 
 
-def _build_publishers(graph: Graph) -> dict[str, list[tuple[str, Resource]]]:
-    index: dict[str, list[tuple[str, Resource]]] = {}
+def _build_publishers(graph: Graph) -> dict[str, list[Publisher]]:
+    index: dict[str, list[Publisher]] = {}
     for type_, path, principal in PUBLISHERS:
         for publisher in graph.of_type(type_):
             if publisher.mode != "managed":
@@ -76,10 +91,163 @@ def _build_publishers(graph: Graph) -> dict[str, list[tuple[str, Resource]]]:
             leaves, _ = resolve(publisher, path)
             for leaf in leaves:
                 for target in _targets(leaf.view.value, graph, ("aws_sns_topic", "aws_sqs_queue")):
-                    entry = (principal, publisher)
-                    if entry not in index.setdefault(target.address, []):
-                        index[target.address].append(entry)
+                    found = index.setdefault(target.address, [])
+                    if not any(p.principal == principal and p.resource is publisher and p.argument == leaf.label
+                               for p in found):
+                        found.append(Publisher(principal, publisher, leaf.label, leaf.span))
     return index
+
+
+# ---- buckets named by other resources, and who reads or writes them as a service (FACTS-3 §2 R1, R9, R10) ----
+
+
+def _buckets_by_name(graph: Graph) -> dict[str, list[Resource]]:
+    index: dict[str, list[Resource]] = {}
+    for bucket in graph.of_type(*BUCKET_TYPES):
+        name = bucket.attr("bucket").value
+        if bucket.mode == "managed" and name is not None and name.known and isinstance(name.raw, str):
+            index.setdefault(name.raw, []).append(bucket)
+    return index
+
+
+_S3_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::([^/]+)")
+_S3_DOMAIN = re.compile(r"^([a-z0-9][a-z0-9.-]*?)\.s3(?:\.dualstack)?(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?$")
+
+
+def buckets_named(value: Value | None, graph: Graph, form: str = "name") -> tuple[list[Resource], str | None]:
+    """The buckets of the configuration a value names (by reference, or by a literal name, bucket ARN or S3
+    domain as ``form`` says), and the literal bucket name when it names one (a bucket that may not be here)."""
+    if value is None:
+        return [], None
+    found = _targets(value, graph, BUCKET_TYPES)
+    if found:
+        return found, None
+    if not value.known or not isinstance(value.raw, str):
+        return [], None
+    text = value.raw
+    if form == "arn":
+        match = _S3_ARN.match(text)
+        name = match.group(1) if match else None
+    elif form == "domain":
+        match = _S3_DOMAIN.match(text)
+        name = match.group(1) if match else None
+    else:
+        name = text
+    if not name:
+        return [], None
+    return list(_index(graph, "_buckets_by_name", _buckets_by_name).get(name, ())), name
+
+
+def flow_log_bucket(flow_log: Resource, graph: Graph) -> tuple[bool | None, list[Resource], str]:
+    """(delivers to S3?, the destination buckets of the configuration, why) of an aws_flow_log."""
+    kind = flow_log.attr("log_destination_type")
+    if kind.is_set and not kind.value.known:
+        return None, [], f"log_destination_type is unknown: {kind.value.unknown}"
+    if not kind.is_set or kind.value.raw != "s3":
+        shown = render(kind.value) if kind.is_set else '"cloud-watch-logs" (the default)'
+        return False, [], f"log_destination_type is {shown}, not s3"
+    destination = flow_log.attr("log_destination").value
+    buckets, name = buckets_named(destination, graph, "arn")
+    if buckets:
+        return True, buckets, ""
+    if name is not None:
+        return True, [], f"its bucket {name} is not in this configuration"
+    if destination is not None and not destination.known:
+        return True, [], f"log_destination is not known ({destination.unknown})"
+    shown = render(destination) if destination is not None else "not set"
+    return True, [], f"log_destination ({shown}) names no bucket of this configuration"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A CloudFront origin that reads an S3 bucket through an origin access control."""
+
+    label: str  # "origin[1] (assets)"
+    span: Span | None
+    buckets: tuple[Resource, ...]
+    why: str  # why no bucket of the configuration is known, when none is
+
+
+def oac_origins(distribution: Resource, graph: Graph) -> tuple[list[Origin], str]:
+    """The origins of a distribution that use an origin access control, with the buckets they read (matched
+    through bucket_regional_domain_name / bucket_domain_name references or a literal S3 domain). Legacy origin
+    access identities are not followed: whether they can read SSE-KMS objects at all is unverified (R9)."""
+    origins, why = distribution.nested("origin")
+    if why:
+        return [], why
+    out: list[Origin] = []
+    for index, origin in enumerate(origins):
+        control = origin.attr("origin_access_control_id")
+        if not control.is_set or (control.value.known and control.value.raw == ""):
+            continue
+        if any(r.type == "aws_cloudfront_origin_access_control" and _origin_type(r) not in ("s3", None)
+               for r in graph.referenced(control.value.all_refs())):
+            continue  # an access control for MediaStore or Lambda, not S3
+        origin_id = origin.attr("origin_id").value
+        label = f"origin[{index}]" if len(origins) > 1 else "origin"
+        if origin_id is not None and origin_id.known and isinstance(origin_id.raw, str):
+            label += f" ({origin_id.raw})"
+        domain = origin.attr("domain_name").value
+        buckets, name = buckets_named(domain, graph, "domain")
+        reason = ""
+        if not buckets:
+            reason = (f"its bucket {name} is not in this configuration" if name else
+                      f"domain_name is not known ({domain.unknown})" if domain is not None and not domain.known else
+                      f"domain_name ({render(domain) if domain is not None else 'not set'}) names no bucket of this "
+                      "configuration")
+        out.append(Origin(label, origin.span, tuple(buckets), reason))
+    return out, ""
+
+
+def _origin_type(control: Resource) -> str | None:
+    kind = control.attr("origin_access_control_origin_type").value
+    return kind.raw if kind is not None and kind.known and isinstance(kind.raw, str) else None
+
+
+@dataclass(frozen=True)
+class BucketReader:
+    """A service that writes or reads a bucket's objects as its own principal: VPC Flow Logs (delivery.logs) or
+    CloudFront through an origin access control."""
+
+    kind: str  # "flow_log" or "cloudfront"
+    resource: Resource
+
+
+def bucket_readers(bucket: Resource, graph: Graph) -> list[BucketReader]:
+    """The flow logs that deliver to the bucket and the distributions that read it through an origin access
+    control (indexed once per graph)."""
+    return _index(graph, "_bucket_readers", _build_bucket_readers).get(bucket.address, [])
+
+
+def _build_bucket_readers(graph: Graph) -> dict[str, list[BucketReader]]:
+    index: dict[str, list[BucketReader]] = {}
+    for flow_log in graph.of_type("aws_flow_log"):
+        if flow_log.mode != "managed":
+            continue
+        to_s3, buckets, _ = flow_log_bucket(flow_log, graph)
+        if to_s3 is not False:
+            for bucket in buckets:
+                index.setdefault(bucket.address, []).append(BucketReader("flow_log", flow_log))
+    for distribution in graph.of_type("aws_cloudfront_distribution"):
+        if distribution.mode != "managed":
+            continue
+        origins, _ = oac_origins(distribution, graph)
+        for origin in origins:
+            for bucket in origin.buckets:
+                readers = index.setdefault(bucket.address, [])
+                if not any(r.resource is distribution for r in readers):
+                    readers.append(BucketReader("cloudfront", distribution))
+    return index
+
+
+def buckets_of(holder: Resource, graph: Graph) -> list[Resource]:
+    """The buckets a bucket's encryption holder stands for: the bucket itself, or those an
+    aws_s3_bucket_server_side_encryption_configuration names."""
+    if holder.type in BUCKET_TYPES:
+        return [holder]
+    view = holder.attr("bucket")
+    buckets, _ = buckets_named(view.value if view.is_set else None, graph)
+    return buckets
 
 
 # ---- S3 default encryption ------------------------------------------------------------------
@@ -319,6 +487,9 @@ def s3_customer_key(bucket: Resource, context: CheckContext) -> CheckResult:
         if enc.on_kms is False:
             return CheckResult.passed(f"not on KMS ({enc.reason}); S3B001 reports that")
         return CheckResult.unknown(enc.reason, resource=_subject(enc, bucket), related=list(enc.related))
+    reported = _reported_elsewhere(bucket, context)
+    if reported:
+        return CheckResult.passed(reported)
     directory = bucket.type == "aws_s3_directory_bucket"
     extra: dict = {"locate_span": enc.span} if enc.span else {}
     key = classify_key(enc.key, graph) if enc.key is not None else None
@@ -334,6 +505,9 @@ def s3_customer_key(bucket: Resource, context: CheckContext) -> CheckResult:
                                    value=enc.key.value, extra=extra)
     else:
         return CheckResult.passed(f"{enc.reason} with {key.reason}")
+    readers = _readers_reported(bucket, context)
+    if readers:
+        return CheckResult.passed(readers)
     if directory:
         extra["severity"] = Severity.HIGH
         reason += ": a directory bucket does not support the AWS managed key aws/s3 at all, so the apply fails"
@@ -343,6 +517,34 @@ def s3_customer_key(bucket: Resource, context: CheckContext) -> CheckResult:
                               value=enc.key.value if enc.key is not None and enc.key.present else None, extra=extra)
 
 
+def _reported_elsewhere(bucket: Resource, context: CheckContext) -> str:
+    """Why a KMS setting of this bucket is not judged: load balancers deliver logs to it, which must move it to
+    SSE-S3 (S3B005 reports it on them), or ""."""
+    from iaclint.engine.rules import rule_by_id
+
+    rule = rule_by_id("S3B005")
+    if rule is None or not context.reports(rule):
+        return ""
+    for lb, state, block in load_balancer_logs(bucket, context.graph):
+        if lb.type in ("aws_lb", "aws_alb", "aws_elb") and state is True:
+            return (f"{lb.address} delivers its {block.replace('_', ' ')} here, so the bucket must be on SSE-S3: "
+                    "S3B005 reports it")
+    return ""
+
+
+def _readers_reported(bucket: Resource, context: CheckContext) -> str:
+    """Why an AWS managed key of this bucket is reported elsewhere: flow logs or CloudFront distributions use the
+    bucket as themselves and can never use aws/s3 (S3B006 reports it on them), or ""."""
+    from iaclint.engine.rules import rule_by_id
+
+    rule = rule_by_id("S3B006")
+    readers = bucket_readers(bucket, context.graph)
+    if rule is None or not readers or not context.reports(rule):
+        return ""
+    names = ", ".join(r.resource.address for r in readers[:3])
+    return f"{names} use the bucket as AWS services that can never use the AWS managed key: S3B006 reports it"
+
+
 def s3_bucket_key(bucket: Resource, context: CheckContext) -> CheckResult:
     """S3B003: SSE-KMS (not DSSE-KMS, where Bucket Keys do not apply) without bucket_key_enabled = true."""
     enc = bucket_encryption(bucket, context.graph)
@@ -350,6 +552,9 @@ def s3_bucket_key(bucket: Resource, context: CheckContext) -> CheckResult:
         if enc.algorithm is None:
             return CheckResult.unknown(enc.reason, resource=_subject(enc, bucket), related=list(enc.related))
         return CheckResult.passed(f"not on SSE-KMS ({enc.reason}): Bucket Keys apply to aws:kms only")
+    reported = _reported_elsewhere(bucket, context)
+    if reported:
+        return CheckResult.passed(reported)
     view = enc.bucket_key
     extra = {"locate_span": view.span if view is not None and view.span else enc.span} if enc.span else {}
     if view is not None and view.is_set:

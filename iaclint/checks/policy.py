@@ -65,6 +65,9 @@ class Statement:
     not_actions: list[Any] | None
     conditions: Any  # dict of operator -> {key: values}, {} for none, or Unknown
     sid: str = ""
+    # the Service principals as written (str, or Partial/Unknown keeping the resources they come from, such as
+    # the data "aws_region" in logs.${...}.amazonaws.com); `principals` shows them as "Service:..." text
+    services: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -89,19 +92,27 @@ def policy_span(holder: Resource):
 
 def policy_setter(key: Resource, graph: Graph) -> Resource | None:
     """The aws_kms_key_policy that replaces a key's own policy, if the configuration has one."""
-    for setter in graph.of_type("aws_kms_key_policy"):
-        view = setter.attr("key_id")
-        if setter.mode == "managed" and view.value is not None and key.address in view.value.all_refs():
-            return setter
-    return None
+    index = graph.__dict__.get("_policy_setters")
+    if index is None:  # built once per graph: every key of a large configuration asks
+        index = graph.__dict__["_policy_setters"] = {}
+        for setter in graph.of_type("aws_kms_key_policy"):
+            view = setter.attr("key_id")
+            if setter.mode == "managed" and view.value is not None:
+                for ref in view.value.all_refs():
+                    index.setdefault(ref, setter)
+    return index.get(key.address)
 
 
 def key_policy(key: Resource, graph: Graph) -> tuple[Policy, Resource]:
-    """The policy in force for a key, and the resource that sets it (an aws_kms_key_policy wins)."""
-    setter = policy_setter(key, graph)
-    if setter is not None:
-        return read_policy(setter, "policy", graph), setter
-    return read_policy(key, "policy", graph), key
+    """The policy in force for a key, and the resource that sets it (an aws_kms_key_policy wins). Read once per
+    graph: every topic, queue and log group on one key asks for the same policy."""
+    cache = graph.__dict__.setdefault("_key_policies", {})
+    found = cache.get(key.address)
+    if found is None:
+        setter = policy_setter(key, graph)
+        holder = setter if setter is not None else key
+        found = cache[key.address] = (read_policy(holder, "policy", graph), holder)
+    return found
 
 
 def _own_policy(resource: Resource, graph: Graph) -> tuple[Policy | None, Resource | None]:
@@ -315,6 +326,7 @@ def _normalise(data: Any, source: str) -> Policy:
             return Policy(unknown="a statement is not an object (or is unknown)", source=source)
         principal = item.get("Principal", item.get("NotPrincipal"))
         principals: list[Any] | None = None
+        services: list[Any] = []
         if principal is not None:
             if principal == "*":
                 principals = ["*"]
@@ -323,13 +335,16 @@ def _normalise(data: Any, source: str) -> Policy:
                 for kind, ids in principal.items():
                     for identifier in _listed(ids) or []:
                         principals.append(identifier if kind == "AWS" else f"{kind}:{describe_part(identifier)}")
+                        if kind == "Service":
+                            services.append(identifier)
             else:
                 principals = [principal if isinstance(principal, (Unknown, Partial)) else Unknown("principal")]
+                services = list(principals)  # not known: it may be a service principal too
         conditions = item.get("Condition", {})
         statements.append(Statement(item.get("Effect", Unknown("Effect is not set")), principals,
                                     "NotPrincipal" in item, _listed(item.get("Action")),
                                     _listed(item.get("NotAction")), conditions if conditions is not None else {},
-                                    item.get("Sid", "") if isinstance(item.get("Sid", ""), str) else ""))
+                                    item.get("Sid", "") if isinstance(item.get("Sid", ""), str) else "", services))
     return Policy(statements, "", source)
 
 
@@ -564,29 +579,37 @@ def account_permissions(policy: Policy, accounts: list[str], actions: tuple[str,
 SERVICE_USE_ACTIONS = ("kms:CreateGrant", "kms:DescribeKey")
 
 
-def key_consumers(key: Resource, graph: Graph) -> list[tuple[Resource, str]]:
+def key_consumers(key: Resource, graph: Graph, replicas: bool = False) -> list[tuple[Resource, str]]:
     """The resources of the configuration whose key argument (regions.KEY_ARGUMENTS, nested ones included)
-    resolves to ``key``: (resource, argument)."""
+    resolves to ``key``: (resource, argument); with ``replicas``, the keys of replicas in other Regions too
+    (regions.REPLICA_KEY_ARGUMENTS: a secret's or a table's replica, an S3 replication's replica key)."""
     index = getattr(graph, "_key_consumers", None)
     if index is None:
         index = graph._key_consumers = _consumers_by_key(graph)
-    return index.get(key.address, [])
+    found = index.get(key.address, [])
+    if replicas:
+        others = graph.__dict__.get("_replica_key_consumers")
+        if others is None:
+            others = graph.__dict__["_replica_key_consumers"] = _consumers_by_key(graph, replicas=True)
+        found = found + others.get(key.address, [])
+    return found
 
 
-def _consumers_by_key(graph: Graph) -> dict[str, list[tuple[Resource, str]]]:
+def _consumers_by_key(graph: Graph, replicas: bool = False) -> dict[str, list[tuple[Resource, str]]]:
     """Every key argument of the configuration, classified once: key address -> its consumers."""
     from iaclint.checks.keys import CMK_RESOURCE_TYPES, classify_key
-    from iaclint.checks.regions import KEY_ARGUMENTS, key_arguments
+    from iaclint.checks.regions import KEY_ARGUMENTS, REPLICA_KEY_ARGUMENTS, key_arguments, replica_key_arguments
 
     index: dict[str, list[tuple[Resource, str]]] = {}
-    for resource in graph.of_type(*KEY_ARGUMENTS):
+    for resource in graph.of_type(*(REPLICA_KEY_ARGUMENTS if replicas else KEY_ARGUMENTS)):
         if resource.mode != "managed":
             continue
-        for label, view, _ in key_arguments(resource):
+        found = replica_key_arguments(resource) if replicas else key_arguments(resource)
+        for label, view, _ in found:
             keys = {t.address for t in graph.referenced(view.value.all_refs()) if t.type in CMK_RESOURCE_TYPES}
-            found = classify_key(view, graph).key_resource  # through aliases and KMS lookups
-            if found is not None:
-                keys.add(found.address)
+            resolved = classify_key(view, graph).key_resource  # through aliases and KMS lookups
+            if resolved is not None:
+                keys.add(resolved.address)
             for address in keys:
                 index.setdefault(address, []).append((resource, label))
     return index

@@ -18,7 +18,7 @@ from iaclint.graph.placement import Place, arn_region, region_of, same_provider
 # Every argument that names the KMS key a resource's data at rest is encrypted with, by resource type: an
 # argument, or a dotted path into nested blocks (graph/paths.py). XRG001 (the key's Region) and KMS003 (a key's
 # consumers) read this table; a key argument of a new rule belongs here. Keys of other Regions by design (a
-# DynamoDB or secret replica's key is in the replica's Region) are left out.
+# DynamoDB or secret replica's key is in the replica's Region) are in REPLICA_KEY_ARGUMENTS below.
 # The datastores whose service creates a grant on the key with the caller's permissions (FACTS.md, FACTS-2.md):
 # KMS003 judges a key by these consumers only. Whether the services of the rest of the estate do is not
 # established in FACTS-3, so no KMS003 verdict rests on them.
@@ -90,6 +90,18 @@ KEY_ARGUMENTS: dict[str, tuple[str, ...]] = {
                                         "server_side_encryption_configuration.kms_key_arn",),
     "aws_bedrockagent_agent": ("customer_encryption_key_arn",),
     "aws_bedrock_guardrail": ("kms_key_arn",),
+    # the account's default EBS key, for volumes encrypted without a key of their own in its provider's Region
+    "aws_ebs_default_kms_key": ("key_arn",),
+}
+
+# Keys of replicas in other Regions by design: (replica blocks, the argument naming the replica's Region, the key
+# argument). XRG001 judges each against its replica's Region; an S3 replication's replica key, whose Region is
+# the destination bucket's, is S3B004's (region None). KMS005 counts them all as users of the key.
+REPLICA_KEY_ARGUMENTS: dict[str, tuple[str, str | None, str]] = {
+    "aws_secretsmanager_secret": ("replica", "region", "kms_key_id"),
+    "aws_dynamodb_table": ("replica", "region_name", "kms_key_arn"),
+    "aws_s3_bucket_replication_configuration": ("rule.destination.encryption_configuration", None,
+                                                "replica_kms_key_id"),
 }
 
 
@@ -123,6 +135,50 @@ def key_arguments(resource: Resource) -> list[tuple[str, object, object]]:
     return out
 
 
+def replica_key_arguments(resource: Resource) -> list[tuple[str, object, object]]:
+    """(label, AttrView, replica block) of each replica key a resource sets (REPLICA_KEY_ARGUMENTS)."""
+    from iaclint.graph.paths import resolve
+
+    spec = REPLICA_KEY_ARGUMENTS.get(resource.type)
+    if spec is None:
+        return []
+    blocks_path, _, argument = spec
+    leaves, _ = resolve(resource, f"{blocks_path}.{argument}")
+    return [(leaf.label, leaf.view, leaf.blocks[-1] if leaf.blocks else None) for leaf in leaves
+            if leaf.view.is_set and not (leaf.view.value.known and leaf.view.value.raw == "")
+            and not _aws_owned(leaf.view.value)]
+
+
+def _replica_doubts(resource: Resource, graph: Graph) -> tuple[CheckResult | None, list[tuple[str, str]]]:
+    """XRG001 for replica keys: a failure, or the doubts, of keys that must be in their replica's Region."""
+    spec = REPLICA_KEY_ARGUMENTS.get(resource.type)
+    if spec is None or spec[1] is None:
+        return None, []
+    doubts: list[tuple[str, str]] = []
+    for label, view, block in replica_key_arguments(resource):
+        where, key = key_region(view.value, graph)
+        if where.provider == "same":
+            continue  # a key id or alias is looked up in the replica's own Region
+        region_view = block.attr(spec[1]) if block is not None else None
+        if region_view is None or not region_view.is_set or not region_view.value.known:
+            doubts.append((label, f"the replica's {spec[1]} is not known"))
+            continue
+        region = region_view.value.raw
+        if where.value is None:
+            doubts.append((label, where.why))
+            continue
+        if where.value != region:
+            related = [(key.header_span, f"key {key.address}")] if key is not None and key.header_span else []
+            what = key.address if key is not None else render(view.value)
+            return CheckResult.failed(
+                f"{label} names {what} in {where.value} ({where.why}), but that replica is in {region} "
+                f"({spec[1]} = {render(region_view.value)}): a KMS key can only be used in its own Region, so the "
+                f"apply fails. Use a key of {region} (a multi-Region replica key there is fine)",
+                value=view.value, related=related, extra={"locate_span": view.span or getattr(block, "span", None)},
+                fixable=False, no_fix_reason=f"needs a key of {region}: name one from that Region's provider"), []
+    return None, doubts
+
+
 def _aws_owned(value: Value | None) -> bool:
     from iaclint.checks.keys import AWS_OWNED_VALUES
 
@@ -148,9 +204,11 @@ def key_in_consumer_region(resource: Resource, context: CheckContext) -> CheckRe
     """XRG001: the key an argument names must be in the Region of the resource that uses it."""
     graph = context.graph
     arguments = key_arguments(resource)
-    if not arguments:
+    replica_failure, doubts = _replica_doubts(resource, graph)
+    if replica_failure is not None and not arguments:
+        return replica_failure
+    if not arguments and not doubts:
         return CheckResult.passed("names no KMS key")
-    doubts: list[tuple[str, str]] = []
     for label, view, block_span in arguments:
         attribute = None if "." in label else label
         where, key = key_region(view.value, graph)
@@ -175,6 +233,8 @@ def key_in_consumer_region(resource: Resource, context: CheckContext) -> CheckRe
                 attribute=attribute, value=view.value, related=related, extra=extra)
         unknown_side = where if where.value is None else mine
         doubts.append((label, unknown_side.why))
+    if replica_failure is not None:
+        return replica_failure
     if doubts:
         return CheckResult.unknown("; ".join(f"the key of {label} may be in another Region than {resource.address}: "
                                              f"{why}" for label, why in doubts),

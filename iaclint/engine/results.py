@@ -58,3 +58,8 @@ class CheckContext:
 
     graph: "Graph"
     rule: Any  # the engine.rules.Rule being evaluated (not imported: rules import this module)
+    selection: Any = None  # the run's RuleSelection: which other rules report (None: every rule)
+
+    def reports(self, rule: Any) -> bool:
+        """Is this rule part of the run (so a problem it reports may be left to it)?"""
+        return self.selection is None or self.selection.wants(rule)

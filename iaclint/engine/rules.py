@@ -41,12 +41,16 @@ class Rule:
     builtin: bool = False
     service: str = ""
     user: bool = False  # from the user's rule folders (--rules-dir, settings `rules`), not shipped with iaclint
+    reported_by: tuple[str, ...] = ()  # rules that report this rule's problem when they fail on the resource
 
     @property
     def fixable(self) -> bool:
         return self.fix is not None
 
     def evaluate(self, resource, context: CheckContext) -> CheckResult:
+        reporter = self._reporter(resource, context)
+        if reporter is not None:
+            return reporter
         if self.check is None and self.check_name:
             self.check = import_check(self.check_name)  # bundled rules: imported when first needed
         if self.check is not None:
@@ -66,6 +70,20 @@ class Rule:
         verdict = {True: Verdict.PASS, False: Verdict.FAIL, None: Verdict.UNKNOWN}[outcome.state]
         extra = {"locate_span": outcome.span} if outcome.span is not None else None
         return CheckResult(verdict, outcome.reason, attribute=outcome.attribute, value=outcome.value, extra=extra)
+
+
+    def _reporter(self, resource, context: CheckContext) -> CheckResult | None:
+        """A pass when a rule of `reported_by` that is part of the run fails on the resource: one problem, one
+        finding (SNS003 reports the AWS managed key of a topic that alarms publish to; SNS002 stays quiet)."""
+        for rule_id in self.reported_by:
+            other = rule_by_id(rule_id)
+            if other is None or other is self or resource.type not in other.resource_types \
+                    or not context.reports(other):
+                continue
+            result = other.evaluate(resource, CheckContext(context.graph, other, context.selection))
+            if result.verdict is Verdict.FAIL:
+                return CheckResult.passed(f"{other.id} reports the problem: {result.reason}")
+        return None
 
 
 def _builtin(id_: str, name: str, title: str, severity: Severity, what: str) -> Rule:
@@ -152,7 +170,7 @@ def rule_from_data(data: dict[str, Any], path: Path) -> Rule:
         references=data.get("references", {}), mode=data.get("mode", "managed"),
         assertion=data.get("assert"), applies_when=data.get("applies_when"),
         check_name=data.get("check", ""), fix=data.get("fix"), path=str(path), plan_only=data.get("plan_only", False),
-        service=data["service"],
+        service=data["service"], reported_by=tuple(data.get("reported_by", ())),
     )
 
 

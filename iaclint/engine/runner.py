@@ -64,7 +64,7 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
             continue
         if rule.plan_only and graph.kind != "plan":
             continue
-        context = CheckContext(graph, rule)
+        context = CheckContext(graph, rule, selection)
         for resource in graph.of_type(*rule.resource_types):  # the type index: never a scan per rule
             if resource.mode != rule.mode:
                 continue

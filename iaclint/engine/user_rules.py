@@ -31,7 +31,7 @@ ATTRIBUTE_TESTS = ("equals", "in", "present", "nonempty", "matches", "not_matche
 _ARGUMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*$")  # an argument, or a path into blocks
 CONDITION_KEYS = {"attribute", "default", "default_why", "when_absent", "aws_managed_key", *ATTRIBUTE_TESTS}
 # fix actions that build their edits from what a Python check found; a declarative rule has nothing to give them
-CHECK_ONLY_FIXES = {"policy_statement", "repoint_key", "share_copy"}
+CHECK_ONLY_FIXES = {"policy_statement", "repoint_key", "share_copy", "check_settings"}
 
 
 class Problems:
@@ -341,6 +341,13 @@ def semantic_problems(data: dict) -> list[tuple[tuple, str]]:
                                        "with assert can use set_attribute or customer_managed_key"))
     if fix.get("action") == "set_attribute" and "value" not in fix:
         out.append((("fix",), "fix: set_attribute needs value: true or false"))
+    reporters = data.get("reported_by")
+    if isinstance(reporters, list):
+        known = sorted(rule.id for rule in load_rules())
+        for index, rule_id in enumerate(reporters):
+            if isinstance(rule_id, str) and rule_id not in known:
+                out.append((("reported_by", index), f"reported_by: {rule_id} is not a bundled rule"
+                                                    f"{_did_you_mean(rule_id, known)}"))
     return out
 
 

@@ -88,8 +88,12 @@ def build_fix(context: FindingContext) -> Fix:
         fix = _repoint_key(context)
         _adjust_for_plan(context, _target(context), spec, fix)
         return fix
-    if spec["action"] == "policy_statement":
+    if spec["action"] == "policy_statement" and not context.result.extra.get("new_key"):
         fix = _policy_statements(context)
+        _adjust_for_plan(context, _target(context), spec, fix)
+        return fix
+    if spec["action"] == "check_settings":
+        fix = _check_settings(context, _target(context), spec)
         _adjust_for_plan(context, _target(context), spec, fix)
         return fix
     target = _target(context)
@@ -101,6 +105,8 @@ def build_fix(context: FindingContext) -> Fix:
             raise NoFix(f"{name} is set, and the provider rejects it together with {spec['attribute']}: remove it, "
                         "then the fix can be applied")
     nested = "." in fix_attribute(spec, target.resource) or bool(spec.get("with")) or bool(spec.get("new_resource"))
+    if spec["action"] == "policy_statement":
+        spec = {**spec, "action": "customer_managed_key"}  # the key is AWS managed: a new key carries the statement
     if spec["action"] == "set_attribute":
         nested = nested or not isinstance(spec.get("value", True), bool)
         fix = _settings_fix(context, target, spec, key=False) if nested else _set_attribute(context, target, spec)
@@ -385,6 +391,14 @@ def _policy_statements(context: FindingContext) -> Fix:
         places.append(f"{', '.join(s.sid for s in wish.statements)} to {where}")
         if wish.note:
             notes.append(wish.note)
+    for anchor, text in dict.fromkeys(context.result.extra.get("new_blocks", ())):
+        holder = graph.resource(anchor)
+        block = getattr(holder, "block", None)
+        source = graph.sources.get(block.file) if block is not None else None
+        if source is None:
+            raise NoFix(f"{text.splitlines()[0].rstrip(' {')} cannot be added beside {anchor}")
+        edits.append(insert_after_block(source, block, text))
+        places.append(f"{text.splitlines()[0].rstrip(' {}')} after {anchor}")
     caller = context.result.extra.get("needs_caller_identity")
     if caller:
         holder = graph.resource(caller)
@@ -396,6 +410,77 @@ def _policy_statements(context: FindingContext) -> Fix:
         places.append(f"data.aws_caller_identity.current after {caller}")
     note = "; ".join(notes + ["a policy change is made in place"])
     return Fix("add statement " + "; and ".join(places), Applicability.SAFE, edits, note)
+
+
+# ---- check_settings ------------------------------------------------------------------------
+
+
+def _check_settings(context: FindingContext, target: Target, spec: dict) -> Fix:
+    """Write the nested settings a check names (result.extra["fix_settings"]: (path, value) pairs), remove the
+    arguments it names (fix_removals), and point paths at a customer managed key (fix_new_key: the key the
+    check found to reuse, else a new one for the resource it names, in that resource's Region)."""
+    from iaclint.fixes.nested import Setting, set_paths
+
+    extra = context.result.extra
+    resource, graph = target.resource, target.graph
+    block, source = _block_and_source(resource, graph)
+    settings = [Setting(path, value) for path, value in extra.get("fix_settings", ())]
+    key_edits: list[Edit] = []
+    suffix, key_note = "", ""
+    wanted = extra.get("fix_new_key")
+    if wanted:
+        reference = wanted.get("reuse", "")
+        if reference:
+            suffix = f", the destination bucket's own key {reference}"
+        else:
+            owner = graph.resource(wanted.get("for", ""))
+            if owner is None or getattr(owner, "block", None) is None:
+                raise NoFix("the replica key must be a key of the destination bucket's Region: name one by hand")
+            plan = plan_customer_key(graph, owner, resource_module(resource), source, block,
+                                     {"service": spec.get("service", "s3")}, provider_of=owner)
+            reference = plan.reference(spec.get("key_attribute", "arn"))
+            key_edits, suffix, key_note = plan.edits, plan.title_suffix(), plan.note
+        settings += [Setting(path, reference, expression=True) for path in wanted.get("paths", ())]
+    result = set_paths(source, block, settings)
+    edits = result.edits + _removals(source, block, extra.get("fix_removals", ()))
+    if not edits:
+        raise NoFix("the settings are already written; the finding comes from elsewhere")
+    shown = " and ".join(s.shown() for s in settings)
+    removed = ", ".join(extra.get("fix_removals", ()))
+    title = f"set {shown} in {resource.address}" + (f" and remove {removed}" if removed else "") + suffix
+    if spec.get("display_only"):
+        return Fix(title, Applicability.DISPLAY, edits + key_edits, _join(spec.get("note", ""), key_note))
+    if result.computed:
+        return Fix(title, Applicability.DISPLAY, edits + key_edits,
+                   f"{', '.join(result.computed)} is computed here; replacing the expression changes what it meant, "
+                   "so a person should decide")
+    applicability, note = _base_applicability(spec, resource, graph)
+    return Fix(title, applicability, edits + key_edits, _join(note, key_note))
+
+
+def _removals(source: SourceFile, block: ast.Block, paths) -> list[Edit]:
+    """Edits that delete the lines of arguments named by path (`rule.apply_server_side_encryption_by_default.
+    kms_master_key_id`), in the blocks the path names."""
+    from iaclint.fixes.nested import _index as block_index, _name
+
+    edits = []
+    for path in paths:
+        *parents, name = path.split(".")
+        holders = [block]
+        for segment in parents:
+            found = []
+            for holder in holders:
+                blocks = holder.blocks(_name(segment))
+                index = block_index(segment)
+                found += [blocks[index]] if index is not None and index < len(blocks) else blocks if index is None \
+                    else []
+            holders = found
+        for holder in holders:
+            node = holder.attribute(name)
+            if node is not None:
+                start, end = source.line_start(node.start), source.line_end(node.end)
+                edits.append(Edit(source.path, start, end, ""))
+    return edits
 
 
 # ---- set_attribute -------------------------------------------------------------------------

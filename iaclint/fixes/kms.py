@@ -91,87 +91,64 @@ class KeyPlan:
 
 @dataclass
 class ServiceUse:
-    """What a new key's policy must say so that the service can use it for this resource."""
+    """What a new key's policy must say so that the services that use it for this resource can: the statements,
+    and the needs (checks/services.py) a reused key's policy must already meet."""
 
     statements: list[NewStatement] = field(default_factory=list)
-    required: tuple[str, ...] = ()  # text a reused key's policy must contain (the service principals)
+    needs: list = field(default_factory=list)
     region_lookup: bool = False  # a statement names the Region through data "aws_region"
     note: str = ""
 
+    def signature(self) -> tuple:
+        return tuple((n.principal.shown, n.actions, tuple(sorted((k, v.shown()) for k, v in n.context.items())))
+                     for n in self.needs)
+
 
 def service_use(service: str, resource: Resource, graph: Graph, account: str, region_ref: str) -> ServiceUse:
-    """The service-principal statements a key for ``resource`` needs (FACTS-3 §2): CloudWatch Logs' Regional
-    principal (R3), CloudTrail's (R2), and the AWS services that publish to a topic or queue (R4, R5).
+    """The service-principal statements a key for ``resource`` needs (FACTS-3 §2, checks/relations.py): CloudWatch
+    Logs of the log group's Region (R3), CloudTrail (R2), the AWS services that publish to a topic or queue (R4,
+    R5), the flow logs and CloudFront distributions that use a bucket (R9, R10), and Amazon EC2 Auto Scaling's
+    service-linked role for a launch template that groups launch from (R11).
 
     ``account`` and ``region_ref`` are HCL template fragments for the account id and the Region lookup."""
-    if service == "logs":
-        from iaclint.graph.placement import region_of
+    from iaclint.checks.relations import Refs, ServicePrincipal, needs_of, service_statements
 
-        place = region_of(resource, graph)
+    needs = needs_of(service, resource, graph)
+    if not needs:
+        return ServiceUse()
+    region, lookup, note = None, False, ""
+    regional = [n for n in needs if isinstance(n.principal, ServicePrincipal) and n.principal.region is not None]
+    if regional:
+        place = regional[0].principal.region
         if place.value is not None:
-            region, lookup, note = place.value, False, ""
+            region = place.value
         else:
             region, lookup = "${" + region_ref + "}", True
             note = (f"the log group's Region is not known before apply ({place.why}): the key policy names the "
                     f"CloudWatch Logs principal of the Region data.aws_region resolves to at apply time, with the log "
                     "group's provider")
-        principal = f"logs.{region}.amazonaws.com"
-        return ServiceUse([NewStatement("AllowCloudWatchLogs", [principal], LOGS_ACTIONS, principal_type="Service")],
-                          ("logs.",), lookup, note)
-    if service == "cloudtrail":
-        context = ("StringLike", "kms:EncryptionContext:aws:cloudtrail:arn",
-                   [f"arn:aws:cloudtrail:*:${{{account}}}:trail/*"])
-        return ServiceUse([
-            NewStatement("AllowCloudTrailEncryptLogs", ["cloudtrail.amazonaws.com"], ["kms:GenerateDataKey*"],
-                         context, principal_type="Service"),
-            NewStatement("AllowCloudTrailDescribeKey", ["cloudtrail.amazonaws.com"], ["kms:DescribeKey"],
-                         principal_type="Service")], ("cloudtrail.amazonaws.com",))
-    if service == "ebs" and resource.type == "aws_launch_template":
-        from iaclint.checks.compute import AUTOSCALING_ROLE, autoscaling_launchers
+    statements = service_statements(needs, Refs("${" + account + "}", region))
+    if service == "ebs":
+        from iaclint.checks.compute import autoscaling_launchers
 
-        launchers = autoscaling_launchers(resource, graph)
-        if not launchers:
-            return ServiceUse()
-        roles = sorted({_service_linked_role(l, account) for l in launchers})
-        names = ", ".join(sorted(l.address for l in launchers)[:4])
-        return ServiceUse([
-            NewStatement("AllowAutoScalingServiceLinkedRoleUse", roles, [
-                "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]),
-            NewStatement("AllowAutoScalingServiceLinkedRoleGrants", roles, ["kms:CreateGrant"],
-                         ("Bool", "kms:GrantIsForAWSResource", ["true"]))],
-            ("AWSServiceRoleForAutoScaling",) if any(AUTOSCALING_ROLE in r for r in roles) else tuple(roles),
-            note=f"the new key lets Amazon EC2 Auto Scaling's service-linked role use it ({names} launch from "
-                 f"{resource.address}); that role must exist before the key is created (the account's first Auto "
-                 "Scaling group creates it, or aws_iam_service_linked_role)")
-    if service in ("sns", "sqs"):
+        names = ", ".join(sorted(l.address for l in autoscaling_launchers(resource, graph))[:4])
+        note = (f"the new key lets Amazon EC2 Auto Scaling's service-linked role use it ({names} launch from "
+                f"{resource.address}); that role must exist before the key is created (the account's first Auto "
+                "Scaling group creates it, or aws_iam_service_linked_role)")
+    elif service in ("sns", "sqs"):
         from iaclint.checks.estate import publishers
 
-        principals = sorted({principal for principal, _ in publishers(resource, graph)})
-        if not principals:
-            return ServiceUse()
-        names = ", ".join(sorted({p.address for _, p in publishers(resource, graph)})[:4])
-        return ServiceUse([NewStatement("AllowAwsServicePublishers", principals, ["kms:GenerateDataKey*", "kms:Decrypt"],
-                                        principal_type="Service")], tuple(principals),
-                          note=f"the new key lets {', '.join(principals)} use it: {names} publish to "
-                               f"{resource.address}")
-    return ServiceUse()
-
-
-def _service_linked_role(launcher: Resource, account: str) -> str:
-    """The service-linked role an Auto Scaling group names (service_linked_role_arn), else the default one."""
-    from iaclint.checks.compute import AUTOSCALING_ROLE
-
-    view = launcher.attr("service_linked_role_arn")
-    if view.is_set and view.value.known and isinstance(view.value.raw, str) and view.value.raw.startswith("arn:"):
-        return view.value.raw.replace("${", "$${")
-    return f"arn:aws:iam::${{{account}}}:{AUTOSCALING_ROLE}"
-
-
-LOGS_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        found = publishers(resource, graph)
+        principals = sorted({p.principal for p in found})
+        names = ", ".join(sorted({p.resource.address for p in found})[:4])
+        note = f"the new key lets {', '.join(principals)} use it: {names} publish to {resource.address}"
+    elif service == "s3":
+        note = "the new key lets " + ", ".join(n.who for n in needs) + " use it"
+    return ServiceUse(statements, needs, lookup, note)
 
 
 def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFile, anchor: ast.Block,
-                      spec: dict) -> KeyPlan:
+                      spec: dict, provider_of: Resource | None = None) -> KeyPlan:
     """Reuse a key meant for this service in the same module, or add one after ``anchor``.
 
     A new key keeps account-root administration, lets the service use it through the account (kms:ViaService)
@@ -184,13 +161,15 @@ def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFi
     keys = [r for r in graph.of_type("aws_kms_key") if r.mode == "managed" and r.module_address == module_address]
     caller = caller_identity_name(graph, module_address)
     account = f"data.aws_caller_identity.{caller or 'current'}.account_id"
-    provider = _provider_for_key(resource, anchor, source, module_address)
+    provider = _provider_for_key(provider_of or resource, anchor, source, module_address, graph)
     region_name = _region_lookup_name(graph, module_address, resource) or "current"
     use = service_use(service, resource, graph, account, f"data.aws_region.{region_name}.{_region_attribute(graph)}")
     judged = graph.__dict__.setdefault("_suitable_keys", {})  # a large module has thousands of fixes to plan
-    if (module_address, hints, use.required) not in judged:
-        judged[(module_address, hints, use.required)] = [k for k in keys if _suitable(k, graph, hints, use.required)]
-    suitable = [k for k in judged[(module_address, hints, use.required)] if k.provider_ref() == resource.provider_ref()]
+    signature = (module_address, hints, use.signature())
+    if signature not in judged:
+        judged[signature] = [k for k in keys if _suitable(k, graph, hints, use.needs)]
+    owner = provider_of or resource
+    suitable = [k for k in judged[signature] if k.provider_ref() == owner.provider_ref()]
     if suitable:
         chosen = sorted(suitable, key=lambda k: k.address)[0]
         return KeyPlan(chosen.name, chosen, [], f"reuses {chosen.address}, which is meant for {label}")
@@ -220,15 +199,24 @@ def data_block(type_: str, name: str, provider: str | None) -> str:
     return f'data "{type_}" "{name}" {{\n  provider = {provider}\n}}\n'
 
 
-def _provider_for_key(resource: Resource, anchor: ast.Block, source: SourceFile, module_address: str) -> str | None:
+def _provider_for_key(resource: Resource, anchor: ast.Block, source: SourceFile, module_address: str,
+                      graph: Graph | None = None) -> str | None:
     """The `provider = ...` a new key needs to live in the resource's Region: the resource's own argument as
-    written (the key goes beside it), or, for a key added beside a root module's call, the root provider
-    configuration the resource uses through the call's `providers` map. None: the module's default one."""
-    if getattr(resource, "block", None) is anchor:
+    written (the key goes beside it, or beside another block of its module: S3B004's replica key for the
+    destination bucket), or, for a key added beside a root module's call, the root provider configuration the
+    resource uses through the call's `providers` map. None: the module's default one."""
+    block = getattr(resource, "block", None)
+    if block is anchor:
         attribute = anchor.attribute("provider")
         if attribute is None or attribute.file != source.path:
             return None
         return source.text[attribute.expr.start:attribute.expr.end]
+    if block is not None and graph is not None and resource.module_address == module_address:
+        attribute = block.attribute("provider")
+        written = graph.sources.get(attribute.file) if attribute is not None else None
+        if attribute is None or written is None:
+            return None
+        return written.text[attribute.expr.start:attribute.expr.end]
     ref = resource.provider_ref()
     if module_address == "" and "." in ref and not ref.startswith("?") and ":" not in ref:
         return ref
@@ -253,7 +241,7 @@ def _region_attribute(graph: Graph) -> str:
     return "name"
 
 
-def _suitable(key: Resource, graph: Graph, hints: tuple[str, ...], required: tuple[str, ...] = ()) -> bool:
+def _suitable(key: Resource, graph: Graph, hints: tuple[str, ...], needs: list | None = None) -> bool:
     if key.key is not None:
         return False  # counted or for_each keys: which instance would be meant is a human choice
     spec = key.attr("customer_master_key_spec").value
@@ -272,9 +260,15 @@ def _suitable(key: Resource, graph: Graph, hints: tuple[str, ...], required: tup
         if source is not None:
             policy_text = source.text[policy.value_span.start:policy.value_span.end].lower()
             words.append(policy_text)
-    if any(r.lower() not in policy_text for r in required):
-        return False  # a key the service principal cannot use would make the relationship rules fail
-    return any(h in w for h in hints for w in words)
+    if not any(h in w for h in hints for w in words):
+        return False
+    if needs:  # a key the service cannot use would make the relationship rules fail
+        from iaclint.checks.policy import key_policy
+        from iaclint.checks.services import judge_use
+
+        policy, _ = key_policy(key, graph)
+        return all(judge_use(policy, need, graph).state is True for need in needs)
+    return True
 
 
 def hcl_string_text(text: str) -> str:

@@ -1,10 +1,11 @@
 """Add a statement to a key or vault policy, where the policy is written so that it can be done exactly.
 
-Two forms can be edited without rewriting anything else: a `jsonencode({ Statement = [...] })` on
-the resource (a new object after the last statement), and a `data "aws_iam_policy_document"` the
-policy refers to (a new `statement` block at its end). A JSON heredoc, a `file()` or a policy built
-elsewhere gets no automatic edit: the message shows the statement to add. Policy changes are made
-in place, so these fixes are safe to apply.
+Three forms can be edited without rewriting anything else: a `jsonencode({ Statement = [...] })` on
+the resource (a new object after the last statement), a `data "aws_iam_policy_document"` the policy
+refers to (a new `statement` block at its end), and a JSON heredoc (a new JSON object after the last
+statement, indented as its neighbours). A quoted JSON string, a `file()` or a policy built elsewhere
+gets no automatic edit: the message shows the statement to add. Policy changes are made in place, so
+these fixes are safe to apply.
 """
 
 from __future__ import annotations
@@ -175,14 +176,16 @@ def add_statements(holder: Resource, attribute: str, statements: list[NewStateme
     tuple_expr = _statement_list(node.expr)
     if tuple_expr is not None:
         return [_append_to_list(source, tuple_expr, statements)], f"{holder.address}.{attribute} ({source.path})"
+    if isinstance(node.expr, ast.Template) and node.expr.heredoc:
+        return [_append_to_heredoc(source, node.expr, statements)], f"{holder.address}.{attribute} ({source.path})"
     document = _document_of(holder, attribute, graph)
     if document is not None and getattr(document, "block", None) is not None and not document.not_editable:
         doc_source = graph.sources.get(document.block.file)
         if doc_source is not None and document.module_address == holder.module_address:
             return [_append_blocks(doc_source, document.block, statements)], f"{document.address} ({doc_source.path})"
     shown = "; ".join(as_json(s) for s in statements)
-    raise LayoutError(f"the policy of {holder.address} is not a jsonencode(...) with a Statement list nor an "
-                      f"aws_iam_policy_document of the same module; add this statement to it: {shown}")
+    raise LayoutError(f"the policy of {holder.address} is not a jsonencode(...) with a Statement list, a JSON heredoc "
+                      f"nor an aws_iam_policy_document of the same module; add this statement to it: {shown}")
 
 
 def _append_to_list(source: SourceFile, tuple_expr: ast.TupleExpr, statements: list[NewStatement]) -> Edit:
@@ -245,3 +248,132 @@ def _new_policy(source: SourceFile, block: ast.Block, attribute: str, statements
         lines += object_lines[:-1] + [object_lines[-1] + ","]
     lines += [f"{indent}{INDENT}]", f"{indent}}})"]
     return Edit(source.path, close_start, close_start, nl.join(lines) + nl)
+
+
+# ---- a JSON heredoc -------------------------------------------------------------------------
+
+
+def json_object_lines(statement: NewStatement, indent: str, unit: str) -> list[str]:
+    """The statement as indented JSON lines (`${...}` interpolations kept, as the heredoc evaluates them)."""
+    data = json.loads(as_json(statement))
+    if len(statement.principals) == 1:
+        data["Principal"][statement.principal_type] = statement.principals[0]
+    if len(statement.actions) == 1:
+        data["Action"] = statement.actions[0]
+    for tests in data.get("Condition", {}).values():
+        for key, values in tests.items():
+            if isinstance(values, list) and len(values) == 1:
+                tests[key] = values[0]
+    return [indent + line for line in json.dumps(data, indent=unit or "  ").splitlines()]
+
+
+def _scan_statement_list(text: str, start: int, end: int) -> tuple[int, int, int]:
+    """In heredoc JSON text[start:end]: (offset of the "{" that opens the Statement list's last element, end of
+    that element, offset of the list's "]"). Interpolations (`${...}`) are skipped whole; a directive (`%{`) or
+    any other shape is a LayoutError."""
+    stack: list[str] = []
+    index = start
+    pending_key: str | None = None
+    last_key: str | None = None
+    list_open = -1
+    last_end = -1
+    element_start = -1
+    while index < end:
+        char = text[index]
+        if char == '"':
+            close = _string_end(text, index, end)
+            if len(stack) == 1 and stack[0] == "{":
+                pending_key = text[index + 1:close - 1]
+            if list_open >= 0 and len(stack) == 2:
+                last_end = close
+            index = close
+            continue
+        if text.startswith("%{", index):
+            raise LayoutError("the heredoc holds a template directive (%{...}): edit the policy by hand")
+        if text.startswith("${", index):
+            index = _interpolation_end(text, index, end)
+            if list_open >= 0 and len(stack) == 2:
+                last_end = index
+            continue
+        if char == ":" and pending_key is not None:
+            last_key, pending_key = pending_key, None
+        elif char in "{[":
+            if len(stack) == 1 and char == "[" and last_key == "Statement":
+                list_open = index
+            elif len(stack) == 1 and char == "{" and last_key == "Statement":
+                raise LayoutError("the heredoc's Statement is one object, not a list: edit the policy by hand")
+            elif list_open >= 0 and len(stack) == 2:
+                element_start = index
+            stack.append(char)
+        elif char in "}]":
+            if not stack:
+                raise LayoutError("the heredoc is not balanced JSON")
+            stack.pop()
+            if list_open >= 0 and len(stack) == 2:
+                last_end = index + 1
+            if list_open >= 0 and len(stack) == 1 and char == "]":
+                if last_end < 0 or element_start < 0:
+                    raise LayoutError("the heredoc's Statement list is empty, or its last element is not an object")
+                return element_start, last_end, index
+        elif char == "," and len(stack) == 1:
+            last_key = None
+        index += 1
+    raise LayoutError("the heredoc has no Statement list in its top-level object")
+
+
+def _string_end(text: str, index: int, end: int) -> int:
+    position = index + 1
+    while position < end:
+        if text[position] == "\\":
+            position += 2
+            continue
+        if text.startswith("${", position):
+            position = _interpolation_end(text, position, end)
+            continue
+        if text[position] == '"':
+            return position + 1
+        position += 1
+    raise LayoutError("the heredoc has an unterminated string")
+
+
+def _interpolation_end(text: str, index: int, end: int) -> int:
+    depth = 0
+    position = index + 1
+    while position < end:
+        char = text[position]
+        if char == '"':
+            position = _string_end(text, position, end)
+            continue
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return position + 1
+        position += 1
+    raise LayoutError("the heredoc has an unterminated interpolation")
+
+
+def _append_to_heredoc(source: SourceFile, template: ast.Template, statements: list[NewStatement]) -> Edit:
+    """A new JSON object after the last statement of a heredoc's Statement list, indented like that statement."""
+    text = source.text
+    body = text.index("\n", template.start) + 1  # the line after <<EOF
+    element_start, last_end, _ = _scan_statement_list(text, body, template.end)
+    indent = line_indent(source, element_start)
+    nl = source.newline
+    closing_own_line = not text[source.line_start(last_end - 1):last_end - 1].strip()
+    if not closing_own_line or "\n" not in text[element_start:last_end]:
+        compact = ", ".join(json.dumps(json.loads(as_json(s)), separators=(", ", ": ")) for s in statements)
+        return Edit(source.path, last_end, last_end, ", " + compact)
+    inner = _inner_indent(text, element_start, last_end, indent)
+    unit = inner[len(indent):] if inner.startswith(indent) and len(inner) > len(indent) else "  "
+    chunks = [nl.join(json_object_lines(s, indent, unit)) for s in statements]
+    return Edit(source.path, last_end, last_end, "".join("," + nl + chunk for chunk in chunks))
+
+
+def _inner_indent(text: str, start: int, end: int, indent: str) -> str:
+    """The indentation of the first key line inside the element."""
+    for line in text[start:end].split("\n")[1:]:
+        if line.strip():
+            return line[:len(line) - len(line.lstrip())]
+    return indent + "  "
