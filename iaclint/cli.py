@@ -66,6 +66,14 @@ NoCacheOpt = typer.Option(False, "--no-cache", help="Parse every file again inst
                                                      "($XDG_CACHE_HOME/iaclint).")
 BaseOpt = typer.Option(None, "--base", metavar="REF", help="Git revision to compare with: resources added since it were never "
                                             "applied, so fixes that replace them are safe.")
+SinceOpt = typer.Option(None, "--since", metavar="REF", help="Git revision to compare findings with: each is "
+                                                            "marked new or already there (same rule, root, resource "
+                                                            "and cause); also the --base when that is not given.")
+StagedOpt = typer.Option(False, "--staged", help="The paths are a commit's changed files (what pre-commit "
+                                                 "passes): staged deletions are found with git, and files read by "
+                                                 "file(), lock and settings files map to the roots they affect.")
+NewOnlyOpt = typer.Option(False, "--new-only", help="Report only the findings that were not there at --since "
+                                                    "(or --base): gate a pull request on what it introduces.")
 SkipPathOpt = typer.Option([], "--skip-path", metavar="GLOB", help="Directory glob not searched for root modules. Repeatable.")
 FormatOpt = typer.Option(["text"], "--format", "-f", metavar="FORMAT[:FILE]",
                          help="text, json, sarif, github, junit, markdown or rdjson; FORMAT:FILE writes to a file "
@@ -254,6 +262,9 @@ def check(
     recursive: bool = RecursiveOpt,
     skip_path: List[str] = SkipPathOpt,
     base: Optional[str] = BaseOpt,
+    since: Optional[str] = SinceOpt,
+    new_only: bool = NewOnlyOpt,
+    staged: bool = StagedOpt,
     color: Optional[bool] = ColorOpt,
     quiet: bool = QuietOpt,
     compact: bool = CompactOpt,
@@ -264,9 +275,10 @@ def check(
 ) -> None:
     """Check Terraform directories, files or plans and report findings."""
     style = {"color": _use_color(color), "quiet": quiet, "compact": compact}
-    _guard(_check)(paths or ["."], format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore,
+    _guard(_check)(paths or ([] if staged else ["."]), format, var_file, var, severity_threshold, fail_on_unknown,
+                   diff, select, ignore,
                    config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path, base,
-                   style, soft_fail, no_cache, jobs, limit, rules_dir)
+                   style, soft_fail, no_cache, jobs, limit, rules_dir, since, new_only, staged)
 
 
 def _use_color(flag: Optional[bool]) -> bool:
@@ -279,11 +291,17 @@ def _use_color(flag: Optional[bool]) -> bool:
 
 def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
            baseline, write_baseline, no_inline, config, recursive=True, skip_path=(), base=None, style=None,
-           soft_fail=False, no_cache=False, jobs=0, limits=(), rules_dir=()) -> None:
+           soft_fail=False, no_cache=False, jobs=0, limits=(), rules_dir=(), since=None, new_only=False,
+           staged=False) -> None:
     from iaclint.run.pipeline import check_paths
 
+    if new_only and not (since or base):
+        raise UsageError("--new-only needs the revision to compare with: --since REF (or --base REF)")
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline, recursive, skip_path, base, no_cache, jobs, limits, rules_dir)
+                       no_inline, recursive, skip_path, base or since, no_cache, jobs, limits, rules_dir)
+    options.since = since or (base if new_only else None)
+    options.new_only = new_only
+    options.staged = staged
     outputs = _outputs(formats)
     options.record_evaluations = any(name == "junit" for name, _ in outputs)
     options.progress = _progress_reporter()

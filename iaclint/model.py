@@ -213,6 +213,7 @@ class Finding:
     fingerprint: str = ""
     resource_type: str = ""
     baseline_state: str | None = None  # "baselined" when a baseline entry matches
+    base_state: str | None = None  # --since REF: "new" (not there at REF) or "existing"
     context: Any = field(default=None, repr=False, compare=False)  # engine data for fixes; never output
     root: str = ""  # the root module the finding was found through
     source_line: str | None = None  # the text of location.line, for snippets (None: not a source file)
@@ -259,13 +260,16 @@ class Report:
     fail_on_unknown: bool = False
     notices: list[str] = field(default_factory=list)  # things the user should know that are not findings
     errors: list[str] = field(default_factory=list)  # inputs that could not be checked at all (exit code 2)
-    evaluations: list[tuple[str, str, str]] = field(default_factory=list)  # (rule id, address, file) checked
+    evaluations: list[tuple[str, str, str, str]] = field(default_factory=list)  # (rule, address, file, root) checked
     fixed_baseline_entries: list[dict[str, Any]] = field(default_factory=list)
     providers: list[dict[str, Any]] = field(default_factory=list)  # per checked root: provider versions known
     roots: list[str] = field(default_factory=list)  # the root modules checked
     cwd: str = ""  # absolute directory the display paths are relative to
     repo_root: str = ""  # absolute repository root (git top level, else cwd): SARIF and annotations use it
     settings: str | None = None  # the settings file in force (.iaclint.toml, pyproject.toml), as shown
+    base_ref: str | None = None  # --base: the revision fix safety was decided against (fix hints name it)
+    since: str | None = None  # --since: the revision findings were compared with (base_state)
+    existing_hidden: int = 0  # --new-only: findings left out because they were there at `since`
 
     def repo_path(self, file: str) -> str:
         """A display path made relative to the repository root (absolute when outside it)."""
@@ -298,7 +302,7 @@ class Report:
         by_severity = {s.value: 0 for s in Severity}
         suppressed = 0
         baselined = 0
-        fixable = 0
+        fixable = unsafe_fixable = new = existing = 0
         for f in self.findings:
             if f.suppression is not None:
                 suppressed += 1
@@ -308,8 +312,11 @@ class Report:
                 continue
             by_verdict[f.verdict.value] += 1
             by_severity[f.severity.value] += 1
-            if f.fix is not None and f.fix.applicability is not Applicability.DISPLAY:
-                fixable += 1
+            if f.fix is not None and f.verdict is Verdict.FAIL:  # what `iaclint fix` applies, with or without
+                fixable += f.fix.applicability is Applicability.SAFE  # --unsafe-fixes
+                unsafe_fixable += f.fix.applicability is Applicability.UNSAFE
+            new += f.base_state == "new"
+            existing += f.base_state == "existing"
         return {
             "files": len(self.files_checked),
             "findings": len(self.findings) - suppressed - baselined,
@@ -318,6 +325,9 @@ class Report:
             "suppressed": suppressed,
             "baselined": baselined,
             "fixable": fixable,
+            "unsafe_fixable": unsafe_fixable,
+            "new": new,
+            "existing": existing + self.existing_hidden,
             "by_severity": by_severity,
             "failing": len(self.failing),
             "threshold": self.threshold.value,

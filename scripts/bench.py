@@ -10,10 +10,12 @@ interleaved on the same trees, and prints wall time, CPU time (user + sys), peak
 REPOs are directories (real repositories); --scale adds generated trees of that many times --files.
 
 Runs the installed `iaclint` as a separate process (what users and pre-commit do) and reports the
-median, min and max wall time of each scenario, plus the line count of the generated tree. When the
-`pre-commit` tool is installed, it also times the real hook (`pre-commit run --files`) on one changed
-file, with this checkout as the hook source; the hook's environment is built in an untimed first run.
-`--one-core` pins every run to a single CPU (taskset).
+median, min and max wall time of each scenario, the line count of the generated tree and the load
+average. The tree is committed to a git repository, as the hook finds it, and the hook's own command
+(`check --base HEAD --staged` on one file) is timed there. When the `pre-commit` tool is installed, it
+also times the real hook (`pre-commit run --files`) on that file, with this checkout's HEAD commit as the
+hook source (commit first); the hook's environment is built in an untimed first run. `--one-core` pins
+every run to a single CPU (taskset).
 """
 
 from __future__ import annotations
@@ -133,8 +135,20 @@ def timed(cmd: list[str], runs: int, cwd: Path | None = None, env: dict | None =
     return times
 
 
+def commit(tree: Path, message: str) -> bool:
+    """The tree committed as a git repository (made one first), as the hook finds it: it compares with HEAD."""
+    if shutil.which("git") is None:
+        return False
+    if not (tree / ".git").exists():
+        subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
+    subprocess.run(["git", "add", "."], cwd=tree, check=True)
+    subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "-q", "-m", message,
+                    "--no-verify"], cwd=tree, check=True)
+    return True
+
+
 def pre_commit_setup(tree: Path, base: Path) -> tuple[list[str], dict] | None:
-    """A git repository holding the tree, configured to use this checkout's hook at its HEAD commit."""
+    """The tree's repository configured to use this checkout's hook at its HEAD commit."""
     tool = shutil.which("pre-commit") or str(Path(sys.executable).with_name("pre-commit"))
     root = Path(__file__).resolve().parent.parent
     if not Path(tool).exists() or shutil.which("git") is None:
@@ -143,10 +157,9 @@ def pre_commit_setup(tree: Path, base: Path) -> tuple[list[str], dict] | None:
     if head.returncode != 0:
         return None
     env = dict(os.environ, PRE_COMMIT_HOME=str(base / "pre-commit-home"))
-    subprocess.run(["git", "init", "-q"], cwd=tree, check=True)
     (tree / ".pre-commit-config.yaml").write_text(
         f"repos:\n  - repo: {root}\n    rev: {head.stdout.strip()}\n    hooks:\n      - id: iaclint\n")
-    subprocess.run(["git", "add", "."], cwd=tree, check=True)
+    commit(tree, "pre-commit")
     cmd = [tool, "run", "--files", "stack_07.tf"]
     warm = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, env=env)
     if warm.returncode not in (0, 1):
@@ -220,21 +233,28 @@ def main() -> None:
     proc = subprocess.run([exe, "check", str(tree), "--format", "json"], capture_output=True, text=True)
     findings = proc.stdout.count('"rule_id"')
     scenarios = {
-        f"check {args.files} files ({lines} lines, {findings} findings)": [exe, "check", str(tree)],
-        "one changed file of the module (what the hook runs)": [exe, "check", str(tree / "stack_07.tf")],
-        "startup only (iaclint rules)": [exe, "rules"],
+        f"check {args.files} files ({lines} lines, {findings} findings)": ([exe, "check", str(tree)], None),
+        "startup only (iaclint rules)": ([exe, "rules"], None),
     }
+    if commit(tree, "bench"):  # the hook's own command, in the repository, without pre-commit around it
+        scenarios["one changed file, the hook's command (check --base HEAD --staged)"] = (
+            [exe, "check", "--base", "HEAD", "--staged", "stack_07.tf"], tree)
+    else:
+        scenarios["one changed file of the module"] = ([exe, "check", str(tree / "stack_07.tf")], None)
     cores = "one core" if pin else "unpinned"
-    print(f"python {sys.version.split()[0]}, {cores}, {args.runs} runs each, wall time in seconds")
-    for name, cmd in scenarios.items():
-        t = timed(pin + cmd, args.runs)
-        print(f"{name:60s} median {statistics.median(t):.2f}  min {min(t):.2f}  max {max(t):.2f}")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"python {sys.version.split()[0]}, {cores}, {args.runs} runs each, wall time in seconds, "
+          f"load {load:.2f} at the start")
+    for name, (cmd, cwd) in scenarios.items():
+        t = timed(pin + cmd, args.runs, cwd=cwd)
+        print(f"{name:66s} median {statistics.median(t):.2f}  min {min(t):.2f}  max {max(t):.2f}")
     hook = pre_commit_setup(tree, base)
     if hook is not None:
         cmd, env = hook
         t = timed(pin + cmd, args.runs, cwd=tree, env=env)
         name = "pre-commit run --files (real hook, one changed file)"
-        print(f"{name:60s} median {statistics.median(t):.2f}  min {min(t):.2f}  max {max(t):.2f}")
+        print(f"{name:66s} median {statistics.median(t):.2f}  min {min(t):.2f}  max {max(t):.2f}")
+        print(f"load {os.getloadavg()[0]:.2f} at the end" if hasattr(os, "getloadavg") else "")
     else:
         print("pre-commit not installed: the real-hook scenario was skipped")
     if not args.keep:

@@ -357,3 +357,33 @@ def test_readme_workflow_runs_on_pull_requests_and_pushes_to_the_default_branch(
     triggers = workflow[True] if True in workflow else workflow["on"]  # YAML 1.1 reads `on` as true
     assert "pull_request" in triggers and triggers["push"]["branches"] == ["main"]
     assert "Windows" in section and "not supported" in section
+
+
+def test_a_pull_request_is_compared_with_its_base_branch_by_a_name_the_fix_command_can_use(tmp_path, venv):
+    """The base branch is fetched into origin/BRANCH: fixes on what the pull request adds are safe, findings it
+    introduces are marked with extra-args --new-only, and the fix command in the log names --base origin/main
+    (FETCH_HEAD would mean another commit on the developer's machine)."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git("init", "-q", "-b", "main", cwd=origin)
+    (origin / "main.tf").write_text('resource "aws_neptune_cluster" "old" {\n  cluster_identifier = "old"\n}\n')
+    git("add", ".", cwd=origin)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base", cwd=origin)
+    repo = tmp_path / "repo"
+    git("clone", "-q", "--depth=1", f"file://{origin}", str(repo), cwd=tmp_path)
+    git("update-ref", "-d", "refs/remotes/origin/main", cwd=repo)  # a pull request checkout has no base ref
+    (repo / "main.tf").write_text((repo / "main.tf").read_text()
+                                  + '\nresource "aws_neptune_cluster" "new" {\n  cluster_identifier = "new"\n}\n')
+    temp = tmp_path / "runner"
+    temp.mkdir()
+    env = check_env(venv, temp, base="auto", extra_args="--select NEP001 --new-only")
+    env["GITHUB_BASE_REF"] = "main"
+    proc = run_step(step("check")["run"], repo, env)
+    assert proc.returncode == 0, proc.stderr
+    assert "base branch not fetched" not in proc.stdout
+    assert "to apply the safe fixes: iaclint fix --base origin/main main.tf" in proc.stdout
+    results = json.loads(Path(outputs(temp)["sarif-file"]).read_text())["runs"][0]["results"]
+    # the cluster the pull request adds is its only finding, and its fix is safe; "old" is not reported
+    assert [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results] == [5]
+    assert [r["baselineState"] for r in results] == ["new"]
+    assert "1 already there at origin/main not shown" in proc.stdout

@@ -469,3 +469,74 @@ def test_bad_settings_name_the_file_and_key(tmp_path, content, message):
     proc = iaclint("check", str(root))
     assert proc.returncode == 2
     assert message in proc.stderr and "pyproject.toml" in proc.stderr
+
+
+# ---- roots: one module, several roots (examples/*, envs/*) ----------------------------------------
+
+
+def _estate(tmp_path):
+    """A repository of three roots calling one module that has an unencrypted cluster: one finding per root,
+    same address (a repository, so a root checked alone still reads the module beside it)."""
+    files = {"modules/db/main.tf": 'variable "encrypted" {\n  default = false\n}\n\n'
+                                   'resource "aws_neptune_cluster" "this" {\n  storage_encrypted = var.encrypted\n'
+                                   '  kms_key_arn       = "arn:aws:kms:eu-west-1:111122223333:key/k"\n}\n'}
+    for env in ("a", "b", "c"):
+        files[f"envs/{env}/main.tf"] = 'module "db" {\n  source = "../../modules/db"\n}\n'
+    tree = module_with(tmp_path, files, "estate")
+    git("init", "-q", cwd=tree)
+    return tree
+
+
+def test_a_baseline_written_from_a_tree_silences_exactly_that_tree(tmp_path):
+    tree = _estate(tmp_path)
+    baseline = tree / ".iaclint-baseline.json"
+    assert iaclint("check", "--select", "NEP001", "--write-baseline", baseline.name, cwd=tree).returncode == 0
+    entries = json.loads(baseline.read_text())["entries"]
+    assert sorted(e["root"] for e in entries) == ["envs/a", "envs/b", "envs/c"]
+    assert len({(e["file"], e["address"], e["fingerprint"]) for e in entries}) == 1  # the same module line
+    proc = iaclint("check", "--select", "NEP001", "--baseline", baseline.name, cwd=tree)
+    assert proc.returncode == 0, proc.stdout
+    assert "3 in the baseline" in proc.stdout and "fixed since baseline" not in proc.stdout
+    # written from one root, it silences that root only
+    iaclint("check", "--select", "NEP001", "envs/a", "--write-baseline", "a-only.json", cwd=tree)
+    data = json.loads(iaclint("check", "--select", "NEP001", "--baseline", "a-only.json", "-f", "json",
+                              cwd=tree).stdout)
+    assert {f["root"]: f["baseline"] for f in data["findings"]} == {"envs/a": "baselined", "envs/b": "new",
+                                                                     "envs/c": "new"}
+
+
+def test_an_old_baseline_without_roots_still_loads_and_matches_in_every_root(tmp_path):
+    tree = _estate(tmp_path)
+    baseline = tree / "old.json"
+    iaclint("check", "--select", "NEP001", "--write-baseline", baseline.name, cwd=tree)
+    data = json.loads(baseline.read_text())
+    data["entries"] = [{k: v for k, v in e.items() if k != "root"} for e in data["entries"][:1]]
+    baseline.write_text(json.dumps(data))
+    proc = iaclint("check", "--select", "NEP001", "--baseline", baseline.name, cwd=tree)
+    assert proc.returncode == 0, proc.stdout
+    assert "3 in the baseline" in proc.stdout
+    assert "1 entry name no root module (written by an older iaclint) and match in every root" in proc.stdout
+
+
+def test_junit_keeps_the_same_rule_and_address_in_different_roots_apart(tmp_path):
+    tree = _estate(tmp_path)
+    out = tmp_path / "junit.xml"
+    iaclint("check", "--select", "NEP001", "--format", f"junit:{out}", cwd=tree)
+    document = ET.fromstring(out.read_text().split("\n", 1)[1])
+    suite = document.find("testsuite")
+    failing = [c.get("name") for c in suite.findall("testcase") if c.find("failure") is not None]
+    assert sorted(failing) == [f"module.db.aws_neptune_cluster.this in envs/{e}" for e in "abc"]
+    assert suite.get("failures") == document.get("failures") == "3"
+
+
+def test_a_module_line_repeated_per_root_names_its_root(tmp_path):
+    tree = _estate(tmp_path)
+    github = iaclint("check", "--select", "NEP001", "-f", "github", cwd=tree).stdout
+    errors = [line for line in github.splitlines() if line.startswith("::error")]
+    assert len(errors) == 3 and all(f"(module.db.aws_neptune_cluster.this in envs/{e})" in line
+                                    for e, line in zip("abc", errors))
+    rdjson = json.loads(iaclint("check", "--select", "NEP001", "-f", "rdjson", cwd=tree).stdout)
+    assert len(rdjson["diagnostics"]) == 3 and all(
+        f"(module.db.aws_neptune_cluster.this in envs/{e})" in d["message"] for e, d in zip("abc", rdjson["diagnostics"]))
+    sarif = json.loads(iaclint("check", "--select", "NEP001", "-f", "sarif", cwd=tree).stdout)
+    assert sorted(r["properties"]["root"] for r in sarif["runs"][0]["results"]) == ["envs/a", "envs/b", "envs/c"]

@@ -40,10 +40,10 @@ def test_pre_commit_hook_on_a_failing_and_a_passing_file(tmp_path, hook_runner):
 def test_pre_commit_hooks_file():
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     hook = next(h for h in hooks if h["id"] == "iaclint")
-    assert hook["language"] == "python" and hook["entry"] == "iaclint check --base HEAD"
-    assert re.search(hook["files"], "main.tf") and re.search(hook["files"], "prod.tfvars")
-    assert re.search(hook["files"], "main.tf.json") and re.search(hook["files"], "prod.tfvars.json")
-    assert not re.search(hook["files"], "main.tf.bak")
+    assert hook["language"] == "python" and hook["entry"] == "iaclint check --base HEAD --staged"
+    # every changed file may matter (a policy read by file(), the lock file, settings), and a commit that
+    # only deletes files passes none: the hook must still run
+    assert "files" not in hook and "types" not in hook and hook["always_run"] is True
     assert hook.get("pass_filenames", True) is True
 
 
@@ -112,4 +112,5 @@ def test_action_run_step_keeps_quoting_and_expands_globs(tmp_path):
 def test_readme_documents_pre_commit_and_actions():
     readme = (ROOT / "README.md").read_text()
     assert "- id: iaclint" in readme and ".pre-commit-config.yaml" in readme
+    assert "always_run: true" in readme and "--staged" in readme  # what catches commits that only delete
     assert "uses: " in readme and "upload-sarif" in readme and "security-events: write" in readme

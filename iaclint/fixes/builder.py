@@ -296,6 +296,10 @@ def _adjust_for_plan(context: FindingContext, target: Target, spec: dict, fix: F
             and not fix.note.startswith("also changes"):
         fix.applicability = Applicability.SAFE
         fix.note = f"safe: the plan creates {planned.address}, so nothing is replaced"
+        return
+    why_live = target.graph.base_notes.get(target.resource.address)
+    if fix.applicability is Applicability.UNSAFE and why_live:
+        fix.note += f"{'; ' if fix.note else ''}--base {target.graph.base_ref}: {why_live}"
 
 
 # ---- share_copy ----------------------------------------------------------------------------

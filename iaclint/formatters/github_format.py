@@ -20,6 +20,11 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _in_root(f: Finding, report: Report) -> str:
+    """A module checked through several roots is annotated once per root: say which."""
+    return f" in {f.root}" if f.root and len(report.roots) > 1 else ""
+
+
 def annotation(f: Finding, report: Report) -> str:
     loc = f.location
     command = "notice" if f.verdict is Verdict.UNKNOWN else COMMAND[f.severity]
@@ -29,7 +34,7 @@ def annotation(f: Finding, report: Report) -> str:
     if loc.end_line == loc.line and loc.end_column > loc.column:
         props.append(f"endColumn={loc.end_column}")
     props.append(f"title={escape_property(title)}")
-    message = f.message + (f" ({f.address})" if f.address else "")
+    message = f.message + (f" ({f.address}{_in_root(f, report)})" if f.address else "")
     if f.fix is not None:
         message += f"\n{f.fix_marker} {f.fix.title}"
     return f"::{command} {','.join(props)}::{escape_data(message)}"

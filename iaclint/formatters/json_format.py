@@ -54,6 +54,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
             "location": location_dict(f.suppression.location) if f.suppression.location else None,
         },
         "baseline": f.baseline_state,
+        "base_state": f.base_state,
         "fix": fix_dict(f),
         "no_fix_reason": f.no_fix_reason or None,
     }

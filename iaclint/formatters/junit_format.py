@@ -11,31 +11,35 @@ from iaclint.model import Finding, Report, Verdict
 
 
 def render(report: Report) -> str:
-    by_key: dict[tuple[str, str], list[Finding]] = {}
+    """One test case per (rule, resource, root): a module called by several roots is checked in each, and a
+    failure in one root is one failure, however many roots share the address."""
+    by_key: dict[tuple[str, str, str], list[Finding]] = {}
     extra: list[Finding] = []
     for f in report.findings:
         if f.address:
-            by_key.setdefault((f.rule_id, f.address), []).append(f)
+            by_key.setdefault((f.rule_id, f.address, f.root), []).append(f)
         else:
             extra.append(f)
-    cases: list[tuple[str, str, str, list[Finding]]] = []
-    seen: set[tuple[str, str]] = set()
-    for rule_id, address, file in report.evaluations:
-        if (rule_id, address) in seen:
+    cases: list[tuple[str, str, str, str, list[Finding]]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for rule_id, address, file, root in report.evaluations:
+        if (rule_id, address, root) in seen:
             continue
-        seen.add((rule_id, address))
-        cases.append((rule_id, address, file, by_key.get((rule_id, address), [])))
-    for (rule_id, address), found in by_key.items():
-        if (rule_id, address) not in seen:
-            seen.add((rule_id, address))
-            cases.append((rule_id, address, found[0].location.file, found))
+        seen.add((rule_id, address, root))
+        cases.append((rule_id, address, root, file, by_key.get((rule_id, address, root), [])))
+    for (rule_id, address, root), found in by_key.items():
+        if (rule_id, address, root) not in seen:
+            seen.add((rule_id, address, root))
+            cases.append((rule_id, address, root, found[0].location.file, found))
     for f in extra:
-        cases.append((f.rule_id, f.location.file, f.location.file, [f]))
+        cases.append((f.rule_id, f.location.file, "", f.location.file, [f]))
+    several_roots = len({root for _, _, root, _, _ in cases if root}) > 1
     names = {r.id: r.name for r in report.rules}
     suite = ET.Element("testsuite", name="iaclint", tests=str(len(cases)))
     failures = skipped = 0
-    for rule_id, address, file, found in cases:
-        case = ET.SubElement(suite, "testcase", classname=f"{rule_id}.{names.get(rule_id, rule_id)}", name=address,
+    for rule_id, address, root, file, found in cases:
+        name = f"{address} in {root}" if several_roots and root else address
+        case = ET.SubElement(suite, "testcase", classname=f"{rule_id}.{names.get(rule_id, rule_id)}", name=name,
                              file=file)
         live = [f for f in found if f.suppression is None and f.baseline_state != "baselined"]
         failing = [f for f in live if f.verdict is Verdict.FAIL]

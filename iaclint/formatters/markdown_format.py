@@ -51,7 +51,11 @@ def render(report: Report) -> str:
     lines = ["## iaclint: encryption at rest", "",
              f"**{status}**: {s['fail']} failing, {s['unknown']} unknown, {s['suppressed']} suppressed"
              + (f", {s['baselined']} in the baseline" if s["baselined"] else "")
-             + f", {s['fixable']} fixable, in {plural(s['files'], 'file')} (threshold: {report.threshold.value}).", ""]
+             + (f", {s['new']} new since `{report.since}`" if report.since else "")
+             + (f" ({report.existing_hidden} already there not shown)" if report.existing_hidden else "")
+             + f", {s['fixable']} fixable" + (f" ({s['unsafe_fixable']} more with `--unsafe-fixes`)"
+                                              if s["unsafe_fixable"] else "")
+             + f", in {plural(s['files'], 'file')} (threshold: {report.threshold.value}).", ""]
     if live:
         by_rule = Counter((f.rule_id, f.rule_name, f.severity) for f in live)
         lines += ["| rule | severity | findings |", "|---|---|---|"]
@@ -60,7 +64,9 @@ def render(report: Report) -> str:
         lines += ["", "| where | rule | resource | finding |", "|---|---|---|---|"]
         for f in live:
             verdict = " (unknown)" if f.verdict is Verdict.UNKNOWN else ""
-            lines.append(f"| `{f.location.file}:{f.location.line}` | {f.rule_id}{verdict} | `{_cell(f.address)}` | "
+            verdict += " **new**" if f.base_state == "new" else ""
+            root = f" in `{_cell(f.root)}`" if f.root and len(report.roots) > 1 else ""
+            lines.append(f"| `{f.location.file}:{f.location.line}` | {f.rule_id}{verdict} | `{_cell(f.address)}`{root} | "
                          f"{_cell(f.message)} |")
         fixes = [f for f in live if f.fix is not None]
         if fixes:

@@ -38,9 +38,11 @@ def _code(rule_id: str) -> dict[str, str]:
 
 
 def diagnostic(f: Finding, report: Report) -> dict[str, Any]:
-    message = f.message + (f" ({f.address})" if f.address else "")
+    root = f" in {f.root}" if f.root and len(report.roots) > 1 else ""
+    message = f.message + (f" ({f.address}{root})" if f.address else "")
+    new = f"[new since {report.since}] " if f.base_state == "new" and report.since else ""
     data: dict[str, Any] = {
-        "message": ("Unknown: " if f.verdict is Verdict.UNKNOWN else "") + message,
+        "message": new + ("Unknown: " if f.verdict is Verdict.UNKNOWN else "") + message,
         "location": {"path": report.repo_path(f.location.file), "range": _range(f)},
         "severity": "INFO" if f.verdict is Verdict.UNKNOWN else SEVERITY[f.severity],
         "code": _code(f.rule_id),

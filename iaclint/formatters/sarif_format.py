@@ -105,6 +105,8 @@ def _result(finding: Finding, rule_index: dict[str, int], report: Report) -> dic
         "partialFingerprints": {"iaclint/v1": finding.fingerprint},
         "properties": {"verdict": finding.verdict.value, "severity": finding.severity.value},
     }
+    if finding.root:
+        result["properties"]["root"] = finding.root  # a module's line is one result per root that calls it
     if finding.rule_id in rule_index:
         result["ruleIndex"] = rule_index[finding.rule_id]
     if finding.address:
@@ -126,8 +128,9 @@ def _result(finding: Finding, rule_index: dict[str, int], report: Report) -> dic
         if s.location is not None:
             suppression["location"] = {"physicalLocation": _physical(s.location, report)}
         result["suppressions"] = [suppression]
-    if finding.baseline_state is not None:
-        result["baselineState"] = "unchanged" if finding.baseline_state == "baselined" else "new"
+    states = [s for s in (finding.baseline_state, finding.base_state) if s is not None]
+    if states:  # new only when neither the baseline nor the --since revision had it
+        result["baselineState"] = "new" if all(s == "new" for s in states) else "unchanged"
     fix = _fix(finding, report)
     if fix is not None:
         result["fixes"] = [fix]

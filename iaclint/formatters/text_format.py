@@ -23,6 +23,8 @@ def finding_line(f: Finding, with_file: bool = True, show_root: bool = False, co
     where_root = f" in {f.root}" if show_root and f.root else ""
     address = f" ({f.address}{where_root})" if f.address else ""
     marker = f" {f.fix_marker}" if f.fix_marker else ""
+    if f.base_state == "new":
+        marker += " [new]"
     code = "2" if f.verdict is Verdict.UNKNOWN else _COLOURS[f.severity]
     head = _paint(f"{f.rule_id} [{f.severity.value}]", code, color)
     return f"{_paint(where, '1', color)}: {head} {verdict}{f.message}{address}{marker}"
@@ -86,8 +88,25 @@ def render_chunks(report: Report, color: bool = False, compact: bool = False, qu
             lines.append(f"notice: {notice}")
     for entry in report.fixed_baseline_entries:
         lines.append(f"fixed since baseline: {entry['rule_id']} {entry['address']} ({entry['file']})")
+    command = fix_command(report)
+    if command and not quiet and not compact:
+        lines.append(f"to apply the safe fixes: {command}")
     lines.append(summary_line(report))
     yield "\n".join(lines) + "\n"
+
+
+def fix_command(report: Report) -> str:
+    """The command that applies exactly the fixes this report calls safe: with the same --base (a fix is
+    safe because of it), on the files the findings are in."""
+    files = sorted({f.location.file for f in report.findings if f.fix is not None and f.verdict is Verdict.FAIL
+                    and f.suppression is None and f.baseline_state != "baselined"
+                    and f.fix.applicability is Applicability.SAFE})
+    if not files:
+        return ""
+    import shlex
+
+    base = ["--base", report.base_ref] if report.base_ref else []
+    return shlex.join(["iaclint", "fix", *base, *files])
 
 
 def _fix_text(f: Finding) -> str:
@@ -116,8 +135,15 @@ def summary_line(report: Report) -> str:
         parts.append(f"{s['suppressed']} suppressed")
     if s["baselined"]:
         parts.append(f"{s['baselined']} in the baseline")
-    if s["fixable"]:
-        parts.append(f"{s['fixable']} fixable")
+    if report.since:
+        parts.append(f"{s['new']} new since {report.since}")
+        if report.existing_hidden:
+            parts.append(f"{report.existing_hidden} already there at {report.since} not shown (--new-only)")
+        elif s["existing"]:
+            parts.append(f"{s['existing']} already there")
+    if s["fixable"] or s["unsafe_fixable"]:
+        unsafe = f" ({s['unsafe_fixable']} more with --unsafe-fixes)" if s["unsafe_fixable"] else ""
+        parts.append(f"{s['fixable']} fixable{unsafe}")
     text = f"{', '.join(parts)} in {plural(s['files'], 'file')} checked"
     if s["unknown"] and not report.fail_on_unknown:
         text += " (unknown verdicts do not fail the run; use --fail-on-unknown)"

@@ -63,6 +63,8 @@ class ModuleConfig:
     downloaded: bool = False
     terraform_blocks: list[tuple[ast.Block, str]] = field(default_factory=list)  # (block, file)
     providers: dict[str, ast.Block] = field(default_factory=dict)  # "aws" or "aws.west" -> provider block
+    moved: list[ast.Block] = field(default_factory=list)  # moved blocks: where a resource's state came from
+    imports: list[ast.Block] = field(default_factory=list)  # import blocks: resources adopted from outside
 
 
 class ConfigLoader:
@@ -233,6 +235,10 @@ class ConfigLoader:
                 config.outputs.setdefault(labels[0], block)
             elif block.type == "terraform":
                 config.terraform_blocks.append((block, file))
+            elif block.type == "moved" and not labels:
+                config.moved.append(block)
+            elif block.type == "import" and not labels:
+                config.imports.append(block)
             elif block.type == "provider" and len(labels) == 1:
                 alias = block.attribute("alias")
                 name = labels[0]

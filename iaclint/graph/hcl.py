@@ -43,6 +43,31 @@ def instance_suffix(key: Any) -> str:
     return "[" + json.dumps(key) + "]"
 
 
+def address_named(expr: ast.Expr) -> str | None:
+    """The address a moved or import block names (`module.a["x"].aws_db_instance.b`), as Graph addresses
+    are written; a key that is not a literal (import's `[each.key]`) becomes `[*]`. None: not an address."""
+    if isinstance(expr, ast.Template):  # .tf.json writes the address as a string
+        text = "".join(expr.literal.split()) if expr.is_literal else ""
+        return text or None
+    steps: list[str] = []
+    node = expr
+    while not isinstance(node, ast.Variable):
+        if isinstance(node, ast.GetAttr):
+            steps.append("." + node.name)
+        elif isinstance(node, ast.Index):
+            key = node.key
+            if isinstance(key, ast.Literal) and isinstance(key.value, int) and not isinstance(key.value, bool):
+                steps.append(instance_suffix(key.value))
+            elif isinstance(key, ast.Template) and key.is_literal:
+                steps.append(instance_suffix(key.literal))
+            else:
+                steps.append("[*]")
+        else:
+            return None
+        node = node.target
+    return node.name + "".join(reversed(steps))
+
+
 def _inside(inner: Span | None, outer: Span | None) -> bool:
     return (inner is not None and outer is not None and inner.file == outer.file
             and outer.start <= inner.start and inner.end <= outer.end)
@@ -106,7 +131,28 @@ class HclGraphBuilder:
         graph.providers = provider_versions(self.root_dir, terraform_blocks, self.loader.sources, self.tree)
         graph.places = self._places(root, config)
         graph.accounts = {name: set(place.accounts) for name, place in graph.places.items() if place.accounts}
+        self._state_history(graph)
         return graph
+
+    def _state_history(self, graph: Graph) -> None:
+        """What moved and import blocks say about where resources' state comes from, and which module
+        instances could not be read (their resources are unknown): --base needs all three."""
+        for instance in self.module_instances:
+            prefix = instance.address + "." if instance.address else ""
+            if instance.config is None:
+                graph.unread_modules.append(instance.address)
+                continue
+            for block in instance.config.moved:
+                old, new = block.attribute("from"), block.attribute("to")
+                old_address = address_named(old.expr) if old is not None else None
+                new_address = address_named(new.expr) if new is not None else None
+                if old_address and new_address:
+                    graph.moves.append((prefix + old_address, prefix + new_address))
+            for block in instance.config.imports:
+                target = block.attribute("to")
+                address = address_named(target.expr) if target is not None else None
+                if address:
+                    graph.imports.append(prefix + address)
 
     def _places(self, root: "ModuleInstance", config: ModuleConfig) -> dict[str, ProviderPlace]:
         """Region and pinned accounts of each provider configuration: the root's ("aws", "aws.west"), and

@@ -160,6 +160,10 @@ class Graph:
     providers: dict = field(default_factory=dict)  # provider name ("aws") -> ProviderVersion
     base_ref: str | None = None  # --base: the git revision compared with
     new_since_base: set = field(default_factory=set)  # addresses that do not exist at base_ref
+    base_notes: dict = field(default_factory=dict)  # address -> why --base counts it as existing (moved, ...)
+    moves: list = field(default_factory=list)  # (from, to) absolute addresses of every moved block
+    imports: list = field(default_factory=list)  # addresses import blocks adopt ([*]: any instance key)
+    unread_modules: list = field(default_factory=list)  # module instances whose contents could not be read
     accounts: dict = field(default_factory=dict)  # root provider configuration -> account ids it is pinned to
     places: dict = field(default_factory=dict)  # root provider configuration -> placement.ProviderPlace
     # absolute paths file(), templatefile(), fileexists() and fileset() resolved inside the repository (read

@@ -1,9 +1,11 @@
 """Baselines: record today's findings, then fail only on new ones.
 
-An entry is keyed by file, address, rule and a fingerprint of the offending value, so a new problem in
-another file, or the same resource made worse (a different value), is never hidden. Files are stored
-relative to the baseline file, so the baseline works from any directory. Entries that no longer match
-a finding are reported as fixed.
+An entry is keyed by root module, file, address, rule and a fingerprint of the offending value, so a new
+problem in another file or another root, or the same resource made worse (a different value), is never
+hidden: a module called by several roots (examples/*, envs/*) has one entry per root. Files and roots
+are stored relative to the baseline file, so the baseline works from any directory. Entries that no
+longer match a finding are reported as fixed. Entries written before roots were recorded match in
+every root, with a notice saying so.
 """
 
 from __future__ import annotations
@@ -37,9 +39,14 @@ def _entries(report: Report, base: Path) -> list[dict[str, str]]:
         if f.suppression is not None:
             continue
         out.append({"rule_id": f.rule_id, "address": f.address, "file": _relative(f.location.file, base),
-                    "fingerprint": f.fingerprint})
-    out.sort(key=lambda e: (e["file"], e["address"], e["rule_id"], e["fingerprint"]))
+                    "fingerprint": f.fingerprint, "root": _root(f.root, base)})
+    out.sort(key=lambda e: (e["file"], e["address"], e["rule_id"], e["fingerprint"], e["root"] or ""))
     return out
+
+
+def _root(root: str, base: Path) -> str | None:
+    """The root module a finding was found through, as the baseline stores it (None for plans)."""
+    return _relative(root, base) if root else None
 
 
 def write_baseline(path: str, report: Report) -> int:
@@ -70,15 +77,33 @@ def read_baseline(path: str) -> list[dict[str, str]]:
 
 def apply_baseline(path: str, report: Report) -> None:
     base = Path(path).parent
-    remaining = {(e.get("rule_id"), e.get("address"), e.get("file"), e.get("fingerprint")): e
-                 for e in read_baseline(path)}
+    rooted: dict[tuple, list[dict]] = {}
+    rootless: dict[tuple, dict] = {}  # written before entries had roots: they match in any root
+    for e in read_baseline(path):
+        key = (e.get("rule_id"), e.get("address"), e.get("file"), e.get("fingerprint"))
+        if "root" in e:
+            rooted.setdefault(key + (e["root"],), []).append(e)
+        else:
+            rootless[key] = e
+    used: set[tuple] = set()
     for f in report.findings:
         if f.suppression is not None:
             continue
         key = (f.rule_id, f.address, _relative(f.location.file, base), f.fingerprint)
-        if key in remaining:
+        same_root = rooted.get(key + (_root(f.root, base),))
+        if same_root:
+            same_root.pop()
             f.baseline_state = "baselined"
-            remaining.pop(key)
+        elif key in rootless:
+            used.add(key)
+            f.baseline_state = "baselined"
         else:
             f.baseline_state = "new"
-    report.fixed_baseline_entries = sorted(remaining.values(), key=lambda e: (e.get("file", ""), e.get("address", "")))
+    if rootless:
+        report.notices.append(f"--baseline {path}: {len(rootless)} entr{'y' if len(rootless) == 1 else 'ies'} "
+                              "name no root module (written by an older iaclint) and match in every root; write "
+                              "the baseline again with --write-baseline to keep roots apart")
+    remaining = [e for entries in rooted.values() for e in entries]
+    remaining += [e for key, e in rootless.items() if key not in used]
+    report.fixed_baseline_entries = sorted(remaining, key=lambda e: (e.get("file", ""), e.get("address", ""),
+                                                                     e.get("root") or ""))

@@ -21,7 +21,9 @@ from iaclint.source import display_path
 from iaclint.tree import Tree, repository_root, shown_as_found, tree_of
 
 SKIPPED_DIRS = {".terraform", ".git", "node_modules"}
-_LOCAL_SOURCE = re.compile(r'''(?m)^\s*"?source"?\s*[=:]\s*"(\.{1,2}/[^"$]*)"''')
+LOCAL_SOURCE = re.compile(r'''(?m)^\s*"?source"?\s*[=:]\s*"(\.{1,2}/[^"$]*)"''')
+# the file functions (eval/files.py records what they resolve): a path, or fileset()'s folder, as a literal
+_READS_FILE = re.compile(r'''\b(file|templatefile|fileexists|fileset)\s*\(\s*(?:"((?:[^"\\\n]|\\.)*)")?''')
 
 
 @dataclass
@@ -30,7 +32,9 @@ class ModuleTree:
 
     base: Path
     directories: list[Path] = field(default_factory=list)
-    calls: dict[Path, set[Path]] = field(default_factory=dict)  # caller -> local modules it calls
+    calls: dict[Path, set[Path]] = field(default_factory=dict)  # caller -> local modules it calls (even missing)
+    reads: dict[Path, list[str | None]] = field(default_factory=dict)  # folder -> file()/templatefile() paths
+    # as globs (`${...}` made `*`); None for a path that is not a string (file(var.policy))
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, why) not searched
 
     @property
@@ -53,6 +57,24 @@ class ModuleTree:
                     seen.add(callee)
                     todo.append(callee)
         return seen
+
+    def readers_of(self, path: Path) -> list[Path]:
+        """The folders whose file function calls may read ``path`` (a cheap scan: the evaluation says which
+        really did, in Graph.files_read)."""
+        path = path.resolve()
+        found = []
+        for folder, globs in self.reads.items():
+            for glob in globs:
+                if glob is None:
+                    near = [folder, *(r for r in self.roots_of(folder))]
+                    if any(path.is_relative_to(place) for place in near):
+                        found.append(folder)
+                        break
+                elif fnmatch.fnmatchcase(str(path), glob) if os.path.isabs(glob) else \
+                        fnmatch.fnmatchcase(path.name, os.path.basename(glob)):
+                    found.append(folder)
+                    break
+        return found
 
     def roots_of(self, directory: Path) -> list[Path]:
         """The roots that load a directory (the directory itself when it is a root or nobody loads it)."""
@@ -130,10 +152,14 @@ def module_tree(base: Path, skip: list[str] = (), tree: Tree | None = None) -> M
         callees: set[Path] = set()
         for path in files:
             text = _readable_text(path, tree)
-            for match in _LOCAL_SOURCE.finditer(text):
+            for match in LOCAL_SOURCE.finditer(text):
                 target = (here / match.group(1)).resolve()
-                if target.is_dir() and target != here:
+                if target != here and (target.is_dir() or not target.exists()):  # a deleted module too
                     callees.add(target)
+            if "file" in text:
+                reads = [_read_glob(here, m.group(2), m.group(1) == "fileset") for m in _READS_FILE.finditer(text)]
+                if reads:
+                    found.reads[here] = reads
         found.calls[here] = callees
     return found
 
@@ -152,6 +178,19 @@ def _readable_text(path: Path, tree: Tree) -> str:
         return ""
 
 
+def _read_glob(here: Path, literal: str | None, folder: bool = False) -> str | None:
+    """The files a file function's path may name: `${path.module}` is the folder, other interpolations
+    any text, and fileset()'s folder anything under it; a relative path is matched by its last part
+    (terraform reads it from the directory it runs in)."""
+    if literal is None:
+        return None
+    if folder:
+        literal = literal.rstrip("/") + "/*"
+    glob = literal.replace("${path.module}", str(here))
+    glob = re.sub(r"\$\{[^}]*\}", "*", glob)
+    return os.path.normpath(glob) if os.path.isabs(glob) else glob
+
+
 def loaded_directories(roots: list[Path], tree: Tree | None = None) -> list[Path]:
     """The roots and every local module directory they call, transitively (by the same cheap scan)."""
     seen: list[Path] = []
@@ -167,7 +206,7 @@ def loaded_directories(roots: list[Path], tree: Tree | None = None) -> list[Path
             continue
         seen.append(here)
         for path in terraform_files(here):
-            for match in _LOCAL_SOURCE.finditer(_readable_text(path, local_tree)):
+            for match in LOCAL_SOURCE.finditer(_readable_text(path, local_tree)):
                 todo.append((here / match.group(1)).resolve())
     return seen
 

@@ -44,6 +44,8 @@ class LintOptions:
     overlay: dict | None = None  # absolute path -> SourceFile: fixed contents being verified, not yet written
     shared_var_files: list[str] = field(default_factory=list)  # settings var_files: for the roots that use them
     base: str | None = None  # git revision: resources missing there were never applied from this branch
+    since: str | None = None  # git revision findings are compared with: each is marked new or existing
+    new_only: bool = False  # report only the findings that were not there at `since`
     progress: object = None  # progress(done, total, what): called as each target is checked
     cache: bool = True  # keep parsed files between runs (hcl/cache.py)
     jobs: int = 0  # processes for parsing uncached files; 0: one per CPU
@@ -52,6 +54,8 @@ class LintOptions:
     record_evaluations: bool = True  # every (rule, resource) checked, for JUnit's passing test cases
     limits: Limits = DEFAULT_LIMITS  # bounds on evaluation (settings `limits`, --limit)
     tree: Tree | None = None  # the run's tree: everything is read, and fix writes, only inside it (set by lint)
+    staged: bool = False  # paths are changed files (pre-commit); deletions are asked of git (changes.py)
+    comparisons: object = None  # --base/--since git comparisons, kept while `fix` lints again after each fix
 
 
 @dataclass
@@ -64,6 +68,12 @@ class Target:
     extra_var_files: list[str] = field(default_factory=list)
     text: str | None = None  # plan JSON already read (standard input, a pipe)
     name: str = "<stdin>"  # what to call a plan given as text
+    # --staged: changes that may affect any resource of the root (a deleted file, the lock file, settings):
+    # its findings that were not there at --base are reported too, not only those touching only_files
+    whole_reasons: list[str] = field(default_factory=list)
+    reads: set[str] = field(default_factory=set)  # changed files (absolute) it may read with file(): the same,
+    # when its evaluation did read one
+    base_var_files: list[str] | None = None  # the settings' var_files at --base, when the settings changed
 
 
 @dataclass
@@ -85,6 +95,10 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None,
     """
     options = options or LintOptions()
     tree = tree or scanned_tree(paths, options.settings_dir, options.config_dir)
+    if options.staged:
+        from iaclint.run.changes import changed_file_targets
+
+        return changed_file_targets(paths, options, tree)
     problems: list[tuple[str, str]] = []
     if not paths:
         paths = ["."]
@@ -207,7 +221,9 @@ def _add_file(modules: dict[Path, Target], directory: Path, shown: str) -> Targe
 
 
 def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None) -> LintRun:
-    tree = options.tree = scanned_tree(paths, options.settings_dir, options.config_dir)
+    # --staged: the paths are files of the repository pre-commit runs in, never a reason to read elsewhere
+    scanned = [] if options.staged else paths
+    tree = options.tree = scanned_tree(scanned, options.settings_dir, options.config_dir)
     targets, notices, problems = resolve_targets(paths, options, tree)
     loader = ConfigLoader(options.overlay, make_cache(options.cache), tree)  # one per run: shared modules parse once
     if loader.cache is not None:
@@ -220,9 +236,14 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     graphs: list[Graph] = []
     files: list[str] = []
     errors: list[str] = []
-    evaluations: list[tuple[str, str, str]] = []
+    evaluations: list[tuple[str, str, str, str]] = []
     providers: list[dict] = []
     roots: list[str] = []
+    if options.comparisons is None:  # --base, --since: git is asked once per question in a run
+        from iaclint.run.base import Comparisons
+
+        options.comparisons = Comparisons(options.cache)
+    comparisons = options.comparisons
     for number, target in enumerate(targets, start=1):
         if callable(options.progress):
             options.progress(number, len(targets), display_path(target.path) if target.text is None else "<stdin>")
@@ -242,19 +263,36 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             from iaclint.run.base import BaseError, mark_new_resources
 
             try:
-                mark_new_resources(graph, target.path, options.base, options.environ, options.cache)
+                mark_new_resources(graph, target.path, comparisons.of(target.path, options.base),
+                                   _base_inputs(target, options, loader))
             except BaseError as exc:
-                notices.append(f"--base {options.base}: {exc}; fixes treat every resource as possibly live")
+                _notice(notices, f"--base {options.base}: {exc}; fixes treat every resource as possibly live")
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
         target_findings = run_rules(graph, rules, options.selection, checked if options.record_evaluations else None)
         notices.extend(n for n in graph.notices if n not in notices)  # evaluation adds some as rules run
         if target.only_files is not None:
             checked = [c for c in checked if c[2] in target.only_files]
-        evaluations.extend(checked)
+        root_shown = display_path(target.path) if target.kind == "module" else ""
+        evaluations.extend((rule_id, address, file, root_shown) for rule_id, address, file in checked)
+        whole = target.kind == "module" and bool(target.whole_reasons or target.reads & graph.files_read)
+        if target.kind == "module" and (options.since or whole):
+            _mark_new_findings(target_findings, graph, target, options, loader, comparisons, rules, notices)
+        if whole:
+            read = sorted(display_path(p) for p in target.reads & graph.files_read)
+            why = "; ".join(target.whole_reasons + [f"it reads {name}, which changed" for name in read])
+            since = options.since or options.base
+            _notice(notices, f"{display_path(target.path)}: {why}: every finding of the root"
+                             + (f" that was not there at {since}" if since else "") + " is reported")
         if target.only_files is not None:
             wanted = target.only_files
-            target_findings = [f for f in target_findings if f.files() & wanted]
+            target_findings = [f for f in target_findings
+                               if f.files() & wanted or (whole and f.base_state != "existing")]
+        if whole and not options.since:  # compared only to scope the root: not a --since report
+            for f in target_findings:
+                f.base_state = None
+        if target.kind == "module" and (options.since or options.base) and options.overlay is None:
+            _locate_at_changed_causes(target_findings, target, options, comparisons)  # not while fixes are tried
         if target.kind == "module":
             for f in target_findings:
                 f.root = display_path(target.path)
@@ -270,6 +308,8 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     report.cwd = str(Path.cwd())
     report.repo_root = str(project_root(Path.cwd()))
     report.settings = display_path(options.settings_file) if options.settings_file else None
+    report.base_ref = options.base
+    report.since = options.since
     return LintRun(report, graphs, targets)
 
 
@@ -281,16 +321,66 @@ def _problem_finding(path: str, why: str, options: LintOptions) -> Finding | Non
     return diagnostic_finding(Diagnostic(path, 1, 1, f"this directory {why}"), options.selection)
 
 
+def _base_inputs(target: Target, options: LintOptions, loader: ConfigLoader):
+    from iaclint.run.base import BaseInputs
+
+    var_files = target_var_files(target, options, loader)
+    if target.base_var_files is not None:  # the settings changed: the base had its own var_files
+        var_files = target.base_var_files + list(options.var_files) + target.extra_var_files
+    return BaseInputs(var_files, list(options.cli_vars), options.environ, options.limits, loader.tree)
+
+
+def _notice(notices: list[str], text: str) -> None:
+    if text not in notices:
+        notices.append(text)
+
+
+def _mark_new_findings(findings: list[Finding], graph: Graph, target: Target, options: LintOptions,
+                       loader: ConfigLoader, comparisons, rules: list[Rule], notices: list[str]) -> None:
+    """Mark each finding new or existing at --since (or --base, for a root a deletion or settings change
+    affects as a whole); when git cannot answer, every finding counts as new (a gate fails closed)."""
+    from iaclint.run.base import BaseError
+    from iaclint.run.since import mark_new_findings
+
+    ref = options.since or options.base
+    if not ref:
+        return
+    try:
+        mark_new_findings(findings, graph, target.path, comparisons.of(target.path, ref),
+                          _base_inputs(target, options, loader), rules, options.selection)
+    except BaseError as exc:
+        for f in findings:
+            f.base_state = "new"
+        _notice(notices, f"{'--since' if options.since else '--base'} {ref}: {exc}; every finding counts as new")
+
+
+def _locate_at_changed_causes(findings: list[Finding], target: Target, options: LintOptions,
+                              comparisons) -> None:
+    """A finding whose cause the change wrote is located at the cause (see run/since.py)."""
+    from iaclint.run.base import BaseError
+    from iaclint.run.since import locate_at_changed_causes
+
+    try:
+        locate_at_changed_causes(findings, comparisons.of(target.path, options.since or options.base))
+    except BaseError:
+        pass  # --base and --since have said why already
+
+
 def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoader | None = None) -> Graph:
     if target.kind == "plan":
         from iaclint.graph.plan import load_plan_target
 
         return load_plan_target(target, options)
     loader = loader or ConfigLoader(options.overlay, make_cache(options.cache), options.tree)
-    shared = [f for f in options.shared_var_files if _declares_any(loader, target.path, f)]
-    inputs = collect_inputs(target.path, shared + list(options.var_files) + target.extra_var_files, options.cli_vars,
+    inputs = collect_inputs(target.path, target_var_files(target, options, loader), options.cli_vars,
                             options.environ, options.overlay, loader.tree)
     return build_hcl_graph(target.path, inputs, loader, options.limits)
+
+
+def target_var_files(target: Target, options: LintOptions, loader: ConfigLoader) -> list[str]:
+    """The variables files a root is checked with, in the order they apply (after its auto-loaded ones)."""
+    shared = [f for f in options.shared_var_files if _declares_any(loader, target.path, f)]
+    return shared + list(options.var_files) + target.extra_var_files
 
 
 def _declares_any(loader: ConfigLoader, root: Path, var_file: str) -> bool:

@@ -61,4 +61,7 @@ def check_paths(paths: list[str], options: LintOptions, baseline: str | None = N
             apply_baseline(baseline, report)
     except BaselineError as exc:
         raise UsageError(str(exc)) from None
+    if options.new_only:
+        report.existing_hidden = sum(f.base_state == "existing" for f in report.findings)
+        report.findings = [f for f in report.findings if f.base_state != "existing"]
     return report
