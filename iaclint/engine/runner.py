@@ -11,6 +11,7 @@ from typing import Any
 from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.engine.rules import Rule, find_rule
 from iaclint.eval.values import OriginKind, Value, render
+from iaclint.graph import assumptions
 from iaclint.graph.model import Diagnostic, Graph, Resource
 from iaclint.model import Finding, Related, Severity, Span, Verdict
 
@@ -70,13 +71,19 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
                 continue
             if resource.plan_actions is not None and tuple(resource.plan_actions) in DELETING and not rule.plan_only:
                 continue
-            result = _judge_existence(_evaluate(rule, resource, context), resource)
+            frame = assumptions.begin()
+            try:
+                result = _judge_existence(_evaluate(rule, resource, context), resource)
+            finally:
+                on_workspace = assumptions.end(frame)
             if evaluations is not None:
                 evaluations.append((rule.id, resource.address, _file_of(resource, graph)))
             if result.verdict is Verdict.PASS:
                 if masked is not None and result.masked:
                     masked.add((rule.id, resource.address))
                 continue
+            if graph.workspace is not None and (on_workspace or resource.rests_on_workspace()):
+                result = replace(result, reason=f"{result.reason} (assuming {graph.workspace.describe()})")
             severity = selection.severity.get(rule.id) or result.extra.get("severity") or rule.severity
             findings.append(make_finding(rule, resource, result, graph, severity))
     return findings

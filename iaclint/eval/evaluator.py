@@ -18,6 +18,9 @@ from iaclint.eval.values import (ObjectRef, Origin, OriginKind, PartialString, S
 from iaclint.hcl import ast
 
 BUILTIN_ROOTS = {"var", "local", "module", "data", "each", "count", "path", "terraform", "self"}
+# The dependency a value computed from terraform.workspace carries in its refs, so that a verdict reached
+# through it can say which workspace it assumed.
+WORKSPACE_REF = "terraform.workspace"
 
 
 class Context(Protocol):
@@ -31,6 +34,7 @@ class Context(Protocol):
     def count(self, attr: str, node: ast.Node) -> Value: ...
     def path(self, attr: str, node: ast.Node) -> Value: ...
     def files(self) -> Any: ...  # the TreeFiles file functions may read (eval/files.py), or None
+    def workspace(self, node: ast.Node) -> Value: ...  # terraform.workspace
 
 
 class ConstantContext:
@@ -65,6 +69,9 @@ class ConstantContext:
 
     def files(self):
         return None
+
+    def workspace(self, node):
+        self._fail("terraform.workspace")
 
 
 class Evaluator:
@@ -251,10 +258,10 @@ class Evaluator:
                 return ctx.count(expr.name, expr)
             if root == "path":
                 return ctx.path(expr.name, expr)
-            if root == "terraform":
+            if root == "terraform" or (root == "tofu" and getattr(ctx, "opentofu", False)):
                 if expr.name == "workspace":
-                    return Value("default", origin=Origin(OriginKind.EXPRESSION, expr.span, "terraform.workspace"))
-                return Value.unknown_because(f"terraform.{expr.name} is not known")
+                    return ctx.workspace(expr)
+                return Value.unknown_because(f"{root}.{expr.name} is not known")
             if root == "module":
                 value = ctx.module_call(expr.name, expr)
                 if value is None:

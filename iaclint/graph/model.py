@@ -116,6 +116,10 @@ class Resource:
         """The root-level provider configuration this resource uses: "aws" or "aws.west"."""
         return self.type.split("_", 1)[0]
 
+    def rests_on_workspace(self) -> bool:
+        """Whether this instance exists because of the workspace assumed (its count or for_each read it)."""
+        return False
+
     def creation_doubt(self) -> tuple[str, bool] | None:
         """None when this instance surely exists; else why it may not (a count or for_each that is not known)
         and whether at least one instance of it surely does."""
@@ -160,6 +164,8 @@ class Graph:
     providers: dict = field(default_factory=dict)  # provider name ("aws") -> ProviderVersion
     base_ref: str | None = None  # --base: the git revision compared with
     new_since_base: set = field(default_factory=set)  # addresses that do not exist at base_ref
+    workspace: object = None  # graph.inputs.Workspace terraform.workspace was read as (HCL graphs)
+    opentofu: bool = False  # read as OpenTofu reads a configuration
     accounts: dict = field(default_factory=dict)  # root provider configuration -> account ids it is pinned to
     places: dict = field(default_factory=dict)  # root provider configuration -> placement.ProviderPlace
     # absolute paths file(), templatefile(), fileexists() and fileset() resolved inside the repository (read
