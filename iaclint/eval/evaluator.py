@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from iaclint.eval.convert import EvalError, checked_number, to_bool, to_index, to_number, to_string
 from iaclint.eval.limits import Budget, LimitReached
-from iaclint.eval.values import (ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render, stronger_mark,
-                                 type_name)
+from iaclint.eval.values import (Alternatives, ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render,
+                                 stronger_mark, type_name)
 from iaclint.hcl import ast
 
 BUILTIN_ROOTS = {"var", "local", "module", "data", "each", "count", "path", "terraform", "self"}
@@ -316,16 +316,20 @@ class Evaluator:
 
     def e_conditional(self, expr: ast.Conditional) -> Value:
         cond = self.eval(expr.condition)
+        hop = Origin(OriginKind.EXPRESSION, expr.span, "conditional expression")
         if not cond.known:
             a = self.eval(expr.true_expr)
             b = self.eval(expr.false_expr)
-            if a.wholly_known() and b.wholly_known() and a.to_python() == b.to_python():
-                return Value(a.raw, None, self._expr_origin(expr), (), a.all_refs() | b.all_refs())
-            return Value(None, f"depends on a condition that is unknown: {cond.unknown}",
-                         self._expr_origin(expr), (), cond.refs | a.all_refs() | b.all_refs())
+            if a.wholly_known() and b.wholly_known() and _equal(a, b) and type_name(a) == type_name(b):
+                return Value(a.raw, None, self._expr_origin(expr), (), a.all_refs() | b.all_refs()).marked(cond.mark)
+            # Unknown, never a guess of the branch; the branches are kept, each with its origin, for whoever
+            # can judge every one of them (a rule whose verdict is the same either way).
+            why = f"depends on a condition that is unknown: {cond.unknown}"
+            branches = _branches(a.with_hop(hop)) + _branches(b.with_hop(hop))
+            raw = Alternatives(branches, cond.unknown or "unknown") if len(branches) <= Alternatives.LIMIT else None
+            return Value(raw, why, self._expr_origin(expr), (), cond.refs | a.all_refs() | b.all_refs()).marked(cond.mark)
         flag = to_bool(cond, expr.condition)
         chosen = self.eval(expr.true_expr if flag else expr.false_expr)
-        hop = Origin(OriginKind.EXPRESSION, expr.span, "conditional expression")
         return chosen.with_hop(hop).with_refs(cond.refs).marked(cond.mark)  # a sensitive choice is sensitive
 
     def e_unary(self, expr: ast.UnaryOp) -> Value:
@@ -472,8 +476,27 @@ _DISPATCH = {
 # ---- value operations shared with functions --------------------------------------------------
 
 
+def _branches(value: Value) -> tuple[Value, ...]:
+    """A branch's possible values: itself, or the alternatives of a conditional nested in it."""
+    return value.raw.values if isinstance(value.raw, Alternatives) else (value,)
+
+
+def _each_alternative(value: Value, step) -> Value:
+    """``step`` applied to every alternative of an unknown choice (an error makes that alternative unknown)."""
+
+    def one(alternative: Value) -> Value:
+        try:
+            return step(alternative)
+        except EvalError as exc:
+            return Value.unknown_because(f"evaluation error: {exc}", alternative.refs)
+
+    return Value(value.raw.map(one), value.unknown, value.origin, value.via, value.refs, value.mark)
+
+
 def get_attr(value: Value, name: str, node: ast.Node | None) -> Value:
     if not value.known:
+        if isinstance(value.raw, Alternatives):
+            return _each_alternative(value, lambda v: get_attr(v, name, node))
         return Value.unknown_because(value.unknown, value.refs, via=value.via)
     raw = value.raw
     if isinstance(raw, ObjectRef):
@@ -491,6 +514,8 @@ def get_attr(value: Value, name: str, node: ast.Node | None) -> Value:
 
 def index(value: Value, key: Value, node: ast.Node | None) -> Value:
     if not value.known:
+        if isinstance(value.raw, Alternatives) and key.known:
+            return _each_alternative(value, lambda v: index(v, key, node)).with_refs(key.refs)
         return Value.unknown_because(value.unknown, value.refs | key.refs, via=value.via)
     if not key.known:
         return Value.unknown_because(f"index is unknown: {key.unknown}", value.refs | key.refs)

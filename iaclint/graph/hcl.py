@@ -18,7 +18,7 @@ from iaclint.eval.files import TreeFiles
 from iaclint.eval.limits import DEFAULT_LIMITS, Budget, Limits
 from iaclint.eval.values import SENSITIVE, ObjectRef, Origin, OriginKind, SetList, Value
 from iaclint.eval.evaluator import WORKSPACE_REF
-from iaclint.graph import assumptions
+from iaclint.graph import assumptions, forks
 from iaclint.graph.config import OPENTOFU_REGISTRY, ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
 from iaclint.graph.inputs import RawInput, VariableInputs, type_is_primitive
 from iaclint.graph.placement import PROVIDER_ARGUMENTS, ProviderPlace, provider_place
@@ -730,6 +730,8 @@ class HclResource(Resource):
             bound = self.module.builder.on_workspace
             if bound and (id(self), name) in bound:
                 assumptions.read_workspace()
+            if forks._WATCH is not None:
+                forks.note(self, None, "", name, cached)
             return cached
         node = self.block.attribute(name)
         if node is None:  # one view per name, not kept per resource: rules ask about many attributes a
@@ -751,6 +753,8 @@ class HclResource(Resource):
                 self.module.builder.on_workspace.add(busy)
         view = AttrView.written(name, value, node)
         attrs[name] = view
+        if forks._WATCH is not None:
+            forks.note(self, None, "", name, view)
         return view
 
     def attribute_names(self) -> list[str]:
@@ -829,18 +833,19 @@ class HclBlockView(BlockView):
         self._attrs: dict[str, AttrView] = {}
 
     def attr(self, name: str) -> AttrView:
-        cached = self._attrs.get(name)
-        if cached is not None:
-            return cached
-        node = self.block.attribute(name)
-        if node is None:
-            view = AttrView(name, False, None, None, None)
-        else:
-            evaluator = Evaluator(self.resource.context, OriginKind.LITERAL, f"{self.label}.{name}")
-            if self.bindings:
-                evaluator.bindings.append(self.bindings)
-            view = AttrView.written(name, evaluator.evaluate(node.expr), node)
-        self._attrs[name] = view
+        view = self._attrs.get(name)
+        if view is None:
+            node = self.block.attribute(name)
+            if node is None:
+                view = AttrView(name, False, None, None, None)
+            else:
+                evaluator = Evaluator(self.resource.context, OriginKind.LITERAL, f"{self.label}.{name}")
+                if self.bindings:
+                    evaluator.bindings.append(self.bindings)
+                view = AttrView.written(name, evaluator.evaluate(node.expr), node)
+            self._attrs[name] = view
+        if forks._WATCH is not None:
+            forks.note(self.resource, self.block, self.label, name, view)
         return view
 
     def nested(self, name: str) -> tuple[list[BlockView], str]:
