@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from iaclint.eval.values import Alternatives, PartialString, Value, render
+from iaclint.eval.values import AfterApply, Alternatives, PartialString, Value, render
 from iaclint.graph.model import AttrView, Graph, Resource
 
 CMK_RESOURCE_TYPES = {"aws_kms_key", "aws_kms_replica_key", "aws_kms_external_key", "aws_kms_replica_external_key"}
@@ -99,6 +99,9 @@ def _classify_by_reference(value: Value, graph: Graph, depth: int) -> KeyClass:
         if re.search(r":key/|(?:^|:)alias/", text):
             what = "key ARN" if ":key/" in text else "alias"
             return KeyClass(KeyKind.CUSTOMER_MANAGED, f"a customer managed {what} with unknown parts")
+    if not isinstance(value.unknown, AfterApply):
+        # unknown because an input has no value (or a function of one): the resources it mentions decide nothing
+        return KeyClass(KeyKind.UNKNOWN, value.unknown or "cannot be resolved")
     refs = value.all_refs()
     targets = graph.referenced(refs)
     undeclared = sorted(r for r in refs if r not in graph.by_address and r.split(".")[0] in CMK_RESOURCE_TYPES)

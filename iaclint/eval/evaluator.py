@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from iaclint.eval.convert import EvalError, checked_number, to_bool, to_index, to_number, to_string
 from iaclint.eval.limits import Budget, LimitReached
-from iaclint.eval.values import (Alternatives, ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render,
+from iaclint.eval.values import (AfterApply, Alternatives, ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render,
                                  stronger_mark, type_name)
 from iaclint.hcl import ast
 
@@ -134,16 +134,11 @@ class Evaluator:
 
     def unknown_from(self, node: ast.Node, inputs: list[Value]) -> Value:
         refs: frozenset[str] = frozenset()
-        reason = None
         for v in inputs:
             if v.size > 1:
                 self.budget.charge(v.size)
             refs |= v.all_refs()
-            if reason is None:
-                u = v.first_unknown()
-                if u is not None:
-                    reason = u.unknown
-        return Value(None, reason or "unknown", self._expr_origin(node), (), refs)
+        return Value(None, _unknown_reason(inputs), self._expr_origin(node), (), refs)
 
     def number(self, node: ast.Node, raw: int | float, inputs: list[Value]) -> Value:
         """An arithmetic result, if it is a number iaclint can go on computing with."""
@@ -279,8 +274,8 @@ class Evaluator:
                 note = getattr(ctx, "note_undeclared", None)
                 if note is not None:
                     note(address)
-                return Value.unknown_because(f"{address} is not declared in the files checked", refs=[address],
-                                             origin=self._expr_origin(expr))
+                return Value.unknown_because(AfterApply(f"{address} is not declared in the files checked"),
+                                             refs=[address], origin=self._expr_origin(expr))
             return value
         if (isinstance(target, ast.GetAttr) and isinstance(target.target, ast.Variable)
                 and target.target.name == "data" and not self._bound("data")):
@@ -474,6 +469,25 @@ _DISPATCH = {
 
 
 # ---- value operations shared with functions --------------------------------------------------
+
+
+def _unknown_reason(values: list[Value]) -> str:
+    """Why a result computed from these values is unknown: the first reason that is not AfterApply, since an
+    input without a value may make it anything; only when every unknown part is unknown until apply is the
+    result AfterApply too (still decided by the resources it refers to)."""
+    after_apply = None
+    todo = list(reversed(values))
+    while todo:
+        value = todo.pop()
+        if value.unknown is not None:
+            if not isinstance(value.unknown, AfterApply):
+                return value.unknown
+            after_apply = after_apply or value.unknown
+        elif isinstance(value.raw, list):
+            todo.extend(reversed(value.raw))
+        elif isinstance(value.raw, dict):
+            todo.extend(reversed(list(value.raw.values())))
+    return after_apply or "unknown"
 
 
 def _branches(value: Value) -> tuple[Value, ...]:

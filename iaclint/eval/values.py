@@ -227,6 +227,16 @@ class PartialString:
         return "\x00".join(p if p is not None else "" for p in self.parts)
 
 
+class AfterApply(str):
+    """The reason of a value that is unknown only because resource attributes are known only after apply.
+
+    Such a value is decided by the resources its refs name (the ARN of an aws_kms_key of the same run is that
+    customer managed key); a value unknown because an input has no value, or a condition is unknown, may be
+    anything, and its refs decide nothing (coalesce(var.key, aws_kms_key.k.arn) may be "alias/aws/rds")."""
+
+    __slots__ = ()
+
+
 class Alternatives:
     """The values a conditional may take when its condition is unknown, each with its origin.
 

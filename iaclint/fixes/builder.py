@@ -564,7 +564,7 @@ def _display_replacement(resource: Resource, graph: Graph, attribute: ast.Attrib
     if origin is not None and origin.kind in (OriginKind.CLI_VAR, OriginKind.ENV_VAR):
         why = f"the value comes from {origin.label}; change it there, or hard-code it as shown"
     elif value is not None and _through_conditional(value):
-        why = "the value is chosen by a conditional expression; decide which branch should change"
+        why = "the value is chosen by a conditional expression (or coalesce()); decide which branch should change"
     else:
         why = "the value is computed; replacing the expression changes its meaning, so a person should decide"
     line = source.line_col(attribute.start)[0]
@@ -723,7 +723,7 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
     edits += flag_edits
     if display:
         if _through_conditional(value):
-            why = "the key is chosen by a conditional expression; decide which branch should change"
+            why = "the key is chosen by a conditional expression (or coalesce()); decide which branch should change"
         else:
             why = (f"the key comes from {describe_origin(origin, graph)}; pointing {resource.address} at a key "
                    "bypasses that input, so a person should decide")

@@ -16,7 +16,7 @@ from iaclint.eval.convert import EvalError, to_index, to_number, to_string
 from iaclint.eval.evaluator import ConstantContext, Evaluator
 from iaclint.eval.files import TreeFiles
 from iaclint.eval.limits import DEFAULT_LIMITS, Budget, Limits
-from iaclint.eval.values import SENSITIVE, ObjectRef, Origin, OriginKind, SetList, Value
+from iaclint.eval.values import SENSITIVE, AfterApply, ObjectRef, Origin, OriginKind, SetList, Value
 from iaclint.eval.evaluator import WORKSPACE_REF
 from iaclint.graph import assumptions, forks
 from iaclint.graph.config import OPENTOFU_REGISTRY, ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
@@ -663,8 +663,9 @@ class ResourceGroup:
         block = self.decl.block
         if WILDCARD in instances:
             address = instances[WILDCARD].address
-            return Value.unknown_because(f"{self.base_address} has an unknown number of instances ({self.unknown_reason})",
-                                         refs=[address])
+            # an instance used by index exists if the apply succeeds: still decided by this resource
+            return Value.unknown_because(AfterApply(f"{self.base_address} has an unknown number of instances "
+                                                    f"({self.unknown_reason})"), refs=[address])
         if block.attribute("count") is not None:
             return Value([inst.as_value() for inst in instances.values()])
         if block.attribute("for_each") is not None:
@@ -817,7 +818,7 @@ class HclResource(Resource):
         nested = self.block.blocks(name)
         if nested:
             return Value.unknown_because(f"{self.address}.{name} is a nested block (not evaluated as a value)", refs)
-        return Value.unknown_because(f"{self.address}.{name} is known only after apply", refs)
+        return Value.unknown_because(AfterApply(f"{self.address}.{name} is known only after apply"), refs)
 
 
 class HclBlockView(BlockView):

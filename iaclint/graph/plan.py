@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from iaclint.eval.limits import DEFAULT_LIMITS
-from iaclint.eval.values import SENSITIVE, Origin, OriginKind, Value, from_python
+from iaclint.eval.values import SENSITIVE, AfterApply, Origin, OriginKind, Value, from_python
 from iaclint.graph.config import ConfigLoader, make_cache, opentofu_reading, terraform_files
 from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs, resolve_workspace
@@ -297,7 +297,7 @@ class PlanResource(Resource):
             if expressions is not None and not configured:
                 return AttrView(name, False, None, None, None)  # computed default, not set
             refs = self.builder.references_of(self, name)
-            value = Value.unknown_because(f"{self.address}.{name} is known only after apply", refs, origin)
+            value = Value.unknown_because(AfterApply(f"{self.address}.{name} is known only after apply"), refs, origin)
             return AttrView(name, True, value, span, value_span)
         if self.after is None or name not in self.after:
             return AttrView(name, False, None, None, None)
@@ -339,8 +339,8 @@ class PlanBlockView(BlockView):
             if self.expressions is not None and not configured:
                 return AttrView(name, False, None, None, None)
             refs = self.resource.builder.expression_references(self.resource, (self.expressions or {}).get(name))
-            return AttrView(name, True, Value.unknown_because(f"{self.label}.{name} is known only after apply",
-                                                              refs, origin), span, value_span)
+            return AttrView(name, True, Value.unknown_because(AfterApply(f"{self.label}.{name} is known only after "
+                                                                         "apply"), refs, origin), span, value_span)
         if name not in self.values:
             return AttrView(name, False, None, None, None)
         raw = self.values[name]
@@ -404,7 +404,7 @@ def _part(sensitive: Any, key: Any) -> Any:
 def _with_unknowns(raw: Any, unknown: Any, origin: Origin, resource: PlanResource, sensitive: Any = None) -> Value:
     """A planned value as a Value: parts after_unknown marks are unknown, parts the plan marks sensitive are."""
     if unknown is True:
-        return Value.unknown_because(f"part of {resource.address} is known only after apply", origin=origin)
+        return Value.unknown_because(AfterApply(f"part of {resource.address} is known only after apply"), origin=origin)
     if sensitive is True:
         return _with_unknowns(raw, unknown, origin, resource).marked(SENSITIVE)
     if isinstance(raw, list):
