@@ -459,3 +459,23 @@ def test_readme_lists_every_function_iaclint_evaluates():
     section = readme.split("<!-- functions: evaluated -->", 1)[1].split("<!-- /functions -->", 1)[0]
     listed = set(re_.findall(r"`([a-z0-9]+)`", section))
     assert listed == set(FUNCTIONS) | {"try", "can"}
+
+
+def test_a_value_unknown_through_an_input_without_a_value_is_not_decided_by_its_resources():
+    from iaclint.eval.values import AfterApply, Alternatives
+
+    inputs = {"arn": Value.unknown_because(AfterApply("aws_kms_key.k.arn is known only after apply"),
+                                           refs=["aws_kms_key.k"]),
+              "none": Value.unknown_because("no value")}
+    after_apply = ev('lower(var.arn)', variables=inputs)
+    assert isinstance(after_apply.unknown, AfterApply) and after_apply.all_refs() == {"aws_kms_key.k"}
+    for text in ('merge({ k = var.arn }, var.none)', 'lookup(var.none, "k", var.arn)', 'element([var.arn], var.none)',
+                 '"${var.arn}/${var.none}"'):
+        value = ev(text, variables=inputs)
+        # the reason is the input (what may make it anything), never the attribute known after apply
+        assert not value.known and value.unknown == "no value" and not isinstance(value.unknown, AfterApply), text
+    chosen = ev('coalesce(var.none, "alias/aws/sqs", var.arn)', variables=inputs)
+    assert not chosen.known and isinstance(chosen.raw, Alternatives)
+    assert [v.raw if v.known else v.unknown for v in chosen.raw.values] == ["no value", "alias/aws/sqs"]
+    assert "argument 1 of coalesce()" in chosen.raw.condition
+    assert ev('coalesce(var.none, "")', variables=inputs).unknown == "no value"  # the only possible result

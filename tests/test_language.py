@@ -146,3 +146,11 @@ def test_the_workspace_comes_from_workspace_flag_tf_workspace_then_terraform_env
     assert finding.verdict.value == verdict
     assumed = finding.message.split('assuming workspace "staging" (', 1)[1].split(")", 1)[0]
     assert assumed.endswith(source), finding.message
+
+
+def test_roots_of_only_tofu_files_below_the_scanned_directory_are_found(tmp_path):
+    """An OpenTofu repository with its roots in envs/*: a directory of .tofu files is configuration."""
+    for env in ("dev", "prod"):
+        shutil.copytree(LANGUAGE / "tofu_only", tmp_path / "envs" / env)
+    report = run([tmp_path], select={"SQS001"})
+    assert sorted(Path(f.location.file).parent.name for f in report.findings) == ["dev", "prod"]

@@ -319,7 +319,7 @@ class Evaluator:
                 return Value(a.raw, None, self._expr_origin(expr), (), a.all_refs() | b.all_refs()).marked(cond.mark)
             # Unknown, never a guess of the branch; the branches are kept, each with its origin, for whoever
             # can judge every one of them (a rule whose verdict is the same either way).
-            why = f"depends on a condition that is unknown: {cond.unknown}"
+            why = cond.unknown if cond.unknown.startswith(_DEPENDS) else f"{_DEPENDS}{cond.unknown}"
             branches = _branches(a.with_hop(hop)) + _branches(b.with_hop(hop))
             raw = Alternatives(branches, cond.unknown or "unknown") if len(branches) <= Alternatives.LIMIT else None
             return Value(raw, why, self._expr_origin(expr), (), cond.refs | a.all_refs() | b.all_refs()).marked(cond.mark)
@@ -469,6 +469,9 @@ _DISPATCH = {
 
 
 # ---- value operations shared with functions --------------------------------------------------
+
+
+_DEPENDS = "depends on a condition that is unknown: "  # said once, however deep the conditionals nest
 
 
 def _unknown_reason(values: list[Value]) -> str:

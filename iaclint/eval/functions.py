@@ -202,7 +202,13 @@ def f_coalesce(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
     result is one of the arguments left: their alternatives, never the next one taken as the answer."""
     for position, arg in enumerate(args):
         if not arg.known:
-            rest = [a for a in args[position:] if not (a.known and (a.raw is None or a.raw == ""))]
+            rest = []  # the arguments that may be the result: up to the first that surely is not null or ""
+            for candidate in args[position:]:
+                if candidate.known and (candidate.raw is None or candidate.raw == ""):
+                    continue
+                rest.append(candidate)
+                if candidate.known:
+                    break
             if len(rest) == 1:
                 return rest[0]  # the only one that can be the result (else terraform stops with an error)
             unknown = ev.unknown_from(call, args)
