@@ -43,7 +43,6 @@ def test_pre_commit_hooks_file():
     assert hook["language"] == "python" and hook["entry"] == "iaclint check --base HEAD"
     assert re.search(hook["files"], "main.tf") and re.search(hook["files"], "prod.tfvars")
     assert re.search(hook["files"], "main.tf.json") and re.search(hook["files"], "prod.tfvars.json")
-    assert re.search(hook["files"], "main.tofu") and re.search(hook["files"], "main.tofu.json")  # OpenTofu's files
     assert not re.search(hook["files"], "main.tf.bak")
     assert hook.get("pass_filenames", True) is True
 
