@@ -92,6 +92,13 @@ WriteBaselineOpt = typer.Option(None, "--write-baseline", metavar="FILE", help="
 NoInlineOpt = typer.Option(False, "--no-inline-suppressions", help="Ignore suppression comments (for audits).")
 ConfigOpt = typer.Option(None, "--config", metavar="FILE", help="Settings file (default: .iaclint.toml or pyproject.toml, "
                                                                 "searched upwards to the git top level).")
+WorkspaceOpt = typer.Option(None, "--workspace", metavar="NAME",
+                            help="The workspace terraform.workspace is (default: TF_WORKSPACE, else "
+                                 ".terraform/environment, else the settings' workspace, else \"default\").")
+OpenTofuOpt = typer.Option(None, "--opentofu/--terraform",
+                           help="Read configurations as OpenTofu does (.tofu files replace the .tf files of the same "
+                                "name) or as Terraform does (default: OpenTofu for roots with only .tofu files or a "
+                                "lock file of OpenTofu's registry).", show_default=False)
 LimitOpt = typer.Option([], "--limit", metavar="NAME=N", help="NAME=N: raise or lower an evaluation limit (instances, module_depth, "
                                             "module_instances, collection, string, steps, file_size). Repeatable.")
 
@@ -106,7 +113,8 @@ def _split(values: list[str]) -> set[str]:
 def _options(paths: list[str], var_file: list[str], var: list[str], threshold: Optional[str],
              fail_on_unknown: Optional[bool], select: list[str], ignore: list[str], config_dir: Optional[str],
              config_file: Optional[str], no_inline: bool, recursive: bool = True, skip_path: list[str] = (),
-             base: Optional[str] = None, no_cache: bool = False, jobs: int = 0, limits: list[str] = (), rules_dir: list[str] = ()):
+             base: Optional[str] = None, no_cache: bool = False, jobs: int = 0, limits: list[str] = (), rules_dir: list[str] = (),
+             workspace: Optional[str] = None, opentofu: Optional[bool] = None):
     from iaclint.run.lint import LintOptions
     from iaclint.engine.rules import rule_ids
     from iaclint.engine.runner import RuleSelection
@@ -147,6 +155,9 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
     options.cache = not no_cache
     options.jobs = jobs
     options.limits = _limits(settings.limits, limits)
+    options.workspace = workspace
+    options.default_workspace = settings.workspace
+    options.opentofu = settings.opentofu if opentofu is None else opentofu
     return options
 
 
@@ -272,13 +283,16 @@ def check(
     no_cache: bool = NoCacheOpt,
     jobs: int = JobsOpt,
     limit: List[str] = LimitOpt,
+    workspace: Optional[str] = WorkspaceOpt,
+    opentofu: Optional[bool] = OpenTofuOpt,
 ) -> None:
     """Check Terraform directories, files or plans and report findings."""
     style = {"color": _use_color(color), "quiet": quiet, "compact": compact}
     _guard(_check)(paths or ([] if staged else ["."]), format, var_file, var, severity_threshold, fail_on_unknown,
                    diff, select, ignore,
                    config_dir, baseline, write_baseline, no_inline_suppressions, config, recursive, skip_path, base,
-                   style, soft_fail, no_cache, jobs, limit, rules_dir, since, new_only, staged)
+                   style, soft_fail, no_cache, jobs, limit, rules_dir, since, new_only, staged,
+                   workspace=workspace, opentofu=opentofu)
 
 
 def _use_color(flag: Optional[bool]) -> bool:
@@ -292,13 +306,14 @@ def _use_color(flag: Optional[bool]) -> bool:
 def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
            baseline, write_baseline, no_inline, config, recursive=True, skip_path=(), base=None, style=None,
            soft_fail=False, no_cache=False, jobs=0, limits=(), rules_dir=(), since=None, new_only=False,
-           staged=False) -> None:
+           staged=False, workspace=None, opentofu=None) -> None:
     from iaclint.run.pipeline import check_paths
 
     if new_only and not (since or base):
         raise UsageError("--new-only needs the revision to compare with: --since REF (or --base REF)")
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline, recursive, skip_path, base or since, no_cache, jobs, limits, rules_dir)
+                       no_inline, recursive, skip_path, base or since, no_cache, jobs, limits, rules_dir, workspace,
+                       opentofu)
     options.since = since or (base if new_only else None)
     options.new_only = new_only
     options.staged = staged
@@ -380,18 +395,22 @@ def fix(
     base: Optional[str] = BaseOpt,
     no_cache: bool = NoCacheOpt,
     limit: List[str] = LimitOpt,
+    workspace: Optional[str] = WorkspaceOpt,
+    opentofu: Optional[bool] = OpenTofuOpt,
 ) -> None:
     """Apply the fixes for what check finds (safe ones, or also unsafe ones with --unsafe-fixes)."""
     _guard(_fix)(paths or ["."], unsafe_fixes, diff, var_file, var, severity_threshold, fail_on_unknown, select,
-                 ignore, config_dir, no_inline_suppressions, config, recursive, skip_path, base, no_cache, limit, rules_dir)
+                 ignore, config_dir, no_inline_suppressions, config, recursive, skip_path, base, no_cache, limit, rules_dir,
+                 workspace=workspace, opentofu=opentofu)
 
 
 def _fix(paths, unsafe, diff, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, no_inline,
-         config, recursive=True, skip_path=(), base=None, no_cache=False, limits=(), rules_dir=()) -> None:
+         config, recursive=True, skip_path=(), base=None, no_cache=False, limits=(), rules_dir=(), workspace=None,
+         opentofu=None) -> None:
     from iaclint.run.fix import run_fix
 
     options = _options(paths, var_file, var, threshold, fail_on_unknown, select, ignore, config_dir, config,
-                       no_inline, recursive, skip_path, base, no_cache, 0, limits, rules_dir)
+                       no_inline, recursive, skip_path, base, no_cache, 0, limits, rules_dir, workspace, opentofu)
     outcome = run_fix(paths, options, unsafe=unsafe, write=not diff)
     sys.stdout.write(outcome.render(show_diff=diff))
     raise typer.Exit(EXIT_FINDINGS if outcome.remaining_failing or outcome.not_written else EXIT_OK)

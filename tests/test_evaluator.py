@@ -393,3 +393,89 @@ def test_file_paths_start_at_the_root_module_and_path_module_is_relative_to_it(t
     value = graph.resource("module.m.aws_kms_key.k").attr("description").value
     assert value.raw == 'm|{"a": 1}'
     assert value.mark.startswith("(content of ") and "m/p.json" in value.mark
+
+
+# ---- the remaining pure built-in functions: Terraform's documented results, or unknown naming the function ----
+
+
+@pytest.mark.parametrize("text,expected", [
+    ('strcontains("hello world", "wor")', True), ('strcontains("hello world", "cat")', False),
+    ('chomp("hello\\n\\r\\n")', "hello"), ('strrev("hello")', "olleh"),
+    ('indent(2, "[\\n  foo,\\n]\\n")', "[\n    foo,\n  ]\n  "),
+    ('basename("foo/bar/baz.txt")', "baz.txt"), ('basename("foo/bar/")', "bar"), ('basename("")', "."),
+    ('alltrue(["true", true])', True), ("alltrue([true, false])", False), ("alltrue([])", True),
+    ("alltrue([true, null])", False), ('anytrue(["true", false])', True), ("anytrue([])", False),
+    ('index(["a", "b", "c"], "b")', 1), ('slice(["a", "b", "c", "d"], 1, 3)', ["b", "c"]),
+    ('chunklist(["a", "b", "c", "d", "e"], 2)', [["a", "b"], ["c", "d"], ["e"]]), ("chunklist([1, 2], 0)", [[1, 2]]),
+    ("sum([10, 13, 6])", 29), ("pow(3, 2)", 9), ("pow(4, 0)", 1),
+    ('parseint("100", 10)', 100), ('parseint("FF", 16)', 255), ('parseint("-10", 16)', -16),
+    ('parseint("1011111011101111", 2)', 48879),
+    ('formatlist("Hello, %s!", ["Valentina", "Ander"])', ["Hello, Valentina!", "Hello, Ander!"]),
+    ('formatlist("%s, %s!", "Salutations", ["Valentina", "Ander"])', ["Salutations, Valentina!", "Salutations, Ander!"]),
+    ('base64encode("Hello World")', "SGVsbG8gV29ybGQ="), ('base64decode("SGVsbG8gV29ybGQ=")', "Hello World"),
+    ('md5("hello world")', "5eb63bbbe01eeed093cb22bb8f5acdc3"),
+    ('sha1("hello world")', "2aae6c35c94fcfb415dbe95f408b9ce91ee846ed"),
+    ('sha256("hello world")', "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"),
+    ('base64sha256("hello world")', "uU0nuZNNPgilLlLX2n2r+sSE7+N6U4DukIj3rOLvzek="),
+    ('urlencode("Hello World!")', "Hello+World%21"), ('urlencode("\u2603")', "%E2%98%83"),
+    ('urlencode("foo:bar@localhost?foo=bar&bar=baz")', "foo%3Abar%40localhost%3Ffoo%3Dbar%26bar%3Dbaz"),
+    ('setunion(["a", "b"], ["b", "c"], ["d"])', ["a", "b", "c", "d"]),
+    ('setintersection(["a", "b"], ["b", "c"], ["b", "d"])', ["b"]), ('setsubtract(["a", "b", "c"], ["a", "c"])', ["b"]),
+    ('tolist(setunion(["b"], ["a"]))[0]', "a"), ('tolist(toset(["b", "a", "b"]))', ["a", "b"]),
+    ("tolist(toset([3, 1, 2]))", [1, 2, 3]),
+    ('title("hello world")', "Hello World"), ('title("hELLO 3rd x_y")', "HELLO 3rd X_y"),
+])
+def test_more_pure_functions_as_terraform_computes_them(text, expected):
+    assert py(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    'upper("stra\u00dfe")', 'strrev("caf\u00e9")', "sum([1, 4.5])", "pow(2, -1)", 'parseint("aA", 62)',
+    'index(["1"], 1)', 'setunion(["a"], [1])', 'abspath("x")', 'pathexpand("~/x")', 'yamldecode("a: 1")',
+    'cidrsubnet("10.0.0.0/16", 8, 1)',
+])
+def test_a_pure_function_iaclint_cannot_compute_exactly_is_unknown_naming_it(text):
+    value = ev(text)
+    name = text.split("(")[0]
+    assert not value.known and f"{name}()" in value.unknown, value.unknown
+
+
+def test_an_unknown_argument_makes_these_functions_unknown_never_a_guess():
+    unknown = {"x": Value.unknown_because("no value")}
+    for text in ('strcontains(var.x, "a")', "alltrue([true, var.x])", 'index(["a"], var.x)', "slice(var.x, 0, 1)",
+                 'setunion(["a"], var.x)', 'formatlist("%s", var.x)', 'base64decode(var.x)'):
+        value = ev(text, variables=unknown)
+        assert not value.known and value.unknown == "no value", text
+
+
+def test_readme_lists_every_function_iaclint_evaluates():
+    """The README says which built-in functions are evaluated: the list must be the registry's."""
+    import re as re_
+
+    from iaclint.eval.functions import FUNCTIONS
+    from support import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("<!-- functions: evaluated -->", 1)[1].split("<!-- /functions -->", 1)[0]
+    listed = set(re_.findall(r"`([a-z0-9]+)`", section))
+    assert listed == set(FUNCTIONS) | {"try", "can"}
+
+
+def test_a_value_unknown_through_an_input_without_a_value_is_not_decided_by_its_resources():
+    from iaclint.eval.values import AfterApply, Alternatives
+
+    inputs = {"arn": Value.unknown_because(AfterApply("aws_kms_key.k.arn is known only after apply"),
+                                           refs=["aws_kms_key.k"]),
+              "none": Value.unknown_because("no value")}
+    after_apply = ev('lower(var.arn)', variables=inputs)
+    assert isinstance(after_apply.unknown, AfterApply) and after_apply.all_refs() == {"aws_kms_key.k"}
+    for text in ('merge({ k = var.arn }, var.none)', 'lookup(var.none, "k", var.arn)', 'element([var.arn], var.none)',
+                 '"${var.arn}/${var.none}"'):
+        value = ev(text, variables=inputs)
+        # the reason is the input (what may make it anything), never the attribute known after apply
+        assert not value.known and value.unknown == "no value" and not isinstance(value.unknown, AfterApply), text
+    chosen = ev('coalesce(var.none, "alias/aws/sqs", var.arn)', variables=inputs)
+    assert not chosen.known and isinstance(chosen.raw, Alternatives)
+    assert [v.raw if v.known else v.unknown for v in chosen.raw.values] == ["no value", "alias/aws/sqs"]
+    assert "argument 1 of coalesce()" in chosen.raw.condition
+    assert ev('coalesce(var.none, "")', variables=inputs).unknown == "no value"  # the only possible result

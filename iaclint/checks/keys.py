@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from iaclint.eval.values import PartialString, Value, render
+from iaclint.eval.values import AfterApply, Alternatives, PartialString, Value, render
 from iaclint.graph.model import AttrView, Graph, Resource
 
 CMK_RESOURCE_TYPES = {"aws_kms_key", "aws_kms_replica_key", "aws_kms_external_key", "aws_kms_replica_external_key"}
@@ -52,7 +52,22 @@ def classify_key(source: AttrView | Value | None, graph: Graph, _depth: int = 0)
         if isinstance(value.raw, str):
             return classify_key_text(value.raw)
         return KeyClass(KeyKind.UNKNOWN, f"{render(value)} is not a KMS key reference")
+    if isinstance(value.raw, Alternatives):
+        return _classify_alternatives(value.raw, graph, _depth)
     return _classify_by_reference(value, graph, _depth)
+
+
+def _classify_alternatives(choice: Alternatives, graph: Graph, depth: int) -> KeyClass:
+    """A key chosen by a conditional whose condition is unknown: the kind every branch has, else unknown. The
+    branches' references are never read as if both were taken (one customer managed key among them decides
+    nothing)."""
+    classes = [classify_key(v, graph, depth + 1) for v in choice.values]
+    kinds = {c.kind for c in classes}
+    described = " or ".join(dict.fromkeys(c.reason for c in classes))
+    if len(kinds) == 1 and KeyKind.UNKNOWN not in kinds:
+        kind = classes[0].kind
+        return KeyClass(kind, f"{described}, whichever way the condition goes", classes[0].key_resource)
+    return KeyClass(KeyKind.UNKNOWN, f"it depends on a condition that is unknown ({choice.condition}): {described}")
 
 
 # Values some key arguments accept for the AWS owned key (QLDB and Aurora DSQL `AWS_OWNED_KMS_KEY`; the
@@ -84,6 +99,9 @@ def _classify_by_reference(value: Value, graph: Graph, depth: int) -> KeyClass:
         if re.search(r":key/|(?:^|:)alias/", text):
             what = "key ARN" if ":key/" in text else "alias"
             return KeyClass(KeyKind.CUSTOMER_MANAGED, f"a customer managed {what} with unknown parts")
+    if not isinstance(value.unknown, AfterApply):
+        # unknown because an input has no value (or a function of one): the resources it mentions decide nothing
+        return KeyClass(KeyKind.UNKNOWN, value.unknown or "cannot be resolved")
     refs = value.all_refs()
     targets = graph.referenced(refs)
     undeclared = sorted(r for r in refs if r not in graph.by_address and r.split(".")[0] in CMK_RESOURCE_TYPES)

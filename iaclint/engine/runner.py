@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 from dataclasses import dataclass, field, replace
 from sys import intern
@@ -11,6 +12,7 @@ from typing import Any
 from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.engine.rules import Rule, find_rule
 from iaclint.eval.values import OriginKind, Value, render
+from iaclint.graph import assumptions, forks
 from iaclint.graph.model import Diagnostic, Graph, Resource
 from iaclint.model import Finding, Related, Severity, Span, Verdict
 
@@ -70,13 +72,19 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
                 continue
             if resource.plan_actions is not None and tuple(resource.plan_actions) in DELETING and not rule.plan_only:
                 continue
-            result = _judge_existence(_evaluate(rule, resource, context), resource)
+            frame = assumptions.begin()
+            try:
+                result = _judge_existence(judge(rule, resource, context), resource)
+            finally:
+                on_workspace = assumptions.end(frame)
             if evaluations is not None:
                 evaluations.append((rule.id, resource.address, _file_of(resource, graph)))
             if result.verdict is Verdict.PASS:
                 if masked is not None and result.masked:
                     masked.add((rule.id, resource.address))
                 continue
+            if graph.workspace is not None and (on_workspace or resource.rests_on_workspace()):
+                result = replace(result, reason=f"{result.reason} (assuming {graph.workspace.describe()})")
             severity = selection.severity.get(rule.id) or result.extra.get("severity") or rule.severity
             findings.append(make_finding(rule, resource, result, graph, severity))
     return findings
@@ -94,6 +102,82 @@ def _judge_existence(result: CheckResult, resource: Resource) -> CheckResult:
     if surely:
         return replace(result, reason=f"{result.reason} (every instance fails: {why})")
     return replace(result, verdict=Verdict.UNKNOWN, reason=f"it may not be created: {why}; if it is, {result.reason}")
+
+
+MAX_CHOICES = 16  # combinations of alternatives a rule is applied to before the verdict is just unknown
+_WORDS = {Verdict.PASS: "passes", Verdict.FAIL: "fails", Verdict.UNKNOWN: "cannot be told"}
+
+
+def judge(rule: Rule, resource: Resource, context: CheckContext) -> CheckResult:
+    """The rule's verdict on the resource. When the rule read arguments of the resource that a conditional with
+    an unknown condition chooses (graph/forks.py), the rule is applied to each combination of their
+    alternatives, and a verdict stands only when every combination gives it; otherwise it is unknown, saying
+    what each gives. The first answer, read through the choice as if it were a plain unknown, is never used:
+    it may have taken a branch (a reference to a customer managed key in one branch, say)."""
+    watch = forks.watching()
+    try:
+        result = _evaluate(rule, resource, context)
+    finally:
+        forks.stop()
+    found = {key[1:]: view for key, view in watch.items() if key[0] == id(resource)}
+    if not found:
+        return result
+    results: list[tuple[CheckResult, dict]] = []
+    for _ in range(3):  # an alternative may lead the rule to read other choices: take them in too
+        keys = list(found)
+        combinations = 1
+        for key in keys:
+            combinations *= len(found[key].value.raw.values)
+        if combinations > MAX_CHOICES:
+            first = found[keys[0]]
+            return CheckResult.unknown(f"it depends on {len(keys)} conditions that are unknown, with "
+                                       f"{combinations} combinations of their values ({first.name}: "
+                                       f"{first.value.raw.condition})", attribute=keys[0][2] if keys[0][0] == -1
+                                       else None, value=first.value)
+        results, more = [], {}
+        for combination in itertools.product(*(found[key].value.raw.values for key in keys)):
+            choices = dict(zip(keys, combination))
+            watch = forks.watching()
+            try:
+                results.append((_evaluate(rule, forks.Assumed(resource, choices), context), choices))
+            finally:
+                forks.stop()
+            more.update({key[1:]: view for key, view in watch.items()
+                         if key[0] == id(resource) and key[1:] not in found})
+        if not more:
+            break
+        found.update(more)
+    return _over_choices(found, results, resource)
+
+
+def _over_choices(found: dict, results: list[tuple[CheckResult, dict]], resource: Resource) -> CheckResult:
+    """One verdict from the verdicts of every combination of alternatives."""
+    first_key = next(iter(found))
+    forked = found[first_key]
+    condition = forked.value.raw.condition
+    verdicts = {r.verdict for r, _ in results}
+    reasons = list(dict.fromkeys(r.reason for r, _ in results if r.reason))
+    if len(verdicts) == 1 and Verdict.UNKNOWN not in verdicts:
+        chosen = results[0][0]
+        if chosen.verdict is Verdict.PASS:
+            return replace(chosen, masked=any(r.masked for r, _ in results), resource=_real(chosen.resource, resource))
+        reason = f"{' or '.join(reasons)} (whichever way the condition that is unknown goes: {condition})"
+        # the value at fault is the choice itself: a fix of one branch would leave the other failing
+        at_fault = found.get((-1, "", chosen.attribute)) if chosen.attribute else None
+        value = at_fault.value if at_fault is not None else chosen.value
+        return replace(chosen, reason=reason, value=value, resource=_real(chosen.resource, resource))
+    parts = list(dict.fromkeys(f"it {_WORDS[r.verdict]}" + (f" ({r.reason})" if r.reason else "") for r, _ in results))
+    where = forked.name if first_key[0] == -1 else f"{first_key[1]}.{forked.name}"
+    attribute = forked.name if first_key[0] == -1 else None
+    span = forked.span if first_key[0] != -1 else None
+    return CheckResult.unknown(f"{where} depends on a condition that is unknown ({condition}): one way "
+                               + "; another way ".join(parts), attribute=attribute, value=forked.value,
+                               extra={"locate_span": span} if span is not None else None)
+
+
+def _real(subject: Resource | None, resource: Resource) -> Resource | None:
+    """The resource a result names, never the Assumed view of it."""
+    return resource if isinstance(subject, forks.Assumed) else subject
 
 
 def _file_of(resource: Resource, graph: Graph) -> str:

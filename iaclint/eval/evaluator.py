@@ -13,11 +13,14 @@ from typing import Any, Protocol
 
 from iaclint.eval.convert import EvalError, checked_number, to_bool, to_index, to_number, to_string
 from iaclint.eval.limits import Budget, LimitReached
-from iaclint.eval.values import (ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render, stronger_mark,
-                                 type_name)
+from iaclint.eval.values import (AfterApply, Alternatives, ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render,
+                                 stronger_mark, type_name)
 from iaclint.hcl import ast
 
 BUILTIN_ROOTS = {"var", "local", "module", "data", "each", "count", "path", "terraform", "self"}
+# The dependency a value computed from terraform.workspace carries in its refs, so that a verdict reached
+# through it can say which workspace it assumed.
+WORKSPACE_REF = "terraform.workspace"
 
 
 class Context(Protocol):
@@ -31,6 +34,7 @@ class Context(Protocol):
     def count(self, attr: str, node: ast.Node) -> Value: ...
     def path(self, attr: str, node: ast.Node) -> Value: ...
     def files(self) -> Any: ...  # the TreeFiles file functions may read (eval/files.py), or None
+    def workspace(self, node: ast.Node) -> Value: ...  # terraform.workspace
 
 
 class ConstantContext:
@@ -65,6 +69,9 @@ class ConstantContext:
 
     def files(self):
         return None
+
+    def workspace(self, node):
+        self._fail("terraform.workspace")
 
 
 class Evaluator:
@@ -127,16 +134,11 @@ class Evaluator:
 
     def unknown_from(self, node: ast.Node, inputs: list[Value]) -> Value:
         refs: frozenset[str] = frozenset()
-        reason = None
         for v in inputs:
             if v.size > 1:
                 self.budget.charge(v.size)
             refs |= v.all_refs()
-            if reason is None:
-                u = v.first_unknown()
-                if u is not None:
-                    reason = u.unknown
-        return Value(None, reason or "unknown", self._expr_origin(node), (), refs)
+        return Value(None, _unknown_reason(inputs), self._expr_origin(node), (), refs)
 
     def number(self, node: ast.Node, raw: int | float, inputs: list[Value]) -> Value:
         """An arithmetic result, if it is a number iaclint can go on computing with."""
@@ -251,10 +253,10 @@ class Evaluator:
                 return ctx.count(expr.name, expr)
             if root == "path":
                 return ctx.path(expr.name, expr)
-            if root == "terraform":
+            if root == "terraform" or (root == "tofu" and getattr(ctx, "opentofu", False)):
                 if expr.name == "workspace":
-                    return Value("default", origin=Origin(OriginKind.EXPRESSION, expr.span, "terraform.workspace"))
-                return Value.unknown_because(f"terraform.{expr.name} is not known")
+                    return ctx.workspace(expr)
+                return Value.unknown_because(f"{root}.{expr.name} is not known")
             if root == "module":
                 value = ctx.module_call(expr.name, expr)
                 if value is None:
@@ -272,8 +274,8 @@ class Evaluator:
                 note = getattr(ctx, "note_undeclared", None)
                 if note is not None:
                     note(address)
-                return Value.unknown_because(f"{address} is not declared in the files checked", refs=[address],
-                                             origin=self._expr_origin(expr))
+                return Value.unknown_because(AfterApply(f"{address} is not declared in the files checked"),
+                                             refs=[address], origin=self._expr_origin(expr))
             return value
         if (isinstance(target, ast.GetAttr) and isinstance(target.target, ast.Variable)
                 and target.target.name == "data" and not self._bound("data")):
@@ -309,16 +311,20 @@ class Evaluator:
 
     def e_conditional(self, expr: ast.Conditional) -> Value:
         cond = self.eval(expr.condition)
+        hop = Origin(OriginKind.EXPRESSION, expr.span, "conditional expression")
         if not cond.known:
             a = self.eval(expr.true_expr)
             b = self.eval(expr.false_expr)
-            if a.wholly_known() and b.wholly_known() and a.to_python() == b.to_python():
-                return Value(a.raw, None, self._expr_origin(expr), (), a.all_refs() | b.all_refs())
-            return Value(None, f"depends on a condition that is unknown: {cond.unknown}",
-                         self._expr_origin(expr), (), cond.refs | a.all_refs() | b.all_refs())
+            if a.wholly_known() and b.wholly_known() and _equal(a, b) and type_name(a) == type_name(b):
+                return Value(a.raw, None, self._expr_origin(expr), (), a.all_refs() | b.all_refs()).marked(cond.mark)
+            # Unknown, never a guess of the branch; the branches are kept, each with its origin, for whoever
+            # can judge every one of them (a rule whose verdict is the same either way).
+            why = cond.unknown if cond.unknown.startswith(_DEPENDS) else f"{_DEPENDS}{cond.unknown}"
+            branches = _branches(a.with_hop(hop)) + _branches(b.with_hop(hop))
+            raw = Alternatives(branches, cond.unknown or "unknown") if len(branches) <= Alternatives.LIMIT else None
+            return Value(raw, why, self._expr_origin(expr), (), cond.refs | a.all_refs() | b.all_refs()).marked(cond.mark)
         flag = to_bool(cond, expr.condition)
         chosen = self.eval(expr.true_expr if flag else expr.false_expr)
-        hop = Origin(OriginKind.EXPRESSION, expr.span, "conditional expression")
         return chosen.with_hop(hop).with_refs(cond.refs).marked(cond.mark)  # a sensitive choice is sensitive
 
     def e_unary(self, expr: ast.UnaryOp) -> Value:
@@ -465,8 +471,49 @@ _DISPATCH = {
 # ---- value operations shared with functions --------------------------------------------------
 
 
+_DEPENDS = "depends on a condition that is unknown: "  # said once, however deep the conditionals nest
+
+
+def _unknown_reason(values: list[Value]) -> str:
+    """Why a result computed from these values is unknown: the first reason that is not AfterApply, since an
+    input without a value may make it anything; only when every unknown part is unknown until apply is the
+    result AfterApply too (still decided by the resources it refers to)."""
+    after_apply = None
+    todo = list(reversed(values))
+    while todo:
+        value = todo.pop()
+        if value.unknown is not None:
+            if not isinstance(value.unknown, AfterApply):
+                return value.unknown
+            after_apply = after_apply or value.unknown
+        elif isinstance(value.raw, list):
+            todo.extend(reversed(value.raw))
+        elif isinstance(value.raw, dict):
+            todo.extend(reversed(list(value.raw.values())))
+    return after_apply or "unknown"
+
+
+def _branches(value: Value) -> tuple[Value, ...]:
+    """A branch's possible values: itself, or the alternatives of a conditional nested in it."""
+    return value.raw.values if isinstance(value.raw, Alternatives) else (value,)
+
+
+def _each_alternative(value: Value, step) -> Value:
+    """``step`` applied to every alternative of an unknown choice (an error makes that alternative unknown)."""
+
+    def one(alternative: Value) -> Value:
+        try:
+            return step(alternative)
+        except EvalError as exc:
+            return Value.unknown_because(f"evaluation error: {exc}", alternative.refs)
+
+    return Value(value.raw.map(one), value.unknown, value.origin, value.via, value.refs, value.mark)
+
+
 def get_attr(value: Value, name: str, node: ast.Node | None) -> Value:
     if not value.known:
+        if isinstance(value.raw, Alternatives):
+            return _each_alternative(value, lambda v: get_attr(v, name, node))
         return Value.unknown_because(value.unknown, value.refs, via=value.via)
     raw = value.raw
     if isinstance(raw, ObjectRef):
@@ -484,6 +531,8 @@ def get_attr(value: Value, name: str, node: ast.Node | None) -> Value:
 
 def index(value: Value, key: Value, node: ast.Node | None) -> Value:
     if not value.known:
+        if isinstance(value.raw, Alternatives) and key.known:
+            return _each_alternative(value, lambda v: index(v, key, node)).with_refs(key.refs)
         return Value.unknown_because(value.unknown, value.refs | key.refs, via=value.via)
     if not key.known:
         return Value.unknown_because(f"index is unknown: {key.unknown}", value.refs | key.refs)

@@ -11,17 +11,21 @@ sensitive or file-read argument carries its mark (values.py), as Terraform's fun
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import math
 import re
+import urllib.parse
 from typing import Any, Callable, Protocol
 
 from iaclint.eval import regex as regexes
 from iaclint.eval.convert import EvalError, checked_number, to_bool, to_index, to_number, to_string
 from iaclint.eval.files import Refused
 from iaclint.eval.limits import LimitReached, Limits
-from iaclint.eval.values import (SENSITIVE, PartialString, SetList, Value, from_python, render, stronger_mark,
-                                 type_name)
+from iaclint.eval.values import (SENSITIVE, Alternatives, PartialString, SetList, Value, from_python, render,
+                                 stronger_mark, type_name)
 from iaclint.hcl import ast
 from iaclint.source import may_hold_lone_surrogates, without_lone_surrogates
 
@@ -40,8 +44,15 @@ class Evaluator(Protocol):
 
 Impl = Callable[[Evaluator, ast.Call, list[Value]], Value]
 
+class NotEvaluated(Exception):
+    """A pure function whose result iaclint cannot compute exactly as Terraform does for these arguments: the
+    value is unknown, with the function's name in the reason, never a result that may differ."""
+
+
 # Functions whose result cannot be known before apply or depends on the machine.
 NOT_STATIC = {
+    "abspath": "abspath() depends on the directory terraform runs in",
+    "pathexpand": "pathexpand() depends on the home directory of whoever runs terraform",
     "timestamp": "timestamp() is known only at apply time",
     "uuid": "uuid() is random",
     "bcrypt": "bcrypt() is random",
@@ -71,7 +82,7 @@ def call_function(ev: Evaluator, call: ast.Call) -> Value:
         args = args[:-1] + [item.marked(last.mark) for item in last.raw]
     try:
         result = impl(ev, call, args)
-    except regexes.Unsafe as exc:
+    except (regexes.Unsafe, NotEvaluated) as exc:
         return Value(None, str(exc), ev._expr_origin(call), (), _refs(args))
     mark = None
     for arg in args:  # Terraform's rule: what a function makes of a marked argument is marked
@@ -122,7 +133,7 @@ def pure(fn: Callable[..., object], min_args: int = 0, max_args: int | None = No
         plain = [a.to_python() for a in args]
         try:
             result = fn(*plain, limits=ev.limits) if takes_limits else fn(*plain)
-        except (EvalError, LimitReached, regexes.Unsafe):
+        except (EvalError, LimitReached, regexes.Unsafe, NotEvaluated):
             raise
         except (TypeError, ValueError, LookupError, ArithmeticError, AttributeError) as exc:
             raise EvalError(f"{call.name}(): {_short(exc)}", call) from None
@@ -187,12 +198,31 @@ def f_lookup(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
 
 
 def f_coalesce(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
-    for arg in args:
+    """The first argument that is neither null nor "". An unknown argument may be either, so from it on the
+    result is one of the arguments left: their alternatives, never the next one taken as the answer."""
+    for position, arg in enumerate(args):
         if not arg.known:
-            return ev.unknown_from(call, args)
+            rest = []  # the arguments that may be the result: up to the first that surely is not null or ""
+            for candidate in args[position:]:
+                if candidate.known and (candidate.raw is None or candidate.raw == ""):
+                    continue
+                rest.append(candidate)
+                if candidate.known:
+                    break
+            if len(rest) == 1:
+                return rest[0]  # the only one that can be the result (else terraform stops with an error)
+            unknown = ev.unknown_from(call, args)
+            if len(rest) <= Alternatives.LIMIT:
+                unknown.raw = Alternatives(tuple(rest), f"whether {_shown_argument(call, position)} is null or "
+                                                        f"\"\" is not known ({arg.unknown})")
+            return unknown
         if arg.raw is not None and arg.raw != "":
             return arg
     raise EvalError("coalesce(): no non-null, non-empty argument", call)
+
+
+def _shown_argument(call: ast.Call, position: int) -> str:
+    return f"argument {position + 1} of {call.name}()"
 
 
 def f_coalescelist(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
@@ -306,6 +336,9 @@ def f_toset(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
         if marker not in seen:
             seen.add(marker)
             out.append(item)
+    kinds = {_kind(item.raw) if item.known else "unknown" for item in out}
+    if kinds == {"str"} or kinds == {"number"}:
+        out.sort(key=lambda item: item.raw)  # the order tolist() and for expressions see, as Terraform's
     return Value(out, None, v.origin, v.via, v.refs, v.mark)
 
 
@@ -668,6 +701,230 @@ def _string_fn(fn: Callable[..., object]) -> Callable[..., object]:
     return call
 
 
+# ---- more pure functions: each as Terraform computes it, or NotEvaluated where iaclint cannot be sure -----
+
+
+def _case_mapped(s: str, name: str, mapping: Callable[[str], str]) -> str:
+    """Go maps case character by character; Python's full mappings ("ß" -> "SS") are not Go's."""
+    if s.isascii():
+        return mapping(s)
+    out = []
+    for char in s:
+        mapped = mapping(char)
+        if len(mapped) != 1:
+            raise NotEvaluated(f"{name}() of {char!r} is not evaluated by iaclint (Go maps its case otherwise)")
+        out.append(mapped)
+    return "".join(out)
+
+
+def _go_upper(s: str) -> str:
+    return _case_mapped(s, "upper", str.upper)
+
+
+def _go_lower(s: str) -> str:
+    return _case_mapped(s, "lower", str.lower)
+
+
+def _go_title(s: str) -> str:
+    """Go's strings.Title, which Terraform's title() is: a letter after a separator gets its title case and
+    nothing else changes (Python's str.title() also lower-cases the rest and takes digits for separators)."""
+    out = []
+    previous = " "
+    for char in s:
+        if previous.isascii():
+            separator = not (previous.isalnum() or previous == "_")
+        else:
+            separator = not (previous.isalpha() or previous.isdigit()) and previous.isspace()
+        out.append(_case_mapped(char, "title", str.title) if separator else char)
+        previous = char
+    return "".join(out)
+
+
+def _strrev(s: str) -> str:
+    if not s.isascii():  # Terraform reverses grapheme clusters, which Python's str does not know
+        raise NotEvaluated("strrev() of text outside ASCII is not evaluated by iaclint")
+    return s[::-1]
+
+
+def _indent(spaces: object, s: str) -> str:
+    if not isinstance(s, str):
+        raise ValueError("indent() needs a string")
+    return s.replace("\n", "\n" + " " * to_index(Value(spaces)))
+
+
+def _go_basename(path: str) -> str:
+    """Go's filepath.Base on Linux, which Terraform's basename() is ("a/b/" gives "b", "" gives ".")."""
+    if not isinstance(path, str):
+        raise ValueError("basename() needs a string")
+    if path == "":
+        return "."
+    path = path.rstrip("/")
+    return "/" if path == "" else path.rsplit("/", 1)[-1]
+
+
+def _bools(items: object, name: str) -> list:
+    if not isinstance(items, list):
+        raise ValueError(f"{name}() needs a list of bools")
+    return [None if item is None else to_bool(Value(item)) for item in items]
+
+
+def _alltrue(items: list) -> bool:
+    return all(item is True for item in _bools(items, "alltrue"))  # a null element is not true
+
+
+def _anytrue(items: list) -> bool:
+    return any(item is True for item in _bools(items, "anytrue"))
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "str" if isinstance(value, str) else "collection" if isinstance(value, (list, dict)) else "null"
+
+
+def _index(items: list, value: object) -> int:
+    if not isinstance(items, list):
+        raise ValueError("index() needs a list")
+    for position, item in enumerate(items):
+        if _kind(item) != _kind(value):  # Terraform converts one to the other's type first
+            raise NotEvaluated("index() of values of different types is not evaluated by iaclint")
+        if item == value:
+            return position
+    raise ValueError("item not found")
+
+
+def _slice(items: list, start: object, end: object) -> list:
+    if not isinstance(items, list) or isinstance(items, SetList):
+        raise ValueError("slice() needs a list")
+    first, last = to_index(Value(start)), to_index(Value(end))
+    if first < 0 or last > len(items) or first > last:
+        raise ValueError(f"the indexes {first} and {last} are out of range for a list of {len(items)}")
+    return items[first:last]
+
+
+def _chunklist(items: list, size: object) -> list:
+    if not isinstance(items, list):
+        raise ValueError("chunklist() needs a list")
+    step = to_index(Value(size))
+    if step < 0:
+        raise ValueError("the size must not be negative")
+    if not items:
+        return []
+    if step == 0:
+        return [list(items)]
+    return [items[i:i + step] for i in range(0, len(items), step)]
+
+
+def _whole_numbers(values: tuple, name: str) -> list[int]:
+    """Terraform computes with arbitrary precision; iaclint's floats would round: whole numbers only."""
+    numbers = [_number(v) for v in values]
+    if not all(isinstance(n, int) or n.is_integer() for n in numbers):
+        raise NotEvaluated(f"{name}() of fractions is not evaluated by iaclint")
+    return [int(n) for n in numbers]
+
+
+def _sum(items: list) -> int:
+    if not isinstance(items, list) or not items:
+        raise ValueError("sum() needs a non-empty list of numbers")
+    return sum(_whole_numbers(tuple(items), "sum"))
+
+
+def _pow(base: object, exponent: object) -> int:
+    b, e = _whole_numbers((base, exponent), "pow")
+    if e < 0 or abs(b) > 2 ** 53 or e > 1024:
+        raise NotEvaluated("pow() with a negative or large exponent is not evaluated by iaclint")
+    result = b ** e
+    if abs(result) > 2 ** 53:
+        raise NotEvaluated("pow() of more than 2^53 is not evaluated by iaclint")
+    return result
+
+
+def _parseint(text: object, base: object) -> int:
+    if not isinstance(text, str):
+        raise ValueError("parseint() needs a string")
+    radix = to_index(Value(base))
+    if not 2 <= radix <= 62:
+        raise ValueError("the base must be between 2 and 62")
+    if radix > 36 or len(text) > 300 or not re.fullmatch(r"[-+]?[0-9a-zA-Z]+", text):
+        raise NotEvaluated(f"parseint() of this text in base {radix} is not evaluated by iaclint")
+    return int(text, radix)
+
+
+def _formatlist(fmt: str, *values: object, limits: Limits) -> list[str]:
+    lengths = {len(v) for v in values if isinstance(v, list)}
+    if len(lengths) > 1:
+        raise ValueError("the lists must all have the same length")
+    count = lengths.pop() if lengths else 1  # no list: one result, as Terraform gives
+    if count > limits.collection:
+        raise LimitReached("collection", f"formatlist() would give more than {limits.collection:,} values")
+    return [_format(fmt, *[v[i] if isinstance(v, list) else v for v in values], limits=limits) for i in range(count)]
+
+
+def _base64encode(s: str) -> str:
+    if not isinstance(s, str):
+        raise ValueError("base64encode() needs a string")
+    return base64.b64encode(s.encode("utf-8")).decode("ascii")
+
+
+def _base64decode(s: str) -> str:
+    if not isinstance(s, str):
+        raise ValueError("base64decode() needs a string")
+    try:  # Go's decoder skips line breaks; anything else outside the alphabet is an error
+        return base64.b64decode(s.replace("\r", "").replace("\n", ""), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ValueError("the string is not valid base64 of UTF-8 text") from None
+
+
+def _digest(algorithm: str, encoding: str) -> Callable[[str], str]:
+    def digest(s: str) -> str:
+        if not isinstance(s, str):
+            raise ValueError("a string is required")
+        raw = hashlib.new(algorithm, s.encode("utf-8"))
+        return raw.hexdigest() if encoding == "hex" else base64.b64encode(raw.digest()).decode("ascii")
+
+    return digest
+
+
+def _urlencode(s: str) -> str:
+    if not isinstance(s, str):
+        raise ValueError("urlencode() needs a string")
+    return urllib.parse.quote_plus(s, safe="")  # Go's url.QueryEscape: only A-Z a-z 0-9 - _ . ~ stay
+
+
+def _set_of(value: object, name: str) -> list:
+    if not isinstance(value, list):
+        raise ValueError(f"{name}() needs sets")
+    return value
+
+
+def _as_set(items: list, name: str) -> SetList:
+    """A set of strings or of numbers, in the order Terraform gives it where order shows (tolist, for
+    expressions): sorted. Sets of other or mixed types (which Terraform converts first) are not evaluated."""
+    kinds = {_kind(x) for x in items}
+    if not kinds <= {"str"} and kinds != {"number"}:
+        raise NotEvaluated(f"{name}() of sets that are not all strings or all numbers is not evaluated by iaclint")
+    return SetList(sorted(set(items)))
+
+
+def _setunion(*sets: list) -> SetList:
+    return _as_set([item for s in sets for item in _set_of(s, "setunion")], "setunion")
+
+
+def _setintersection(first: list, *others: list) -> SetList:
+    rest = [_set_of(s, "setintersection") for s in others]
+    kept = [item for item in _set_of(first, "setintersection") if all(item in s for s in rest)]
+    _as_set([item for s in (first, *rest) for item in s], "setintersection")  # the types of all of them
+    return _as_set(kept, "setintersection")
+
+
+def _setsubtract(first: list, second: list) -> SetList:
+    removed = _set_of(second, "setsubtract")
+    _as_set(list(first) + list(removed), "setsubtract")
+    return _as_set([item for item in _set_of(first, "setsubtract") if item not in removed], "setsubtract")
+
+
 def f_file(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
     _arity(call, args, 1, 1)
     path = args[0]
@@ -825,9 +1082,35 @@ FUNCTIONS: dict[str, Impl] = {
     "fileset": f_fileset,
     "templatefile": f_templatefile,
     "formatdate": f_formatdate,
-    "lower": pure(_string_fn(lambda s: s.lower()), 1, 1),
-    "upper": pure(_string_fn(lambda s: s.upper()), 1, 1),
-    "title": pure(_string_fn(lambda s: s.title()), 1, 1),
+    "lower": pure(_string_fn(_go_lower), 1, 1),
+    "upper": pure(_string_fn(_go_upper), 1, 1),
+    "title": pure(_string_fn(_go_title), 1, 1),
+    "strcontains": pure(_string_fn(lambda s, part: part in s), 2, 2),
+    "chomp": pure(_string_fn(lambda s: s.rstrip("\r\n")), 1, 1),
+    "strrev": pure(_string_fn(_strrev), 1, 1),
+    "indent": pure(_indent, 2, 2),
+    "basename": pure(_go_basename, 1, 1),
+    "alltrue": pure(_alltrue, 1, 1),
+    "anytrue": pure(_anytrue, 1, 1),
+    "index": pure(_index, 2, 2),
+    "slice": pure(_slice, 3, 3),
+    "chunklist": pure(_chunklist, 2, 2),
+    "sum": pure(_sum, 1, 1),
+    "pow": pure(_pow, 2, 2),
+    "parseint": pure(_parseint, 2, 2),
+    "formatlist": pure(_formatlist, 1, takes_limits=True),
+    "base64encode": pure(_base64encode, 1, 1),
+    "base64decode": pure(_base64decode, 1, 1),
+    "md5": pure(_digest("md5", "hex"), 1, 1),
+    "sha1": pure(_digest("sha1", "hex"), 1, 1),
+    "sha256": pure(_digest("sha256", "hex"), 1, 1),
+    "sha512": pure(_digest("sha512", "hex"), 1, 1),
+    "base64sha256": pure(_digest("sha256", "base64"), 1, 1),
+    "base64sha512": pure(_digest("sha512", "base64"), 1, 1),
+    "urlencode": pure(_urlencode, 1, 1),
+    "setunion": pure(_setunion, 1),
+    "setintersection": pure(_setintersection, 1),
+    "setsubtract": pure(_setsubtract, 2, 2),
     "trimspace": pure(_string_fn(lambda s: s.strip()), 1, 1),
     "trim": pure(_string_fn(lambda s, c: s.strip(c)), 2, 2),
     "trimprefix": pure(_string_fn(lambda s, p: s[len(p):] if s.startswith(p) else s), 2, 2),

@@ -136,6 +136,8 @@ class Value:
             raw = MarkedText(raw, new)
         elif isinstance(raw, PartialString) and new == SENSITIVE:
             raw = PartialString([None] * len(raw.parts))  # no known part of a secret may be shown either
+        elif isinstance(raw, Alternatives):
+            raw = raw.map(lambda v: v.marked(mark))
         elif new == self.mark:
             return self
         return Value(raw, self.unknown, self.origin, self.via, self.refs, new, self.size)
@@ -223,6 +225,36 @@ class PartialString:
 
     def literal_text(self) -> str:
         return "\x00".join(p if p is not None else "" for p in self.parts)
+
+
+class AfterApply(str):
+    """The reason of a value that is unknown only because resource attributes are known only after apply.
+
+    Such a value is decided by the resources its refs name (the ARN of an aws_kms_key of the same run is that
+    customer managed key); a value unknown because an input has no value, or a condition is unknown, may be
+    anything, and its refs decide nothing (coalesce(var.key, aws_kms_key.k.arn) may be "alias/aws/rds")."""
+
+    __slots__ = ()
+
+
+class Alternatives:
+    """The values a conditional may take when its condition is unknown, each with its origin.
+
+    Kept as the raw of the unknown value (like PartialString), so the value stays unknown to everything that
+    does not look further, and a rule can judge each alternative: when every one gets the same verdict, that
+    is the verdict (a key that is AWS managed whichever branch is taken), never a guess of the branch.
+    ``condition`` says why the choice is unknown."""
+
+    __slots__ = ("values", "condition")
+
+    LIMIT = 8  # alternatives kept; a value with more (conditionals nested deeper) is plainly unknown
+
+    def __init__(self, values: tuple["Value", ...], condition: str):
+        self.values = values
+        self.condition = condition
+
+    def map(self, fn: Callable[["Value"], "Value"]) -> "Alternatives":
+        return Alternatives(tuple(fn(v) for v in self.values), self.condition)
 
 
 class ObjectRef:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from iaclint.engine import conditions
 from iaclint.engine.runner import FindingContext, describe_origin
-from iaclint.eval.values import Origin, OriginKind, Value
+from iaclint.eval.values import Alternatives, Origin, OriginKind, Value
 from iaclint.fixes.kms import KeyPlan, plan_customer_key
 from iaclint.graph.model import Graph, Resource
 from iaclint.hcl import ast
@@ -441,7 +441,7 @@ def _check_settings(context: FindingContext, target: Target, spec: dict) -> Fix:
             reference = plan.reference(spec.get("key_attribute", "arn"))
             key_edits, suffix, key_note = plan.edits, plan.title_suffix(), plan.note
         settings += [Setting(path, reference, expression=True) for path in wanted.get("paths", ())]
-    result = set_paths(source, block, settings)
+    result = set_paths(source, block, settings, graph.sources)
     edits = result.edits + _removals(source, block, extra.get("fix_removals", ()))
     if not edits:
         raise NoFix("the settings are already written; the finding comes from elsewhere")
@@ -545,7 +545,7 @@ def _companion(spec: dict, context: FindingContext, target: Target, applicabilit
 
 def _origin_title(origin: Origin, resource: Resource, attribute: str, text: str, where: str) -> str:
     """Say which place the edit changes: 'set module argument `encrypted = true` in main.tf:9'."""
-    if origin.kind is OriginKind.LITERAL or _inside(origin.span, resource.block_span):
+    if origin.kind is OriginKind.LITERAL or _written_in_resource(origin.span, resource):
         return f"set `{attribute} = {text}` in {resource.address} ({where})"
     feeds = f" ({resource.address}.{attribute} comes from it)"
     if origin.kind is OriginKind.MODULE_ARGUMENT:
@@ -568,7 +568,7 @@ def _display_replacement(resource: Resource, graph: Graph, attribute: ast.Attrib
     if origin is not None and origin.kind in (OriginKind.CLI_VAR, OriginKind.ENV_VAR):
         why = f"the value comes from {origin.label}; change it there, or hard-code it as shown"
     elif value is not None and _through_conditional(value):
-        why = "the value is chosen by a conditional expression; decide which branch should change"
+        why = "the value is chosen by a conditional expression (or coalesce()); decide which branch should change"
     else:
         why = "the value is computed; replacing the expression changes its meaning, so a person should decide"
     line = source.line_col(attribute.start)[0]
@@ -577,7 +577,18 @@ def _display_replacement(resource: Resource, graph: Graph, attribute: ast.Attrib
 
 
 def _through_conditional(value: Value) -> bool:
-    return any(hop.label == "conditional expression" for hop in value.via)
+    """Chosen by a conditional: a known choice, or one whose condition is unknown (Alternatives), where a fix of
+    one branch would leave the other as it is."""
+    return isinstance(value.raw, Alternatives) or any(hop.label == "conditional expression" for hop in value.via)
+
+
+def _surely_true(value: Value | None) -> bool:
+    """True as written, or in every branch of a conditional whose condition is unknown."""
+    if value is None:
+        return False
+    if isinstance(value.raw, Alternatives):
+        return all(_surely_true(v) for v in value.raw.values)
+    return value.known and conditions.as_bool(value.raw) is True
 
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$")
@@ -596,6 +607,14 @@ def _literal_node(source: SourceFile, span: Span) -> ast.Expr | None:
 def _inside(span: Span | None, outer: Span | None) -> bool:
     return (span is not None and outer is not None and span.file == outer.file
             and outer.start <= span.start and span.end <= outer.end)
+
+
+def _written_in_resource(span: Span | None, resource: Resource) -> bool:
+    """Inside the resource's block, or inside an override file's block for it (graph/overrides.py)."""
+    decl = getattr(resource, "decl", None)
+    overrides = decl.overrides if decl is not None else ()
+    return _inside(span, resource.block_span) or any(_inside(span, block.span) for block in overrides)
+
 
 
 def _other_users(graph: Graph, span: Span, resource: Resource) -> list[str]:
@@ -673,25 +692,26 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
     # Where the key reference goes: this resource, or the module argument that feeds it.
     call_argument = _module_argument_target(resource, attribute, value)
     if call_argument is not None:
-        call_block, call_source, arg_name, arg_attr, caller_module = call_argument
+        call_block, call_source, arg_name, arg_attr, caller_module, arg_source = call_argument
         plan = plan_customer_key(graph, resource, caller_module, call_source, call_block, spec)
         ref = plan.reference(spec.get("key_attribute", "arn"))
         if arg_attr is None:
             edits = insert_attribute(call_source, call_block, arg_name, ref)
         else:
-            edits = replace_value(call_source, arg_attr.expr.start, arg_attr.expr.end, ref)
-        line = call_source.line_col(call_block.start)[0]
-        title = (f"set module argument `{arg_name} = {ref}` in {call_source.path}:{line}"
+            edits = replace_value(arg_source, arg_attr.expr.start, arg_attr.expr.end, ref)
+        line = (call_source.line_col(call_block.start) if arg_source is call_source
+                else arg_source.line_col(arg_attr.start))[0]
+        title = (f"set module argument `{arg_name} = {ref}` in {arg_source.path}:{line}"
                  + plan.title_suffix())
         return Fix(title, applicability, edits + plan.edits, _join(note, plan.note))
     if attribute is not None and origin is not None and origin.span is not None \
-            and not _inside(origin.span, resource.block_span):
+            and not _written_in_resource(origin.span, resource):
         display = True  # the value comes from a variable, tfvars or local: a key reference cannot go there
     else:
         display = value is not None and _through_conditional(value)
     plan = plan_customer_key(graph, resource, resource_module(resource), source, block, spec)
     ref = plan.reference(spec.get("key_attribute", "arn"))
-    flag_edits, flag = _encryption_flag(spec, resource, block, source)
+    flag_edits, flag = _encryption_flag(spec, resource, block, source, graph)
     if attribute is None:
         pairs = [(flag, "true")] if flag and not flag_edits else []
         edits = insert_attributes(source, block, pairs + [(name, ref)])
@@ -699,7 +719,7 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
         if pairs:
             title = f"add `{flag} = true` and `{name} = {ref}` to {resource.address}" + plan.title_suffix()
     else:
-        edits = replace_value(source, attribute.expr.start, attribute.expr.end, ref)
+        edits = replace_value(graph.sources.get(attribute.file, source), attribute.expr.start, attribute.expr.end, ref)
         title = f"set `{name} = {ref}` in {resource.address}" + plan.title_suffix()
         if flag and not flag_edits:
             edits.extend(insert_attribute(source, block, flag, "true"))
@@ -707,7 +727,7 @@ def _customer_managed_key(context: FindingContext, target: Target, spec: dict) -
     edits += flag_edits
     if display:
         if _through_conditional(value):
-            why = "the key is chosen by a conditional expression; decide which branch should change"
+            why = "the key is chosen by a conditional expression (or coalesce()); decide which branch should change"
         else:
             why = (f"the key comes from {describe_origin(origin, graph)}; pointing {resource.address} at a key "
                    "bypasses that input, so a person should decide")
@@ -764,7 +784,7 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
         edit = insert_after_block(source, block, snippet)
         title = f"add {holder_type}.{name} with {shown} for {resource.address}" + suffix
         return Fix(title, applicability, [edit] + key_edits, _join(note, key_note))
-    result = set_paths(source, block, settings)
+    result = set_paths(source, block, settings, graph.sources)
     if not result.edits:
         raise NoFix(f"{shown} is already written; the finding comes from elsewhere")
     title = f"set {shown} in {resource.address}" + suffix
@@ -810,7 +830,8 @@ def _has_dynamic(block: ast.Block, name: str) -> bool:
     return any(b.type == "dynamic" and b.labels == [name] for b in block.body.blocks)
 
 
-def _encryption_flag(spec: dict, resource: Resource, block: ast.Block, source: SourceFile) -> tuple[list[Edit], str]:
+def _encryption_flag(spec: dict, resource: Resource, block: ast.Block, source: SourceFile,
+                     graph: Graph) -> tuple[list[Edit], str]:
     """A key needs the encryption flag on: ([edit of a literal false], flag) or ([], flag to insert) or ([], "")."""
     from iaclint.checks.encryption import FLAG, given
 
@@ -821,8 +842,9 @@ def _encryption_flag(spec: dict, resource: Resource, block: ast.Block, source: S
     if attribute is None:
         return [], flag
     view = resource.attr(flag)
-    if view.value is not None and view.value.known and conditions.as_bool(view.value.raw) is True:
+    if _surely_true(view.value):
         return [], ""
+    source = graph.sources.get(attribute.file, source)  # an override file's, when it won
     node = _literal_node(source, attribute.expr.span)
     if node is None:
         raise NoFix(f"{flag} is computed here; a key is used only with {flag} = true, so a person should decide")
@@ -856,10 +878,12 @@ def _module_argument_target(resource: Resource, attribute: ast.Attribute | None,
     parent = module.parent
     if parent is None or parent.config is None or parent.config.downloaded:
         return None
-    call_source = parent.builder.loader.sources.get(call.file)
-    if call_source is None or call.file.endswith(".json"):
+    sources = parent.builder.loader.sources
+    call_source = sources.get(call.file)
+    arg_source = sources.get(arg_attr.file) if arg_attr is not None else call_source  # an override file's, if it won
+    if call_source is None or arg_source is None or call.file.endswith(".json") or arg_source.path.endswith(".json"):
         return None
-    return call.block, call_source, arg_name, arg_attr, parent
+    return call.block, call_source, arg_name, arg_attr, parent, arg_source
 
 
 def _join(*notes: str) -> str:

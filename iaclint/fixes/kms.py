@@ -208,9 +208,11 @@ def _provider_for_key(resource: Resource, anchor: ast.Block, source: SourceFile,
     block = getattr(resource, "block", None)
     if block is anchor:
         attribute = anchor.attribute("provider")
-        if attribute is None or attribute.file != source.path:
+        if attribute is None:
             return None
-        return source.text[attribute.expr.start:attribute.expr.end]
+        # an override file may have set it (graph/overrides.py): read it where it is written
+        written = source if attribute.file == source.path else graph.sources.get(attribute.file) if graph else None
+        return written.text[attribute.expr.start:attribute.expr.end] if written is not None else None
     if block is not None and graph is not None and resource.module_address == module_address:
         attribute = block.attribute("provider")
         written = graph.sources.get(attribute.file) if attribute is not None else None

@@ -94,15 +94,18 @@ class SetResult:
     computed: list[str]
 
 
-def set_paths(source: SourceFile, block: ast.Block, settings: list[Setting]) -> SetResult:
+def set_paths(source: SourceFile, block: ast.Block, settings: list[Setting],
+              sources: dict[str, SourceFile] | None = None) -> SetResult:
     """Edits that give every setting its value inside ``block`` (an HCL resource block); LayoutError when the
-    place to write is a dynamic block or is written on one line."""
+    place to write is a dynamic block or is written on one line. ``sources``: the text of every file, for a
+    block merged with override files, whose arguments and nested blocks are edited where they are written."""
     result = SetResult([], [])
-    _set_in(source, block, settings, 0, result)
+    _set_in(source, block, settings, 0, result, sources or {})
     return result
 
 
-def _set_in(source: SourceFile, block: ast.Block, settings: list[Setting], depth: int, result: SetResult) -> None:
+def _set_in(source: SourceFile, block: ast.Block, settings: list[Setting], depth: int, result: SetResult,
+            sources: dict[str, SourceFile]) -> None:
     here: list[Setting] = []
     deeper: dict[str, list[Setting]] = {}
     for setting in settings:
@@ -122,7 +125,8 @@ def _set_in(source: SourceFile, block: ast.Block, settings: list[Setting], depth
             continue
         if not _is_literal(node.expr):
             result.computed.append(setting.path)
-        result.edits.extend(replace_value(source, node.expr.start, node.expr.end, setting.text(node.expr)))
+        result.edits.extend(replace_value(sources.get(node.file, source), node.expr.start, node.expr.end,
+                                          setting.text(node.expr)))
     if missing_args:
         result.edits.extend(insert_attributes(source, block, missing_args))
     new_blocks: list[tuple[str, BlockContent]] = []
@@ -143,7 +147,7 @@ def _set_in(source: SourceFile, block: ast.Block, settings: list[Setting], depth
             new_blocks.append((name, content_of(inner, depth + 1)))
             continue
         for nested in existing:  # a setting holds in every block of that name (or the one indexed)
-            _set_in(source, nested, inner, depth + 1, result)
+            _set_in(sources.get(nested.file, source), nested, inner, depth + 1, result, sources)
     if new_blocks:
         result.edits.append(insert_blocks(source, block, new_blocks))
 

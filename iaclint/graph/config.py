@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iaclint.graph.model import Diagnostic
+from iaclint.graph.overrides import apply_override_file, is_override_name
 from iaclint.hcl import ast
 from iaclint.hcl.cache import ParseCache
 from iaclint.hcl.jsonsyntax import parse_json_config
@@ -33,8 +34,9 @@ class ResourceDecl:
     mode: str
     type: str
     name: str
-    block: ast.Block
+    block: ast.Block  # as merged with the override files' blocks for it (graph/overrides.py)
     file: str
+    overrides: tuple[ast.Block, ...] = ()  # the override files' blocks merged into it, in order
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -78,7 +80,7 @@ class ConfigLoader:
         self.sources: dict[str, SourceFile] = {}
         self.blocks: dict[str, list[ast.Block]] = {}  # file -> top-level blocks, kept as files are parsed
         self._bodies: dict[str, ast.Body | Diagnostic] = {}
-        self._modules: dict[Path, ModuleConfig] = {}
+        self._modules: dict[tuple[Path, bool], ModuleConfig] = {}
 
     def confinement(self, directory: Path) -> Tree:
         """The tree reads are confined to (set from the first module directory when not given)."""
@@ -131,7 +133,7 @@ class ConfigLoader:
             tree = self.confinement(directory)
             if tree.why_not_read_directory(directory):
                 continue
-            for path in terraform_files(directory):
+            for path in terraform_files(directory, None):
                 if tree.why_not_read(path):
                     continue  # parse_file reports it when the module is loaded
                 shown = display_path(path)
@@ -177,11 +179,12 @@ class ConfigLoader:
         """Every parsed file's top-level blocks (one dict, shared by every graph of the run)."""
         return self.blocks
 
-    def module(self, directory: Path, downloaded: bool = False) -> ModuleConfig:
-        """A module directory's files, parsed and indexed. Only inside the tree: a directory outside it is a
-        CONFIG finding, and a file that is not read (a link out of it, a broken link, a pipe) a PARSE finding
-        that names the file and never shows what it points to."""
-        key = directory.resolve()
+    def module(self, directory: Path, downloaded: bool = False, opentofu: bool = False) -> ModuleConfig:
+        """A module directory's files, parsed and indexed (``opentofu``: as OpenTofu reads them, .tofu files
+        first). Only inside the tree: a directory outside it is a CONFIG finding, and a file that is not read (a
+        link out of it, a broken link, a pipe) a PARSE finding that names the file and never shows what it
+        points to."""
+        key = (directory.resolve(), opentofu)
         cached = self._modules.get(key)
         if cached is not None:
             return cached
@@ -198,7 +201,8 @@ class ConfigLoader:
         except OSError as exc:
             config.diagnostics.append(Diagnostic(config.display_dir, 1, 1, f"cannot read the module directory: "
                                                  f"{exc.strerror or exc}; nothing in it is checked", rule_id="CONFIG"))
-        for path in terraform_files(directory):
+        overrides: list[tuple[str, ast.Body]] = []
+        for path in terraform_files(directory, opentofu):
             shown, body = self.parse_file(path)
             config.files.append(shown)
             if path.name.endswith(".json"):
@@ -206,8 +210,19 @@ class ConfigLoader:
             if isinstance(body, Diagnostic):
                 config.diagnostics.append(body)
                 continue
-            self._index(config, shown, body)
+            if is_override_name(path.name):
+                overrides.append((shown, body))  # merged once every other file is read, in lexical order
+            else:
+                self._index(config, shown, body)
+        for shown, body in overrides:
+            apply_override_file(config, shown, body, lambda file, node, message: config.diagnostics.append(
+                self._diagnostic(file, node, message)))
         return config
+
+    def _diagnostic(self, file: str, node: ast.Node, message: str) -> Diagnostic:
+        source = self.sources.get(file)
+        line, col = source.line_col(node.start) if source else (1, 1)
+        return Diagnostic(file, line, col, message, rule_id="CONFIG")
 
     def _index(self, config: ModuleConfig, file: str, body: ast.Body) -> None:
         for block in body.blocks:
@@ -251,21 +266,11 @@ class ConfigLoader:
         if existing is None:
             config.resources[decl.key] = decl
             return
-        if Path(decl.file).name.endswith(("override.tf", "override.tf.json")):
-            _merge_override(existing.block, decl.block)
-            return
         source = self.sources.get(decl.file)
         line, col = source.line_col(decl.block.start) if source else (1, 1)
         config.diagnostics.append(Diagnostic(decl.file, line, col,
                                              f"duplicate {decl.local_address} (first defined in {existing.file})",
                                              rule_id="CONFIG"))
-
-
-def _merge_override(base: ast.Block, override: ast.Block) -> None:
-    """Terraform override files replace top-level arguments of the block they name."""
-    names = {a.name for a in override.body.attributes}
-    base.body.items = [i for i in base.body.items if not (isinstance(i, ast.Attribute) and i.name in names)]
-    base.body.items.extend(override.body.attributes)
 
 
 def _parse_one(item: tuple[str, SourceFile, bool]) -> ast.Body | Diagnostic:
@@ -288,19 +293,80 @@ def make_cache(enabled: bool = True) -> ParseCache | None:
     return ParseCache()
 
 
-def terraform_files(directory: Path) -> list[Path]:
+TERRAFORM_SUFFIXES = (".tf", ".tf.json")
+OPENTOFU_SUFFIXES = (".tofu", ".tofu.json")
+OPENTOFU_REGISTRY = "registry.opentofu.org"
+
+
+def terraform_files(directory: Path, opentofu: bool | None = False) -> list[Path]:
     """The files Terraform reads as configuration, overrides last (they amend what came before).
 
-    Every entry with such a name that is not a directory is listed, links and oddities included, so
-    that the loader reads or refuses each one with the reason (a broken link is a finding, not a gap).
+    ``opentofu``: False, Terraform's files (.tf, .tf.json); True, OpenTofu's, where a .tofu (.tofu.json) file
+    replaces the .tf (.tf.json) file of the same name; None, every configuration file of either, for finding
+    which directories hold configuration before knowing which reads them. Hidden files are left out, as
+    Terraform leaves them out. Every other entry with such a name that is not a directory is listed, links and oddities included, so that the loader reads or refuses each one with the
+    reason (a broken link is a finding, not a gap).
     """
+    suffixes = TERRAFORM_SUFFIXES if opentofu is False else TERRAFORM_SUFFIXES + OPENTOFU_SUFFIXES
     try:
         with os.scandir(directory) as listing:
             files = [directory / e.name for e in listing
-                     if e.name.endswith((".tf", ".tf.json")) and not e.name.startswith(".") and not _is_dir(e)]
+                     if e.name.endswith(suffixes) and not e.name.startswith(".") and not _is_dir(e)]
     except OSError:
         return []
-    return sorted(files, key=lambda p: (_is_override(p), p.name))
+    if opentofu:
+        names = {p.name for p in files}
+        files = [p for p in files if shadowing_tofu_file(p.name) not in names]
+    return sorted(files, key=lambda p: (is_override_name(p.name), p.name))
+
+
+def opentofu_evidence(root: Path, tree: Tree) -> str:
+    """Why a root module is OpenTofu's, or "": it has only OpenTofu files, or its lock file pins providers from
+    OpenTofu's registry (`tofu init` writes registry.opentofu.org where `terraform init` writes
+    registry.terraform.io)."""
+    from iaclint.graph.providers import LOCK_FILE, read_lock_file
+
+    files = terraform_files(root, None)
+    if files and all(p.name.endswith(OPENTOFU_SUFFIXES) for p in files):
+        return "it has only OpenTofu files (.tofu, .tofu.json)"
+    locked, _ = read_lock_file(root, tree)
+    if any(source.startswith(OPENTOFU_REGISTRY + "/") for source in locked):
+        return f"its {LOCK_FILE} pins providers from {OPENTOFU_REGISTRY}"
+    return ""
+
+
+def opentofu_reading(root: Path, choice: bool | None, tree: Tree) -> tuple[bool, str]:
+    """Whether the root is read as OpenTofu reads it, and the notice that says so ("" when nothing needs
+    saying): ``choice`` (--opentofu or --terraform, settings `opentofu`) decides; else a root with only OpenTofu files, or
+    whose lock file pins providers from OpenTofu's registry, is OpenTofu's. Under Terraform, .tofu files are
+    not read, and the notice names them."""
+    shown = display_path(root)
+    tofu_files = [p.name for p in terraform_files(root, None) if p.name.endswith(OPENTOFU_SUFFIXES)]
+    if choice is not None:
+        opentofu, why = choice, "as asked"
+    else:
+        why = opentofu_evidence(root, tree)
+        opentofu = bool(why)
+    if opentofu:
+        pairs = [f"{shadowing_tofu_file(p.name)} replaces {p.name}" for p in terraform_files(root, None)
+                 if shadowing_tofu_file(p.name) in tofu_files]
+        replaced = f"; {', '.join(pairs[:3])}{' and more' if len(pairs) > 3 else ''}" if pairs else ""
+        return True, f"{shown}: read as OpenTofu reads it ({why}){replaced}; use --terraform to read it as Terraform does"
+    if tofu_files:
+        names = ", ".join(tofu_files[:3]) + (f" and {len(tofu_files) - 3} more" if len(tofu_files) > 3 else "")
+        return False, (f"{shown}: read as Terraform reads it, which ignores OpenTofu's files ({names}); use "
+                       "--opentofu if OpenTofu runs it")
+    return False, ""
+
+
+def shadowing_tofu_file(name: str) -> str | None:
+    """The OpenTofu file that replaces a Terraform file under OpenTofu: main.tf -> main.tofu,
+    main.tf.json -> main.tofu.json (OpenTofu's filterTfPathsWithTofuAlternatives)."""
+    if name.endswith(".tf.json"):
+        return name[: -len(".tf.json")] + ".tofu.json"
+    if name.endswith(".tf"):
+        return name[: -len(".tf")] + ".tofu"
+    return None
 
 
 def _is_dir(entry: os.DirEntry) -> bool:
@@ -308,11 +374,6 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return entry.is_dir()
     except OSError:
         return False
-
-
-def _is_override(path: Path) -> bool:
-    stem = path.name.removesuffix(".json").removesuffix(".tf")
-    return stem == "override" or stem.endswith("_override")
 
 
 def downloaded_modules(root: Path, tree: Tree) -> tuple[dict[str, Path], str]:

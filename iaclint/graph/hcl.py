@@ -16,11 +16,13 @@ from iaclint.eval.convert import EvalError, to_index, to_number, to_string
 from iaclint.eval.evaluator import ConstantContext, Evaluator
 from iaclint.eval.files import TreeFiles
 from iaclint.eval.limits import DEFAULT_LIMITS, Budget, Limits
-from iaclint.eval.values import SENSITIVE, ObjectRef, Origin, OriginKind, SetList, Value
-from iaclint.graph.config import ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
+from iaclint.eval.values import SENSITIVE, AfterApply, ObjectRef, Origin, OriginKind, SetList, Value
+from iaclint.eval.evaluator import WORKSPACE_REF
+from iaclint.graph import assumptions, forks
+from iaclint.graph.config import OPENTOFU_REGISTRY, ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
 from iaclint.graph.inputs import RawInput, VariableInputs, type_is_primitive
 from iaclint.graph.placement import PROVIDER_ARGUMENTS, ProviderPlace, provider_place
-from iaclint.graph.providers import provider_versions
+from iaclint.graph.providers import TERRAFORM_REGISTRY, provider_versions
 from iaclint.graph.model import AttrView, BlockView, CallSite, Diagnostic, Graph, Resource
 from iaclint.graph.types import convert
 from iaclint.hcl import ast
@@ -82,9 +84,12 @@ def hop(value: Value, origin: Origin) -> Value:
 
 class HclGraphBuilder:
     def __init__(self, root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None,
-                 limits: Limits = DEFAULT_LIMITS):
+                 limits: Limits = DEFAULT_LIMITS, opentofu: bool = False):
         self.root_dir = root_dir
         self.inputs = inputs
+        self.opentofu = opentofu  # read as OpenTofu reads it: .tofu files, tofu.workspace, its registry
+        self.workspace_read = False  # terraform.workspace was evaluated (the notice says which one was assumed)
+        self.on_workspace: set[tuple[int, str]] = set()  # memos whose value rests on it (graph/assumptions.py)
         self.loader = loader or ConfigLoader()
         self.tree = self.loader.confinement(root_dir)  # the run's: file functions and module sources stay in it
         self.downloaded, unread = downloaded_modules(root_dir, self.tree)
@@ -106,7 +111,7 @@ class HclGraphBuilder:
             self.notices.append(f"{where}: {message}; values it stopped are unknown")
 
     def build(self) -> Graph:
-        config = self.loader.module(self.root_dir)
+        config = self.loader.module(self.root_dir, opentofu=self.opentofu)
         root = ModuleInstance(self, config, "", None, None, "", 0)
         resources = list(root.all_resources())
         diagnostics: list[Diagnostic] = list(self.inputs.diagnostics) + self.call_diagnostics
@@ -128,7 +133,10 @@ class HclGraphBuilder:
         graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, self.notices)
         graph.files_read = self.files.read  # the same set: rules evaluate lazily, and may read more
         graph.blocks = self.loader.top_level_blocks()
-        graph.providers = provider_versions(self.root_dir, terraform_blocks, self.loader.sources, self.tree)
+        graph.providers = provider_versions(self.root_dir, terraform_blocks, self.loader.sources, self.tree,
+                                            registry=OPENTOFU_REGISTRY if self.opentofu else TERRAFORM_REGISTRY)
+        graph.workspace = self.inputs.workspace
+        graph.opentofu = self.opentofu
         graph.places = self._places(root, config)
         graph.accounts = {name: set(place.accounts) for name, place in graph.places.items() if place.accounts}
         self._state_history(graph)
@@ -268,21 +276,33 @@ class ModuleInstance:
     # ---- Context protocol
 
     def var(self, name: str, node: ast.Node) -> Value:
+        key = "var." + name
         if name in self._vars:
+            self._memo_read(key)
             return self._vars[name]
         decl = self.config.variables.get(name) if self.config else None
         if decl is None:
             raise EvalError(f'reference to undeclared input variable "{name}"', node)
-        key = "var." + name
         if key in self._busy:
             return Value.unknown_because(f"var.{name} refers to itself")
         self._busy.add(key)
+        frame = assumptions.begin()
         try:
             value = self._variable_value(name, decl)
         finally:
             self._busy.discard(key)
+            self._memo_made(key, frame)
         self._vars[name] = value
         return value
+
+    def _memo_read(self, key: str) -> None:
+        """A memo is read: if its value rested on the workspace, so does what is being evaluated now."""
+        if (id(self), key) in self.builder.on_workspace:
+            assumptions.read_workspace()
+
+    def _memo_made(self, key: str, frame: list[bool]) -> None:
+        if assumptions.end(frame):
+            self.builder.on_workspace.add((id(self), key))
 
     def _variable_value(self, name: str, decl: ast.Block) -> Value:
         type_attr = decl.attribute("type")
@@ -335,21 +355,24 @@ class ModuleInstance:
         return Evaluator(ConstantContext(), raw.origin.kind, raw.origin.label).evaluate(expr).marked(mark)
 
     def local(self, name: str, node: ast.Node) -> Value:
+        key = "local." + name
         if name in self._locals:
+            self._memo_read(key)
             return self._locals[name]
         attr = self.config.locals.get(name) if self.config else None
         if attr is None:
             raise EvalError(f'reference to undeclared local value "{name}"', node)
-        key = "local." + name
         if key in self._busy:
             return Value.unknown_because(f"local.{name} depends on itself")
         self._busy.add(key)
+        frame = assumptions.begin()
         try:
             label = f"local.{name}"
             value = Evaluator(self, OriginKind.LOCAL, label, name=name).evaluate(attr.expr)
             value = hop(value, Origin(OriginKind.LOCAL, attr.span, label))
         finally:
             self._busy.discard(key)
+            self._memo_made(key, frame)
         self._locals[name] = value
         return value
 
@@ -395,6 +418,24 @@ class ModuleInstance:
     def budget(self) -> Budget:
         return self.builder.budget
 
+    @property
+    def opentofu(self) -> bool:
+        return self.builder.opentofu
+
+    def workspace(self, node: ast.Node) -> Value:
+        """terraform.workspace: the run's (--workspace, TF_WORKSPACE, .terraform/environment, else "default"),
+        carrying WORKSPACE_REF so that what is decided by it can say which workspace it assumed."""
+        builder = self.builder
+        chosen = builder.inputs.workspace
+        if not builder.workspace_read:
+            builder.workspace_read = True
+            builder.notices.append(f"{display_path(builder.root_dir)}: terraform.workspace is read as "
+                                   f"{chosen.describe()}; verdicts that depend on it assume that workspace "
+                                   "(choose another with --workspace NAME)")
+        assumptions.read_workspace()
+        origin = Origin(OriginKind.EXPRESSION, node.span, f"terraform.workspace, assumed \"{chosen.name}\"")
+        return Value(chosen.name, origin=origin, refs=frozenset([WORKSPACE_REF]))
+
     def files(self) -> TreeFiles:
         return self.builder.files
 
@@ -410,6 +451,7 @@ class ModuleInstance:
 
     def output(self, name: str) -> Value:
         if name in self._outputs:
+            self._memo_read("output." + name)
             return self._outputs[name]
         if self.config is None:
             return Value.unknown_because(f"module.{self.call.name}: {self.unavailable}")
@@ -423,6 +465,7 @@ class ModuleInstance:
         if attr is None:
             return Value.unknown_because(f"output {name} has no value")
         self._busy.add(key)
+        frame = assumptions.begin()
         try:
             label = f'output "{name}" of module "{self.call.name}"'
             value = hop(Evaluator(self, OriginKind.LITERAL, label).evaluate(attr.expr),
@@ -431,6 +474,7 @@ class ModuleInstance:
                 value = value.marked(SENSITIVE)
         finally:
             self._busy.discard(key)
+            self._memo_made(key, frame)
         self._outputs[name] = value
         return value
 
@@ -469,6 +513,13 @@ class InstanceContext:
     @property
     def budget(self) -> Budget:
         return self.module.builder.budget
+
+    @property
+    def opentofu(self) -> bool:
+        return self.module.builder.opentofu
+
+    def workspace(self, node):
+        return self.module.workspace(node)
 
     def files(self) -> TreeFiles:
         return self.module.builder.files
@@ -600,7 +651,8 @@ class ResourceGroup:
     """All instances of one resource block in one module instance."""
 
     # one per block
-    __slots__ = ("module", "decl", "_instances", "_expanding", "unknown_reason", "_reference", "_doubt")
+    __slots__ = ("module", "decl", "_instances", "_expanding", "unknown_reason", "_reference", "_doubt",
+                 "on_workspace")
     # _instances: None until expanded; the HclResource itself for a block without count or for_each
     # (most blocks: a one-entry dict each was a large file's biggest dict cost); else key -> HclResource
 
@@ -612,6 +664,7 @@ class ResourceGroup:
         self.unknown_reason = ""
         self._reference: Value | None = None
         self._doubt: tuple[str, bool] | None = None
+        self.on_workspace = False  # its count or for_each rests on terraform.workspace
 
     @property
     def base_address(self) -> str:
@@ -629,10 +682,12 @@ class ResourceGroup:
             if self._expanding:
                 return {}
             self._expanding = True
+            frame = assumptions.begin()
             try:
                 contexts, self.unknown_reason = expand(self.module, self.decl.block, self.base_address)
             finally:
                 self._expanding = False
+                self.on_workspace = assumptions.end(frame)
             if len(contexts) == 1 and None in contexts:
                 self._instances = HclResource(self, None, contexts[None])
             else:
@@ -654,8 +709,9 @@ class ResourceGroup:
         block = self.decl.block
         if WILDCARD in instances:
             address = instances[WILDCARD].address
-            return Value.unknown_because(f"{self.base_address} has an unknown number of instances ({self.unknown_reason})",
-                                         refs=[address])
+            # an instance used by index exists if the apply succeeds: still decided by this resource
+            return Value.unknown_because(AfterApply(f"{self.base_address} has an unknown number of instances "
+                                                    f"({self.unknown_reason})"), refs=[address])
         if block.attribute("count") is not None:
             return Value([inst.as_value() for inst in instances.values()])
         if block.attribute("for_each") is not None:
@@ -718,6 +774,11 @@ class HclResource(Resource):
             attrs = self._attrs = {}
         cached = attrs.get(name)
         if cached is not None:
+            bound = self.module.builder.on_workspace
+            if bound and (id(self), name) in bound:
+                assumptions.read_workspace()
+            if forks._WATCH is not None:
+                forks.note(self, None, "", name, cached)
             return cached
         node = self.block.attribute(name)
         if node is None:  # one view per name, not kept per resource: rules ask about many attributes a
@@ -729,13 +790,18 @@ class HclResource(Resource):
         if busy in _EVALUATING:
             return AttrView.written(name, Value.unknown_because(f"{self.address}.{name} refers to itself"), node)
         _EVALUATING.add(busy)
+        frame = assumptions.begin()
         try:
             evaluator = Evaluator(self.context, OriginKind.LITERAL, f"{self.address}.{name}")
             value = evaluator.evaluate(node.expr)
         finally:
             _EVALUATING.discard(busy)
+            if assumptions.end(frame):
+                self.module.builder.on_workspace.add(busy)
         view = AttrView.written(name, value, node)
         attrs[name] = view
+        if forks._WATCH is not None:
+            forks.note(self, None, "", name, view)
         return view
 
     def attribute_names(self) -> list[str]:
@@ -754,6 +820,19 @@ class HclResource(Resource):
 
     def provider_ref(self) -> str:
         return provider_ref(self.block, self.type, self.module)
+
+    def rests_on_workspace(self) -> bool:
+        """Whether this instance exists (or has its key) because of the workspace assumed: its count or for_each,
+        or an enclosing module call's, read terraform.workspace."""
+        if self.group.on_workspace:
+            return True
+        node = self.module
+        while node.parent is not None and node.call is not None:
+            group = node.parent.module_groups.get(node.call.name)
+            if group is not None and group.on_workspace:
+                return True
+            node = node.parent
+        return False
 
     def creation_doubt(self) -> tuple[str, bool] | None:
         """None when this instance surely exists; else why it may not (its own count/for_each or an enclosing
@@ -785,7 +864,7 @@ class HclResource(Resource):
         nested = self.block.blocks(name)
         if nested:
             return Value.unknown_because(f"{self.address}.{name} is a nested block (not evaluated as a value)", refs)
-        return Value.unknown_because(f"{self.address}.{name} is known only after apply", refs)
+        return Value.unknown_because(AfterApply(f"{self.address}.{name} is known only after apply"), refs)
 
 
 class HclBlockView(BlockView):
@@ -801,18 +880,19 @@ class HclBlockView(BlockView):
         self._attrs: dict[str, AttrView] = {}
 
     def attr(self, name: str) -> AttrView:
-        cached = self._attrs.get(name)
-        if cached is not None:
-            return cached
-        node = self.block.attribute(name)
-        if node is None:
-            view = AttrView(name, False, None, None, None)
-        else:
-            evaluator = Evaluator(self.resource.context, OriginKind.LITERAL, f"{self.label}.{name}")
-            if self.bindings:
-                evaluator.bindings.append(self.bindings)
-            view = AttrView.written(name, evaluator.evaluate(node.expr), node)
-        self._attrs[name] = view
+        view = self._attrs.get(name)
+        if view is None:
+            node = self.block.attribute(name)
+            if node is None:
+                view = AttrView(name, False, None, None, None)
+            else:
+                evaluator = Evaluator(self.resource.context, OriginKind.LITERAL, f"{self.label}.{name}")
+                if self.bindings:
+                    evaluator.bindings.append(self.bindings)
+                view = AttrView.written(name, evaluator.evaluate(node.expr), node)
+            self._attrs[name] = view
+        if forks._WATCH is not None:
+            forks.note(self.resource, self.block, self.label, name, view)
         return view
 
     def nested(self, name: str) -> tuple[list[BlockView], str]:
@@ -823,7 +903,10 @@ def nested_blocks(resource: HclResource, body: ast.Body, name: str, label: str,
                   bindings: dict[str, Value]) -> tuple[list[BlockView], str]:
     """Literal `name { }` blocks and `dynamic "name"` blocks whose for_each is known."""
     out: list[BlockView] = []
-    for block in body.blocks:
+    written = body.blocks
+    if body.file.endswith(".json"):  # JSON writes nested blocks as objects (ast.json_blocks)
+        written = written + ast.json_blocks(body, name) + ast.json_blocks(body, "dynamic")
+    for block in written:
         if block.type == name:
             out.append(HclBlockView(resource, block, f"{label}.{name}", bindings))
         elif block.type == "dynamic" and block.labels == [name]:
@@ -912,6 +995,7 @@ class ModuleGroup:
         self._expanding = False
         self.unknown_reason = ""
         self._doubt: tuple[str, bool] | None = None
+        self.on_workspace = False  # its count or for_each rests on terraform.workspace
 
     @property
     def base_address(self) -> str:
@@ -935,11 +1019,13 @@ class ModuleGroup:
             return {}
         self._expanding = True
         builder = self.parent.builder
+        frame = assumptions.begin()
         try:
             contexts, self.unknown_reason = expand(self.parent, self.block, self.base_address)
             config, unavailable, downloaded = self._load()
         finally:
             self._expanding = False
+            self.on_workspace = assumptions.end(frame)
         limit = builder.limits.module_instances
         if len(builder.module_instances) + len(contexts) > limit:
             reason = (f"more than {limit:,} module instances in this root module (limit module_instances; raise it "
@@ -982,7 +1068,7 @@ class ModuleGroup:
                 path = " -> ".join(cycle + [cycle[0]])
                 builder.report_call(self, f'module "{self.name}" calls itself: {path}; terraform would reject this')
                 return None, "it calls itself (see the CONFIG finding)", False
-            return builder.loader.module(directory), "", False
+            return builder.loader.module(directory, opentofu=builder.opentofu), "", False
         call_path = (self.parent.call_path + "." if self.parent.call_path else "") + self.name
         downloaded = builder.downloaded.get(call_path)
         if downloaded is not None and downloaded.is_dir():
@@ -990,7 +1076,7 @@ class ModuleGroup:
             if refused:
                 return None, self._refused(f"its downloaded copy (.terraform/modules/modules.json) {refused}",
                                            source_attr), False
-            return builder.loader.module(downloaded, downloaded=True), "", True
+            return builder.loader.module(downloaded, downloaded=True, opentofu=builder.opentofu), "", True
         return None, (f'module source "{source}" is not local and has not been downloaded '
                       "(run terraform init so iaclint can read .terraform/modules)"), False
 
@@ -1035,7 +1121,8 @@ def _declared_sensitive(block: ast.Block) -> bool:
 
 
 def build_hcl_graph(root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None,
-                    limits: Limits = DEFAULT_LIMITS) -> Graph:
+                    limits: Limits = DEFAULT_LIMITS, opentofu: bool = False) -> Graph:
     """The graph of one root module; file functions and module sources stay inside the loader's tree (by
-    default the git top level above the root module, else the root module's directory)."""
-    return HclGraphBuilder(root_dir, inputs, loader, limits).build()
+    default the git top level above the root module, else the root module's directory). ``opentofu``: read it
+    as OpenTofu does."""
+    return HclGraphBuilder(root_dir, inputs, loader, limits, opentofu).build()

@@ -31,13 +31,56 @@ class RawInput:
 
 
 @dataclass
+class Workspace:
+    """The workspace `terraform.workspace` is, and what decided it (said wherever a verdict depends on it)."""
+
+    name: str = "default"
+    decided_by: str = "no --workspace, TF_WORKSPACE or .terraform/environment"
+
+    def describe(self) -> str:
+        return f'workspace "{self.name}" ({self.decided_by})'
+
+
+@dataclass
 class VariableInputs:
-    """Values for a root's variables from tfvars, -var and TF_VAR_, in Terraform's precedence."""
+    """Values for a root's variables from tfvars, -var and TF_VAR_, in Terraform's precedence; and the
+    workspace, which the same run chooses."""
 
     values: dict[str, Value | RawInput] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, SourceFile] = field(default_factory=dict)
+    workspace: Workspace = field(default_factory=Workspace)
+
+
+def resolve_workspace(root: Path, chosen: str | None = None, environ: dict[str, str] | None = None,
+                      tree: Tree | None = None, fallback: str | None = None, fallback_from: str = "") -> Workspace:
+    """Terraform's choice of workspace for a root: TF_WORKSPACE, else the name `terraform workspace select`
+    wrote to .terraform/environment (in TF_DATA_DIR when that is set), else "default". ``chosen`` (--workspace)
+    comes before them all; ``fallback`` (the settings' `workspace`) stands in for "default". The file is read
+    only as a regular file inside the tree, like the configuration."""
+    if chosen:
+        return Workspace(chosen, "--workspace")
+    env = os.environ if environ is None else environ
+    if env.get("TF_WORKSPACE"):
+        return Workspace(env["TF_WORKSPACE"], "TF_WORKSPACE")
+    path = root / (env.get("TF_DATA_DIR") or ".terraform") / "environment"
+    problem = ""
+    if os.path.lexists(path):
+        tree = tree or Tree.of(tree_of(root))
+        refused = tree.why_not_read(path)
+        if refused:
+            problem = f"; {shown_as_found(path)} {refused}"
+        else:
+            try:
+                name = path.read_text(encoding="utf-8", errors="replace").strip()[:200]
+            except OSError as exc:
+                name, problem = "", f"; {display_path(path)} cannot be read ({exc.strerror or exc})"
+            if name:
+                return Workspace(name, display_path(path))
+    if fallback:
+        return Workspace(fallback, (fallback_from or "settings") + problem)
+    return Workspace("default", "no --workspace, TF_WORKSPACE or .terraform/environment" + problem)
 
 
 def tfvars_files(root: Path) -> list[Path]:
@@ -52,11 +95,13 @@ def tfvars_files(root: Path) -> list[Path]:
 
 def collect_inputs(root: Path, var_files: list[str] = (), cli_vars: list[str] = (),
                    environ: dict[str, str] | None = None, overlay: dict[str, SourceFile] | None = None,
-                   tree: Tree | None = None) -> VariableInputs:
+                   tree: Tree | None = None, workspace: Workspace | None = None) -> VariableInputs:
     """The root's variable values. Files found in the root are read only inside ``tree`` (default: its
-    repository); ``var_files`` were named by the user or checked by the settings, and are read as given."""
+    repository); ``var_files`` were named by the user or checked by the settings, and are read as given.
+    ``workspace``: the one chosen for the run, else Terraform's for this root (resolve_workspace)."""
     inputs = VariableInputs()
     tree = tree or Tree.of(tree_of(root))
+    inputs.workspace = workspace or resolve_workspace(root, environ=environ, tree=tree)
     readable = []
     for path in tfvars_files(root):
         refused = tree.why_not_read(path)

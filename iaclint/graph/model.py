@@ -116,6 +116,10 @@ class Resource:
         """The root-level provider configuration this resource uses: "aws" or "aws.west"."""
         return self.type.split("_", 1)[0]
 
+    def rests_on_workspace(self) -> bool:
+        """Whether this instance exists because of the workspace assumed (its count or for_each read it)."""
+        return False
+
     def creation_doubt(self) -> tuple[str, bool] | None:
         """None when this instance surely exists; else why it may not (a count or for_each that is not known)
         and whether at least one instance of it surely does."""
@@ -164,6 +168,8 @@ class Graph:
     moves: list = field(default_factory=list)  # (from, to) absolute addresses of every moved block
     imports: list = field(default_factory=list)  # addresses import blocks adopt ([*]: any instance key)
     unread_modules: list = field(default_factory=list)  # module instances whose contents could not be read
+    workspace: object = None  # graph.inputs.Workspace terraform.workspace was read as (HCL graphs)
+    opentofu: bool = False  # read as OpenTofu reads a configuration
     accounts: dict = field(default_factory=dict)  # root provider configuration -> account ids it is pinned to
     places: dict = field(default_factory=dict)  # root provider configuration -> placement.ProviderPlace
     # absolute paths file(), templatefile(), fileexists() and fileset() resolved inside the repository (read

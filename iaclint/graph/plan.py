@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from iaclint.eval.limits import DEFAULT_LIMITS
-from iaclint.eval.values import SENSITIVE, Origin, OriginKind, Value, from_python
-from iaclint.graph.config import ConfigLoader, make_cache, terraform_files
+from iaclint.eval.values import SENSITIVE, AfterApply, Origin, OriginKind, Value, from_python
+from iaclint.graph.config import ConfigLoader, make_cache, opentofu_reading, terraform_files
 from iaclint.graph.hcl import build_hcl_graph
-from iaclint.graph.inputs import collect_inputs
+from iaclint.graph.inputs import collect_inputs, resolve_workspace
 from iaclint.graph.providers import provider_versions
 from iaclint.graph.model import AttrView, BlockView, CallSite, Graph, Resource
 from iaclint.model import Span, plural
@@ -297,7 +297,7 @@ class PlanResource(Resource):
             if expressions is not None and not configured:
                 return AttrView(name, False, None, None, None)  # computed default, not set
             refs = self.builder.references_of(self, name)
-            value = Value.unknown_because(f"{self.address}.{name} is known only after apply", refs, origin)
+            value = Value.unknown_because(AfterApply(f"{self.address}.{name} is known only after apply"), refs, origin)
             return AttrView(name, True, value, span, value_span)
         if self.after is None or name not in self.after:
             return AttrView(name, False, None, None, None)
@@ -339,8 +339,8 @@ class PlanBlockView(BlockView):
             if self.expressions is not None and not configured:
                 return AttrView(name, False, None, None, None)
             refs = self.resource.builder.expression_references(self.resource, (self.expressions or {}).get(name))
-            return AttrView(name, True, Value.unknown_because(f"{self.label}.{name} is known only after apply",
-                                                              refs, origin), span, value_span)
+            return AttrView(name, True, Value.unknown_because(AfterApply(f"{self.label}.{name} is known only after "
+                                                                         "apply"), refs, origin), span, value_span)
         if name not in self.values:
             return AttrView(name, False, None, None, None)
         raw = self.values[name]
@@ -404,7 +404,7 @@ def _part(sensitive: Any, key: Any) -> Any:
 def _with_unknowns(raw: Any, unknown: Any, origin: Origin, resource: PlanResource, sensitive: Any = None) -> Value:
     """A planned value as a Value: parts after_unknown marks are unknown, parts the plan marks sensitive are."""
     if unknown is True:
-        return Value.unknown_because(f"part of {resource.address} is known only after apply", origin=origin)
+        return Value.unknown_because(AfterApply(f"part of {resource.address} is known only after apply"), origin=origin)
     if sensitive is True:
         return _with_unknowns(raw, unknown, origin, resource).marked(SENSITIVE)
     if isinstance(raw, list):
@@ -691,8 +691,10 @@ class PlanGraphBuilder:
                                 "point into the plan file (use --config-dir to name the configuration directory)")
             return None
         tree = getattr(self.options, "tree", None)
+        workspace = resolve_workspace(config_dir, getattr(self.options, "workspace", None), self.options.environ, tree,
+                                      getattr(self.options, "default_workspace", None), "the settings' workspace")
         inputs = collect_inputs(config_dir, list(self.options.var_files), list(self.options.cli_vars),
-                                self.options.environ, self.options.overlay, tree)
+                                self.options.environ, self.options.overlay, tree, workspace)
         declared = (self.config_modules.get("") or _ConfigModule({}, {})).data.get("variables")
         declared = declared if isinstance(declared, dict) else {}
         for name, entry in (self.data.get("variables") or {}).items():
@@ -704,7 +706,11 @@ class PlanGraphBuilder:
                     value = value.marked(SENSITIVE)
                 inputs.values[name] = value
         loader = ConfigLoader(self.options.overlay, make_cache(getattr(self.options, "cache", True)), tree)
-        companion = build_hcl_graph(config_dir, inputs, loader, limits=getattr(self.options, "limits", DEFAULT_LIMITS))
+        opentofu, reading = opentofu_reading(config_dir, getattr(self.options, "opentofu", None), loader.confinement(config_dir))
+        if reading:
+            self.notices.append(reading)
+        companion = build_hcl_graph(config_dir, inputs, loader, limits=getattr(self.options, "limits", DEFAULT_LIMITS),
+                                    opentofu=opentofu)
         by_address = companion.by_address
         by_config: dict[str, list[Resource]] = {}
         for r in companion.resources:
@@ -737,15 +743,18 @@ class PlanGraphBuilder:
         candidates = [self.plan_dir] if self.plan_dir is not None else []
         candidates.append(Path("."))
         for candidate in candidates:
-            if candidate is not None and terraform_files(candidate) and self._matches(candidate):
+            if candidate is not None and terraform_files(candidate, None) and self._matches(candidate):
                 return candidate
         return None
 
     def _matches(self, directory: Path) -> bool:
         root = self.config_modules.get("")
         if root is None:
-            return bool(terraform_files(directory))
-        config = ConfigLoader(tree=getattr(self.options, "tree", None)).module(directory)
+            return bool(terraform_files(directory, None))
+        tree = getattr(self.options, "tree", None)
+        opentofu, _ = opentofu_reading(directory, getattr(self.options, "opentofu", None),
+                                       tree or Tree.of(tree_of(directory)))
+        config = ConfigLoader(tree=tree).module(directory, opentofu=opentofu)
         planned = set(root.resources)
         calls = set((root.data.get("module_calls") or {}).keys())
         if not planned and not calls:

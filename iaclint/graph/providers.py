@@ -22,6 +22,7 @@ from iaclint.source import SourceError, display_path, read_source
 from iaclint.tree import Tree, shown_as_found
 
 LOCK_FILE = ".terraform.lock.hcl"
+TERRAFORM_REGISTRY = "registry.terraform.io"  # where a provider source without a host comes from
 _VERSION = re.compile(r"^\s*(!=|>=|<=|~>|=|>|<)?\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:[-+].*)?\s*$")
 INFINITY = 10 ** 6
 
@@ -141,8 +142,10 @@ def _bounds(constraint: str) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
 
 
 def provider_versions(root: Path, blocks: Iterable[tuple[ast.Block, str]], sources: dict, tree: Tree,
-                      extra_constraints: dict[str, list[tuple[str, str, str]]] | None = None) -> dict[str, ProviderVersion]:
-    """Versions for every provider the configuration names, and for "aws" always."""
+                      extra_constraints: dict[str, list[tuple[str, str, str]]] | None = None,
+                      registry: str = TERRAFORM_REGISTRY) -> dict[str, ProviderVersion]:
+    """Versions for every provider the configuration names, and for "aws" always. ``registry``: the host of a
+    source written without one (OpenTofu's registry for OpenTofu)."""
     required = required_providers(blocks, sources)
     for name, items in (extra_constraints or {}).items():
         required.setdefault(name, []).extend(items)
@@ -153,7 +156,7 @@ def provider_versions(root: Path, blocks: Iterable[tuple[ast.Block, str]], sourc
         entries = required.get(name, [])
         source = next((s for s, _, _ in entries if s), "") or (f"hashicorp/{name}")
         info = ProviderVersion(name, source, constraints=[f"{w}: {json.dumps(c)}" for _, c, w in entries if c])
-        full_source = source if source.count("/") == 2 else f"registry.terraform.io/{source}"
+        full_source = source if source.count("/") == 2 else f"{registry}/{source}"
         version = locked.get(full_source)
         if version is not None:
             match = _VERSION.match(version)

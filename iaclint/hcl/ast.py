@@ -324,7 +324,10 @@ class Block(Node):
         return self.body.attribute(name)
 
     def blocks(self, type_name: str) -> list["Block"]:
-        return [b for b in self.body.items if isinstance(b, Block) and b.type == type_name]
+        found = [b for b in self.body.items if isinstance(b, Block) and b.type == type_name]
+        if self.file.endswith(".json"):
+            found += json_blocks(self.body, type_name)
+        return found
 
 
 class Body(Node):
@@ -350,6 +353,49 @@ class Body(Node):
     @property
     def blocks(self) -> list[Block]:
         return [i for i in self.items if isinstance(i, Block)]
+
+
+def json_blocks(body: Body, type_name: str) -> list[Block]:
+    """The nested blocks called ``type_name`` that a JSON body writes as an object (or an array of objects).
+
+    In Terraform's JSON syntax a nested block and an argument holding an object look alike; the provider's
+    schema tells them apart. iaclint has no schema, so an object is an argument to whoever reads it as one, and
+    blocks to whoever asks for blocks of that name (a rule about `server_side_encryption` knows it is a block).
+    `dynamic` objects name their block type by key, and their `content` is a block."""
+    if not body.file.endswith(".json"):
+        return []
+    attr = body.attribute(type_name)
+    if attr is None:
+        return []
+    expr = attr.expr
+    objects = [expr] if isinstance(expr, ObjectExpr) else list(expr.items) if isinstance(expr, TupleExpr) else []
+    out: list[Block] = []
+    for obj in objects:
+        if not isinstance(obj, ObjectExpr):
+            return []  # not a block after all (a list of strings): an argument only
+        if type_name == "dynamic":
+            for item in obj.items:
+                label = item.key.value if isinstance(item.key, Literal) else None
+                if isinstance(label, str) and isinstance(item.value, ObjectExpr):
+                    out.append(_json_block(item.value, "dynamic", [label], item.key.span))
+        else:
+            out.append(_json_block(obj, type_name, [], attr.name_span))
+    return out
+
+
+def _json_block(obj: ObjectExpr, type_name: str, labels: list[str], header: Span) -> Block:
+    items: list[Attribute | Block] = []
+    for item in obj.items:
+        name = item.key.value if isinstance(item.key, Literal) else None
+        if not isinstance(name, str):
+            continue
+        if type_name == "dynamic" and name == "content" and isinstance(item.value, ObjectExpr):
+            items.append(_json_block(item.value, "content", [], item.key.span))
+            continue
+        items.append(Attribute(item.span, name, item.key.span, item.value))
+    body = Body(obj.span, items)
+    return Block(Span(obj.file, header.start, obj.end), type_name, labels, body, obj.start, max(obj.start, obj.end - 1),
+                 header)
 
 
 def children(expr: Expr) -> Iterator[Expr]:

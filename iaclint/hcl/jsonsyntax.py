@@ -145,8 +145,29 @@ def _expr(file: str, node, literal: bool) -> ast.Expr:
     return ast.Literal(span, value.value)
 
 
+# The language's own nested blocks, whose schema is Terraform's rather than a provider's: in JSON they are
+# known to be blocks, whatever their value looks like (by block type: nested type -> number of labels). The
+# nested blocks of a provider's schema cannot be told from object arguments without that schema; they are
+# read as blocks when a rule asks for blocks of that name (ast.json_blocks).
+_NESTED = {
+    "resource": {"lifecycle": 0, "provisioner": 1, "connection": 0, "dynamic": 1},
+    "data": {"lifecycle": 0, "dynamic": 1},
+    "variable": {"validation": 0},
+    "output": {"precondition": 0},
+    "terraform": {"required_providers": 0, "backend": 1, "cloud": 0, "provider_meta": 1},
+    "check": {"data": 2, "assert": 0},
+    "lifecycle": {"precondition": 0, "postcondition": 0},
+    "provisioner": {"connection": 0},
+    "cloud": {"workspaces": 0},
+    "dynamic": {"content": 0},
+}
+
+
 def parse_json_config(source: SourceFile) -> ast.Body:
-    """A .tf.json file as blocks and attributes (object values are read as attributes)."""
+    """A .tf.json file as blocks and attributes, following Terraform's JSON syntax: each block type's labels
+    are nested object keys (an array of objects at any level stands for several), `"//"` keys are comments,
+    the language's own nested blocks are blocks, and a block is located at its last label's key (the
+    resource's name), where Terraform reports it."""
     doc = read_json_document(source)
     file = source.path
     value, start, end = doc
@@ -159,40 +180,61 @@ def parse_json_config(source: SourceFile) -> ast.Body:
         depth = _LABELS.get(block_type)
         if depth is None:
             continue
-        for labels, body_node, header_end in _walk_labels(node, depth, ke):
-            items.append(_block(file, block_type, labels, body_node, ks, header_end, literal=block_type == "variable"))
+        for labels, body_node, key_start, key_end in _walk_labels(node, depth, ks, ke):
+            items.append(_block(file, block_type, labels, body_node, key_start, key_end))
     return ast.Body(Span(file, start, end), items)
 
 
-def _walk_labels(node, depth: int, header_end: int, labels: tuple[str, ...] = ()):
+def _walk_labels(node, depth: int, key_start: int, key_end: int, labels: tuple[str, ...] = ()):
+    """(labels, body node, start and end of the key that names the block) for each block under ``node``."""
     value, start, end = node
+    if isinstance(value, list) and not isinstance(value, _Obj):
+        for elem in value:
+            yield from _walk_labels(elem, depth, key_start, key_end, labels)
+        return
     if depth == 0:
-        if isinstance(value, list) and not isinstance(value, _Obj):
-            for elem in value:
-                yield labels, elem, header_end
-        else:
-            yield labels, node, header_end
+        yield labels, node, key_start, key_end
         return
     if isinstance(value, _Obj):
         for key, ks, ke, child in value:
             if key != "//":
-                yield from _walk_labels(child, depth - 1, ke, labels + (key,))
+                yield from _walk_labels(child, depth - 1, ks, ke, labels + (key,))
 
 
-def _block(file: str, block_type: str, labels: tuple[str, ...], node, header_start: int, header_end: int,
-           literal: bool) -> ast.Block:
+def _block(file: str, block_type: str, labels: tuple[str, ...], node, header_start: int,
+           header_end: int) -> ast.Block:
     value, start, end = node
-    attrs: list = []
+    nested = _NESTED.get(block_type, {})
+    items: list = []
     if isinstance(value, _Obj):
         for key, ks, ke, child in value:
             if key == "//":
                 continue
-            attr_literal = literal and key == "default"
-            expr = _expr(file, child, attr_literal)
-            attrs.append(ast.Attribute(Span(file, ks, child[2]), key, Span(file, ks, ke), expr))
-    body = ast.Body(Span(file, start, end), attrs)
+            if key in nested:
+                items.extend(_block(file, key, inner, body_node, kstart, kend)
+                             for inner, body_node, kstart, kend in _walk_labels(child, nested[key], ks, ke))
+                continue
+            items.append(ast.Attribute(Span(file, ks, child[2]), key, Span(file, ks, ke),
+                                       _argument(file, block_type, key, child)))
+    body = ast.Body(Span(file, start, end), items)
     return ast.Block(Span(file, header_start, end), block_type, list(labels), body, start, max(start, end - 1),
                      Span(file, header_start, header_end))
+
+
+def _argument(file: str, block_type: str, name: str, node) -> ast.Expr:
+    """An argument's value: a variable's default is literal JSON, its type a type expression in a string;
+    every other string is a template, as Terraform reads it."""
+    if block_type == "variable" and name == "default":
+        return _expr(file, node, True)
+    value, start, end = node
+    if block_type == "variable" and name == "type" and isinstance(value, _Str):
+        from iaclint.hcl.parser import parse_expression
+
+        try:
+            return parse_expression(str(value), file, start + 1)
+        except ParseFailure:
+            return ast.Unsupported(Span(file, start, end), f"the type {str(value)!r} does not parse")
+    return _expr(file, node, False)
 
 
 def parse_json_tfvars(source: SourceFile) -> ast.Body:

@@ -116,8 +116,20 @@ def _equals_column(source: SourceFile, attr: ast.Attribute) -> int:
     return pos - source.line_start(attr.start)
 
 
+def written_in(source: SourceFile, block: ast.Block) -> ast.Block:
+    """The block as written in ``source``: a block merged with override files (graph/overrides.py) holds items
+    of other files, whose offsets mean nothing here; an insertion goes among the items of this file."""
+    items = block.body.items
+    if all(item.file == source.path for item in items):
+        return block
+    own = [item for item in items if item.file == source.path]
+    return ast.Block(block.span, block.type, list(block.labels), ast.Body(block.body.span, own), block.open_brace,
+                     block.close_brace, block.header_span)
+
+
 def alignment_run(source: SourceFile, block: ast.Block, last: ast.Attribute) -> list[ast.Attribute]:
     """The run of consecutive single-line attributes terraform fmt aligns together with ``last``."""
+    block = written_in(source, block)
     items = block.body.items
     index = items.index(last)
     if not _single_line(source, last):
@@ -147,6 +159,7 @@ def _lines(indent: str, pairs: list[tuple[str, str]], column: int, nl: str) -> s
 
 def _insert_attributes(source: SourceFile, block: ast.Block, pairs: list[tuple[str, str]]) -> Edit:
     """Insert attributes after the block's last one, as one aligned group; _Realign when the run must move."""
+    block = written_in(source, block)
     nl = source.newline
     open_line = _line(source, block.open_brace)
     close_line = _line(source, block.close_brace)
@@ -192,6 +205,7 @@ class _Realign(Exception):
 def insert_attributes(source: SourceFile, block: ast.Block, pairs: list[tuple[str, str]]) -> list[Edit]:
     """Insert attributes as the block's last ones, re-padding the neighbours' `=` when a longer name joins
     their run (the only bytes of theirs that change), so the file stays terraform fmt-clean."""
+    block = written_in(source, block)
     try:
         return [_insert_attributes(source, block, pairs)]
     except _Realign as realign:
@@ -227,6 +241,7 @@ def block_text(name: str, content: BlockContent, indent: str, nl: str) -> str:
 
 def insert_blocks(source: SourceFile, block: ast.Block, blocks: list[tuple[str, BlockContent]]) -> Edit:
     """Add nested blocks (themselves holding arguments and blocks) as the block's last items, after a blank line."""
+    block = written_in(source, block)
     nl = source.newline
     if _line(source, block.open_brace) == _line(source, block.close_brace):
         raise LayoutError("the block is written on one line; rewrite it over several lines first")

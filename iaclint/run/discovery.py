@@ -145,7 +145,7 @@ def module_tree(base: Path, skip: list[str] = (), tree: Tree | None = None) -> M
                 continue
             subdirs.append(Path(os.path.realpath(path)))
         todo.extend(reversed(subdirs))  # depth first, in name order, as os.walk goes
-        files = terraform_files(here)
+        files = terraform_files(here, None)  # either tool's files: a .tofu-only directory holds configuration
         if not files:
             continue
         found.directories.append(here)
@@ -205,7 +205,7 @@ def loaded_directories(roots: list[Path], tree: Tree | None = None) -> list[Path
         if local_tree.why_not_read_directory(here):
             continue
         seen.append(here)
-        for path in terraform_files(here):
+        for path in terraform_files(here, None):
             for match in LOCAL_SOURCE.finditer(_readable_text(path, local_tree)):
                 todo.append((here / match.group(1)).resolve())
     return seen
@@ -251,7 +251,7 @@ def scanned_tree(paths: list[str], settings_dir: str | None = None, config_dir: 
         real = Path(os.path.realpath(Path.cwd() if raw == "-" else raw))
         if os.path.isdir(real):
             folders.append(repository_root(real) or real)
-        elif raw.endswith((".tf", ".tf.json", ".tfvars", ".tfvars.json")):
+        elif raw.endswith((".tf", ".tf.json", ".tofu", ".tofu.json", ".tfvars", ".tfvars.json")):
             inside = project if real.is_relative_to(project) else real.parent
             folders.append(repository_root(real.parent) or inside)
         else:  # a plan

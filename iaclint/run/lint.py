@@ -14,9 +14,10 @@ from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.run.discovery import ModuleTree, loaded_directories, module_tree, project_root, reachable, scanned_tree
 from iaclint.engine.rules import Rule, active_rules, all_rules
 from iaclint.engine.runner import RuleSelection, run_rules
-from iaclint.graph.config import ConfigLoader, make_cache, terraform_files
+from iaclint.graph.config import (OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigLoader, make_cache, opentofu_reading,
+                                  terraform_files)
 from iaclint.graph.hcl import build_hcl_graph
-from iaclint.graph.inputs import collect_inputs
+from iaclint.graph.inputs import collect_inputs, resolve_workspace
 from iaclint.graph.model import Graph
 from iaclint.graph.plan import PlanError
 from iaclint.model import Finding, Report, Severity
@@ -56,6 +57,9 @@ class LintOptions:
     tree: Tree | None = None  # the run's tree: everything is read, and fix writes, only inside it (set by lint)
     staged: bool = False  # paths are changed files (pre-commit); deletions are asked of git (changes.py)
     comparisons: object = None  # --base/--since git comparisons, kept while `fix` lints again after each fix
+    workspace: str | None = None  # --workspace: what terraform.workspace is (else TF_WORKSPACE, .terraform/environment)
+    default_workspace: str | None = None  # the settings' `workspace`: what stands in for "default"
+    opentofu: bool | None = None  # --opentofu/--terraform (settings `opentofu`); None: detected per root
 
 
 @dataclass
@@ -138,13 +142,13 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None,
             continue
         name = path.name
         shown = display_path(path)
-        if name.endswith((".tf", ".tf.json")):
+        if name.endswith(TERRAFORM_SUFFIXES + OPENTOFU_SUFFIXES):
             for root in _roots_of(path.parent, project_tree, options):
                 _add_file(modules, root, shown)
             continue
         if name.endswith((".tfvars", ".tfvars.json")):
             directory = path.parent
-            if terraform_files(directory):
+            if terraform_files(directory, None):
                 for root in _roots_of(directory, project_tree, options):
                     target = _add_file(modules, root, shown)
                     if name not in AUTO_TFVARS and not name.endswith((".auto.tfvars", ".auto.tfvars.json")):
@@ -247,9 +251,10 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     for number, target in enumerate(targets, start=1):
         if callable(options.progress):
             options.progress(number, len(targets), display_path(target.path) if target.text is None else "<stdin>")
-        if target.kind == "module" and target.only_files is None and not terraform_files(target.path):
+        if target.kind == "module" and target.only_files is None and not terraform_files(target.path, None):
             where = "here" if not options.recursive else "here or below"
-            errors.append(f"{display_path(target.path)}: no Terraform configuration files (.tf, .tf.json) {where}")
+            errors.append(f"{display_path(target.path)}: no Terraform configuration files (.tf, .tf.json, or "
+                          f"OpenTofu's .tofu, .tofu.json) {where}")
             continue
         if target.kind == "module":
             roots.append(display_path(target.path))
@@ -372,20 +377,27 @@ def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoade
 
         return load_plan_target(target, options)
     loader = loader or ConfigLoader(options.overlay, make_cache(options.cache), options.tree)
-    inputs = collect_inputs(target.path, target_var_files(target, options, loader), options.cli_vars,
-                            options.environ, options.overlay, loader.tree)
-    return build_hcl_graph(target.path, inputs, loader, options.limits)
+    opentofu, reading = opentofu_reading(target.path, options.opentofu, loader.confinement(target.path))
+    workspace = resolve_workspace(target.path, options.workspace, options.environ, loader.tree,
+                                  options.default_workspace, "the settings' workspace")
+    inputs = collect_inputs(target.path, target_var_files(target, options, loader, opentofu), options.cli_vars,
+                            options.environ, options.overlay, loader.tree, workspace)
+    graph = build_hcl_graph(target.path, inputs, loader, options.limits, opentofu)
+    if reading:
+        graph.notices.insert(0, reading)
+    return graph
 
 
-def target_var_files(target: Target, options: LintOptions, loader: ConfigLoader) -> list[str]:
+def target_var_files(target: Target, options: LintOptions, loader: ConfigLoader,
+                     opentofu: bool = False) -> list[str]:
     """The variables files a root is checked with, in the order they apply (after its auto-loaded ones)."""
-    shared = [f for f in options.shared_var_files if _declares_any(loader, target.path, f)]
+    shared = [f for f in options.shared_var_files if _declares_any(loader, target.path, f, opentofu)]
     return shared + list(options.var_files) + target.extra_var_files
 
 
-def _declares_any(loader: ConfigLoader, root: Path, var_file: str) -> bool:
+def _declares_any(loader: ConfigLoader, root: Path, var_file: str, opentofu: bool = False) -> bool:
     """Does the root declare a variable the file sets? Settings var_files apply to the roots that use them."""
-    declared = loader.module(root).variables
+    declared = loader.module(root, opentofu=opentofu).variables
     names = re.findall(r"(?m)^\s*([A-Za-z_][\w-]*)\s*=", _read_text(var_file))
     if var_file.endswith(".json"):
         names = re.findall(r'"([A-Za-z_][\w-]*)"\s*:', _read_text(var_file))

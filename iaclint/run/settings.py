@@ -16,7 +16,7 @@ from iaclint.model import Severity
 from iaclint.tree import Tree, repository_root, tree_of
 
 KNOWN_KEYS = {"select", "ignore", "severity", "var_files", "fail_on_unknown", "severity_threshold", "exclude",
-              "limits", "rules"}
+              "limits", "rules", "workspace", "opentofu"}
 
 
 class SettingsError(Exception):
@@ -36,6 +36,8 @@ class Settings:
     rules: list[Path] = field(default_factory=list)  # the user's rule folders, relative to the settings file
     base_dir: Path | None = None
     limits: Limits = DEFAULT_LIMITS
+    workspace: str | None = None  # what terraform.workspace is when neither TF_WORKSPACE nor .terraform/environment say
+    opentofu: bool | None = None  # read roots as OpenTofu (true) or Terraform (false) does; unset: detected per root
 
 
 def settings_folders(start: Path) -> list[Path]:
@@ -161,6 +163,14 @@ def parse_settings(path: Path, data: dict[str, Any], confined: bool = False) -> 
         if not isinstance(table["fail_on_unknown"], bool):
             raise SettingsError(f"{where}: fail_on_unknown must be true or false")
         settings.fail_on_unknown = table["fail_on_unknown"]
+    if "workspace" in table:
+        if not isinstance(table["workspace"], str) or not table["workspace"].strip():
+            raise SettingsError(f"{where}: workspace must be a workspace name")
+        settings.workspace = table["workspace"].strip()
+    if "opentofu" in table:
+        if not isinstance(table["opentofu"], bool):
+            raise SettingsError(f"{where}: opentofu must be true or false")
+        settings.opentofu = table["opentofu"]
     if "severity_threshold" in table:
         settings.severity_threshold = _severity(table["severity_threshold"], where, "severity_threshold")
     if "limits" in table:
