@@ -209,3 +209,24 @@ def test_a_staged_variables_file_linked_out_of_the_repository_is_not_read(tmp_pa
     proc = staged_check(repo, "infra/prod.tfvars")
     assert proc.returncode == 0 and "NEP001" not in proc.stdout, proc.stdout + proc.stderr
     assert "notice: infra/prod.tfvars is a symbolic link to" in proc.stdout and "it is not read" in proc.stdout
+
+
+def test_a_root_of_opentofu_files_is_checked_and_deleting_its_tofu_file_is_caught(tmp_path):
+    """Under OpenTofu main.tofu replaces main.tf: a commit that edits or deletes the .tofu file changes what
+    runs, and the hook maps it to its root like a .tf file (the base is read the same way)."""
+    repo = tmp_path / "repo"
+    write(repo, {"infra/main.tf": CLUSTER.replace("default = false", "default = true"),
+                 "infra/main.tofu": CLUSTER.replace("default = false", "default = true"), "README.md": "x\n"})
+    git("init", "-q", cwd=repo)
+    git("add", ".", cwd=repo)
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "base", cwd=repo)
+    write(repo, {"infra/main.tofu": CLUSTER})
+    git("add", "infra/main.tofu", cwd=repo)
+    proc = iaclint("check", "--base", "HEAD", "--staged", "--opentofu", "infra/main.tofu", cwd=repo)
+    assert proc.returncode == 1 and "NEP001" in proc.stdout, proc.stdout + proc.stderr
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "off", cwd=repo)
+    # deleting the .tofu file brings main.tf (encrypted) back: the hook sees the deletion and passes
+    git("rm", "-q", "infra/main.tofu", cwd=repo)
+    proc = iaclint("check", "--base", "HEAD", "--staged", "--opentofu", cwd=repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "infra/main.tofu was deleted" in proc.stdout + proc.stderr

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
-from iaclint.graph.config import ConfigLoader, make_cache
+from iaclint.graph.config import OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigLoader, make_cache, opentofu_reading
 from iaclint.graph.hcl import WILDCARD, build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
@@ -40,6 +40,10 @@ from iaclint.hcl import ast
 from iaclint.hcl.cache import ParseCache, read_private_file, read_regular, write_private_file
 from iaclint.run.discovery import LOCAL_SOURCE
 from iaclint.tree import Tree, repository_root, tree_of
+
+# configuration files of either tool: a root of .tofu files has a base as much as one of .tf files
+CONFIGURATION = TERRAFORM_SUFFIXES + OPENTOFU_SUFFIXES
+CONFIGURATION_GLOBS = tuple("*" + suffix for suffix in CONFIGURATION)
 
 BASE_KEEP = 64  # trees kept, most recently used first: one per root and commit, so a run over many roots keeps its own
 MANIFEST = ".manifest.json"  # beside a kept tree's files: what was extracted, signed
@@ -143,7 +147,7 @@ class BaseComparison:
         """(status, path at the base, path now) for every Terraform or variables file that differs between the
         base and the working tree (staged or not); git pairs deletions with additions into renames."""
         if self._changes is None:
-            out = _git(["diff", "-M", "--name-status", "-z", self.commit, "--", "*.tf", "*.tf.json", "*.tfvars",
+            out = _git(["diff", "-M", "--name-status", "-z", self.commit, "--", *CONFIGURATION_GLOBS, "*.tfvars",
                         "*.tfvars.json"], self.top)
             tokens = out.split("\0")
             self._changes = []
@@ -174,7 +178,7 @@ class BaseComparison:
 
     def has_terraform_files(self, folder: str) -> bool:
         self._list([folder])
-        return any((posixpath.dirname(name) or ".") == folder and name.endswith((".tf", ".tf.json"))
+        return any((posixpath.dirname(name) or ".") == folder and name.endswith(CONFIGURATION)
                    for name in self._listed)
 
     def module_folders(self, start: list[str]) -> list[str]:
@@ -183,7 +187,7 @@ class BaseComparison:
         folders = list(dict.fromkeys(start))
         todo = list(folders)
         while todo:
-            specs = [spec for folder in todo for spec in (_children(folder, "*.tf"), _children(folder, "*.tf.json"))]
+            specs = [_children(folder, glob) for folder in todo for glob in CONFIGURATION_GLOBS]
             todo = []
             out = _git(["grep", "-I", "--null", "-E", _CALLS_LOCAL_MODULE, self.commit, "--", *specs], self.top,
                        ok=(0, 1))
@@ -232,7 +236,7 @@ class BaseComparison:
         return sorted(self._backends.get(identity, ()))
 
     def _read_backends(self) -> dict[tuple, set[str]]:
-        out = _git(["grep", "-I", "-l", "-E", _DECLARES_BACKEND, self.commit, "--", "*.tf", "*.tf.json"],
+        out = _git(["grep", "-I", "-l", "-E", _DECLARES_BACKEND, self.commit, "--", *CONFIGURATION_GLOBS],
                    self.top, ok=(0, 1))
         names = [line.split(":", 1)[1] for line in out.splitlines() if ":" in line]
         found: dict[tuple, set[str]] = {}
@@ -270,7 +274,7 @@ class BaseComparison:
         touched = {new for status, _, new in self.changes() if status != "D"}
         asked = []
         for name in files:  # what the listing and the changes already say needs no more git
-            if name.endswith((".tf", ".tf.json", ".tfvars", ".tfvars.json")) and name not in touched \
+            if name.endswith((*CONFIGURATION, ".tfvars", ".tfvars.json")) and name not in touched \
                     and self.existed(name) is not None:
                 changed[name] = set() if self.existed(name) else None
             else:
@@ -335,8 +339,11 @@ class BaseTree:
         present = [str(self.path / f) for f in var_files
                    if os.path.lexists(self.path / f) and not confined.why_not_read(self.path / f)]
         environ = os.environ if inputs.environ is None else inputs.environ
-        collected = collect_inputs(root, present + outside, inputs.cli_vars, dict(environ), tree=confined)
-        return build_hcl_graph(root, collected, ConfigLoader(cache=self.parse_cache, tree=confined), inputs.limits)
+        collected = collect_inputs(root, present + outside, inputs.cli_vars, dict(environ), tree=confined,
+                                   workspace=inputs.workspace)
+        opentofu, _ = opentofu_reading(root, inputs.opentofu, confined)
+        return build_hcl_graph(root, collected, ConfigLoader(cache=self.parse_cache, tree=confined), inputs.limits,
+                               opentofu)
 
     def close(self) -> None:
         if self.scratch is not None:
@@ -360,6 +367,8 @@ class BaseInputs:
     environ: dict | None = None  # None: the process environment
     limits: Limits = DEFAULT_LIMITS
     tree: Tree | None = None  # the run's tree: files of the working tree are read only inside it
+    opentofu: bool | None = None  # --opentofu/--terraform; None: detected at the base as it is now
+    workspace: object = None  # graph.inputs.Workspace the root is read in now: the base is read in the same
 
 
 def mark_new_resources(graph: Graph, root: Path, comparison: "BaseComparison",
@@ -401,7 +410,7 @@ def base_roots(graph: Graph, root: Path, root_rel: str, comparison: BaseComparis
         roots.append(BaseRoot(root_rel, ""))
     for status, old, new in comparison.changes():
         old_dir, new_dir = posixpath.dirname(old) or ".", posixpath.dirname(new) or "."
-        if status in ("R", "C") and new.endswith((".tf", ".tf.json")) and new_dir == root_rel and old_dir != root_rel \
+        if status in ("R", "C") and new.endswith(CONFIGURATION) and new_dir == root_rel and old_dir != root_rel \
                 and all(r.folder != old_dir for r in roots):
             roots.append(BaseRoot(old_dir, f"its files were {'renamed' if status == 'R' else 'copied'} from there"))
     if roots and roots[0].folder == root_rel:
@@ -425,8 +434,8 @@ def base_roots(graph: Graph, root: Path, root_rel: str, comparison: BaseComparis
     if identity is None and local_state.is_file():
         return roots, f"{where} but a local state file ({local_state.name}) is in it"
     untracked = _git(["ls-files", "--others", "--exclude-standard", "--", _children(root_rel)], comparison.top)
-    deleted = [old for status, old, _ in comparison.changes() if status == "D" and old.endswith((".tf", ".tf.json"))]
-    if any(n.endswith((".tf", ".tf.json")) for n in untracked.splitlines()) and deleted:
+    deleted = [old for status, old, _ in comparison.changes() if status == "D" and old.endswith(CONFIGURATION)]
+    if any(n.endswith(CONFIGURATION) for n in untracked.splitlines()) and deleted:
         return roots, (f"{where}, its files are not tracked by git and {deleted[0]} was deleted since "
                        f"{comparison.ref}: the root may have been moved (git add it, so git can see the move)")
     return roots, ""

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from iaclint.graph.config import terraform_files
+from iaclint.graph.config import OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, terraform_files
 from iaclint.run.discovery import ModuleTree, module_tree, project_root
 from iaclint.source import display_path
 from iaclint.tree import Tree, shown_as_found
 
-TERRAFORM = (".tf", ".tf.json")
+TERRAFORM = TERRAFORM_SUFFIXES + OPENTOFU_SUFFIXES  # either tool's configuration files
 VARIABLES = (".tfvars", ".tfvars.json")
 AUTO_VARIABLES = ("terraform.tfvars", "terraform.tfvars.json")
 LOCK_FILE = ".terraform.lock.hcl"
@@ -68,7 +68,7 @@ def changed_file_targets(paths: list[str], options, tree: Tree) -> tuple[list, l
         if name.endswith(TERRAFORM):
             for root in roots(path.parent):
                 target(root).only_files.add(shown)
-        elif name.endswith(VARIABLES) and terraform_files(path.parent):
+        elif name.endswith(VARIABLES) and terraform_files(path.parent, None):
             for root in roots(path.parent):
                 found = target(root)
                 found.only_files.add(shown)
@@ -83,7 +83,7 @@ def changed_file_targets(paths: list[str], options, tree: Tree) -> tuple[list, l
             for root in every_root():
                 target(root).only_files.add(shown)
         elif name == LOCK_FILE:
-            if terraform_files(path.parent):
+            if terraform_files(path.parent, None):
                 affects_whole(roots(path.parent), f"{shown} changed (provider versions decide defaults)")
         elif name in (".iaclint.toml", "pyproject.toml") and _is_settings(path, _text(path, tree)):
             before = _var_files_at_base(path, options)
@@ -98,11 +98,11 @@ def changed_file_targets(paths: list[str], options, tree: Tree) -> tuple[list, l
         why = f"{shown} was deleted"
         if name.endswith(TERRAFORM) or name == LOCK_FILE or name in AUTO_VARIABLES \
                 or name.endswith((".auto.tfvars", ".auto.tfvars.json")):
-            if terraform_files(path.parent):
+            if terraform_files(path.parent, None):
                 affects_whole(roots(path.parent), why)
             elif name.endswith(TERRAFORM):  # a module folder deleted whole: the roots that still call it
                 affects_whole([Path(display_path(r)) for r in project_tree().roots_of(path.parent)
-                               if terraform_files(r)], why)
+                               if terraform_files(r, None)], why)
         elif path.resolve() in var_files:
             affects_whole(every_root(), why)
         elif name in (".iaclint.toml", "pyproject.toml"):

@@ -332,7 +332,10 @@ def _base_inputs(target: Target, options: LintOptions, loader: ConfigLoader):
     var_files = target_var_files(target, options, loader)
     if target.base_var_files is not None:  # the settings changed: the base had its own var_files
         var_files = target.base_var_files + list(options.var_files) + target.extra_var_files
-    return BaseInputs(var_files, list(options.cli_vars), options.environ, options.limits, loader.tree)
+    workspace = resolve_workspace(target.path, options.workspace, options.environ, loader.tree,
+                                  options.default_workspace, "the settings' workspace")
+    return BaseInputs(var_files, list(options.cli_vars), options.environ, options.limits, loader.tree,
+                      options.opentofu, workspace)
 
 
 def _notice(notices: list[str], text: str) -> None:
