@@ -65,7 +65,8 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
         if rule.plan_only and graph.kind != "plan":
             continue
         context = CheckContext(graph, rule, selection)
-        for resource in graph.of_type(*rule.resource_types):  # the type index: never a scan per rule
+        subjects = graph.module_calls if rule.mode == "module" else graph.of_type(*rule.resource_types)
+        for resource in subjects:  # the type index: never a scan per rule
             if resource.mode != rule.mode:
                 continue
             if resource.plan_actions is not None and tuple(resource.plan_actions) in DELETING and not rule.plan_only:

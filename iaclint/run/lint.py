@@ -19,7 +19,7 @@ from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
 from iaclint.graph.plan import PlanError
-from iaclint.model import Finding, Report, Severity
+from iaclint.model import Finding, Report, Severity, Verdict, plural
 from iaclint.source import display_path
 from iaclint.tree import Tree
 
@@ -260,6 +260,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
                 f.root = display_path(target.path)
         findings.extend(target_findings)
         files.extend(f for f in graph.files_checked if f not in files)
+    findings = _one_per_module_call(findings, notices)
     findings.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id, f.address))
     report = Report(__version__, findings, files, all_rules(), options.threshold, options.fail_on_unknown)
     report.notices.extend(notices)
@@ -271,6 +272,45 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     report.repo_root = str(project_root(Path.cwd()))
     report.settings = display_path(options.settings_file) if options.settings_file else None
     return LintRun(report, graphs, targets)
+
+
+def _one_per_module_call(findings: list[Finding], notices: list[str]) -> list[Finding]:
+    """A finding of a rule about module blocks (MOD001) once per block: a module called by several root modules is
+    one finding naming the others; and a notice counting them, which says what to do about them all at once."""
+    from iaclint.engine.rules import rule_by_id
+
+    kept: list[Finding] = []
+    first: dict[tuple, Finding] = {}
+    others: dict[tuple, list[str]] = {}
+    for finding in findings:
+        rule = rule_by_id(finding.rule_id)
+        if rule is None or rule.mode != "module":
+            kept.append(finding)
+            continue
+        where = (finding.rule_id, finding.location.file, finding.location.line, finding.location.column)
+        if where in first:
+            if finding.root and finding.root != first[where].root and finding.root not in others[where]:
+                others[where].append(finding.root)
+            continue
+        first[where] = finding
+        others[where] = []
+        kept.append(finding)
+    roots: set[str] = set()
+    for where, finding in first.items():
+        roots.add(finding.root)
+        roots.update(others[where])
+        if others[where]:
+            names = others[where]
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            finding.message += (f"; the same for {plural(len(names), 'other root module')} that "
+                                f"{'reaches' if len(names) == 1 else 'reach'} it: {shown}")
+    unchecked = [f for f in first.values() if f.verdict is not Verdict.PASS]
+    if len(unchecked) > 1:
+        notices.append(f"{plural(len(unchecked), 'module call')} in {plural(len(roots), 'root module')} are not "
+                       "checked because their code has not been downloaded (MOD001): `terraform get` in each root "
+                       "module (`terragrunt init` in each Terragrunt unit) makes them checkable, or --ignore MOD001 "
+                       "accepts them")
+    return kept
 
 
 def _problem_finding(path: str, why: str, options: LintOptions) -> Finding | None:
