@@ -207,6 +207,23 @@ class ConfigLoader:
             self._index(config, shown, body)
         return config
 
+    def module_of_files(self, directory: Path, files: list[Path], downloaded: bool = False) -> ModuleConfig:
+        """A module made of files from several directories, kept as ``directory``'s: the working directory of a
+        Terragrunt unit, where Terragrunt copies the unit's own .tf files over its `terraform { source }`."""
+        key = directory.resolve()
+        config = ModuleConfig(directory, display_path(directory), downloaded=downloaded)
+        self._modules[key] = config
+        for path in sorted(files, key=lambda p: (_is_override(p), p.name)):
+            shown, body = self.parse_file(path)
+            config.files.append(shown)
+            if path.name.endswith(".json"):
+                config.json_files.add(shown)
+            if isinstance(body, Diagnostic):
+                config.diagnostics.append(body)
+                continue
+            self._index(config, shown, body)
+        return config
+
     def _index(self, config: ModuleConfig, file: str, body: ast.Body) -> None:
         for block in body.blocks:
             labels = block.labels

@@ -160,8 +160,8 @@ class HclGraphBuilder:
             if name not in config.variables:
                 origin = value.origin if isinstance(value, (Value, RawInput)) else None
                 where = origin.label if origin else "input"
-                if origin is not None and origin.kind is OriginKind.ENV_VAR:
-                    continue  # the environment may hold TF_VAR_ values for other projects
+                if origin is not None and origin.kind is OriginKind.ENV_VAR or name in self.inputs.from_terragrunt:
+                    continue  # the environment may hold TF_VAR_ values for other projects (Terragrunt sets them)
                 self.notices.append(f'value for undeclared variable "{name}" ({where}) is ignored')
 
 
@@ -274,6 +274,13 @@ class ModuleInstance:
                     f"(terraform.tfvars, --var-file, --var or TF_VAR_{name})")
             else:
                 return Value.unknown_because(f'module "{self.call.name}" does not set "{name}", which has no default')
+        if self.parent is None and self.builder.inputs.unset_reason and value.origin is not None \
+                and value.origin.kind is OriginKind.VARIABLE_DEFAULT:
+            return Value.unknown_because(f'variable "{name}" may be set elsewhere: {self.builder.inputs.unset_reason}')
+        if self.parent is None and name in self.builder.inputs.from_terragrunt and type_expr is None \
+                and isinstance(value.raw, (list, dict)):
+            return Value.unknown_because(f'Terragrunt passes input "{name}" as TF_VAR_{name}, and variable "{name}" '
+                                         "declares no type, so Terraform reads its JSON text as a string")
         if type_expr is not None:
             value = convert(value, type_expr)
         if _declared_sensitive(decl):
