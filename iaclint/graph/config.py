@@ -207,11 +207,12 @@ class ConfigLoader:
             self._index(config, shown, body)
         return config
 
-    def module_of_files(self, directory: Path, files: list[Path], downloaded: bool = False) -> ModuleConfig:
-        """A module made of files from several directories, kept as ``directory``'s: the working directory of a
-        Terragrunt unit, where Terragrunt copies the unit's own .tf files over its `terraform { source }`."""
+    def module_of_files(self, directory: Path, module_dir: Path, files: list[Path], downloaded: bool = False) -> ModuleConfig:
+        """A module made of files from several directories, kept as ``directory``'s: a Terragrunt unit, whose
+        working directory is its `terraform { source }` (``module_dir``, where its local calls resolve from) with
+        the unit's own .tf files copied over it."""
         key = directory.resolve()
-        config = ModuleConfig(directory, display_path(directory), downloaded=downloaded)
+        config = ModuleConfig(module_dir, display_path(module_dir), downloaded=downloaded)
         self._modules[key] = config
         for path in sorted(files, key=lambda p: (_is_override(p), p.name)):
             shown, body = self.parse_file(path)

@@ -58,12 +58,13 @@ def hop(value: Value, origin: Origin) -> Value:
 
 class HclGraphBuilder:
     def __init__(self, root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None,
-                 limits: Limits = DEFAULT_LIMITS):
+                 limits: Limits = DEFAULT_LIMITS, work_dir: Path | None = None):
         self.root_dir = root_dir
         self.inputs = inputs
         self.loader = loader or ConfigLoader()
         self.tree = self.loader.confinement(root_dir)  # the run's: file functions and module sources stay in it
-        self.downloaded, unread = read_manifest(root_dir, self.tree)
+        # where `terraform init` ran: the root, or a Terragrunt unit's working copy in .terragrunt-cache
+        self.downloaded, unread = read_manifest(work_dir or root_dir, self.tree)
         self.notices: list[str] = [unread] if unread else []
         self.module_instances: list[ModuleInstance] = []
         self.module_calls: dict[str, ModuleCallSubject] = {}  # by call path ("db.kms"): what MOD001 judges
@@ -664,7 +665,8 @@ class HclResource(Resource):
         self.plan_actions = None
         self.not_editable = ""
         if module.config is not None and module.config.downloaded:
-            self.not_editable = "it is defined in a downloaded module (.terraform/modules); change the module upstream"
+            self.not_editable = ("it is defined in a downloaded module (.terraform/modules, .terragrunt-cache); change the "
+                                 "module upstream")
         elif module.config is not None and decl.file in module.config.json_files:
             self.not_editable = "it is written in JSON configuration (.tf.json), which iaclint does not edit"
         self._attrs: dict[str, AttrView] | None = None  # evaluated attributes; made when first asked
@@ -1078,7 +1080,7 @@ def _declared_sensitive(block: ast.Block) -> bool:
 
 
 def build_hcl_graph(root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None,
-                    limits: Limits = DEFAULT_LIMITS) -> Graph:
+                    limits: Limits = DEFAULT_LIMITS, work_dir: Path | None = None) -> Graph:
     """The graph of one root module; file functions and module sources stay inside the loader's tree (by
     default the git top level above the root module, else the root module's directory)."""
-    return HclGraphBuilder(root_dir, inputs, loader, limits).build()
+    return HclGraphBuilder(root_dir, inputs, loader, limits, work_dir).build()

@@ -19,6 +19,7 @@ from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
 from iaclint.graph.plan import PlanError
+from iaclint.graph.terragrunt import is_unit
 from iaclint.model import Finding, Report, Severity, Verdict, plural
 from iaclint.source import display_path
 from iaclint.tree import Tree
@@ -226,7 +227,8 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     for number, target in enumerate(targets, start=1):
         if callable(options.progress):
             options.progress(number, len(targets), display_path(target.path) if target.text is None else "<stdin>")
-        if target.kind == "module" and target.only_files is None and not terraform_files(target.path):
+        if target.kind == "module" and target.only_files is None and not terraform_files(target.path) \
+                and not is_unit(target.path):
             where = "here" if not options.recursive else "here or below"
             errors.append(f"{display_path(target.path)}: no Terraform configuration files (.tf, .tf.json) {where}")
             continue
@@ -327,10 +329,48 @@ def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoade
 
         return load_plan_target(target, options)
     loader = loader or ConfigLoader(options.overlay, make_cache(options.cache), options.tree)
+    if is_unit(target.path):
+        return build_unit_graph(target, options, loader)
     shared = [f for f in options.shared_var_files if _declares_any(loader, target.path, f)]
     inputs = collect_inputs(target.path, shared + list(options.var_files) + target.extra_var_files, options.cli_vars,
                             options.environ, options.overlay, loader.tree)
     return build_hcl_graph(target.path, inputs, loader, options.limits)
+
+
+def build_unit_graph(target: Target, options: LintOptions, loader: ConfigLoader) -> Graph:
+    """A Terragrunt unit: its terraform source as the root module, its inputs as the variables Terragrunt sets
+    (TF_VAR_: below every tfvars file, --var-file and --var; above the environment's own TF_VAR_)."""
+    from iaclint.eval.values import OriginKind
+    from iaclint.graph.model import Diagnostic
+    from iaclint.graph.terragrunt import UnitSourceSubject, read_unit, unit_code, unit_config
+
+    tree = loader.confinement(target.path)
+    unit = read_unit(target.path, loader, tree)
+    code = unit_code(unit, tree)
+    inputs = collect_inputs(target.path, list(options.var_files) + target.extra_var_files, options.cli_vars,
+                            options.environ, options.overlay, loader.tree)
+    for name, value in unit.inputs.items():
+        earlier = inputs.values.get(name)
+        if earlier is None or getattr(earlier.origin, "kind", None) is OriginKind.ENV_VAR:
+            inputs.values[name] = value
+    inputs.from_terragrunt = set(unit.inputs)
+    inputs.unset_reason = unit.inputs_unknown
+    unit_config(loader, unit, code)
+    graph = build_hcl_graph(target.path, inputs, loader, options.limits, code.work_dir)
+    graph.diagnostics.extend(unit.diagnostics)
+    graph.files_checked[:0] = unit.files
+    if code.problem and unit.source_node is not None:
+        source = loader.sources.get(unit.source_file.shown)
+        line, col = source.line_col(unit.source_node[0].start) if source else (1, 1)
+        graph.diagnostics.append(Diagnostic(unit.source_file.shown, line, col, code.problem, rule_id="CONFIG"))
+    if code.unchecked:
+        graph.module_calls.append(UnitSourceSubject(unit, code.unchecked))
+    for call in graph.module_calls:
+        call.download_command = "`terragrunt init`"
+    if unit.source is None and not terraform_files(target.path):
+        graph.notices.append(f"{display_path(target.path)}: {unit.file.shown} has no terraform source and the "
+                             "directory no .tf files: nothing to check")
+    return graph
 
 
 def _declares_any(loader: ConfigLoader, root: Path, var_file: str) -> bool:
