@@ -188,3 +188,16 @@ def test_a_module_not_downloaded_is_suppressible_on_its_block(tmp_path):
                                                             "terraform {"))
     proc = _cli("check", ".", "--fail-on-unknown", cwd=case)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_a_changed_terragrunt_file_stands_for_the_units_it_affects(tmp_path, monkeypatch):
+    unit = ('include "root" {\n  path = find_in_parent_folders("root.hcl")\n}\n\nterraform {\n'
+            '  source = "../../modules//db"\n}\n')
+    _unit(tmp_path, unit, **{"root.hcl": "inputs = {\n  storage_encrypted = false\n}\n",
+                             "live/other/terragrunt.hcl": unit})
+    monkeypatch.chdir(tmp_path)
+    own = run(["live/db/terragrunt.hcl"], select={"RDS002"})
+    assert [r for r in own.roots] == ["live/db"] and len(_rds002(own)) == 1
+    parent = run(["root.hcl"], select={"RDS002"})
+    assert sorted(parent.roots) == ["live/db", "live/other"]
+    assert sorted(f.root for f in _rds002(parent)) == ["live/db", "live/other"]  # the module, through each unit

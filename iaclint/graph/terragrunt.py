@@ -186,7 +186,7 @@ class UnitFile:
             return f"the include block in {self.shown} has no path"
         value = Evaluator(self, OriginKind.EXPRESSION, "include path").evaluate(attr.expr)
         if not value.known:
-            return f"the file {self.shown} includes is not known: {value.unknown}"
+            return f"the path of the file it includes is not known: {value.unknown}"
         return self.reader.read_file(self._resolve(str(value.raw)), self.path.parent, self.depth + 1, "included")
 
     def _resolve(self, text: str) -> Path:
@@ -267,8 +267,9 @@ class UnitFile:
                 here = here.parent
             if len(args) > 1:
                 return args[1]
-            raise EvalError(f"find_in_parent_folders(): no {name} in the directories above {display_path(reader.unit_dir)}",
-                            call)
+            raise EvalError(f"find_in_parent_folders(): no {name} in the directories above "
+                            f"{display_path(reader.unit_dir)} inside {reader.tree.describe()} (iaclint reads nothing "
+                            "outside it)", call)
 
         def relative(a: Path, b: Path) -> str:
             return os.path.relpath(a, b).replace(os.sep, "/")
@@ -312,9 +313,27 @@ class UnitFile:
             "get_path_to_repo_root": lambda ev, call, args: made(ev, call, relative(repo_root(), reader.unit_dir)),
             "read_terragrunt_config": read_terragrunt_config,
             "mark_as_read": lambda ev, call, args: args[0] if args else Value(None),
+            # Terraform's own path functions, which terragrunt.hcl files use to build include paths
+            "dirname": lambda ev, call, args: ev.derived(call, go_dir(text(args[0], "path")), args[:1]),
+            "basename": lambda ev, call, args: ev.derived(call, go_base(text(args[0], "path")), args[:1]),
         }
         functions.update({name: unknown(name) for name in _ASKS_OUTSIDE})
         return {name: guarded(impl) for name, impl in functions.items()}
+
+
+def go_dir(path: str) -> str:
+    """Go's filepath.Dir, as Terraform's dirname(): everything but the last element, cleaned; "." when empty."""
+    head = path[:path.rfind("/") + 1]
+    cleaned = os.path.normpath(head) if head else "."
+    return "/" if cleaned.startswith("//") else cleaned
+
+
+def go_base(path: str) -> str:
+    """Go's filepath.Base, as Terraform's basename(): the last element; "." for "", "/" for slashes only."""
+    if path == "":
+        return "."
+    stripped = path.rstrip("/")
+    return stripped.rsplit("/", 1)[-1] if stripped else "/"
 
 
 class _Unknown(Exception):
@@ -457,6 +476,7 @@ def unit_code(unit: Unit, tree: Tree) -> UnitCode:
     base = unit.source_file.path.parent if unit.source_file is not None else unit.dir
     root, subdir = _split(source)
     if _is_local(root):
+        root = root.removeprefix("file://")
         directory = (base / root / subdir) if not Path(root).is_absolute() else Path(root) / subdir
         if not directory.is_dir():
             return UnitCode(problem=f'its terraform source "{source}" is not a directory; terragrunt would fail')
@@ -601,7 +621,7 @@ class UnitSourceSubject(Resource):
         self.name = "terraform"
         self.unit = unit
         self.unchecked = unchecked
-        self.address = f"terragrunt({display_path(unit.dir)}).terraform.source"
+        self.address = "terraform.source"
         self.config_address = self.address
         self.module_address = ""
         self.call_sites = ()

@@ -129,6 +129,16 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None,
             for root in _roots_of(path.parent, project_tree, options):
                 _add_file(modules, root, shown)
             continue
+        if name.endswith(".hcl") and name != ".terraform.lock.hcl":
+            # Terragrunt: a unit's own file stands for the unit; a file units include or read (root.hcl,
+            # env.hcl) for every unit of the project, as iaclint does not trace which of them read it
+            units = [path.parent] if name == "terragrunt.hcl" else \
+                [_shown_dir(r) for r in project_tree().roots if is_unit(r)]
+            for unit in units:
+                modules.setdefault(unit.resolve(), Target("module", unit)).only_files = None
+            if not units:
+                notices.append(f"{raw}: no Terragrunt unit (a directory with terragrunt.hcl) to check it through")
+            continue
         if name.endswith((".tfvars", ".tfvars.json")):
             directory = path.parent
             if terraform_files(directory):
