@@ -987,7 +987,8 @@ class ModuleGroup:
                                       self.parent.depth + 1, unavailable)
         if unavailable and not unchecked:
             self.parent.builder.notices.append(f"{self.base_address}: {unavailable}; its resources are not checked")
-        builder.module_calls.setdefault(call_path, ModuleCallSubject(self, call_path, config, unchecked and unavailable))
+        if call_path not in builder.module_calls:  # one per call path, made once (instances may be many)
+            builder.module_calls[call_path] = ModuleCallSubject(self, call_path, config, unchecked and unavailable)
         self._instances = out
         return out
 
