@@ -201,3 +201,20 @@ def test_a_changed_terragrunt_file_stands_for_the_units_it_affects(tmp_path, mon
     parent = run(["root.hcl"], select={"RDS002"})
     assert sorted(parent.roots) == ["live/db", "live/other"]
     assert sorted(f.root for f in _rds002(parent)) == ["live/db", "live/other"]  # the module, through each unit
+
+
+def test_cache_copies_are_named_as_terragrunt_names_them():
+    """tf/source.go: the URL before `//` as go-getter's detectors write it, without its query; the version file
+    holds the SHA-1 of the query (both base64url, unpadded)."""
+    from iaclint.graph.terragrunt import canonical_root, encode_base64_sha1
+
+    ssh = "git::ssh://git@github.com/acme/modules.git"
+    assert canonical_root("git::git@github.com:acme/modules.git//db?ref=v1") == (ssh, "ref=v1")
+    assert canonical_root("git::ssh://git@github.com/acme/modules.git//db?ref=v1") == (ssh, "ref=v1")
+    https = "git::https://github.com/acme/modules.git"
+    assert canonical_root("github.com/acme/modules//db?ref=v1") == (https, "ref=v1")
+    assert canonical_root("https://github.com/acme/modules.git//db?ref=v1") == (https, "ref=v1")
+    assert canonical_root("tfr:///terraform-aws-modules/vpc/aws?version=5.0.0") == (
+        "tfr:///terraform-aws-modules/vpc/aws", "version=5.0.0")
+    assert canonical_root("acme/modules/aws") is None  # not something Terragrunt downloads as written
+    assert encode_base64_sha1("") == "2jmj7l5rSw0yVb_vlWAYkK_YBwk"  # sha1 of nothing, as Go's RawURLEncoding
