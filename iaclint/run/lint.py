@@ -357,15 +357,16 @@ def build_unit_graph(target: Target, options: LintOptions, loader: ConfigLoader)
     tree = loader.confinement(target.path)
     unit = read_unit(target.path, loader, tree)
     code = unit_code(unit, tree)
-    inputs = collect_inputs(target.path, list(options.var_files) + target.extra_var_files, options.cli_vars,
-                            options.environ, options.overlay, loader.tree)
+    unit_config(loader, unit, code)  # the unit's root module, kept as its directory's
+    shared = [f for f in options.shared_var_files if _declares_any(loader, target.path, f)]
+    inputs = collect_inputs(target.path, shared + list(options.var_files) + target.extra_var_files,
+                            options.cli_vars, options.environ, options.overlay, loader.tree)
     for name, value in unit.inputs.items():
         earlier = inputs.values.get(name)
         if earlier is None or getattr(earlier.origin, "kind", None) is OriginKind.ENV_VAR:
             inputs.values[name] = value
     inputs.from_terragrunt = set(unit.inputs)
     inputs.unset_reason = unit.inputs_unknown
-    unit_config(loader, unit, code)
     graph = build_hcl_graph(target.path, inputs, loader, options.limits, code.work_dir)
     graph.diagnostics.extend(unit.diagnostics)
     graph.files_checked[:0] = unit.files
