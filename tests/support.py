@@ -88,7 +88,7 @@ def expectations(root: Path, rule_id: str) -> set[tuple[str, int, str]]:
     out: set[tuple[str, int, str]] = set()
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
     for path in files:
-        if not path.name.endswith((".tf", ".tfvars", ".tofu")):
+        if not path.name.endswith((".tf", ".tfvars", ".tofu", ".hcl")):
             continue
         lines = path.read_text(encoding="utf-8").splitlines()
         rel = path.name if root.is_file() else str(path.relative_to(root))

@@ -240,7 +240,8 @@ def test_json_configuration_and_downloaded_modules_are_not_edited(tmp_path):
         "main.tf.json": json.dumps({"resource": {"aws_kms_key": {"j": {"enable_key_rotation": False}}}}),
         "main.tf": 'module "keys" {\n  source = "example/keys/aws"\n}\n',
         ".terraform/modules/keys/main.tf": 'resource "aws_kms_key" "d" {}\n',
-        ".terraform/modules/modules.json": json.dumps({"Modules": [{"Key": "keys", "Dir": ".terraform/modules/keys"}]}),
+        ".terraform/modules/modules.json": json.dumps({"Modules": [{"Key": "keys", "Source": "example/keys/aws",
+                                                                  "Dir": ".terraform/modules/keys"}]}),
     })
     result = {f.address: f for f in findings(root, ["KMS001"])}
     assert "JSON" in result["aws_kms_key.j"].no_fix_reason

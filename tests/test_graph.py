@@ -222,15 +222,17 @@ def test_remote_module_is_reported_not_dropped(tmp_path):
     root = write(tmp_path, {"main.tf": 'module "vpc" {\n  source = "terraform-aws-modules/vpc/aws"\n}\n'
                                       'resource "aws_x" "r" {\n  v = module.vpc.id\n}\n'})
     g = graph(root)
-    assert any("module.vpc" in n and "not local" in n for n in g.notices)
-    assert "not local" in attr(g, "aws_x.r", "v").unknown
+    [call] = g.module_calls  # MOD001 judges it: a finding, not a notice -q would hide
+    assert call.address == "module.vpc" and "has not been downloaded" in call.unchecked
+    assert "has not been downloaded" in attr(g, "aws_x.r", "v").unknown
 
 
 def test_downloaded_module_is_read_from_terraform_dir(tmp_path):
     root = write(tmp_path, {
         "main.tf": 'module "vpc" {\n  source = "terraform-aws-modules/vpc/aws"\n}\n',
         ".terraform/modules/vpc/main.tf": 'resource "aws_x" "r" {\n  v = 1\n}\n',
-        ".terraform/modules/modules.json": json.dumps({"Modules": [{"Key": "vpc", "Source": "x", "Dir": ".terraform/modules/vpc"}]}),
+        ".terraform/modules/modules.json": json.dumps({"Modules": [{"Key": "vpc", "Source": "registry.terraform.io/terraform-aws-modules/vpc/aws",
+                                                          "Version": "5.1.0", "Dir": ".terraform/modules/vpc"}]}),
     })
     g = graph(root)
     resource = g.resource("module.vpc.aws_x.r")

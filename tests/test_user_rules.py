@@ -189,7 +189,7 @@ def test_every_problem_in_every_file_is_reported_with_its_line(tmp_path):
     org1 = rule_text().splitlines()
     severity_line = next(i for i, line in enumerate(org1, 1) if line.startswith("severity:"))
     assert f"ORG001.yaml:{severity_line}: severity: 'hihg' is not one of" in text and "(did you mean high?)" in text
-    assert "ORG001.yaml:" in text and "mode: 'manged' is not one of managed, data (did you mean managed?)" in text
+    assert "ORG001.yaml:" in text and "mode: 'manged' is not one of managed, data, module (did you mean managed?)" in text
     equal_line = next(i for i, line in enumerate(org1, 1) if line == "  equals: true")
     assert f"ORG002.yaml:{equal_line}: assert: unknown key 'equal' (did you mean equals?)" in text
     assert "ORG003.yml:3: duplicate key 'id' (first on line 1)" in text

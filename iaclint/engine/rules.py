@@ -42,6 +42,7 @@ class Rule:
     service: str = ""
     user: bool = False  # from the user's rule folders (--rules-dir, settings `rules`), not shipped with iaclint
     reported_by: tuple[str, ...] = ()  # rules that report this rule's problem when they fail on the resource
+    verdict: Verdict = Verdict.FAIL  # what its findings say when it does not pass: MOD001 reports unknowns only
 
     @property
     def fixable(self) -> bool:
@@ -171,6 +172,7 @@ def rule_from_data(data: dict[str, Any], path: Path) -> Rule:
         assertion=data.get("assert"), applies_when=data.get("applies_when"),
         check_name=data.get("check", ""), fix=data.get("fix"), path=str(path), plan_only=data.get("plan_only", False),
         service=data["service"], reported_by=tuple(data.get("reported_by", ())),
+        verdict=Verdict(data.get("verdict", "fail")),
     )
 
 

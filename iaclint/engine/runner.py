@@ -67,7 +67,8 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
         if rule.plan_only and graph.kind != "plan":
             continue
         context = CheckContext(graph, rule, selection)
-        for resource in graph.of_type(*rule.resource_types):  # the type index: never a scan per rule
+        subjects = graph.module_calls if rule.mode == "module" else graph.of_type(*rule.resource_types)
+        for resource in subjects:  # the type index: never a scan per rule
             if resource.mode != rule.mode:
                 continue
             if resource.plan_actions is not None and tuple(resource.plan_actions) in DELETING and not rule.plan_only:
@@ -230,8 +231,14 @@ def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Gra
             value_span = view.value_span
     if span is None:
         span = resource.header_span
-    location = graph.location(span) if span is not None else graph.location(Span(graph.root_dir, 0, 0))
     related = _related(resource, subject, result, graph)
+    caller = _caller_place(span, result.value, graph)
+    if caller is not None:  # the module is downloaded, the value is the caller's: the finding is where it is written
+        where = graph.location(span)
+        related = (Related(where, f"{resource.address} is defined here, in a downloaded module"),) + tuple(
+            r for r in related if (r.location.file, r.location.line) != (caller.file, graph.location(caller).line))
+        span = value_span = caller
+    location = graph.location(span) if span is not None else graph.location(Span(graph.root_dir, 0, 0))
     if result.verdict is Verdict.UNKNOWN:
         message = f"{rule.title}: cannot tell, {result.reason}"
     else:
@@ -262,6 +269,16 @@ def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Gra
     if not result.fixable:
         finding.no_fix_reason = result.no_fix_reason or "no edit of this resource decides it"
     return finding
+
+
+def _caller_place(span: Span | None, value: Value | None, graph: Graph) -> Span | None:
+    """For a finding located in a downloaded module (.terraform/modules, .terragrunt-cache) whose value the caller
+    wrote: the first place on the value's way from its use to its definition that is outside every download (the
+    module argument, else the literal it comes from). None when the finding stays where it is."""
+    if span is None or value is None or span.file not in graph.downloaded_files:
+        return None
+    places = [hop.span for hop in value.via] + [value.origin.span if value.origin is not None else None]
+    return next((p for p in places if p is not None and p.file not in graph.downloaded_files), None)
 
 
 def _interned(text: str | None) -> str | None:

@@ -142,10 +142,11 @@ def _sections(text: str) -> dict[str, str]:
 
 
 def scan(graph: Graph, files: dict | None = None) -> list[Comment]:
-    """Suppression comments in the graph's .tf files (or only in ``files``, a subset of its sources)."""
+    """Suppression comments in the graph's .tf files and Terragrunt files (or only in ``files``, a subset of its
+    sources)."""
     comments: list[Comment] = []
     for file, source in (files if files is not None else graph.sources).items():
-        if not file.endswith(".tf"):
+        if not file.endswith((".tf", ".hcl")):
             continue
         text = source.text
         if "ign" not in text.lower() and "checkov:skip" not in text and "lint" not in text.lower():

@@ -67,7 +67,8 @@ def call_function(ev: Evaluator, call: ast.Call) -> Value:
         return _try(ev, call)
     if name == "can":
         return _can(ev, call)
-    impl = FUNCTIONS.get(name)
+    own = getattr(ev.context, "functions", None)  # a context may add functions of its own (Terragrunt's)
+    impl = own.get(name) if own is not None and name in own else FUNCTIONS.get(name)
     if impl is None:
         reason = NOT_STATIC.get(name) or f"function {name}() is not evaluated by iaclint"
         args = [ev.eval(a) for a in call.args]

@@ -21,6 +21,7 @@ class OriginKind(str, Enum):
     CLI_VAR = "cli_var"
     ENV_VAR = "env_var"
     MODULE_ARGUMENT = "module_argument"
+    TERRAGRUNT_INPUT = "terragrunt_input"  # an entry of a Terragrunt unit's `inputs` (terragrunt.hcl)
     LOCAL = "local"
     EXPRESSION = "expression"  # computed from other values; no single literal to edit
     PLAN = "plan"  # read from a plan's planned values

@@ -29,7 +29,7 @@ from iaclint.model import Applicability, Edit, Finding, Fix, Span
 from iaclint.source import SourceFile
 
 EDITABLE_ORIGINS = {OriginKind.LITERAL, OriginKind.VARIABLE_DEFAULT, OriginKind.TFVARS, OriginKind.MODULE_ARGUMENT,
-                    OriginKind.LOCAL}
+                    OriginKind.LOCAL, OriginKind.TERRAGRUNT_INPUT}
 
 
 class NoFix(Exception):
@@ -61,6 +61,7 @@ def attach_fixes(findings: list[Finding]) -> None:
             continue
         try:
             fix = build_fix(context)
+            _outside_downloads(fix, context)
         except NoFix as exc:
             finding.no_fix_reason = str(exc)
             continue
@@ -78,6 +79,18 @@ def attach_fixes(findings: list[Finding]) -> None:
         finding.fix = fix
     for graph in graphs.values():
         graph.__dict__.pop("_users_by_origin", None)  # made for fixes, not needed once they are made
+
+
+def _outside_downloads(fix: Fix, context: FindingContext) -> None:
+    """A downloaded module's files are the registry's or git's, not the repository's: a fix that would edit one is
+    refused (one that edits the caller's argument, variable or tfvars entry is not)."""
+    graphs = [context.graph, context.graph.hcl_companion]
+    downloaded = set().union(*(g.downloaded_files for g in graphs if g is not None))
+    if any(edit.file in downloaded for edit in fix.edits):
+        subject = context.result.resource or context.resource
+        subject = getattr(subject, "hcl_resource", None) or subject
+        why = subject.not_editable or "it is defined in a downloaded module"
+        raise NoFix(f"{subject.address} cannot be edited automatically: {why}")
 
 
 def build_fix(context: FindingContext) -> Fix:
@@ -138,9 +151,9 @@ def _target(context: FindingContext) -> Target:
             raise NoFix("the plan's configuration was not found (use --config-dir), so there is nothing to edit")
         subject = hcl
         graph = graph.hcl_companion
-    if subject.not_editable:
+    if subject.not_editable and getattr(subject, "file", None) not in graph.downloaded_files:
         raise NoFix(f"{subject.address} cannot be edited automatically: {subject.not_editable}")
-    return Target(subject, graph)
+    return Target(subject, graph)  # a downloaded module's resource: its fix may edit the caller (attach_fixes checks)
 
 
 # ---- applicability -------------------------------------------------------------------------
@@ -554,6 +567,8 @@ def _origin_title(origin: Origin, resource: Resource, attribute: str, text: str,
         return f"set the default of variable `{origin.name}` to `{text}` in {where}" + feeds
     if origin.kind is OriginKind.TFVARS:
         return f"set `{origin.name} = {text}` in {where}" + feeds
+    if origin.kind is OriginKind.TERRAGRUNT_INPUT:
+        return f"set the Terragrunt input `{origin.name} = {text}` in {where}" + feeds
     if origin.kind is OriginKind.LOCAL:
         return f"set the value in `local.{origin.name}` to `{text}` in {where}" + feeds
     return f"set {origin.label} to `{text}` in {where}" + feeds

@@ -224,6 +224,24 @@ class ConfigLoader:
         line, col = source.line_col(node.start) if source else (1, 1)
         return Diagnostic(file, line, col, message, rule_id="CONFIG")
 
+    def module_of_files(self, directory: Path, module_dir: Path, files: list[Path], downloaded: bool = False) -> ModuleConfig:
+        """A module made of files from several directories, kept as ``directory``'s: a Terragrunt unit, whose
+        working directory is its `terraform { source }` (``module_dir``, where its local calls resolve from) with
+        the unit's own .tf files copied over it."""
+        key = directory.resolve()
+        config = ModuleConfig(module_dir, display_path(module_dir), downloaded=downloaded)
+        self._modules[key] = config
+        for path in sorted(files, key=lambda p: (_is_override(p), p.name)):
+            shown, body = self.parse_file(path)
+            config.files.append(shown)
+            if path.name.endswith(".json"):
+                config.json_files.add(shown)
+            if isinstance(body, Diagnostic):
+                config.diagnostics.append(body)
+                continue
+            self._index(config, shown, body)
+        return config
+
     def _index(self, config: ModuleConfig, file: str, body: ast.Body) -> None:
         for block in body.blocks:
             labels = block.labels

@@ -19,8 +19,9 @@ from iaclint.eval.limits import DEFAULT_LIMITS, Budget, Limits
 from iaclint.eval.values import SENSITIVE, AfterApply, ObjectRef, Origin, OriginKind, SetList, Value
 from iaclint.eval.evaluator import WORKSPACE_REF
 from iaclint.graph import assumptions, forks
-from iaclint.graph.config import OPENTOFU_REGISTRY, ConfigLoader, ModuleConfig, ResourceDecl, downloaded_modules
+from iaclint.graph.config import OPENTOFU_REGISTRY, ConfigLoader, ModuleConfig, ResourceDecl
 from iaclint.graph.inputs import RawInput, VariableInputs, type_is_primitive
+from iaclint.graph.modules import download_mismatch, is_local, is_registry, read_manifest
 from iaclint.graph.placement import PROVIDER_ARGUMENTS, ProviderPlace, provider_place
 from iaclint.graph.providers import TERRAFORM_REGISTRY, provider_versions
 from iaclint.graph.model import AttrView, BlockView, CallSite, Diagnostic, Graph, Resource
@@ -84,7 +85,7 @@ def hop(value: Value, origin: Origin) -> Value:
 
 class HclGraphBuilder:
     def __init__(self, root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None,
-                 limits: Limits = DEFAULT_LIMITS, opentofu: bool = False):
+                 limits: Limits = DEFAULT_LIMITS, opentofu: bool = False, work_dir: Path | None = None):
         self.root_dir = root_dir
         self.inputs = inputs
         self.opentofu = opentofu  # read as OpenTofu reads it: .tofu files, tofu.workspace, its registry
@@ -92,9 +93,11 @@ class HclGraphBuilder:
         self.on_workspace: set[tuple[int, str]] = set()  # memos whose value rests on it (graph/assumptions.py)
         self.loader = loader or ConfigLoader()
         self.tree = self.loader.confinement(root_dir)  # the run's: file functions and module sources stay in it
-        self.downloaded, unread = downloaded_modules(root_dir, self.tree)
+        # where `terraform init` ran: the root, or a Terragrunt unit's working copy in .terragrunt-cache
+        self.downloaded, unread = read_manifest(work_dir or root_dir, self.tree)
         self.notices: list[str] = [unread] if unread else []
         self.module_instances: list[ModuleInstance] = []
+        self.module_calls: dict[str, ModuleCallSubject] = {}  # by call path ("db.kms"): what MOD001 judges
         self.calls_reported: set[tuple[str, int]] = set()
         self.call_diagnostics: list[Diagnostic] = []
         self.limits = limits
@@ -132,6 +135,9 @@ class HclGraphBuilder:
         self._report_unused_inputs(config)
         graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, self.notices)
         graph.files_read = self.files.read  # the same set: rules evaluate lazily, and may read more
+        graph.module_calls = list(self.module_calls.values())
+        graph.downloaded_files = {f for i in self.module_instances if i.config is not None and i.config.downloaded
+                                  for f in i.config.files}
         graph.blocks = self.loader.top_level_blocks()
         graph.providers = provider_versions(self.root_dir, terraform_blocks, self.loader.sources, self.tree,
                                             registry=OPENTOFU_REGISTRY if self.opentofu else TERRAFORM_REGISTRY)
@@ -209,8 +215,8 @@ class HclGraphBuilder:
             if name not in config.variables:
                 origin = value.origin if isinstance(value, (Value, RawInput)) else None
                 where = origin.label if origin else "input"
-                if origin is not None and origin.kind is OriginKind.ENV_VAR:
-                    continue  # the environment may hold TF_VAR_ values for other projects
+                if origin is not None and origin.kind is OriginKind.ENV_VAR or name in self.inputs.from_terragrunt:
+                    continue  # the environment may hold TF_VAR_ values for other projects (Terragrunt sets them)
                 self.notices.append(f'value for undeclared variable "{name}" ({where}) is ignored')
 
 
@@ -335,6 +341,13 @@ class ModuleInstance:
                     f"(terraform.tfvars, --var-file, --var or TF_VAR_{name})")
             else:
                 return Value.unknown_because(f'module "{self.call.name}" does not set "{name}", which has no default')
+        if self.parent is None and self.builder.inputs.unset_reason and value.origin is not None \
+                and value.origin.kind is OriginKind.VARIABLE_DEFAULT:
+            return Value.unknown_because(f'variable "{name}" may be set elsewhere: {self.builder.inputs.unset_reason}')
+        if self.parent is None and name in self.builder.inputs.from_terragrunt and type_expr is None \
+                and isinstance(value.raw, (list, dict)):
+            return Value.unknown_because(f'Terragrunt passes input "{name}" as TF_VAR_{name}, and variable "{name}" '
+                                         "declares no type, so Terraform reads its JSON text as a string")
         if type_expr is not None:
             value = convert(value, type_expr)
         if _declared_sensitive(decl):
@@ -754,7 +767,8 @@ class HclResource(Resource):
         self.plan_actions = None
         self.not_editable = ""
         if module.config is not None and module.config.downloaded:
-            self.not_editable = "it is defined in a downloaded module (.terraform/modules); change the module upstream"
+            self.not_editable = ("it is defined in a downloaded module (.terraform/modules, .terragrunt-cache); change the "
+                                 "module upstream")
         elif module.config is not None and decl.file in module.config.json_files:
             self.not_editable = "it is written in JSON configuration (.tf.json), which iaclint does not edit"
         self._attrs: dict[str, AttrView] | None = None  # evaluated attributes; made when first asked
@@ -975,6 +989,68 @@ def _reference_text(expr: ast.Expr) -> str | None:
     return None
 
 
+def describe_source(source: str, block: ast.Block) -> str:
+    """'"cloudposse/label/null" version "0.25.0"': a module call's source as messages name it."""
+    version = block.attribute("version")
+    shown = f'"{source}"'
+    if version is not None and isinstance(version.expr, ast.Template) and version.expr.is_literal:
+        shown += f' version "{version.expr.literal}"'
+    return shown
+
+
+class ModuleCallSubject(Resource):
+    """A module block as rules of mode `module` see it (MOD001): one per call path of a root module, whatever
+    number of instances it has, located at the block, with the block's arguments as attributes."""
+
+    source_kind = "hcl"
+    mode = "module"
+    type = "module"
+    key = None
+    plan_actions = None
+    not_editable = "it is a module call; nothing in it is fixed automatically"
+
+    def __init__(self, group: "ModuleGroup", call_path: str, config: ModuleConfig | None, unchecked: str):
+        self.group = group
+        self.block = group.block
+        self.file = group.file
+        self.name = group.name
+        self.call_path = call_path
+        self.config = config
+        self.unchecked = unchecked  # why its code is not read: not downloaded, or a stale download ('' when read)
+        parent_path = group.parent.config_path
+        self.address = (parent_path + "." if parent_path else "") + f"module.{group.name}"
+        self.config_address = self.address
+        self.module_address = group.parent.address
+        self.call_sites = group.parent.call_sites()
+        self.root_dir = group.parent.builder.root_dir
+        self._attrs: dict[str, AttrView] = {}
+
+    @property
+    def header_span(self) -> Span | None:
+        return self.block.header_span
+
+    @property
+    def block_span(self) -> Span:
+        return self.block.span
+
+    def attr(self, name: str) -> AttrView:
+        cached = self._attrs.get(name)
+        if cached is not None:
+            return cached
+        node = self.block.attribute(name)
+        if node is None:
+            view = AttrView(name, False, None, None, None)
+        else:
+            label = f"{self.address}.{name}"
+            view = AttrView.written(name, Evaluator(self.group.parent, OriginKind.LITERAL, label).evaluate(node.expr),
+                                    node)
+        self._attrs[name] = view
+        return view
+
+    def attribute_names(self) -> list[str]:
+        return [a.name for a in self.block.body.attributes]
+
+
 class ModuleCall:
     def __init__(self, name: str, block: ast.Block, file: str, context: InstanceContext):
         self.name = name
@@ -1022,7 +1098,7 @@ class ModuleGroup:
         frame = assumptions.begin()
         try:
             contexts, self.unknown_reason = expand(self.parent, self.block, self.base_address)
-            config, unavailable, downloaded = self._load()
+            config, unavailable, unchecked = self._load()
         finally:
             self._expanding = False
             self.on_workspace = assumptions.end(frame)
@@ -1041,25 +1117,34 @@ class ModuleGroup:
             out[key] = ModuleInstance(self.parent.builder, config, address, self.parent,
                                       ModuleCall(self.name, self.block, self.file, ctx), call_path,
                                       self.parent.depth + 1, unavailable)
-        if unavailable:
+        if unavailable and not unchecked:
             self.parent.builder.notices.append(f"{self.base_address}: {unavailable}; its resources are not checked")
+        if call_path not in builder.module_calls:  # one per call path, made once (instances may be many)
+            builder.module_calls[call_path] = ModuleCallSubject(self, call_path, config, unchecked and unavailable)
         self._instances = out
         return out
 
     def _load(self) -> tuple[ModuleConfig | None, str, bool]:
+        """The called module's configuration, or why there is none; and whether that is because its code has not
+        been downloaded (or only a stale copy has), which MOD001 reports."""
         source_attr = self.block.attribute("source")
         builder = self.parent.builder
         if source_attr is None or not isinstance(source_attr.expr, ast.Template) or not source_attr.expr.is_literal:
-            return None, "module source must be a literal string", False
+            why = "its source must be a literal string" if source_attr is not None else "it has no source"
+            builder.report_call(self, f'module "{self.name}": {why}; terraform would reject this', source_attr)
+            return None, f"{why} (see the CONFIG finding)", False
         source = source_attr.expr.literal
         depth = builder.limits.module_depth
         if self.parent.depth + 1 > depth:
             return None, (f"modules are nested more than {depth} deep (limit module_depth; raise it with "
                           "--limit module_depth=N)"), False
-        if source.startswith(("./", "../")) and self.parent.config is not None:
+        parent_downloaded = self.parent.config is not None and self.parent.config.downloaded
+        if is_local(source) and self.parent.config is not None:
             directory = (self.parent.config.dir / source)
             if not directory.is_dir():
-                return None, f"module source {source} does not exist", False
+                builder.report_call(self, f'module "{self.name}": its source {source} is not a directory; terraform '
+                                          "would reject this", source_attr)
+                return None, f"module source {source} does not exist (see the CONFIG finding)", False
             refused = builder.tree.why_not_read_directory(directory)
             if refused:
                 return None, self._refused(f"module source {source} {refused}", source_attr), False
@@ -1068,17 +1153,24 @@ class ModuleGroup:
                 path = " -> ".join(cycle + [cycle[0]])
                 builder.report_call(self, f'module "{self.name}" calls itself: {path}; terraform would reject this')
                 return None, "it calls itself (see the CONFIG finding)", False
-            return builder.loader.module(directory, opentofu=builder.opentofu), "", False
+            # a local module of a downloaded module is part of that download: read, never edited
+            return builder.loader.module(directory, downloaded=parent_downloaded, opentofu=builder.opentofu), "", False
         call_path = (self.parent.call_path + "." if self.parent.call_path else "") + self.name
-        downloaded = builder.downloaded.get(call_path)
-        if downloaded is not None and downloaded.is_dir():
-            refused = builder.tree.why_not_read_directory(downloaded)
-            if refused:
-                return None, self._refused(f"its downloaded copy (.terraform/modules/modules.json) {refused}",
-                                           source_attr), False
-            return builder.loader.module(downloaded, downloaded=True, opentofu=builder.opentofu), "", True
-        return None, (f'module source "{source}" is not local and has not been downloaded '
-                      "(run terraform init so iaclint can read .terraform/modules)"), False
+        download = builder.downloaded.get(call_path)
+        what = describe_source(source, self.block)
+        if download is None or not download.dir.is_dir():
+            return None, f"module {what} has not been downloaded", True
+        refused = builder.tree.why_not_read_directory(download.dir)
+        if refused:
+            return None, self._refused(f"its downloaded copy (.terraform/modules/modules.json) {refused}",
+                                       source_attr), False
+        version = self.block.attribute("version")
+        constraint = version.expr.literal if version is not None and isinstance(version.expr, ast.Template) \
+            and version.expr.is_literal else None
+        stale = download_mismatch(source, constraint, download)
+        if stale:
+            return None, f"module {what}: {stale}, and is not used", True
+        return builder.loader.module(download.dir, downloaded=True, opentofu=builder.opentofu), "", False
 
     def _refused(self, why: str, node: ast.Node) -> str:
         """A module directory outside the tree: a CONFIG finding at the call, and the reason its values are
@@ -1121,8 +1213,8 @@ def _declared_sensitive(block: ast.Block) -> bool:
 
 
 def build_hcl_graph(root_dir: Path, inputs: VariableInputs, loader: ConfigLoader | None = None,
-                    limits: Limits = DEFAULT_LIMITS, opentofu: bool = False) -> Graph:
+                    limits: Limits = DEFAULT_LIMITS, opentofu: bool = False, work_dir: Path | None = None) -> Graph:
     """The graph of one root module; file functions and module sources stay inside the loader's tree (by
     default the git top level above the root module, else the root module's directory). ``opentofu``: read it
-    as OpenTofu does."""
-    return HclGraphBuilder(root_dir, inputs, loader, limits, opentofu).build()
+    as OpenTofu does; ``work_dir``: where `terraform init` ran (a Terragrunt unit's working copy)."""
+    return HclGraphBuilder(root_dir, inputs, loader, limits, opentofu, work_dir).build()

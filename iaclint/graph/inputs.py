@@ -50,6 +50,9 @@ class VariableInputs:
     files: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, SourceFile] = field(default_factory=dict)
+    # Terragrunt passes a unit's inputs as TF_VAR_ variables: names it sets are never "undeclared" notices
+    from_terragrunt: set[str] = field(default_factory=set)
+    unset_reason: str = ""  # why a variable given no value may still have one (a Terragrunt include not read)
     workspace: Workspace = field(default_factory=Workspace)
 
 

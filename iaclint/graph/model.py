@@ -175,6 +175,8 @@ class Graph:
     # absolute paths file(), templatefile(), fileexists() and fileset() resolved inside the repository (read
     # or not): a change to one of them changes what this root evaluates to
     files_read: set = field(default_factory=set)
+    module_calls: list = field(default_factory=list)  # the module blocks rules of mode `module` judge (MOD001)
+    downloaded_files: set = field(default_factory=set)  # files of downloaded modules: read, never edited
 
     def __post_init__(self) -> None:
         self.by_address: dict[str, Resource] = {r.address: r for r in self.resources}

@@ -36,6 +36,7 @@ from iaclint.graph.config import OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigLo
 from iaclint.graph.hcl import WILDCARD, build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
+from iaclint.graph.terragrunt import is_unit
 from iaclint.hcl import ast
 from iaclint.hcl.cache import ParseCache, read_private_file, read_regular, write_private_file
 from iaclint.run.discovery import LOCAL_SOURCE
@@ -379,6 +380,9 @@ def mark_new_resources(graph: Graph, root: Path, comparison: "BaseComparison",
     graph.notices.extend(n for n in comparison.notices if n not in graph.notices)  # why base/ is not used
     root_rel = comparison.relative(root)
     folders_at_base, doubt = base_roots(graph, root, root_rel, comparison, inputs.tree)
+    if is_unit(root):  # its base would have to be read with the base's inputs and source, which iaclint does not do
+        doubt = doubt or ("a Terragrunt unit: its resources at the base are not read, so whether it exists cannot "
+                          "be told")
     var_files, outside = base_var_files(inputs.var_files, comparison)
     existing: list[tuple[BaseRoot, Existing]] = []
     for base_root in folders_at_base:

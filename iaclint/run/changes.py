@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from iaclint.graph.config import OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, terraform_files
+from iaclint.graph.terragrunt import UNIT_FILE, is_unit
 from iaclint.run.discovery import ModuleTree, module_tree, project_root
 from iaclint.source import display_path
 from iaclint.tree import Tree, shown_as_found
@@ -50,6 +51,13 @@ def changed_file_targets(paths: list[str], options, tree: Tree) -> tuple[list, l
 
     def every_root() -> list[Path]:
         return [Path(display_path(r)) for r in project_tree().roots]
+
+    def terragrunt_units(path: Path) -> list[Path]:
+        """The units a Terragrunt file stands for: its own unit (terragrunt.hcl), else every unit of the project
+        (root.hcl, env.hcl: which units include or read it is not traced)."""
+        if path.name == UNIT_FILE and is_unit(path.parent):
+            return [Path(display_path(path.parent))]
+        return [r for r in every_root() if is_unit(r)]
 
     def affects_whole(directories: list[Path], why: str) -> None:
         for directory in directories:
@@ -90,6 +98,8 @@ def changed_file_targets(paths: list[str], options, tree: Tree) -> tuple[list, l
             for root in every_root():
                 affects_whole([root], f"the settings {shown} changed")
                 target(root).base_var_files = before
+        elif name.endswith(".hcl"):
+            affects_whole(terragrunt_units(path), f"{shown} changed (Terragrunt reads it)")
         else:
             maybe_read.append(path)
     for path in _deleted(options, notices):
@@ -113,6 +123,8 @@ def changed_file_targets(paths: list[str], options, tree: Tree) -> tuple[list, l
                     affects_whole(every_root(), f"the settings {shown} were deleted")
             except BaseError:
                 pass
+        elif name.endswith(".hcl") and name != LOCK_FILE:
+            affects_whole(terragrunt_units(path) + ([path.parent] if terraform_files(path.parent, None) else []), why)
         else:
             maybe_read.append(path)
     for path in maybe_read:

@@ -1,7 +1,7 @@
 """Find the root modules of a repository, and the roots a changed file affects.
 
 A repository often holds several root modules (infra/prod, infra/staging, examples/*) next to the
-local modules they call. A root is a directory with Terraform files that no other scanned directory
+local modules they call; a directory with a terragrunt.hcl is a root too (a Terragrunt unit). A root is a directory with Terraform files that no other scanned directory
 calls as a local module; a called module is checked through each caller, with the caller's inputs.
 Module calls are found with a cheap scan for `source = "./..."` (and `"source": "../..."` in JSON),
 so a pre-commit run on one file does not parse the whole repository to learn who calls it.
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from iaclint.errors import UsageError
 from iaclint.graph.config import terraform_files
+from iaclint.graph.terragrunt import UNIT_FILE
 from iaclint.source import display_path
 from iaclint.tree import Tree, repository_root, shown_as_found, tree_of
 
@@ -146,6 +147,9 @@ def module_tree(base: Path, skip: list[str] = (), tree: Tree | None = None) -> M
             subdirs.append(Path(os.path.realpath(path)))
         todo.extend(reversed(subdirs))  # depth first, in name order, as os.walk goes
         files = terraform_files(here, None)  # either tool's files: a .tofu-only directory holds configuration
+        unit = here / UNIT_FILE
+        if unit.is_file():  # a Terragrunt unit is a root; its local `terraform { source }` is a module it calls
+            files = files + [unit]
         if not files:
             continue
         found.directories.append(here)

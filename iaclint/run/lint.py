@@ -20,7 +20,8 @@ from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs, resolve_workspace
 from iaclint.graph.model import Graph
 from iaclint.graph.plan import PlanError
-from iaclint.model import Finding, Report, Severity
+from iaclint.graph.terragrunt import is_unit
+from iaclint.model import Finding, Report, Severity, Verdict, plural
 from iaclint.source import display_path
 from iaclint.tree import Tree
 
@@ -146,6 +147,16 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None,
             for root in _roots_of(path.parent, project_tree, options):
                 _add_file(modules, root, shown)
             continue
+        if name.endswith(".hcl") and name != ".terraform.lock.hcl":
+            # Terragrunt: a unit's own file stands for the unit; a file units include or read (root.hcl,
+            # env.hcl) for every unit of the project, as iaclint does not trace which of them read it
+            units = [path.parent] if name == "terragrunt.hcl" else \
+                [_shown_dir(r) for r in project_tree().roots if is_unit(r)]
+            for unit in units:
+                modules.setdefault(unit.resolve(), Target("module", unit)).only_files = None
+            if not units:
+                notices.append(f"{raw}: no Terragrunt unit (a directory with terragrunt.hcl) to check it through")
+            continue
         if name.endswith((".tfvars", ".tfvars.json")):
             directory = path.parent
             if terraform_files(directory, None):
@@ -251,7 +262,8 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     for number, target in enumerate(targets, start=1):
         if callable(options.progress):
             options.progress(number, len(targets), display_path(target.path) if target.text is None else "<stdin>")
-        if target.kind == "module" and target.only_files is None and not terraform_files(target.path, None):
+        if target.kind == "module" and target.only_files is None and not terraform_files(target.path, None) \
+                and not is_unit(target.path):
             where = "here" if not options.recursive else "here or below"
             errors.append(f"{display_path(target.path)}: no Terraform configuration files (.tf, .tf.json, or "
                           f"OpenTofu's .tofu, .tofu.json) {where}")
@@ -303,6 +315,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
                 f.root = display_path(target.path)
         findings.extend(target_findings)
         files.extend(f for f in graph.files_checked if f not in files)
+    findings = _one_per_module_call(findings, notices)
     findings.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id, f.address))
     report = Report(__version__, findings, files, all_rules(), options.threshold, options.fail_on_unknown)
     report.notices.extend(notices)
@@ -316,6 +329,45 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     report.base_ref = options.base
     report.since = options.since
     return LintRun(report, graphs, targets)
+
+
+def _one_per_module_call(findings: list[Finding], notices: list[str]) -> list[Finding]:
+    """A finding of a rule about module blocks (MOD001) once per block: a module called by several root modules is
+    one finding naming the others; and a notice counting them, which says what to do about them all at once."""
+    from iaclint.engine.rules import rule_by_id
+
+    kept: list[Finding] = []
+    first: dict[tuple, Finding] = {}
+    others: dict[tuple, list[str]] = {}
+    for finding in findings:
+        rule = rule_by_id(finding.rule_id)
+        if rule is None or rule.mode != "module":
+            kept.append(finding)
+            continue
+        where = (finding.rule_id, finding.location.file, finding.location.line, finding.location.column)
+        if where in first:
+            if finding.root and finding.root != first[where].root and finding.root not in others[where]:
+                others[where].append(finding.root)
+            continue
+        first[where] = finding
+        others[where] = []
+        kept.append(finding)
+    roots: set[str] = set()
+    for where, finding in first.items():
+        roots.add(finding.root)
+        roots.update(others[where])
+        if others[where]:
+            names = others[where]
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            finding.message += (f"; the same for {plural(len(names), 'other root module')} that "
+                                f"{'reaches' if len(names) == 1 else 'reach'} it: {shown}")
+    unchecked = [f for f in first.values() if f.verdict is not Verdict.PASS]
+    if len(unchecked) > 1:
+        notices.append(f"{plural(len(unchecked), 'module call')} in {plural(len(roots), 'root module')} are not "
+                       "checked because their code has not been downloaded (MOD001): `terraform get` in each root "
+                       "module (`terragrunt init` in each Terragrunt unit) makes them checkable, or --ignore MOD001 "
+                       "accepts them")
+    return kept
 
 
 def _problem_finding(path: str, why: str, options: LintOptions) -> Finding | None:
@@ -380,6 +432,8 @@ def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoade
 
         return load_plan_target(target, options)
     loader = loader or ConfigLoader(options.overlay, make_cache(options.cache), options.tree)
+    if is_unit(target.path):
+        return build_unit_graph(target, options, loader)
     opentofu, reading = opentofu_reading(target.path, options.opentofu, loader.confinement(target.path))
     workspace = resolve_workspace(target.path, options.workspace, options.environ, loader.tree,
                                   options.default_workspace, "the settings' workspace")
@@ -388,6 +442,44 @@ def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoade
     graph = build_hcl_graph(target.path, inputs, loader, options.limits, opentofu)
     if reading:
         graph.notices.insert(0, reading)
+    return graph
+
+
+def build_unit_graph(target: Target, options: LintOptions, loader: ConfigLoader) -> Graph:
+    """A Terragrunt unit: its terraform source as the root module, its inputs as the variables Terragrunt sets
+    (TF_VAR_: below every tfvars file, --var-file and --var; above the environment's own TF_VAR_)."""
+    from iaclint.eval.values import OriginKind
+    from iaclint.graph.model import Diagnostic
+    from iaclint.graph.terragrunt import UnitSourceSubject, read_unit, unit_code, unit_config
+
+    tree = loader.confinement(target.path)
+    unit = read_unit(target.path, loader, tree)
+    code = unit_code(unit, tree)
+    unit_config(loader, unit, code)  # the unit's root module, kept as its directory's
+    workspace = resolve_workspace(target.path, options.workspace, options.environ, loader.tree,
+                                  options.default_workspace, "the settings' workspace")
+    inputs = collect_inputs(target.path, target_var_files(target, options, loader), options.cli_vars,
+                            options.environ, options.overlay, loader.tree, workspace)
+    for name, value in unit.inputs.items():
+        earlier = inputs.values.get(name)
+        if earlier is None or getattr(earlier.origin, "kind", None) is OriginKind.ENV_VAR:
+            inputs.values[name] = value
+    inputs.from_terragrunt = set(unit.inputs)
+    inputs.unset_reason = unit.inputs_unknown
+    graph = build_hcl_graph(target.path, inputs, loader, options.limits, work_dir=code.work_dir)
+    graph.diagnostics.extend(unit.diagnostics)
+    graph.files_checked[:0] = unit.files
+    if code.problem and unit.source_node is not None:
+        source = loader.sources.get(unit.source_file.shown)
+        line, col = source.line_col(unit.source_node[0].start) if source else (1, 1)
+        graph.diagnostics.append(Diagnostic(unit.source_file.shown, line, col, code.problem, rule_id="CONFIG"))
+    if code.unchecked:
+        graph.module_calls.append(UnitSourceSubject(unit, code.unchecked))
+    for call in graph.module_calls:
+        call.download_command = "`terragrunt init`"
+    if unit.source is None and not terraform_files(target.path):
+        graph.notices.append(f"{display_path(target.path)}: {unit.file.shown} has no terraform source and the "
+                             "directory no .tf files: nothing to check")
     return graph
 
 
