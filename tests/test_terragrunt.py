@@ -243,7 +243,8 @@ def test_the_hook_maps_a_staged_terragrunt_file_to_its_units(tmp_path):
     report = json.loads(proc.stdout)
     failing = [f for f in report["findings"] if f["rule_id"] == "RDS002" and f["verdict"] == "fail"]
     assert sorted(f["root"] for f in failing) == ["live/db", "live/other"]
-    assert all(f["fix"] is None or not f["fix"]["safe"] for f in failing), failing
+    assert failing[0]["fix"] and all(f["fix"]["applicability"] == "unsafe" for f in failing), failing
+    assert "Terragrunt unit" in json.dumps(failing)
     git("reset", "-q", "--hard", cwd=tmp_path)
     git("rm", "-q", "live/other/terragrunt.hcl", cwd=tmp_path)  # a deletion is never passed by pre-commit
     proc = iaclint("check", "--base", "HEAD", "--staged", cwd=tmp_path)

@@ -201,8 +201,14 @@ class ConfigLoader:
         except OSError as exc:
             config.diagnostics.append(Diagnostic(config.display_dir, 1, 1, f"cannot read the module directory: "
                                                  f"{exc.strerror or exc}; nothing in it is checked", rule_id="CONFIG"))
+        self._read_files(config, terraform_files(directory, opentofu))
+        return config
+
+    def _read_files(self, config: ModuleConfig, paths: list[Path]) -> None:
+        """Parse and index a module's files; override files (last in ``paths``) merged once every other file is
+        read, in lexical order, as Terraform merges them."""
         overrides: list[tuple[str, ast.Body]] = []
-        for path in terraform_files(directory, opentofu):
+        for path in paths:
             shown, body = self.parse_file(path)
             config.files.append(shown)
             if path.name.endswith(".json"):
@@ -211,13 +217,12 @@ class ConfigLoader:
                 config.diagnostics.append(body)
                 continue
             if is_override_name(path.name):
-                overrides.append((shown, body))  # merged once every other file is read, in lexical order
+                overrides.append((shown, body))
             else:
                 self._index(config, shown, body)
         for shown, body in overrides:
             apply_override_file(config, shown, body, lambda file, node, message: config.diagnostics.append(
                 self._diagnostic(file, node, message)))
-        return config
 
     def _diagnostic(self, file: str, node: ast.Node, message: str) -> Diagnostic:
         source = self.sources.get(file)
@@ -228,18 +233,10 @@ class ConfigLoader:
         """A module made of files from several directories, kept as ``directory``'s: a Terragrunt unit, whose
         working directory is its `terraform { source }` (``module_dir``, where its local calls resolve from) with
         the unit's own .tf files copied over it."""
-        key = directory.resolve()
+        key = (directory.resolve(), False)  # what module(directory) finds: the unit's root module
         config = ModuleConfig(module_dir, display_path(module_dir), downloaded=downloaded)
         self._modules[key] = config
-        for path in sorted(files, key=lambda p: (_is_override(p), p.name)):
-            shown, body = self.parse_file(path)
-            config.files.append(shown)
-            if path.name.endswith(".json"):
-                config.json_files.add(shown)
-            if isinstance(body, Diagnostic):
-                config.diagnostics.append(body)
-                continue
-            self._index(config, shown, body)
+        self._read_files(config, sorted(files, key=lambda p: (is_override_name(p.name), p.name)))
         return config
 
     def _index(self, config: ModuleConfig, file: str, body: ast.Body) -> None:
