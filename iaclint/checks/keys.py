@@ -66,7 +66,11 @@ def _classify_alternatives(choice: Alternatives, graph: Graph, depth: int) -> Ke
     described = " or ".join(dict.fromkeys(c.reason for c in classes))
     if len(kinds) == 1 and KeyKind.UNKNOWN not in kinds:
         kind = classes[0].kind
-        return KeyClass(kind, f"{described}, whichever way the condition goes", classes[0].key_resource)
+        keys = {id(c.key_resource) for c in classes}
+        # the key itself only when every branch names the same one: a key policy read from one branch's key
+        # would decide for a key the other branch may pick
+        key = classes[0].key_resource if len(keys) == 1 else None
+        return KeyClass(kind, f"{described}, whichever way the condition goes", key)
     return KeyClass(KeyKind.UNKNOWN, f"it depends on a condition that is unknown ({choice.condition}): {described}")
 
 
