@@ -144,3 +144,24 @@ def test_an_sqs_queue_with_nothing_set_passes_sqs001_and_fails_sqs002(tmp_path):
     report = run([_module(tmp_path, 'resource "aws_sqs_queue" "q" {\n  name = "q"\n}\n')], select={"SQS001", "SQS002"})
     assert [(f.rule_id, f.verdict) for f in report.findings] == [("SQS002", Verdict.FAIL)]
     assert "encrypted with SSE-SQS" in report.findings[0].message
+
+
+def test_an_unknown_gate_says_cannot_tell_once(tmp_path):
+    """A queue whose key comes from a module that was not downloaded, and whose SSE-SQS flag depends on it:
+    SQS002's gate cannot be decided, and the message says so without repeating "cannot tell"."""
+    root = _module(tmp_path, '''
+module "keys" {
+  source = "example-org/keys/aws"
+}
+
+resource "aws_sqs_queue" "orders" {
+  name                    = "orders"
+  kms_master_key_id       = module.keys.key_id
+  sqs_managed_sse_enabled = module.keys.key_id != null ? null : true
+}
+''')
+    report = run([root], select={"SQS002"})
+    [finding] = report.findings
+    assert finding.verdict is Verdict.UNKNOWN
+    assert "cannot tell whether this applies" in finding.message
+    assert "cannot tell, cannot tell" not in finding.message

@@ -149,7 +149,10 @@ def make_finding(rule: Rule, resource: Resource, result: CheckResult, graph: Gra
     location = graph.location(span) if span is not None else graph.location(Span(graph.root_dir, 0, 0))
     related = _related(resource, subject, result, graph)
     if result.verdict is Verdict.UNKNOWN:
-        message = f"{rule.title}: cannot tell, {result.reason}"
+        # A reason that already says what cannot be told ("cannot tell whether this applies: ...") is not
+        # prefixed a second time.
+        lead = "" if result.reason.startswith("cannot tell") else "cannot tell, "
+        message = f"{rule.title}: {lead}{result.reason}"
     else:
         message = f"{rule.message}: {result.reason}"
     origin_note = _origin_note(result.value, subject, graph)
