@@ -165,3 +165,46 @@ resource "aws_sqs_queue" "orders" {
     assert finding.verdict is Verdict.UNKNOWN
     assert "cannot tell whether this applies" in finding.message
     assert "cannot tell, cannot tell" not in finding.message
+
+
+def test_a_key_picked_by_an_unknown_condition_is_judged_on_every_branch(tmp_path):
+    """`var.x ? a : b` with no value for var.x: customer managed only when both branches are, AWS managed
+    when both are, unknown (with both branches named) otherwise."""
+    from iaclint.checks.keys import KeyKind, classify_key
+
+    graph = graph_of(tmp_path, '''
+variable "pick" {
+  type = bool
+}
+
+resource "aws_kms_key" "a" {}
+
+resource "aws_kms_key" "b" {}
+
+resource "aws_sqs_queue" "mixed" {
+  kms_master_key_id = var.pick ? aws_kms_key.a.arn : "alias/aws/sqs"
+}
+
+resource "aws_sqs_queue" "both_customer" {
+  kms_master_key_id = var.pick ? aws_kms_key.a.arn : aws_kms_key.b.arn
+}
+
+resource "aws_sqs_queue" "both_aws" {
+  kms_master_key_id = var.pick ? "alias/aws/sqs" : "arn:aws:kms:eu-west-1:111122223333:alias/aws/sqs"
+}
+
+resource "aws_sqs_queue" "maybe_none" {
+  kms_master_key_id = var.pick ? aws_kms_key.a.arn : null
+}
+''')
+
+    def kind(address):
+        return classify_key(graph.resource(address).attr("kms_master_key_id"), graph)
+
+    mixed = kind("aws_sqs_queue.mixed")
+    assert mixed.kind is KeyKind.UNKNOWN
+    assert "aws_kms_key.a" in mixed.reason and "alias/aws/sqs" in mixed.reason
+    both = kind("aws_sqs_queue.both_customer")
+    assert both.kind is KeyKind.CUSTOMER_MANAGED and both.key_resource is None  # two different keys
+    assert kind("aws_sqs_queue.both_aws").kind is KeyKind.AWS_MANAGED
+    assert kind("aws_sqs_queue.maybe_none").kind is KeyKind.UNKNOWN

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from iaclint.eval.values import PartialString, Value, render
+from iaclint.eval.values import Choices, PartialString, Value, render
 from iaclint.graph.model import AttrView, Graph, Resource
 
 CMK_RESOURCE_TYPES = {"aws_kms_key", "aws_kms_replica_key", "aws_kms_external_key", "aws_kms_replica_external_key"}
@@ -52,7 +52,22 @@ def classify_key(source: AttrView | Value | None, graph: Graph, _depth: int = 0)
         if isinstance(value.raw, str):
             return classify_key_text(value.raw)
         return KeyClass(KeyKind.UNKNOWN, f"{render(value)} is not a KMS key reference")
+    if isinstance(value.raw, Choices) and _depth < 4:
+        return _classify_choices(value, graph, _depth)
     return _classify_by_reference(value, graph, _depth)
+
+
+def _classify_choices(value: Value, graph: Graph, depth: int) -> KeyClass:
+    """A conditional whose condition is unknown: the key is of one kind only when every branch is."""
+    branches = [classify_key(choice, graph, depth + 1) for choice in value.raw.values]
+    kinds = {branch.kind for branch in branches}
+    if len(kinds) == 1 and KeyKind.UNKNOWN not in kinds:
+        resources = {id(branch.key_resource): branch.key_resource for branch in branches}
+        resource = next(iter(resources.values())) if len(resources) == 1 else None
+        reasons = " or ".join(dict.fromkeys(branch.reason for branch in branches))
+        return KeyClass(branches[0].kind, f"{reasons} (whichever way an unknown condition goes)", resource)
+    shown = "; ".join(f"{side}: {branch.reason}" for side, branch in zip(("if true", "if false"), branches))
+    return KeyClass(KeyKind.UNKNOWN, f"{value.unknown} ({shown})")
 
 
 # Values some key arguments accept for the AWS owned key (QLDB and Aurora DSQL `AWS_OWNED_KMS_KEY`; the

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from iaclint.eval.convert import EvalError, checked_number, to_bool, to_index, to_number, to_string
 from iaclint.eval.limits import Budget, LimitReached
-from iaclint.eval.values import (ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render, stronger_mark,
-                                 type_name)
+from iaclint.eval.values import (Choices, ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render,
+                                 stronger_mark, type_name)
 from iaclint.hcl import ast
 
 BUILTIN_ROOTS = {"var", "local", "module", "data", "each", "count", "path", "terraform", "self"}
@@ -314,7 +314,7 @@ class Evaluator:
             b = self.eval(expr.false_expr)
             if a.wholly_known() and b.wholly_known() and a.to_python() == b.to_python():
                 return Value(a.raw, None, self._expr_origin(expr), (), a.all_refs() | b.all_refs())
-            return Value(None, f"depends on a condition that is unknown: {cond.unknown}",
+            return Value(Choices((a, b)), f"depends on a condition that is unknown: {cond.unknown}",
                          self._expr_origin(expr), (), cond.refs | a.all_refs() | b.all_refs())
         flag = to_bool(cond, expr.condition)
         chosen = self.eval(expr.true_expr if flag else expr.false_expr)

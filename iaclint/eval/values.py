@@ -225,6 +225,20 @@ class PartialString:
         return "\x00".join(p if p is not None else "" for p in self.parts)
 
 
+class Choices:
+    """The values a conditional whose condition is unknown can take (`var.x ? a : b`).
+
+    Kept as the raw of the unknown Value, as PartialString is, so a check can judge every branch: a key
+    argument that is a customer managed key in one branch and the AWS managed key in the other is unknown,
+    not customer managed because one branch names an aws_kms_key.
+    """
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: tuple["Value", ...]):
+        self.values = values
+
+
 class ObjectRef:
     """A resource instance used as a value: its attributes are looked up when accessed."""
 
