@@ -157,7 +157,7 @@ module "keys" {
 resource "aws_sqs_queue" "orders" {
   name                    = "orders"
   kms_master_key_id       = module.keys.key_id
-  sqs_managed_sse_enabled = module.keys.key_id != null ? null : true
+  sqs_managed_sse_enabled = module.keys.key_id != null ? false : true
 }
 ''')
     report = run([root], select={"SQS002"})

@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from iaclint.eval.values import Value, render
+from iaclint.eval.values import Choices, Value, render
 from iaclint.graph.model import AttrView, Graph, Resource
 from iaclint.model import Span
 
@@ -120,6 +120,10 @@ def _view_condition(cond: dict[str, Any], view: AttrView, name: str, leaf, resou
                     graph: Graph) -> Outcome:
     """One argument (of the resource, or of one block a path reaches) against the condition."""
     value = view.value if view.is_set else None
+    if value is not None and isinstance(value.raw, Choices) and not value.known and "key" not in cond:
+        decided = _every_choice(cond, view, name, resource, graph)
+        if decided is not None:
+            return decided
     null_value = view.value if view.present and view.value is not None and view.value.is_null else None
     if leaf is not None:
         unset = leaf.unset
@@ -195,6 +199,21 @@ def _view_condition(cond: dict[str, Any], view: AttrView, name: str, leaf, resou
     if "version_at_least" in cond:
         return _version_at_least(value, cond["version_at_least"], subject, name, used_default)
     return Outcome(None, f"condition on {name} has no test", name, value)
+
+
+def _every_choice(cond: dict[str, Any], view: AttrView, name: str, resource: Resource,
+                  graph: Graph) -> Outcome | None:
+    """A conditional whose condition is unknown (`var.key != null ? null : var.flag`) decides the condition
+    when every branch gives the same verdict; None when they differ or one is unknown. (A key condition
+    classifies the branches itself: classify_key.)"""
+    value = view.value
+    outcomes = [_view_condition(cond, AttrView(view.name, True, choice, view.span, view.value_span), name, None,
+                                resource, graph) for choice in value.raw.values]
+    states = {outcome.state for outcome in outcomes}
+    if len(states) != 1 or None in states:
+        return None
+    reasons = " or ".join(dict.fromkeys(outcome.reason for outcome in outcomes))
+    return Outcome(states.pop(), f"{reasons}, whichever way its condition goes ({value.unknown})", name, value)
 
 
 _NO_DEFAULT = object()
