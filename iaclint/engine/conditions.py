@@ -29,6 +29,9 @@ endpoint configuration's `kms_key_arn`, a notebook's `kms_key_id`); it holds for
 is written outside any `not`.
 
 Booleans compare leniently: true matches "true" (provider v6 types some flags as strings).
+
+An argument set by a conditional whose condition is unknown (`var.key != null ? null : true`) is judged on
+each branch: the verdict they agree on, else unknown.
 """
 
 from __future__ import annotations
