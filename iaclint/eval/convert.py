@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
+from fractions import Fraction
 
 from iaclint.eval.values import Value, render, type_name
 from iaclint.hcl import ast
+from iaclint.hcl.literals import number_from_text
 
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")  # what tonumber() accepts
 MAX_INT_BITS = 1024  # larger integers are beyond what iaclint computes with (Terraform keeps 512-bit floats)
@@ -20,6 +23,85 @@ class EvalError(Exception):
     def __init__(self, message: str, node: ast.Node | None = None):
         super().__init__(message)
         self.node = node
+
+
+class Inexact(Exception):
+    """A number Terraform computes with 512-bit binary floats whose digits a Python float does not hold (1/3,
+    0.1 + 0.2): the value is unknown, never a different one. Not an error: try() and can() do not see it."""
+
+
+TERRAFORM_BITS = 512  # Terraform's numbers are big.Float with a 512-bit mantissa
+
+
+def exact_value(number: int | float) -> Fraction:
+    """The rational a number stands for: an integer, or the decimal a float prints as."""
+    return Fraction(number) if isinstance(number, int) else Fraction(Decimal(repr(number)))
+
+
+def is_binary_exact(value: Fraction) -> bool:
+    """Terraform holds it without rounding: a dyadic rational (denominator a power of two) of at most 512 bits."""
+    d = value.denominator
+    return d & (d - 1) == 0 and abs(value.numerator).bit_length() <= TERRAFORM_BITS and d.bit_length() <= 1100
+
+
+def from_exact(value: Fraction, what: str) -> int | float:
+    """The number iaclint computes with for an exact result, when Terraform's 512-bit result is exactly it and a
+    float prints it with Terraform's digits; else Inexact."""
+    if value.denominator == 1:
+        if abs(value.numerator).bit_length() > TERRAFORM_BITS:
+            raise Inexact(f"{what} is too large: an integer of more than {TERRAFORM_BITS} bits, which Terraform rounds")
+        return int(value.numerator)
+    if is_binary_exact(value):
+        as_float = float(value)
+        if Fraction(as_float) == value and Fraction(Decimal(repr(as_float))) == value:
+            return as_float
+    raise Inexact(f"{what} is a fraction Terraform computes with 512-bit binary precision, whose digits iaclint "
+                  "does not reproduce")
+
+
+def arithmetic(op: str, a: int | float, b: int | float) -> int | float:
+    """+ - * / % as Terraform computes them: exactly for integers and binary fractions, % with the sign of the
+    dividend (Go's truncated division), and Inexact where Terraform's 512-bit rounding decides the digits."""
+    what = f"the result of {op}"
+    if isinstance(a, int) and isinstance(b, int) and op in "+-*":
+        result = a + b if op == "+" else a - b if op == "-" else a * b
+        return from_exact(Fraction(result), what)
+    x, y = exact_value(a), exact_value(b)
+    if not (is_binary_exact(x) and is_binary_exact(y)):
+        if y == 0 and op in "/%":
+            raise ZeroDivisionError
+        raise Inexact(f"{what} on a decimal fraction ({_plain(a if not is_binary_exact(x) else b)}) is computed "
+                      "by Terraform with 512-bit binary precision, whose digits iaclint does not reproduce")
+    if op == "+":
+        return from_exact(x + y, what)
+    if op == "-":
+        return from_exact(x - y, what)
+    if op == "*":
+        return from_exact(x * y, what)
+    if y == 0:
+        raise ZeroDivisionError
+    quotient = x / y
+    if op == "/":
+        return from_exact(quotient, what)
+    if not is_binary_exact(quotient) and quotient.denominator != 1:
+        raise Inexact(f"{what}: Terraform rounds the quotient to 512 bits before taking the remainder")
+    truncated = quotient.numerator // quotient.denominator if quotient >= 0 else \
+        -((-quotient.numerator) // quotient.denominator)
+    return from_exact(x - y * truncated, what)
+
+
+def _plain(number: int | float) -> str:
+    return number_text(number)
+
+
+def number_text(number: int | float) -> str:
+    """A number as Terraform writes it in a string: all its digits, never an exponent (0.000015, 1e21 written
+    out)."""
+    if isinstance(number, int):
+        return str(number)
+    if number.is_integer():
+        return str(int(number))
+    return format(Decimal(repr(number)), "f")
 
 
 def to_bool(value: Value, node: ast.Node | None = None) -> bool:
@@ -41,9 +123,7 @@ def to_number(value: Value, node: ast.Node | None = None) -> int | float:
         text = raw.strip()
         if len(text) > 400 or not _NUMBER.fullmatch(text):
             raise EvalError(f"a number is required, got {render(value)}", node)
-        if "." not in text and "e" not in text.lower():
-            return checked_number(int(text), node)
-        return checked_number(float(text), node)
+        return checked_number(number_from_text(text), node)
     raise EvalError(f"a number is required, got {render(value)}", node)
 
 
@@ -70,10 +150,8 @@ def to_string(value: Value, node: ast.Node | None = None) -> str:
     raw = value.raw
     if isinstance(raw, bool):
         return "true" if raw else "false"
-    if isinstance(raw, int):
-        return str(raw)
-    if isinstance(raw, float):
-        return str(int(raw)) if raw.is_integer() else repr(raw)
+    if isinstance(raw, (int, float)):
+        return number_text(raw)
     if isinstance(raw, str):
         return raw
     if raw is None:

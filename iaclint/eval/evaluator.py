@@ -11,7 +11,8 @@ import math
 import os
 from typing import Any, Protocol
 
-from iaclint.eval.convert import EvalError, checked_number, to_bool, to_index, to_number, to_string
+from iaclint.eval.convert import (EvalError, Inexact, arithmetic, checked_number, to_bool, to_index, to_number,
+                                  to_string)
 from iaclint.eval.limits import Budget, LimitReached
 from iaclint.eval.values import (ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render, stronger_mark,
                                  type_name)
@@ -93,6 +94,8 @@ class Evaluator:
             note = getattr(self.context, "note_limit", None)
             if note is not None:
                 note(str(exc))
+            return Value.unknown_because(str(exc), origin=self._expr_origin(expr))
+        except Inexact as exc:
             return Value.unknown_because(str(exc), origin=self._expr_origin(expr))
         except RecursionError:
             return Value.unknown_because("expression nested too deeply to evaluate")
@@ -362,28 +365,14 @@ class Evaluator:
         if op in ("<", ">", "<=", ">="):
             result = a < b if op == "<" else a > b if op == ">" else a <= b if op == "<=" else a >= b
             return self.derived(expr, result, [left, right])
-        if op == "+":
-            result: Any = a + b
-        elif op == "-":
-            result = a - b
-        elif op == "*":
-            result = a * b
-        elif op in ("/", "%"):
-            if b == 0:
-                raise EvalError("division by zero", expr)
-            if op == "%":
-                result = a % b
-            elif isinstance(a, int) and isinstance(b, int) and a % b == 0:
-                result = a // b
-            else:
-                try:
-                    result = a / b
-                except OverflowError:
-                    raise EvalError("the quotient is too large for iaclint to compute with", expr) from None
-                if result.is_integer() and abs(result) < 2 ** 53:
-                    result = int(result)
-        else:
+        if op not in ("+", "-", "*", "/", "%"):
             raise EvalError(f"unknown operator {op}", expr)
+        try:
+            result = arithmetic(op, a, b)
+        except ZeroDivisionError:
+            raise EvalError("division by zero", expr) from None
+        except Inexact as exc:
+            return Value(None, str(exc), self._expr_origin(expr), (), left.all_refs() | right.all_refs())
         return self.number(expr, result, [left, right])
 
     def e_call(self, expr: ast.Call) -> Value:

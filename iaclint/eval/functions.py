@@ -14,10 +14,13 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Callable, Protocol
 
 from iaclint.eval import regex as regexes
-from iaclint.eval.convert import EvalError, checked_number, to_bool, to_index, to_number, to_string
+from iaclint.eval.convert import (EvalError, Inexact, checked_number, exact_value, is_binary_exact, number_text,
+                                  to_bool, to_index, to_number, to_string)
 from iaclint.eval.files import Refused
 from iaclint.eval.limits import LimitReached, Limits
 from iaclint.eval.values import (SENSITIVE, PartialString, SetList, Value, from_python, render, stronger_mark,
@@ -71,7 +74,7 @@ def call_function(ev: Evaluator, call: ast.Call) -> Value:
         args = args[:-1] + [item.marked(last.mark) for item in last.raw]
     try:
         result = impl(ev, call, args)
-    except regexes.Unsafe as exc:
+    except (regexes.Unsafe, Inexact) as exc:
         return Value(None, str(exc), ev._expr_origin(call), (), _refs(args))
     mark = None
     for arg in args:  # Terraform's rule: what a function makes of a marked argument is marked
@@ -122,7 +125,7 @@ def pure(fn: Callable[..., object], min_args: int = 0, max_args: int | None = No
         plain = [a.to_python() for a in args]
         try:
             result = fn(*plain, limits=ev.limits) if takes_limits else fn(*plain)
-        except (EvalError, LimitReached, regexes.Unsafe):
+        except (EvalError, LimitReached, regexes.Unsafe, Inexact):
             raise
         except (TypeError, ValueError, LookupError, ArithmeticError, AttributeError) as exc:
             raise EvalError(f"{call.name}(): {_short(exc)}", call) from None
@@ -435,10 +438,12 @@ def _format_one(flags: str, width: str, precision: str, verb: str, value: object
             text = "true" if value else "false"
         elif isinstance(value, str):
             text = value
-        elif verb == "v" or isinstance(value, (list, dict)):
+        elif isinstance(value, (list, dict)):
             text = _jsonencode(value, limits=limits)
         elif value is None:
             raise ValueError("null cannot be formatted")
+        elif verb == "v":
+            text = _go_shortest_g(_number(value))
         else:
             text = _number_text(value)
         return (spec + "s") % text
@@ -450,7 +455,7 @@ def _format_one(flags: str, width: str, precision: str, verb: str, value: object
             number = int(number)
         return (spec + "d") % number
     if verb in "fFeEgG":
-        return (spec + verb) % float(_number(value))
+        return _format_float(spec, verb, _number(value), precision)
     if verb == "q":
         return json.dumps(value if isinstance(value, str) else _number_text(_number(value)), ensure_ascii=False)
     if verb == "t":
@@ -477,12 +482,85 @@ def _number_text(value: object) -> str:
     return to_string(Value(value))
 
 
+def _go_shortest_g(number: int | float) -> str:
+    """%v of a number: Go's %g with the shortest digits (1.5e-05, 1e+21, 0.25)."""
+    digits = Decimal(number_text(number)).normalize()
+    sign, mantissa, exponent = digits.as_tuple()
+    if not any(mantissa):
+        return "0"
+    exp = len(mantissa) + exponent - 1  # the power of ten of the first digit
+    if -4 <= exp < 6:  # Go's rule for the shortest digits: an exponent outside it is written as one
+        return number_text(number)
+    text = "".join(map(str, mantissa))
+    body = text[0] + ("." + text[1:] if len(text) > 1 else "")
+    return ("-" if sign else "") + body + "e" + ("-" if exp < 0 else "+") + f"{abs(exp):02d}"
+
+
+def _format_float(spec: str, verb: str, number: int | float, precision: str | None) -> str:
+    """%f, %e, %g of a number. Terraform rounds its 512-bit value: a decimal fraction that is not a binary one
+    (0.1) rounds like the decimal it was written as, unless it is exactly halfway, where the 512-bit
+    approximation decides the direction."""
+    exact = exact_value(number)
+    if is_binary_exact(exact):
+        return (spec + verb) % (float(number) if not isinstance(number, int) else number)
+    if verb not in "fF":
+        raise Inexact(f"format %{verb} of the decimal fraction {number_text(number)}: Terraform rounds its 512-bit "
+                      "approximation, whose digits iaclint does not reproduce")
+    places = int(precision) if precision is not None else 6
+    decimal = Decimal(repr(number))
+    quantum = Decimal(1).scaleb(-places)
+    if (decimal / quantum) % 1 == Decimal("0.5"):
+        raise Inexact(f"format %{verb} of {number_text(number)} is halfway between two roundings; Terraform's "
+                      "512-bit approximation decides which")
+    if "0" in spec.split(".")[0][1:].rstrip("0123456789"):
+        raise Inexact(f"format %{verb} with zero padding of the decimal fraction {number_text(number)}")
+    rounded = decimal.quantize(quantum, rounding=ROUND_HALF_EVEN)
+    return (spec.split(".")[0] + "s") % format(rounded, "f")
+
+
 def _jsonencode(value: object, limits: Limits) -> str:
+    """As Terraform writes JSON (Go's encoding): object keys in order, numbers with all their digits and no
+    exponent, and <, >, &, U+2028 and U+2029 escaped."""
     _check_text_size(value, limits, "jsonencode()")
+    out: list[str] = []
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        _json_into(value, out)
     except RecursionError:
         raise ValueError("the value is nested too deeply") from None
+    return "".join(out)
+
+
+_GO_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                                  "\u2029": "\\u2029"})
+
+
+def _json_into(value: object, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True or value is False:
+        out.append("true" if value else "false")
+    elif isinstance(value, (int, float)):
+        out.append(number_text(value))
+    elif isinstance(value, str):
+        out.append(json.dumps(value, ensure_ascii=False).translate(_GO_JSON_ESCAPES))
+    elif isinstance(value, list):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _json_into(item, out)
+        out.append("]")
+    elif isinstance(value, dict):
+        out.append("{")
+        for i, key in enumerate(sorted(value)):
+            if i:
+                out.append(",")
+            out.append(json.dumps(key, ensure_ascii=False).translate(_GO_JSON_ESCAPES))
+            out.append(":")
+            _json_into(value[key], out)
+        out.append("}")
+    else:
+        raise ValueError(f"cannot encode {type(value).__name__} as JSON")
 
 
 def _check_text_size(value: object, limits: Limits, what: str) -> None:
@@ -654,9 +732,46 @@ def _reverse(items: list) -> list:
 
 
 def _sort(items: list) -> list:
-    if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+    """Terraform sorts strings: numbers and bools in the list are converted to strings first (sort([10, 9])
+    is ["10", "9"])."""
+    if not isinstance(items, list) or not all(isinstance(x, (str, int, float)) for x in items):
         raise ValueError("sort() needs a list of strings")
-    return sorted(items)
+    return sorted(x if isinstance(x, str) else to_string(Value(x)) for x in items)
+
+
+def _simple_case(text: str, change: Callable[[str], str]) -> str:
+    """Go's case mapping, one character to one character: "ß" stays "ß" (Python's full mapping makes "SS")."""
+    if text.isascii():
+        return change(text)
+    out = []
+    for char in text:
+        changed = change(char)
+        out.append(changed if len(changed) == 1 else char)
+    return "".join(out)
+
+
+def _go_title(text: str) -> str:
+    """Go's strings.Title, which Terraform's title() is: a letter after a separator is made title case, where
+    letters, digits, "_" and marks are not separators ("hello_world it's" -> "Hello_world It'S")."""
+    out = []
+    previous = " "
+    for char in text:
+        if _go_separator(previous):
+            changed = char.title() if len(char.title()) == 1 else char
+            out.append(changed)
+        else:
+            out.append(char)
+        previous = char
+    return "".join(out)
+
+
+def _go_separator(char: str) -> bool:
+    if char.isascii():
+        return not (char.isalnum() or char == "_")
+    category = unicodedata.category(char)
+    if category[0] in "LNM":
+        return False
+    return char.isspace()
 
 
 def _string_fn(fn: Callable[..., object]) -> Callable[..., object]:
@@ -825,9 +940,9 @@ FUNCTIONS: dict[str, Impl] = {
     "fileset": f_fileset,
     "templatefile": f_templatefile,
     "formatdate": f_formatdate,
-    "lower": pure(_string_fn(lambda s: s.lower()), 1, 1),
-    "upper": pure(_string_fn(lambda s: s.upper()), 1, 1),
-    "title": pure(_string_fn(lambda s: s.title()), 1, 1),
+    "lower": pure(_string_fn(lambda s: _simple_case(s, str.lower)), 1, 1),
+    "upper": pure(_string_fn(lambda s: _simple_case(s, str.upper)), 1, 1),
+    "title": pure(_string_fn(_go_title), 1, 1),
     "trimspace": pure(_string_fn(lambda s: s.strip()), 1, 1),
     "trim": pure(_string_fn(lambda s, c: s.strip(c)), 2, 2),
     "trimprefix": pure(_string_fn(lambda s, p: s[len(p):] if s.startswith(p) else s), 2, 2),

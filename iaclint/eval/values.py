@@ -8,6 +8,7 @@ still tells us it is an ``aws_kms_key`` of this configuration.
 
 from __future__ import annotations
 
+import unicodedata
 from enum import Enum
 from typing import Any, Callable, Iterable
 
@@ -86,6 +87,9 @@ class Value:
     def __init__(self, raw: Any = None, unknown: str | None = None, origin: Origin | None = None,
                  via: tuple[Origin, ...] = (), refs: frozenset[str] = frozenset(), mark: str | None = None,
                  size: int = 0):
+        if isinstance(raw, str) and not raw.isascii() and not unicodedata.is_normalized("NFC", raw):
+            # Terraform's strings are always in Unicode normal form C (cty.StringVal normalises every one)
+            raw = unicodedata.normalize("NFC", raw)
         self.raw = raw
         self.unknown = unknown
         self.origin = origin
