@@ -6,12 +6,14 @@ importing the evaluator (and so without an import cycle between it and the funct
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import unicodedata
 from decimal import Decimal
 from fractions import Fraction
 
-from iaclint.eval.values import Value, render, type_name
+from iaclint.eval.values import SetList, Value, render, type_name
 from iaclint.hcl import ast
 from iaclint.hcl.literals import number_from_text
 
@@ -102,6 +104,70 @@ def number_text(number: int | float) -> str:
     if number.is_integer():
         return str(int(number))
     return format(Decimal(repr(number)), "f")
+
+
+def as_set(items: list[Value]) -> SetList:
+    """The set Terraform makes of ``items``: equal elements once, and in Terraform's order where it is one
+    iaclint can reproduce (strings by code point, numbers by value, false before true; a string among numbers
+    or bools makes them all strings). Other elements keep the order given: Terraform orders them by hash."""
+    kinds = {"str" if isinstance(v.raw, str) else "bool" if isinstance(v.raw, bool) else
+             "number" if isinstance(v.raw, (int, float)) else "other" for v in items if v.known}
+    if "str" in kinds and kinds <= {"str", "bool", "number"} and all(v.known for v in items):
+        items = [v if isinstance(v.raw, str) else Value(to_string(v), None, v.origin, v.via, v.refs, v.mark)
+                 for v in items]
+        kinds = {"str"}
+    seen: set[str] = set()
+    unique: list[Value] = []
+    for item in items:
+        marker = _identity(item) if item.wholly_known() else f"unknown-{id(item)}"
+        if marker not in seen:
+            seen.add(marker)
+            unique.append(item)
+    out = SetList(unique)
+    if len(kinds) == 1 and "other" not in kinds and all(v.known for v in unique):
+        out.sort(key=lambda v: exact_value(v.raw) if kinds == {"number"} else v.raw)
+    elif len(unique) > 1:
+        out.ordered = False  # by hash, or with unknown elements (which may turn out equal to others)
+    return out
+
+
+SET_ORDER = ("the order of a set whose elements are not all known strings, numbers or bools is Terraform's own "
+             "(by hash, or once unknown elements are known)")
+
+
+def set_order_unknown(value: Value) -> bool:
+    """A set whose order, as tolist() or a for expression shows it, iaclint cannot know."""
+    return isinstance(value.raw, SetList) and not value.raw.ordered
+
+
+def _identity(value: Value) -> str:
+    """A key that equal values share, in one pass (1 and 1.0 are the same number)."""
+    raw = value.to_python()
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    return json.dumps(raw, sort_keys=True, default=repr)
+
+
+_KEY_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\", '"': '\\"'}
+
+
+def instance_key_text(key: str) -> str:
+    """A string instance key quoted as Terraform writes it in an address (module.m["k"]): HCL's quoting, with
+    ${ and %{ doubled, and characters Go does not count printable as \\uXXXX."""
+    out = ['"']
+    for i, char in enumerate(key):
+        if char in _KEY_ESCAPES:
+            out.append(_KEY_ESCAPES[char])
+        elif char in "$%":
+            out.append(char * 2 if key[i + 1:i + 2] == "{" else char)
+        elif char == " " or (char.isprintable() and unicodedata.category(char)[0] in "LMNPS"):
+            out.append(char)
+        elif ord(char) < 0x10000:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    out.append('"')
+    return "".join(out)
 
 
 def to_bool(value: Value, node: ast.Node | None = None) -> bool:

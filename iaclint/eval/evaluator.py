@@ -11,8 +11,8 @@ import math
 import os
 from typing import Any, Protocol
 
-from iaclint.eval.convert import (EvalError, Inexact, arithmetic, checked_number, to_bool, to_index, to_number,
-                                  to_string)
+from iaclint.eval.convert import (SET_ORDER, EvalError, Inexact, arithmetic, checked_number, set_order_unknown,
+                                  to_bool, to_index, to_number, to_string)
 from iaclint.eval.limits import Budget, LimitReached
 from iaclint.eval.values import (ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render, stronger_mark,
                                  type_name)
@@ -128,9 +128,8 @@ class Evaluator:
         value = Value(raw, None, self._expr_origin(node), (), refs)
         return value.marked(mark) if mark is not None else value
 
-    def unknown_from(self, node: ast.Node, inputs: list[Value]) -> Value:
+    def unknown_from(self, node: ast.Node, inputs: list[Value], reason: str | None = None) -> Value:
         refs: frozenset[str] = frozenset()
-        reason = None
         for v in inputs:
             if v.size > 1:
                 self.budget.charge(v.size)
@@ -386,8 +385,10 @@ class Evaluator:
             return self.unknown_from(expr, [collection])
         raw = collection.raw
         if isinstance(raw, dict):
-            pairs = [(Value(k, origin=v.origin).marked(collection.mark), v) for k, v in raw.items()]
+            pairs = [(Value(k, origin=v.origin).marked(collection.mark), v) for k, v in sorted(raw.items())]
         elif isinstance(raw, list):
+            if set_order_unknown(collection) and expr.key_expr is None:
+                return self.unknown_from(expr, [collection], SET_ORDER)
             pairs = [(Value(i), v) for i, v in enumerate(raw)]
         elif raw is None:
             raise EvalError("cannot iterate over null", expr.collection)

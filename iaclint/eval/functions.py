@@ -19,8 +19,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Callable, Protocol
 
 from iaclint.eval import regex as regexes
-from iaclint.eval.convert import (EvalError, Inexact, checked_number, exact_value, is_binary_exact, number_text,
-                                  to_bool, to_index, to_number, to_string)
+from iaclint.eval.convert import (SET_ORDER, EvalError, Inexact, as_set, checked_number, exact_value,
+                                  is_binary_exact, number_text, set_order_unknown, to_bool, to_index, to_number,
+                                  to_string)
 from iaclint.eval.files import Refused
 from iaclint.eval.limits import LimitReached, Limits
 from iaclint.eval.values import (SENSITIVE, PartialString, SetList, Value, from_python, render, stronger_mark,
@@ -302,13 +303,7 @@ def f_toset(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
         return v
     if not isinstance(v.raw, list):
         raise EvalError(f"toset() needs a list or set, got {type_name(v)}", call)
-    seen: set[str] = set()
-    out = SetList()
-    for item in v.raw:
-        marker = _identity(item) if item.wholly_known() else f"unknown-{id(item)}"
-        if marker not in seen:
-            seen.add(marker)
-            out.append(item)
+    out = as_set(list(v.raw))
     return Value(out, None, v.origin, v.via, v.refs, v.mark)
 
 
@@ -324,6 +319,8 @@ def f_tolist(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
         return v
     if not isinstance(v.raw, list):
         raise EvalError(f"tolist() needs a list or set, got {type_name(v)}", call)
+    if set_order_unknown(v):
+        return ev.unknown_from(call, args, SET_ORDER)
     return Value(list(v.raw), None, v.origin, v.via, v.refs, v.mark)
 
 
@@ -457,7 +454,7 @@ def _format_one(flags: str, width: str, precision: str, verb: str, value: object
     if verb in "fFeEgG":
         return _format_float(spec, verb, _number(value), precision)
     if verb == "q":
-        return json.dumps(value if isinstance(value, str) else _number_text(_number(value)), ensure_ascii=False)
+        return _json_string(value if isinstance(value, str) else _number_text(_number(value)))
     if verb == "t":
         if not isinstance(value, bool):
             raise ValueError("%t needs a bool")
@@ -534,6 +531,11 @@ _GO_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"
                                   "\u2029": "\\u2029"})
 
 
+def _json_string(text: str) -> str:
+    """A string as Go's JSON encoder writes it (jsonencode(), format("%q"))."""
+    return json.dumps(text, ensure_ascii=False).translate(_GO_JSON_ESCAPES)
+
+
 def _json_into(value: object, out: list[str]) -> None:
     if value is None:
         out.append("null")
@@ -542,7 +544,7 @@ def _json_into(value: object, out: list[str]) -> None:
     elif isinstance(value, (int, float)):
         out.append(number_text(value))
     elif isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False).translate(_GO_JSON_ESCAPES))
+        out.append(_json_string(value))
     elif isinstance(value, list):
         out.append("[")
         for i, item in enumerate(value):
@@ -555,7 +557,7 @@ def _json_into(value: object, out: list[str]) -> None:
         for i, key in enumerate(sorted(value)):
             if i:
                 out.append(",")
-            out.append(json.dumps(key, ensure_ascii=False).translate(_GO_JSON_ESCAPES))
+            out.append(_json_string(key))
             out.append(":")
             _json_into(value[key], out)
         out.append("}")

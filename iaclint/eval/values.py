@@ -44,7 +44,10 @@ class Origin(ValueRecord):
 
 
 class SetList(list):
-    """A Terraform set: a list whose order carries no meaning."""
+    """A Terraform set: a list whose order carries no meaning. ``ordered``: the order is Terraform's own (see
+    convert.as_set), which tolist() and for expressions show; else they are unknown."""
+
+    ordered = True
 
 
 SENSITIVE = "(sensitive)"
@@ -132,7 +135,11 @@ class Value:
             return self
         new = stronger_mark(self.mark, mark)
         raw = self.raw
-        if isinstance(raw, list):
+        if isinstance(raw, SetList):
+            ordered = raw.ordered
+            raw = SetList(item.marked(mark) for item in raw)
+            raw.ordered = ordered
+        elif isinstance(raw, list):
             raw = type(raw)(item.marked(mark) for item in raw)
         elif isinstance(raw, dict):
             raw = {key: item.marked(mark) for key, item in raw.items()}
