@@ -85,10 +85,13 @@ def arithmetic(op: str, a: int | float, b: int | float) -> int | float:
     quotient = x / y
     if op == "/":
         return from_exact(quotient, what)
-    if not is_binary_exact(quotient) and quotient.denominator != 1:
-        raise Inexact(f"{what}: Terraform rounds the quotient to 512 bits before taking the remainder")
     truncated = quotient.numerator // quotient.denominator if quotient >= 0 else \
         -((-quotient.numerator) // quotient.denominator)
+    if not is_binary_exact(quotient):  # Terraform truncates the quotient rounded to 512 bits: the same integer
+        nearest = abs(quotient - round(quotient))  # unless the rounding reaches the next one
+        if nearest * 2 ** (TERRAFORM_BITS - 8) <= max(abs(quotient), 1):
+            raise Inexact(f"{what}: Terraform rounds the quotient to {TERRAFORM_BITS} bits before taking the "
+                          "remainder, and it is too close to a whole number to know which way")
     return from_exact(x - y * truncated, what)
 
 

@@ -727,6 +727,13 @@ def _numeric(fn: Callable[..., object]) -> Callable[..., object]:
     return call
 
 
+def _signum(number: int | float) -> int:
+    """Terraform's signum() takes whole numbers only (signum(2.5) is an error)."""
+    if isinstance(number, float) and not number.is_integer():
+        raise ValueError("the number must be a whole number")
+    return (number > 0) - (number < 0)
+
+
 def _reverse(items: list) -> list:
     if not isinstance(items, list):
         raise ValueError("reverse() needs a list")
@@ -958,7 +965,6 @@ FUNCTIONS: dict[str, Impl] = {
     "regex": pure(_regex, 2, 2),
     "regexall": pure(_regexall, 2, 2, takes_limits=True),
     "substr": pure(_substr, 3, 3),
-    "strlen": pure(_string_fn(len), 1, 1),
     "jsonencode": pure(_jsonencode, 1, 1, takes_limits=True),
     "jsondecode": pure(_jsondecode, 1, 1, takes_limits=True),
     "compact": pure(_compact, 1, 1),
@@ -971,5 +977,5 @@ FUNCTIONS: dict[str, Impl] = {
     "floor": pure(_numeric(lambda x: math.floor(x)), 1, 1),
     "max": pure(_numeric(max), 1),
     "min": pure(_numeric(min), 1),
-    "signum": pure(_numeric(lambda x: (x > 0) - (x < 0)), 1, 1),
+    "signum": pure(_numeric(_signum), 1, 1),
 }

@@ -96,7 +96,7 @@ class Expressions:
         if choice == 5:
             return f"ceil({self.number(scope, depth)})"
         if choice == 6:
-            return f"strlen({self.string(scope, depth)})" if self.chance(0.3) else \
+            return f"length({self.string(scope, depth)})" if self.chance(0.3) else \
                 f"length({self.of(MS, scope, depth)})"
         if choice == 7:
             return f"max({self.integer(scope, depth)}, {self.integer(scope, depth)})"
@@ -216,7 +216,7 @@ class Expressions:
         if choice == 15:
             return f"({self.of(B, scope, depth)} ? {s()} : {s()})"
         if choice == 16:
-            return f"element({self.list_literal(S, scope, depth)}, {self.integer(scope, depth)})"
+            return f"element({self.list_literal(S, scope, depth)}, abs({self.integer(scope, depth)}))"
         if choice == 17:
             return f"try({self.of(MS, scope, depth)}[{q(self.pick(KEYS))}], {s()})"
         if choice == 18:
@@ -277,7 +277,7 @@ class Expressions:
         if choice == 13:
             return f"({self.of(B, scope, depth)} ? {ls()} : {ls()})"
         if choice == 14:
-            return f"coalescelist({ls()}, {ls()})"
+            return f"coalescelist({ls()}, {self.list_literal(S, scope, depth)})"
         return f"[for o in {self.of(LOBJ, scope, depth)} : o.name if o.on]"
 
     def list_number(self, scope: Scope, depth: int) -> str:
