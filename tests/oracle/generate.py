@@ -9,6 +9,7 @@ A configuration is files plus the -var and -var-file arguments to plan it with. 
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -371,12 +372,15 @@ ATTRIBUTES = [f"a{i}" for i in range(10)]
 
 @dataclass
 class Item:
-    """One resource or module block of main.tf, and the lines it takes there."""
+    """One block of main.tf (and the lines it takes there), or a file of its own: a .tf.json resource or local,
+    an override file. ``amends``: the item an override changes, which it goes with."""
 
     address: str
     text: str
     first: int = 0
     last: int = 0
+    file: str = "main.tf"
+    amends: str | None = None
 
 
 @dataclass
@@ -392,29 +396,37 @@ class Configuration:
     def main_tf(self) -> str:
         lines: list[str] = []
         for item in self.items:
+            if item.file != "main.tf":
+                continue
             item.first = len(lines) + 1
             lines.extend(item.text.rstrip("\n").split("\n"))
             item.last = len(lines)
             lines.append("")
         return "\n".join(lines) + "\n"
 
+    def item_files(self) -> dict[str, str]:
+        """The items written to files of their own."""
+        return {item.file: item.text for item in self.items if item.file != "main.tf"}
+
     def without(self, item: Item) -> list[Item]:
-        """Leaves out ``item`` and every item that refers to it, however indirectly; returns them."""
+        """Leaves out ``item`` and every item that refers to it or amends it, however indirectly; returns them."""
         gone = [item]
         self.items.remove(item)
         todo = [item]
         while todo:
             name = todo.pop().address
             for other in list(self.items):
-                if re.search(re.escape(name) + r"(?![\w-])", other.text):
+                if other.amends == name or re.search(re.escape(name) + r"(?![\w-])", other.text):
                     self.items.remove(other)
                     gone.append(other)
                     todo.append(other)
         return gone
 
-    def blame(self, line: int | None) -> Item | None:
+    def blame(self, file: str | None, line: int | None) -> Item | None:
         for item in self.items:
-            if line is not None and item.first <= line <= item.last:
+            if item.file != "main.tf" and file == item.file:
+                return item
+            if file == "main.tf" and item.file == file and line is not None and item.first <= line <= item.last:
                 return item
         return None
 
@@ -434,13 +446,143 @@ def configuration(seed: int, resources: int) -> Configuration:
     scope = Scope()
     files: dict[str, str] = {}
     variables, var_files, environ = _variables(rng, gen, files, scope)
-    files["locals.tf"] = _locals(gen, scope)
+    files["locals.tf"], local_types = _locals(gen, scope)
     files["modules/child/main.tf"] = CHILD_MODULE
     items = _module_calls(gen, scope)
-    plain: list[tuple[str, str]] = []  # (resource, attribute type) readable without an index
+    features = iaclint_reads()
+    inputs_only = Scope({type_: [r for r in refs if r.startswith("var.")] for type_, refs in scope.refs.items()})
+    overrides = _variable_overrides(gen, features) + _local_overrides(gen, inputs_only, local_types, features)
+    plain: dict[str, dict[str, str]] = {}  # resource -> attribute -> type, of resources without count or for_each
     for i in range(resources):
         items.append(_resource(gen, scope, f"r{i}", plain))
-    return Configuration(f"generated-{seed}", files, items, variables, var_files, environ, _spec())
+        if i % 10 == 4:
+            items.append(_json_local(gen, scope, f"lj{i}"))
+        if i % 10 == 7:
+            items.append(_json_resource(gen, scope, f"j{i}", features))
+    for name in gen.rng.sample(sorted(plain), min(len(plain), max(1, resources // 12))):
+        overrides.append(_resource_override(gen, inputs_only, name, plain[name], features))  # no cycles
+    return Configuration(f"generated-{seed}", files, items + overrides, variables, var_files, environ, _spec())
+
+
+# ---- JSON syntax and override files --------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def iaclint_reads() -> frozenset[str]:
+    """Which override and JSON forms this iaclint reads as Terraform does, found by asking it: a form it does
+    not read is not generated (the report names it), so the suite tests what is built and grows with it."""
+    import tempfile
+    from pathlib import Path
+
+    from iaclint.graph.hcl import build_hcl_graph
+    from iaclint.graph.inputs import collect_inputs
+
+    files = {
+        "main.tf": 'variable "v" {\n  default = "base"\n}\nlocals {\n  l = "base"\n}\n'
+                   'resource "oracle_value" "r" {\n  a0 = local.l\n  a1 = var.v\n  item {\n    x = "base"\n  }\n}\n',
+        "o_override.tf": 'variable "v" {\n  default = "over"\n}\nlocals {\n  l = "over"\n}\n'
+                         'resource "oracle_value" "r" {\n  item {\n    x = "over"\n  }\n}\n',
+        "j.tf.json": json.dumps({"resource": {"oracle_value": {"j": {"item": [{"x": "a"}, {"x": "b"}]}}}}),
+    }
+    with tempfile.TemporaryDirectory(prefix="iaclint-oracle-probe-") as folder:
+        root = Path(folder)
+        for name, text in files.items():
+            (root / name).write_text(text)
+        graph = build_hcl_graph(root, collect_inputs(root, [], []))
+        r, j = graph.resource("oracle_value.r"), graph.resource("oracle_value.j")
+        items, _ = r.nested("item")
+        json_items, _ = j.nested("item")
+        found = {"override_locals": r.attr("a0").value.raw == "over",
+                 "override_variables": r.attr("a1").value.raw == "over",
+                 "override_blocks": [b.attr("x").value.raw for b in items] == ["over"],
+                 "json_blocks": [b.attr("x").value.raw for b in json_items] == ["a", "b"]}
+    return frozenset(name for name, yes in found.items() if yes)
+
+
+FEATURES = ("override_locals", "override_variables", "override_blocks", "json_blocks")
+
+
+def _template(expression: str) -> str:
+    """An expression as a JSON syntax string: one interpolation, whose value is the expression's own."""
+    return "${" + expression + "}"
+
+
+def _json_local(gen: Expressions, scope: Scope, name: str) -> Item:
+    type_ = gen.pick(TYPES)
+    text = json.dumps({"locals": {name: _template(gen.of(type_, scope, 1))}}, indent=2, ensure_ascii=False)
+    scope.add(type_, f"local.{name}")
+    return Item(f"local.{name}", text + "\n", file=f"{name}.tf.json")
+
+
+def _json_block(gen: Expressions, scope: Scope) -> dict:
+    block = {"x": _template(gen.of(S, scope, 1))}
+    if gen.chance(0.5):
+        block["sub"] = {"x": _template(gen.of(N, scope, 1))} if gen.chance(0.5) else [{"x": 1}, {"x": 2.5}]
+    return block
+
+
+def _json_resource(gen: Expressions, scope: Scope, name: str, features: set[str]) -> Item:
+    """A resource in JSON syntax: attributes as templates, literal JSON values (whose strings are templates
+    too), and nested blocks as an object or an array of objects."""
+    body: dict = {}
+    if gen.chance(0.3):
+        body["count"] = gen.pick([2, "${length(var.v_ls)}"])
+    types_, typed = {}, []
+    for attribute in gen.rng.sample(ATTRIBUTES, gen.rng.randint(3, 6)):
+        type_ = gen.pick(TYPES)
+        types_[attribute] = type_
+        if gen.chance(0.2):
+            body[attribute] = gen.pick([3, 2.5, True, None, ["a", "${var.v_s}", 1], {"k": "v-${var.v_s}", "n": 1},
+                                        "plain %%{not} $${not}", "${var.v_n} and ${var.v_b}"])
+        else:
+            body[attribute] = _template(gen.of(type_, scope, 1))
+            typed.append(attribute)
+    if "json_blocks" in features and gen.chance(0.6):
+        blocks = [_json_block(gen, scope) for _ in range(gen.rng.randint(1, 3))]
+        body["item"] = blocks[0] if len(blocks) == 1 and gen.chance(0.5) else blocks
+    text = json.dumps({"resource": {"oracle_value": {name: body}}}, indent=2, ensure_ascii=False)
+    if "count" not in body:
+        for attribute in typed:
+            scope.add(types_[attribute], f"oracle_value.{name}.{attribute}")
+    return Item(f"oracle_value.{name}", text + "\n", file=f"{name}.tf.json")
+
+
+def _resource_override(gen: Expressions, scope: Scope, name: str, types_: dict[str, str],
+                       features: set[str]) -> Item:
+    """An override file for a resource, in native or JSON syntax: some of its arguments replaced (of the same
+    type, so what refers to them still plans), and, where iaclint reads it, its item blocks replaced."""
+    chosen = gen.rng.sample(sorted(types_), min(len(types_), gen.rng.randint(1, 2)))
+    arguments = {attribute: gen.of(types_[attribute], scope, 1) for attribute in chosen}
+    block = gen.of(S, scope, 1) if "override_blocks" in features and gen.chance(0.5) else None
+    if gen.chance(0.3):
+        body: dict = {attribute: _template(expression) for attribute, expression in arguments.items()}
+        if block is not None:
+            body["item"] = {"x": _template(block)}
+        file = f"{name}_override.tf.json"
+        text = json.dumps({"resource": {"oracle_value": {name: body}}}, indent=2, ensure_ascii=False) + "\n"
+    else:
+        lines = [f'resource "oracle_value" "{name}" {{'] + [f"  {a} = {e}" for a, e in arguments.items()]
+        if block is not None:
+            lines += ["  item {", f"    x = {block}", "  }"]
+        file = gen.pick([f"o_{name}_override.tf", "override.tf" if name == "r0" else f"{name}_override.tf"])
+        text = "\n".join(lines + ["}"]) + "\n"
+    return Item(f"override:oracle_value.{name}", text, file=file, amends=f"oracle_value.{name}")
+
+
+def _variable_overrides(gen: Expressions, features: set[str]) -> list[Item]:
+    if "override_variables" not in features:
+        return []
+    default = gen.pick(['["z", "a", "z"]', '["only"]', "[]"])
+    return [Item("override:var.v_set", f'variable "v_set" {{\n  default = {default}\n}}\n',
+                 file="variables_override.tf")]
+
+
+def _local_overrides(gen: Expressions, scope: Scope, local_types: dict[str, str], features) -> list[Item]:
+    """Some locals given another value (of the same type) by an override file."""
+    if "override_locals" not in features:
+        return []
+    chosen = gen.rng.sample(sorted(local_types), 2)
+    lines = ["locals {"] + [f"  {name} = {gen.of(local_types[name], scope, 1)}" for name in chosen] + ["}"]
+    return [Item("override:locals", "\n".join(lines) + "\n", file="locals_override.tf")]
 
 
 def _variables(rng: random.Random, gen: Expressions, files: dict, scope: Scope):
@@ -493,14 +635,16 @@ def _variables(rng: random.Random, gen: Expressions, files: dict, scope: Scope):
     return variables, ["extra.tfvars"], environ
 
 
-def _locals(gen: Expressions, scope: Scope) -> str:
-    lines = ["locals {"]
+def _locals(gen: Expressions, scope: Scope) -> tuple[str, dict[str, str]]:
+    """locals.tf, and each local's type."""
+    lines, types_ = ["locals {"], {}
     for i in range(8):
         type_ = gen.pick(TYPES)
         lines.append(f"  l{i} = {gen.of(type_, scope)}")
         scope.add(type_, f"local.l{i}")
+        types_[f"l{i}"] = type_
     lines.append("}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n", types_
 
 
 CHILD_MODULE = '''variable "name" {
@@ -581,7 +725,7 @@ def _module_calls(gen: Expressions, scope: Scope) -> list[Item]:
     return items
 
 
-def _resource(gen: Expressions, scope: Scope, name: str, plain: list) -> Item:
+def _resource(gen: Expressions, scope: Scope, name: str, plain: dict) -> Item:
     inner = scope.child()
     head = []
     expansion = gen.rng.random()
@@ -607,6 +751,8 @@ def _resource(gen: Expressions, scope: Scope, name: str, plain: list) -> Item:
                   "    sub {", f"      x = {gen.of(N, inner)}", "    }", "  }",
                   "  item {", f"    z = {gen.of(LS, inner)}", "  }"]
     lines.append("}")
+    if not head:
+        plain[name] = types_
     for attribute, type_ in types_.items():
         if not head:
             scope.add(type_, f"oracle_value.{name}.{attribute}")

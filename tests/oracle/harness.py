@@ -124,8 +124,15 @@ def plan_generated(terraform: Terraform, config, folder: Path, rounds: int = 12)
         target = folder / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
+    written: set[str] = set()
     for _ in range(rounds):
         (folder / "main.tf").write_text(config.main_tf())
+        item_files = config.item_files()
+        for stale in written - set(item_files):
+            (folder / stale).unlink()
+        for name, text in item_files.items():
+            (folder / name).write_text(text)
+        written = set(item_files)
         result, errors = plan_and_compare(terraform, folder, config.name, config.spec, config.variables,
                                           config.var_files, config.environ)
         outcome.plans += 1
@@ -135,7 +142,7 @@ def plan_generated(terraform: Terraform, config, folder: Path, rounds: int = 12)
             result.terraform_seconds = 0
             outcome.add(result)
             return outcome
-        blamed = [(config.blame(error.line) if error.file == "main.tf" else None, error) for error in errors]
+        blamed = [(config.blame(error.file, error.line), error) for error in errors]
         for item, error in blamed:
             if item is None:
                 raise AssertionError(f"{config.name}: terraform error outside the generated resources: {error}\n"
