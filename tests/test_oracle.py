@@ -72,6 +72,11 @@ def test_generated_configurations_agree_with_terraform(terraform, tmp_path):
         outcome.add(harness.plan_generated(terraform, config, tmp_path / config.name))
     generated = sum(1 for _ in SEEDS)
     _report("generated", outcome, generated)
+    missing = [form for form in generate.FEATURES if form not in generate.iaclint_reads()]
+    if missing:  # forms iaclint does not read yet are not generated: say so, never silently
+        from conftest import ORACLE_REPORT
+
+        ORACLE_REPORT["generated"] += f"; not generated, as iaclint does not read them yet: {', '.join(missing)}"
     _assert_agrees(outcome)
     # the generator writes what terraform plans: few of its resources are left out (an element() of an empty
     # list), and most values are ones iaclint computes
