@@ -72,7 +72,7 @@ def arithmetic(op: str, a: int | float, b: int | float) -> int | float:
     if not (is_binary_exact(x) and is_binary_exact(y)):
         if y == 0 and op in "/%":
             raise ZeroDivisionError
-        raise Inexact(f"{what} on a decimal fraction ({_plain(a if not is_binary_exact(x) else b)}) is computed "
+        raise Inexact(f"{what} on a decimal fraction ({number_text(a if not is_binary_exact(x) else b)}) is computed "
                       "by Terraform with 512-bit binary precision, whose digits iaclint does not reproduce")
     if op == "+":
         return from_exact(x + y, what)
@@ -93,10 +93,6 @@ def arithmetic(op: str, a: int | float, b: int | float) -> int | float:
             raise Inexact(f"{what}: Terraform rounds the quotient to {TERRAFORM_BITS} bits before taking the "
                           "remainder, and it is too close to a whole number to know which way")
     return from_exact(x - y * truncated, what)
-
-
-def _plain(number: int | float) -> str:
-    return number_text(number)
 
 
 def number_text(number: int | float) -> str:
