@@ -27,6 +27,10 @@ def why_not_plannable(folder: Path) -> str:
     from iaclint.hcl.parser import ParseFailure, parse_source
     from iaclint.source import SourceError, read_source
 
+    other = next((p for p in sorted(folder.rglob("*")) if p.name.endswith((".tofu", ".tofu.json"))
+                  or p.name == "terragrunt.hcl"), None)
+    if other is not None:  # read with OpenTofu's or Terragrunt's rules, which terraform does not follow
+        return f"{other.name}: terraform is not the oracle of {'Terragrunt' if other.suffix == '.hcl' else 'OpenTofu'}"
     for path in sorted(folder.rglob("*.tf")):
         try:
             body = parse_source(read_source(path))
