@@ -28,6 +28,12 @@ from test_graph import attr, graph, write
     ('"e\\u0301" == "\\u00e9"', True),  # strings are NFC
     ('length("e\\u0301cole")', 5),
     ("signum(-3)", -1),
+    ('format("%.2f", -9007199254740993)', "-9007199254740993.00"),  # an integer beyond a float's digits
+    ('format("%8.1f|%f", 9007199254740993, 9007199254740993)', "9007199254740993.0|9007199254740993.000000"),
+    ('true ? 10 : "x"', "10"),  # both results are converted to one type first: a string
+    ('true ? {name = 10, n = 1} : {name = "x", n = 2}', {"name": "10", "n": 1}),
+    ('true ? [1, true] : ["a", "b"]', ["1", "true"]),
+    ("false ? 10 : 2.5", 2.5),
 ])
 def test_values_terraform_computes(text, expected):
     value = py(text)

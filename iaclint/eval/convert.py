@@ -169,6 +169,31 @@ def instance_key_text(key: str) -> str:
     return "".join(out)
 
 
+def unify_with(chosen: Value, other: Value) -> Value:
+    """The chosen result of a conditional as Terraform gives it: both results are converted to one type first,
+    where a string and a number or bool make a string (true ? 10 : "x" is "10"), attribute by attribute in
+    objects of the same attributes and element by element in tuples of the same length. Other shapes are left
+    as they are."""
+    if not (chosen.known and other.known) or chosen.raw is None or other.raw is None:
+        return chosen
+    a, b = chosen.raw, other.raw
+    primitive = (bool, int, float, str)
+    if isinstance(a, primitive) and isinstance(b, primitive):
+        if isinstance(b, str) and not isinstance(a, str):
+            return Value(to_string(chosen), None, chosen.origin, chosen.via, chosen.refs, chosen.mark)
+        return chosen
+    if isinstance(a, dict) and isinstance(b, dict) and set(a) == set(b):
+        items = {key: unify_with(a[key], b[key]) for key in a}
+        changed = any(items[key] is not a[key] for key in a)
+    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and not isinstance(a, SetList) \
+            and not isinstance(b, SetList):
+        items = [unify_with(x, y) for x, y in zip(a, b)]
+        changed = any(x is not y for x, y in zip(items, a))
+    else:
+        return chosen
+    return Value(items, None, chosen.origin, chosen.via, chosen.refs, chosen.mark) if changed else chosen
+
+
 def to_bool(value: Value, node: ast.Node | None = None) -> bool:
     raw = value.raw
     if isinstance(raw, bool):

@@ -12,7 +12,7 @@ import os
 from typing import Any, Protocol
 
 from iaclint.eval.convert import (SET_ORDER, EvalError, Inexact, arithmetic, checked_number, set_order_unknown,
-                                  to_bool, to_index, to_number, to_string)
+                                  to_bool, to_index, to_number, to_string, unify_with)
 from iaclint.eval.limits import Budget, LimitReached
 from iaclint.eval.values import (ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render, stronger_mark,
                                  type_name)
@@ -320,8 +320,16 @@ class Evaluator:
                          self._expr_origin(expr), (), cond.refs | a.all_refs() | b.all_refs())
         flag = to_bool(cond, expr.condition)
         chosen = self.eval(expr.true_expr if flag else expr.false_expr)
+        chosen = unify_with(chosen, self._other_branch(expr.false_expr if flag else expr.true_expr))
         hop = Origin(OriginKind.EXPRESSION, expr.span, "conditional expression")
         return chosen.with_hop(hop).with_refs(cond.refs).marked(cond.mark)  # a sensitive choice is sensitive
+
+    def _other_branch(self, expr: ast.Expr) -> Value:
+        """The result a conditional does not choose, for its type only: an error there is not the chosen one's."""
+        try:
+            return self.eval(expr)
+        except EvalError:
+            return Value.unknown_because("not chosen")
 
     def e_unary(self, expr: ast.UnaryOp) -> Value:
         operand = self.eval(expr.operand)

@@ -498,6 +498,11 @@ def _format_float(spec: str, verb: str, number: int | float, precision: str | No
     (0.1) rounds like the decimal it was written as, unless it is exactly halfway, where the 512-bit
     approximation decides the direction."""
     exact = exact_value(number)
+    if isinstance(number, int) and abs(number) > 2 ** 53:  # more digits than a float holds: written exactly
+        if verb not in "fF" or any(flag in spec for flag in "+- #0"):
+            raise Inexact(f"format %{verb} of the integer {number} with more digits than iaclint formats exactly")
+        places = int(precision) if precision is not None else 6
+        return (spec.split(".")[0] + "s") % format(Decimal(number).quantize(Decimal(1).scaleb(-places)), "f")
     if is_binary_exact(exact):
         return (spec + verb) % (float(number) if not isinstance(number, int) else number)
     if verb not in "fF":
