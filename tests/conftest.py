@@ -82,3 +82,13 @@ def public_tmp():
         if path.is_dir() and not path.is_symlink():
             os.chmod(path, 0o755)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+ORACLE_REPORT: dict[str, str] = {}  # tests/test_oracle.py: what the differential suite compared
+
+
+def pytest_terminal_summary(terminalreporter):
+    if ORACLE_REPORT:
+        terminalreporter.section("Terraform as the oracle")
+        for name, line in ORACLE_REPORT.items():
+            terminalreporter.write_line(f"{name}: {line}")

@@ -11,7 +11,8 @@ import math
 import os
 from typing import Any, Protocol
 
-from iaclint.eval.convert import EvalError, checked_number, to_bool, to_index, to_number, to_string
+from iaclint.eval.convert import (SET_ORDER, EvalError, Inexact, arithmetic, checked_number, set_order_unknown,
+                                  to_bool, to_index, to_number, to_string, unify_with)
 from iaclint.eval.limits import Budget, LimitReached
 from iaclint.eval.values import (AfterApply, Alternatives, ObjectRef, Origin, OriginKind, PartialString, SetList, Value, render,
                                  stronger_mark, type_name)
@@ -101,6 +102,8 @@ class Evaluator:
             if note is not None:
                 note(str(exc))
             return Value.unknown_because(str(exc), origin=self._expr_origin(expr))
+        except Inexact as exc:
+            return Value.unknown_because(str(exc), origin=self._expr_origin(expr))
         except RecursionError:
             return Value.unknown_because("expression nested too deeply to evaluate")
         except (ArithmeticError, ValueError, TypeError, LookupError, AttributeError, UnicodeError,
@@ -132,7 +135,7 @@ class Evaluator:
         value = Value(raw, None, self._expr_origin(node), (), refs)
         return value.marked(mark) if mark is not None else value
 
-    def unknown_from(self, node: ast.Node, inputs: list[Value]) -> Value:
+    def unknown_from(self, node: ast.Node, inputs: list[Value], reason: str | None = None) -> Value:
         refs: frozenset[str] = frozenset()
         for v in inputs:
             if v.size > 1:
@@ -325,7 +328,15 @@ class Evaluator:
             return Value(raw, why, self._expr_origin(expr), (), cond.refs | a.all_refs() | b.all_refs()).marked(cond.mark)
         flag = to_bool(cond, expr.condition)
         chosen = self.eval(expr.true_expr if flag else expr.false_expr)
+        chosen = unify_with(chosen, self._other_branch(expr.false_expr if flag else expr.true_expr))
         return chosen.with_hop(hop).with_refs(cond.refs).marked(cond.mark)  # a sensitive choice is sensitive
+
+    def _other_branch(self, expr: ast.Expr) -> Value:
+        """The result a conditional does not choose, for its type only: an error there is not the chosen one's."""
+        try:
+            return self.eval(expr)
+        except EvalError:
+            return Value.unknown_because("not chosen")
 
     def e_unary(self, expr: ast.UnaryOp) -> Value:
         operand = self.eval(expr.operand)
@@ -368,28 +379,14 @@ class Evaluator:
         if op in ("<", ">", "<=", ">="):
             result = a < b if op == "<" else a > b if op == ">" else a <= b if op == "<=" else a >= b
             return self.derived(expr, result, [left, right])
-        if op == "+":
-            result: Any = a + b
-        elif op == "-":
-            result = a - b
-        elif op == "*":
-            result = a * b
-        elif op in ("/", "%"):
-            if b == 0:
-                raise EvalError("division by zero", expr)
-            if op == "%":
-                result = a % b
-            elif isinstance(a, int) and isinstance(b, int) and a % b == 0:
-                result = a // b
-            else:
-                try:
-                    result = a / b
-                except OverflowError:
-                    raise EvalError("the quotient is too large for iaclint to compute with", expr) from None
-                if result.is_integer() and abs(result) < 2 ** 53:
-                    result = int(result)
-        else:
+        if op not in ("+", "-", "*", "/", "%"):
             raise EvalError(f"unknown operator {op}", expr)
+        try:
+            result = arithmetic(op, a, b)
+        except ZeroDivisionError:
+            raise EvalError("division by zero", expr) from None
+        except Inexact as exc:
+            return Value(None, str(exc), self._expr_origin(expr), (), left.all_refs() | right.all_refs())
         return self.number(expr, result, [left, right])
 
     def e_call(self, expr: ast.Call) -> Value:
@@ -403,8 +400,10 @@ class Evaluator:
             return self.unknown_from(expr, [collection])
         raw = collection.raw
         if isinstance(raw, dict):
-            pairs = [(Value(k, origin=v.origin).marked(collection.mark), v) for k, v in raw.items()]
+            pairs = [(Value(k, origin=v.origin).marked(collection.mark), v) for k, v in sorted(raw.items())]
         elif isinstance(raw, list):
+            if set_order_unknown(collection) and expr.key_expr is None:
+                return self.unknown_from(expr, [collection], SET_ORDER)
             pairs = [(Value(i), v) for i, v in enumerate(raw)]
         elif raw is None:
             raise EvalError("cannot iterate over null", expr.collection)

@@ -18,10 +18,13 @@ import json
 import math
 import re
 import urllib.parse
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Callable, Protocol
 
 from iaclint.eval import regex as regexes
-from iaclint.eval.convert import EvalError, checked_number, to_bool, to_index, to_number, to_string
+from iaclint.eval.convert import (SET_ORDER, EvalError, Inexact, as_set, checked_number, exact_value,
+                                  is_binary_exact, number_text, set_order_unknown, to_bool, to_index, to_number,
+                                  to_string)
 from iaclint.eval.files import Refused
 from iaclint.eval.limits import LimitReached, Limits
 from iaclint.eval.values import (SENSITIVE, Alternatives, PartialString, SetList, Value, from_python, render,
@@ -83,7 +86,7 @@ def call_function(ev: Evaluator, call: ast.Call) -> Value:
         args = args[:-1] + [item.marked(last.mark) for item in last.raw]
     try:
         result = impl(ev, call, args)
-    except (regexes.Unsafe, NotEvaluated) as exc:
+    except (regexes.Unsafe, Inexact, NotEvaluated) as exc:
         return Value(None, str(exc), ev._expr_origin(call), (), _refs(args))
     mark = None
     for arg in args:  # Terraform's rule: what a function makes of a marked argument is marked
@@ -134,7 +137,7 @@ def pure(fn: Callable[..., object], min_args: int = 0, max_args: int | None = No
         plain = [a.to_python() for a in args]
         try:
             result = fn(*plain, limits=ev.limits) if takes_limits else fn(*plain)
-        except (EvalError, LimitReached, regexes.Unsafe, NotEvaluated):
+        except (EvalError, LimitReached, regexes.Unsafe, Inexact, NotEvaluated):
             raise
         except (TypeError, ValueError, LookupError, ArithmeticError, AttributeError) as exc:
             raise EvalError(f"{call.name}(): {_short(exc)}", call) from None
@@ -330,16 +333,7 @@ def f_toset(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
         return v
     if not isinstance(v.raw, list):
         raise EvalError(f"toset() needs a list or set, got {type_name(v)}", call)
-    seen: set[str] = set()
-    out = SetList()
-    for item in v.raw:
-        marker = _identity(item) if item.wholly_known() else f"unknown-{id(item)}"
-        if marker not in seen:
-            seen.add(marker)
-            out.append(item)
-    kinds = {_kind(item.raw) if item.known else "unknown" for item in out}
-    if kinds == {"str"} or kinds == {"number"}:
-        out.sort(key=lambda item: item.raw)  # the order tolist() and for expressions see, as Terraform's
+    out = as_set(list(v.raw))
     return Value(out, None, v.origin, v.via, v.refs, v.mark)
 
 
@@ -355,6 +349,8 @@ def f_tolist(ev: Evaluator, call: ast.Call, args: list[Value]) -> Value:
         return v
     if not isinstance(v.raw, list):
         raise EvalError(f"tolist() needs a list or set, got {type_name(v)}", call)
+    if set_order_unknown(v):
+        return ev.unknown_from(call, args, SET_ORDER)
     return Value(list(v.raw), None, v.origin, v.via, v.refs, v.mark)
 
 
@@ -469,10 +465,12 @@ def _format_one(flags: str, width: str, precision: str, verb: str, value: object
             text = "true" if value else "false"
         elif isinstance(value, str):
             text = value
-        elif verb == "v" or isinstance(value, (list, dict)):
+        elif isinstance(value, (list, dict)):
             text = _jsonencode(value, limits=limits)
         elif value is None:
             raise ValueError("null cannot be formatted")
+        elif verb == "v":
+            text = _go_shortest_g(_number(value))
         else:
             text = _number_text(value)
         return (spec + "s") % text
@@ -484,9 +482,9 @@ def _format_one(flags: str, width: str, precision: str, verb: str, value: object
             number = int(number)
         return (spec + "d") % number
     if verb in "fFeEgG":
-        return (spec + verb) % float(_number(value))
+        return _format_float(spec, verb, _number(value), precision)
     if verb == "q":
-        return json.dumps(value if isinstance(value, str) else _number_text(_number(value)), ensure_ascii=False)
+        return _json_string(value if isinstance(value, str) else _number_text(_number(value)))
     if verb == "t":
         if not isinstance(value, bool):
             raise ValueError("%t needs a bool")
@@ -511,12 +509,95 @@ def _number_text(value: object) -> str:
     return to_string(Value(value))
 
 
+def _go_shortest_g(number: int | float) -> str:
+    """%v of a number: Go's %g with the shortest digits (1.5e-05, 1e+21, 0.25)."""
+    digits = Decimal(number_text(number)).normalize()
+    sign, mantissa, exponent = digits.as_tuple()
+    if not any(mantissa):
+        return "0"
+    exp = len(mantissa) + exponent - 1  # the power of ten of the first digit
+    if -4 <= exp < 6:  # Go's rule for the shortest digits: an exponent outside it is written as one
+        return number_text(number)
+    text = "".join(map(str, mantissa))
+    body = text[0] + ("." + text[1:] if len(text) > 1 else "")
+    return ("-" if sign else "") + body + "e" + ("-" if exp < 0 else "+") + f"{abs(exp):02d}"
+
+
+def _format_float(spec: str, verb: str, number: int | float, precision: str | None) -> str:
+    """%f, %e, %g of a number. Terraform rounds its 512-bit value: a decimal fraction that is not a binary one
+    (0.1) rounds like the decimal it was written as, unless it is exactly halfway, where the 512-bit
+    approximation decides the direction."""
+    exact = exact_value(number)
+    if isinstance(number, int) and abs(number) > 2 ** 53:  # more digits than a float holds: written exactly
+        if verb not in "fF" or any(flag in spec for flag in "+- #0"):
+            raise Inexact(f"format %{verb} of the integer {number} with more digits than iaclint formats exactly")
+        places = int(precision) if precision is not None else 6
+        return (spec.split(".")[0] + "s") % format(Decimal(number).quantize(Decimal(1).scaleb(-places)), "f")
+    if is_binary_exact(exact):
+        return (spec + verb) % (float(number) if not isinstance(number, int) else number)
+    if verb not in "fF":
+        raise Inexact(f"format %{verb} of the decimal fraction {number_text(number)}: Terraform rounds its 512-bit "
+                      "approximation, whose digits iaclint does not reproduce")
+    places = int(precision) if precision is not None else 6
+    decimal = Decimal(repr(number))
+    quantum = Decimal(1).scaleb(-places)
+    if (decimal / quantum) % 1 == Decimal("0.5"):
+        raise Inexact(f"format %{verb} of {number_text(number)} is halfway between two roundings; Terraform's "
+                      "512-bit approximation decides which")
+    if "0" in spec.split(".")[0][1:].rstrip("0123456789"):
+        raise Inexact(f"format %{verb} with zero padding of the decimal fraction {number_text(number)}")
+    rounded = decimal.quantize(quantum, rounding=ROUND_HALF_EVEN)
+    return (spec.split(".")[0] + "s") % format(rounded, "f")
+
+
 def _jsonencode(value: object, limits: Limits) -> str:
+    """As Terraform writes JSON (Go's encoding): object keys in order, numbers with all their digits and no
+    exponent, and <, >, &, U+2028 and U+2029 escaped."""
     _check_text_size(value, limits, "jsonencode()")
+    out: list[str] = []
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        _json_into(value, out)
     except RecursionError:
         raise ValueError("the value is nested too deeply") from None
+    return "".join(out)
+
+
+_GO_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                                  "\u2029": "\\u2029"})
+
+
+def _json_string(text: str) -> str:
+    """A string as Go's JSON encoder writes it (jsonencode(), format("%q"))."""
+    return json.dumps(text, ensure_ascii=False).translate(_GO_JSON_ESCAPES)
+
+
+def _json_into(value: object, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True or value is False:
+        out.append("true" if value else "false")
+    elif isinstance(value, (int, float)):
+        out.append(number_text(value))
+    elif isinstance(value, str):
+        out.append(_json_string(value))
+    elif isinstance(value, list):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _json_into(item, out)
+        out.append("]")
+    elif isinstance(value, dict):
+        out.append("{")
+        for i, key in enumerate(sorted(value)):
+            if i:
+                out.append(",")
+            out.append(_json_string(key))
+            out.append(":")
+            _json_into(value[key], out)
+        out.append("}")
+    else:
+        raise ValueError(f"cannot encode {type(value).__name__} as JSON")
 
 
 def _check_text_size(value: object, limits: Limits, what: str) -> None:
@@ -681,6 +762,13 @@ def _numeric(fn: Callable[..., object]) -> Callable[..., object]:
     return call
 
 
+def _signum(number: int | float) -> int:
+    """Terraform's signum() takes whole numbers only (signum(2.5) is an error)."""
+    if isinstance(number, float) and not number.is_integer():
+        raise ValueError("the number must be a whole number")
+    return (number > 0) - (number < 0)
+
+
 def _reverse(items: list) -> list:
     if not isinstance(items, list):
         raise ValueError("reverse() needs a list")
@@ -688,9 +776,11 @@ def _reverse(items: list) -> list:
 
 
 def _sort(items: list) -> list:
-    if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+    """Terraform sorts strings: numbers and bools in the list are converted to strings first (sort([10, 9])
+    is ["10", "9"])."""
+    if not isinstance(items, list) or not all(isinstance(x, (str, int, float)) for x in items):
         raise ValueError("sort() needs a list of strings")
-    return sorted(items)
+    return sorted(x if isinstance(x, str) else to_string(Value(x)) for x in items)
 
 
 def _string_fn(fn: Callable[..., object]) -> Callable[..., object]:
@@ -1125,7 +1215,6 @@ FUNCTIONS: dict[str, Impl] = {
     "regex": pure(_regex, 2, 2),
     "regexall": pure(_regexall, 2, 2, takes_limits=True),
     "substr": pure(_substr, 3, 3),
-    "strlen": pure(_string_fn(len), 1, 1),
     "jsonencode": pure(_jsonencode, 1, 1, takes_limits=True),
     "jsondecode": pure(_jsondecode, 1, 1, takes_limits=True),
     "compact": pure(_compact, 1, 1),
@@ -1138,5 +1227,5 @@ FUNCTIONS: dict[str, Impl] = {
     "floor": pure(_numeric(lambda x: math.floor(x)), 1, 1),
     "max": pure(_numeric(max), 1),
     "min": pure(_numeric(min), 1),
-    "signum": pure(_numeric(lambda x: (x > 0) - (x < 0)), 1, 1),
+    "signum": pure(_numeric(_signum), 1, 1),
 }

@@ -8,6 +8,7 @@ still tells us it is an ``aws_kms_key`` of this configuration.
 
 from __future__ import annotations
 
+import unicodedata
 from enum import Enum
 from typing import Any, Callable, Iterable
 
@@ -44,7 +45,10 @@ class Origin(ValueRecord):
 
 
 class SetList(list):
-    """A Terraform set: a list whose order carries no meaning."""
+    """A Terraform set: a list whose order carries no meaning. ``ordered``: the order is Terraform's own (see
+    convert.as_set), which tolist() and for expressions show; else they are unknown."""
+
+    ordered = True
 
 
 SENSITIVE = "(sensitive)"
@@ -87,6 +91,9 @@ class Value:
     def __init__(self, raw: Any = None, unknown: str | None = None, origin: Origin | None = None,
                  via: tuple[Origin, ...] = (), refs: frozenset[str] = frozenset(), mark: str | None = None,
                  size: int = 0):
+        if isinstance(raw, str) and not raw.isascii() and not unicodedata.is_normalized("NFC", raw):
+            # Terraform's strings are always in Unicode normal form C (cty.StringVal normalises every one)
+            raw = unicodedata.normalize("NFC", raw)
         self.raw = raw
         self.unknown = unknown
         self.origin = origin
@@ -129,7 +136,11 @@ class Value:
             return self
         new = stronger_mark(self.mark, mark)
         raw = self.raw
-        if isinstance(raw, list):
+        if isinstance(raw, SetList):
+            ordered = raw.ordered
+            raw = SetList(item.marked(mark) for item in raw)
+            raw.ordered = ordered
+        elif isinstance(raw, list):
             raw = type(raw)(item.marked(mark) for item in raw)
         elif isinstance(raw, dict):
             raw = {key: item.marked(mark) for key, item in raw.items()}

@@ -7,12 +7,12 @@ reason, never into errors.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-from iaclint.eval.convert import EvalError, to_index, to_number, to_string
+from iaclint.eval.convert import (SET_ORDER, EvalError, instance_key_text, set_order_unknown, to_index, to_number,
+                                  to_string)
 from iaclint.eval.evaluator import ConstantContext, Evaluator
 from iaclint.eval.files import TreeFiles
 from iaclint.eval.limits import DEFAULT_LIMITS, Budget, Limits
@@ -43,7 +43,7 @@ def instance_suffix(key: Any) -> str:
         return "[*]"
     if isinstance(key, int):
         return f"[{key}]"
-    return "[" + json.dumps(key) + "]"
+    return "[" + instance_key_text(key) + "]"
 
 
 def address_named(expr: ast.Expr) -> str | None:
@@ -938,6 +938,8 @@ def nested_blocks(resource: HclResource, body: ast.Body, name: str, label: str,
             items = evaluator.evaluate(each.expr)
             if not items.known:
                 return out, f'dynamic "{name}" block of {resource.address}: for_each is unknown ({items.unknown})'
+            if set_order_unknown(items):
+                return out, f'dynamic "{name}" block of {resource.address}: {SET_ORDER}'
             raw = items.raw
             pairs = (sorted(raw.items()) if isinstance(raw, dict)
                      else [(v.raw if isinstance(raw, SetList) else i, v) for i, v in enumerate(raw)]

@@ -6,9 +6,9 @@ an object input get their defaults, whose origin is the default written in the t
 
 from __future__ import annotations
 
-from iaclint.eval.convert import EvalError, to_bool, to_number, to_string
+from iaclint.eval.convert import EvalError, as_set, to_bool, to_number, to_string
 from iaclint.eval.evaluator import ConstantContext, Evaluator
-from iaclint.eval.values import OriginKind, SetList, Value
+from iaclint.eval.values import OriginKind, Value
 from iaclint.hcl import ast
 
 
@@ -41,7 +41,7 @@ def _convert(value: Value, type_expr: ast.Expr) -> Value:
         raw = value.raw
         if kind in ("list", "set") and isinstance(raw, list):
             items = [_convert(v, inner) for v in raw]
-            return Value(SetList(items) if kind == "set" else items, None, value.origin, value.via, value.refs,
+            return Value(as_set(items) if kind == "set" else items, None, value.origin, value.via, value.refs,
                          value.mark)
         if kind == "map" and isinstance(raw, dict):
             return Value({k: _convert(v, inner) for k, v in raw.items()}, None, value.origin, value.via, value.refs,

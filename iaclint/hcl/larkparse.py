@@ -250,8 +250,7 @@ class _Builder:
         return ast.Literal(self.span(node), number_literal(str(node.children[0])))
 
     def x_float_lit(self, node: Tree) -> ast.Expr:
-        value = float(str(node.children[0]))
-        return ast.Literal(self.span(node), int(value) if value.is_integer() and "e" not in str(node.children[0]).lower() else value)
+        return ast.Literal(self.span(node), number_literal(str(node.children[0])))
 
     def x_identifier(self, node: Tree) -> ast.Expr:
         return ast.Variable(self.span(node), str(node.children[0]))

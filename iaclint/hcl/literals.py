@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from fractions import Fraction
 from dataclasses import dataclass
 from typing import Callable
 
@@ -27,8 +29,31 @@ _ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.S)
 
 
 def number_literal(text: str) -> int | float:
-    """An integer literal; past Python's 4,300-digit conversion limit it is kept as a float (inf)."""
-    return int(text) if len(text) < 4000 else float(text)
+    """A number literal as Terraform reads it: a whole number (2, 1e3, 2.50e2) exactly as an int, anything else
+    as the nearest float; past Python's 4,300-digit conversion limit it is kept as a float (inf)."""
+    if len(text) >= 4000:
+        return float(text)
+    if text.isdigit():
+        return int(text)
+    return number_from_text(text)
+
+
+def number_from_text(text: str) -> int | float:
+    """A decimal number as Terraform reads it: whole numbers exactly (1e3 and 1e23 are the integers they
+    write, not the nearest double), others as the nearest double, whose shortest text is what was written
+    (for up to 15 significant digits)."""
+    body = text.strip()
+    try:
+        decimal = Decimal(body)
+    except ArithmeticError:
+        return float(body)
+    if len(body) > 400 or not decimal.is_finite() or not -300 < decimal.adjusted() < 400:
+        return float("inf")  # beyond what iaclint computes with: the evaluator makes it unknown
+    exact = Fraction(decimal)
+    if exact.denominator == 1 and abs(exact.numerator).bit_length() <= 1024:
+        return int(exact.numerator)
+    return float(body)
+
 
 
 def unescape(raw: str) -> str:

@@ -346,9 +346,6 @@ class _TreeBuilder:
         kind = inner.type
         if kind == "numeric_lit":
             text = self.text_of(inner)
-            if "." in text or "e" in text or "E" in text:
-                value = float(text)
-                return ast.Literal(self.span(node), int(value) if value.is_integer() and "e" not in text.lower() else value)
             return ast.Literal(self.span(node), number_literal(text))
         if kind == "bool_lit":
             return ast.Literal(self.span(node), self.text_of(inner) == "true")
