@@ -86,6 +86,21 @@ def test_a_nested_block_in_an_override_replaces_every_block_of_its_type(tmp_path
     assert run([root], select={"EC2001"}).findings == []  # main.tf alone is encrypted
 
 
+
+def test_a_nested_block_in_a_json_override_of_a_native_block_replaces_its_blocks(tmp_path):
+    """In a .tf.json override an object is a nested block when the schema says so: it replaces the native
+    file's blocks of that type (found by terraform as the oracle: the merged block had none)."""
+    root = _copy(RULE_FIXTURES / "EC2001" / "fail_override_nested_block", tmp_path)
+    (root / "web_override.tf").unlink()
+    (root / "web_override.tf.json").write_text(
+        '{"resource": {"aws_instance": {"web": {"root_block_device": {"volume_size": 50}}}}}\n')
+    [finding] = run([root], select={"EC2001"}).findings
+    assert finding.verdict is Verdict.FAIL and Path(finding.location.file).name == "web_override.tf.json"
+    (root / "web_override.tf.json").write_text(
+        '{"resource": {"aws_instance": {"web": {"root_block_device": [{"volume_size": 50, "encrypted": true}]}}}}\n')
+    assert run([root], select={"EC2001"}).findings == []
+
+
 # ---- OpenTofu --------------------------------------------------------------------------------------
 
 

@@ -141,7 +141,8 @@ class Evaluator:
             if v.size > 1:
                 self.budget.charge(v.size)
             refs |= v.all_refs()
-        return Value(None, _unknown_reason(inputs), self._expr_origin(node), (), refs)
+        # ``reason``: why the result is unknown although every input is known (the order of a set, ...)
+        return Value(None, reason if reason is not None else _unknown_reason(inputs), self._expr_origin(node), (), refs)
 
     def number(self, node: ast.Node, raw: int | float, inputs: list[Value]) -> Value:
         """An arithmetic result, if it is a number iaclint can go on computing with."""

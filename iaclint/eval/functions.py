@@ -796,15 +796,14 @@ def _string_fn(fn: Callable[..., object]) -> Callable[..., object]:
 
 
 def _case_mapped(s: str, name: str, mapping: Callable[[str], str]) -> str:
-    """Go maps case character by character; Python's full mappings ("ß" -> "SS") are not Go's."""
+    """Go maps case character by character; Python's full mappings ("ß" -> "SS") are not Go's: such a character
+    is left as it is, as `terraform console` shows (upper("Straße") is "STRAßE")."""
     if s.isascii():
         return mapping(s)
     out = []
     for char in s:
         mapped = mapping(char)
-        if len(mapped) != 1:
-            raise NotEvaluated(f"{name}() of {char!r} is not evaluated by iaclint (Go maps its case otherwise)")
-        out.append(mapped)
+        out.append(mapped if len(mapped) == 1 else char)  # Go has no one-to-many mapping: "ß" stays "ß"
     return "".join(out)
 
 

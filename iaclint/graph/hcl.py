@@ -917,9 +917,8 @@ def nested_blocks(resource: HclResource, body: ast.Body, name: str, label: str,
                   bindings: dict[str, Value]) -> tuple[list[BlockView], str]:
     """Literal `name { }` blocks and `dynamic "name"` blocks whose for_each is known."""
     out: list[BlockView] = []
-    written = body.blocks
-    if body.file.endswith(".json"):  # JSON writes nested blocks as objects (ast.json_blocks)
-        written = written + ast.json_blocks(body, name) + ast.json_blocks(body, "dynamic")
+    # JSON writes nested blocks as objects (ast.json_blocks), also in a JSON override of a native block
+    written = body.blocks + ast.json_blocks(body, name) + ast.json_blocks(body, "dynamic")
     for block in written:
         if block.type == name:
             out.append(HclBlockView(resource, block, f"{label}.{name}", bindings))

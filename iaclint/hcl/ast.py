@@ -325,9 +325,7 @@ class Block(Node):
 
     def blocks(self, type_name: str) -> list["Block"]:
         found = [b for b in self.body.items if isinstance(b, Block) and b.type == type_name]
-        if self.file.endswith(".json"):
-            found += json_blocks(self.body, type_name)
-        return found
+        return found + json_blocks(self.body, type_name)  # a JSON override may bring them into a native block
 
 
 class Body(Node):
@@ -362,10 +360,8 @@ def json_blocks(body: Body, type_name: str) -> list[Block]:
     schema tells them apart. iaclint has no schema, so an object is an argument to whoever reads it as one, and
     blocks to whoever asks for blocks of that name (a rule about `server_side_encryption` knows it is a block).
     `dynamic` objects name their block type by key, and their `content` is a block."""
-    if not body.file.endswith(".json"):
-        return []
     attr = body.attribute(type_name)
-    if attr is None:
+    if attr is None or not attr.file.endswith(".json"):  # the attribute's own file: overrides mix the two
         return []
     expr = attr.expr
     objects = [expr] if isinstance(expr, ObjectExpr) else list(expr.items) if isinstance(expr, TupleExpr) else []
