@@ -21,12 +21,17 @@ every run to a single CPU (taskset).
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
+import shlex
+import signal
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -167,63 +172,470 @@ def pre_commit_setup(tree: Path, base: Path) -> tuple[list[str], dict] | None:
     return cmd, env
 
 
-def measure(cmd: list[str], env: dict | None = None) -> tuple[float, float, int, int]:
-    """(wall s, CPU s of the child, peak RSS in MB, exit code), from the child's own rusage."""
+CORPORA_ROOT = Path(os.environ.get("IACLINT_CORPORA", "/work/corpora"))
+TOOLS_ROOT = Path("/work/tools")
+# name -> (kind, source): "dir" a directory under CORPORA_ROOT, "gen" a generated tree (see GENERATORS).
+CORPORA = {
+    "kics": ("dir", "kics-tf"),
+    "checkov-fixtures": ("dir", "checkov-tf"),
+    "dense-1x": ("gen", "dense-1x"),
+    "dense-16x": ("gen", "dense-16x"),
+    "eks": ("dir", "terraform-aws-modules+terraform-aws-eks"),
+    "rds-aurora": ("dir", "terraform-aws-modules+terraform-aws-rds-aurora"),
+    "backup": ("dir", "lgallard+terraform-aws-backup"),
+    "cloudposse": ("dir", "cloudposse+terraform-aws-components"),
+    "fabric": ("dir", "GoogleCloudPlatform+cloud-foundation-fabric"),
+    "file-5mb": ("gen", "file-5mb"),
+    "foreach-10k": ("gen", "foreach-10k"),
+    "plan-20k": ("gen", "plan-20k"),
+}
+FLOOR = r'''
+import json, os, sys
+path = sys.argv[1]
+if path.endswith(".json"):
+    json.loads(open(path, "rb").read())
+    sys.exit(0)
+import tree_sitter, tree_sitter_hcl
+parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_hcl.language()))
+for folder, dirs, names in os.walk(path):
+    dirs[:] = [d for d in dirs if not d.startswith(".")]
+    for name in names:
+        if name.endswith(".tf"):
+            with open(os.path.join(folder, name), "rb") as f:
+                parser.parse(f.read())
+'''
+
+
+def generate_big_file(root: Path, size: int = 5 * 1024 * 1024) -> None:
+    """One .tf file of about ``size`` bytes: the dense module's resources repeated with new names."""
+    root.mkdir(parents=True, exist_ok=True)
+    parts, total, n = [COMMON], len(COMMON), 1
+    while total < size:
+        text = RESOURCES.format(i=n, rotation="false" if n % 5 == 0 else "true",
+                                encrypted="false" if n % 7 == 0 else "true",
+                                engine='"valkey"' if n % 2 else '"redis"')
+        parts.append(text)
+        total += len(text)
+        n += 1
+    (root / "main.tf").write_text("".join(parts))
+
+
+FOR_EACH = '''
+variable "volumes" {{
+  type    = number
+  default = {count}
+}}
+
+locals {{
+  # range() yields at most 1,024 values (terraform's own limit): blocks of 1,000
+  names = toset(flatten([for b in range(ceil(var.volumes / 1000)) :
+    [for i in range(b * 1000, min(var.volumes, b * 1000 + 1000)) : format("v%05d", i)]]))
+}}
+
+resource "aws_kms_key" "volumes" {{
+  enable_key_rotation = true
+}}
+
+resource "aws_ebs_volume" "v" {{
+  for_each          = local.names
+  availability_zone = "eu-west-1a"
+  size              = 10
+  encrypted         = tonumber(substr(each.key, 5, 1)) % 2 == 0
+  kms_key_id        = aws_kms_key.volumes.arn
+  tags              = {{ Name = each.key }}
+}}
+'''
+
+
+def generate_for_each(root: Path, count: int = 10_000) -> None:
+    """A root whose one resource has ``count`` instances from for_each (half of them unencrypted)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "main.tf").write_text(FOR_EACH.format(count=count))
+
+
+def generate_plan(root: Path, changes: int = 20_000) -> Path:
+    """A `terraform show -json` plan with ``changes`` resource changes over four counted resources."""
+    root.mkdir(parents=True, exist_ok=True)
+    kinds = [
+        ("aws_ebs_volume", "data", lambda i: {"availability_zone": "eu-west-1a", "size": 10, "encrypted": i % 3 != 0,
+                                              "kms_key_id": None, "tags": {"Name": f"data-{i}"}}),
+        ("aws_s3_bucket", "logs", lambda i: {"bucket": f"logs-{i}", "force_destroy": False, "tags": None}),
+        ("aws_db_instance", "db", lambda i: {"identifier": f"db-{i}", "engine": "postgres",
+                                             "instance_class": "db.t4g.micro", "allocated_storage": 20,
+                                             "storage_encrypted": i % 4 != 0, "kms_key_id": None}),
+        ("aws_sqs_queue", "jobs", lambda i: {"name": f"jobs-{i}", "sqs_managed_sse_enabled": i % 5 != 0,
+                                             "kms_master_key_id": None}),
+    ]
+    per = changes // len(kinds)
+    planned, resource_changes, config = [], [], []
+    provider = "registry.terraform.io/hashicorp/aws"
+    for rtype, name, values in kinds:
+        config.append({"address": f"{rtype}.{name}", "mode": "managed", "type": rtype, "name": name,
+                       "provider_config_key": "aws", "expressions": {}, "schema_version": 0,
+                       "count_expression": {"constant_value": per}})
+        for i in range(per):
+            address = f"{rtype}.{name}[{i}]"
+            after = values(i)
+            planned.append({"address": address, "mode": "managed", "type": rtype, "name": name, "index": i,
+                            "provider_name": provider, "schema_version": 0, "values": after,
+                            "sensitive_values": {}})
+            resource_changes.append({"address": address, "mode": "managed", "type": rtype, "name": name, "index": i,
+                                     "provider_name": provider, "change": {
+                                         "actions": ["create"], "before": None, "after": after,
+                                         "after_unknown": {"id": True, "arn": True}, "before_sensitive": False,
+                                         "after_sensitive": {}}})
+    plan = {"format_version": "1.2", "terraform_version": "1.9.5",
+            "planned_values": {"root_module": {"resources": planned}},
+            "resource_changes": resource_changes,
+            "configuration": {"provider_config": {"aws": {"name": "aws", "full_name": provider}},
+                              "root_module": {"resources": config}}}
+    path = root / "plan.json"
+    path.write_text(json.dumps(plan))
+    return path
+
+
+def corpus_path(name: str, work: Path) -> Path:
+    """The directory (or plan file) of a corpus, generated under ``work`` on first use."""
+    kind, source = CORPORA[name] if name in CORPORA else ("dir", name)
+    if kind == "dir":
+        path = Path(source) if os.path.isabs(source) else CORPORA_ROOT / source
+        if not path.exists():
+            sys.exit(f"corpus {name}: {path} does not exist")
+        return path
+    target = work / source
+    if source == "plan-20k":
+        plan = target / "plan.json"
+        return plan if plan.exists() else generate_plan(target)
+    if not target.exists():
+        if source.startswith("dense-"):
+            generate(target, 50 * int(source[len("dense-"):-1]))
+        elif source == "file-5mb":
+            generate_big_file(target)
+        elif source == "foreach-10k":
+            generate_for_each(target)
+    return target
+
+
+def tf_files(path: Path) -> tuple[int, int]:
+    """(.tf files, bytes) of a corpus; a plan counts as one file."""
+    if path.is_file():
+        return 1, path.stat().st_size
+    files = [p for p in path.rglob("*.tf") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+@dataclasses.dataclass
+class Sample:
+    wall: float
+    cpu: float
+    rss: int  # MB
+    code: int
+    timed_out: bool = False
+
+
+def measure(cmd: list[str], env: dict | None = None, cwd: Path | None = None, timeout: float | None = None) -> Sample:
+    """One run of ``cmd``: wall, CPU (user + sys of the child and the children it waited for), peak RSS.
+
+    The child's own rusage comes from wait4, so nothing else running on the machine is counted. Past
+    ``timeout`` seconds of wall time its process group is killed and the sample marked timed out."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd,
+                            start_new_session=True)
+    timer = None
+    killed = []
+    if timeout:
+        def kill() -> None:
+            killed.append(True)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        timer = threading.Timer(timeout, kill)
+        timer.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
+    if timer:
+        timer.cancel()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, proc.returncode
+    return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, proc.returncode, bool(killed))
 
 
-def compare(args, exe: str) -> None:
-    checkov = args.checkov or shutil.which("checkov")
-    base = Path(tempfile.mkdtemp(prefix="iaclint-compare-"))
-    trees = [Path(r) for r in args.repos]
-    for factor in [int(x) for x in args.scale.split(",") if x]:
-        tree = base / f"generated-{factor}x"
-        generate(tree, args.files * factor)
-        trees.append(tree)
-    print(f"{'tree':44s} {'tool':14s} {'wall s':>8s} {'CPU s':>8s} {'RSS MB':>7s}  ratio (iaclint/checkov, CPU)")
-    for tree in trees:
-        files = sum(1 for _ in tree.rglob("*.tf"))
-        size = sum(p.stat().st_size for p in tree.rglob("*.tf")) // 1024
-        label = f"{tree.name[:30]} ({files} .tf, {size} KB)"
-        cache = base / f"cache-{tree.name}"
-        env = dict(os.environ, XDG_CACHE_HOME=str(cache))
-        rows = {}
-        for run in range(args.runs):  # interleaved, so machine noise hits every tool alike
+def median(samples: list[Sample]) -> dict:
+    """The median of each figure; a run that timed out makes the result '> timeout'."""
+    out = {"wall": statistics.median(s.wall for s in samples), "cpu": statistics.median(s.cpu for s in samples),
+           "rss": int(statistics.median(s.rss for s in samples)), "runs": len(samples),
+           "codes": sorted({s.code for s in samples})}
+    if any(s.timed_out for s in samples):
+        out["timed_out"] = True
+    return out
+
+
+class Tools:
+    """The commands of every tool measured, built once from the options."""
+
+    def __init__(self, args, work: Path):
+        self.iaclint = shlex.split(args.iaclint) if args.iaclint else [shutil.which("iaclint") or sys.exit(
+            "iaclint is not on PATH; install the package first, or give --iaclint")]
+        self.python = args.floor_python or str(Path(sys.executable))
+        self.checkov = None if args.skip_checkov else (args.checkov or _tool("checkov"))
+        self.trivy = None if args.skip_trivy else (args.trivy or _tool("trivy"))
+        self.work = work
+        self.neutral = work / "cwd"  # every tool runs here, so no tool picks up a config from the cwd
+        self.neutral.mkdir(parents=True, exist_ok=True)
+        self.state = work / "state"  # the parse cache's key (XDG_STATE_HOME): kept across cold and warm runs
+        base = {k: v for k, v in os.environ.items() if k not in ("BC_API_KEY", "PRISMA_API_URL")}
+        self.base_env = dict(base, XDG_STATE_HOME=str(self.state))
+        self.peer_env = dict(base, HOME=str(work / "peer-home"), CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false",
+                             BC_SKIP_MAPPING="TRUE", ENABLE_DEFINITION_KEY="false",
+                             TRIVY_CACHE_DIR=str(work / "trivy-cache"), TRIVY_DISABLE_VEX_NOTICE="true")
+        (work / "peer-home").mkdir(exist_ok=True)
+
+    def iaclint_env(self, cache: Path) -> dict:
+        return dict(self.base_env, XDG_CACHE_HOME=str(cache))
+
+    def checkov_cmd(self, path: Path) -> list[str]:
+        if path.is_file():
+            target = ["-f", str(path), "--framework", "terraform_plan"]
+        else:
+            target = ["-d", str(_without_checkov_config(path, self.work)), "--framework", "terraform"]
+        return [self.checkov, *target, "--quiet", "--compact", "-o", "json", "--skip-download"]
+
+    def trivy_cmd(self, path: Path) -> list[str] | None:
+        if path.is_file():
+            return None  # trivy config reads plan JSON only as terraformplan-json, another scanner: not compared
+        return [self.trivy, "config", "--skip-check-update", "--misconfig-scanners", "terraform", "--quiet",
+                "--format", "json", str(path)]
+
+
+def _tool(name: str) -> str | None:
+    for candidate in (TOOLS_ROOT / f"{name}-venv" / "bin" / name, shutil.which(name)):
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    return None
+
+
+def _without_checkov_config(path: Path, work: Path) -> Path:
+    """The tree, or a copy without its .checkov.yml: checkov reads that file from the scanned folder and would
+    skip what the repository's authors chose (lgallard/terraform-aws-backup skips examples/), not what iaclint
+    and trivy scan. By default checkov skips nothing but hidden folders, node_modules and .terraform."""
+    if not any((path / n).exists() for n in (".checkov.yml", ".checkov.yaml")):
+        return path
+    copy = work / "checkov-copies" / path.name
+    if not copy.exists():
+        shutil.copytree(path, copy, symlinks=True, ignore=shutil.ignore_patterns(".checkov.yml", ".checkov.yaml"))
+    return copy
+
+
+def measure_corpus(name: str, path: Path, tools: Tools, args, peers: dict) -> dict:
+    """Every tool on one corpus, interleaved run by run, so machine noise hits every tool alike."""
+    cache = tools.work / "cache" / name
+    env = tools.iaclint_env(cache)
+    check = [*tools.iaclint, "check", "-f", "json", "--soft-fail", str(path)]
+    rows: dict[str, list[Sample]] = {}
+    known = peers.get(name, {})
+    jobs_modes = [int(j) for j in args.jobs_compare.split(",")] if args.jobs_compare else []
+    for _ in range(args.runs):
+        shutil.rmtree(cache, ignore_errors=True)
+        rows.setdefault("iaclint_cold", []).append(measure(check, env, tools.neutral, args.iaclint_timeout))
+        rows.setdefault("iaclint_warm", []).append(measure(check, env, tools.neutral, args.iaclint_timeout))
+        for jobs in jobs_modes:
             shutil.rmtree(cache, ignore_errors=True)
-            rows.setdefault("iaclint cold", []).append(measure([exe, "check", "-f", "json", str(tree)], env))
-            rows.setdefault("iaclint warm", []).append(measure([exe, "check", "-f", "json", str(tree)], env))
-            if checkov:
-                rows.setdefault("checkov", []).append(measure(
-                    [checkov, "-d", str(tree), "--framework", "terraform", "--quiet", "--compact", "-o", "json"]))
-        medians = {tool: tuple(statistics.median(r[i] for r in runs) for i in range(3)) for tool, runs in rows.items()}
-        for tool, (wall, cpu, rss) in medians.items():
-            ratio = ""
-            if "checkov" in medians and tool != "checkov":
-                ratio = f"  {cpu / medians['checkov'][1]:.3f} (wall {wall / medians['checkov'][0]:.3f})"
-            print(f"{label:44s} {tool:14s} {wall:8.2f} {cpu:8.2f} {rss:7d}{ratio}")
-    shutil.rmtree(base, ignore_errors=True)
+            rows.setdefault(f"iaclint_cold_j{jobs}", []).append(measure(
+                [*check[:-1], "--jobs", str(jobs), str(path)], env, tools.neutral, args.iaclint_timeout))
+        rows.setdefault("floor", []).append(measure([tools.python, "-c", FLOOR, str(path)], None, tools.neutral))
+        if tools.checkov and "checkov" not in known:
+            rows.setdefault("checkov", []).append(measure(
+                tools.checkov_cmd(path), tools.peer_env, tools.neutral, args.checkov_timeout))
+        trivy = tools.trivy_cmd(path) if tools.trivy else None
+        if trivy and "trivy" not in known:
+            rows.setdefault("trivy", []).append(measure(trivy, tools.peer_env, tools.neutral, args.checkov_timeout))
+    shutil.rmtree(cache, ignore_errors=True)
+    result = {tool: median(samples) for tool, samples in rows.items()}
+    for peer in ("checkov", "trivy"):
+        if peer in known:
+            result[peer] = dict(known[peer], reused=True)
+    if tools.trivy and path.is_file():
+        result["trivy"] = {"na": "trivy config does not read this plan with its terraform scanner"}
+    files, size = tf_files(path)
+    return {"corpus": name, "path": str(path), "files": files, "bytes": size, "tools": result}
 
+
+def measure_extras(tools: Tools, args) -> dict:
+    """The costs that grow with something other than the tree: fixes and diffs, start-up, the hook."""
+    out: dict = {}
+    work = tools.work
+    env = tools.iaclint_env(work / "cache" / "extras")
+    dense = corpus_path("dense-16x", work)
+    runs = max(1, args.runs)
+    check = [*tools.iaclint, "check", "--soft-fail", str(dense)]
+    scenarios = {
+        "dense-16x check": check,
+        "dense-16x check --diff": [*check, "--diff"],
+        "dense-16x fix --diff": [*tools.iaclint, "fix", "--diff", str(dense)],
+    }
+    measure(check, env, tools.neutral, args.iaclint_timeout)  # warm the parse cache: these compare the work after it
+    for label, cmd in scenarios.items():
+        out[label] = median([measure(cmd, env, tools.neutral, args.iaclint_timeout) for _ in range(runs)])
+    empty = work / "empty"
+    empty.mkdir(exist_ok=True)
+    out["check of an empty folder"] = median([measure([*tools.iaclint, "check", str(empty)], env, tools.neutral)
+                                              for _ in range(runs)])
+    out["python -c pass"] = median([measure([tools.python, "-c", "pass"], None, tools.neutral) for _ in range(runs)])
+    hook_tree = work / "hook-module"
+    if not hook_tree.exists():
+        generate(hook_tree, args.files)
+        if commit(hook_tree, "bench"):
+            with open(hook_tree / "stack_07.tf", "a") as f:
+                f.write('\nresource "aws_sqs_queue" "added" {\n  name = "added"\n}\n')
+            subprocess.run(["git", "add", "stack_07.tf"], cwd=hook_tree, check=True)
+    if (hook_tree / ".git").exists():
+        hook = [*tools.iaclint, "check", "--soft-fail", "--base", "HEAD", "--staged", "stack_07.tf"]
+        measure(hook, env, hook_tree)
+        out["hook (check --base HEAD --staged, one file of 50, warm)"] = median(
+            [measure(hook, env, hook_tree) for _ in range(runs)])
+    return out
+
+
+def _cpu(entry: dict | None, timeout: float | None = None) -> str:
+    if not entry:
+        return "-"
+    if "na" in entry:
+        return "n/a"
+    if entry.get("timed_out"):
+        return f"> {entry.get('timeout', timeout or 0):.0f}"
+    return f"{entry['cpu']:.2f}"
+
+
+def _ratio(a: dict | None, b: dict | None) -> str:
+    if not a or not b or "na" in a or "na" in b or not b.get("cpu"):
+        return "-"
+    prefix = "> " if a.get("timed_out") else ""
+    return f"{prefix}{a['cpu'] / b['cpu']:.1f}x"
+
+
+def table(results: list[dict]) -> list[str]:
+    """The Markdown table of a compare run (CPU seconds, medians)."""
+    jobs = sorted({k for r in results for k in r["tools"] if k.startswith("iaclint_cold_j")})
+    head = ["corpus", ".tf files", "iaclint cold", "iaclint warm", "checkov", "trivy", "floor",
+            "checkov / cold", "trivy / cold", "cold / floor", "warm / floor", "peak RSS MB (cold, warm)",
+            *[f"cold {j.rsplit('_', 1)[1].replace('j', '--jobs ')} CPU, wall" for j in jobs]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in results:
+        t = r["tools"]
+        cold, warm, floor = t.get("iaclint_cold"), t.get("iaclint_warm"), t.get("floor")
+        row = [r["corpus"], f"{r['files']:,}" + (" (plan)" if r["path"].endswith(".json") else ""),
+               _cpu(cold), _cpu(warm), _cpu(t.get("checkov")), _cpu(t.get("trivy")), _cpu(floor),
+               _ratio(t.get("checkov"), cold), _ratio(t.get("trivy"), cold), _ratio(cold, floor), _ratio(warm, floor),
+               f"{cold['rss'] if cold else '-'}, {warm['rss'] if warm else '-'}",
+               *[f"{t[j]['cpu']:.2f}, {t[j]['wall']:.2f}" if j in t else "-" for j in jobs]]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def compare(args) -> None:
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="iaclint-compare-"))
+    work.mkdir(parents=True, exist_ok=True)
+    tools = Tools(args, work)
+    names = list(args.corpus or [])
+    names += [str(r) for r in args.repos]
+    for factor in [int(x) for x in args.scale.split(",") if x]:  # the older --scale: dense modules of N x --files
+        CORPORA[f"dense-{factor}x"] = ("gen", f"dense-{factor}x")
+        names.append(f"dense-{factor}x")
+    if not names:
+        names = list(CORPORA)
+    unknown = [n for n in names if n not in CORPORA and not Path(n).is_dir()]
+    if unknown:
+        sys.exit(f"unknown corpus {', '.join(unknown)}; known: {', '.join(CORPORA)} (or a directory)")
+    peers = json.loads(Path(args.peers_from).read_text())["corpora"] if args.peers_from else {}
+    if args.checkov_timeout:
+        for entry in peers.values():
+            for peer in entry.values():
+                peer.setdefault("timeout", args.checkov_timeout)
+    load_before = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    results = []
+    for name in names:
+        path = corpus_path(name, work)
+        result = measure_corpus(name, path, tools, args, peers)
+        for peer in ("checkov", "trivy"):
+            entry = result["tools"].get(peer)
+            if entry and entry.get("timed_out"):
+                entry["timeout"] = args.checkov_timeout
+        results.append(result)
+        print(table([result])[-1], flush=True)
+    extras = measure_extras(tools, args) if args.extras else {}
+    load_after = os.getloadavg()
+    report = {"date": started, "load_before": load_before, "load_after": load_after, "cores": os.cpu_count(),
+              "runs": args.runs, "iaclint": tools.iaclint, "checkov": tools.checkov, "trivy": tools.trivy,
+              "corpora": results, "extras": extras}
+    print()
+    print(f"{started}, {os.cpu_count()} cores, median of {args.runs} run(s), CPU seconds (user + sys); load average "
+          f"{'/'.join(f'{x:.2f}' for x in load_before)} before, {'/'.join(f'{x:.2f}' for x in load_after)} after")
+    print("\n".join(table(results)))
+    if extras:
+        print()
+        print("| scenario | CPU s | wall s | peak RSS MB |")
+        print("|---|---|---|---|")
+        for label, e in extras.items():
+            print(f"| {label} | {_cpu(e, args.iaclint_timeout)} | {e['wall']:.2f} | {e['rss']} |")
+        check = extras.get("dense-16x check")
+        for label in ("dense-16x check --diff", "dense-16x fix --diff"):
+            if check and label in extras:
+                print(f"{label} / check: {_ratio(extras[label], check)}")
+        if "python -c pass" in extras:
+            print(f"empty folder / python -c pass: "
+                  f"{_ratio(extras['check of an empty folder'], extras['python -c pass'])}")
+    big = next((r["tools"] for r in results if r["corpus"] == "file-5mb"), None)
+    if big:
+        print(f"file-5mb warm / cold: {big['iaclint_warm']['cpu'] / big['iaclint_cold']['cpu']:.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+    if args.peers_to:
+        measured = {r["corpus"]: {p: r["tools"][p] for p in ("checkov", "trivy") if p in r["tools"]}
+                    for r in results}
+        Path(args.peers_to).write_text(json.dumps({"date": started, "load_before": load_before,
+                                                   "load_after": load_after, "checkov": tools.checkov,
+                                                   "trivy": tools.trivy, "corpora": measured}, indent=1))
+    if not args.workdir:
+        shutil.rmtree(work, ignore_errors=True)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("repos", nargs="*", type=Path, help="with --compare: real repositories to measure")
-    parser.add_argument("--compare", action="store_true", help="iaclint cold/warm side by side with checkov")
-    parser.add_argument("--checkov", help="checkov executable in its own virtualenv (default: checkov on PATH)")
+    parser.add_argument("repos", nargs="*", type=Path, help="with --compare: more directories to measure")
+    parser.add_argument("--compare", action="store_true",
+                        help="iaclint cold and warm, checkov, trivy and the parse floor side by side on every corpus")
+    parser.add_argument("--corpus", action="append", metavar="NAME",
+                        help=f"with --compare: only this corpus (repeatable): {', '.join(CORPORA)}, or a directory")
+    parser.add_argument("--iaclint", metavar="CMD", help="with --compare: the iaclint command to time (default: iaclint "
+                        "on PATH), e.g. /work/main/.venv/bin/iaclint for a before/after")
+    parser.add_argument("--checkov", help="checkov executable in its own virtualenv (default: /work/tools/checkov-venv "
+                        "or checkov on PATH)")
+    parser.add_argument("--trivy", help="trivy executable (default: /work/tools/trivy-venv or trivy on PATH)")
+    parser.add_argument("--skip-checkov", action="store_true")
+    parser.add_argument("--skip-trivy", action="store_true")
+    parser.add_argument("--checkov-timeout", type=float, default=1200, metavar="S",
+                        help="wall seconds after which a checkov or trivy run is stopped and reported as '> S'")
+    parser.add_argument("--iaclint-timeout", type=float, default=600, metavar="S")
+    parser.add_argument("--peers-to", metavar="FILE", help="write the checkov and trivy figures to this JSON file")
+    parser.add_argument("--peers-from", metavar="FILE",
+                        help="reuse the checkov and trivy figures of an earlier --peers-to instead of running them")
+    parser.add_argument("--jobs-compare", metavar="N,N", help="also time cold runs with these --jobs values, e.g. 1,2")
+    parser.add_argument("--extras", action="store_true", help="with --compare: also fix --diff and check --diff on "
+                        "dense-16x, an empty folder against python -c pass, and the hook on one file of 50")
+    parser.add_argument("--json", metavar="FILE", help="with --compare: write every figure to this JSON file")
+    parser.add_argument("--workdir", metavar="DIR", help="with --compare: generate corpora here and keep them")
+    parser.add_argument("--floor-python", metavar="PYTHON",
+                        help="the Python (with tree-sitter-hcl) that measures the floor (default: this one)")
     parser.add_argument("--scale", default="", help="with --compare: generated trees of N x --files, e.g. 1,2,4,8,16")
     parser.add_argument("--files", type=int, default=50)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="generate the tree here and keep it")
     parser.add_argument("--one-core", action="store_true", help="pin runs to one CPU with taskset")
     args = parser.parse_args()
-    exe = shutil.which("iaclint") or sys.exit("iaclint is not on PATH; install the package first")
     if args.compare:
-        compare(args, exe)
+        compare(args)
         return
+    exe = shutil.which("iaclint") or sys.exit("iaclint is not on PATH; install the package first")
     pin = ["taskset", "-c", "0"] if args.one_core and shutil.which("taskset") else []
     base = args.keep or Path(tempfile.mkdtemp(prefix="iaclint-bench-"))
     tree = base / "module"
