@@ -2,16 +2,31 @@
 """Benchmark iaclint on a generated 50-file module: full check, and a pre-commit run on one file.
 
 Usage: python scripts/bench.py [--files 50] [--runs 5] [--keep DIR] [--one-core]
-       python scripts/bench.py --compare [--checkov PATH] [--scale 1,2,4,8,16] [REPO ...]
+       python scripts/bench.py --compare [--corpus NAME ...] [--runs N] [--iaclint CMD] [--jobs-compare 1,2]
+                               [--skip-checkov] [--skip-trivy] [--checkov-timeout S] [--peers-to FILE]
+                               [--peers-from FILE] [--extras] [--json FILE] [--workdir DIR] [DIR ...]
+       python scripts/bench.py --table-from FILE [--table-from FILE ...] [--peers-from FILE]
 
---compare runs iaclint (cold: an empty parse cache; warm: the same cache again) and, when given or on
-PATH, checkov from its own virtualenv (never imported here: its bc-python-hcl2 would replace hcl2),
-interleaved on the same trees, and prints wall time, CPU time (user + sys), peak RSS and the ratio.
-REPOs are directories (real repositories); --scale adds generated trees of that many times --files.
+--compare measures every shape of tree (issue 25): the many-small-roots fixture trees of KICS and checkov,
+generated dense modules (1x and 16x --files), module repositories, monorepos, one 5 MB file, a
+10,000-instance for_each and a 20,000-change plan (CORPORA; the real trees are read from /work/corpora or
+$IACLINT_CORPORA, the generated ones are written under --workdir). On each corpus, interleaved run by run:
+iaclint cold (an empty parse cache: a fresh XDG_CACHE_HOME; the cache key's XDG_STATE_HOME is kept), iaclint
+warm, checkov and trivy (each from its own virtualenv, never imported here: checkov's bc-python-hcl2 would
+replace hcl2; offline, no API key, run from an empty folder so no tool reads a configuration of the cwd), and
+the floor: tree-sitter-hcl parsing every .tf file and nothing else, in one Python process (json.loads for a
+plan). Each figure is the median over --runs of the child's own rusage (os.wait4): CPU (user + sys, its
+waited-for children included), wall and peak RSS; the table gives the ratios to iaclint cold and to the
+floor, and the load average before and after. checkov takes minutes on large trees: --peers-to keeps its
+and trivy's figures, --peers-from reuses them while only iaclint changes, and a run past --checkov-timeout
+is stopped and reported as '> CPU used by then'. --iaclint times another checkout's iaclint (before/after);
+--jobs-compare adds cold runs at those --jobs values; --extras times fix --diff and check --diff against
+check on the 16x module, an empty folder against `python -c pass`, and the hook's command on one file of a
+50-file module. --json writes every figure, --table-from prints the tables again from such files.
 
-Runs the installed `iaclint` as a separate process (what users and pre-commit do) and reports the
-median, min and max wall time of each scenario, the line count of the generated tree and the load
-average. The tree is committed to a git repository, as the hook finds it, and the hook's own command
+The plain mode runs the installed `iaclint` as a separate process (what users and pre-commit do) and
+reports the median, min and max wall time of each scenario, the line count of the generated tree and the
+load average. The tree is committed to a git repository, as the hook finds it, and the hook's own command
 (`check --base HEAD --staged` on one file) is timed there. When the `pre-commit` tool is installed, it
 also times the real hook (`pre-commit run --files`) on that file, with this checkout's HEAD commit as the
 hook source (commit first); the hook's environment is built in an untimed first run. `--one-core` pins
@@ -502,8 +517,8 @@ def _cpu(entry: dict | None, timeout: float | None = None) -> str:
         return "-"
     if "na" in entry:
         return "n/a"
-    if entry.get("timed_out"):
-        return f"> {entry.get('timeout', timeout or 0):.0f}"
+    if entry.get("timed_out"):  # stopped at its timeout: the CPU it had used by then is a lower bound
+        return f"> {entry['cpu']:.0f}"
     return f"{entry['cpu']:.2f}"
 
 
@@ -531,6 +546,54 @@ def table(results: list[dict]) -> list[str]:
                *[f"{t[j]['cpu']:.2f}, {t[j]['wall']:.2f}" if j in t else "-" for j in jobs]]
         lines.append("| " + " | ".join(row) + " |")
     return lines
+
+
+def print_report(report: dict) -> None:
+    """The tables of a compare run (or of its JSON file, --table-from): corpora, then the extras."""
+    before, after = ("/".join(f"{x:.2f}" for x in report[k]) for k in ("load_before", "load_after"))
+    print(f"{report['date']}, {report['cores']} cores, median of {report['runs']} run(s), CPU seconds (user + sys); "
+          f"load average {before} before, {after} after")
+    print("\n".join(table(report["corpora"])))
+    extras = report.get("extras") or {}
+    if extras:
+        print()
+        print("| scenario | CPU s | wall s | peak RSS MB |")
+        print("|---|---|---|---|")
+        for label, e in extras.items():
+            print(f"| {label} | {_cpu(e)} | {e['wall']:.2f} | {e['rss']} |")
+        check = extras.get("dense-16x check")
+        for label in ("dense-16x check --diff", "dense-16x fix --diff"):
+            if check and label in extras:
+                print(f"{label} / check: {_ratio(extras[label], check)}")
+        if "python -c pass" in extras:
+            print(f"empty folder / python -c pass: "
+                  f"{_ratio(extras['check of an empty folder'], extras['python -c pass'])}")
+    big = next((r["tools"] for r in report["corpora"] if r["corpus"] == "file-5mb"), None)
+    if big:
+        print(f"file-5mb warm / cold: {_ratio(big['iaclint_warm'], big['iaclint_cold'])}")
+
+
+def table_from(args) -> None:
+    """Print the tables of earlier --json files (merged in order: a later file's corpus replaces an earlier
+    one's), with checkov and trivy filled in from --peers-from where a corpus has none."""
+    report = None
+    for name in args.table_from:
+        data = json.loads(Path(name).read_text())
+        if report is None:
+            report = data
+            continue
+        known = {r["corpus"]: i for i, r in enumerate(report["corpora"])}
+        for r in data["corpora"]:
+            if r["corpus"] in known:
+                report["corpora"][known[r["corpus"]]] = r
+            else:
+                report["corpora"].append(r)
+        report["extras"] = {**report.get("extras", {}), **data.get("extras", {})}
+    peers = json.loads(Path(args.peers_from).read_text())["corpora"] if args.peers_from else {}
+    for r in report["corpora"]:
+        for peer, entry in peers.get(r["corpus"], {}).items():
+            r["tools"].setdefault(peer, dict(entry, reused=True))
+    print_report(report)
 
 
 def compare(args) -> None:
@@ -570,25 +633,7 @@ def compare(args) -> None:
               "runs": args.runs, "iaclint": tools.iaclint, "checkov": tools.checkov, "trivy": tools.trivy,
               "corpora": results, "extras": extras}
     print()
-    print(f"{started}, {os.cpu_count()} cores, median of {args.runs} run(s), CPU seconds (user + sys); load average "
-          f"{'/'.join(f'{x:.2f}' for x in load_before)} before, {'/'.join(f'{x:.2f}' for x in load_after)} after")
-    print("\n".join(table(results)))
-    if extras:
-        print()
-        print("| scenario | CPU s | wall s | peak RSS MB |")
-        print("|---|---|---|---|")
-        for label, e in extras.items():
-            print(f"| {label} | {_cpu(e, args.iaclint_timeout)} | {e['wall']:.2f} | {e['rss']} |")
-        check = extras.get("dense-16x check")
-        for label in ("dense-16x check --diff", "dense-16x fix --diff"):
-            if check and label in extras:
-                print(f"{label} / check: {_ratio(extras[label], check)}")
-        if "python -c pass" in extras:
-            print(f"empty folder / python -c pass: "
-                  f"{_ratio(extras['check of an empty folder'], extras['python -c pass'])}")
-    big = next((r["tools"] for r in results if r["corpus"] == "file-5mb"), None)
-    if big:
-        print(f"file-5mb warm / cold: {big['iaclint_warm']['cpu'] / big['iaclint_cold']['cpu']:.2f}")
+    print_report(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
     if args.peers_to:
@@ -615,7 +660,7 @@ def main() -> None:
     parser.add_argument("--skip-checkov", action="store_true")
     parser.add_argument("--skip-trivy", action="store_true")
     parser.add_argument("--checkov-timeout", type=float, default=1200, metavar="S",
-                        help="wall seconds after which a checkov or trivy run is stopped and reported as '> S'")
+                        help="wall seconds after which a checkov or trivy run is stopped; its CPU by then is reported as '> CPU'")
     parser.add_argument("--iaclint-timeout", type=float, default=600, metavar="S")
     parser.add_argument("--peers-to", metavar="FILE", help="write the checkov and trivy figures to this JSON file")
     parser.add_argument("--peers-from", metavar="FILE",
@@ -623,6 +668,8 @@ def main() -> None:
     parser.add_argument("--jobs-compare", metavar="N,N", help="also time cold runs with these --jobs values, e.g. 1,2")
     parser.add_argument("--extras", action="store_true", help="with --compare: also fix --diff and check --diff on "
                         "dense-16x, an empty folder against python -c pass, and the hook on one file of 50")
+    parser.add_argument("--table-from", metavar="FILE", action="append",
+                        help="print the tables of earlier --json files instead of measuring (repeatable: merged)")
     parser.add_argument("--json", metavar="FILE", help="with --compare: write every figure to this JSON file")
     parser.add_argument("--workdir", metavar="DIR", help="with --compare: generate corpora here and keep them")
     parser.add_argument("--floor-python", metavar="PYTHON",
@@ -633,6 +680,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="generate the tree here and keep it")
     parser.add_argument("--one-core", action="store_true", help="pin runs to one CPU with taskset")
     args = parser.parse_args()
+    if args.table_from:
+        table_from(args)
+        return
     if args.compare:
         compare(args)
         return
