@@ -596,6 +596,23 @@ def table_from(args) -> None:
     print_report(report)
 
 
+def save(args, tools: Tools, started: str, load_before: tuple, results: list[dict], extras: dict) -> dict:
+    """The report so far, written to --json and its peers' figures to --peers-to."""
+    load_after = os.getloadavg()
+    report = {"date": started, "load_before": load_before, "load_after": load_after, "cores": os.cpu_count(),
+              "runs": args.runs, "iaclint": tools.iaclint, "checkov": tools.checkov, "trivy": tools.trivy,
+              "corpora": results, "extras": extras}
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+    if args.peers_to:
+        measured = {r["corpus"]: {p: r["tools"][p] for p in ("checkov", "trivy") if p in r["tools"]}
+                    for r in results}
+        Path(args.peers_to).write_text(json.dumps({"date": started, "load_before": load_before,
+                                                   "load_after": load_after, "checkov": tools.checkov,
+                                                   "trivy": tools.trivy, "corpora": measured}, indent=1))
+    return report
+
+
 def compare(args) -> None:
     work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="iaclint-compare-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -627,21 +644,11 @@ def compare(args) -> None:
                 entry["timeout"] = args.checkov_timeout
         results.append(result)
         print(table([result])[-1], flush=True)
+        save(args, tools, started, load_before, results, {})  # after every corpus: a long run keeps what it has
     extras = measure_extras(tools, args) if args.extras else {}
-    load_after = os.getloadavg()
-    report = {"date": started, "load_before": load_before, "load_after": load_after, "cores": os.cpu_count(),
-              "runs": args.runs, "iaclint": tools.iaclint, "checkov": tools.checkov, "trivy": tools.trivy,
-              "corpora": results, "extras": extras}
+    report = save(args, tools, started, load_before, results, extras)
     print()
     print_report(report)
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
-    if args.peers_to:
-        measured = {r["corpus"]: {p: r["tools"][p] for p in ("checkov", "trivy") if p in r["tools"]}
-                    for r in results}
-        Path(args.peers_to).write_text(json.dumps({"date": started, "load_before": load_before,
-                                                   "load_after": load_after, "checkov": tools.checkov,
-                                                   "trivy": tools.trivy, "corpora": measured}, indent=1))
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)
 
