@@ -533,7 +533,7 @@ def table(results: list[dict]) -> list[str]:
     """The Markdown table of a compare run (CPU seconds, medians)."""
     jobs = sorted({k for r in results for k in r["tools"] if k.startswith("iaclint_cold_j")})
     head = ["corpus", ".tf files", "iaclint cold", "iaclint warm", "checkov", "trivy", "floor",
-            "checkov / cold", "trivy / cold", "cold / floor", "warm / floor", "peak RSS MB (cold, warm)",
+            "checkov / cold", "trivy / cold", "cold / floor", "warm / floor", "peak RSS MB (cold, warm, checkov, trivy)",
             *[f"cold {j.rsplit('_', 1)[1].replace('j', '--jobs ')} CPU, wall" for j in jobs]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
@@ -542,7 +542,8 @@ def table(results: list[dict]) -> list[str]:
         row = [r["corpus"], f"{r['files']:,}" + (" (plan)" if r["path"].endswith(".json") else ""),
                _cpu(cold), _cpu(warm), _cpu(t.get("checkov")), _cpu(t.get("trivy")), _cpu(floor),
                _ratio(t.get("checkov"), cold), _ratio(t.get("trivy"), cold), _ratio(cold, floor), _ratio(warm, floor),
-               f"{cold['rss'] if cold else '-'}, {warm['rss'] if warm else '-'}",
+               ", ".join(str(t[k]["rss"]) if t.get(k, {}).get("rss") else "-"
+                         for k in ("iaclint_cold", "iaclint_warm", "checkov", "trivy")),
                *[f"{t[j]['cpu']:.2f}, {t[j]['wall']:.2f}" if j in t else "-" for j in jobs]]
         lines.append("| " + " | ".join(row) + " |")
     return lines
