@@ -243,6 +243,31 @@ def test_reports_are_identical_cold_warm_serial_and_parallel_on_every_fixture(tm
     assert counts["cold, parallel"][1] > 400 and counts["warm, parallel"] == (0, 0)  # parsed by the workers
 
 
+def test_parsing_is_serial_unless_jobs_asks_for_processes(tmp_path, monkeypatch):
+    """Issue 25: on the 2-core machine parallel parsing cost more CPU and was no faster in wall time on any
+    corpus (README, Speed), so the default is one process; --jobs 0 is one per CPU, --jobs N is N."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from iaclint.cli import app
+    from iaclint.graph import config
+
+    monkeypatch.setattr(config, "PARALLEL_THRESHOLD", 0)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)  # what --jobs 0 asks for
+    calls = []
+    real = config.ConfigLoader.preload
+    monkeypatch.setattr(config.ConfigLoader, "preload", lambda self, dirs, jobs, *a, **k: calls.append(jobs) or
+                        real(self, dirs, jobs, *a, **k))
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "monorepo", repo)
+    for n, extra in enumerate(([], ["--jobs", "0"], ["-j", "3"], ["-j", "1"])):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-{n}"))
+        result = CliRunner().invoke(app, ["check", "--soft-fail", *extra, str(repo)])
+        assert result.exit_code == 0, result.output
+    assert calls == [4, 3]  # the default and -j 1 never start workers
+
+
 def test_fingerprints_are_stable_across_runs_for_wildcard_instances(tmp_path):
     import json
 
