@@ -349,14 +349,21 @@ class Sample:
     timed_out: bool = False
 
 
-def measure(cmd: list[str], env: dict | None = None, cwd: Path | None = None, timeout: float | None = None) -> Sample:
+def measure(cmd: list[str], env: dict | None = None, cwd: Path | None = None, timeout: float | None = None,
+            output: Path | None = None) -> Sample:
     """One run of ``cmd``: wall, CPU (user + sys of the child and the children it waited for), peak RSS.
 
     The child's own rusage comes from wait4, so nothing else running on the machine is counted. Past
-    ``timeout`` seconds of wall time its process group is killed and the sample marked timed out."""
+    ``timeout`` seconds of wall time its process group is killed and the sample marked timed out. Its
+    standard output goes to ``output`` when given (to see what a peer actually scanned), else nowhere."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd,
-                            start_new_session=True)
+    sink = open(output, "wb") if output else subprocess.DEVNULL
+    try:
+        proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.DEVNULL, env=env, cwd=cwd,
+                                start_new_session=True)
+    finally:
+        if output:
+            sink.close()
     timer = None
     killed = []
     if timeout:
@@ -403,6 +410,9 @@ class Tools:
         self.base_env = dict(base, XDG_STATE_HOME=str(self.state))
         self.peer_env = dict(base, HOME=str(work / "peer-home"), CHECKOV_RUN_SCA_PACKAGE_SCAN_V2="false",
                              BC_SKIP_MAPPING="TRUE", ENABLE_DEFINITION_KEY="false",
+                             # checkov gives up on a file whose HCL parse takes over 10 s of wall time (the 5 MB
+                             # file, or any file on a loaded machine) and reports it as a parsing error
+                             HCL_PARSE_TIMEOUT_SEC="36000",
                              TRIVY_CACHE_DIR=str(work / "trivy-cache"), TRIVY_DISABLE_VEX_NOTICE="true")
         (work / "peer-home").mkdir(exist_ok=True)
 
@@ -448,6 +458,8 @@ def measure_corpus(name: str, path: Path, tools: Tools, args, peers: dict) -> di
     env = tools.iaclint_env(cache)
     check = [*tools.iaclint, "check", "-f", "json", "--soft-fail", str(path)]
     rows: dict[str, list[Sample]] = {}
+    (tools.work / "peer-output").mkdir(exist_ok=True)
+    outputs = {peer: tools.work / "peer-output" / f"{cache.name}.{peer}.json" for peer in ("checkov", "trivy")}
     known = peers.get(name, {})
     jobs_modes = [int(j) for j in args.jobs_compare.split(",")] if args.jobs_compare else []
     for _ in range(args.runs):
@@ -461,12 +473,17 @@ def measure_corpus(name: str, path: Path, tools: Tools, args, peers: dict) -> di
         rows.setdefault("floor", []).append(measure([tools.python, "-c", FLOOR, str(path)], None, tools.neutral))
         if tools.checkov and "checkov" not in known:
             rows.setdefault("checkov", []).append(measure(
-                tools.checkov_cmd(path), tools.peer_env, tools.neutral, args.checkov_timeout))
+                tools.checkov_cmd(path), tools.peer_env, tools.neutral, args.checkov_timeout, outputs["checkov"]))
         trivy = tools.trivy_cmd(path) if tools.trivy else None
         if trivy and "trivy" not in known:
-            rows.setdefault("trivy", []).append(measure(trivy, tools.peer_env, tools.neutral, args.checkov_timeout))
+            rows.setdefault("trivy", []).append(measure(trivy, tools.peer_env, tools.neutral, args.checkov_timeout,
+                                                        outputs["trivy"]))
     shutil.rmtree(cache, ignore_errors=True)
     result = {tool: median(samples) for tool, samples in rows.items()}
+    for peer, summarise in (("checkov", checkov_summary), ("trivy", trivy_summary)):
+        if peer in result and not result[peer].get("timed_out"):
+            result[peer]["scanned"] = summarise(outputs[peer])
+            print(f"{name}: {peer} scanned {result[peer]['scanned']}", file=sys.stderr, flush=True)
     for peer in ("checkov", "trivy"):
         if peer in known:
             result[peer] = dict(known[peer], reused=True)
@@ -474,6 +491,34 @@ def measure_corpus(name: str, path: Path, tools: Tools, args, peers: dict) -> di
         result["trivy"] = {"na": "trivy config does not read this plan with its terraform scanner"}
     files, size = tf_files(path)
     return {"corpus": name, "path": str(path), "files": files, "bytes": size, "tools": result}
+
+
+def checkov_summary(output: Path) -> dict:
+    """What checkov's last run scanned: resources, checks, and the files it could not parse (and skipped)."""
+    try:
+        data = json.loads(output.read_text())
+    except (OSError, ValueError) as exc:
+        return {"error": f"no JSON report: {exc}"}
+    reports = data if isinstance(data, list) else [data]
+    out = {"resources": 0, "passed": 0, "failed": 0, "parsing_errors": 0}
+    for report in reports:
+        summary = report.get("summary", {}) if isinstance(report, dict) else {}
+        out["resources"] += summary.get("resource_count", 0)
+        out["passed"] += summary.get("passed", 0)
+        out["failed"] += summary.get("failed", 0)
+        out["parsing_errors"] += summary.get("parsing_errors", 0)
+    return out
+
+
+def trivy_summary(output: Path) -> dict:
+    """What trivy's last run scanned: files with results and the misconfigurations it reported."""
+    try:
+        data = json.loads(output.read_text())
+    except (OSError, ValueError) as exc:
+        return {"error": f"no JSON report: {exc}"}
+    results = data.get("Results") or []
+    return {"files": len(results), "failed": sum(r.get("MisconfSummary", {}).get("Failures", 0) for r in results),
+            "passed": sum(r.get("MisconfSummary", {}).get("Successes", 0) for r in results)}
 
 
 def measure_extras(tools: Tools, args) -> dict:
