@@ -311,7 +311,12 @@ def generate_plan(root: Path, changes: int = 20_000) -> Path:
 
 
 def corpus_path(name: str, work: Path) -> Path:
-    """The directory (or plan file) of a corpus, generated under ``work`` on first use."""
+    """The directory (or plan file) of a corpus, generated under ``work`` on first use; resolved, because
+    trivy scans nothing under a folder given as a symbolic link."""
+    return _corpus_path(name, work).resolve()
+
+
+def _corpus_path(name: str, work: Path) -> Path:
     kind, source = CORPORA[name] if name in CORPORA else ("dir", name)
     if kind == "dir":
         path = Path(source) if os.path.isabs(source) else CORPORA_ROOT / source
