@@ -324,17 +324,32 @@ def _corpus_path(name: str, work: Path) -> Path:
             sys.exit(f"corpus {name}: {path} does not exist")
         return path
     target = work / source
+    done = target / "plan.json" if source == "plan-20k" else target
+    if not done.exists():  # in another process: see in_child
+        in_child("generate", source, str(target))
+    return done
+
+
+def generate_corpus(source: str, target: str) -> None:
+    target = Path(target)
     if source == "plan-20k":
-        plan = target / "plan.json"
-        return plan if plan.exists() else generate_plan(target)
-    if not target.exists():
-        if source.startswith("dense-"):
-            generate(target, 50 * int(source[len("dense-"):-1]))
-        elif source == "file-5mb":
-            generate_big_file(target)
-        elif source == "foreach-10k":
-            generate_for_each(target)
-    return target
+        generate_plan(target)
+    elif source.startswith("dense-"):
+        generate(target, 50 * int(source[len("dense-"):-1]))
+    elif source == "file-5mb":
+        generate_big_file(target)
+    elif source == "foreach-10k":
+        generate_for_each(target)
+
+
+def in_child(task: str, *args: str) -> str:
+    """Run one of this script's memory-hungry steps (generating a corpus, reading a peer's report) in a child
+    process, so this one stays small: a measured child's peak RSS (ru_maxrss) starts from the RSS of the
+    process that spawned it, carried across exec, and would otherwise show this script's peak."""
+    proc = subprocess.run([sys.executable, __file__, "--in-child", task, *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"bench.py {task} {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
 
 
 def tf_files(path: Path) -> tuple[int, int]:
@@ -485,9 +500,9 @@ def measure_corpus(name: str, path: Path, tools: Tools, args, peers: dict) -> di
                                                         outputs["trivy"]))
     shutil.rmtree(cache, ignore_errors=True)
     result = {tool: median(samples) for tool, samples in rows.items()}
-    for peer, summarise in (("checkov", checkov_summary), ("trivy", trivy_summary)):
+    for peer in ("checkov", "trivy"):
         if peer in result and not result[peer].get("timed_out"):
-            result[peer]["scanned"] = summarise(outputs[peer])
+            result[peer]["scanned"] = json.loads(in_child(f"{peer}-summary", str(outputs[peer])))
             print(f"{name}: {peer} scanned {result[peer]['scanned']}", file=sys.stderr, flush=True)
     for peer in ("checkov", "trivy"):
         if peer in known:
@@ -737,7 +752,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", type=Path, help="generate the tree here and keep it")
     parser.add_argument("--one-core", action="store_true", help="pin runs to one CPU with taskset")
+    parser.add_argument("--in-child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.in_child:
+        task, *rest = args.in_child
+        if task == "generate":
+            generate_corpus(*rest)
+        else:
+            summary = {"checkov-summary": checkov_summary, "trivy-summary": trivy_summary}[task](Path(rest[0]))
+            print(json.dumps(summary))
+        return
     if args.table_from:
         table_from(args)
         return
