@@ -584,6 +584,8 @@ def _cpu(entry: dict | None, timeout: float | None = None) -> str:
         return "n/a"
     if entry.get("timed_out"):  # stopped at its timeout: the CPU it had used by then is a lower bound
         return f"> {entry['cpu']:.0f}"
+    if (entry.get("scanned") or {}).get("error"):  # it wrote no report (trivy panics on some trees)
+        return f"{entry['cpu']:.2f} (failed, exit {'/'.join(map(str, entry.get('codes', [])))})"
     return f"{entry['cpu']:.2f}"
 
 
