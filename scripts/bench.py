@@ -592,7 +592,7 @@ def _cpu(entry: dict | None, timeout: float | None = None) -> str:
 def _ratio(a: dict | None, b: dict | None) -> str:
     if not a or not b or "na" in a or "na" in b or not b.get("cpu"):
         return "-"
-    prefix = "> " if a.get("timed_out") else ""
+    prefix = "> " if a.get("timed_out") else "(failed) " if (a.get("scanned") or {}).get("error") else ""
     return f"{prefix}{a['cpu'] / b['cpu']:.1f}x"
 
 
