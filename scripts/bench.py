@@ -661,6 +661,8 @@ def table_from(args) -> None:
     for r in report["corpora"]:
         for peer, entry in peers.get(r["corpus"], {}).items():
             r["tools"].setdefault(peer, dict(entry, reused=True))
+    if args.json:  # the merged report
+        Path(args.json).write_text(json.dumps(report, indent=1))
     print_report(report)
 
 
@@ -744,7 +746,8 @@ def main() -> None:
     parser.add_argument("--extras", action="store_true", help="with --compare: also fix --diff and check --diff on "
                         "dense-16x, an empty folder against python -c pass, and the hook on one file of 50")
     parser.add_argument("--table-from", metavar="FILE", action="append",
-                        help="print the tables of earlier --json files instead of measuring (repeatable: merged)")
+                        help="print the tables of earlier --json files instead of measuring (repeatable: merged; "
+                        "--json writes the merged report)")
     parser.add_argument("--json", metavar="FILE", help="with --compare: write every figure to this JSON file")
     parser.add_argument("--workdir", metavar="DIR", help="with --compare: generate corpora here and keep them")
     parser.add_argument("--floor-python", metavar="PYTHON",
