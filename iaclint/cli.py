@@ -60,8 +60,8 @@ ColorOpt = typer.Option(None, "--color/--no-color", help="Colour the text output
 QuietOpt = typer.Option(False, "--quiet", "-q", help="Only the findings that fail the run; no notices.")
 CompactOpt = typer.Option(False, "--compact", help="One line per finding.")
 SoftFailOpt = typer.Option(False, "--soft-fail", help="Exit 0 even when findings fail (usage errors still exit 2).")
-JobsOpt = typer.Option(0, "--jobs", "-j", metavar="N", help="Processes that parse uncached files (default: one per CPU; 1: "
-                                                "serial).", min=0)
+JobsOpt = typer.Option(1, "--jobs", "-j", metavar="N", help="Processes that parse uncached files (default 1: serial; 0: "
+                                                "one per CPU).", min=0)
 NoCacheOpt = typer.Option(False, "--no-cache", help="Parse every file again instead of using the parse cache "
                                                      "($XDG_CACHE_HOME/iaclint).")
 BaseOpt = typer.Option(None, "--base", metavar="REF", help="Git revision to compare with: resources added since it were never "
@@ -113,7 +113,7 @@ def _split(values: list[str]) -> set[str]:
 def _options(paths: list[str], var_file: list[str], var: list[str], threshold: Optional[str],
              fail_on_unknown: Optional[bool], select: list[str], ignore: list[str], config_dir: Optional[str],
              config_file: Optional[str], no_inline: bool, recursive: bool = True, skip_path: list[str] = (),
-             base: Optional[str] = None, no_cache: bool = False, jobs: int = 0, limits: list[str] = (), rules_dir: list[str] = (),
+             base: Optional[str] = None, no_cache: bool = False, jobs: int = 1, limits: list[str] = (), rules_dir: list[str] = (),
              workspace: Optional[str] = None, opentofu: Optional[bool] = None):
     from iaclint.run.lint import LintOptions
     from iaclint.engine.rules import rule_ids
@@ -305,7 +305,7 @@ def _use_color(flag: Optional[bool]) -> bool:
 
 def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, select, ignore, config_dir,
            baseline, write_baseline, no_inline, config, recursive=True, skip_path=(), base=None, style=None,
-           soft_fail=False, no_cache=False, jobs=0, limits=(), rules_dir=(), since=None, new_only=False,
+           soft_fail=False, no_cache=False, jobs=1, limits=(), rules_dir=(), since=None, new_only=False,
            staged=False, workspace=None, opentofu=None) -> None:
     from iaclint.run.pipeline import check_paths
 

@@ -208,6 +208,66 @@ def test_parallel_parsing_gives_the_same_report_as_serial(tmp_path, monkeypatch)
     assert loader.preload(loaded_directories([repo / "infra" / "prod"], loader.tree), 2, threshold=0) == 3
 
 
+def test_reports_are_identical_cold_warm_serial_and_parallel_on_every_fixture(tmp_path, monkeypatch):
+    """Issue 25's acceptance: the cache and parallel parsing change the speed, never the report. One run over
+    the whole fixtures/ tree per mode (every rule's fixtures, the demo and the monorepo, plans included):
+    cold and warm with --jobs 1, cold and warm on two processes. The JSON report has no timing field, so
+    the whole report is compared."""
+    import json
+
+    from iaclint.formatters import render
+    from iaclint.graph import config
+
+    monkeypatch.setattr(config, "PARALLEL_THRESHOLD", 0)  # fixtures are small: parallel even so
+    parsed, preloaded = [], []
+    real_parse, real_preload = config.parse_source, config.ConfigLoader.preload
+    monkeypatch.setattr(config, "parse_source", lambda source: parsed.append(source.path) or real_parse(source))
+    monkeypatch.setattr(config.ConfigLoader, "preload",
+                        lambda self, *a, **k: preloaded.append(real_preload(self, *a, **k)) or preloaded[-1])
+    plans = sorted(str(p) for p in FIXTURES.rglob("plan.json"))
+    plan_dirs = {Path(p).parent for p in plans}
+    reports, counts = {}, {}
+    for mode, jobs, cache in (("cold, --jobs 1", 1, "serial"), ("warm, --jobs 1", 1, "serial"),
+                              ("cold, parallel", 2, "parallel"), ("warm, parallel", 2, "parallel")):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / cache))
+        parsed.clear()
+        preloaded.clear()
+        reports[mode] = json.loads(render("json", run([FIXTURES, *plans], jobs=jobs)))
+        # a plan's own configuration (read for its lines) may be parsed again; no module's file is
+        counts[mode] = (len([p for p in parsed if Path(p).resolve().parent not in plan_dirs]), sum(preloaded))
+    first = reports["cold, --jobs 1"]
+    assert len(first["findings"]) > 500 and len(first["roots"]) > 100 and plans
+    for mode, report in reports.items():
+        assert report == first, mode
+    assert counts["cold, --jobs 1"][0] > 400 and counts["warm, --jobs 1"] == (0, 0)  # warm read the cache
+    assert counts["cold, parallel"][1] > 400 and counts["warm, parallel"] == (0, 0)  # parsed by the workers
+
+
+def test_parsing_is_serial_unless_jobs_asks_for_processes(tmp_path, monkeypatch):
+    """Issue 25: on the 2-core machine parallel parsing cost more CPU and was no faster in wall time on any
+    corpus (README, Speed), so the default is one process; --jobs 0 is one per CPU, --jobs N is N."""
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from iaclint.cli import app
+    from iaclint.graph import config
+
+    monkeypatch.setattr(config, "PARALLEL_THRESHOLD", 0)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)  # what --jobs 0 asks for
+    calls = []
+    real = config.ConfigLoader.preload
+    monkeypatch.setattr(config.ConfigLoader, "preload", lambda self, dirs, jobs, *a, **k: calls.append(jobs) or
+                        real(self, dirs, jobs, *a, **k))
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURES / "monorepo", repo)
+    for n, extra in enumerate(([], ["--jobs", "0"], ["-j", "3"], ["-j", "1"])):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-{n}"))
+        result = CliRunner().invoke(app, ["check", "--soft-fail", *extra, str(repo)])
+        assert result.exit_code == 0, result.output
+    assert calls == [4, 3]  # the default and -j 1 never start workers
+
+
 def test_fingerprints_are_stable_across_runs_for_wildcard_instances(tmp_path):
     import json
 

@@ -50,7 +50,7 @@ class LintOptions:
     new_only: bool = False  # report only the findings that were not there at `since`
     progress: object = None  # progress(done, total, what): called as each target is checked
     cache: bool = True  # keep parsed files between runs (hcl/cache.py)
-    jobs: int = 0  # processes for parsing uncached files; 0: one per CPU
+    jobs: int = 1  # processes for parsing uncached files; 0: one per CPU. Serial by default: see README, Speed
     recursive: bool = True  # a directory that is not a root module is searched for root modules
     skip_paths: list[str] = field(default_factory=list)  # directory globs not searched (--skip-path)
     record_evaluations: bool = True  # every (rule, resource) checked, for JUnit's passing test cases
