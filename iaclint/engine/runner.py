@@ -61,8 +61,8 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
     selection = selection or RuleSelection()
     findings = [diagnostic_finding(d, selection, graph) for d in graph.diagnostics]
     findings = [f for f in findings if f is not None]
-    for rule in rules:
-        if rule.builtin or not selection.wants(rule):
+    for rule in rules:  # most rules have no resource in a small root: skipped at once
+        if rule.builtin or not graph.has_type(rule.resource_types) or not selection.wants(rule):
             continue
         if rule.plan_only and graph.kind != "plan":
             continue

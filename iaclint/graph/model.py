@@ -187,14 +187,23 @@ class Graph:
     def resource(self, address: str) -> Resource | None:
         return self.by_address.get(address)
 
-    def of_type(self, *types: str) -> Iterator[Resource]:
-        """In configuration order. Indexed once: rules ask this per resource, so a scan would be quadratic."""
+    def _type_index(self) -> dict[str, list[Resource]]:
         if self._typed_count != len(self.resources):
             self._by_type = {}
             for r in self.resources:
                 self._by_type.setdefault(r.type, []).append(r)
             self._typed_count = len(self.resources)
             self._positions = None
+        return self._by_type
+
+    def has_type(self, types: list[str]) -> bool:
+        """Whether any resource has one of these types (from the index: the runner skips a rule at once)."""
+        index = self._type_index()
+        return any(t in index for t in types)
+
+    def of_type(self, *types: str) -> Iterator[Resource]:
+        """In configuration order. Indexed once: rules ask this per resource, so a scan would be quadratic."""
+        self._type_index()
         if len(types) == 1:
             return iter(self._by_type.get(types[0], ()))
         lists = [found for t in dict.fromkeys(types) if (found := self._by_type.get(t))]

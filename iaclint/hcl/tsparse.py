@@ -27,6 +27,15 @@ _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 _SKIP = frozenset({"comment"})
 _FREE_INSIDE = frozenset({"collection_value", "for_expr", "template_expr", "comment"})  # see _breaks_line
 _BINARY = frozenset({"+", "-", "*", "/", "%", "==", "!=", "<", ">", "<=", ">=", "&&", "||"})
+_WIDE = re.compile(r"[^\x00-\x7f]")
+_new = object.__new__
+
+
+def _node(cls, file: str, start: int, end: int):
+    """A node at [start, end) with its fields still to set: no Span made only to be taken apart again."""
+    node = _new(cls)
+    node.file, node.start, node.size = file, start, end - start
+    return node
 
 
 @lru_cache(maxsize=1)
@@ -126,14 +135,14 @@ class _TreeBuilder:
         self.extra: list[int] = []  # bytes beyond one per character, up to and including that character
         if len(data) != len(text):
             total = 0
-            offset = 0
-            for ch in text:
-                size = len(ch.encode("utf-8", "surrogatepass"))
-                offset += size
-                if size > 1:
-                    total += size - 1
-                    self.wide.append(offset)
-                    self.extra.append(total)
+            for match in _WIDE.finditer(text):
+                point = ord(match.group())
+                size = 2 if point < 0x800 else 3 if point < 0x10000 else 4  # surrogates: 3 (surrogatepass)
+                self.wide.append(match.start() + total + size)
+                total += size - 1
+                self.extra.append(total)
+        else:
+            self.pos = shift.__add__  # all ASCII: a byte offset is a character offset
 
     # ---- positions
 
@@ -170,6 +179,7 @@ class _TreeBuilder:
     def body(self, node) -> ast.Body:
         items: list = []
         seen: dict[str, ast.Attribute] = {}
+        text, shift, check_layout = self.text, self.shift, self.check_layout
         for child in node.children:
             kind = child.type
             if kind == "attribute":
@@ -187,16 +197,19 @@ class _TreeBuilder:
                 continue
             else:
                 raise Rejected(kind)
-            if len(items) > 1 and self.check_layout and not self._newline_between(items[-2], items[-1]):
-                raise self.fail("missing newline: each argument and block goes on a line of its own",
-                                items[-1].start)
+            if check_layout and len(items) > 1:
+                first, second = items[-2], items[-1]
+                end = first.start + first.size - shift
+                if text.find("\n", end - 1, second.start - shift) < 0:  # `a = 1 b = 2`: terraform rejects it
+                    raise self.fail("missing newline: each argument and block goes on a line of its own",
+                                    second.start)
         if not items:
-            return ast.Body(Span(self.file, self.shift, self.shift), [])
-        return ast.Body(Span(self.file, items[0].start, items[-1].end), items)
-
-    def _newline_between(self, first, second) -> bool:
-        end = first.end - self.shift
-        return "\n" in self.text[end:second.start - self.shift] or self.text[end - 1:end] == "\n"
+            body = _node(ast.Body, self.file, shift, shift)
+        else:
+            last = items[-1]
+            body = _node(ast.Body, self.file, items[0].start, last.start + last.size)
+        body.items = items
+        return body
 
     def attribute(self, node) -> ast.Attribute:
         name_node = node.child(0)
@@ -204,8 +217,12 @@ class _TreeBuilder:
         if self._newline(name_node.end_byte, value_node.start_byte) or self._breaks_line(value_node):
             raise Rejected("newline")  # `name\n= x`, `name =\n x`, `x +\n y`: terraform rejects them; Lark says why
         expr = self.expr(value_node)
-        start = self.pos(node.start_byte)
-        return ast.Attribute(Span(self.file, start, expr.end), self.name_of(name_node), self.span(name_node), expr)
+        attribute = _node(ast.Attribute, self.file, self.pos(node.start_byte), expr.start + expr.size)
+        attribute.name = self.name_of(name_node)
+        attribute.name_size = name_node.end_byte - name_node.start_byte if not self.wide else \
+            self.pos(name_node.end_byte) - self.pos(name_node.start_byte)
+        attribute.expr = expr
+        return attribute
 
     def block(self, node) -> ast.Block:
         labels: list[str] = []
@@ -242,9 +259,9 @@ class _TreeBuilder:
                 raise Rejected(kind)
         if block_type is None or lbrace is None or rbrace is None:
             raise Rejected("block")
-        span = self.span(node)
         if body is None or not body.items:
-            body = ast.Body(Span(self.file, lbrace + 1, lbrace + 1), [])
+            body = _node(ast.Body, self.file, lbrace + 1, lbrace + 1)
+            body.items = []
         elif self.check_layout:
             single_line = "\n" not in self.text[lbrace - self.shift:rbrace - self.shift]
             if single_line and len(body.items) > 1:
@@ -252,7 +269,11 @@ class _TreeBuilder:
             last_end = body.items[-1].end - self.shift
             if not single_line and "\n" not in self.text[last_end - 1:rbrace - self.shift]:
                 raise self.fail("missing newline: the closing brace of a block goes on a line of its own", rbrace)
-        return ast.Block(span, block_type, labels, body, lbrace, rbrace, Span(self.file, span.start, header_end))
+        block = _node(ast.Block, self.file, self.pos(node.start_byte), self.pos(node.end_byte))
+        block.type, block.labels, block.body, block.open_brace, block.close_brace = \
+            block_type, labels, body, lbrace, rbrace
+        block.header_size = header_end - block.start
+        return block
 
     def _newline(self, start: int, end: int) -> bool:
         return self.data.find(b"\n", start, end) >= 0  # no slice: values can be large and this runs per level
@@ -282,16 +303,16 @@ class _TreeBuilder:
     # ---- expressions
 
     def expr(self, node) -> ast.Expr:
-        kind = node.type
-        if kind == "expression":
-            return self.expression(node)
-        method = getattr(self, "x_" + kind, None)
+        method = _EXPRESSIONS.get(node.type)
         if method is None:
-            raise Rejected(kind)
-        return method(node)
+            raise Rejected(node.type)
+        return method(self, node)
 
     def expression(self, node) -> ast.Expr:
-        return self.term([c for c in node.children if c.type not in _SKIP])
+        kids = node.children
+        if len(kids) == 1 and kids[0].type != "comment":  # most values: one term and no traversal
+            return self.expr(kids[0])
+        return self.term([c for c in kids if c.type not in _SKIP])
 
     def term(self, kids: list) -> ast.Expr:
         """A primary (or a parenthesized expression) and the traversal steps after it. tree-sitter-hcl
@@ -305,17 +326,22 @@ class _TreeBuilder:
             current = self.expr(kids[0])
             rest = kids[1:]
         start = current.start
+        file = self.file
         for step in rest:
             end = self.pos(step.end_byte)
             kind = step.type
             if kind == "get_attr":
-                current = ast.GetAttr(Span(self.file, start, end), current, self._attr_name(step))
+                step_node = _node(ast.GetAttr, file, start, end)
+                step_node.target, step_node.name = current, self._attr_name(step)
             elif kind == "index":
-                current = ast.Index(Span(self.file, start, end), current, self._index_key(step))
+                step_node = _node(ast.Index, file, start, end)
+                step_node.target, step_node.key = current, self._index_key(step)
             elif kind == "splat":
-                current = ast.Splat(Span(self.file, start, end), current, self._splat_steps(step.child(0)))
+                step_node = _node(ast.Splat, file, start, end)
+                step_node.target, step_node.steps = current, self._splat_steps(step.child(0))
             else:
                 raise Rejected(kind)
+            current = step_node
         return current
 
     def _attr_name(self, get_attr) -> str:
@@ -344,6 +370,8 @@ class _TreeBuilder:
     def x_literal_value(self, node) -> ast.Expr:
         inner = node.child(0)
         kind = inner.type
+        if kind == "string_lit":
+            return self.string(inner)
         if kind == "numeric_lit":
             text = self.text_of(inner)
             return ast.Literal(self.span(node), number_literal(text))
@@ -378,7 +406,9 @@ class _TreeBuilder:
         return ast.ObjectExpr(self.span(node), items)
 
     def x_variable_expr(self, node) -> ast.Expr:
-        return ast.Variable(self.span(node), self.name_of(node))
+        variable = _node(ast.Variable, self.file, self.pos(node.start_byte), self.pos(node.end_byte))
+        variable.name = intern(self.data[node.start_byte:node.end_byte].decode("utf-8", "surrogatepass"))
+        return variable
 
     def x_template_expr(self, node) -> ast.Expr:
         return self.expr(node.child(0))
@@ -392,7 +422,18 @@ class _TreeBuilder:
         open_quote, close_quote = kids[0], kids[-1]
         if open_quote.type != "quoted_template_start" or close_quote.type != "quoted_template_end":
             raise Rejected("string")
-        parts: list = []
+        if len(kids) <= 3 and (len(kids) == 2 or kids[1].type == "template_literal"):  # "text": no interpolation
+            parts: list = []
+            start, end = open_quote.end_byte, close_quote.start_byte
+            raw = self.data[start:end].decode("utf-8", "surrogatepass") if end > start else ""
+            if "\n" in raw or "\\" in raw or "$${" in raw or "%%{" in raw:
+                self._literal(parts, start, end)  # errors and escapes
+            elif raw:
+                parts.append(raw)
+            template = _node(ast.Template, self.file, self.pos(node.start_byte), self.pos(node.end_byte))
+            template.parts, template.heredoc = parts, False
+            return template
+        parts = []
         at = open_quote.end_byte
         directive = False
         for child in kids[1:-1]:
@@ -581,3 +622,8 @@ class _TreeBuilder:
         return ast.ForExpr(self.span(node), key_var, value_var, collection, self.expr(exprs[0]), self.expr(exprs[1]),
                            condition, grouping)
 
+
+
+# node type -> builder method, for _TreeBuilder.expr: one dictionary look-up per node
+_EXPRESSIONS = {name[2:]: method for name, method in vars(_TreeBuilder).items() if name.startswith("x_")}
+_EXPRESSIONS["expression"] = _TreeBuilder.expression

@@ -250,6 +250,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     findings: list[Finding] = [f for f in (_problem_finding(path, why, options) for path, why in problems) if f]
     graphs: list[Graph] = []
     files: list[str] = []
+    files_seen: set[str] = set()  # beside the list: roots share modules, and a list scan per file is quadratic
     errors: list[str] = []
     evaluations: list[tuple[str, str, str, str]] = []
     providers: list[dict] = []
@@ -287,7 +288,9 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
         target_findings = run_rules(graph, rules, options.selection, checked if options.record_evaluations else None)
-        notices.extend(n for n in graph.notices if n not in notices)  # evaluation adds some as rules run
+        if graph.notices:  # evaluation adds some as rules run
+            known = set(notices)
+            notices.extend(n for n in dict.fromkeys(graph.notices) if n not in known)
         if target.only_files is not None:
             checked = [c for c in checked if c[2] in target.only_files]
         root_shown = display_path(target.path) if target.kind == "module" else ""
@@ -314,7 +317,10 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             for f in target_findings:
                 f.root = display_path(target.path)
         findings.extend(target_findings)
-        files.extend(f for f in graph.files_checked if f not in files)
+        for f in graph.files_checked:
+            if f not in files_seen:
+                files_seen.add(f)
+                files.append(f)
     findings = _one_per_module_call(findings, notices)
     findings.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id, f.address))
     report = Report(__version__, findings, files, all_rules(), options.threshold, options.fail_on_unknown)
