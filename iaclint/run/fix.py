@@ -17,6 +17,7 @@ reports what is still in the files.
 from __future__ import annotations
 
 import os
+import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -235,7 +236,9 @@ def _pass(candidates: list[Finding], tree: Tree, overlay: dict[str, SourceFile],
     with one looked at before it in the pass, so the result is what applying them one at a time gives.
 
     A fix conflicts with an earlier one when it edits the same block or text (its edits would be made again on
-    the changed text). A fix that reads the module (a key to reuse or add, a policy, a new block) conflicts with
+    the changed text), or when its resource names the earlier one's, directly or through other blocks (its
+    check and fix may read what the earlier fix changes: an instance's volume made from a snapshot of a volume
+    that a fix encrypts). A fix that reads the module (a key to reuse or add, a policy, a new block) conflicts with
     any earlier fix of the pass in that module's directory (`touched`): that one may add the key it would
     reuse, or reveal a finding whose fix goes first; unless both only read the module and edit nothing but
     their own resource (keys reused: `readers`), which changes nothing the other reads. Such fixes wait for the
@@ -246,6 +249,8 @@ def _pass(candidates: list[Finding], tree: Tree, overlay: dict[str, SourceFile],
     seen = _Regions()
     touched: set[str] = set()  # directories of the fixes looked at in this pass
     readers: set[str] = set()  # ... where every one of them was a reader
+    fixed: set[str] = set()  # the resources (type.name) of the fixes looked at in this pass
+    names = _Names()
     for candidate in candidates:
         if len(batch) >= limit:
             break
@@ -259,12 +264,11 @@ def _pass(candidates: list[Finding], tree: Tree, overlay: dict[str, SourceFile],
         spec = candidate.context.rule.fix
         reads_module = spec.get("action") not in LOCAL_ACTIONS or bool(spec.get("new_resource"))
         reader = reads_module and contained
-        if not reads_module:
-            later = seen.meets(regions)
-        elif reader:
-            later = seen.meets(regions) or not directories.isdisjoint(touched - readers)
-        else:
-            later = seen.meets(regions) or not directories.isdisjoint(touched)
+        subject, graph = _subject(candidate)
+        later = seen.meets(regions) or (bool(fixed) and not fixed.isdisjoint(names.named_by(subject, graph)))
+        if reads_module and not later:
+            later = not directories.isdisjoint(touched - readers if reader else touched)
+        fixed.add(f"{subject.type}.{subject.name}")
         seen.add(regions)
         readers |= directories - touched if reader else set()
         readers -= set() if reader else directories
@@ -293,12 +297,54 @@ def _unappliable(finding: Finding, overlay: dict[str, SourceFile], originals: di
     return ""
 
 
+def _subject(finding: Finding):
+    """The resource a fix edits, and its graph (for a plan's finding, the configuration's)."""
+    subject = finding.context.result.resource or finding.context.resource
+    graph = finding.context.graph
+    hcl = getattr(subject, "hcl_resource", None)
+    if hcl is not None and graph.hcl_companion is not None:
+        return hcl, graph.hcl_companion
+    return subject, graph
+
+
+_NAMED = re.compile(r"\b([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
+
+
+class _Names:
+    """The resources (type.name) a resource's block names, directly or through the blocks of those it names."""
+
+    def __init__(self):
+        self.direct: dict[tuple[int, str], set[str]] = {}
+
+    def named_by(self, resource, graph) -> set[str]:
+        found: set[str] = set()
+        todo = [f"{resource.type}.{resource.name}"]
+        while todo:
+            for name in self._direct(graph, todo.pop()):
+                if name not in found:
+                    found.add(name)
+                    todo.append(name)
+        return found
+
+    def _direct(self, graph, address: str) -> set[str]:
+        key = (id(graph), address)
+        names = self.direct.get(key)
+        if names is None:
+            names = self.direct[key] = set()
+            type_, _, name = address.partition(".")
+            for resource in graph.of_type(type_):
+                span = getattr(resource, "block_span", None)
+                source = graph.sources.get(span.file) if span is not None and resource.name == name else None
+                if source is not None:
+                    names.update(f"{t}.{n}" for t, n in _NAMED.findall(source.text, span.start, span.end))
+        return names
+
+
 def _footprint(finding: Finding) -> tuple[list[tuple[str, int, int]], bool]:
     """What a fix touches (absolute file, start, end): its edits and the block of the resource it fixes; and
     whether every edit is inside that block."""
     regions = [(_absolute(e.file), e.start, e.end) for e in finding.fix.edits]
-    subject = finding.context.result.resource or finding.context.resource
-    subject = getattr(subject, "hcl_resource", None) or subject
+    subject, _ = _subject(finding)
     span = getattr(subject, "block_span", None)
     if span is None:
         return regions, False
