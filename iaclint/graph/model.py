@@ -169,6 +169,9 @@ class Graph:
     # absolute paths file(), templatefile(), fileexists() and fileset() resolved inside the repository (read
     # or not): a change to one of them changes what this root evaluates to
     files_read: set = field(default_factory=set)
+    # while fix verifies edits: every (rule id, address, verdict) the root's rules gave, and the (rule id,
+    # address) pairs another rule's problem masks (engine/runner.run_rules)
+    verdicts: tuple | None = None
 
     def __post_init__(self) -> None:
         self.by_address: dict[str, Resource] = {r.address: r for r in self.resources}

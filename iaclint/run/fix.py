@@ -144,7 +144,8 @@ def _config_address(f: Finding) -> str:
 
 
 def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
-    """What the configuration itself says now: for plans, the rules run on the mapped .tf graph.
+    """What the configuration itself says now: the verdicts lint gave each root (for plans, the rules run on the
+    mapped .tf graph).
 
     A plan does not change when its .tf files are fixed, so fixes to a plan's configuration are
     verified against that configuration.
@@ -155,9 +156,13 @@ def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
     keys: set[tuple[str, str, str]] = set()
     for graph in run.graphs:
         target = graph.hcl_companion if graph.kind == "plan" and graph.hcl_companion is not None else graph
-        masked: set[tuple[str, str]] = set()
-        for f in run_rules(target, active_rules(), options.selection, masked=masked):
-            keys.add((f.rule_id, f"{target.root_dir}::{f.address}", f.verdict.value))
+        if target.verdicts is None:  # a plan's configuration: lint judged the plan, not it
+            masked: set[tuple[str, str]] = set()
+            verdicts = {(f.rule_id, f.address, f.verdict.value)
+                        for f in run_rules(target, active_rules(), options.selection, masked=masked)}
+            target.verdicts = (verdicts, masked)
+        verdicts, masked = target.verdicts
+        keys |= {(rule, f"{target.root_dir}::{address}", verdict) for rule, address, verdict in verdicts}
         keys |= {(rule, f"{target.root_dir}::{address}", "masked") for rule, address in masked}
     return keys
 
@@ -236,14 +241,15 @@ def _pass(candidates: list[Finding], tree: Tree, overlay: dict[str, SourceFile],
     with one looked at before it in the pass, so the result is what applying them one at a time gives.
 
     A fix conflicts with an earlier one when it edits the same block or text (its edits would be made again on
-    the changed text), or when its resource names the earlier one's, directly or through other blocks (its
-    check and fix may read what the earlier fix changes: an instance's volume made from a snapshot of a volume
-    that a fix encrypts). A fix that reads the module (a key to reuse or add, a policy, a new block) conflicts with
-    any earlier fix of the pass in that module's directory (`touched`): that one may add the key it would
-    reuse, or reveal a finding whose fix goes first; unless both only read the module and edit nothing but
-    their own resource (keys reused: `readers`), which changes nothing the other reads. Such fixes wait for the
-    next pass, when they are made again from the changed files (or are gone). A fix that cannot be written or
-    applied is rejected when it comes first, as it would be when tried alone.
+    the changed text). A fix that reads the module (a key to reuse or add, a policy, a new block) also
+    conflicts with any earlier fix of the pass in that module's directory (`touched`): that one may add the key
+    it would reuse, or reveal a finding whose fix goes first; unless both only read the module and edit nothing
+    but their own resource (keys reused: `readers`), which changes nothing the other reads. It conflicts too
+    when its resource names an earlier fix's resource, directly or through other blocks (an instance's volume
+    made from a snapshot of a volume that a key fix encrypts needs a different fix, or none). Fixes that set
+    an argument of their own resource (LOCAL_ACTIONS) read neither. Fixes that wait are made again in the next
+    pass from the changed files (or are gone). A fix that cannot be written or applied is rejected when it
+    comes first, as it would be when tried alone.
     """
     batch: list[Finding] = []
     seen = _Regions()
@@ -265,9 +271,10 @@ def _pass(candidates: list[Finding], tree: Tree, overlay: dict[str, SourceFile],
         reads_module = spec.get("action") not in LOCAL_ACTIONS or bool(spec.get("new_resource"))
         reader = reads_module and contained
         subject, graph = _subject(candidate)
-        later = seen.meets(regions) or (bool(fixed) and not fixed.isdisjoint(names.named_by(subject, graph)))
+        later = seen.meets(regions)
         if reads_module and not later:
-            later = not directories.isdisjoint(touched - readers if reader else touched)
+            later = not directories.isdisjoint(touched - readers if reader else touched) \
+                or not fixed.isdisjoint(names.named_by(subject, graph))
         fixed.add(f"{subject.type}.{subject.name}")
         seen.add(regions)
         readers |= directories - touched if reader else set()

@@ -269,7 +269,11 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
                 _notice(notices, f"--base {options.base}: {exc}; fixes treat every resource as possibly live")
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
-        target_findings = run_rules(graph, rules, options.selection, checked if options.record_evaluations else None)
+        masked: set[tuple[str, str]] | None = set() if options.overlay is not None else None
+        target_findings = run_rules(graph, rules, options.selection, checked if options.record_evaluations else None,
+                                    masked)
+        if masked is not None:  # fix verifies its edits against every verdict of the root, before any scoping
+            graph.verdicts = (frozenset((f.rule_id, f.address, f.verdict.value) for f in target_findings), masked)
         notices.extend(n for n in graph.notices if n not in notices)  # evaluation adds some as rules run
         if target.only_files is not None:
             checked = [c for c in checked if c[2] in target.only_files]
