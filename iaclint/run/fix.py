@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from iaclint.run.lint import LintOptions
+from iaclint.run.lint import LintOptions, LintRun
 from iaclint.run.pipeline import run_check
 from iaclint.fixes.diff import file_diff
 from iaclint.hcl.layout import LayoutError, apply_edits
@@ -403,15 +403,16 @@ def _sources(findings: list[Finding]) -> dict[str, SourceFile]:
 
 
 def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write: bool = True,
-            one_at_a_time: bool = False) -> FixOutcome:
+            one_at_a_time: bool = False, first: LintRun | None = None) -> FixOutcome:
     """Apply fixes in passes: each pass applies every candidate that does not overlap or conflict with an earlier
-    one (`_pass`) and lints once. ``one_at_a_time`` makes each pass one fix: the reference the passes must equal."""
+    one (`_pass`) and lints once. ``one_at_a_time`` makes each pass one fix: the reference the passes must equal.
+    ``first``: the run of the same paths and options (overlay empty) that `check --diff` has already made."""
     overlay: dict[str, SourceFile] = {}
     originals: dict[str, SourceFile] = {}
     applied: list[Applied] = []
     rejected: dict[tuple[str, str, str], str] = {}
     done: set[tuple[str, str]] = set()  # plan findings whose configuration was fixed (the plan is now stale)
-    state = _state(paths, options, overlay)
+    state = first if first is not None else _state(paths, options, overlay)
     on_disk = state.report  # what the files say until the fixed ones are written
     tree = options.tree  # set by lint from the paths
     keys, diags = _config_findings(state, options), _diagnostics(state)
