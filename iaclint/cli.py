@@ -310,7 +310,7 @@ def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, sele
         if diff and not (baseline or write_baseline or options.since or options.base):
             from iaclint.run.pipeline import run_check
 
-            options.overlay = {}  # lint keeps the verdicts fix verifies against
+            options.keep_verdicts = True  # what fix verifies its edits against
             first = run_check(paths, options)
             report = first.report
         else:

@@ -128,6 +128,7 @@ def _key(f: Finding) -> tuple[str, str, str]:
 
 def _state(paths: list[str], options: LintOptions, overlay: dict[str, SourceFile]):
     options.overlay = overlay
+    options.keep_verdicts = True
     return run_check(paths, options)
 
 
@@ -406,7 +407,7 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
             one_at_a_time: bool = False, first: LintRun | None = None) -> FixOutcome:
     """Apply fixes in passes: each pass applies every candidate that does not overlap or conflict with an earlier
     one (`_pass`) and lints once. ``one_at_a_time`` makes each pass one fix: the reference the passes must equal.
-    ``first``: the run of the same paths and options (overlay empty) that `check --diff` has already made."""
+    ``first``: the run of the same paths and options (keep_verdicts on) that `check --diff` has already made."""
     overlay: dict[str, SourceFile] = {}
     originals: dict[str, SourceFile] = {}
     applied: list[Applied] = []
@@ -457,6 +458,7 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
             outcome.not_written = str(exc)
             outcome.report = on_disk  # nothing was written: the findings are all still there
     options.overlay = None
+    options.keep_verdicts = False
     return outcome
 
 

@@ -56,6 +56,7 @@ class LintOptions:
     tree: Tree | None = None  # the run's tree: everything is read, and fix writes, only inside it (set by lint)
     staged: bool = False  # paths are changed files (pre-commit); deletions are asked of git (changes.py)
     comparisons: object = None  # --base/--since git comparisons, kept while `fix` lints again after each fix
+    keep_verdicts: bool = False  # fix: each root's verdicts kept on its graph (Graph.verdicts) to verify edits
 
 
 @dataclass
@@ -269,7 +270,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
                 _notice(notices, f"--base {options.base}: {exc}; fixes treat every resource as possibly live")
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
-        masked: set[tuple[str, str]] | None = set() if options.overlay is not None else None
+        masked: set[tuple[str, str]] | None = set() if options.keep_verdicts else None
         target_findings = run_rules(graph, rules, options.selection, checked if options.record_evaluations else None,
                                     masked)
         if masked is not None:  # fix verifies its edits against every verdict of the root, before any scoping
