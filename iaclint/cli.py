@@ -320,14 +320,22 @@ def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, sele
     outputs = _outputs(formats)
     options.record_evaluations = any(name == "junit" for name, _ in outputs)
     options.progress = _progress_reporter()
+    first = None  # --diff: the check's own run is where fixing starts, unless a baseline or --since changes it
     try:
-        report = check_paths(paths, options, baseline=baseline, write_baseline_to=write_baseline)
+        if diff and not (baseline or write_baseline or options.since or options.base):
+            from iaclint.run.pipeline import run_check
+
+            options.keep_verdicts = True  # what fix verifies its edits against
+            first = run_check(paths, options)
+            report = first.report
+        else:
+            report = check_paths(paths, options, baseline=baseline, write_baseline_to=write_baseline)
     finally:
         options.progress.done()
     if diff:
         from iaclint.run.fix import combined_diff, run_fix
 
-        outcome = run_fix(paths, options, unsafe=True, write=False)
+        outcome = run_fix(paths, options, unsafe=True, write=False, first=first)
         sys.stdout.write(combined_diff(report.findings, outcome))
     elif report.errors:
         # exit 2: write no report file, so a CI upload never replaces good results with partial ones

@@ -257,3 +257,33 @@ def test_the_base_tree_is_read_only_inside_itself(tmp_path, monkeypatch):
         tree.close()
     assert str(home / "secret.txt") not in graph.files_read
     assert "outside" in reason and "s3cret" not in reason
+
+
+def test_a_run_over_more_roots_than_the_kept_trees_keeps_its_own(tmp_path, monkeypatch):
+    """Base trees are kept one per root: a run over more roots than BASE_KEEP keeps every tree it used, so the
+    next hook run extracts none of them again; trees of other runs are pruned down to BASE_KEEP."""
+    import iaclint.run.base as base
+    from iaclint.run.base import Comparisons
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(base, "BASE_KEEP", 2)
+    roots = [f"r{i}" for i in range(5)]
+    repo = repository(tmp_path, {f"{r}/main.tf": CLUSTER.format(name=r) for r in roots})
+
+    def run() -> set:
+        comparison = Comparisons(cache=True).of(repo / roots[0], "HEAD")
+        paths = set()
+        for root in roots:
+            tree = comparison.tree(comparison.files_in(comparison.module_folders([root])))
+            assert tree.scratch is None
+            paths.add((tree.path, tree.path.stat().st_ino))
+            tree.close()
+        return paths
+
+    first = run()
+    assert len(first) == 5 and all(path.is_dir() for path, _ in first)  # none pruned by its own run
+    assert run() == first  # the next run reuses every one (same directories, not built again)
+    other = repository(tmp_path / "other", {"x/main.tf": CLUSTER.format(name="x")})
+    comparison = Comparisons(cache=True).of(other / "x", "HEAD")
+    comparison.tree(comparison.files_in(comparison.module_folders(["x"]))).close()
+    assert sum(path.is_dir() for path, _ in first) == 2  # another run's new tree: the rest pruned to BASE_KEEP

@@ -330,8 +330,9 @@ def _share_copy(context: FindingContext, target: Target) -> Fix:
         raise NoFix("set kms_key_id on this copy to a customer managed key (RDS003's fix does)")
     kind, source_arg, arn_attr, target_arg = COPY_OF[snapshot.type]
     block, source = _block_and_source(snapshot, graph)
-    keys = sorted((k for k in graph.managed() if k.type == "aws_kms_key" and k.key is None
-                   and k.module_address == snapshot.module_address), key=lambda k: k.address)
+    from iaclint.fixes.kms import module_keys
+
+    keys = sorted((k for k in module_keys(graph, snapshot.module_address)[0] if k.key is None), key=lambda k: k.address)
     key = f"aws_kms_key.{keys[0].name}.arn" if len(keys) == 1 else '"arn:aws:kms:REGION:ACCOUNT:key/KEY-ID"'
     shared = block.attribute("shared_accounts")
     accounts = source.text[shared.expr.start:shared.expr.end] if shared is not None else "[]"
@@ -790,7 +791,7 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
             where = f"module {resource.module_address}" if resource.module_address else "count or for_each"
             raise NoFix(f"{resource.address} is made through {where}: a new {holder_type} for it belongs beside "
                         "that definition (give the module its encryption setting through its inputs)")
-        taken = {r.name for r in graph.of_type(holder_type) if r.module_address == resource.module_address}
+        taken = _names_in_module(graph, holder_type, resource.module_address)
         name = resource.name
         while name in taken:
             name += "_encryption"
@@ -808,6 +809,15 @@ def _settings_fix(context: FindingContext, target: Target, spec: dict, key: bool
                "meant, so a person should decide")
         return Fix(title, Applicability.DISPLAY, result.edits + key_edits, why)
     return Fix(title, applicability, result.edits + key_edits, _join(note, key_note))
+
+
+def _names_in_module(graph: Graph, type_: str, module_address: str) -> set[str]:
+    """The names of a type's resources in a module: gathered once per graph, not once per fix."""
+    names = graph.__dict__.setdefault("_names_in_module", {})
+    key = (type_, module_address)
+    if key not in names:
+        names[key] = {r.name for r in graph.of_type(type_) if r.module_address == module_address}
+    return names[key]
 
 
 def _customer_key_in_place(resource: Resource, path: str, graph: Graph) -> str | None:

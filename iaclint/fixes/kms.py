@@ -158,7 +158,7 @@ def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFi
     service = spec.get("service", "")
     label, via_service, hints = SERVICES.get(service, (service or "the service", "*", (service,)))
     module_address = module.address if module is not None else resource.module_address
-    keys = [r for r in graph.of_type("aws_kms_key") if r.mode == "managed" and r.module_address == module_address]
+    keys, taken = module_keys(graph, module_address)
     caller = caller_identity_name(graph, module_address)
     account = f"data.aws_caller_identity.{caller or 'current'}.account_id"
     provider = _provider_for_key(provider_of or resource, anchor, source, module_address, graph)
@@ -173,7 +173,6 @@ def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFi
     if suitable:
         chosen = sorted(suitable, key=lambda k: k.address)[0]
         return KeyPlan(chosen.name, chosen, [], f"reuses {chosen.address}, which is meant for {label}")
-    taken = {k.name for k in keys}
     anchor_name = anchor.labels[-1] if anchor.labels else resource.name
     base = re.sub(r"[^A-Za-z0-9_]", "_", f"{service}_{anchor_name}" if service else anchor_name)
     name = base
@@ -191,6 +190,20 @@ def plan_customer_key(graph: Graph, resource: Resource, module, source: SourceFi
                          accounts_reading(resource, graph), use.statements, provider)
     edit = insert_after_block(source, anchor, snippet)
     return KeyPlan(name, None, [edit], use.note)
+
+
+def module_keys(graph: Graph, module_address: str) -> tuple[list[Resource], set[str]]:
+    """The module's managed keys and their names: listed once per graph, not once per fix (a large module has
+    thousands of fixes to plan and thousands of keys)."""
+    by_module = graph.__dict__.get("_keys_by_module")
+    if by_module is None:
+        by_module = graph.__dict__["_keys_by_module"] = {}
+        for key in graph.of_type("aws_kms_key"):
+            if key.mode == "managed":
+                by_module.setdefault(key.module_address, ([], set()))
+                by_module[key.module_address][0].append(key)
+                by_module[key.module_address][1].add(key.name)
+    return by_module.get(module_address, ([], set()))
 
 
 def data_block(type_: str, name: str, provider: str | None) -> str:
@@ -298,15 +311,20 @@ def accounts_reading(resource: Resource, graph: Graph) -> list[str]:
                 shared, _ = _shared_accounts(snapshot)
                 shared_by_source.setdefault(id(source), set()).update(a for a in shared or [] if a != "all")
     accounts: set[str] = set(shared_by_source.get(id(resource), ()))
-    for plan in graph.of_type("aws_backup_plan"):
-        copies, _ = plan_copies(plan, graph)
-        destinations = {c.destination_account.value for c in copies if c.cross and c.destination_account.value}
-        if not destinations:
-            continue
-        for selection in plan_selections(plan, graph):
-            picks, _ = selection_picks(selection, graph)
-            if any(p.resource is resource and p.certain for p in picks):
-                accounts |= destinations
+    copied_to = graph.__dict__.get("_backup_destinations")
+    if copied_to is None:  # every backup plan's selections followed once per graph, not once per fix
+        copied_to = graph.__dict__["_backup_destinations"] = {}
+        for plan in graph.of_type("aws_backup_plan"):
+            copies, _ = plan_copies(plan, graph)
+            destinations = {c.destination_account.value for c in copies if c.cross and c.destination_account.value}
+            if not destinations:
+                continue
+            for selection in plan_selections(plan, graph):
+                picks, _ = selection_picks(selection, graph)
+                for pick in picks:
+                    if pick.certain:
+                        copied_to.setdefault(id(pick.resource), set()).update(destinations)
+    accounts |= copied_to.get(id(resource), set())
     return sorted(accounts)
 
 

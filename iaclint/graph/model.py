@@ -177,6 +177,9 @@ class Graph:
     files_read: set = field(default_factory=set)
     module_calls: list = field(default_factory=list)  # the module blocks rules of mode `module` judge (MOD001)
     downloaded_files: set = field(default_factory=set)  # files of downloaded modules: read, never edited
+    # while fix verifies edits: every (rule id, address, verdict) the root's rules gave, and the (rule id,
+    # address) pairs another rule's problem masks (engine/runner.run_rules)
+    verdicts: tuple | None = None
 
     def __post_init__(self) -> None:
         self.by_address: dict[str, Resource] = {r.address: r for r in self.resources}

@@ -46,7 +46,7 @@ from iaclint.tree import Tree, repository_root, tree_of
 CONFIGURATION = TERRAFORM_SUFFIXES + OPENTOFU_SUFFIXES
 CONFIGURATION_GLOBS = tuple("*" + suffix for suffix in CONFIGURATION)
 
-BASE_KEEP = 64  # trees kept, most recently used first: one per root and commit, so a run over many roots keeps its own
+BASE_KEEP = 64  # trees kept besides those of the run, most recently used first: one per root and commit
 MANIFEST = ".manifest.json"  # beside a kept tree's files: what was extracted, signed
 _TREE = re.compile(r"[0-9a-f]{20}")
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -133,6 +133,7 @@ class BaseComparison:
         self.trees = self.parse_cache.private_folder("base") if self.parse_cache is not None else None
         self.notices = list(self.parse_cache.notices) if self.parse_cache is not None else []
         self._changes: list[tuple[str, str, str]] | None = None
+        self.in_use: set[str] = set()  # the kept trees (names) this run has used: never pruned by it
         self._backends: dict[tuple, set[str]] | None = None
         self._listed: set[str] = set()  # files at the base under the folders listed so far
         self._listed_folders: set[str] = set()  # listed recursively: their subfolders are known too
@@ -310,7 +311,9 @@ class BaseComparison:
         """These files at the base, on disk: kept in the cache folder per commit and file list (the parse
         cache then serves them on every hook run of the commit), or in a temporary folder."""
         if self.trees is not None:
-            kept = _base_tree(self.trees / self.tree_key(files), self.top, self.commit, files, self.parse_cache)
+            self.in_use.add(self.tree_key(files))
+            kept = _base_tree(self.trees / self.tree_key(files), self.top, self.commit, files, self.parse_cache,
+                              self.in_use)
             if kept is not None:
                 return BaseTree(kept, self.parse_cache, None)
         scratch = tempfile.TemporaryDirectory(prefix="iaclint-base-")
@@ -607,7 +610,8 @@ def _addresses(base: Graph) -> set[str]:
     return addresses
 
 
-def _base_tree(final: Path, top: Path, ref: str, wanted: list[str], cache: ParseCache) -> Path | None:
+def _base_tree(final: Path, top: Path, ref: str, wanted: list[str], cache: ParseCache,
+               in_use: set[str] = frozenset()) -> Path | None:
     """The files of ``wanted`` at ``ref`` under ``final``, extracted once: a tree is complete before it gets
     its name (renamed into place), so concurrent runs share it or build their own, never a half one. A kept
     tree is used only while it holds exactly what its signed manifest says (a cache restored from elsewhere,
@@ -634,7 +638,7 @@ def _base_tree(final: Path, top: Path, ref: str, wanted: list[str], cache: Parse
             os.rename(building, final)
         except OSError:  # another run named its copy first: same commit, same files
             shutil.rmtree(building, ignore_errors=True)
-        _prune(final.parent, keep=BASE_KEEP)
+        _prune(final.parent, BASE_KEEP, in_use)
     except OSError:
         return None
     return final if final.is_dir() and not final.is_symlink() else None
@@ -703,9 +707,11 @@ def _unseal_json(cache: ParseCache, path: Path, data: bytes | None):
         return None
 
 
-def _prune(folder: Path, keep: int) -> None:
-    """Keep the ``keep`` most recently used trees, and building folders of crashed runs for an hour. Only
-    real directories named as this module names them are removed; a link is never followed."""
+def _prune(folder: Path, keep: int, in_use: set[str] = frozenset()) -> None:
+    """Keep the trees this run uses (``in_use``: a run over more roots than ``keep`` would otherwise remove
+    its own trees and build them all again on the next hook run), the ``keep`` most recently used others, and
+    building folders of crashed runs for an hour. Only real directories named as this module names them are
+    removed; a link is never followed."""
     try:
         fd = os.open(folder, _OPEN_DIR)
     except OSError:
@@ -717,7 +723,7 @@ def _prune(folder: Path, keep: int) -> None:
                 if not entry.is_dir(follow_symlinks=False):
                     continue
                 used = entry.stat(follow_symlinks=False).st_mtime
-                if _TREE.fullmatch(entry.name):
+                if _TREE.fullmatch(entry.name) and entry.name not in in_use:
                     trees.append((used, entry.name))
                 elif entry.name.startswith(".building-") and time.time() - used > 3600:
                     shutil.rmtree(entry.name, ignore_errors=True, dir_fd=fd)

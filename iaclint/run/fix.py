@@ -1,10 +1,13 @@
-"""`iaclint fix`: apply fixes one at a time, verify each, and write files only at the end.
+"""`iaclint fix`: apply fixes in passes, verify each pass, and write files only at the end.
 
-Each fix is applied to an in-memory copy of the files and the whole module is linted again: the
-fix is kept only when every edited file still parses, its finding is gone and no new failing finding
-appeared. A rejected fix is not tried again, so a run ends after at most one try per fix, and a second
-run has nothing left to apply. Fixes that change the encryption flag go before key fixes, which may
-need the flag. Only regular, writable files inside the scanned tree are fixed: a fix that would edit a
+A pass applies every fix that neither overlaps nor conflicts with an earlier one (see `_pass`) to an
+in-memory copy of the files, and lints the whole module again once: the pass is kept only when every
+edited file still parses, each fix's finding is gone and no new failing finding appeared. A pass that
+fails is tried again with its first half, down to a single fix, which is then rejected and not tried
+again. Fixes that wait are made again in the next pass from the changed files, so the result is what
+applying one fix at a time gives (`one_at_a_time`, which the tests compare with), in a few lints rather
+than one per fix. Fixes that change the encryption flag go before key fixes, which may need the flag.
+Only regular, writable files inside the scanned tree are fixed: a fix that would edit a
 link, a file reached through one, or a file outside the repository is rejected, naming the file. Files
 are written as one transaction (see `write_files`): nothing is written when a file changed on disk
 meanwhile, and a failure leaves every file as it was, with no temporary file behind; the run then
@@ -13,10 +16,14 @@ reports what is still in the files.
 
 from __future__ import annotations
 
+import os
+import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-from iaclint.run.lint import LintOptions
+from iaclint.run.lint import LintOptions, LintRun
 from iaclint.run.pipeline import run_check
 from iaclint.fixes.diff import file_diff
 from iaclint.hcl.layout import LayoutError, apply_edits
@@ -121,6 +128,7 @@ def _key(f: Finding) -> tuple[str, str, str]:
 
 def _state(paths: list[str], options: LintOptions, overlay: dict[str, SourceFile]):
     options.overlay = overlay
+    options.keep_verdicts = True
     return run_check(paths, options)
 
 
@@ -137,7 +145,8 @@ def _config_address(f: Finding) -> str:
 
 
 def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
-    """What the configuration itself says now: for plans, the rules run on the mapped .tf graph.
+    """What the configuration itself says now: the verdicts lint gave each root (for plans, the rules run on the
+    mapped .tf graph).
 
     A plan does not change when its .tf files are fixed, so fixes to a plan's configuration are
     verified against that configuration.
@@ -148,9 +157,13 @@ def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
     keys: set[tuple[str, str, str]] = set()
     for graph in run.graphs:
         target = graph.hcl_companion if graph.kind == "plan" and graph.hcl_companion is not None else graph
-        masked: set[tuple[str, str]] = set()
-        for f in run_rules(target, active_rules(), options.selection, masked=masked):
-            keys.add((f.rule_id, f"{target.root_dir}::{f.address}", f.verdict.value))
+        if target.verdicts is None:  # a plan's configuration: lint judged the plan, not it
+            masked: set[tuple[str, str]] = set()
+            verdicts = {(f.rule_id, f.address, f.verdict.value)
+                        for f in run_rules(target, active_rules(), options.selection, masked=masked)}
+            target.verdicts = (verdicts, masked)
+        verdicts, masked = target.verdicts
+        keys |= {(rule, f"{target.root_dir}::{address}", verdict) for rule, address, verdict in verdicts}
         keys |= {(rule, f"{target.root_dir}::{address}", "masked") for rule, address in masked}
     return keys
 
@@ -185,14 +198,17 @@ def _verify(before: set, after: set, before_diags: set, after_diags: set, findin
     return ""
 
 
-def _apply(overlay: dict[str, SourceFile], originals: dict[str, SourceFile], finding: Finding,
+def _apply(overlay: dict[str, SourceFile], originals: dict[str, SourceFile], fixes: list[Finding],
            sources: dict[str, SourceFile]) -> dict[str, SourceFile]:
+    """The overlay with the edits of ``fixes`` applied: each file once, with every edit made on its text at the
+    start of the pass (the fixes of one pass never overlap)."""
     trial = dict(overlay)
     by_file: dict[str, list] = {}
-    for edit in finding.fix.edits:
-        by_file.setdefault(edit.file, []).append(edit)
+    for finding in fixes:
+        for edit in finding.fix.edits:
+            by_file.setdefault(edit.file, []).append(edit)
     for shown, edits in by_file.items():
-        absolute = str(Path(shown).resolve())
+        absolute = _absolute(shown)
         current = trial.get(absolute)
         if current is None:
             current = sources.get(shown) or read_source(shown)
@@ -217,13 +233,187 @@ def _unwritable(finding: Finding, tree: Tree) -> str:
     return ""
 
 
-def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write: bool = True) -> FixOutcome:
+LOCAL_ACTIONS = ("set_attribute", "repoint_key")
+
+
+def _pass(candidates: list[Finding], tree: Tree, overlay: dict[str, SourceFile], originals: dict[str, SourceFile],
+          rejected: dict[tuple[str, str, str], str], limit: int) -> list[Finding]:
+    """The fixes one pass applies together: in priority order, each candidate that neither overlaps nor conflicts
+    with one looked at before it in the pass, so the result is what applying them one at a time gives.
+
+    A fix conflicts with an earlier one when it edits the same block or text (its edits would be made again on
+    the changed text). A fix that reads the module (a key to reuse or add, a policy, a new block) also
+    conflicts with any earlier fix of the pass in that module's directory (`touched`): that one may add the key
+    it would reuse, or reveal a finding whose fix goes first; unless both only read the module and edit nothing
+    but their own resource (keys reused: `readers`), which changes nothing the other reads. It conflicts too
+    when its resource names an earlier fix's resource, directly or through other blocks (an instance's volume
+    made from a snapshot of a volume that a key fix encrypts needs a different fix, or none). Fixes that set
+    an argument of their own resource (LOCAL_ACTIONS) read neither. Fixes that wait are made again in the next
+    pass from the changed files (or are gone). A fix that cannot be written or applied is rejected when it
+    comes first, as it would be when tried alone.
+    """
+    batch: list[Finding] = []
+    seen = _Regions()
+    touched: set[str] = set()  # directories of the fixes looked at in this pass
+    readers: set[str] = set()  # ... where every one of them was a reader
+    fixed: set[str] = set()  # the resources (type.name) of the fixes looked at in this pass
+    names = _Names()
+    for candidate in candidates:
+        if len(batch) >= limit:
+            break
+        why = _unwritable(candidate, tree) or _unappliable(candidate, overlay, originals)
+        if why:
+            if not batch:
+                rejected[_key(candidate)] = why
+            continue  # otherwise it comes first in a later pass, unless a fix of this one makes it unnecessary
+        regions, contained = _footprint(candidate)
+        directories = {str(Path(file).parent) for file, _, _ in regions}
+        spec = candidate.context.rule.fix
+        reads_module = spec.get("action") not in LOCAL_ACTIONS or bool(spec.get("new_resource"))
+        reader = reads_module and contained
+        subject, graph = _subject(candidate)
+        later = seen.meets(regions)
+        if reads_module and not later:
+            later = not directories.isdisjoint(touched - readers if reader else touched) \
+                or not fixed.isdisjoint(names.named_by(subject, graph))
+        fixed.add(f"{subject.type}.{subject.name}")
+        seen.add(regions)
+        readers |= directories - touched if reader else set()
+        readers -= set() if reader else directories
+        touched |= directories
+        if not later:
+            batch.append(candidate)
+    return batch
+
+
+def _unappliable(finding: Finding, overlay: dict[str, SourceFile], originals: dict[str, SourceFile]) -> str:
+    """Why a fix's edits cannot be made on the files as they are (what apply_edits would raise), else ""."""
+    sources = finding.context.graph.sources if finding.context is not None else {}
+    by_file: dict[str, list] = {}
+    for edit in finding.fix.edits:
+        by_file.setdefault(edit.file, []).append(edit)
+    for shown, edits in by_file.items():
+        absolute = _absolute(shown)
+        if absolute not in overlay and shown not in sources and absolute not in originals:
+            try:
+                originals[absolute] = read_source(shown)
+            except OSError as exc:
+                return f"cannot apply: {exc}"
+        ordered = sorted(edits, key=lambda e: (e.start, e.end))
+        if any(a.end > b.start for a, b in zip(ordered, ordered[1:])):
+            return "cannot apply: edits overlap"
+    return ""
+
+
+def _subject(finding: Finding):
+    """The resource a fix edits, and its graph (for a plan's finding, the configuration's)."""
+    subject = finding.context.result.resource or finding.context.resource
+    graph = finding.context.graph
+    hcl = getattr(subject, "hcl_resource", None)
+    if hcl is not None and graph.hcl_companion is not None:
+        return hcl, graph.hcl_companion
+    return subject, graph
+
+
+_NAMED = re.compile(r"\b([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z_][\w-]*)")
+
+
+class _Names:
+    """The resources (type.name) a resource's block names, directly or through the blocks of those it names."""
+
+    def __init__(self):
+        self.direct: dict[tuple[int, str], set[str]] = {}
+
+    def named_by(self, resource, graph) -> set[str]:
+        found: set[str] = set()
+        todo = [f"{resource.type}.{resource.name}"]
+        while todo:
+            for name in self._direct(graph, todo.pop()):
+                if name not in found:
+                    found.add(name)
+                    todo.append(name)
+        return found
+
+    def _direct(self, graph, address: str) -> set[str]:
+        key = (id(graph), address)
+        names = self.direct.get(key)
+        if names is None:
+            names = self.direct[key] = set()
+            type_, _, name = address.partition(".")
+            for resource in graph.of_type(type_):
+                span = getattr(resource, "block_span", None)
+                source = graph.sources.get(span.file) if span is not None and resource.name == name else None
+                if source is not None:
+                    names.update(f"{t}.{n}" for t, n in _NAMED.findall(source.text, span.start, span.end))
+        return names
+
+
+def _footprint(finding: Finding) -> tuple[list[tuple[str, int, int]], bool]:
+    """What a fix touches (absolute file, start, end): its edits and the block of the resource it fixes; and
+    whether every edit is inside that block."""
+    regions = [(_absolute(e.file), e.start, e.end) for e in finding.fix.edits]
+    subject, _ = _subject(finding)
+    span = getattr(subject, "block_span", None)
+    if span is None:
+        return regions, False
+    block = (_absolute(span.file), span.start, span.end)
+    contained = all(file == block[0] and block[1] < start and end < block[2] for file, start, end in regions)
+    return regions + [block], contained
+
+
+def _absolute(shown: str) -> str:
+    return _resolved(shown, os.getcwd())
+
+
+@lru_cache(maxsize=4096)
+def _resolved(shown: str, cwd: str) -> str:  # shown paths are relative to the current directory
+    return str(Path(shown).resolve())
+
+
+class _Regions:
+    """Ranges of files, merged where they meet: does a new range meet (overlap or touch) any of them?"""
+
+    def __init__(self):
+        self.starts: dict[str, list[int]] = {}
+        self.ends: dict[str, list[int]] = {}
+
+    def meets(self, regions: list[tuple[str, int, int]]) -> bool:
+        for file, start, end in regions:
+            starts = self.starts.get(file)
+            if starts:
+                i = bisect_right(starts, end)
+                if i and self.ends[file][i - 1] >= start:
+                    return True
+        return False
+
+    def add(self, regions: list[tuple[str, int, int]]) -> None:
+        for file, start, end in regions:
+            starts, ends = self.starts.setdefault(file, []), self.ends.setdefault(file, [])
+            lo, hi = bisect_left(ends, start), bisect_right(starts, end)
+            if lo < hi:
+                start, end = min(start, starts[lo]), max(end, ends[hi - 1])
+            starts[lo:hi], ends[lo:hi] = [start], [end]
+
+
+def _sources(findings: list[Finding]) -> dict[str, SourceFile]:
+    sources: dict[str, SourceFile] = {}
+    for finding in findings:
+        if finding.context is not None:
+            sources.update(finding.context.graph.sources)
+    return sources
+
+
+def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write: bool = True,
+            one_at_a_time: bool = False, first: LintRun | None = None) -> FixOutcome:
+    """Apply fixes in passes: each pass applies every candidate that does not overlap or conflict with an earlier
+    one (`_pass`) and lints once. ``one_at_a_time`` makes each pass one fix: the reference the passes must equal.
+    ``first``: the run of the same paths and options (keep_verdicts on) that `check --diff` has already made."""
     overlay: dict[str, SourceFile] = {}
     originals: dict[str, SourceFile] = {}
     applied: list[Applied] = []
     rejected: dict[tuple[str, str, str], str] = {}
     done: set[tuple[str, str]] = set()  # plan findings whose configuration was fixed (the plan is now stale)
-    state = _state(paths, options, overlay)
+    state = first if first is not None else _state(paths, options, overlay)
     on_disk = state.report  # what the files say until the fixed ones are written
     tree = options.tree  # set by lint from the paths
     keys, diags = _config_findings(state, options), _diagnostics(state)
@@ -231,32 +421,27 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
         candidates = sorted((f for f in state.report.findings if _allowed(f, unsafe) and _key(f) not in rejected
                              and (f.rule_id, _config_address(f)) not in done
                              and (f.rule_id, _config_address(f), "fail") in keys), key=_priority)
-        progressed = False
-        for candidate in candidates:
-            why = _unwritable(candidate, tree)
-            if why:
-                rejected[_key(candidate)] = why
-                continue
-            sources = dict(candidate.context.graph.sources) if candidate.context else {}
-            try:
-                trial = _apply(overlay, originals, candidate, sources)
-            except (LayoutError, OSError) as exc:
-                rejected[_key(candidate)] = f"cannot apply: {exc}"
-                continue
+        batch = _pass(candidates, tree, overlay, originals, rejected, 1 if one_at_a_time else len(candidates))
+        if not batch:
+            break
+        size = len(batch)
+        while size:  # a pass that fails verification is tried again with its first half, down to one fix
+            group = batch[:size]
+            trial = _apply(overlay, originals, group, _sources(group))
             new_state = _state(paths, options, trial)
             new_keys, new_diags = _config_findings(new_state, options), _diagnostics(new_state)
-            why = _verify(keys, new_keys, diags, new_diags, candidate)
-            if why:
-                rejected[_key(candidate)] = why  # never tried again: each fix costs one try at most
-                continue
-            overlay, state, keys, diags = trial, new_state, new_keys, new_diags
-            applied.append(Applied(candidate.rule_id, candidate.address, candidate.fix.title,
-                                   candidate.fix.applicability))
-            done.add((candidate.rule_id, _config_address(candidate)))
-            progressed = True
-            break
-        if not progressed:
-            break
+            why = next((w for w in (_verify(keys, new_keys, diags, new_diags, c) for c in group) if w), "")
+            if not why:
+                overlay, state, keys, diags = trial, new_state, new_keys, new_diags
+                for candidate in group:
+                    applied.append(Applied(candidate.rule_id, candidate.address, candidate.fix.title,
+                                           candidate.fix.applicability))
+                    done.add((candidate.rule_id, _config_address(candidate)))
+                break
+            if size == 1:
+                rejected[_key(group[0])] = why  # never tried again: each fix costs one try at most
+                break
+            size //= 2
     changed = {p: s for p, s in overlay.items() if originals.get(p) is None or originals[p].text != s.text}
     report = state.report
     if any(g.kind == "plan" for g in state.graphs) and applied:
@@ -273,6 +458,7 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
             outcome.not_written = str(exc)
             outcome.report = on_disk  # nothing was written: the findings are all still there
     options.overlay = None
+    options.keep_verdicts = False
     return outcome
 
 

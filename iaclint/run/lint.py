@@ -61,6 +61,7 @@ class LintOptions:
     workspace: str | None = None  # --workspace: what terraform.workspace is (else TF_WORKSPACE, .terraform/environment)
     default_workspace: str | None = None  # the settings' `workspace`: what stands in for "default"
     opentofu: bool | None = None  # --opentofu/--terraform (settings `opentofu`); None: detected per root
+    keep_verdicts: bool = False  # fix: each root's verdicts kept on its graph (Graph.verdicts) to verify edits
 
 
 @dataclass
@@ -287,7 +288,11 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
                 _notice(notices, f"--base {options.base}: {exc}; fixes treat every resource as possibly live")
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
-        target_findings = run_rules(graph, rules, options.selection, checked if options.record_evaluations else None)
+        masked: set[tuple[str, str]] | None = set() if options.keep_verdicts else None
+        target_findings = run_rules(graph, rules, options.selection, checked if options.record_evaluations else None,
+                                    masked)
+        if masked is not None:  # fix verifies its edits against every verdict of the root, before any scoping
+            graph.verdicts = (frozenset((f.rule_id, f.address, f.verdict.value) for f in target_findings), masked)
         if graph.notices:  # evaluation adds some as rules run
             known = set(notices)
             notices.extend(n for n in dict.fromkeys(graph.notices) if n not in known)
