@@ -62,13 +62,18 @@ def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None =
     findings = [diagnostic_finding(d, selection, graph) for d in graph.diagnostics]
     findings = [f for f in findings if f is not None]
     for rule in rules:  # most rules have no resource in a small root: skipped at once
-        if rule.builtin or not graph.has_type(rule.resource_types) or not selection.wants(rule):
+        if rule.builtin or not selection.wants(rule):
+            continue
+        if rule.mode == "module":
+            subjects = graph.module_calls
+        elif graph.has_type(rule.resource_types):
+            subjects = graph.of_type(*rule.resource_types)  # the type index: never a scan per rule
+        else:
             continue
         if rule.plan_only and graph.kind != "plan":
             continue
         context = CheckContext(graph, rule, selection)
-        subjects = graph.module_calls if rule.mode == "module" else graph.of_type(*rule.resource_types)
-        for resource in subjects:  # the type index: never a scan per rule
+        for resource in subjects:
             if resource.mode != rule.mode:
                 continue
             if resource.plan_actions is not None and tuple(resource.plan_actions) in DELETING and not rule.plan_only:
