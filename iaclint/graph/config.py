@@ -308,6 +308,13 @@ def make_cache(enabled: bool = True) -> ParseCache | None:
     return ParseCache()
 
 
+UNIT_FILE = "terragrunt.hcl"  # a directory holding it is a Terragrunt unit (graph/terragrunt.py reads it)
+
+
+def is_unit(directory: Path) -> bool:
+    return (directory / UNIT_FILE).is_file()
+
+
 TERRAFORM_SUFFIXES = (".tf", ".tf.json")
 OPENTOFU_SUFFIXES = (".tofu", ".tofu.json")
 OPENTOFU_REGISTRY = "registry.opentofu.org"

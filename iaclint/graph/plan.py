@@ -30,14 +30,11 @@ from iaclint.schemas import schema
 from iaclint.source import (SourceError, SourceFile, decode_source, display_path, may_hold_lone_surrogates,
                             without_lone_surrogates)
 from iaclint.tree import Tree, tree_of
+from iaclint.errors import PlanError  # noqa: F401 (raised here; kept cheap to import for the CLI)
 
 SUPPORTED_MAJOR = {0, 1}
 _INDEX = re.compile(r"\[[^\]]*\]")
 _ADDRESS = re.compile(r'"address"\s*:\s*("(?:[^"\\]|\\.)*")')
-
-
-class PlanError(Exception):
-    """A plan that cannot be read: not JSON, not a plan, or a newer format. Exit code 2."""
 
 
 def strip_keys(address: str) -> str:

@@ -31,14 +31,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from iaclint.eval.convert import EvalError, to_string
 from iaclint.eval.evaluator import Evaluator
 from iaclint.eval.values import Origin, OriginKind, Value
-from iaclint.graph.config import ConfigLoader, ModuleConfig, terraform_files
+from iaclint.graph.config import UNIT_FILE, ConfigLoader, ModuleConfig, is_unit, terraform_files  # noqa: F401
 from iaclint.graph.model import AttrView, Diagnostic, Resource
 from iaclint.hcl import ast
 from iaclint.model import Span
 from iaclint.source import display_path
 from iaclint.tree import Tree, repository_root
 
-UNIT_FILE = "terragrunt.hcl"
 CACHE_DIR = ".terragrunt-cache"
 MAX_INCLUDE_DEPTH = 4  # read_terragrunt_config() of a file that reads another...
 
@@ -56,10 +55,6 @@ _ASKS_OUTSIDE = {
     "get_platform": "depends on the machine where Terragrunt runs",
     "get_working_dir": "names the .terragrunt-cache directory of the machine where Terragrunt runs",
 }
-
-
-def is_unit(directory: Path) -> bool:
-    return (directory / UNIT_FILE).is_file()
 
 
 def encode_base64_sha1(text: str) -> str:

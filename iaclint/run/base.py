@@ -32,11 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
-from iaclint.graph.config import OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigLoader, make_cache, opentofu_reading
+from iaclint.graph.config import (OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigLoader, is_unit, make_cache,
+                                  opentofu_reading)
 from iaclint.graph.hcl import WILDCARD, build_hcl_graph
 from iaclint.graph.inputs import collect_inputs
 from iaclint.graph.model import Graph
-from iaclint.graph.terragrunt import is_unit
 from iaclint.hcl import ast
 from iaclint.hcl.cache import ParseCache, read_private_file, read_regular, write_private_file
 from iaclint.run.discovery import LOCAL_SOURCE

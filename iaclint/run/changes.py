@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from iaclint.graph.config import OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, terraform_files
-from iaclint.graph.terragrunt import UNIT_FILE, is_unit
+from iaclint.graph.config import OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, UNIT_FILE, is_unit, terraform_files
 from iaclint.run.discovery import ModuleTree, module_tree, project_root
 from iaclint.source import display_path
 from iaclint.tree import Tree, shown_as_found

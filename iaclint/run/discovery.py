@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iaclint.errors import UsageError
-from iaclint.graph.config import terraform_files
-from iaclint.graph.terragrunt import UNIT_FILE
+from iaclint.graph.config import UNIT_FILE, terraform_files
 from iaclint.source import display_path
 from iaclint.tree import Tree, repository_root, shown_as_found, tree_of
 

@@ -9,18 +9,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iaclint import __version__
-from iaclint.errors import UsageError
+from iaclint.errors import PlanError, UsageError
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.run.discovery import ModuleTree, loaded_directories, module_tree, project_root, reachable, scanned_tree
 from iaclint.engine.rules import Rule, active_rules, all_rules
 from iaclint.engine.runner import RuleSelection, run_rules
-from iaclint.graph.config import (OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigLoader, make_cache, opentofu_reading,
-                                  terraform_files)
+from iaclint.graph.config import (OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigLoader, is_unit, make_cache,
+                                  opentofu_reading, terraform_files)
 from iaclint.graph.hcl import build_hcl_graph
 from iaclint.graph.inputs import collect_inputs, resolve_workspace
 from iaclint.graph.model import Graph
-from iaclint.graph.plan import PlanError
-from iaclint.graph.terragrunt import is_unit
 from iaclint.model import Finding, Report, Severity, Verdict, plural
 from iaclint.source import display_path
 from iaclint.tree import Tree
