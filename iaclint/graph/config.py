@@ -6,7 +6,6 @@ The same ModuleConfig serves every instance of a module and the plan loader's so
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -396,25 +395,3 @@ def _is_dir(entry: os.DirEntry) -> bool:
         return entry.is_dir()
     except OSError:
         return False
-
-
-def downloaded_modules(root: Path, tree: Tree) -> tuple[dict[str, Path], str]:
-    """Module directories `terraform init` downloaded, by call path ("db", "db.kms"); and why the manifest
-    was not read, if it is there but not a regular file inside the tree (a link to /dev/zero never ends)."""
-    manifest = root / ".terraform" / "modules" / "modules.json"
-    if not os.path.lexists(manifest):
-        return {}, ""
-    refused = tree.why_not_read(manifest)
-    if refused:
-        return {}, f"{shown_as_found(manifest)} {refused}; downloaded modules are not read"
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}, ""
-    out: dict[str, Path] = {}
-    entries = data.get("Modules") if isinstance(data, dict) else None
-    for entry in entries if isinstance(entries, list) else []:  # a damaged manifest reads as no downloads
-        if isinstance(entry, dict) and isinstance(entry.get("Key"), str) and isinstance(entry.get("Dir"), str):
-            if entry["Key"] and "\0" not in entry["Dir"]:
-                out[entry["Key"]] = root / entry["Dir"]
-    return out, ""
