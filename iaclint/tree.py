@@ -97,8 +97,9 @@ class Tree:
     def why_not_read(self, path: Path) -> str:
         """Why a file a directory listing found is not read as configuration, or '' when it may be.
 
-        A symbolic link is followed only to a regular file inside the tree; anything else that is not a
-        regular file (a pipe, a device) is never opened.
+        A symbolic link is followed only to a regular file inside the tree, and any other file only when its
+        directory is inside it (a path a file names, an include or .terraform/..., may lead anywhere); anything
+        that is not a regular file (a pipe, a device) is never opened.
         """
         key = ("file", str(path))
         if key not in self._judged:
@@ -121,6 +122,10 @@ class Tree:
             where = self.outside(path)
             if where:
                 return f"is a symbolic link to {target}, {where}"
+        else:  # a file named by a path (an include, .terraform/...) may sit below a linked directory
+            where = self.why_not_read_directory(path.parent)
+            if where:
+                return f"is in a directory that {where}"
         if stat.S_ISDIR(info.st_mode):
             return "is a directory, not a file"
         if not stat.S_ISREG(info.st_mode):

@@ -216,6 +216,33 @@ def test_terraform_s_own_files_are_read_only_inside_the_tree(tmp_path):
     assert aws["version"] is None and ".terraform.lock.hcl is a symbolic link to " in aws["decided_by"]
 
 
+
+def test_a_file_below_a_directory_linked_out_of_the_tree_is_not_read(tmp_path):
+    """A file named by a path rather than found by a listing (.terraform/modules/modules.json, a Terragrunt
+    include) is read only when its directory is inside the tree: a linked .terraform, or an include of
+    /tmp/x.hcl, leads out of it although the file itself is no link."""
+    outside = write(tmp_path / "outside", {
+        "modules/modules.json": '{"Modules": [{"Key": "db", "Source": "./x", "Dir": "/etc"}]}',
+        "secret.hcl": "inputs = {\n  storage_encrypted = false\n}\n"})
+    repo = write(tmp_path / "repo", {
+        "main.tf": KEY_OK,
+        "live/db/terragrunt.hcl": f'include "x" {{\n  path = "{outside / "secret.hcl"}"\n}}\n\n'
+                                  'terraform {\n  source = "../../modules//db"\n}\n',
+        "modules/db/main.tf": 'variable "storage_encrypted" {\n  default = true\n}\n\nresource "aws_db_instance" '
+                              '"d" {\n  identifier        = "d"\n  storage_encrypted = var.storage_encrypted\n}\n'})
+    git("init", "-q", cwd=repo)
+    (repo / ".terraform").symlink_to(outside)
+    tree = Tree.of(repo)
+    assert "outside" in tree.why_not_read(repo / ".terraform" / "modules" / "modules.json")
+    proc = iaclint("check", "-f", "json", ".", cwd=repo)
+    data = json.loads(proc.stdout)
+    assert any("modules.json is in a directory that is outside the repository" in n
+               for n in data["notices"]), data["notices"]
+    rds = [f for f in data["findings"] if f["rule_id"] == "RDS002"]
+    assert rds and all(f["verdict"] == "unknown" for f in rds), rds  # never the outside file's false
+    assert "secret.hcl is in a directory that is outside the repository" in json.dumps(data["findings"])
+
+
 # ---- settings (security 4) ----------------------------------------------------------------------------
 
 
