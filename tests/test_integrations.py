@@ -273,6 +273,20 @@ def test_tfsec_reason_after_the_code_is_the_justification(tmp_path):
     assert not active(report, "SUP001") and not active(report, "RDS003")
 
 
+@pytest.mark.parametrize("above,reason", [
+    ("# AWS managed key is fine for unit tests\n", "AWS managed key is fine for unit tests"),
+    ("# legacy cluster:\n// replaced in Q3\n", "legacy cluster: replaced in Q3"),
+    ("# accepted for now\n#tfsec:ignore:aws-s3-enable-bucket-logging\n", "accepted for now"),  # a stack of ignores
+    ("# accepted for now\n\n", ""),  # a blank line ends the comment above
+    ('locals { x = 1 } # accepted for now\n', ""),  # a comment after code explains the code
+])
+def test_the_comment_right_above_a_foreign_ignore_is_its_reason(tmp_path, above, reason):
+    report = report_for(module_with(tmp_path, {"main.tf": above + "#tfsec:ignore:AWS051\n" + AURORA}))
+    found = suppressed(report, "RDS003")
+    assert found and found[0].suppression.justification == reason
+    assert bool(active(report, "SUP001")) == (not reason)
+
+
 def test_tfsec_ignore_of_an_iaclint_rule_without_reason_is_sup001(tmp_path):
     report = report_for(module_with(tmp_path, {"main.tf": "#tfsec:ignore:AWS051\n" + AURORA}))
     assert suppressed(report, "RDS003")
@@ -306,6 +320,30 @@ LEGACY = [
 
 @pytest.mark.parametrize("code,rule,text", LEGACY, ids=lambda v: v if isinstance(v, str) and len(v) < 8 else "")
 def test_legacy_tfsec_codes_of_iaclint_rules_are_honoured(tmp_path, code, rule, text):
+    plain = report_for(module_with(tmp_path, {"main.tf": text}, "plain"))
+    assert active(plain, rule), f"{rule} must fail on the case for the test to mean anything"
+    report = report_for(module_with(tmp_path, {"main.tf": f"#tfsec:ignore:{code} - accepted\n{text}"}, "ignored"))
+    assert suppressed(report, rule) and not active(report, rule)
+    assert not [f for f in report.findings if f.rule_id.startswith("SUP")]
+
+
+# tfsec's names of trivy's checks (their `long_id`, aquasecurity/trivy-checks metadata), as real repositories
+# write them (#tfsec:ignore:aws-sns-topic-encryption-use-cmk above an SNS topic on alias/aws/sns)
+LONG_IDS = [
+    ("aws-sns-topic-encryption-use-cmk", "SNS002",
+     'resource "aws_sns_topic" "x" {\n  kms_master_key_id = "alias/aws/sns"\n}\n'),
+    ("aws-sns-enable-topic-encryption", "SNS001", 'resource "aws_sns_topic" "x" {}\n'),
+    ("aws-sqs-queue-encryption-use-cmk", "SQS002", 'resource "aws_sqs_queue" "x" {}\n'),
+    ("aws-sqs-enable-queue-encryption", "SQS001",
+     'resource "aws_sqs_queue" "x" {\n  sqs_managed_sse_enabled = false\n}\n'),
+    ("aws-cloudwatch-log-group-customer-key", "LOG001", 'resource "aws_cloudwatch_log_group" "x" {}\n'),
+    ("aws-cloudtrail-encryption-customer-managed-key", "CTR002",
+     'resource "aws_cloudtrail" "x" {\n  name           = "x"\n  s3_bucket_name = "b"\n}\n'),
+]
+
+
+@pytest.mark.parametrize("code,rule,text", LONG_IDS, ids=[c[1] for c in LONG_IDS])
+def test_tfsec_long_ids_of_iaclint_rules_are_honoured(tmp_path, code, rule, text):
     plain = report_for(module_with(tmp_path, {"main.tf": text}, "plain"))
     assert active(plain, rule), f"{rule} must fail on the case for the test to mean anything"
     report = report_for(module_with(tmp_path, {"main.tf": f"#tfsec:ignore:{code} - accepted\n{text}"}, "ignored"))

@@ -13,7 +13,9 @@ id, a misspelt marker such as `iaclint: ignore`, an expiry date that does not ex
 the exit code.
 
 The text after a trivy or tfsec ignore is its reason (`#tfsec:ignore:AWS051 - no CMK needed`), and a
-line may hold several (`#tfsec:ignore:a tfsec:ignore:b`), as in those tools. A checkov, trivy or tfsec
+line may hold several (`#tfsec:ignore:a tfsec:ignore:b`), as in those tools. One without a reason of its own
+takes the plain comment lines right above it as its reason (`# AWS managed key is fine for tests` then
+`#tfsec:ignore:aws-sns-topic-encryption-use-cmk`), the way people write them. A checkov, trivy or tfsec
 comment that names no iaclint rule is another tool's business: it is never reported.
 """
 
@@ -151,13 +153,35 @@ def scan(graph: Graph, files: dict | None = None) -> list[Comment]:
         text = source.text
         if "ign" not in text.lower() and "checkov:skip" not in text and "lint" not in text.lower():
             continue
-        for number, line in enumerate(split_lines(text), start=1):  # numbered as blocks are located
+        lines = split_lines(text)
+        for number, line in enumerate(lines, start=1):  # numbered as blocks are located
             if "#" not in line and "//" not in line:
                 continue
             for comment in parse_line(line, file, number):
                 comment.block_key = _block_for(graph, source, comment)
+                if not comment.reason and comment.kind != "inline":
+                    comment.reason = _reason_above(lines, number)
                 comments.append(comment)
     return comments
+
+
+def _reason_above(lines: list[str], number: int) -> str:
+    """The plain comment lines right above another tool's ignore, which people write as its reason:
+    `# AWS managed key is fine for tests` then `#tfsec:ignore:aws-sns-topic-encryption-use-cmk`. Other ignore
+    lines in between are stepped over (a stack of ignores under one explanation); a blank or code line ends it."""
+    found: list[str] = []
+    for index in range(number - 2, -1, -1):
+        stripped = lines[index].strip()
+        if not stripped.startswith(("#", "//")):
+            break
+        if parse_line(stripped, "", index + 1):
+            if found:
+                break
+            continue
+        text = stripped.lstrip("#/ \t").strip()
+        if text:
+            found.append(text)
+    return " ".join(reversed(found))
 
 
 def _block_for(graph: Graph, source, comment: Comment) -> tuple[str, int] | None:
