@@ -16,6 +16,7 @@ from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 BOM = "\ufeff"
 
@@ -123,15 +124,17 @@ def decode_source(path: str, data: bytes) -> SourceFile:
     return SourceFile(path, text, has_bom)
 
 
-def read_source(path: str | Path, overlay: dict[str, SourceFile] | None = None) -> SourceFile:
-    """Read a file, or its pending fixed version from ``overlay`` (keyed by absolute path)."""
+def read_source(path: str | Path, overlay: dict[str, SourceFile] | None = None,
+                read: Callable[[Path], bytes] | None = None) -> SourceFile:
+    """Read a file (with ``read``: Tree.read_bytes, which reads each file once a run), or its pending fixed
+    version from ``overlay`` (keyed by absolute path)."""
     p = Path(path)
     if overlay:
         pending = overlay.get(str(p.resolve()))
         if pending is not None:
             return SourceFile(display_path(p), pending.text, pending.has_bom)
     try:
-        data = p.read_bytes()
+        data = read(p) if read is not None else p.read_bytes()
     except IsADirectoryError:
         raise SourceError("is a directory, not a file") from None
     except OSError as exc:
@@ -169,9 +172,15 @@ def _display_path(path: str | Path) -> str:
     return absolute
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def _real_cwd(folder: str) -> str:
-    return os.path.realpath(folder)
+    """realpath of an absolute, normalised folder, from its parent's (resolved once): one lstat a folder, not one
+    per part of its path, in a tree of thousands of folders."""
+    parent, name = os.path.split(folder)
+    if not name or parent == folder:
+        return os.path.realpath(folder)
+    joined = os.path.join(_real_cwd(parent), name)
+    return os.path.realpath(joined) if os.path.islink(joined) else joined
 
 
 class WriteError(Exception):

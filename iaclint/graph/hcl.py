@@ -130,8 +130,7 @@ class HclGraphBuilder:
             files.extend(cfg.files)
             terraform_blocks.extend(cfg.terraform_blocks)
         files.extend(self.inputs.files)
-        sources = dict(self.loader.sources)
-        sources.update(self.inputs.sources)
+        sources = self.loader.sources_so_far(self.inputs.sources)
         self._report_unused_inputs(config)
         graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, self.notices)
         graph.files_read = self.files.read  # the same set: rules evaluate lazily, and may read more
