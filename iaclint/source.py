@@ -37,16 +37,21 @@ class SourceFile:
     path: str
     text: str
     has_bom: bool = False
-    _line_starts: array = field(default_factory=lambda: array("q"), repr=False)
+    _starts: array | None = field(default=None, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        starts = array("q", [0])  # an array, not a list of ints: a 5 MB file has 250,000 lines
-        find = self.text.find
-        pos = find("\n")
-        while pos != -1:
-            starts.append(pos + 1)
-            pos = find("\n", pos + 1)
-        self._line_starts = starts
+    @property
+    def _line_starts(self) -> array:
+        """Offsets where lines start, worked out when a position is first asked for: most files of a run never
+        are (no finding, no comment in them)."""
+        if self._starts is None:
+            starts = array("q", [0])  # an array, not a list of ints: a 5 MB file has 250,000 lines
+            find = self.text.find
+            pos = find("\n")
+            while pos != -1:
+                starts.append(pos + 1)
+                pos = find("\n", pos + 1)
+            self._starts = starts
+        return self._starts
 
     @property
     def newline(self) -> str:
@@ -59,12 +64,14 @@ class SourceFile:
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset."""
         offset = max(0, min(offset, len(self.text)))
-        line = bisect.bisect_right(self._line_starts, offset) - 1
-        return line + 1, offset - self._line_starts[line] + 1
+        starts = self._starts or self._line_starts
+        line = bisect.bisect_right(starts, offset) - 1
+        return line + 1, offset - starts[line] + 1
 
     def offset(self, line: int, column: int = 1) -> int:
-        line = max(1, min(line, len(self._line_starts)))
-        return min(self._line_starts[line - 1] + column - 1, len(self.text))
+        starts = self._starts or self._line_starts
+        line = max(1, min(line, len(starts)))
+        return min(starts[line - 1] + column - 1, len(self.text))
 
     def line_start(self, offset: int) -> int:
         line, _ = self.line_col(offset)
@@ -128,7 +135,7 @@ def read_source(path: str | Path, overlay: dict[str, SourceFile] | None = None,
                 read: Callable[[Path], bytes] | None = None) -> SourceFile:
     """Read a file (with ``read``: Tree.read_bytes, which reads each file once a run), or its pending fixed
     version from ``overlay`` (keyed by absolute path)."""
-    p = Path(path)
+    p = path if isinstance(path, Path) else Path(path)
     if overlay:
         pending = overlay.get(str(p.resolve()))
         if pending is not None:

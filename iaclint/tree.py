@@ -45,7 +45,7 @@ def shown_as_found(path: Path) -> str:
     return path.name if folder == "." else os.path.join(folder, path.name)
 
 
-KEPT_BYTES = 64 << 20  # file contents a run keeps between two readers (discovery's scan and the loader)
+KEPT_BYTES = 16 << 20  # file contents a run keeps between two readers (discovery's scan and the loader)
 
 
 @dataclass(frozen=True)
@@ -53,13 +53,16 @@ class Tree:
     """The directories a run may read configuration from and write fixes to (real paths).
 
     One tree serves one run (discovery, loading, variables files), so what it found about a path to
-    read is kept: each file and directory is judged once, not by each step that meets it.
+    read is kept: each file and directory is judged once, each directory listed once and each file read
+    once, not by each step (or each of hundreds of roots) that meets it.
     """
 
     roots: tuple[Path, ...]
     _judged: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
     _listed: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # folder -> its entries
     _real: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # path -> real path
+    _absolutes: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # see _absolute()
+    _real_paths: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # the same, as Paths
     _derived: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # see remember()
     _kept: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # path -> bytes read once
     _kept_size: list = field(default_factory=lambda: [0], compare=False, hash=False, repr=False)
@@ -74,7 +77,7 @@ class Tree:
     def entries(self, directory: str | Path) -> list[os.DirEntry]:
         """A directory's entries, in name order, listed once a run (discovery, the loader, the variables files and
         the checks of a root all ask); the OSError of listing it is raised each time it is asked."""
-        key = os.path.abspath(directory)
+        key = self._absolute(directory)
         listed = self._listed.get(key)
         if listed is None:
             try:
@@ -95,13 +98,25 @@ class Tree:
             made = self._derived[key] = make()
             return made
 
+    def _absolute(self, path: str | Path) -> str:
+        """os.path.abspath, once a run for each spelling of a path (the current directory does not change)."""
+        text = os.fspath(path)
+        found = self._absolutes.get(text)
+        if found is None:
+            found = self._absolutes[text] = os.path.abspath(text)
+        return found
+
     def real(self, path: str | Path) -> Path:
         """``path`` with every link resolved (os.path.realpath), each folder on the way resolved once a run: a
         tree of many roots asks for the same parents thousands of times."""
         text = os.fspath(path)
         if ".." in text.split(os.sep):  # abspath folds `..` as text, realpath after following links
             return Path(os.path.realpath(text))
-        return Path(self._real_text(os.path.abspath(text)))
+        absolute = self._absolute(text)
+        found = self._real_paths.get(absolute)
+        if found is None:
+            found = self._real_paths[absolute] = Path(self._real_text(absolute))
+        return found
 
     def _real_text(self, absolute: str) -> str:
         found = self._real.get(absolute)
@@ -118,7 +133,7 @@ class Tree:
     def read_bytes(self, path: str | Path, keep: bool = False) -> bytes:
         """A file's bytes, read from disk once a run: with ``keep`` they are held for the next reader (discovery
         scans a file that the loader then parses), who takes them; at most KEPT_BYTES are held at a time."""
-        key = os.path.abspath(path)
+        key = self._absolute(path)
         data = self._kept.pop(key, None)
         if data is None:
             with open(key, "rb") as handle:

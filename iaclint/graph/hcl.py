@@ -102,7 +102,7 @@ class HclGraphBuilder:
         self.call_diagnostics: list[Diagnostic] = []
         self.limits = limits
         self.budget = Budget(limits)  # evaluation steps for this root, however lazily they are taken
-        self.files = TreeFiles(self.tree, Path(root_dir), limits)
+        self.files = TreeFiles(self.tree, root_dir if isinstance(root_dir, Path) else Path(root_dir), limits)
         self.limit_notices: set[str] = set()
 
     def note_limit(self, message: str) -> None:

@@ -121,8 +121,8 @@ def collect_inputs(root: Path, var_files: list[str] = (), cli_vars: list[str] = 
         else:
             readable.append(path)
     env = os.environ if environ is None else environ
-    for key in sorted(env):
-        if key.startswith("TF_VAR_") and len(key) > 7:
+    for key in sorted(k for k in env if k.startswith("TF_VAR_")):  # per root: not a sort of the environment
+        if len(key) > 7:
             name = key[7:]
             inputs.values[name] = RawInput(env[key], Origin(OriginKind.ENV_VAR, None, f"environment variable {key}"))
     for path in readable + [Path(f) for f in var_files]:
