@@ -73,7 +73,7 @@ class RulePlan:
         """The rules that may have a subject in the graph, in the run's order."""
         positions = set(self.every_graph)
         by_type = self.by_type
-        for resource_type in {r.type for r in graph.resources}:
+        for resource_type in graph.resource_types():
             positions.update(by_type.get(resource_type, ()))
         return [self.rules[p] for p in sorted(positions)]
 

@@ -127,8 +127,7 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None,
         reachable(raw)
         if path.is_dir():
             try:
-                with os.scandir(path) as listing:
-                    next(listing, None)
+                tree.entries(path)
             except OSError as exc:
                 raise UsageError(f"{raw}: cannot read the directory: {exc.strerror or exc}") from None
             roots = [path]
