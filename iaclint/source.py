@@ -16,6 +16,7 @@ from array import array
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 BOM = "\ufeff"
 
@@ -36,16 +37,21 @@ class SourceFile:
     path: str
     text: str
     has_bom: bool = False
-    _line_starts: array = field(default_factory=lambda: array("q"), repr=False)
+    _starts: array | None = field(default=None, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        starts = array("q", [0])  # an array, not a list of ints: a 5 MB file has 250,000 lines
-        find = self.text.find
-        pos = find("\n")
-        while pos != -1:
-            starts.append(pos + 1)
-            pos = find("\n", pos + 1)
-        self._line_starts = starts
+    @property
+    def _line_starts(self) -> array:
+        """Offsets where lines start, worked out when a position is first asked for: most files of a run never
+        are (no finding, no comment in them)."""
+        if self._starts is None:
+            starts = array("q", [0])  # an array, not a list of ints: a 5 MB file has 250,000 lines
+            find = self.text.find
+            pos = find("\n")
+            while pos != -1:
+                starts.append(pos + 1)
+                pos = find("\n", pos + 1)
+            self._starts = starts
+        return self._starts
 
     @property
     def newline(self) -> str:
@@ -58,12 +64,14 @@ class SourceFile:
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset."""
         offset = max(0, min(offset, len(self.text)))
-        line = bisect.bisect_right(self._line_starts, offset) - 1
-        return line + 1, offset - self._line_starts[line] + 1
+        starts = self._starts or self._line_starts
+        line = bisect.bisect_right(starts, offset) - 1
+        return line + 1, offset - starts[line] + 1
 
     def offset(self, line: int, column: int = 1) -> int:
-        line = max(1, min(line, len(self._line_starts)))
-        return min(self._line_starts[line - 1] + column - 1, len(self.text))
+        starts = self._starts or self._line_starts
+        line = max(1, min(line, len(starts)))
+        return min(starts[line - 1] + column - 1, len(self.text))
 
     def line_start(self, offset: int) -> int:
         line, _ = self.line_col(offset)
@@ -123,15 +131,17 @@ def decode_source(path: str, data: bytes) -> SourceFile:
     return SourceFile(path, text, has_bom)
 
 
-def read_source(path: str | Path, overlay: dict[str, SourceFile] | None = None) -> SourceFile:
-    """Read a file, or its pending fixed version from ``overlay`` (keyed by absolute path)."""
-    p = Path(path)
+def read_source(path: str | Path, overlay: dict[str, SourceFile] | None = None,
+                read: Callable[[Path], bytes] | None = None) -> SourceFile:
+    """Read a file (with ``read``: Tree.read_bytes, which reads each file once a run), or its pending fixed
+    version from ``overlay`` (keyed by absolute path)."""
+    p = path if isinstance(path, Path) else Path(path)
     if overlay:
         pending = overlay.get(str(p.resolve()))
         if pending is not None:
             return SourceFile(display_path(p), pending.text, pending.has_bom)
     try:
-        data = p.read_bytes()
+        data = read(p) if read is not None else p.read_bytes()
     except IsADirectoryError:
         raise SourceError("is a directory, not a file") from None
     except OSError as exc:
@@ -169,9 +179,15 @@ def _display_path(path: str | Path) -> str:
     return absolute
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)
 def _real_cwd(folder: str) -> str:
-    return os.path.realpath(folder)
+    """realpath of an absolute, normalised folder, from its parent's (resolved once): one lstat a folder, not one
+    per part of its path, in a tree of thousands of folders."""
+    parent, name = os.path.split(folder)
+    if not name or parent == folder:
+        return os.path.realpath(folder)
+    joined = os.path.join(_real_cwd(parent), name)
+    return os.path.realpath(joined) if os.path.islink(joined) else joined
 
 
 class WriteError(Exception):

@@ -13,6 +13,9 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 
 def repository_root(start: str | Path) -> Path | None:
@@ -42,16 +45,27 @@ def shown_as_found(path: Path) -> str:
     return path.name if folder == "." else os.path.join(folder, path.name)
 
 
+KEPT_BYTES = 16 << 20  # file contents a run keeps between two readers (discovery's scan and the loader)
+
+
 @dataclass(frozen=True)
 class Tree:
     """The directories a run may read configuration from and write fixes to (real paths).
 
     One tree serves one run (discovery, loading, variables files), so what it found about a path to
-    read is kept: each file and directory is judged once, not by each step that meets it.
+    read is kept: each file and directory is judged once, each directory listed once and each file read
+    once, not by each step (or each of hundreds of roots) that meets it.
     """
 
     roots: tuple[Path, ...]
     _judged: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _listed: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # folder -> its entries
+    _real: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # path -> real path
+    _absolutes: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # see _absolute()
+    _real_paths: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # the same, as Paths
+    _derived: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # see remember()
+    _kept: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # path -> bytes read once
+    _kept_size: list = field(default_factory=lambda: [0], compare=False, hash=False, repr=False)
 
     @classmethod
     def of(cls, *folders: str | Path) -> "Tree":
@@ -59,6 +73,77 @@ class Tree:
         # a folder inside another adds nothing
         kept = sorted(f for f in real if not any(o != f and f.is_relative_to(o) for o in real))
         return cls(tuple(kept))
+
+    def entries(self, directory: str | Path) -> list[os.DirEntry]:
+        """A directory's entries, in name order, listed once a run (discovery, the loader, the variables files and
+        the checks of a root all ask); the OSError of listing it is raised each time it is asked."""
+        key = self._absolute(directory)
+        listed = self._listed.get(key)
+        if listed is None:
+            try:
+                with os.scandir(key) as listing:
+                    listed = sorted(listing, key=lambda e: e.name)
+            except OSError as exc:
+                listed = exc
+            self._listed[key] = listed
+        if isinstance(listed, OSError):
+            raise listed
+        return listed
+
+    def remember(self, key: tuple, make: Callable[[], T]) -> T:
+        """What ``make`` works out from the tree's files (a directory's configuration files), once a run."""
+        try:
+            return self._derived[key]
+        except KeyError:
+            made = self._derived[key] = make()
+            return made
+
+    def _absolute(self, path: str | Path) -> str:
+        """os.path.abspath, once a run for each spelling of a path (the current directory does not change)."""
+        text = os.fspath(path)
+        found = self._absolutes.get(text)
+        if found is None:
+            found = self._absolutes[text] = os.path.abspath(text)
+        return found
+
+    def real(self, path: str | Path) -> Path:
+        """``path`` with every link resolved (os.path.realpath), each folder on the way resolved once a run: a
+        tree of many roots asks for the same parents thousands of times."""
+        text = os.fspath(path)
+        if ".." in text.split(os.sep):  # abspath folds `..` as text, realpath after following links
+            return Path(os.path.realpath(text))
+        absolute = self._absolute(text)
+        found = self._real_paths.get(absolute)
+        if found is None:
+            found = self._real_paths[absolute] = Path(self._real_text(absolute))
+        return found
+
+    def _real_text(self, absolute: str) -> str:
+        found = self._real.get(absolute)
+        if found is None:
+            folder, name = os.path.split(absolute)
+            if not name:
+                found = os.path.realpath(absolute)
+            else:
+                joined = os.path.join(self._real_text(folder), name)
+                found = os.path.realpath(joined) if os.path.islink(joined) else joined
+            self._real[absolute] = found
+        return found
+
+    def read_bytes(self, path: str | Path, keep: bool = False) -> bytes:
+        """A file's bytes, read from disk once a run: with ``keep`` they are held for the next reader (discovery
+        scans a file that the loader then parses), who takes them; at most KEPT_BYTES are held at a time."""
+        key = self._absolute(path)
+        data = self._kept.pop(key, None)
+        if data is None:
+            with open(key, "rb") as handle:
+                data = handle.read()
+        else:
+            self._kept_size[0] -= len(data)
+        if keep and self._kept_size[0] + len(data) <= KEPT_BYTES:
+            self._kept[key] = data
+            self._kept_size[0] += len(data)
+        return data
 
     def contains(self, path: str | Path) -> bool:
         """Is the real location of ``path`` (links followed) inside the tree, and not in a .git directory?"""
@@ -72,7 +157,7 @@ class Tree:
         good as a path out of the tree. Every check of a path against the tree (configuration, variables
         and settings files, module directories, file() and its kin, fix) asks here.
         """
-        return self.outside_real(Path(os.path.realpath(path)), doing)
+        return self.outside_real(self.real(path), doing)
 
     def outside_real(self, real: Path, doing: str = "reads files") -> str:
         """`outside` for a path already resolved (no links left in it)."""

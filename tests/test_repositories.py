@@ -169,3 +169,100 @@ def test_fix_from_the_top_fixes_every_root_and_converges(monorepo):
     assert first.stdout.count("applied: NEP002 module.graph.aws_neptune_cluster.this") == 2
     second = iaclint("fix", "--unsafe-fixes", cwd=monorepo)
     assert "0 fixes applied" in second.stdout
+
+
+def _roots_sharing_a_module(tmp_path, roots: int = 4):
+    """``roots`` root modules calling one local module, which holds a suppression comment."""
+    (tmp_path / "modules" / "db").mkdir(parents=True)
+    (tmp_path / "modules" / "db" / "main.tf").write_text(
+        'variable "encrypted" {\n  type = bool\n}\n'
+        '# iaclint:ignore NEP001 reason="the test says so"\n'
+        'resource "aws_neptune_cluster" "c" {\n  storage_encrypted = var.encrypted\n}\n')
+    for number in range(roots):
+        root = tmp_path / "envs" / f"e{number}"
+        root.mkdir(parents=True)
+        (root / "main.tf").write_text(f'module "db" {{\n  source    = "../../modules/db"\n  encrypted = false\n}}\n'
+                                      f'resource "aws_sqs_queue" "q{number}" {{}}\n')
+        (root / "variables.tf").write_text('variable "unused" {\n  default = 1\n}\n')
+    return tmp_path
+
+
+def test_a_run_of_many_roots_reads_each_file_once_and_lists_each_directory_once(tmp_path, monkeypatch):
+    import builtins
+    import io
+    import os
+
+    from support import run
+
+    tree = _roots_sharing_a_module(tmp_path)
+    opened: list[str] = []
+    listed: list[str] = []
+    real_open, real_scandir = builtins.open, os.scandir
+
+    def counting_open(file, *args, **kwargs):
+        if str(file).endswith(".tf"):
+            opened.append(os.path.realpath(file))
+        return real_open(file, *args, **kwargs)
+
+    def counting_scandir(path="."):
+        listed.append(os.path.realpath(path))
+        return real_scandir(path)
+
+    files = {os.path.realpath(p) for p in tree.rglob("*.tf")}
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)  # what pathlib opens with
+    monkeypatch.setattr(os, "scandir", counting_scandir)
+    monkeypatch.chdir(tree)
+    report = run([tree], inline_suppressions=True)
+    assert len(report.roots) == 4
+    assert sorted(opened) == sorted(files)  # discovery's scan for module calls hands its bytes to the loader
+    repeated = {d for d in listed if listed.count(d) > 1 and d.startswith(str(tree))}
+    assert not repeated
+
+
+def test_each_roots_graph_holds_the_files_read_until_it_was_built(tmp_path, monkeypatch):
+    from iaclint.run.lint import LintOptions, lint
+
+    tree = _roots_sharing_a_module(tmp_path, roots=2)
+    (tree / "envs" / "e1" / "terraform.tfvars").write_text("unused = 2\n")
+    monkeypatch.chdir(tree)
+    first, second = lint(["."], LintOptions(environ={})).graphs
+    module = "modules/db/main.tf"
+    assert set(first.sources) == {"envs/e0/main.tf", "envs/e0/variables.tf", module}
+    assert set(second.sources) == set(first.sources) | {"envs/e1/main.tf", "envs/e1/variables.tf",
+                                                        "envs/e1/terraform.tfvars"}
+    assert "envs/e1/main.tf" not in first.sources and first.sources.get("envs/e1/main.tf") is None
+    assert second.sources[module] is first.sources[module]  # one SourceFile, not a copy per root
+    assert dict(second.sources) == {name: second.sources[name] for name in second.sources}
+    assert len(second.sources) == 6 and list(second.sources)[-1] == "envs/e1/terraform.tfvars"
+
+
+def test_a_suppression_in_a_module_shared_by_roots_is_read_once_and_honoured_through_each(tmp_path, monkeypatch):
+    from iaclint.run.pipeline import run_check
+    from support import options
+
+    tree = _roots_sharing_a_module(tmp_path)
+    monkeypatch.chdir(tree)
+    report = run_check(["."], options()).report
+    nep = [f for f in report.findings if f.rule_id == "NEP001"]
+    assert len(nep) == 4 and all(f.suppression is not None for f in nep)
+    assert {f.root for f in nep} == {f"envs/e{n}" for n in range(4)}
+    assert not [f for f in report.findings if f.rule_id.startswith("SUP")]
+
+
+def test_the_runs_rule_plan_asks_each_root_the_rules_the_list_would(tmp_path):
+    from iaclint.engine.rules import active_rules
+    from iaclint.engine.runner import RulePlan, RuleSelection, run_rules
+    from iaclint.run.lint import LintOptions, lint
+
+    tree = _roots_sharing_a_module(tmp_path, roots=2)
+    selection = RuleSelection(ignore={"SQS001"})
+    plan = RulePlan(active_rules(), selection)
+    for graph in lint([str(tree)], LintOptions(environ={}, selection=selection)).graphs:
+        by_list: list = []
+        by_plan: list = []
+        listed = run_rules(graph, active_rules(), selection, by_list)
+        planned = run_rules(graph, plan, selection, by_plan)
+        assert by_plan == by_list and by_list
+        assert [(f.rule_id, f.address) for f in planned] == [(f.rule_id, f.address) for f in listed]
+        assert not [e for e in by_plan if e[0] == "SQS001"]

@@ -374,3 +374,30 @@ def test_a_parent_that_cannot_be_searched_is_a_usage_error_not_an_internal_error
     assert outcome.returncode == 2, outcome
     assert "internal error" not in outcome.stderr
     assert "cannot be reached (Permission denied): a parent directory cannot be searched" in outcome.stderr
+
+
+def test_the_trees_real_paths_are_realpaths_whatever_the_links_and_dots(tmp_path, monkeypatch):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "c").mkdir(parents=True)
+    (tmp_path / "a" / "link").symlink_to(tmp_path / "elsewhere")  # a folder link on the way
+    (tmp_path / "a" / "b" / "up").symlink_to("../../elsewhere/c")  # a relative link
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    monkeypatch.chdir(tmp_path / "a")
+    tree = Tree.of(tmp_path)
+    asked = ["link/c", "link/c/../..", "b/up", "b/up/x.tf", "b/../link/c", "./b", str(tmp_path / "a" / "link"),
+             "missing/deeper", "link/missing", str(tmp_path / "loop"), "/", "."]
+    for path in asked * 2:  # the second time from what the tree remembers
+        assert tree.real(path) == Path(os.path.realpath(path)), path
+
+
+def test_a_folder_that_cannot_be_listed_is_said_so_each_time_it_is_asked(tmp_path):
+    tree = Tree.of(tmp_path)
+    (tmp_path / "f.tf").write_text("")
+    assert [e.name for e in tree.entries(tmp_path)] == ["f.tf"]
+    for _ in range(2):
+        with pytest.raises(FileNotFoundError):
+            tree.entries(tmp_path / "missing")
+    assert tree.read_bytes(tmp_path / "f.tf", keep=True) == b""
+    (tmp_path / "f.tf").write_text("changed")
+    assert tree.read_bytes(tmp_path / "f.tf") == b""  # kept for its next reader, who takes it
+    assert tree.read_bytes(tmp_path / "f.tf") == b"changed"

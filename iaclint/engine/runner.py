@@ -53,23 +53,46 @@ class FindingContext:
         return origin_dict(self.result, self.result.resource or self.resource, self.graph)
 
 
-def run_rules(graph: Graph, rules: list[Rule], selection: RuleSelection | None = None,
+class RulePlan:
+    """The rules a run applies, selected once and indexed by resource type: a run of many small roots asks each
+    root only about the rules of the types it has, not every rule of the catalogue."""
+
+    def __init__(self, rules: list[Rule], selection: RuleSelection) -> None:
+        self.selection = selection
+        self.rules = [rule for rule in rules if not rule.builtin and selection.wants(rule)]
+        self.every_graph: list[int] = []  # positions of the rules asked of every graph (mode module)
+        self.by_type: dict[str, list[int]] = {}
+        for position, rule in enumerate(self.rules):
+            if rule.mode == "module":
+                self.every_graph.append(position)
+            else:
+                for resource_type in dict.fromkeys(rule.resource_types):
+                    self.by_type.setdefault(resource_type, []).append(position)
+
+    def for_graph(self, graph: Graph) -> list[Rule]:
+        """The rules that may have a subject in the graph, in the run's order."""
+        positions = set(self.every_graph)
+        by_type = self.by_type
+        for resource_type in graph.resource_types():
+            positions.update(by_type.get(resource_type, ()))
+        return [self.rules[p] for p in sorted(positions)]
+
+
+def run_rules(graph: Graph, rules: list[Rule] | RulePlan, selection: RuleSelection | None = None,
               evaluations: list[tuple[str, str, str]] | None = None,
               masked: set[tuple[str, str]] | None = None) -> list[Finding]:
     """Findings for every (rule, resource) that does not pass; ``evaluations`` collects every pair checked,
-    ``masked`` the (rule id, address) pairs that pass only because another rule's problem hides them."""
+    ``masked`` the (rule id, address) pairs that pass only because another rule's problem hides them.
+    ``rules``: a list, or the run's RulePlan (made with the same selection)."""
     selection = selection or RuleSelection()
+    plan = rules if isinstance(rules, RulePlan) else RulePlan(rules, selection)
     findings = [diagnostic_finding(d, selection, graph) for d in graph.diagnostics]
     findings = [f for f in findings if f is not None]
-    for rule in rules:  # most rules have no resource in a small root: skipped at once
-        if rule.builtin or not selection.wants(rule):
-            continue
+    for rule in plan.for_graph(graph):  # most rules have no resource in a small root: never asked
         if rule.mode == "module":
             subjects = graph.module_calls
-        elif graph.has_type(rule.resource_types):
-            subjects = graph.of_type(*rule.resource_types)  # the type index: never a scan per rule
         else:
-            continue
+            subjects = graph.of_type(*rule.resource_types)  # the type index: never a scan per rule
         if rule.plan_only and graph.kind != "plan":
             continue
         context = CheckContext(graph, rule, selection)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from iaclint.engine.rules import Rule, active_rules, find_rule, find_rules, suggest
+from iaclint.graph.config import SourcesView
 from iaclint.graph.model import Graph
 from iaclint.model import Finding, Location, Suppression, Verdict
 from iaclint.source import split_lines
@@ -232,12 +233,20 @@ def apply_suppressions(findings: list[Finding], graphs: list[Graph], today: date
     rules = {r.id: r for r in active_rules()}
     comments: list[Comment] = []
     scanned_files: set[str] = set()
+    offered: dict[int, int] = {}  # a loader's files already offered (SourcesView.items_from): each once, not per root
     for graph in graphs:
         for g in (graph, graph.hcl_companion):
             if g is None:
                 continue
             # roots share one loader, so a module file appears in many graphs: read its comments once
-            fresh = {f: src for f, src in g.sources.items() if f not in scanned_files}
+            sources = g.sources
+            if isinstance(sources, SourcesView):
+                start = offered.get(id(sources.order), 0)
+                offered[id(sources.order)] = max(start, sources.limit)
+                items = sources.items_from(start)
+            else:
+                items = sources.items()
+            fresh = {f: src for f, src in items if f not in scanned_files}
             scanned_files.update(fresh)
             comments.extend(scan(g, fresh))
     by_block: dict[tuple[str, int], list[Comment]] = {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,7 +77,9 @@ class ConfigLoader:
         self.overlay = overlay  # fixed file contents not yet written, for verifying fixes
         self.cache = cache  # parsed trees kept between runs (hcl/cache.py), or None
         self.tree = tree  # where configuration may be read from; None: the first module's repository
-        self.sources: dict[str, SourceFile] = {}
+        self.sources: dict[str, SourceFile] = {}  # every file read, in the order read; never replaced
+        self._read_order: list[str] = []  # its keys in that order, for snapshots (SourcesView)
+        self._ordinal: dict[str, int] = {}
         self.blocks: dict[str, list[ast.Block]] = {}  # file -> top-level blocks, kept as files are parsed
         self._bodies: dict[str, ast.Body | Diagnostic] = {}
         self._modules: dict[tuple[Path, bool], ModuleConfig] = {}
@@ -88,7 +91,8 @@ class ConfigLoader:
         return self.tree
 
     def parse_file(self, path: Path) -> tuple[str, ast.Body | Diagnostic]:
-        refused = self.confinement(path.parent).why_not_read(path)
+        tree = self.tree or self.confinement(path.parent)
+        refused = tree.why_not_read(path)
         if refused:
             shown = shown_as_found(path)
             diagnostic = self._bodies.setdefault(shown, Diagnostic(shown, 1, 1, f"this file {refused}"))
@@ -98,8 +102,8 @@ class ConfigLoader:
             return shown, self._bodies[shown]
         result: ast.Body | Diagnostic
         try:
-            source = read_source(path, self.overlay)
-            self.sources[shown] = source
+            source = read_source(path, self.overlay, tree.read_bytes)
+            self._keep_source(shown, source)
             kind = "json" if path.name.endswith(".json") else "hcl"
             cached = self.cache.get(kind, shown, source.text) if self.cache is not None else None
             if cached is not None:
@@ -132,19 +136,19 @@ class ConfigLoader:
             tree = self.confinement(directory)
             if tree.why_not_read_directory(directory):
                 continue
-            for path in terraform_files(directory, None):
+            for path in terraform_files(directory, None, tree):
                 if tree.why_not_read(path):
                     continue  # parse_file reports it when the module is loaded
                 shown = display_path(path)
                 if shown in self._bodies:
                     continue
                 try:
-                    source = read_source(path, self.overlay)
+                    source = read_source(path, self.overlay, tree.read_bytes)
                 except SourceError:
                     continue  # parse_file reports it when the module is loaded
                 kind = "json" if path.name.endswith(".json") else "hcl"
                 cached = self.cache.get(kind, shown, source.text) if self.cache is not None else None
-                self.sources[shown] = source
+                self._keep_source(shown, source)
                 if cached is not None:
                     self._bodies[shown] = cached
                     if isinstance(cached, ast.Body):
@@ -174,6 +178,17 @@ class ConfigLoader:
                 self.cache.put(kind, shown, source.text, result)
         return len(pending)
 
+    def _keep_source(self, shown: str, source: SourceFile) -> None:
+        if shown not in self._ordinal:
+            self._ordinal[shown] = len(self._read_order)
+            self._read_order.append(shown)
+        self.sources[shown] = source
+
+    def sources_so_far(self, extra: dict[str, SourceFile]) -> "SourcesView":
+        """Every file read so far, with ``extra`` (a root's variables files) over them: what a graph's sources are.
+        A view, not a copy: a run of many roots would otherwise copy every file read before each root."""
+        return SourcesView(self.sources, self._read_order, self._ordinal, len(self._read_order), extra)
+
     def top_level_blocks(self) -> dict[str, list[ast.Block]]:
         """Every parsed file's top-level blocks (one dict, shared by every graph of the run)."""
         return self.blocks
@@ -183,24 +198,25 @@ class ConfigLoader:
         first). Only inside the tree: a directory outside it is a CONFIG finding, and a file that is not read (a
         link out of it, a broken link, a pipe) a PARSE finding that names the file and never shows what it
         points to."""
-        key = (directory.resolve(), opentofu)
+        tree = self.confinement(directory)
+        key = (tree.real(directory), opentofu)
         cached = self._modules.get(key)
         if cached is not None:
             return cached
         config = ModuleConfig(directory, display_path(directory), downloaded=downloaded)
         self._modules[key] = config
-        refused = self.confinement(directory).why_not_read_directory(directory)
+        refused = tree.why_not_read_directory(directory)
         if refused:
             shown = shown_as_found(directory)
             config.diagnostics.append(Diagnostic(shown, 1, 1, f"the module directory {shown} {refused}; nothing in it "
                                                  "is checked", rule_id="CONFIG"))
             return config
         try:
-            next(iter(directory.iterdir()), None)
+            tree.entries(directory)
         except OSError as exc:
             config.diagnostics.append(Diagnostic(config.display_dir, 1, 1, f"cannot read the module directory: "
                                                  f"{exc.strerror or exc}; nothing in it is checked", rule_id="CONFIG"))
-        self._read_files(config, terraform_files(directory, opentofu))
+        self._read_files(config, terraform_files(directory, opentofu, tree))
         return config
 
     def _read_files(self, config: ModuleConfig, paths: list[Path]) -> None:
@@ -232,7 +248,7 @@ class ConfigLoader:
         """A module made of files from several directories, kept as ``directory``'s: a Terragrunt unit, whose
         working directory is its `terraform { source }` (``module_dir``, where its local calls resolve from) with
         the unit's own .tf files copied over it."""
-        key = (directory.resolve(), False)  # what module(directory) finds: the unit's root module
+        key = (self.confinement(directory).real(directory), False)  # what module(directory) finds
         config = ModuleConfig(module_dir, display_path(module_dir), downloaded=downloaded)
         self._modules[key] = config
         self._read_files(config, sorted(files, key=lambda p: (is_override_name(p.name), p.name)))
@@ -287,6 +303,52 @@ class ConfigLoader:
                                              rule_id="CONFIG"))
 
 
+class SourcesView(Mapping):
+    """The loader's files as they were when a graph was built (the first ``limit`` read), with ``extra`` over
+    them: reads as the dict ``{**first_limit_files, **extra}`` would."""
+
+    __slots__ = ("base", "order", "ordinal", "limit", "extra")
+
+    def __init__(self, base: dict[str, SourceFile], order: list[str], ordinal: dict[str, int], limit: int,
+                 extra: dict[str, SourceFile]) -> None:
+        self.base, self.order, self.ordinal, self.limit, self.extra = base, order, ordinal, limit, extra
+
+    def __getitem__(self, key: str) -> SourceFile:
+        found = self.extra.get(key)
+        if found is not None:
+            return found
+        if self.ordinal.get(key, self.limit) < self.limit:
+            return self.base[key]
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        found = self.extra.get(key)
+        if found is not None:
+            return found
+        return self.base[key] if self.ordinal.get(key, self.limit) < self.limit else default
+
+    def __contains__(self, key) -> bool:
+        return key in self.extra or self.ordinal.get(key, self.limit) < self.limit
+
+    def __len__(self) -> int:
+        return self.limit + sum(1 for key in self.extra if self.ordinal.get(key, self.limit) >= self.limit)
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, _ in self.items_from(0))
+
+    def items(self):
+        return list(self.items_from(0))
+
+    def items_from(self, start: int) -> Iterator[tuple[str, SourceFile]]:
+        """The items in order, leaving out the first ``start`` files read (a caller that has seen them)."""
+        extra = self.extra
+        for key in self.order[start:self.limit]:
+            yield key, extra.get(key) or self.base[key]
+        for key, source in extra.items():
+            if self.ordinal.get(key, self.limit) >= self.limit:
+                yield key, source
+
+
 def _parse_one(item: tuple[str, SourceFile, bool]) -> ast.Body | Diagnostic:
     """parse_file's parsing step, in a worker process."""
     shown, source, is_json = item
@@ -310,8 +372,14 @@ def make_cache(enabled: bool = True) -> ParseCache | None:
 UNIT_FILE = "terragrunt.hcl"  # a directory holding it is a Terragrunt unit (graph/terragrunt.py reads it)
 
 
-def is_unit(directory: Path) -> bool:
-    return (directory / UNIT_FILE).is_file()
+def is_unit(directory: Path, tree: Tree | None = None) -> bool:
+    """Does the directory hold a terragrunt.hcl (a file, or a link to one)? ``tree``: from its listing."""
+    if tree is None:
+        return (directory / UNIT_FILE).is_file()
+    try:
+        return any(e.name == UNIT_FILE and _is_file(e) for e in tree.entries(directory))
+    except OSError:
+        return False
 
 
 TERRAFORM_SUFFIXES = (".tf", ".tf.json")
@@ -319,20 +387,31 @@ OPENTOFU_SUFFIXES = (".tofu", ".tofu.json")
 OPENTOFU_REGISTRY = "registry.opentofu.org"
 
 
-def terraform_files(directory: Path, opentofu: bool | None = False) -> list[Path]:
+def terraform_files(directory: Path, opentofu: bool | None = False, tree: Tree | None = None) -> list[Path]:
     """The files Terraform reads as configuration, overrides last (they amend what came before).
 
     ``opentofu``: False, Terraform's files (.tf, .tf.json); True, OpenTofu's, where a .tofu (.tofu.json) file
     replaces the .tf (.tf.json) file of the same name; None, every configuration file of either, for finding
     which directories hold configuration before knowing which reads them. Hidden files are left out, as
     Terraform leaves them out. Every other entry with such a name that is not a directory is listed, links and oddities included, so that the loader reads or refuses each one with the
-    reason (a broken link is a finding, not a gap).
+    reason (a broken link is a finding, not a gap). ``tree``: the run's, which lists each directory once.
     """
+    if tree is not None:
+        return list(tree.remember(("terraform_files", os.fspath(directory), opentofu),
+                                  lambda: _terraform_files(directory, opentofu, tree)))
+    return _terraform_files(directory, opentofu, None)
+
+
+def _terraform_files(directory: Path, opentofu: bool | None, tree: Tree | None) -> list[Path]:
     suffixes = TERRAFORM_SUFFIXES if opentofu is False else TERRAFORM_SUFFIXES + OPENTOFU_SUFFIXES
     try:
-        with os.scandir(directory) as listing:
-            files = [directory / e.name for e in listing
+        if tree is not None:
+            files = [directory / e.name for e in tree.entries(directory)
                      if e.name.endswith(suffixes) and not e.name.startswith(".") and not _is_dir(e)]
+        else:
+            with os.scandir(directory) as listing:
+                files = [directory / e.name for e in listing
+                         if e.name.endswith(suffixes) and not e.name.startswith(".") and not _is_dir(e)]
     except OSError:
         return []
     if opentofu:
@@ -347,7 +426,7 @@ def opentofu_evidence(root: Path, tree: Tree) -> str:
     registry.terraform.io)."""
     from iaclint.graph.providers import LOCK_FILE, read_lock_file
 
-    files = terraform_files(root, None)
+    files = terraform_files(root, None, tree)
     if files and all(p.name.endswith(OPENTOFU_SUFFIXES) for p in files):
         return "it has only OpenTofu files (.tofu, .tofu.json)"
     locked, _ = read_lock_file(root, tree)
@@ -362,14 +441,15 @@ def opentofu_reading(root: Path, choice: bool | None, tree: Tree) -> tuple[bool,
     whose lock file pins providers from OpenTofu's registry, is OpenTofu's. Under Terraform, .tofu files are
     not read, and the notice names them."""
     shown = display_path(root)
-    tofu_files = [p.name for p in terraform_files(root, None) if p.name.endswith(OPENTOFU_SUFFIXES)]
+    listed = terraform_files(root, None, tree)
+    tofu_files = [p.name for p in listed if p.name.endswith(OPENTOFU_SUFFIXES)]
     if choice is not None:
         opentofu, why = choice, "as asked"
     else:
         why = opentofu_evidence(root, tree)
         opentofu = bool(why)
     if opentofu:
-        pairs = [f"{shadowing_tofu_file(p.name)} replaces {p.name}" for p in terraform_files(root, None)
+        pairs = [f"{shadowing_tofu_file(p.name)} replaces {p.name}" for p in listed
                  if shadowing_tofu_file(p.name) in tofu_files]
         replaced = f"; {', '.join(pairs[:3])}{' and more' if len(pairs) > 3 else ''}" if pairs else ""
         return True, f"{shown}: read as OpenTofu reads it ({why}){replaced}; use --terraform to read it as Terraform does"
@@ -393,5 +473,12 @@ def shadowing_tofu_file(name: str) -> str | None:
 def _is_dir(entry: os.DirEntry) -> bool:
     try:
         return entry.is_dir()
+    except OSError:
+        return False
+
+
+def _is_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()
     except OSError:
         return False

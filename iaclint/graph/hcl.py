@@ -102,7 +102,7 @@ class HclGraphBuilder:
         self.call_diagnostics: list[Diagnostic] = []
         self.limits = limits
         self.budget = Budget(limits)  # evaluation steps for this root, however lazily they are taken
-        self.files = TreeFiles(self.tree, Path(root_dir), limits)
+        self.files = TreeFiles(self.tree, root_dir if isinstance(root_dir, Path) else Path(root_dir), limits)
         self.limit_notices: set[str] = set()
 
     def note_limit(self, message: str) -> None:
@@ -130,8 +130,7 @@ class HclGraphBuilder:
             files.extend(cfg.files)
             terraform_blocks.extend(cfg.terraform_blocks)
         files.extend(self.inputs.files)
-        sources = dict(self.loader.sources)
-        sources.update(self.inputs.sources)
+        sources = self.loader.sources_so_far(self.inputs.sources)
         self._report_unused_inputs(config)
         graph = Graph(resources, sources, diagnostics, files, "hcl", config.display_dir, self.notices)
         graph.files_read = self.files.read  # the same set: rules evaluate lazily, and may read more

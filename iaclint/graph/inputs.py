@@ -86,14 +86,22 @@ def resolve_workspace(root: Path, chosen: str | None = None, environ: dict[str, 
     return Workspace("default", "no --workspace, TF_WORKSPACE or .terraform/environment" + problem)
 
 
-def tfvars_files(root: Path) -> list[Path]:
-    """The variables files Terraform loads by itself; links and broken links included, for the loader to judge."""
-    auto = sorted(
-        (p for p in root.glob("*.auto.tfvars*") if p.name.endswith((".auto.tfvars", ".auto.tfvars.json"))),
-        key=lambda p: p.name,
-    )
-    fixed = [root / "terraform.tfvars", root / "terraform.tfvars.json"]
-    return [p for p in fixed if os.path.lexists(p)] + auto
+def tfvars_files(root: Path, tree: Tree | None = None) -> list[Path]:
+    """The variables files Terraform loads by itself; links and broken links included, for the loader to judge.
+    ``tree``: the run's, which lists each directory once."""
+    try:
+        names = [e.name for e in tree.entries(root)] if tree is not None else None
+    except OSError:
+        names = None  # a folder that cannot be listed may still be searched
+    if names is None:
+        auto = sorted(
+            (p for p in root.glob("*.auto.tfvars*") if p.name.endswith((".auto.tfvars", ".auto.tfvars.json"))),
+            key=lambda p: p.name,
+        )
+        fixed = [root / "terraform.tfvars", root / "terraform.tfvars.json"]
+        return [p for p in fixed if os.path.lexists(p)] + auto
+    fixed = [root / name for name in ("terraform.tfvars", "terraform.tfvars.json") if name in names]
+    return fixed + [root / name for name in names if name.endswith((".auto.tfvars", ".auto.tfvars.json"))]
 
 
 def collect_inputs(root: Path, var_files: list[str] = (), cli_vars: list[str] = (),
@@ -106,15 +114,15 @@ def collect_inputs(root: Path, var_files: list[str] = (), cli_vars: list[str] = 
     tree = tree or Tree.of(tree_of(root))
     inputs.workspace = workspace or resolve_workspace(root, environ=environ, tree=tree)
     readable = []
-    for path in tfvars_files(root):
+    for path in tfvars_files(root, tree):
         refused = tree.why_not_read(path)
         if refused:
             inputs.diagnostics.append(Diagnostic(shown_as_found(path), 1, 1, f"this variables file {refused}"))
         else:
             readable.append(path)
     env = os.environ if environ is None else environ
-    for key in sorted(env):
-        if key.startswith("TF_VAR_") and len(key) > 7:
+    for key in sorted(k for k in env if k.startswith("TF_VAR_")):  # per root: not a sort of the environment
+        if len(key) > 7:
             name = key[7:]
             inputs.values[name] = RawInput(env[key], Origin(OriginKind.ENV_VAR, None, f"environment variable {key}"))
     for path in readable + [Path(f) for f in var_files]:

@@ -199,6 +199,10 @@ class Graph:
             self._positions = None
         return self._by_type
 
+    def resource_types(self) -> Iterable[str]:
+        """The types the graph has resources of (from the index: the run's rules are looked up by type)."""
+        return self._type_index().keys()
+
     def has_type(self, types: list[str]) -> bool:
         """Whether any resource has one of these types (from the index: the runner skips a rule at once)."""
         index = self._type_index()

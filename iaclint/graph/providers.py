@@ -87,7 +87,12 @@ def required_providers(blocks: Iterable[tuple[ast.Block, str]], sources: dict) -
 def read_lock_file(root: Path, tree: Tree) -> tuple[dict[str, str], str]:
     """provider source address ("registry.terraform.io/hashicorp/aws") -> locked version; and a problem.
 
-    Read only as a regular file inside the tree, like the configuration."""
+    Read only as a regular file inside the tree, like the configuration; once a run (the OpenTofu question and the
+    provider versions both ask)."""
+    return tree.remember(("lock file", os.fspath(root)), lambda: _read_lock_file(root, tree))
+
+
+def _read_lock_file(root: Path, tree: Tree) -> tuple[dict[str, str], str]:
     path = root / LOCK_FILE
     if not os.path.lexists(path):
         return {}, ""

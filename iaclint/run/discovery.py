@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from iaclint.errors import UsageError
-from iaclint.graph.config import UNIT_FILE, terraform_files
+from iaclint.graph.config import UNIT_FILE, is_unit, terraform_files
 from iaclint.source import display_path
 from iaclint.tree import Tree, repository_root, shown_as_found, tree_of
 
@@ -87,6 +87,8 @@ def skipped(path: Path, base: Path, patterns: list[str]) -> bool:
     """A directory excluded by name (hidden, .terraform) or by a --skip-path / exclude glob."""
     if path != base and (path.name.startswith(".") or path.name in SKIPPED_DIRS):
         return True
+    if not patterns:
+        return False
     try:
         rel = path.relative_to(base).as_posix()
     except ValueError:
@@ -119,8 +121,7 @@ def module_tree(base: Path, skip: list[str] = (), tree: Tree | None = None) -> M
             continue
         seen.add(here)
         try:
-            with os.scandir(here) as listing:
-                entries = sorted(listing, key=lambda e: e.name)
+            entries = tree.entries(here)  # listed once: the loader and the checks of each root list it again
         except OSError as exc:
             found.problems.append((shown_as_found(here) if here != base else display_path(here),
                                    f"cannot be read ({exc.strerror or exc}); nothing in it is checked"))
@@ -145,10 +146,9 @@ def module_tree(base: Path, skip: list[str] = (), tree: Tree | None = None) -> M
                 continue
             subdirs.append(Path(os.path.realpath(path)))
         todo.extend(reversed(subdirs))  # depth first, in name order, as os.walk goes
-        files = terraform_files(here, None)  # either tool's files: a .tofu-only directory holds configuration
-        unit = here / UNIT_FILE
-        if unit.is_file():  # a Terragrunt unit is a root; its local `terraform { source }` is a module it calls
-            files = files + [unit]
+        files = terraform_files(here, None, tree)  # either tool's files: a .tofu-only directory holds configuration
+        if is_unit(here, tree):  # a Terragrunt unit is a root; its local `terraform { source }` is a module it calls
+            files = files + [here / UNIT_FILE]
         if not files:
             continue
         found.directories.append(here)
@@ -171,12 +171,13 @@ def _readable_text(path: Path, tree: Tree) -> str:
     """A configuration file's text for the cheap scan of module calls; '' when it is not to be read.
 
     Reading it whole is bounded by the tree: only regular files inside it are opened (the loader
-    reports the others, with the reason).
+    reports the others, with the reason). The bytes are kept for the loader, which parses them: each file is
+    read once.
     """
     if tree.why_not_read(path):
         return ""
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        return tree.read_bytes(path, keep=True).decode("utf-8", errors="replace")
     except OSError:
         return ""
 
@@ -208,7 +209,7 @@ def loaded_directories(roots: list[Path], tree: Tree | None = None) -> list[Path
         if local_tree.why_not_read_directory(here):
             continue
         seen.append(here)
-        for path in terraform_files(here, None):
+        for path in terraform_files(here, None, local_tree):
             for match in LOCAL_SOURCE.finditer(_readable_text(path, local_tree)):
                 todo.append((here / match.group(1)).resolve())
     return seen

@@ -13,7 +13,7 @@ from iaclint.errors import PlanError, UsageError
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.run.discovery import ModuleTree, loaded_directories, module_tree, project_root, reachable, scanned_tree
 from iaclint.engine.rules import Rule, active_rules, all_rules
-from iaclint.engine.runner import RuleSelection, run_rules
+from iaclint.engine.runner import RulePlan, RuleSelection, run_rules
 from iaclint.graph.config import (OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigLoader, is_unit, make_cache,
                                   opentofu_reading, terraform_files)
 from iaclint.graph.hcl import build_hcl_graph
@@ -127,8 +127,7 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None,
         reachable(raw)
         if path.is_dir():
             try:
-                with os.scandir(path) as listing:
-                    next(listing, None)
+                tree.entries(path)
             except OSError as exc:
                 raise UsageError(f"{raw}: cannot read the directory: {exc.strerror or exc}") from None
             roots = [path]
@@ -137,7 +136,7 @@ def resolve_targets(paths: list[str], options: "LintOptions | None" = None,
                 problems.extend(p for p in found.problems if p not in problems)
                 roots = [_shown_dir(r) for r in found.roots] or [path]
             for root in roots:
-                target = modules.setdefault(root.resolve(), Target("module", root))
+                target = modules.setdefault(tree.real(root), Target("module", root))
                 target.only_files = None
             continue
         name = path.name
@@ -246,6 +245,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     if jobs > 1:
         loader.preload(loaded_directories([t.path for t in targets if t.kind == "module"], tree), jobs)
     rules = list(rules) if rules is not None else active_rules()
+    plan = RulePlan(rules, options.selection)  # selected and indexed once, not per root
     findings: list[Finding] = [f for f in (_problem_finding(path, why, options) for path, why in problems) if f]
     graphs: list[Graph] = []
     files: list[str] = []
@@ -262,8 +262,8 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     for number, target in enumerate(targets, start=1):
         if callable(options.progress):
             options.progress(number, len(targets), display_path(target.path) if target.text is None else "<stdin>")
-        if target.kind == "module" and target.only_files is None and not terraform_files(target.path, None) \
-                and not is_unit(target.path):
+        if target.kind == "module" and target.only_files is None and not terraform_files(target.path, None, tree) \
+                and not is_unit(target.path, tree):
             where = "here" if not options.recursive else "here or below"
             errors.append(f"{display_path(target.path)}: no Terraform configuration files (.tf, .tf.json, or "
                           f"OpenTofu's .tofu, .tofu.json) {where}")
@@ -287,7 +287,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
         masked: set[tuple[str, str]] | None = set() if options.keep_verdicts else None
-        target_findings = run_rules(graph, rules, options.selection, checked if options.record_evaluations else None,
+        target_findings = run_rules(graph, plan, options.selection, checked if options.record_evaluations else None,
                                     masked)
         if masked is not None:  # fix verifies its edits against every verdict of the root, before any scoping
             graph.verdicts = (frozenset((f.rule_id, f.address, f.verdict.value) for f in target_findings), masked)
@@ -441,7 +441,7 @@ def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoade
 
         return load_plan_target(target, options)
     loader = loader or ConfigLoader(options.overlay, make_cache(options.cache), options.tree)
-    if is_unit(target.path):
+    if is_unit(target.path, loader.tree):
         return build_unit_graph(target, options, loader)
     opentofu, reading = opentofu_reading(target.path, options.opentofu, loader.confinement(target.path))
     workspace = resolve_workspace(target.path, options.workspace, options.environ, loader.tree,
