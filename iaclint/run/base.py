@@ -24,23 +24,21 @@ import json
 import os
 import posixpath
 import re
-import shutil
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.graph.config import (OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigLoader, is_unit, make_cache,
                                   opentofu_reading)
-from iaclint.graph.hcl import WILDCARD, build_hcl_graph
-from iaclint.graph.inputs import collect_inputs
-from iaclint.graph.model import Graph
 from iaclint.hcl import ast
 from iaclint.hcl.cache import ParseCache, read_private_file, read_regular, write_private_file
 from iaclint.run.discovery import LOCAL_SOURCE
 from iaclint.tree import Tree, repository_root, tree_of
+
+if TYPE_CHECKING:
+    from iaclint.graph.model import Graph
 
 # configuration files of either tool: a root of .tofu files has a base as much as one of .tf files
 CONFIGURATION = TERRAFORM_SUFFIXES + OPENTOFU_SUFFIXES
@@ -76,6 +74,8 @@ class BaseError(Exception):
 
 
 def _git(args: list[str], cwd: Path, binary: bool = False, stdin: bytes | None = None, ok: tuple = (0,)):
+    import subprocess
+
     try:
         proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=120, input=stdin)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -310,6 +310,8 @@ class BaseComparison:
     def tree(self, files: list[str]) -> "BaseTree":
         """These files at the base, on disk: kept in the cache folder per commit and file list (the parse
         cache then serves them on every hook run of the commit), or in a temporary folder."""
+        import tempfile
+
         if self.trees is not None:
             self.in_use.add(self.tree_key(files))
             kept = _base_tree(self.trees / self.tree_key(files), self.top, self.commit, files, self.parse_cache,
@@ -337,6 +339,9 @@ class BaseTree:
     def graph(self, folder: str, var_files: list[str], outside: list[str], inputs: "BaseInputs") -> Graph:
         """The graph of the root in ``folder`` at the base. ``var_files`` are in the repository, by their path
         there (read from this tree when the base has them); ``outside`` ones are read as they are now."""
+        from iaclint.graph.hcl import build_hcl_graph
+        from iaclint.graph.inputs import collect_inputs
+
         root = self.path / folder
         root.mkdir(parents=True, exist_ok=True)
         confined = Tree.of(self.path)
@@ -616,6 +621,9 @@ def _base_tree(final: Path, top: Path, ref: str, wanted: list[str], cache: Parse
     its name (renamed into place), so concurrent runs share it or build their own, never a half one. A kept
     tree is used only while it holds exactly what its signed manifest says (a cache restored from elsewhere,
     or a tree someone emptied or added a file to, is built again)."""
+    import shutil
+    import tempfile
+
     manifest = final / MANIFEST
     signed = _unseal_json(cache, manifest, read_private_file(manifest))
     if isinstance(signed, dict) and signed == _listing(final):
@@ -712,6 +720,8 @@ def _prune(folder: Path, keep: int, in_use: set[str] = frozenset()) -> None:
     its own trees and build them all again on the next hook run), the ``keep`` most recently used others, and
     building folders of crashed runs for an hour. Only real directories named as this module names them are
     removed; a link is never followed."""
+    import shutil
+
     try:
         fd = os.open(folder, _OPEN_DIR)
     except OSError:
@@ -778,6 +788,8 @@ def earlier_addresses(address: str, moves: list[tuple[str, str]]) -> list[str]:
 
 
 def _mark(graph: Graph, ref: str, existing: list[tuple[BaseRoot, Existing]], doubt: str) -> None:
+    from iaclint.graph.hcl import WILDCARD
+
     graph.base_ref = ref
     imported = Existing(graph.imports)
     new: set[str] = set()
