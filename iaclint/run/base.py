@@ -25,7 +25,6 @@ import os
 import posixpath
 import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +33,7 @@ from iaclint.graph.config import (OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigL
                                   opentofu_reading)
 from iaclint.hcl import ast
 from iaclint.hcl.cache import ParseCache, read_private_file, read_regular, write_private_file
+from iaclint.model import Record
 from iaclint.run.discovery import LOCAL_SOURCE
 from iaclint.tree import Tree, repository_root, tree_of
 
@@ -86,21 +86,27 @@ def _git(args: list[str], cwd: Path, binary: bool = False, stdin: bytes | None =
     return proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
 
 
-@dataclass
-class BaseRoot:
+class BaseRoot(Record):
     """A folder at the base revision whose state this root's resources may be in, and why."""
 
-    folder: str  # relative to the repository top, posix ("." for the top)
-    why: str  # "" for the root's own folder; else how it was found ("renamed", "same backend state")
+    __slots__ = ("folder", "why")
+    _shown = __slots__
+
+    def __init__(self, folder: str, why: str):
+        self.folder = folder  # relative to the repository top, posix ("." for the top)
+        self.why = why  # "" for the root's own folder; else how it was found ("renamed", "same backend state")
 
 
-@dataclass
-class Comparisons:
+class Comparisons(Record):
     """A run's comparisons with git revisions (--base, --since), one per repository and revision, so git is
     asked each question once; kept while `fix` lints again after each fix."""
 
-    cache: bool = True
-    found: dict = field(default_factory=dict)
+    __slots__ = ("cache", "found")
+    _shown = __slots__
+
+    def __init__(self, cache: bool = True, found: dict | None = None):
+        self.cache = cache
+        self.found = {} if found is None else found
 
     def of(self, root: Path, ref: str) -> "BaseComparison":
         top = repository_root(root)
@@ -327,14 +333,17 @@ class BaseComparison:
         return BaseTree(Path(scratch.name), None, scratch)
 
 
-@dataclass
-class BaseTree:
+class BaseTree(Record):
     """Files of the base revision on disk, and the one way they are read: only inside this tree, like every
     read of a run (iaclint/tree.py). ``scratch`` is removed with close()."""
 
-    path: Path
-    parse_cache: ParseCache | None
-    scratch: object
+    __slots__ = ("path", "parse_cache", "scratch")
+    _shown = __slots__
+
+    def __init__(self, path: Path, parse_cache: ParseCache | None, scratch: object):
+        self.path = path
+        self.parse_cache = parse_cache
+        self.scratch = scratch
 
     def graph(self, folder: str, var_files: list[str], outside: list[str], inputs: "BaseInputs") -> Graph:
         """The graph of the root in ``folder`` at the base. ``var_files`` are in the repository, by their path
@@ -367,17 +376,22 @@ def _children(folder: str, pattern: str = "") -> str:
     return f":(glob){prefix}{pattern}"
 
 
-@dataclass
-class BaseInputs:
+class BaseInputs(Record):
     """What the root's graph was built with, so the base graph declares the same instances."""
 
-    var_files: list[str] = field(default_factory=list)  # in order, as given
-    cli_vars: list[str] = field(default_factory=list)
-    environ: dict | None = None  # None: the process environment
-    limits: Limits = DEFAULT_LIMITS
-    tree: Tree | None = None  # the run's tree: files of the working tree are read only inside it
-    opentofu: bool | None = None  # --opentofu/--terraform; None: detected at the base as it is now
-    workspace: object = None  # graph.inputs.Workspace the root is read in now: the base is read in the same
+    __slots__ = ("var_files", "cli_vars", "environ", "limits", "tree", "opentofu", "workspace")
+    _shown = __slots__
+
+    def __init__(self, var_files: list[str] | None = None, cli_vars: list[str] | None = None,
+                 environ: dict | None = None, limits: Limits = DEFAULT_LIMITS, tree: Tree | None = None,
+                 opentofu: bool | None = None, workspace: object = None):
+        self.var_files = [] if var_files is None else var_files  # in order, as given
+        self.cli_vars = [] if cli_vars is None else cli_vars
+        self.environ = environ  # None: the process environment
+        self.limits = limits
+        self.tree = tree  # the run's tree: files of the working tree are read only inside it
+        self.opentofu = opentofu  # --opentofu/--terraform; None: detected at the base as it is now
+        self.workspace = workspace  # graph.inputs.Workspace the root is read in now: the base is read in the same
 
 
 def mark_new_resources(graph: Graph, root: Path, comparison: "BaseComparison",
