@@ -1,43 +1,60 @@
-"""Command line: parse arguments, call the engine, pick formatters. No logic of its own."""
+"""Command line: parse arguments, call the engine, pick formatters. No logic of its own.
+
+Every parameter is declared once, as plain data (the Param tables below). typer's commands are built from
+those tables when typer is needed: help, shell completion, a mistake in the arguments, and every command
+but `check` and `fix`. A `check` or `fix` whose arguments read plainly (`read_plainly`) runs without
+importing typer, which cost more than checking an empty folder; anything unusual in them is left to typer,
+so help, errors and their messages are typer's own.
+"""
 
 
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
-
-import typer
+from typing import Callable, Optional
 
 from iaclint import __version__
 from iaclint.errors import RuleError, UsageError
 
-app = typer.Typer(
-    add_completion=True,  # --install-completion, --show-completion: about 0.3 ms more per start
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    help="iaclint: check Terraform configurations and plans for encryption at rest on AWS.",
-)
-
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+APP_HELP = "iaclint: check Terraform configurations and plans for encryption at rest on AWS."
+HELP_NAMES = ("-h", "--help")
+
+
+def _echo(message: str, err: bool = False) -> None:
+    """Print a line as typer.echo (click.echo) does: ANSI codes removed unless the stream is a terminal,
+    then flushed. A stream click would wrap (no or an ASCII encoding, not a text file) is left to click."""
+    stream = sys.stderr if err else sys.stdout
+    if not _plain_text_stream(stream):
+        from typer import echo
+
+        echo(message, err=err)
+        return
+    text = f"{message}\n"
+    if not stream.isatty():
+        import re
+
+        text = re.sub(r"\033\[[;?0-9]*[a-zA-Z]", "", text)
+    stream.write(text)
+    stream.flush()
+
+
+def _plain_text_stream(stream) -> bool:
+    import codecs
+    import io
+
+    encoding = getattr(stream, "encoding", None)
+    if not isinstance(stream, io.TextIOWrapper) or not encoding or getattr(stream, "errors", None) is None:
+        return False
+    try:
+        return codecs.lookup(encoding).name != "ascii"
+    except LookupError:
+        return False
 
 
 def _fail_usage(message: str) -> None:
-    typer.echo(f"iaclint: error: {message}", err=True)
-    raise typer.Exit(EXIT_USAGE)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"iaclint {__version__}")
-        raise typer.Exit(EXIT_OK)
-
-
-@app.callback()
-def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Show the version and exit.")) -> None:
-    """iaclint checks encryption at rest in Terraform before you apply."""
+    _echo(f"iaclint: error: {message}", err=True)
+    raise SystemExit(EXIT_USAGE)
 
 
 def _complete_rules(incomplete: str) -> list[str]:
@@ -48,60 +65,142 @@ def _complete_rules(incomplete: str) -> list[str]:
     return [key for rule in all_rules() for key in (rule.id, rule.name) if key.lower().startswith(wanted)]
 
 
-PathsArg = typer.Argument(None, metavar="[PATH]...", help="Directories (searched for root modules), .tf/.tfvars files, plan JSON files, "
-                                     "or - for stdin. Default: the current directory.", show_default=False)
-RulesDirOpt = typer.Option([], "--rules-dir", metavar="DIR",
-                          help="A folder of your own YAML rules, added to the bundled ones (see "
-                               "docs/writing-rules.md). Repeatable.")
-RecursiveOpt = typer.Option(True, "--recursive/--no-recursive",
-                            help="Search directories for root modules (default), or check each as one root module.")
-ColorOpt = typer.Option(None, "--color/--no-color", help="Colour the text output (default: on a terminal, unless "
-                                                        "NO_COLOR is set).", show_default=False)
-QuietOpt = typer.Option(False, "--quiet", "-q", help="Only the findings that fail the run; no notices.")
-CompactOpt = typer.Option(False, "--compact", help="One line per finding.")
-SoftFailOpt = typer.Option(False, "--soft-fail", help="Exit 0 even when findings fail (usage errors still exit 2).")
-JobsOpt = typer.Option(1, "--jobs", "-j", metavar="N", help="Processes that parse uncached files (default 1: serial; 0: "
-                                                "one per CPU).", min=0)
-NoCacheOpt = typer.Option(False, "--no-cache", help="Parse every file again instead of using the parse cache "
-                                                     "($XDG_CACHE_HOME/iaclint).")
-BaseOpt = typer.Option(None, "--base", metavar="REF", help="Git revision to compare with: resources added since it were never "
-                                            "applied, so fixes that replace them are safe.")
-SinceOpt = typer.Option(None, "--since", metavar="REF", help="Git revision to compare findings with: each is "
-                                                            "marked new or already there (same rule, root, resource "
-                                                            "and cause); also the --base when that is not given.")
-StagedOpt = typer.Option(False, "--staged", help="The paths are a commit's changed files (what pre-commit "
-                                                 "passes): staged deletions are found with git, and files read by "
-                                                 "file(), lock and settings files map to the roots they affect.")
-NewOnlyOpt = typer.Option(False, "--new-only", help="Report only the findings that were not there at --since "
-                                                    "(or --base): gate a pull request on what it introduces.")
-SkipPathOpt = typer.Option([], "--skip-path", metavar="GLOB", help="Directory glob not searched for root modules. Repeatable.")
-FormatOpt = typer.Option(["text"], "--format", "-f", metavar="FORMAT[:FILE]",
-                         help="text, json, sarif, github, junit, markdown or rdjson; FORMAT:FILE writes to a file "
-                              "(FORMAT:- to standard output, which one format at most may use). Repeatable.")
-VarFileOpt = typer.Option([], "--var-file", metavar="FILE", help="A variables file, as with terraform -var-file. Repeatable.")
-VarOpt = typer.Option([], "--var", metavar="NAME=VALUE", help="NAME=VALUE, as with terraform -var. Repeatable.")
-ThresholdOpt = typer.Option(None, "--severity-threshold", metavar="LEVEL",
-                            help="Lowest severity that fails the run: info, low (default), medium, high, critical.")
-UnknownOpt = typer.Option(None, "--fail-on-unknown/--no-fail-on-unknown",
-                          help="Count unknown verdicts as failures.")
-SelectOpt = typer.Option([], "--select", metavar="RULE", autocompletion=_complete_rules, help="Only these rules (ids or names). Repeatable, or comma-separated.")
-IgnoreOpt = typer.Option([], "--ignore", metavar="RULE", autocompletion=_complete_rules, help="Skip these rules (ids or names). Repeatable, or comma-separated.")
-ConfigDirOpt = typer.Option(None, "--config-dir", metavar="DIR", help="For plans: the configuration directory, to report .tf lines.")
-BaselineOpt = typer.Option(None, "--baseline", metavar="FILE", help="Fail only on findings not recorded in this baseline file.")
-WriteBaselineOpt = typer.Option(None, "--write-baseline", metavar="FILE", help="Record the current findings in this file.")
-NoInlineOpt = typer.Option(False, "--no-inline-suppressions", help="Ignore suppression comments (for audits).")
-ConfigOpt = typer.Option(None, "--config", metavar="FILE", help="Settings file (default: .iaclint.toml or pyproject.toml, "
-                                                                "searched upwards to the git top level).")
-WorkspaceOpt = typer.Option(None, "--workspace", metavar="NAME",
-                            help="The workspace terraform.workspace is (default: TF_WORKSPACE, else "
-                                 ".terraform/environment, else the settings' workspace, else \"default\").")
-OpenTofuOpt = typer.Option(None, "--opentofu/--terraform",
-                           help="Read configurations as OpenTofu does (.tofu files replace the .tf files of the same "
-                                "name) or as Terraform does (default: OpenTofu for roots with only .tofu files or a "
-                                "lock file of OpenTofu's registry).", show_default=False)
-LimitOpt = typer.Option([], "--limit", metavar="NAME=N", help="NAME=N: raise or lower an evaluation limit (instances, module_depth, "
-                                            "module_instances, collection, string, steps, file_size). Repeatable.")
+class Param:
+    """One parameter of a command, declared once: typer's Option or Argument is made from it (`for_typer`),
+    and `read_plainly` reads argv by the same names.
 
+    kind: "flag" (bool, every name sets it), "switch" (bool or None: the first name sets it, the second
+    clears it), "text" (one string, the last given wins), "texts" (repeatable: a list), "int" (at least
+    `minimum`), "paths" (the positional [PATH]...), "rule" (one required positional).
+    """
+
+    __slots__ = ("name", "kind", "names", "default", "help", "metavar", "show_default", "minimum",
+                 "completes_rules")
+
+    def __init__(self, name: str, kind: str, names: tuple[str, ...] = (), default=None, help: str = "",
+                 metavar: Optional[str] = None, show_default: bool = True, minimum: Optional[int] = None,
+                 completes_rules: bool = False):
+        self.name = name
+        self.kind = kind
+        self.names = names
+        self.default = default
+        self.help = help
+        self.metavar = metavar
+        self.show_default = show_default
+        self.minimum = minimum
+        self.completes_rules = completes_rules
+
+    def like(self, name: str) -> "Param":
+        """The same declaration under another Python name."""
+        return Param(name, self.kind, self.names, self.default, self.help, self.metavar, self.show_default,
+                     self.minimum, self.completes_rules)
+
+    def annotation(self):
+        from typing import List
+
+        if self.kind in ("texts", "paths"):
+            return List[str]
+        base = {"flag": bool, "switch": bool, "text": str, "int": int, "rule": str}[self.kind]
+        return Optional[base] if self.default is None and self.kind in ("switch", "text") else base
+
+    def for_typer(self):
+        """The typer.Option or typer.Argument this parameter is."""
+        import typer
+
+        extra: dict = {}
+        if self.metavar is not None:
+            extra["metavar"] = self.metavar
+        if self.completes_rules:
+            extra["autocompletion"] = _complete_rules
+        if not self.show_default:
+            extra["show_default"] = False
+        if self.minimum is not None:
+            extra["min"] = self.minimum
+        if self.kind == "paths":
+            return typer.Argument(None, help=self.help, **extra)
+        if self.kind == "rule":
+            return typer.Argument(..., help=self.help, **extra)
+        names = ("/".join(self.names),) if self.kind == "switch" else self.names
+        default = list(self.default) if self.kind == "texts" else self.default
+        return typer.Option(default, *names, help=self.help, **extra)
+
+
+PATHS = Param("paths", "paths", metavar="[PATH]...", show_default=False,
+              help="Directories (searched for root modules), .tf/.tfvars files, plan JSON files, or - for stdin. "
+                   "Default: the current directory.")
+RULES_DIR = Param("rules_dir", "texts", ("--rules-dir",), (), metavar="DIR",
+                  help="A folder of your own YAML rules, added to the bundled ones (see docs/writing-rules.md). "
+                       "Repeatable.")
+RECURSIVE = Param("recursive", "switch", ("--recursive", "--no-recursive"), True,
+                  help="Search directories for root modules (default), or check each as one root module.")
+COLOR = Param("color", "switch", ("--color", "--no-color"), None, show_default=False,
+              help="Colour the text output (default: on a terminal, unless NO_COLOR is set).")
+QUIET = Param("quiet", "flag", ("--quiet", "-q"), False, help="Only the findings that fail the run; no notices.")
+COMPACT = Param("compact", "flag", ("--compact",), False, help="One line per finding.")
+SOFT_FAIL = Param("soft_fail", "flag", ("--soft-fail",), False,
+                  help="Exit 0 even when findings fail (usage errors still exit 2).")
+JOBS = Param("jobs", "int", ("--jobs", "-j"), 1, metavar="N", minimum=0,
+             help="Processes that parse uncached files (default 1: serial; 0: one per CPU).")
+NO_CACHE = Param("no_cache", "flag", ("--no-cache",), False,
+                 help="Parse every file again instead of using the parse cache ($XDG_CACHE_HOME/iaclint).")
+BASE = Param("base", "text", ("--base",), None, metavar="REF",
+             help="Git revision to compare with: resources added since it were never applied, so fixes that "
+                  "replace them are safe.")
+SINCE = Param("since", "text", ("--since",), None, metavar="REF",
+              help="Git revision to compare findings with: each is marked new or already there (same rule, root, "
+                   "resource and cause); also the --base when that is not given.")
+STAGED = Param("staged", "flag", ("--staged",), False,
+               help="The paths are a commit's changed files (what pre-commit passes): staged deletions are found "
+                    "with git, and files read by file(), lock and settings files map to the roots they affect.")
+NEW_ONLY = Param("new_only", "flag", ("--new-only",), False,
+                 help="Report only the findings that were not there at --since (or --base): gate a pull request "
+                      "on what it introduces.")
+SKIP_PATH = Param("skip_path", "texts", ("--skip-path",), (), metavar="GLOB",
+                  help="Directory glob not searched for root modules. Repeatable.")
+FORMATS = Param("format", "texts", ("--format", "-f"), ("text",), metavar="FORMAT[:FILE]",
+                help="text, json, sarif, github, junit, markdown or rdjson; FORMAT:FILE writes to a file "
+                     "(FORMAT:- to standard output, which one format at most may use). Repeatable.")
+VAR_FILE = Param("var_file", "texts", ("--var-file",), (), metavar="FILE",
+                 help="A variables file, as with terraform -var-file. Repeatable.")
+VAR = Param("var", "texts", ("--var",), (), metavar="NAME=VALUE",
+            help="NAME=VALUE, as with terraform -var. Repeatable.")
+THRESHOLD = Param("severity_threshold", "text", ("--severity-threshold",), None, metavar="LEVEL",
+                  help="Lowest severity that fails the run: info, low (default), medium, high, critical.")
+UNKNOWN = Param("fail_on_unknown", "switch", ("--fail-on-unknown", "--no-fail-on-unknown"), None,
+                help="Count unknown verdicts as failures.")
+SELECT = Param("select", "texts", ("--select",), (), metavar="RULE", completes_rules=True,
+               help="Only these rules (ids or names). Repeatable, or comma-separated.")
+IGNORE = Param("ignore", "texts", ("--ignore",), (), metavar="RULE", completes_rules=True,
+               help="Skip these rules (ids or names). Repeatable, or comma-separated.")
+CONFIG_DIR = Param("config_dir", "text", ("--config-dir",), None, metavar="DIR",
+                   help="For plans: the configuration directory, to report .tf lines.")
+BASELINE = Param("baseline", "text", ("--baseline",), None, metavar="FILE",
+                 help="Fail only on findings not recorded in this baseline file.")
+WRITE_BASELINE = Param("write_baseline", "text", ("--write-baseline",), None, metavar="FILE",
+                       help="Record the current findings in this file.")
+NO_INLINE = Param("no_inline_suppressions", "flag", ("--no-inline-suppressions",), False,
+                  help="Ignore suppression comments (for audits).")
+CONFIG = Param("config", "text", ("--config",), None, metavar="FILE",
+               help="Settings file (default: .iaclint.toml or pyproject.toml, searched upwards to the git top "
+                    "level).")
+WORKSPACE = Param("workspace", "text", ("--workspace",), None, metavar="NAME",
+                  help="The workspace terraform.workspace is (default: TF_WORKSPACE, else .terraform/environment, "
+                       "else the settings' workspace, else \"default\").")
+OPENTOFU = Param("opentofu", "switch", ("--opentofu", "--terraform"), None, show_default=False,
+                 help="Read configurations as OpenTofu does (.tofu files replace the .tf files of the same name) "
+                      "or as Terraform does (default: OpenTofu for roots with only .tofu files or a lock file of "
+                      "OpenTofu's registry).")
+LIMIT = Param("limit", "texts", ("--limit",), (), metavar="NAME=N",
+              help="NAME=N: raise or lower an evaluation limit (instances, module_depth, module_instances, "
+                   "collection, string, steps, file_size). Repeatable.")
+CHECK_DIFF = Param("diff", "flag", ("--diff",), False,
+                   help="Print the suggested fixes as unified diffs; write nothing.")
+FIX_DIFF = Param("diff", "flag", ("--diff",), False, help="Show what would change; write nothing.")
+UNSAFE_FIXES = Param("unsafe_fixes", "flag", ("--unsafe-fixes",), False,
+                     help="Also apply fixes that replace existing resources.")
+RULES_FORMAT = Param("format", "text", ("--format", "-f"), "text", metavar="FORMAT", help="text or json")
+RULE = Param("rule", "rule", metavar="RULE", completes_rules=True,
+             help="Rule id (NEP001), name (neptune-cluster-encrypted) or a peer tool's id (CKV_AWS_44).")
 
 def _split(values: list[str]) -> set[str]:
     out: set[str] = set()
@@ -229,23 +328,19 @@ def _guard(func):
     def run(*args, **kwargs):
         try:
             return func(*args, **kwargs)
-        except typer.Exit:
-            raise
         except (UsageError, RuleError) as exc:
             _fail_usage(str(exc))
         except KeyboardInterrupt:
-            typer.echo("iaclint: interrupted", err=True)
-            raise typer.Exit(130) from None
+            _echo("iaclint: interrupted", err=True)
+            raise SystemExit(130) from None
         except BrokenPipeError:
-            raise typer.Exit(EXIT_OK) from None
+            raise SystemExit(EXIT_OK) from None
         except Exception as exc:  # pragma: no cover - last resort
-            import os
-
             if os.environ.get("IACLINT_STRICT"):
                 raise
-            typer.echo(f"iaclint: internal error: {exc.__class__.__name__}: {exc} "
-                       "(please report it with the input that caused it)", err=True)
-            raise typer.Exit(EXIT_USAGE) from None
+            _echo(f"iaclint: internal error: {exc.__class__.__name__}: {exc} "
+                  "(please report it with the input that caused it)", err=True)
+            raise SystemExit(EXIT_USAGE) from None
 
     run.__name__ = func.__name__
     run.__doc__ = func.__doc__
@@ -253,39 +348,9 @@ def _guard(func):
     return run
 
 
-@app.command()
-def check(
-    paths: List[str] = PathsArg,
-    format: List[str] = FormatOpt,
-    var_file: List[str] = VarFileOpt,
-    var: List[str] = VarOpt,
-    severity_threshold: Optional[str] = ThresholdOpt,
-    fail_on_unknown: Optional[bool] = UnknownOpt,
-    diff: bool = typer.Option(False, "--diff", help="Print the suggested fixes as unified diffs; write nothing."),
-    select: List[str] = SelectOpt,
-    ignore: List[str] = IgnoreOpt,
-    config_dir: Optional[str] = ConfigDirOpt,
-    baseline: Optional[str] = BaselineOpt,
-    write_baseline: Optional[str] = WriteBaselineOpt,
-    no_inline_suppressions: bool = NoInlineOpt,
-    config: Optional[str] = ConfigOpt,
-    rules_dir: List[str] = RulesDirOpt,
-    recursive: bool = RecursiveOpt,
-    skip_path: List[str] = SkipPathOpt,
-    base: Optional[str] = BaseOpt,
-    since: Optional[str] = SinceOpt,
-    new_only: bool = NewOnlyOpt,
-    staged: bool = StagedOpt,
-    color: Optional[bool] = ColorOpt,
-    quiet: bool = QuietOpt,
-    compact: bool = CompactOpt,
-    soft_fail: bool = SoftFailOpt,
-    no_cache: bool = NoCacheOpt,
-    jobs: int = JobsOpt,
-    limit: List[str] = LimitOpt,
-    workspace: Optional[str] = WorkspaceOpt,
-    opentofu: Optional[bool] = OpenTofuOpt,
-) -> None:
+def check(paths, format, var_file, var, severity_threshold, fail_on_unknown, diff, select, ignore, config_dir,
+          baseline, write_baseline, no_inline_suppressions, config, rules_dir, recursive, skip_path, base, since,
+          new_only, staged, color, quiet, compact, soft_fail, no_cache, jobs, limit, workspace, opentofu) -> None:
     """Check Terraform directories, files or plans and report findings."""
     style = {"color": _use_color(color), "quiet": quiet, "compact": compact}
     _guard(_check)(paths or ([] if staged else ["."]), format, var_file, var, severity_threshold, fail_on_unknown,
@@ -296,8 +361,6 @@ def check(
 
 
 def _use_color(flag: Optional[bool]) -> bool:
-    import os
-
     if flag is not None:
         return flag
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
@@ -376,36 +439,15 @@ def _progress_reporter() -> _Progress:
 
 def _exit(report, soft_fail: bool = False) -> None:
     for error in report.errors:
-        typer.echo(f"iaclint: error: {error}", err=True)
+        _echo(f"iaclint: error: {error}", err=True)
     if report.errors:
-        raise typer.Exit(EXIT_USAGE)
-    raise typer.Exit(EXIT_FINDINGS if report.failing and not soft_fail else EXIT_OK)
+        raise SystemExit(EXIT_USAGE)
+    raise SystemExit(EXIT_FINDINGS if report.failing and not soft_fail else EXIT_OK)
 
 
-@app.command()
-def fix(
-    paths: List[str] = PathsArg,
-    unsafe_fixes: bool = typer.Option(False, "--unsafe-fixes",
-                                      help="Also apply fixes that replace existing resources."),
-    diff: bool = typer.Option(False, "--diff", help="Show what would change; write nothing."),
-    var_file: List[str] = VarFileOpt,
-    var: List[str] = VarOpt,
-    severity_threshold: Optional[str] = ThresholdOpt,
-    fail_on_unknown: Optional[bool] = UnknownOpt,
-    select: List[str] = SelectOpt,
-    ignore: List[str] = IgnoreOpt,
-    config_dir: Optional[str] = ConfigDirOpt,
-    no_inline_suppressions: bool = NoInlineOpt,
-    config: Optional[str] = ConfigOpt,
-    rules_dir: List[str] = RulesDirOpt,
-    recursive: bool = RecursiveOpt,
-    skip_path: List[str] = SkipPathOpt,
-    base: Optional[str] = BaseOpt,
-    no_cache: bool = NoCacheOpt,
-    limit: List[str] = LimitOpt,
-    workspace: Optional[str] = WorkspaceOpt,
-    opentofu: Optional[bool] = OpenTofuOpt,
-) -> None:
+def fix(paths, unsafe_fixes, diff, var_file, var, severity_threshold, fail_on_unknown, select, ignore, config_dir,
+        no_inline_suppressions, config, rules_dir, recursive, skip_path, base, no_cache, limit, workspace,
+        opentofu) -> None:
     """Apply the fixes for what check finds (safe ones, or also unsafe ones with --unsafe-fixes)."""
     _guard(_fix)(paths or ["."], unsafe_fixes, diff, var_file, var, severity_threshold, fail_on_unknown, select,
                  ignore, config_dir, no_inline_suppressions, config, recursive, skip_path, base, no_cache, limit, rules_dir,
@@ -421,12 +463,10 @@ def _fix(paths, unsafe, diff, var_file, var, threshold, fail_on_unknown, select,
                        no_inline, recursive, skip_path, base, no_cache, 0, limits, rules_dir, workspace, opentofu)
     outcome = run_fix(paths, options, unsafe=unsafe, write=not diff)
     sys.stdout.write(outcome.render(show_diff=diff))
-    raise typer.Exit(EXIT_FINDINGS if outcome.remaining_failing or outcome.not_written else EXIT_OK)
+    raise SystemExit(EXIT_FINDINGS if outcome.remaining_failing or outcome.not_written else EXIT_OK)
 
 
-@app.command("rules")
-def list_rules(format: str = typer.Option("text", "--format", "-f", metavar="FORMAT", help="text or json"),
-               rules_dir: List[str] = RulesDirOpt, config: Optional[str] = ConfigOpt) -> None:
+def list_rules(format, rules_dir, config) -> None:
     """List every rule: id, name, severity, resource types, whether it has a fix."""
     _guard(_rules)(format, rules_dir, config)
 
@@ -445,7 +485,7 @@ def _rules(fmt: str, rules_dir: list[str] = (), config: Optional[str] = None) ->
                  "resource_types": r.resource_types, "fixable": r.fixable, "references": r.references,
                  **({"file": r.path} if r.user else {})}
                 for r in rules]
-        typer.echo(json.dumps(data, indent=2))
+        _echo(json.dumps(data, indent=2))
         return
     rows = [("ID", "NAME", "SEVERITY", "FIX", "RESOURCE TYPES")]
     groups: dict[str, list] = {}
@@ -458,9 +498,9 @@ def _rules(fmt: str, rules_dir: list[str] = (), config: Optional[str] = None) ->
     widths = [max(len(row[i]) for row in rows if not row[0].startswith("[")) for i in range(4)]
     for row in rows:
         if row[0].startswith("["):
-            typer.echo("\n" + row[0][1:-1])
+            _echo("\n" + row[0][1:-1])
             continue
-        typer.echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
+        _echo("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4])
 
 
 def _fix_kind(rule) -> str:
@@ -477,11 +517,7 @@ def _fix_kind(rule) -> str:
     return "safe"
 
 
-@app.command()
-def explain(rule: str = typer.Argument(..., metavar="RULE", autocompletion=_complete_rules,
-                                        help="Rule id (NEP001), name (neptune-cluster-encrypted) or a peer "
-                                             "tool's id (CKV_AWS_44)."),
-            rules_dir: List[str] = RulesDirOpt, config: Optional[str] = ConfigOpt) -> None:
+def explain(rule, rules_dir, config) -> None:
     """Show a rule's documentation: what it checks, why, examples, fix safety."""
     _guard(_explain)(rule, rules_dir, config)
 
@@ -493,7 +529,7 @@ def _explain(key: str, rules_dir: list[str] = (), config: Optional[str] = None) 
     rules = find_rules(key)
     if not rules:
         raise UsageError(f"no rule {key!r}{suggest(key)}; `iaclint rules` lists them")
-    typer.echo("\n\n".join(_explanation(rule) for rule in rules))
+    _echo("\n\n".join(_explanation(rule) for rule in rules))
 
 
 def _explanation(rule) -> str:
@@ -522,7 +558,6 @@ def _explanation(rule) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-@app.command()
 def lsp() -> None:
     """Run the language server on standard input and output, for editors (pip install 'iaclint[lsp]')."""
     _guard(_lsp)()
@@ -534,6 +569,150 @@ def _lsp() -> None:
     serve()
 
 
+CHECK_PARAMS = (PATHS, FORMATS, VAR_FILE, VAR, THRESHOLD, UNKNOWN, CHECK_DIFF, SELECT, IGNORE, CONFIG_DIR, BASELINE,
+                WRITE_BASELINE, NO_INLINE, CONFIG, RULES_DIR, RECURSIVE, SKIP_PATH, BASE, SINCE, NEW_ONLY, STAGED,
+                COLOR, QUIET, COMPACT, SOFT_FAIL, NO_CACHE, JOBS, LIMIT, WORKSPACE, OPENTOFU)
+FIX_PARAMS = (PATHS, UNSAFE_FIXES, FIX_DIFF, VAR_FILE, VAR, THRESHOLD, UNKNOWN, SELECT, IGNORE, CONFIG_DIR, NO_INLINE,
+              CONFIG, RULES_DIR, RECURSIVE, SKIP_PATH, BASE, NO_CACHE, LIMIT, WORKSPACE, OPENTOFU)
+# command name -> (the function it runs, its parameters in the order --help shows them)
+COMMANDS: dict[str, tuple[Callable[..., None], tuple[Param, ...]]] = {
+    "check": (check, CHECK_PARAMS),
+    "fix": (fix, FIX_PARAMS),
+    "rules": (list_rules, (RULES_FORMAT, RULES_DIR, CONFIG)),
+    "explain": (explain, (RULE, RULES_DIR, CONFIG)),
+    "lsp": (lsp, ()),
+}
+READ_PLAINLY = ("check", "fix")  # the commands a hook or CI runs: worth reading without typer
+
+
+def read_plainly(args: list[str]) -> Optional[tuple[Callable[..., None], dict]]:
+    """The command and the values typer would call it with, for a `check` or `fix` whose arguments read
+    plainly; None when typer must read them: help, shell completion, an unknown option, a missing or bad
+    value (typer prints its own help or error), and forms not worth a second reader (`--`, `-qj0`)."""
+    if not args or args[0] not in READ_PLAINLY or "_IACLINT_COMPLETE" in os.environ:
+        return None
+    function, params = COMMANDS[args[0]]
+    by_name: dict[str, tuple[Param, bool]] = {}
+    for param in params:
+        for position, name in enumerate(param.names):
+            by_name[name] = (param, param.kind != "switch" or position == 0)
+    given: dict = {}
+    positional: list[str] = []
+    rest = args[1:]
+    at = 0
+    while at < len(rest):
+        arg = rest[at]
+        at += 1
+        if len(arg) < 2 or arg[0] != "-":  # as click reads it, "-" alone is a path (standard input)
+            positional.append(arg)
+            continue
+        name, equals, value = arg.partition("=")  # click splits every option-like word at its first "="
+        if arg == "--" or name in HELP_NAMES or (arg[1] != "-" and len(arg) > 2):
+            return None
+        if name not in by_name:
+            return None
+        param, setting = by_name[name]
+        if param.kind in ("flag", "switch"):
+            if equals:
+                return None
+            given[param.name] = setting
+            continue
+        if not equals:
+            if at == len(rest):
+                return None
+            value = rest[at]  # whatever it looks like, as click takes it: --base -h is the revision "-h"
+            at += 1
+        if param.kind == "texts":
+            given.setdefault(param.name, []).append(value)
+        else:
+            given[param.name] = value
+    values: dict = {}
+    for param in params:
+        value = given.get(param.name, param.default)
+        if param.kind == "paths":
+            value = positional or None
+        elif param.kind == "texts":
+            value = list(value)
+        elif param.kind == "int" and param.name in given:
+            try:
+                value = int(value)  # what click's INT accepts: " 4", "+4", "1_0"
+            except ValueError:
+                return None
+            if param.minimum is not None and value < param.minimum:
+                return None
+        values[param.name] = value
+    return function, values
+
+
+def _typer_command(name: str) -> Callable[..., None]:
+    """The function typer reads a command from: its signature made from the Param table; it runs what
+    COMMANDS names when it is called."""
+    import inspect
+
+    function, params = COMMANDS[name]
+
+    def command(**values) -> None:
+        return COMMANDS[name][0](**values)
+
+    command.__name__ = function.__name__
+    command.__doc__ = function.__doc__
+    command.__signature__ = inspect.Signature([
+        inspect.Parameter(param.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=param.for_typer(),
+                          annotation=param.annotation())
+        for param in params])
+    return command
+
+
+_APP: list = []
+
+
+def typer_app():
+    """The typer application, built on first use from COMMANDS."""
+    if _APP:
+        return _APP[0]
+    import typer
+
+    app = typer.Typer(
+        add_completion=True,  # --install-completion, --show-completion: about 0.3 ms more per start
+        no_args_is_help=True,
+        context_settings={"help_option_names": list(HELP_NAMES)},
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        help=APP_HELP,
+    )
+
+    def show_version(value: bool) -> None:
+        if value:
+            typer.echo(f"iaclint {__version__}")
+            raise typer.Exit(EXIT_OK)
+
+    @app.callback()
+    def _main(version: bool = typer.Option(False, "--version", callback=show_version, is_eager=True,
+                                           help="Show the version and exit.")) -> None:
+        """iaclint checks encryption at rest in Terraform before you apply."""
+
+    for name in COMMANDS:
+        app.command(name)(_typer_command(name))
+    _APP.append(app)
+    return app
+
+
+def __getattr__(name: str):
+    if name == "app":  # iaclint.cli.app, as tests and profiles call it
+        return typer_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def run(args: list[str]) -> None:
+    """Run the command line on ``args`` (sys.argv[1:]): plainly read when it can be, else by typer."""
+    plain = read_plainly(args)
+    if plain is None:
+        typer_app()(args, prog_name="iaclint")
+        return
+    function, values = plain
+    function(**values)
+
+
 def main() -> None:
     """Run the CLI on a thread with a deep stack: real configurations nest little, hostile ones a lot,
     and a list 5,000 deep must be read (or reported) like any other, not crash the interpreter."""
@@ -541,9 +720,9 @@ def main() -> None:
 
     outcome: dict = {}
 
-    def run() -> None:
+    def run_cli() -> None:
         try:
-            app(prog_name="iaclint")
+            run(sys.argv[1:])
         except SystemExit as exc:
             outcome["code"] = exc.code
         except BaseException as exc:  # re-raised on the main thread
@@ -555,7 +734,7 @@ def main() -> None:
     gc.set_threshold(100_000, 50, 100)  # a run allocates millions of tree nodes and frees little: collecting
     # cycles every 700 allocations cost a third of reading the parse cache
     threading.stack_size(1024 * 1024 * 1024)  # address space only: pages are used as the stack grows
-    worker = threading.Thread(target=run, name="iaclint", daemon=True)
+    worker = threading.Thread(target=run_cli, name="iaclint", daemon=True)
     worker.start()
     try:
         worker.join()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Sequence
 
@@ -70,6 +69,28 @@ class ValueRecord:
 
     def __reduce__(self):  # the parse cache pickles millions of spans: their fields, positionally
         return (type(self), self._values())
+
+
+class Record:
+    """A mutable record with slots: equal to another of its type whose ``_shown`` fields are equal,
+    unhashable, and shown as Type(field=value, ...), as a dataclass would be.
+
+    Written out rather than made by @dataclass for the reason given in ValueRecord: the methods a
+    dataclass generates are compiled on every start.
+    """
+
+    __slots__ = ()
+    _shown: tuple[str, ...] = ()  # the fields compared and shown: all but working data (a fix's sources)
+    __hash__ = None  # type: ignore[assignment]  # mutable, so unhashable, as a dataclass with eq is
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return tuple(getattr(self, name) for name in self._shown) == tuple(getattr(other, name) for name in self._shown)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._shown)
+        return f"{type(self).__qualname__}({inner})"
 
 
 class Span(ValueRecord):
@@ -161,15 +182,19 @@ class Edit(ValueRecord):
         return self.start < other.end and other.start < self.end
 
 
-@dataclass(slots=True)
-class Fix:
+class Fix(Record):
     """Edits that make a finding go away, and whether applying them is safe."""
 
-    title: str
-    applicability: Applicability
-    edits: Sequence[Edit]  # a tuple once attached to a finding
-    note: str = ""
-    sources: dict[str, Any] | None = field(default=None, repr=False, compare=False)  # file -> SourceFile, for the diff
+    __slots__ = ("title", "applicability", "edits", "note", "sources")
+    _shown = ("title", "applicability", "edits", "note")
+
+    def __init__(self, title: str, applicability: Applicability, edits: Sequence[Edit], note: str = "",
+                 sources: dict[str, Any] | None = None):
+        self.title = title
+        self.applicability = applicability
+        self.edits = edits  # a tuple once attached to a finding
+        self.note = note
+        self.sources = sources  # file -> SourceFile, for the diff
 
     @property
     def diff(self) -> str:
@@ -184,41 +209,55 @@ class Fix:
         return any(a.overlaps(b) for a in self.edits for b in other.edits)
 
 
-@dataclass(slots=True)
-class Suppression:
+class Suppression(Record):
     """Why a finding is not counted: an inline comment, a peer tool's comment, the baseline."""
 
-    kind: str  # "inline", "checkov", "trivy", "tfsec", "baseline", "config"
-    justification: str
-    location: Location | None = None
-    expires: str | None = None
+    __slots__ = ("kind", "justification", "location", "expires")
+    _shown = __slots__
+
+    def __init__(self, kind: str, justification: str, location: Location | None = None, expires: str | None = None):
+        self.kind = kind  # "inline", "checkov", "trivy", "tfsec", "baseline", "config"
+        self.justification = justification
+        self.location = location
+        self.expires = expires
 
 
-@dataclass(slots=True)
-class Finding:
+class Finding(Record):
     """One rule's verdict on one resource, as every report format shows it."""
 
-    rule_id: str
-    rule_name: str
-    severity: Severity
-    verdict: Verdict
-    address: str
-    location: Location
-    message: str
-    origin: dict[str, Any] | None = None  # set for findings made without a context; see origin_info()
-    related: Sequence[Related] = ()  # assigned whole, never appended to: an empty tuple is shared
-    fix: Fix | None = None
-    no_fix_reason: str = ""
-    suppression: Suppression | None = None
-    fingerprint: str = ""
-    resource_type: str = ""
-    baseline_state: str | None = None  # "baselined" when a baseline entry matches
-    base_state: str | None = None  # --since REF: "new" (not there at REF) or "existing"
-    context: Any = field(default=None, repr=False, compare=False)  # engine data for fixes; never output
-    root: str = ""  # the root module the finding was found through
-    source_line: str | None = None  # the text of location.line, for snippets (None: not a source file)
-    caret: tuple[int, int] | None = None  # columns [start, end) of the offending value on that line
-    end_line_text: str | None = None  # the text of location.end_line when it differs (byte columns for rdjson)
+    __slots__ = ("rule_id", "rule_name", "severity", "verdict", "address", "location", "message", "origin",
+                 "related", "fix", "no_fix_reason", "suppression", "fingerprint", "resource_type", "baseline_state",
+                 "base_state", "context", "root", "source_line", "caret", "end_line_text")
+    _shown = tuple(name for name in __slots__ if name != "context")
+
+    def __init__(self, rule_id: str, rule_name: str, severity: Severity, verdict: Verdict, address: str,
+                 location: Location, message: str, origin: dict[str, Any] | None = None,
+                 related: Sequence[Related] = (), fix: Fix | None = None, no_fix_reason: str = "",
+                 suppression: Suppression | None = None, fingerprint: str = "", resource_type: str = "",
+                 baseline_state: str | None = None, base_state: str | None = None, context: Any = None,
+                 root: str = "", source_line: str | None = None, caret: tuple[int, int] | None = None,
+                 end_line_text: str | None = None):
+        self.rule_id = rule_id
+        self.rule_name = rule_name
+        self.severity = severity
+        self.verdict = verdict
+        self.address = address
+        self.location = location
+        self.message = message
+        self.origin = origin  # set for findings made without a context; see origin_info()
+        self.related = related  # assigned whole, never appended to: an empty tuple is shared
+        self.fix = fix
+        self.no_fix_reason = no_fix_reason
+        self.suppression = suppression
+        self.fingerprint = fingerprint
+        self.resource_type = resource_type
+        self.baseline_state = baseline_state  # "baselined" when a baseline entry matches
+        self.base_state = base_state  # --since REF: "new" (not there at REF) or "existing"
+        self.context = context  # engine data for fixes; never output
+        self.root = root  # the root module the finding was found through
+        self.source_line = source_line  # the text of location.line, for snippets (None: not a source file)
+        self.caret = caret  # columns [start, end) of the offending value on that line
+        self.end_line_text = end_line_text  # the text of location.end_line when it differs (byte columns, rdjson)
 
     @property
     def fix_marker(self) -> str:
@@ -248,28 +287,40 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
 
 
-@dataclass
-class Report:
+class Report(Record):
     """A whole run: findings, the files checked, and what the user should know."""
 
-    tool_version: str
-    findings: list[Finding]
-    files_checked: list[str]
-    rules: list[Any]  # RuleMeta objects, for formatters that describe rules (SARIF)
-    threshold: Severity = Severity.LOW
-    fail_on_unknown: bool = False
-    notices: list[str] = field(default_factory=list)  # things the user should know that are not findings
-    errors: list[str] = field(default_factory=list)  # inputs that could not be checked at all (exit code 2)
-    evaluations: list[tuple[str, str, str, str]] = field(default_factory=list)  # (rule, address, file, root) checked
-    fixed_baseline_entries: list[dict[str, Any]] = field(default_factory=list)
-    providers: list[dict[str, Any]] = field(default_factory=list)  # per checked root: provider versions known
-    roots: list[str] = field(default_factory=list)  # the root modules checked
-    cwd: str = ""  # absolute directory the display paths are relative to
-    repo_root: str = ""  # absolute repository root (git top level, else cwd): SARIF and annotations use it
-    settings: str | None = None  # the settings file in force (.iaclint.toml, pyproject.toml), as shown
-    base_ref: str | None = None  # --base: the revision fix safety was decided against (fix hints name it)
-    since: str | None = None  # --since: the revision findings were compared with (base_state)
-    existing_hidden: int = 0  # --new-only: findings left out because they were there at `since`
+    _shown = ("tool_version", "findings", "files_checked", "rules", "threshold", "fail_on_unknown", "notices",
+              "errors", "evaluations", "fixed_baseline_entries", "providers", "roots", "cwd", "repo_root",
+              "settings", "base_ref", "since", "existing_hidden")
+
+    def __init__(self, tool_version: str, findings: list[Finding], files_checked: list[str], rules: list[Any],
+                 threshold: Severity = Severity.LOW, fail_on_unknown: bool = False,
+                 notices: list[str] | None = None, errors: list[str] | None = None,
+                 evaluations: list[tuple[str, str, str, str]] | None = None,
+                 fixed_baseline_entries: list[dict[str, Any]] | None = None,
+                 providers: list[dict[str, Any]] | None = None, roots: list[str] | None = None, cwd: str = "",
+                 repo_root: str = "", settings: str | None = None, base_ref: str | None = None,
+                 since: str | None = None, existing_hidden: int = 0):
+        self.tool_version = tool_version
+        self.findings = findings
+        self.files_checked = files_checked
+        self.rules = rules  # RuleMeta objects, for formatters that describe rules (SARIF)
+        self.threshold = threshold
+        self.fail_on_unknown = fail_on_unknown
+        self.notices = [] if notices is None else notices  # things the user should know that are not findings
+        self.errors = [] if errors is None else errors  # inputs that could not be checked at all (exit code 2)
+        # (rule, address, file, root) checked
+        self.evaluations = [] if evaluations is None else evaluations
+        self.fixed_baseline_entries = [] if fixed_baseline_entries is None else fixed_baseline_entries
+        self.providers = [] if providers is None else providers  # per checked root: provider versions known
+        self.roots = [] if roots is None else roots  # the root modules checked
+        self.cwd = cwd  # absolute directory the display paths are relative to
+        self.repo_root = repo_root  # absolute repository root (git top level, else cwd): SARIF and annotations
+        self.settings = settings  # the settings file in force (.iaclint.toml, pyproject.toml), as shown
+        self.base_ref = base_ref  # --base: the revision fix safety was decided against (fix hints name it)
+        self.since = since  # --since: the revision findings were compared with (base_state)
+        self.existing_hidden = existing_hidden  # --new-only: findings left out because they were there at `since`
 
     def repo_path(self, file: str) -> str:
         """A display path made relative to the repository root (absolute when outside it)."""

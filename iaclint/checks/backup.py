@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
 
 from iaclint.checks.encryption import encryption_of
 from iaclint.checks.keys import KeyKind, classify_key
@@ -19,6 +18,7 @@ from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.eval.values import Value, render
 from iaclint.graph.model import BlockView, Graph, Resource
 from iaclint.graph.placement import Place, account_of, default_tags, parse_arn, region_of, same_account, same_provider
+from iaclint.model import Record
 
 # datastores whose recovery points inherit the source's encryption, and how their ARN is written
 INHERITING = {
@@ -38,13 +38,15 @@ INDEPENDENT = {
 SELECTABLE = {**INHERITING, **INDEPENDENT}
 
 
-@dataclass
-class Pick:
+class Pick(Record):
     """A datastore a selection picks: for sure (True) or perhaps (None), and why."""
 
-    resource: Resource
-    certain: bool | None
-    why: str
+    _shown = ("resource", "certain", "why")
+
+    def __init__(self, resource: Resource, certain: bool | None, why: str):
+        self.resource = resource
+        self.certain = certain
+        self.why = why
 
 
 # ---- matching ------------------------------------------------------------------------------
@@ -294,17 +296,20 @@ def _vault_by_name(name_value: Value | None, graph: Graph) -> Resource | None:
     return None
 
 
-@dataclass
-class Copy:
+class Copy(Record):
     """One copy_action of a plan rule: where it goes and whether that is another account."""
 
-    rule: BlockView
-    destination: Value
-    vault: Resource | None  # the destination vault, when it is in the configuration
-    source_account: Place
-    destination_account: Place
-    cross: bool | None  # another account (True), the same (False), or not known (None)
-    why: str
+    _shown = ("rule", "destination", "vault", "source_account", "destination_account", "cross", "why")
+
+    def __init__(self, rule: BlockView, destination: Value, vault: Resource | None, source_account: Place,
+                 destination_account: Place, cross: bool | None, why: str):
+        self.rule = rule
+        self.destination = destination
+        self.vault = vault  # the destination vault, when it is in the configuration
+        self.source_account = source_account
+        self.destination_account = destination_account
+        self.cross = cross  # another account (True), the same (False), or not known (None)
+        self.why = why
 
 
 def plan_copies(plan: Resource, graph: Graph) -> tuple[list[Copy], str]:

@@ -13,7 +13,6 @@ failing volumes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from iaclint.checks.encryption import (
     EffectiveKey, account_default_ebs_key, encryption_by_default, encryption_of, follow, given,
@@ -23,7 +22,7 @@ from iaclint.engine.conditions import as_bool
 from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.eval.values import render
 from iaclint.graph.model import BlockView, Graph, Resource
-from iaclint.model import Span
+from iaclint.model import Record, Span
 
 # blocks the provider keeps as sets: a plan may list them in another order than the configuration
 SET_BLOCKS = {"ebs_block_device", "launch_specification"}
@@ -32,28 +31,34 @@ NOT_VISIBLE = ("no aws_ebs_encryption_by_default for its provider in this config
                "turned on outside Terraform is not visible here)")
 
 
-@dataclass
-class Volume:
+class Volume(Record):
     """One EBS volume a resource describes: the block that holds its settings, or none (a root volume)."""
 
-    label: str  # as messages name it: "root_block_device", "ebs_block_device[1]", "block_device_mappings[0].ebs"
-    path: str | None  # the block a fix writes into (inserted when missing); None: no edit can describe it
-    block: BlockView | None
-    root: bool
-    key_argument: bool = True  # launch configurations cannot name a key
-    span: Span | None = None
-    doubt: str = ""  # why its encryption cannot be known from the configuration
+    _shown = ("label", "path", "block", "root", "key_argument", "span", "doubt")
+
+    def __init__(self, label: str, path: str | None, block: BlockView | None, root: bool, key_argument: bool = True,
+                 span: Span | None = None, doubt: str = ""):
+        self.label = label  # as messages name it: "root_block_device", "ebs_block_device[1]", "block_device_mappings[0].ebs"
+        self.path = path  # the block a fix writes into (inserted when missing); None: no edit can describe it
+        self.block = block
+        self.root = root
+        self.key_argument = key_argument  # launch configurations cannot name a key
+        self.span = span
+        self.doubt = doubt  # why its encryption cannot be known from the configuration
 
 
-@dataclass
-class Judged:
+class Judged(Record):
     """A volume's encryption: True, False or None (unknown), why, and the key when encrypted."""
 
-    volume: Volume
-    state: bool | None
-    reason: str
-    key: KeyClass | None = None
-    key_span: Span | None = None
+    _shown = ("volume", "state", "reason", "key", "key_span")
+
+    def __init__(self, volume: Volume, state: bool | None, reason: str, key: KeyClass | None = None,
+                 key_span: Span | None = None):
+        self.volume = volume
+        self.state = state
+        self.reason = reason
+        self.key = key
+        self.key_span = key_span
 
 
 def _indexed(name: str, blocks: list, index: int) -> str:

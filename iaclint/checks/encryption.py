@@ -9,13 +9,12 @@ that decides it, and the effective key. Rules only choose which part of the answ
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 from iaclint.checks.keys import KeyClass, KeyKind, classify_key
 from iaclint.engine.conditions import as_bool
 from iaclint.eval.values import Value, render
 from iaclint.graph.model import BlockView, Graph, Resource
-from iaclint.model import Span
+from iaclint.model import Record, Span
 
 FLAG = {
     "aws_rds_cluster": "storage_encrypted",
@@ -94,35 +93,43 @@ GLOBALS = tuple(GLOBAL_OF.values())
 MAX_DEPTH = 8
 
 
-@dataclass
-class EffectiveKey:
+class EffectiveKey(Record):
     """The key a resource's data is encrypted with, and the setting that decides it."""
 
-    key: KeyClass
-    resource: Resource  # whose key argument decides (a source, for an inherited key)
-    attribute: str | None
-    value: Value | None
-    inherited: bool = False
+    _shown = ("key", "resource", "attribute", "value", "inherited")
+
+    def __init__(self, key: KeyClass, resource: Resource, attribute: str | None, value: Value | None,
+                 inherited: bool = False):
+        self.key = key
+        self.resource = resource  # whose key argument decides (a source, for an inherited key)
+        self.attribute = attribute
+        self.value = value
+        self.inherited = inherited
 
     @property
     def kind(self) -> KeyKind:
         return self.key.kind
 
 
-@dataclass
-class Encryption:
+class Encryption(Record):
     """Encrypted (True), not (False) or unknown (None), why, and where that is decided."""
 
-    state: bool | None
-    reason: str
-    resource: Resource  # the resource whose setting decides (itself, or the source it inherits from)
-    attribute: str | None = None
-    value: Value | None = None
-    related: list[tuple[Span, str]] = field(default_factory=list)
-    inherited: bool = False  # the state comes from a source (replica, restore, snapshot, copy, global)
-    fixable: bool = True  # an edit of `attribute` on `resource` would change the state
-    no_fix_reason: str = ""
-    key: EffectiveKey | None = None  # when encrypted or possibly encrypted
+    _shown = ("state", "reason", "resource", "attribute", "value", "related", "inherited", "fixable", "no_fix_reason",
+              "key")
+
+    def __init__(self, state: bool | None, reason: str, resource: Resource, attribute: str | None = None,
+                 value: Value | None = None, related: list[tuple[Span, str]] | None = None, inherited: bool = False,
+                 fixable: bool = True, no_fix_reason: str = "", key: EffectiveKey | None = None):
+        self.state = state
+        self.reason = reason
+        self.resource = resource  # the resource whose setting decides (itself, or the source it inherits from)
+        self.attribute = attribute
+        self.value = value
+        self.related = [] if related is None else related
+        self.inherited = inherited  # the state comes from a source (replica, restore, snapshot, copy, global)
+        self.fixable = fixable  # an edit of `attribute` on `resource` would change the state
+        self.no_fix_reason = no_fix_reason
+        self.key = key  # when encrypted or possibly encrypted
 
     def inherit(self, text: str, span: Span | None, label: str, fixable: bool = False,
                 no_fix_reason: str = "") -> "Encryption":

@@ -10,7 +10,7 @@ from `graph.of_type`, never by scanning the graph per resource.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from iaclint.checks.keys import KeyKind, classify_key
 from iaclint.engine.conditions import as_bool
@@ -18,7 +18,7 @@ from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.eval.values import PartialString, Value, render
 from iaclint.graph.model import AttrView, Graph, Resource
 from iaclint.graph.paths import resolve
-from iaclint.model import Severity, Span
+from iaclint.model import Record, Severity, Span
 
 BUCKET_TYPES = ("aws_s3_bucket", "aws_s3_directory_bucket")
 SSE_CONFIGURATION = "aws_s3_bucket_server_side_encryption_configuration"
@@ -253,19 +253,23 @@ def buckets_of(holder: Resource, graph: Graph) -> list[Resource]:
 # ---- S3 default encryption ------------------------------------------------------------------
 
 
-@dataclass
-class BucketEncryption:
+class BucketEncryption(Record):
     """A bucket's default encryption: where it is decided, the algorithm, the key and the Bucket Key flag."""
 
-    algorithm: str | None  # "AES256", "aws:kms", "aws:kms:dsse"; None when unknown
-    reason: str
-    holder: Resource  # the configuration resource, or the bucket (inline block, or nothing set)
-    prefix: str = ""  # the path of the settings inside holder ("" or "server_side_encryption_configuration.")
-    key: AttrView | None = None
-    bucket_key: AttrView | None = None
-    span: Span | None = None
-    related: list[tuple[Span, str]] = field(default_factory=list)
-    value: Value | None = None  # the algorithm as written
+    _shown = ("algorithm", "reason", "holder", "prefix", "key", "bucket_key", "span", "related", "value")
+
+    def __init__(self, algorithm: str | None, reason: str, holder: Resource, prefix: str = "",
+                 key: AttrView | None = None, bucket_key: AttrView | None = None, span: Span | None = None,
+                 related: list[tuple[Span, str]] | None = None, value: Value | None = None):
+        self.algorithm = algorithm  # "AES256", "aws:kms", "aws:kms:dsse"; None when unknown
+        self.reason = reason
+        self.holder = holder  # the configuration resource, or the bucket (inline block, or nothing set)
+        self.prefix = prefix  # the path of the settings inside holder ("" or "server_side_encryption_configuration.")
+        self.key = key
+        self.bucket_key = bucket_key
+        self.span = span
+        self.related = [] if related is None else related
+        self.value = value  # the algorithm as written
 
     @property
     def on_kms(self) -> bool | None:

@@ -8,11 +8,11 @@ when its ARN is known only after apply (the value's refs name the `aws_kms_key`)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
 
 from iaclint.eval.values import AfterApply, Alternatives, PartialString, Value, render
 from iaclint.graph.model import AttrView, Graph, Resource
+from iaclint.model import Record
 
 CMK_RESOURCE_TYPES = {"aws_kms_key", "aws_kms_replica_key", "aws_kms_external_key", "aws_kms_replica_external_key"}
 
@@ -30,13 +30,15 @@ class KeyKind(str, Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass
-class KeyClass:
+class KeyClass(Record):
     """How a key argument was classified (customer managed, AWS managed, unknown) and why."""
 
-    kind: KeyKind
-    reason: str
-    key_resource: Resource | None = None
+    _shown = ("kind", "reason", "key_resource")
+
+    def __init__(self, kind: KeyKind, reason: str, key_resource: Resource | None = None):
+        self.kind = kind
+        self.reason = reason
+        self.key_resource = key_resource
 
     def describe(self) -> str:
         return self.reason

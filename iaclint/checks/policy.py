@@ -13,12 +13,13 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from iaclint.eval.values import PartialString, SetList, Value
 from iaclint.graph.model import Graph, Resource
 from iaclint.hcl import ast
+from iaclint.model import Record
 
 if TYPE_CHECKING:
     from iaclint.engine.results import CheckResult
@@ -54,30 +55,39 @@ def describe_part(part: Any) -> str:
     return json.dumps(part, default=describe_part)
 
 
-@dataclass
-class Statement:
+class Statement(Record):
     """One policy statement, normalised: principals, actions, conditions."""
 
-    effect: str | Unknown
-    principals: list[Any] | None  # AWS principal identifiers ("*" for anyone); None: no Principal
-    not_principal: bool
-    actions: list[Any] | None
-    not_actions: list[Any] | None
-    conditions: Any  # dict of operator -> {key: values}, {} for none, or Unknown
-    sid: str = ""
-    # the Service principals as written (str, or Partial/Unknown keeping the resources they come from, such as
-    # the data "aws_region" in logs.${...}.amazonaws.com); `principals` shows them as "Service:..." text
-    services: list[Any] = field(default_factory=list)
+    __slots__ = ("effect", "principals", "not_principal", "actions", "not_actions", "conditions", "sid", "services")
+    _shown = __slots__
+
+    def __init__(self, effect: str | Unknown, principals: list[Any] | None, not_principal: bool,
+                 actions: list[Any] | None, not_actions: list[Any] | None, conditions: Any, sid: str = "",
+                 services: list[Any] | None = None):
+        self.effect = effect
+        self.principals = principals  # AWS principal identifiers ("*" for anyone); None: no Principal
+        self.not_principal = not_principal
+        self.actions = actions
+        self.not_actions = not_actions
+        self.conditions = conditions  # dict of operator -> {key: values}, {} for none, or Unknown
+        self.sid = sid
+        # the Service principals as written (str, or Partial/Unknown keeping the resources they come from, such
+        # as the data "aws_region" in logs.${...}.amazonaws.com); `principals` shows them as "Service:..." text
+        self.services = [] if services is None else services
 
 
-@dataclass
-class Policy:
+class Policy(Record):
     """A key policy as statements, or unknown with the reason (a value iaclint cannot read)."""
 
-    statements: list[Statement] = field(default_factory=list)
-    unknown: str = ""  # the whole policy could not be read
-    source: str = ""  # where it comes from, for messages
-    default: bool = False
+    __slots__ = ("statements", "unknown", "source", "default")
+    _shown = __slots__
+
+    def __init__(self, statements: list[Statement] | None = None, unknown: str = "", source: str = "",
+                 default: bool = False):
+        self.statements = [] if statements is None else statements
+        self.unknown = unknown  # the whole policy could not be read
+        self.source = source  # where it comes from, for messages
+        self.default = default
 
 
 DEFAULT_POLICY = Policy([Statement("Allow", ["arn:aws:iam::SELF:root"], False, ["kms:*"], None, {},

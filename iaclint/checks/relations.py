@@ -16,7 +16,6 @@ are the ones new keys carry (`service_statements`), so a fixed configuration pas
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from iaclint.checks.keys import KeyClass, KeyKind, classify_key
@@ -27,7 +26,7 @@ from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.eval.values import PartialString, render
 from iaclint.graph.model import AttrView, Graph, Resource
 from iaclint.graph.placement import account_of, region_of, same_provider
-from iaclint.model import Span
+from iaclint.model import Record, Span
 
 # ---- the statements each service needs (FACTS-3 §2) ------------------------------------------------------
 
@@ -49,12 +48,14 @@ PUBLISHER_NAMES = {
 }
 
 
-@dataclass
-class Refs:
+class Refs(Record):
     """How a new statement names the account and a Region: HCL template text (`${data....}` or a literal)."""
 
-    account: str
-    region: str | None = None  # None: the statement needs no Region
+    _shown = ("account", "region")
+
+    def __init__(self, account: str, region: str | None = None):
+        self.account = account
+        self.region = region  # None: the statement needs no Region
 
 
 def service_statements(needs: list[Need], refs: Refs) -> list:
@@ -253,14 +254,17 @@ def needs_of(service: str, resource: Resource, graph: Graph) -> list[Need]:
 # ---- judging one key for a consumer ---------------------------------------------------------------------
 
 
-@dataclass
-class KeyVerdict:
+class KeyVerdict(Record):
     """A key's verdict for some needs: its class, the policy and its holder, and each need's judgement."""
 
-    key: KeyClass
-    policy: Policy | None = None
-    holder: Resource | None = None
-    judged: list[tuple[Need, Judgement]] = field(default_factory=list)
+    _shown = ("key", "policy", "holder", "judged")
+
+    def __init__(self, key: KeyClass, policy: Policy | None = None, holder: Resource | None = None,
+                 judged: list[tuple[Need, Judgement]] | None = None):
+        self.key = key
+        self.policy = policy
+        self.holder = holder
+        self.judged = [] if judged is None else judged
 
     @property
     def failing(self) -> list[tuple[Need, Judgement]]:
@@ -529,13 +533,15 @@ def trail_key_policy(trail: Resource, context: CheckContext) -> CheckResult:
 # ---- S3B006: VPC Flow Logs and CloudFront origins reading SSE-KMS buckets -----------------------------------
 
 
-@dataclass
-class BucketUse:
+class BucketUse(Record):
     """One bucket a service writes or reads as itself, as a consumer names it."""
 
-    label: str  # "log_destination", "origin[1] (assets)"
-    bucket: Resource
-    span: Span | None
+    _shown = ("label", "bucket", "span")
+
+    def __init__(self, label: str, bucket: Resource, span: Span | None):
+        self.label = label  # "log_destination", "origin[1] (assets)"
+        self.bucket = bucket
+        self.span = span
 
 
 def _bucket_uses(consumer: Resource, uses: list[BucketUse], need: Need, graph: Graph, consequence: str,

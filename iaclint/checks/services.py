@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from iaclint.checks.policy import HOLE, Partial, Policy, Statement, Unknown, covers, describe_part
 from iaclint.graph.model import Graph, Resource
 from iaclint.graph.placement import Place, region_of
+from iaclint.model import Record
 
 # ---- what a use sends to KMS: the ARN in an encryption context or aws:SourceArn ----------------------
 
@@ -300,27 +301,36 @@ def service_linked_role_name(role: Resource) -> str | None:
     return "AWSServiceRoleForAutoScaling" + (f"_{suffix.raw}" if suffix is not None and suffix.raw else "")
 
 
-@dataclass
-class Need:
+class Need(Record):
     """What one service needs on a key for one use: who, the actions (FACTS-3), and what KMS sees of the request
     (condition keys, lower case, and the ARN they carry)."""
 
-    principal: ServicePrincipal | RolePrincipal
-    actions: tuple[str, ...]
-    who: str  # "CloudWatch alarms (aws_cloudwatch_metric_alarm.cpu)"
-    context: dict[str, Arn] = field(default_factory=dict)
-    grant_context: bool = False  # kms:CreateGrant requests carry kms:GrantIsForAWSResource = true (R11)
-    # the actions are the statement AWS documents rather than each one needed (CloudWatch Logs R3, flow log
-    # delivery R10): a statement that allows some of them and not the others is unknown, not a failure
-    documented_statement: bool = False
+    __slots__ = ("principal", "actions", "who", "context", "grant_context", "documented_statement")
+    _shown = __slots__
+
+    def __init__(self, principal: ServicePrincipal | RolePrincipal, actions: tuple[str, ...], who: str,
+                 context: dict[str, Arn] | None = None, grant_context: bool = False,
+                 documented_statement: bool = False):
+        self.principal = principal
+        self.actions = actions
+        self.who = who  # "CloudWatch alarms (aws_cloudwatch_metric_alarm.cpu)"
+        self.context = {} if context is None else context
+        self.grant_context = grant_context  # kms:CreateGrant requests carry kms:GrantIsForAWSResource = true (R11)
+        # the actions are the statement AWS documents rather than each one needed (CloudWatch Logs R3, flow log
+        # delivery R10): a statement that allows some of them and not the others is unknown, not a failure
+        self.documented_statement = documented_statement
 
 
-@dataclass
-class Judgement:
-    state: bool | None
-    reason: str
-    missing: list[str] = field(default_factory=list)  # actions no statement allows
-    excluded: list[str] = field(default_factory=list)  # why statements that name the principal do not count
+class Judgement(Record):
+    __slots__ = ("state", "reason", "missing", "excluded")
+    _shown = __slots__
+
+    def __init__(self, state: bool | None, reason: str, missing: list[str] | None = None,
+                 excluded: list[str] | None = None):
+        self.state = state
+        self.reason = reason
+        self.missing = [] if missing is None else missing  # actions no statement allows
+        self.excluded = [] if excluded is None else excluded  # why statements that name the principal do not count
 
 
 # ---- conditions ---------------------------------------------------------------------------------------

@@ -34,24 +34,26 @@ Booleans compare leniently: true matches "true" (provider v6 types some flags as
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from iaclint.eval.values import Value, render
 from iaclint.graph.model import AttrView, Graph, Resource
-from iaclint.model import Span
+from iaclint.model import Record, Span
 
 
-@dataclass
-class Outcome:
+class Outcome(Record):
     """The tri-state result of a condition, with a reason people can read."""
 
-    state: bool | None  # None = unknown
-    reason: str
-    attribute: str | None = None
-    value: Value | None = None
-    used_default: bool = False
-    span: Span | None = None  # where a nested argument (or its block) is written, to locate the finding
+    _shown = ("state", "reason", "attribute", "value", "used_default", "span")
+
+    def __init__(self, state: bool | None, reason: str, attribute: str | None = None, value: Value | None = None,
+                 used_default: bool = False, span: Span | None = None):
+        self.state = state  # None = unknown
+        self.reason = reason
+        self.attribute = attribute
+        self.value = value
+        self.used_default = used_default
+        self.span = span  # where a nested argument (or its block) is written, to locate the finding
 
 
 def evaluate(cond: dict[str, Any], resource: Resource, graph: Graph) -> Outcome:

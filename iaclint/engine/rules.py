@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -13,36 +12,46 @@ from typing import Any, Callable
 from iaclint.engine import conditions
 from iaclint.errors import RuleError
 from iaclint.engine.results import CheckContext, CheckResult
-from iaclint.model import Severity, Verdict
+from iaclint.model import Record, Severity, Verdict
 
 CATALOGUE = "catalogue.json"  # the bundled rule files, parsed: scripts/build_catalogue.py writes it
 
 
-@dataclass
-class Rule:
+class Rule(Record):
     """One rule from its YAML file: what it checks, how it is reported, and how it is fixed."""
 
-    id: str
-    name: str
-    title: str
-    severity: Severity
-    resource_types: list[str]
-    message: str
-    docs: dict[str, str]
-    references: dict[str, list[str]] = field(default_factory=dict)
-    mode: str = "managed"
-    assertion: dict[str, Any] | None = None
-    applies_when: dict[str, Any] | None = None
-    check: Callable[..., CheckResult] | None = None
-    check_name: str = ""
-    fix: dict[str, Any] | None = None
-    path: str = ""
-    plan_only: bool = False
-    builtin: bool = False
-    service: str = ""
-    user: bool = False  # from the user's rule folders (--rules-dir, settings `rules`), not shipped with iaclint
-    reported_by: tuple[str, ...] = ()  # rules that report this rule's problem when they fail on the resource
-    verdict: Verdict = Verdict.FAIL  # what its findings say when it does not pass: MOD001 reports unknowns only
+    _shown = ("id", "name", "title", "severity", "resource_types", "message", "docs", "references", "mode",
+              "assertion", "applies_when", "check", "check_name", "fix", "path", "plan_only", "builtin", "service",
+              "user", "reported_by", "verdict")
+
+    def __init__(self, id: str, name: str, title: str, severity: Severity, resource_types: list[str], message: str,
+                 docs: dict[str, str], references: dict[str, list[str]] | None = None, mode: str = "managed",
+                 assertion: dict[str, Any] | None = None, applies_when: dict[str, Any] | None = None,
+                 check: Callable[..., CheckResult] | None = None, check_name: str = "",
+                 fix: dict[str, Any] | None = None, path: str = "", plan_only: bool = False, builtin: bool = False,
+                 service: str = "", user: bool = False, reported_by: tuple[str, ...] = (),
+                 verdict: Verdict = Verdict.FAIL):
+        self.id = id
+        self.name = name
+        self.title = title
+        self.severity = severity
+        self.resource_types = resource_types
+        self.message = message
+        self.docs = docs
+        self.references = {} if references is None else references
+        self.mode = mode
+        self.assertion = assertion
+        self.applies_when = applies_when
+        self.check = check
+        self.check_name = check_name
+        self.fix = fix
+        self.path = path
+        self.plan_only = plan_only
+        self.builtin = builtin
+        self.service = service
+        self.user = user  # from the user's rule folders (--rules-dir, settings `rules`), not shipped with iaclint
+        self.reported_by = reported_by  # rules that report this rule's problem when they fail on the resource
+        self.verdict = verdict  # what its findings say when it does not pass: MOD001 reports unknowns only
 
     @property
     def fixable(self) -> bool:

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import date
 
 from iaclint.engine.rules import Rule, active_rules, find_rule, find_rules, suggest
 from iaclint.graph.config import SourcesView
 from iaclint.graph.model import Graph
-from iaclint.model import Finding, Location, Suppression, Verdict
+from iaclint.model import Finding, Location, Record, Suppression, Verdict
 from iaclint.source import split_lines
 
 _IACLINT = re.compile(r"(?:#|//)\s*iaclint:ignore\b(.*)$")
@@ -46,19 +45,22 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NEAR_MISS = re.compile(r"(?:#|//)\s*(iac[\s_-]?lint\s*[:=_\s-]?\s*(?:ign|ing|skip|disable)\w*)", re.IGNORECASE)
 
 
-@dataclass
-class Comment:
+class Comment(Record):
     """A suppression comment found in a file, before it is matched to findings."""
 
-    kind: str  # inline, checkov, trivy, tfsec
-    file: str
-    line: int
-    column: int
-    ids: set[str]
-    reason: str
-    expires: date | None
-    problem: str = ""  # why it cannot be honoured (a bad date, unknown rules, a misspelt marker); never suppresses
-    block_key: tuple[str, int] | None = None
+    _shown = ("kind", "file", "line", "column", "ids", "reason", "expires", "problem", "block_key")
+
+    def __init__(self, kind: str, file: str, line: int, column: int, ids: set[str], reason: str, expires: date | None,
+                 problem: str = "", block_key: tuple[str, int] | None = None):
+        self.kind = kind  # inline, checkov, trivy, tfsec
+        self.file = file
+        self.line = line
+        self.column = column
+        self.ids = ids
+        self.reason = reason
+        self.expires = expires
+        self.problem = problem  # why it cannot be honoured (a bad date, unknown rules, a misspelt marker); never suppresses
+        self.block_key = block_key
 
     def location(self) -> Location:
         return Location(self.file, self.line, self.column, self.line, self.column)

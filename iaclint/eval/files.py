@@ -12,35 +12,39 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.source import display_path
 from iaclint.tree import Tree
+from iaclint.model import Record
 
 
-@dataclass
-class FileRead:
+class FileRead(Record):
     """What reading one path gave: its text, or why there is none."""
 
-    text: str | None
-    reason: str = ""
-    shown: str = ""  # the path as messages name it
+    _shown = ("text", "reason", "shown")
+
+    def __init__(self, text: str | None, reason: str = "", shown: str = ""):
+        self.text = text
+        self.reason = reason
+        self.shown = shown  # the path as messages name it
 
 
 class Refused(Exception):
     """A path file functions may not use; the message says why."""
 
 
-@dataclass
-class TreeFiles:
+class TreeFiles(Record):
     """File access for the expressions of one root module, confined to the run's ``tree``."""
 
-    tree: Tree  # the repository (else the scanned directory): nothing outside it is read
-    base: Path  # the root module's directory, which relative paths start from (Terraform's working directory)
-    limits: Limits = DEFAULT_LIMITS
-    read: set[str] = field(default_factory=set)  # absolute paths resolved inside the tree
+    _shown = ("tree", "base", "limits", "read")
+
+    def __init__(self, tree: Tree, base: Path, limits: Limits = DEFAULT_LIMITS, read: set[str] | None = None):
+        self.tree = tree  # the repository (else the scanned directory): nothing outside it is read
+        self.base = base  # the root module's directory, which relative paths start from (Terraform's working directory)
+        self.limits = limits
+        self.read = set() if read is None else read  # absolute paths resolved inside the tree
 
     def resolve(self, path: str) -> Path:
         """The real path of ``path`` when it is inside the tree, else Refused."""

@@ -9,7 +9,6 @@ all --var-file before all --var.) A later source replaces the whole value of a v
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from iaclint.eval.evaluator import ConstantContext, Evaluator
@@ -18,42 +17,55 @@ from iaclint.graph.model import Diagnostic
 from iaclint.hcl import ast
 from iaclint.hcl.jsonsyntax import parse_json_tfvars
 from iaclint.hcl.parser import ParseFailure, parse_source
+from iaclint.model import Record
 from iaclint.source import SourceError, SourceFile, display_path, read_source
 from iaclint.tree import Tree, shown_as_found, tree_of
 
 
-@dataclass
-class RawInput:
+class RawInput(Record):
     """A -var or TF_VAR_ string: read literally for primitive types, as HCL otherwise."""
 
-    text: str
-    origin: Origin
+    __slots__ = ("text", "origin")
+    _shown = __slots__
+
+    def __init__(self, text: str, origin: Origin):
+        self.text = text
+        self.origin = origin
 
 
-@dataclass
-class Workspace:
+class Workspace(Record):
     """The workspace `terraform.workspace` is, and what decided it (said wherever a verdict depends on it)."""
 
-    name: str = "default"
-    decided_by: str = "no --workspace, TF_WORKSPACE or .terraform/environment"
+    __slots__ = ("name", "decided_by")
+    _shown = __slots__
+
+    def __init__(self, name: str = "default",
+                 decided_by: str = "no --workspace, TF_WORKSPACE or .terraform/environment"):
+        self.name = name
+        self.decided_by = decided_by
 
     def describe(self) -> str:
         return f'workspace "{self.name}" ({self.decided_by})'
 
 
-@dataclass
-class VariableInputs:
+class VariableInputs(Record):
     """Values for a root's variables from tfvars, -var and TF_VAR_, in Terraform's precedence; and the
     workspace, which the same run chooses."""
 
-    values: dict[str, Value | RawInput] = field(default_factory=dict)
-    files: list[str] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    sources: dict[str, SourceFile] = field(default_factory=dict)
-    # Terragrunt passes a unit's inputs as TF_VAR_ variables: names it sets are never "undeclared" notices
-    from_terragrunt: set[str] = field(default_factory=set)
-    unset_reason: str = ""  # why a variable given no value may still have one (a Terragrunt include not read)
-    workspace: Workspace = field(default_factory=Workspace)
+    __slots__ = ("values", "files", "diagnostics", "sources", "from_terragrunt", "unset_reason", "workspace")
+    _shown = __slots__
+
+    def __init__(self, values: dict[str, Value | RawInput] | None = None, files: list[str] | None = None,
+                 diagnostics: list[Diagnostic] | None = None, sources: dict[str, SourceFile] | None = None,
+                 from_terragrunt: set[str] | None = None, unset_reason: str = "", workspace: Workspace | None = None):
+        self.values = {} if values is None else values
+        self.files = [] if files is None else files
+        self.diagnostics = [] if diagnostics is None else diagnostics
+        self.sources = {} if sources is None else sources
+        # Terragrunt passes a unit's inputs as TF_VAR_ variables: names it sets are never "undeclared" notices
+        self.from_terragrunt = set() if from_terragrunt is None else from_terragrunt
+        self.unset_reason = unset_reason  # why a variable given no value may still have one (an include not read)
+        self.workspace = Workspace() if workspace is None else workspace
 
 
 def resolve_workspace(root: Path, chosen: str | None = None, environ: dict[str, str] | None = None,

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
-from iaclint.eval.values import Value
-from iaclint.model import Location, Span, ValueRecord
-from iaclint.source import SourceFile
+from iaclint.model import Location, Record, Span, ValueRecord
+
+if TYPE_CHECKING:
+    from iaclint.eval.values import Value
+    from iaclint.source import SourceFile
 
 
-@dataclass
-class Diagnostic:
+class Diagnostic(Record):
     """A problem with the input itself (a file that does not parse); reported as a PARSE finding."""
 
-    file: str
-    line: int
-    column: int
-    message: str
-    rule_id: str = "PARSE"
+    __slots__ = ("file", "line", "column", "message", "rule_id")
+    _shown = __slots__
+
+    def __init__(self, file: str, line: int, column: int, message: str, rule_id: str = "PARSE"):
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+        self.rule_id = rule_id
 
 
 class AttrView(ValueRecord):
@@ -57,12 +61,15 @@ class AttrView(ValueRecord):
         return self.present and self.value is not None and not self.value.is_null
 
 
-@dataclass
-class CallSite:
+class CallSite(Record):
     """A module block through which a resource was instantiated, outermost first."""
 
-    span: Span
-    label: str
+    __slots__ = ("span", "label")
+    _shown = __slots__
+
+    def __init__(self, span: Span, label: str):
+        self.span = span
+        self.label = label
 
 
 class BlockView:
@@ -139,49 +146,71 @@ class Resource:
         return f"<{self.source_kind} {self.address}>"
 
 
-@dataclass
-class Edge:
+class Edge(Record):
     """A reference from one resource to another, kept for related locations."""
 
-    source: str
-    attribute: str
-    target: str
+    __slots__ = ("source", "attribute", "target")
+    _shown = __slots__
+
+    def __init__(self, source: str, attribute: str, target: str):
+        self.source = source
+        self.attribute = attribute
+        self.target = target
 
 
-@dataclass
-class Graph:
-    """Everything rules look at for one root module or plan: resources, sources, providers."""
+class Graph(Record):
+    """Everything rules look at for one root module or plan: resources, sources, providers.
 
-    resources: list[Resource]
-    sources: dict[str, SourceFile]
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    files_checked: list[str] = field(default_factory=list)
-    kind: str = "hcl"
-    root_dir: str = "."
-    notices: list[str] = field(default_factory=list)
-    hcl_companion: "Graph | None" = None  # for plans: the configuration graph, when found
-    blocks: dict = field(default_factory=dict)  # file -> its top-level ast.Blocks (for suppression comments)
-    providers: dict = field(default_factory=dict)  # provider name ("aws") -> ProviderVersion
-    base_ref: str | None = None  # --base: the git revision compared with
-    new_since_base: set = field(default_factory=set)  # addresses that do not exist at base_ref
-    base_notes: dict = field(default_factory=dict)  # address -> why --base counts it as existing (moved, ...)
-    moves: list = field(default_factory=list)  # (from, to) absolute addresses of every moved block
-    imports: list = field(default_factory=list)  # addresses import blocks adopt ([*]: any instance key)
-    unread_modules: list = field(default_factory=list)  # module instances whose contents could not be read
-    workspace: object = None  # graph.inputs.Workspace terraform.workspace was read as (HCL graphs)
-    opentofu: bool = False  # read as OpenTofu reads a configuration
-    accounts: dict = field(default_factory=dict)  # root provider configuration -> account ids it is pinned to
-    places: dict = field(default_factory=dict)  # root provider configuration -> placement.ProviderPlace
-    # absolute paths file(), templatefile(), fileexists() and fileset() resolved inside the repository (read
-    # or not): a change to one of them changes what this root evaluates to
-    files_read: set = field(default_factory=set)
-    module_calls: list = field(default_factory=list)  # the module blocks rules of mode `module` judge (MOD001)
-    downloaded_files: set = field(default_factory=set)  # files of downloaded modules: read, never edited
-    # while fix verifies edits: every (rule id, address, verdict) the root's rules gave, and the (rule id,
-    # address) pairs another rule's problem masks (engine/runner.run_rules)
-    verdicts: tuple | None = None
+    Not slotted: checks keep their per-graph indexes in its __dict__ (checks/estate.py, checks/policy.py).
+    """
 
-    def __post_init__(self) -> None:
+    _shown = ("resources", "sources", "diagnostics", "files_checked", "kind", "root_dir", "notices", "hcl_companion",
+              "blocks", "providers", "base_ref", "new_since_base", "base_notes", "moves", "imports", "unread_modules",
+              "workspace", "opentofu", "accounts", "places", "files_read", "module_calls", "downloaded_files",
+              "verdicts")
+
+    def __init__(self, resources: list[Resource], sources: dict[str, SourceFile],
+                 diagnostics: list[Diagnostic] | None = None, files_checked: list[str] | None = None,
+                 kind: str = "hcl", root_dir: str = ".", notices: list[str] | None = None,
+                 hcl_companion: "Graph | None" = None, blocks: dict | None = None, providers: dict | None = None,
+                 base_ref: str | None = None, new_since_base: set | None = None, base_notes: dict | None = None,
+                 moves: list | None = None, imports: list | None = None, unread_modules: list | None = None,
+                 workspace: object = None, opentofu: bool = False, accounts: dict | None = None,
+                 places: dict | None = None, files_read: set | None = None, module_calls: list | None = None,
+                 downloaded_files: set | None = None, verdicts: tuple | None = None):
+        self.resources = resources
+        self.sources = sources
+        self.diagnostics = [] if diagnostics is None else diagnostics
+        self.files_checked = [] if files_checked is None else files_checked
+        self.kind = kind
+        self.root_dir = root_dir
+        self.notices = [] if notices is None else notices
+        self.hcl_companion = hcl_companion  # for plans: the configuration graph, when found
+        self.blocks = {} if blocks is None else blocks  # file -> its top-level ast.Blocks (for suppression comments)
+        self.providers = {} if providers is None else providers  # provider name ("aws") -> ProviderVersion
+        self.base_ref = base_ref  # --base: the git revision compared with
+        self.new_since_base = set() if new_since_base is None else new_since_base  # addresses not at base_ref
+        # address -> why --base counts it as existing (moved, ...)
+        self.base_notes = {} if base_notes is None else base_notes
+        self.moves = [] if moves is None else moves  # (from, to) absolute addresses of every moved block
+        self.imports = [] if imports is None else imports  # addresses import blocks adopt ([*]: any instance key)
+        # module instances whose contents could not be read
+        self.unread_modules = [] if unread_modules is None else unread_modules
+        self.workspace = workspace  # graph.inputs.Workspace terraform.workspace was read as (HCL graphs)
+        self.opentofu = opentofu  # read as OpenTofu reads a configuration
+        # root provider configuration -> account ids it is pinned to
+        self.accounts = {} if accounts is None else accounts
+        self.places = {} if places is None else places  # root provider configuration -> placement.ProviderPlace
+        # absolute paths file(), templatefile(), fileexists() and fileset() resolved inside the repository (read
+        # or not): a change to one of them changes what this root evaluates to
+        self.files_read = set() if files_read is None else files_read
+        # the module blocks rules of mode `module` judge (MOD001)
+        self.module_calls = [] if module_calls is None else module_calls
+        # files of downloaded modules: read, never edited
+        self.downloaded_files = set() if downloaded_files is None else downloaded_files
+        # while fix verifies edits: every (rule id, address, verdict) the root's rules gave, and the (rule id,
+        # address) pairs another rule's problem masks (engine/runner.run_rules)
+        self.verdicts = verdicts
         self.by_address: dict[str, Resource] = {r.address: r for r in self.resources}
         self._by_type: dict[str, list[Resource]] = {}
         self._typed_count = -1

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -20,6 +19,7 @@ from iaclint.hcl import ast
 from iaclint.hcl.parser import ParseFailure, parse_source
 from iaclint.source import SourceError, display_path, read_source
 from iaclint.tree import Tree, shown_as_found
+from iaclint.model import Record
 
 LOCK_FILE = ".terraform.lock.hcl"
 TERRAFORM_REGISTRY = "registry.terraform.io"  # where a provider source without a host comes from
@@ -27,17 +27,21 @@ _VERSION = re.compile(r"^\s*(!=|>=|<=|~>|=|>|<)?\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+)
 INFINITY = 10 ** 6
 
 
-@dataclass
-class ProviderVersion:
+class ProviderVersion(Record):
     """What is known of one provider's version (name is the short name, "aws")."""
 
-    name: str
-    source: str = ""  # "hashicorp/aws"
-    major: int | None = None  # when exactly one major is possible
-    majors: tuple[int, int | None] = (0, None)  # the range of possible majors (None: no upper bound)
-    version: str | None = None  # exact, from the lock file
-    constraints: list[str] = field(default_factory=list)  # 'versions.tf:4: ">= 5.0, < 6.0"'
-    decided_by: str = ""  # where the major comes from, or why it is unknown
+    _shown = ("name", "source", "major", "majors", "version", "constraints", "decided_by")
+
+    def __init__(self, name: str, source: str = "", major: int | None = None,
+                 majors: tuple[int, int | None] = (0, None), version: str | None = None,
+                 constraints: list[str] | None = None, decided_by: str = ""):
+        self.name = name
+        self.source = source  # "hashicorp/aws"
+        self.major = major  # when exactly one major is possible
+        self.majors = majors  # the range of possible majors (None: no upper bound)
+        self.version = version  # exact, from the lock file
+        self.constraints = [] if constraints is None else constraints  # 'versions.tf:4: ">= 5.0, < 6.0"'
+        self.decided_by = decided_by  # where the major comes from, or why it is unknown
 
     def describe(self) -> str:
         if self.version:

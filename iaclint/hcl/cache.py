@@ -31,10 +31,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import random
 import re
-import secrets
-import shutil
 import stat
 import time
 from functools import lru_cache
@@ -186,6 +183,8 @@ def _load_key(path: Path) -> bytes:
 
 
 def _new_key(folder: int, name: str, replace: bool) -> None:
+    import secrets
+
     tmp = _write_private(folder, name, secrets.token_bytes(KEY_SIZE))
     try:
         if replace:
@@ -203,6 +202,8 @@ def _new_key(folder: int, name: str, replace: bool) -> None:
 
 def _write_private(folder: int, name: str, data: bytes) -> str:
     """A new 0600 file holding ``data`` beside ``name``; returns its name (rename it into place)."""
+    import secrets
+
     tmp = f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder)
     try:
@@ -665,6 +666,8 @@ class ParseCache:
         return tree
 
     def put(self, kind: str, shown: str, text: str, tree: ast.Body) -> None:
+        import random
+
         if self._fd is None:
             return
         name = self._name(kind, shown, text)
@@ -736,6 +739,8 @@ class ParseCache:
 
         Only names this code writes are touched, and only real directories and files: a symbolic link
         (or anything else someone planted) is left as it is, never followed."""
+        import shutil
+
         if self._fd is None or self._root_fd is None:
             return
         now = time.time()

@@ -24,23 +24,21 @@ import json
 import os
 import posixpath
 import re
-import shutil
-import subprocess
-import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.graph.config import (OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigLoader, is_unit, make_cache,
                                   opentofu_reading)
-from iaclint.graph.hcl import WILDCARD, build_hcl_graph
-from iaclint.graph.inputs import collect_inputs
-from iaclint.graph.model import Graph
 from iaclint.hcl import ast
 from iaclint.hcl.cache import ParseCache, read_private_file, read_regular, write_private_file
+from iaclint.model import Record
 from iaclint.run.discovery import LOCAL_SOURCE
 from iaclint.tree import Tree, repository_root, tree_of
+
+if TYPE_CHECKING:
+    from iaclint.graph.model import Graph
 
 # configuration files of either tool: a root of .tofu files has a base as much as one of .tf files
 CONFIGURATION = TERRAFORM_SUFFIXES + OPENTOFU_SUFFIXES
@@ -76,6 +74,8 @@ class BaseError(Exception):
 
 
 def _git(args: list[str], cwd: Path, binary: bool = False, stdin: bytes | None = None, ok: tuple = (0,)):
+    import subprocess
+
     try:
         proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=120, input=stdin)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -86,21 +86,27 @@ def _git(args: list[str], cwd: Path, binary: bool = False, stdin: bytes | None =
     return proc.stdout if binary else proc.stdout.decode("utf-8", "replace")
 
 
-@dataclass
-class BaseRoot:
+class BaseRoot(Record):
     """A folder at the base revision whose state this root's resources may be in, and why."""
 
-    folder: str  # relative to the repository top, posix ("." for the top)
-    why: str  # "" for the root's own folder; else how it was found ("renamed", "same backend state")
+    __slots__ = ("folder", "why")
+    _shown = __slots__
+
+    def __init__(self, folder: str, why: str):
+        self.folder = folder  # relative to the repository top, posix ("." for the top)
+        self.why = why  # "" for the root's own folder; else how it was found ("renamed", "same backend state")
 
 
-@dataclass
-class Comparisons:
+class Comparisons(Record):
     """A run's comparisons with git revisions (--base, --since), one per repository and revision, so git is
     asked each question once; kept while `fix` lints again after each fix."""
 
-    cache: bool = True
-    found: dict = field(default_factory=dict)
+    __slots__ = ("cache", "found")
+    _shown = __slots__
+
+    def __init__(self, cache: bool = True, found: dict | None = None):
+        self.cache = cache
+        self.found = {} if found is None else found
 
     def of(self, root: Path, ref: str) -> "BaseComparison":
         top = repository_root(root)
@@ -310,6 +316,8 @@ class BaseComparison:
     def tree(self, files: list[str]) -> "BaseTree":
         """These files at the base, on disk: kept in the cache folder per commit and file list (the parse
         cache then serves them on every hook run of the commit), or in a temporary folder."""
+        import tempfile
+
         if self.trees is not None:
             self.in_use.add(self.tree_key(files))
             kept = _base_tree(self.trees / self.tree_key(files), self.top, self.commit, files, self.parse_cache,
@@ -325,18 +333,24 @@ class BaseComparison:
         return BaseTree(Path(scratch.name), None, scratch)
 
 
-@dataclass
-class BaseTree:
+class BaseTree(Record):
     """Files of the base revision on disk, and the one way they are read: only inside this tree, like every
     read of a run (iaclint/tree.py). ``scratch`` is removed with close()."""
 
-    path: Path
-    parse_cache: ParseCache | None
-    scratch: object
+    __slots__ = ("path", "parse_cache", "scratch")
+    _shown = __slots__
+
+    def __init__(self, path: Path, parse_cache: ParseCache | None, scratch: object):
+        self.path = path
+        self.parse_cache = parse_cache
+        self.scratch = scratch
 
     def graph(self, folder: str, var_files: list[str], outside: list[str], inputs: "BaseInputs") -> Graph:
         """The graph of the root in ``folder`` at the base. ``var_files`` are in the repository, by their path
         there (read from this tree when the base has them); ``outside`` ones are read as they are now."""
+        from iaclint.graph.hcl import build_hcl_graph
+        from iaclint.graph.inputs import collect_inputs
+
         root = self.path / folder
         root.mkdir(parents=True, exist_ok=True)
         confined = Tree.of(self.path)
@@ -362,17 +376,22 @@ def _children(folder: str, pattern: str = "") -> str:
     return f":(glob){prefix}{pattern}"
 
 
-@dataclass
-class BaseInputs:
+class BaseInputs(Record):
     """What the root's graph was built with, so the base graph declares the same instances."""
 
-    var_files: list[str] = field(default_factory=list)  # in order, as given
-    cli_vars: list[str] = field(default_factory=list)
-    environ: dict | None = None  # None: the process environment
-    limits: Limits = DEFAULT_LIMITS
-    tree: Tree | None = None  # the run's tree: files of the working tree are read only inside it
-    opentofu: bool | None = None  # --opentofu/--terraform; None: detected at the base as it is now
-    workspace: object = None  # graph.inputs.Workspace the root is read in now: the base is read in the same
+    __slots__ = ("var_files", "cli_vars", "environ", "limits", "tree", "opentofu", "workspace")
+    _shown = __slots__
+
+    def __init__(self, var_files: list[str] | None = None, cli_vars: list[str] | None = None,
+                 environ: dict | None = None, limits: Limits = DEFAULT_LIMITS, tree: Tree | None = None,
+                 opentofu: bool | None = None, workspace: object = None):
+        self.var_files = [] if var_files is None else var_files  # in order, as given
+        self.cli_vars = [] if cli_vars is None else cli_vars
+        self.environ = environ  # None: the process environment
+        self.limits = limits
+        self.tree = tree  # the run's tree: files of the working tree are read only inside it
+        self.opentofu = opentofu  # --opentofu/--terraform; None: detected at the base as it is now
+        self.workspace = workspace  # graph.inputs.Workspace the root is read in now: the base is read in the same
 
 
 def mark_new_resources(graph: Graph, root: Path, comparison: "BaseComparison",
@@ -616,6 +635,9 @@ def _base_tree(final: Path, top: Path, ref: str, wanted: list[str], cache: Parse
     its name (renamed into place), so concurrent runs share it or build their own, never a half one. A kept
     tree is used only while it holds exactly what its signed manifest says (a cache restored from elsewhere,
     or a tree someone emptied or added a file to, is built again)."""
+    import shutil
+    import tempfile
+
     manifest = final / MANIFEST
     signed = _unseal_json(cache, manifest, read_private_file(manifest))
     if isinstance(signed, dict) and signed == _listing(final):
@@ -712,6 +734,8 @@ def _prune(folder: Path, keep: int, in_use: set[str] = frozenset()) -> None:
     its own trees and build them all again on the next hook run), the ``keep`` most recently used others, and
     building folders of crashed runs for an hour. Only real directories named as this module names them are
     removed; a link is never followed."""
+    import shutil
+
     try:
         fd = os.open(folder, _OPEN_DIR)
     except OSError:
@@ -778,6 +802,8 @@ def earlier_addresses(address: str, moves: list[tuple[str, str]]) -> list[str]:
 
 
 def _mark(graph: Graph, ref: str, existing: list[tuple[BaseRoot, Existing]], doubt: str) -> None:
+    from iaclint.graph.hcl import WILDCARD
+
     graph.base_ref = ref
     imported = Existing(graph.imports)
     new: set[str] = set()

@@ -7,6 +7,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from iaclint import __version__
 from iaclint.errors import PlanError, UsageError
@@ -16,12 +17,12 @@ from iaclint.engine.rules import Rule, active_rules, all_rules
 from iaclint.engine.runner import RulePlan, RuleSelection, run_rules
 from iaclint.graph.config import (OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigLoader, is_unit, make_cache,
                                   opentofu_reading, terraform_files)
-from iaclint.graph.hcl import build_hcl_graph
-from iaclint.graph.inputs import collect_inputs, resolve_workspace
-from iaclint.graph.model import Graph
 from iaclint.model import Finding, Report, Severity, Verdict, plural
 from iaclint.source import display_path
-from iaclint.tree import Tree
+
+if TYPE_CHECKING:
+    from iaclint.graph.model import Graph
+    from iaclint.tree import Tree
 
 AUTO_TFVARS = ("terraform.tfvars", "terraform.tfvars.json")
 
@@ -388,6 +389,7 @@ def _problem_finding(path: str, why: str, options: LintOptions) -> Finding | Non
 
 
 def _base_inputs(target: Target, options: LintOptions, loader: ConfigLoader):
+    from iaclint.graph.inputs import resolve_workspace
     from iaclint.run.base import BaseInputs
 
     var_files = target_var_files(target, options, loader)
@@ -440,6 +442,9 @@ def build_target_graph(target: Target, options: LintOptions, loader: ConfigLoade
         from iaclint.graph.plan import load_plan_target
 
         return load_plan_target(target, options)
+    from iaclint.graph.hcl import build_hcl_graph
+    from iaclint.graph.inputs import collect_inputs, resolve_workspace
+
     loader = loader or ConfigLoader(options.overlay, make_cache(options.cache), options.tree)
     if is_unit(target.path, loader.tree):
         return build_unit_graph(target, options, loader)
@@ -458,6 +463,8 @@ def build_unit_graph(target: Target, options: LintOptions, loader: ConfigLoader)
     """A Terragrunt unit: its terraform source as the root module, its inputs as the variables Terragrunt sets
     (TF_VAR_: below every tfvars file, --var-file and --var; above the environment's own TF_VAR_)."""
     from iaclint.eval.values import OriginKind
+    from iaclint.graph.hcl import build_hcl_graph
+    from iaclint.graph.inputs import collect_inputs, resolve_workspace
     from iaclint.graph.model import Diagnostic
     from iaclint.graph.terragrunt import UnitSourceSubject, read_unit, unit_code, unit_config
 

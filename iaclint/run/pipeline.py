@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-import fnmatch
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from iaclint.run.baseline import BaselineError, apply_baseline, write_baseline
-from iaclint.run.lint import LintOptions, LintRun, UsageError, lint
-from iaclint.engine.suppressions import apply_suppressions
-from iaclint.fixes.builder import attach_fixes
-from iaclint.model import Finding, Report, plural
+from iaclint.errors import UsageError
+from iaclint.model import plural
+
+if TYPE_CHECKING:
+    from iaclint.model import Finding, Report
+    from iaclint.run.lint import LintOptions, LintRun
 
 
 def run_check(paths: list[str], options: LintOptions) -> LintRun:
     """Findings with their fixes and suppressions: what `check` reports and `fix` works from."""
+    from iaclint.run.lint import lint
+
     run = lint(paths, options)
     report = run.report
+    if not run.graphs:  # nothing was read (an empty folder, unreadable paths): nothing to fix or suppress
+        return _without_excluded(run, options)
+    from iaclint.engine.suppressions import apply_suppressions
+    from iaclint.fixes.builder import attach_fixes
+
     attach_fixes(report.findings)
     if options.inline_suppressions:
         about_comments = apply_suppressions(report.findings, run.graphs)
@@ -23,8 +30,12 @@ def run_check(paths: list[str], options: LintOptions) -> LintRun:
         report.findings.extend(f for f in about_comments if scope is None or f.location.file in scope)
         report.findings.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id,
                                             f.address))
+    return _without_excluded(run, options)
+
+
+def _without_excluded(run: LintRun, options: LintOptions) -> LintRun:
     if options.exclude:
-        report.findings = [f for f in report.findings if not _excluded(f, options)]
+        run.report.findings = [f for f in run.report.findings if not _excluded(f, options)]
     return run
 
 
@@ -39,6 +50,9 @@ def _file_scope(run: LintRun) -> set[str] | None:
 
 
 def _excluded(finding: Finding, options: LintOptions) -> bool:
+    import fnmatch
+    from pathlib import Path
+
     path = Path(finding.location.file)
     candidates = {path.as_posix()}
     if options.settings_dir is not None:
@@ -52,6 +66,10 @@ def _excluded(finding: Finding, options: LintOptions) -> bool:
 def check_paths(paths: list[str], options: LintOptions, baseline: str | None = None,
                 write_baseline_to: str | None = None) -> Report:
     report = run_check(paths, options).report
+    if not (write_baseline_to or baseline):
+        return _new_only(report, options)
+    from iaclint.run.baseline import BaselineError, apply_baseline, write_baseline
+
     try:
         if write_baseline_to:
             count = write_baseline(write_baseline_to, report)
@@ -61,6 +79,11 @@ def check_paths(paths: list[str], options: LintOptions, baseline: str | None = N
             apply_baseline(baseline, report)
     except BaselineError as exc:
         raise UsageError(str(exc)) from None
+    return _new_only(report, options)
+
+
+def _new_only(report: Report, options: LintOptions) -> Report:
+    """--new-only: the findings that were there at --since are counted, not shown."""
     if options.new_only:
         report.existing_hidden = sum(f.base_state == "existing" for f in report.findings)
         report.findings = [f for f in report.findings if f.base_state != "existing"]

@@ -7,12 +7,11 @@ typo never silently turns a rule off.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
-from iaclint.model import Severity
+from iaclint.model import Record, Severity
 from iaclint.tree import Tree, repository_root, tree_of
 
 KNOWN_KEYS = {"select", "ignore", "severity", "var_files", "fail_on_unknown", "severity_threshold", "exclude",
@@ -23,21 +22,33 @@ class SettingsError(Exception):
     pass
 
 
-@dataclass
-class Settings:
-    path: str | None = None
-    select: set[str] | None = None
-    ignore: set[str] = field(default_factory=set)
-    severity: dict[str, Severity] = field(default_factory=dict)
-    var_files: list[str] = field(default_factory=list)
-    fail_on_unknown: bool = False
-    severity_threshold: Severity = Severity.LOW
-    exclude: list[str] = field(default_factory=list)
-    rules: list[Path] = field(default_factory=list)  # the user's rule folders, relative to the settings file
-    base_dir: Path | None = None
-    limits: Limits = DEFAULT_LIMITS
-    workspace: str | None = None  # what terraform.workspace is when neither TF_WORKSPACE nor .terraform/environment say
-    opentofu: bool | None = None  # read roots as OpenTofu (true) or Terraform (false) does; unset: detected per root
+class Settings(Record):
+    """What a settings file (.iaclint.toml, pyproject.toml's [tool.iaclint]) says; the defaults without one."""
+
+    __slots__ = ("path", "select", "ignore", "severity", "var_files", "fail_on_unknown", "severity_threshold",
+                 "exclude", "rules", "base_dir", "limits", "workspace", "opentofu")
+    _shown = __slots__
+
+    def __init__(self, path: str | None = None, select: set[str] | None = None, ignore: set[str] | None = None,
+                 severity: dict[str, Severity] | None = None, var_files: list[str] | None = None,
+                 fail_on_unknown: bool = False, severity_threshold: Severity = Severity.LOW,
+                 exclude: list[str] | None = None, rules: list[Path] | None = None, base_dir: Path | None = None,
+                 limits: Limits = DEFAULT_LIMITS, workspace: str | None = None, opentofu: bool | None = None):
+        self.path = path
+        self.select = select
+        self.ignore = set() if ignore is None else ignore
+        self.severity = {} if severity is None else severity
+        self.var_files = [] if var_files is None else var_files
+        self.fail_on_unknown = fail_on_unknown
+        self.severity_threshold = severity_threshold
+        self.exclude = [] if exclude is None else exclude
+        self.rules = [] if rules is None else rules  # the user's rule folders, relative to the settings file
+        self.base_dir = base_dir
+        self.limits = limits
+        # what terraform.workspace is when neither TF_WORKSPACE nor .terraform/environment say
+        self.workspace = workspace
+        # read roots as OpenTofu (true) or Terraform (false) does; unset: detected per root
+        self.opentofu = opentofu
 
 
 def settings_folders(start: Path) -> list[Path]:
