@@ -16,9 +16,12 @@ def render(name: str, report, **style) -> str:
 
 
 def render_chunks(name: str, report, **style):
-    """The same text, in pieces to write as they come (only the text format is made in pieces)."""
-    if name == "text":
-        from iaclint.formatters.text_format import render_chunks as text_chunks
-
-        return text_chunks(report, **style)
-    return iter([render(name, report, **style)])
+    """The same text, in pieces to write as they come (formats with a ``render_chunks`` of their own: a large
+    report is never held whole)."""
+    if name not in FORMATS:
+        raise ValueError(f"unknown format {name!r} (one of: {', '.join(FORMATS)})")
+    module = import_module(f"iaclint.formatters.{name}_format")
+    chunks = getattr(module, "render_chunks", None)
+    if chunks is None:
+        return iter([render(name, report, **style)])
+    return chunks(report, **style) if name == "text" else chunks(report)
