@@ -62,12 +62,18 @@ def _scalar(value: Any) -> str | None:
     raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
 
 
+_TEXT = {str: _string, int: int.__repr__, float: _float, bool: lambda v: "true" if v else "false",
+         type(None): lambda v: "null"}  # the exact types of scalars; subclasses go through _scalar
+
+
 def write(value: Any, out: list[str], indent: str = "\n") -> None:
     """Append the text of ``value`` to ``out``; ``indent`` is a newline and the indentation of its level."""
-    text = _scalar(value)
-    if text is not None:
-        out.append(text)
-        return
+    kind = type(value)
+    if kind is not dict and kind is not list and kind is not tuple:
+        text = _scalar(value)
+        if text is not None:
+            out.append(text)
+            return
     inner = indent + STEP
     if isinstance(value, dict):
         if not value:
@@ -75,11 +81,13 @@ def write(value: Any, out: list[str], indent: str = "\n") -> None:
             return
         separator = "{" + inner
         for key, item in value.items():
-            text = _scalar(item)
+            name = _string(key if type(key) is str else _key(key))
+            scalar = _TEXT.get(type(item))
+            text = scalar(item) if scalar is not None else _scalar(item)
             if text is not None:
-                out.append(f"{separator}{_string(_key(key))}: {text}")
+                out.append(f"{separator}{name}: {text}")
             else:
-                out.append(f"{separator}{_string(_key(key))}: ")
+                out.append(f"{separator}{name}: ")
                 write(item, out, inner)
             separator = "," + inner
         out.append(indent + "}")
@@ -89,7 +97,8 @@ def write(value: Any, out: list[str], indent: str = "\n") -> None:
         return
     separator = "[" + inner
     for item in value:
-        text = _scalar(item)
+        scalar = _TEXT.get(type(item))
+        text = scalar(item) if scalar is not None else _scalar(item)
         if text is not None:
             out.append(separator + text)
         else:
