@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from iaclint.formatters import diff_of
 from iaclint.formatters.jsontext import Streamed, document_chunks
 from iaclint.model import Finding, Report
 
@@ -27,15 +28,6 @@ def fix_dict(f: Finding, diffs: dict | None = None) -> dict[str, Any] | None:
                    "end_line": e.end_location[0], "end_column": e.end_location[1]} for e in fix.edits],
         "diff": fix.diff if diffs is None else diff_of(fix, diffs),
     }
-
-
-def diff_of(fix, diffs: dict) -> str:
-    """The fix's diff, made once per report for fixes of the same edits of the same files."""
-    key = (id(fix.sources), tuple(fix.edits))
-    text = diffs.get(key)
-    if text is None:
-        text = diffs[key] = fix.diff
-    return text
 
 
 def finding_dict(f: Finding, diffs: dict | None = None) -> dict[str, Any]:

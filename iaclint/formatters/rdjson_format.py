@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from iaclint.engine.ruledocs import HOME, help_uri
+from iaclint.formatters import PathsOnce
 from iaclint.formatters.jsontext import dumps
 from iaclint.model import Applicability, Finding, Report, Severity, Verdict
 
@@ -69,6 +70,7 @@ def diagnostic(f: Finding, report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
+    report = PathsOnce(report)
     findings = [f for f in report.findings if f.suppression is None and f.baseline_state != "baselined"]
     document = {"source": {"name": "iaclint", "url": HOME},
                 "diagnostics": [diagnostic(f, report) for f in findings]}

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from typing import Any
 
 from iaclint.engine.ruledocs import HOME, help_uri
+from iaclint.formatters import PathsOnce
 from iaclint.formatters.jsontext import dumps
 from iaclint.model import Applicability, Finding, Location, Report, Severity, Verdict
 
@@ -142,6 +143,7 @@ def _result(finding: Finding, rule_index: dict[str, int], report: Report) -> dic
 
 
 def sarif_document(report: Report) -> dict[str, Any]:
+    report = PathsOnce(report)
     rules = [r for r in report.rules]
     rule_index = {r.id: i for i, r in enumerate(rules)}
     run: dict[str, Any] = {
