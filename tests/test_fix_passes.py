@@ -16,6 +16,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 import iaclint.run.fix as fix_module
+from iaclint.fixes.diff import file_diff
+from iaclint.source import BOM
 from iaclint.run.fix import run_fix
 from support import RULE_FIXTURES, Case, options
 
@@ -61,6 +63,17 @@ def test_passes_write_what_one_fix_at_a_time_writes(path, tmp_path, monkeypatch)
     passes = _outcome(target, one_at_a_time=False)
     assert _summary(passes) == _summary(one)
     assert module.exists()
+    assert passes.diff() == _difflib_patch(passes)
+
+
+def _difflib_patch(outcome) -> str:
+    """The patch as difflib makes it from the whole original and fixed texts (the patch is made from the edits)."""
+    parts = []
+    for path in sorted(outcome.fixed):
+        old, new = outcome.originals[path], outcome.fixed[path]
+        parts.append(file_diff(old.path, (BOM if old.has_bom else "") + old.text,
+                               (BOM if new.has_bom else "") + new.text))
+    return "".join(parts)
 
 
 GENERATED = '''
@@ -115,6 +128,7 @@ def test_a_dense_module_is_fixed_in_a_few_lints_with_the_same_result(unsafe, tmp
     passes = run_fix(["m"], options(), unsafe=unsafe, write=False)
     assert _summary(passes) == _summary(one)
     assert len(passes.applied) >= (30 if unsafe else 6)
+    assert passes.diff() == _difflib_patch(passes)
     assert one_lints > len(passes.applied)
     assert lints[0] <= 6  # the first lint; flags and rotation; flags of resources that name a rotated key; a key of
     # each kind (two passes); the keys reused

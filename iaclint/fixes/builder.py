@@ -22,14 +22,30 @@ from iaclint.eval.values import Alternatives, Origin, OriginKind, Value
 from iaclint.fixes.kms import KeyPlan, plan_customer_key
 from iaclint.graph.model import Graph, Resource
 from iaclint.hcl import ast
-from iaclint.hcl.layout import (
-    LayoutError, insert_after_block, insert_attribute, insert_attributes, literal_like, replace_value,
-)
+from iaclint.hcl import layout
+from iaclint.hcl.layout import LayoutError, insert_after_block, insert_attribute, insert_attributes, literal_like
 from iaclint.model import Applicability, Edit, Finding, Fix, Span
 from iaclint.source import SourceFile
 
 EDITABLE_ORIGINS = {OriginKind.LITERAL, OriginKind.VARIABLE_DEFAULT, OriginKind.TFVARS, OriginKind.MODULE_ARGUMENT,
                     OriginKind.LOCAL, OriginKind.TERRAGRUNT_INPUT}
+
+
+# (source, start, end, text) -> the edits of replace_value, while attach_fixes runs: the instances of one block
+# (10,000 of a for_each) are fixed by one edit, whose trailing comments need looking at only once
+_replacements: dict[tuple[int, int, int, str], list[Edit]] | None = None
+
+
+def replace_value(source: SourceFile, start: int, end: int, text: str) -> list[Edit]:
+    """layout.replace_value, made once per place and text while attach_fixes runs (a new list each time: callers
+    add to it)."""
+    if _replacements is None:
+        return layout.replace_value(source, start, end, text)
+    key = (id(source), start, end, text)
+    edits = _replacements.get(key)
+    if edits is None:
+        edits = _replacements[key] = layout.replace_value(source, start, end, text)
+    return list(edits)
 
 
 class NoFix(Exception):
@@ -50,6 +66,15 @@ def attach_fixes(findings: list[Finding]) -> None:
     Findings whose fixes are the same edits (NEP001 and NEP004 both set storage_encrypted on one
     cluster) share one Fix object: a large file's fixes are a fifth of its memory.
     """
+    global _replacements
+    _replacements = {}  # the sources stay alive meanwhile: their ids are not reused
+    try:
+        _attach(findings)
+    finally:
+        _replacements = None
+
+
+def _attach(findings: list[Finding]) -> None:
     made: dict[str, Fix] = {}  # title -> the fix first made with it
     graphs: dict[int, Graph] = {}
     for finding in findings:

@@ -16,9 +16,40 @@ def render(name: str, report, **style) -> str:
 
 
 def render_chunks(name: str, report, **style):
-    """The same text, in pieces to write as they come (only the text format is made in pieces)."""
-    if name == "text":
-        from iaclint.formatters.text_format import render_chunks as text_chunks
+    """The same text, in pieces to write as they come (formats with a ``render_chunks`` of their own: a large
+    report is never held whole)."""
+    if name not in FORMATS:
+        raise ValueError(f"unknown format {name!r} (one of: {', '.join(FORMATS)})")
+    module = import_module(f"iaclint.formatters.{name}_format")
+    chunks = getattr(module, "render_chunks", None)
+    if chunks is None:
+        return iter([render(name, report, **style)])
+    return chunks(report, **style) if name == "text" else chunks(report)
 
-        return text_chunks(report, **style)
-    return iter([render(name, report, **style)])
+
+class PathsOnce:
+    """A report whose ``repo_path`` is worked out once per file: it resolves the path on the file system, and a
+    report of 10,000 findings in one file asked it 20,000 times. Everything else is the report's own."""
+
+    def __init__(self, report):
+        self._report = report
+        self._shown: dict[str, str] = {}
+
+    def __getattr__(self, name: str):
+        return getattr(self._report, name)
+
+    def repo_path(self, file: str) -> str:
+        shown = self._shown.get(file)
+        if shown is None:
+            shown = self._shown[file] = self._report.repo_path(file)
+        return shown
+
+
+def diff_of(fix, diffs: dict) -> str:
+    """The fix's diff, made once per report (``diffs``) for fixes of the same edits of the same files: the
+    instances of one block often share a fix."""
+    key = (id(fix.sources), tuple(fix.edits))
+    text = diffs.get(key)
+    if text is None:
+        text = diffs[key] = fix.diff
+    return text

@@ -6,6 +6,7 @@ Suppressed and baselined findings are not annotated.
 
 from __future__ import annotations
 
+from iaclint.formatters import PathsOnce
 from iaclint.model import Finding, Report, Severity, Verdict
 
 COMMAND = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "notice",
@@ -41,6 +42,7 @@ def annotation(f: Finding, report: Report) -> str:
 
 
 def render(report: Report) -> str:
+    report = PathsOnce(report)
     lines = [annotation(f, report) for f in report.findings if f.suppression is None and f.baseline_state != "baselined"]
     for notice in report.notices:
         lines.append(f"::notice title=iaclint::{escape_data(notice)}")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, Iterator
 
+from iaclint.formatters import diff_of
+from iaclint.formatters.jsontext import Streamed, document_chunks
 from iaclint.model import Finding, Report
 
 
@@ -13,7 +14,8 @@ def location_dict(loc) -> dict[str, Any]:
             "end_column": loc.end_column}
 
 
-def fix_dict(f: Finding) -> dict[str, Any] | None:
+def fix_dict(f: Finding, diffs: dict | None = None) -> dict[str, Any] | None:
+    """``diffs``: the diffs made so far in this report, by edits: the instances of one block often share a fix."""
     if f.fix is None:
         return None
     fix = f.fix
@@ -24,11 +26,11 @@ def fix_dict(f: Finding) -> dict[str, Any] | None:
         "edits": [{"file": e.file, "start": e.start, "end": e.end, "replacement": e.replacement,
                    "start_line": e.start_location[0], "start_column": e.start_location[1],
                    "end_line": e.end_location[0], "end_column": e.end_location[1]} for e in fix.edits],
-        "diff": fix.diff,
+        "diff": fix.diff if diffs is None else diff_of(fix, diffs),
     }
 
 
-def finding_dict(f: Finding) -> dict[str, Any]:
+def finding_dict(f: Finding, diffs: dict | None = None) -> dict[str, Any]:
     loc = f.location
     return {
         "rule_id": f.rule_id,
@@ -55,15 +57,18 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         },
         "baseline": f.baseline_state,
         "base_state": f.base_state,
-        "fix": fix_dict(f),
+        "fix": fix_dict(f, diffs),
         "no_fix_reason": f.no_fix_reason or None,
     }
 
 
-def report_dict(report: Report) -> dict[str, Any]:
+def report_dict(report: Report, streamed: bool = False) -> dict[str, Any]:
+    """The report as data; ``streamed``: its findings made one at a time as the text is written (render_chunks)."""
+    diffs: dict = {}
     return {
         "tool": {"name": "iaclint", "version": report.tool_version},
-        "findings": [finding_dict(f) for f in report.findings],
+        "findings": Streamed(report.findings, lambda f: finding_dict(f, diffs)) if streamed else
+        [finding_dict(f, diffs) for f in report.findings],
         "notices": list(report.notices),
         "fixed_baseline_entries": report.fixed_baseline_entries,
         "files": report.files_checked,
@@ -74,5 +79,10 @@ def report_dict(report: Report) -> dict[str, Any]:
     }
 
 
+def render_chunks(report: Report) -> Iterator[str]:
+    """The report's text in pieces (what json.dumps(report_dict(report), indent=2) writes), never whole in memory."""
+    return document_chunks(report_dict(report, streamed=True))
+
+
 def render(report: Report) -> str:
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return "".join(render_chunks(report))

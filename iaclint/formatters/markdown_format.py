@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from iaclint.formatters import diff_of
 from iaclint.model import Applicability, Finding, Report, Severity, Verdict, plural
 
 ICON = {Severity.CRITICAL: "🔴", Severity.HIGH: "🔴", Severity.MEDIUM: "🟠", Severity.LOW: "🟡", Severity.INFO: "⚪"}
@@ -21,7 +22,7 @@ def _fence(text: str) -> str:
     return "`" * run
 
 
-def _fix_block(f: Finding) -> list[str]:
+def _fix_block(f: Finding, diffs: dict) -> list[str]:
     fix = f.fix
     kind = {Applicability.SAFE: "fix", Applicability.UNSAFE: "unsafe fix (`--unsafe-fixes`)",
             Applicability.DISPLAY: "suggestion"}[fix.applicability]
@@ -29,7 +30,7 @@ def _fix_block(f: Finding) -> list[str]:
     if fix.note:
         out += [f"> {_cell(fix.note)}", ""]
     edits = fix.edits
-    diff = fix.diff  # made on each access
+    diff = diff_of(fix, diffs)
     if len(edits) == 1 and "\n" not in edits[0].replacement and edits[0].start_location[0] == edits[0].end_location[0] \
             and edits[0].end > edits[0].start:
         new_line = [line[1:].removesuffix("\r").lstrip("\ufeff") for line in diff.split("\n")
@@ -71,8 +72,9 @@ def render(report: Report) -> str:
         fixes = [f for f in live if f.fix is not None]
         if fixes:
             lines += ["", "### Fixes", ""]
+            diffs: dict = {}
             for f in fixes:
-                lines += _fix_block(f)
+                lines += _fix_block(f, diffs)
     else:
         lines.append("No findings.")
     for entry in report.fixed_baseline_entries:

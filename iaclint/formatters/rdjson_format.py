@@ -8,10 +8,11 @@ in other files (a variable default, a tfvars entry) are described in the message
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from iaclint.engine.ruledocs import HOME, help_uri
+from iaclint.formatters import PathsOnce
+from iaclint.formatters.jsontext import dumps
 from iaclint.model import Applicability, Finding, Report, Severity, Verdict
 
 SEVERITY = {Severity.CRITICAL: "ERROR", Severity.HIGH: "ERROR", Severity.MEDIUM: "WARNING", Severity.LOW: "INFO",
@@ -69,7 +70,8 @@ def diagnostic(f: Finding, report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
+    report = PathsOnce(report)
     findings = [f for f in report.findings if f.suppression is None and f.baseline_state != "baselined"]
     document = {"source": {"name": "iaclint", "url": HOME},
                 "diagnostics": [diagnostic(f, report) for f in findings]}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return dumps(document) + "\n"

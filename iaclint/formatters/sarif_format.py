@@ -8,12 +8,13 @@ their justification, and fixes as SARIF replacements.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from urllib.parse import quote
 from typing import Any
 
 from iaclint.engine.ruledocs import HOME, help_uri
+from iaclint.formatters import PathsOnce
+from iaclint.formatters.jsontext import dumps
 from iaclint.model import Applicability, Finding, Location, Report, Severity, Verdict
 
 SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0",
@@ -142,6 +143,7 @@ def _result(finding: Finding, rule_index: dict[str, int], report: Report) -> dic
 
 
 def sarif_document(report: Report) -> dict[str, Any]:
+    report = PathsOnce(report)
     rules = [r for r in report.rules]
     rule_index = {r.id: i for i, r in enumerate(rules)}
     run: dict[str, Any] = {
@@ -158,4 +160,4 @@ def sarif_document(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(sarif_document(report), indent=2, ensure_ascii=False) + "\n"
+    return dumps(sarif_document(report)) + "\n"

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from iaclint.run.lint import LintOptions, LintRun
 from iaclint.run.pipeline import run_check
-from iaclint.fixes.diff import file_diff
+from iaclint.fixes.diff import ComposedEdits, edits_diff
 from iaclint.hcl.layout import LayoutError, apply_edits
 from iaclint.model import Applicability, Finding, Report, Verdict, plural
-from iaclint.source import BOM, SourceFile, WriteError, read_source, write_files
+from iaclint.source import SourceFile, WriteError, read_source, write_files
 from iaclint.tree import Tree
 
 
@@ -51,19 +51,17 @@ class FixOutcome:
     unsafe_allowed: bool = False
     not_written: str = ""  # why nothing was written (a file changed on disk meanwhile)
     settings: str | None = None  # the settings file in force, as shown
+    edits: dict[str, ComposedEdits] = field(default_factory=dict)  # absolute path -> every pass's edits, composed
 
     @property
     def remaining_failing(self) -> list[Finding]:
         return self.report.failing
 
     def diff(self) -> str:
-        """What fix writes, as a patch `git apply` accepts: byte for byte, a BOM included."""
-        parts = []
-        for path in sorted(self.fixed):
-            old, new = self.originals[path], self.fixed[path]
-            bom = BOM if old.has_bom else ""
-            parts.append(file_diff(old.path, bom + old.text, (BOM if new.has_bom else "") + new.text))
-        return "".join(parts)
+        """What fix writes, as a patch `git apply` accepts: byte for byte, a BOM included. Made from the edits, in
+        time linear in what they change (difflib over a large file with many fixes did not finish)."""
+        return "".join(edits_diff(self.originals[path].path, self.originals[path], self.edits[path].edits(),
+                                  whole_file=True) for path in sorted(self.fixed))
 
     def render(self, show_diff: bool = False) -> str:
         lines: list[str] = [f"settings: {self.settings}"] if self.settings else []
@@ -199,10 +197,13 @@ def _verify(before: set, after: set, before_diags: set, after_diags: set, findin
 
 
 def _apply(overlay: dict[str, SourceFile], originals: dict[str, SourceFile], fixes: list[Finding],
-           sources: dict[str, SourceFile]) -> dict[str, SourceFile]:
+           sources: dict[str, SourceFile], composed: dict[str, ComposedEdits]
+           ) -> tuple[dict[str, SourceFile], dict[str, ComposedEdits]]:
     """The overlay with the edits of ``fixes`` applied: each file once, with every edit made on its text at the
-    start of the pass (the fixes of one pass never overlap)."""
+    start of the pass (the fixes of one pass never overlap); and every file's edits so far, as edits of its
+    original text (for the diff)."""
     trial = dict(overlay)
+    trial_composed = dict(composed)
     by_file: dict[str, list] = {}
     for finding in fixes:
         for edit in finding.fix.edits:
@@ -215,7 +216,9 @@ def _apply(overlay: dict[str, SourceFile], originals: dict[str, SourceFile], fix
             originals.setdefault(absolute, current)
         new_text = apply_edits(current.text, edits)
         trial[absolute] = SourceFile(current.path, new_text, current.has_bom)
-    return trial
+        start = trial_composed.get(absolute) or ComposedEdits(len(originals[absolute].text))
+        trial_composed[absolute] = start.apply(edits)
+    return trial, trial_composed
 
 
 def _priority(f: Finding) -> tuple:
@@ -410,6 +413,7 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
     ``first``: the run of the same paths and options (keep_verdicts on) that `check --diff` has already made."""
     overlay: dict[str, SourceFile] = {}
     originals: dict[str, SourceFile] = {}
+    composed: dict[str, ComposedEdits] = {}
     applied: list[Applied] = []
     rejected: dict[tuple[str, str, str], str] = {}
     done: set[tuple[str, str]] = set()  # plan findings whose configuration was fixed (the plan is now stale)
@@ -427,12 +431,12 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
         size = len(batch)
         while size:  # a pass that fails verification is tried again with its first half, down to one fix
             group = batch[:size]
-            trial = _apply(overlay, originals, group, _sources(group))
+            trial, trial_composed = _apply(overlay, originals, group, _sources(group), composed)
             new_state = _state(paths, options, trial)
             new_keys, new_diags = _config_findings(new_state, options), _diagnostics(new_state)
             why = next((w for w in (_verify(keys, new_keys, diags, new_diags, c) for c in group) if w), "")
             if not why:
-                overlay, state, keys, diags = trial, new_state, new_keys, new_diags
+                overlay, state, keys, diags, composed = trial, new_state, new_keys, new_diags, trial_composed
                 for candidate in group:
                     applied.append(Applied(candidate.rule_id, candidate.address, candidate.fix.title,
                                            candidate.fix.applicability))
@@ -450,7 +454,7 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
                            if f.rule_id == "PLN001" or (f.rule_id, _config_address(f), f.verdict.value) in keys]
         report.notices.append("the plan is now out of date: run terraform plan again to review the fixed configuration")
     outcome = FixOutcome(applied, report, {p: originals[p] for p in changed}, changed, rejected,
-                         unsafe_allowed=unsafe, settings=report.settings)
+                         unsafe_allowed=unsafe, settings=report.settings, edits=composed)
     if write and changed:
         try:
             outcome.written = write_files({p: (originals[p], s) for p, s in changed.items()})
