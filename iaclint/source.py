@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from iaclint.recording import note_file, note_path
+
 BOM = "\ufeff"
 
 
@@ -133,10 +135,14 @@ def read_source(path: str | Path, overlay: dict[str, SourceFile] | None = None) 
     try:
         data = p.read_bytes()
     except IsADirectoryError:
+        note_path(p)
         raise SourceError("is a directory, not a file") from None
     except OSError as exc:
+        note_path(p)
         raise SourceError(exc.strerror or str(exc)) from None
-    return decode_source(display_path(p), data)
+    shown = display_path(p)
+    note_file(p, data, shown)  # an input of the root being checked (run/results.py)
+    return decode_source(shown, data)
 
 
 def display_path(path: str | Path) -> str:

@@ -580,9 +580,10 @@ class ParseCache:
     """The user's parse cache for one run; off (get misses, put does nothing) when it cannot be trusted,
     with the reason in ``notices`` for the report."""
 
-    def __init__(self, root: Path | None = None, key_file: Path | None = None):
+    def __init__(self, root: Path | None = None, key_file: Path | None = None, generation_name: str | None = None,
+                 what: str = "the parse cache"):
         self.root = root or cache_root()
-        self.folder = self.root / generation()
+        self.folder = self.root / (generation_name or generation())
         self.notices: list[str] = []
         self.hits = 0
         self.misses = 0
@@ -600,7 +601,7 @@ class ParseCache:
         except (CacheRefused, OSError, RuntimeError) as exc:  # RuntimeError: no home directory
             self.close()
             why = str(exc) if isinstance(exc, CacheRefused) else _os_reason(exc)
-            self.notices.append(f"the parse cache is off: {why}")
+            self.notices.append(f"{what} is off: {why}")
 
     @property
     def enabled(self) -> bool:
@@ -698,6 +699,32 @@ class ParseCache:
         except (ValueError, TypeError, OverflowError, UnicodeEncodeError):
             return
         self._replace(f"data-{name}", self.seal(f"data-{name}", payload))
+
+    # plain data kept under a name of the caller's (64 hex digits: pruned like entries), e.g. run/results.py's
+
+    def get_record(self, name: str) -> Any | None:
+        """The value put_record kept under ``name``, if this user's iaclint wrote it in this generation."""
+        if self._fd is None or not _ENTRY.fullmatch(name):
+            return None
+        payload = self.unseal(name, read_regular(self._fd, name))
+        if payload is None:
+            return None
+        try:
+            return decode_data(payload)
+        except Exception:  # signed but not decodable: never trusted
+            return None
+
+    def put_record(self, name: str, value: Any) -> None:
+        if self._fd is None or not _ENTRY.fullmatch(name):
+            return
+        try:
+            payload = encode_data(value)
+        except (ValueError, TypeError, OverflowError, UnicodeEncodeError, RecursionError):
+            return
+        self._replace(name, self.seal(name, payload))
+        if not self._pruned and random.random() < 0.02:
+            self._pruned = True
+            self.prune()
 
     def private_folder(self, name: str) -> Path | None:
         """A checked folder of the cache root for other kept files (run/base.py's trees), or None with a

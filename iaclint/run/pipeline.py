@@ -7,6 +7,7 @@ from pathlib import Path
 
 from iaclint.run.baseline import BaselineError, apply_baseline, write_baseline
 from iaclint.run.lint import LintOptions, LintRun, UsageError, lint
+from iaclint.run.results import merge_comment_findings
 from iaclint.engine.suppressions import apply_suppressions
 from iaclint.fixes.builder import attach_fixes
 from iaclint.model import Finding, Report, plural
@@ -18,7 +19,8 @@ def run_check(paths: list[str], options: LintOptions) -> LintRun:
     report = run.report
     attach_fixes(report.findings)
     if options.inline_suppressions:
-        about_comments = apply_suppressions(report.findings, run.graphs)
+        about_comments = merge_comment_findings(apply_suppressions(report.findings, run.graphs), run.graphs,
+                                                run.results)
         scope = _file_scope(run)
         report.findings.extend(f for f in about_comments if scope is None or f.location.file in scope)
         report.findings.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id,
