@@ -323,3 +323,25 @@ def test_a_module_file_behind_a_link_that_changes_target_is_seen(tree):
         (tree / "root" / "mod" / "main.tf").symlink_to("other.txt")
 
     _warm_sees(retarget)
+
+
+def test_what_fix_building_evaluates_adds_no_notice_to_a_kept_root(tree):
+    """Building a fix may evaluate attributes rules never read (here one naming an undeclared resource); a
+    check reports the notices evaluation gave while rules ran, kept or not."""
+    (tree / "root" / "db.tf").write_text('''resource "aws_db_cluster_snapshot" "copy" {
+  db_cluster_identifier          = aws_rds_cluster.db.id
+  db_cluster_snapshot_identifier = "copy"
+}
+
+resource "aws_rds_cluster" "db" {
+  cluster_identifier   = "db"
+  db_subnet_group_name = aws_db_subnet_group.missing.name
+  engine_mode          = "multimaster"
+  storage_encrypted    = false
+}
+''')
+    fresh, _ = _check(cache=False)
+    cold, _ = _check()
+    warm, hits = _check()
+    assert hits == 1 and cold == fresh and warm == fresh
+    assert "undeclared resource aws_db_subnet_group.missing" not in fresh

@@ -280,9 +280,9 @@ class RootResults:
         from iaclint.engine.suppressions import apply_suppressions
         from iaclint.fixes.builder import attach_fixes
 
-        attach_fixes(findings)  # may evaluate more, and read more: still recorded
         notices = list(dict.fromkeys(graph.notices))  # lint has taken them: fix building adds none to a report
         files_read = sorted(graph.files_read)
+        attach_fixes(findings)  # may evaluate more, and read more: still recorded
         own = recorder.shown | {path for kind, path in recorder.inputs if kind == "p"}
         comments: list[Finding] = []
         if self.options.inline_suppressions:
