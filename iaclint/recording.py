@@ -13,6 +13,7 @@ import os
 import stat
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Callable
 
 RECORDER: ContextVar["Recorder | None"] = ContextVar("iaclint_recorder", default=None)
 
@@ -85,7 +86,9 @@ class Recorder:
         self.inputs: dict[tuple[str, str], str] = {}
         self.shown: set[str] = set()  # the files read, as reports name them: whose comments are the root's
 
-    def file(self, path: str, data: bytes, shown: str | None = None) -> None:
+    def file(self, path: str, data: "bytes | Callable[[], bytes]", shown: str | None = None) -> None:
+        """``data``: the bytes read, or what gives them (called only if the file is not noted yet: a large file's
+        text is encoded again only once per root)."""
         if shown is not None:
             self.shown.add(shown)
         key = ("p", path)
@@ -96,7 +99,7 @@ class Recorder:
         except OSError:
             self.inputs[key] = path_state(path)
             return
-        self.inputs[key] = prefix + "f" + digest(data)
+        self.inputs[key] = prefix + "f" + digest(data() if callable(data) else data)
 
     def path(self, path: str) -> None:
         key = ("p", path)
@@ -109,7 +112,7 @@ class Recorder:
             self.inputs[key] = listing_state(path)
 
 
-def note_file(path: str | Path, data: bytes, shown: str | None = None) -> None:
+def note_file(path: str | Path, data: "bytes | Callable[[], bytes]", shown: str | None = None) -> None:
     """A file a root's result depends on was read and held ``data`` (nothing when no root is being recorded);
     ``shown``: its name in reports."""
     recorder = RECORDER.get()

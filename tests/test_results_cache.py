@@ -226,18 +226,20 @@ def test_every_rule_fixture_reports_the_same_cold_warm_and_without_cache(tmp_pat
     monkeypatch.setattr(config.ParseCache, "get", lambda self, *a: gets.append(a[1]) or real_get(self, *a))
     monkeypatch.chdir(FIXTURES.parent)
     reports, parsed = {}, {}
-    for mode, cache in (("none", False), ("cold", True), ("warm", True)):
+    monkeypatch.setattr(config, "PARALLEL_THRESHOLD", 0)  # fixtures are small: parallel even so
+    for mode, cache, jobs in (("none", False, 1), ("cold", True, 1), ("warm", True, 1), ("warm, parallel", True, 2)):
         gets.clear()
-        opts = options(cache=cache, reuse_results=True)
+        opts = options(cache=cache, reuse_results=True, jobs=jobs)
         run = run_check(["fixtures/rules"], opts)
         reports[mode] = (render("json", run.report), render("text", run.report), render("sarif", run.report))
         parsed[mode] = len(gets)
-        if mode == "warm":  # every root but Terragrunt's units (plans are not roots)
+        if mode.startswith("warm"):  # every root but Terragrunt's units (plans are not roots)
             units = len(list(FIXTURES.glob("rules/**/terragrunt.hcl")))
             assert run.results.hits == len(run.report.roots) - units > 150
     assert reports["cold"] == reports["none"]
-    assert reports["warm"] == reports["none"]
+    assert reports["warm"] == reports["none"] and reports["warm, parallel"] == reports["none"]
     assert parsed["none"] == 0 and parsed["cold"] > 400 and parsed["warm"] < parsed["cold"] / 10  # units, plans
+    assert parsed["warm, parallel"] == parsed["warm"]  # kept roots are not preloaded either
 
 
 def test_off_with_no_cache_and_the_environment_variable(tree, monkeypatch):

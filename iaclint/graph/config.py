@@ -217,7 +217,7 @@ class ConfigLoader:
         for path, shown in config.read:
             source = self.sources.get(shown)
             if source is not None:
-                note_file(path, source.encoded(), shown)
+                note_file(path, source.encoded, shown)
             else:
                 note_path(path)
 

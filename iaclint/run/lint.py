@@ -244,10 +244,14 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     loader = ConfigLoader(options.overlay, make_cache(options.cache), tree)  # one per run: shared modules parse once
     if loader.cache is not None:
         notices.extend(loader.cache.notices)  # why the cache is off, if it is
+    rules = list(rules) if rules is not None else active_rules()
+    from iaclint.run.results import open_results
+
+    results = open_results(options, rules, tree, notices)  # None unless `check` asked and the cache is on
     jobs = options.jobs if options.jobs else (os.cpu_count() or 1)
     if jobs > 1:
-        loader.preload(loaded_directories([t.path for t in targets if t.kind == "module"], tree), jobs)
-    rules = list(rules) if rules is not None else active_rules()
+        built = results.to_build(targets) if results is not None else targets  # kept roots read no tree
+        loader.preload(loaded_directories([t.path for t in built if t.kind == "module"], tree), jobs)
     findings: list[Finding] = [f for f in (_problem_finding(path, why, options) for path, why in problems) if f]
     graphs: list[Graph] = []
     files: list[str] = []
@@ -261,9 +265,6 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
 
         options.comparisons = Comparisons(options.cache)
     comparisons = options.comparisons
-    from iaclint.run.results import open_results
-
-    results = open_results(options, rules, tree, notices)  # None unless `check` asked and the cache is on
     for number, target in enumerate(targets, start=1):
         if callable(options.progress):
             options.progress(number, len(targets), display_path(target.path) if target.text is None else "<stdin>")

@@ -34,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from iaclint.graph.config import is_unit
 from iaclint.model import (Applicability, Edit, Finding, Fix, Location, Related, Severity, Suppression, Verdict)
 from iaclint.recording import RECORDER, Recorder, digest, listing_state, path_state
 
@@ -191,6 +192,7 @@ class RootResults:
         self.sources: dict[str, Any] = {}  # files fixes of kept findings edit, read once per run
         self.comment_findings: list[Finding] = []  # kept roots' suppression-comment findings
         self.hits = 0
+        self._looked_up: dict[int, KeptRoot | None] = {}  # id(target) -> what to_build found
         self._recorder: Recorder | None = None
         self._token = None
         self._name = ""
@@ -201,23 +203,30 @@ class RootResults:
         key = json.dumps([self.run_key, os.fspath(target.path), scope], default=str)
         return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
 
+    def to_build(self, targets: list) -> list:
+        """The targets whose kept result cannot be reused (looked up now, for reuse() to give)."""
+        for target in targets:
+            self._looked_up[id(target)] = self._lookup(target)
+        return [t for t in targets if self._looked_up[id(t)] is None]
+
+    def _lookup(self, target) -> KeptRoot | None:
+        if target.kind != "module" or target.text is not None or is_unit(target.path):
+            return None  # plans; Terragrunt reads more than is recorded here (includes, its own cache)
+        entry = self.cache.get_record(self._entry_name(target))
+        return self._valid(entry) if entry is not None else None
+
     def reuse(self, target) -> KeptRoot | None:
         """The root's kept result when every input it recorded is unchanged; otherwise None, and what the root
         reads from now on is recorded for store()."""
         self._stop()
-        if target.kind != "module" or target.text is not None:
-            return None
-        from iaclint.graph.config import is_unit
-
-        if is_unit(target.path):
-            return None  # Terragrunt reads more than is recorded here (includes, its own cache)
-        self._name = self._entry_name(target)
-        entry = self.cache.get_record(self._name)
-        kept = self._valid(entry) if entry is not None else None
+        kept = self._looked_up.pop(id(target)) if id(target) in self._looked_up else self._lookup(target)
         if kept is not None:
             self.hits += 1
             self.comment_findings.extend(kept.comment_findings)
             return kept
+        if target.kind != "module" or target.text is not None or is_unit(target.path):
+            return None
+        self._name = self._entry_name(target)
         self._recorder = Recorder()
         self._token = RECORDER.set(self._recorder)
         return None
@@ -288,15 +297,11 @@ class RootResults:
         if self.options.inline_suppressions:
             view = _OwnFiles(graph, own)
             comments = apply_suppressions(findings, [view])
-        for f in findings:
-            if f.fix is not None:
-                for edit in f.fix.edits:
-                    source = graph.sources.get(edit.file)
-                    if source is not None:
-                        recorder.file(edit.file, source.encoded())
-        self._stop()
         edited = sorted({e.file for f in findings if f.fix is not None for e in f.fix.edits
                          if e.file in graph.sources})
+        for name in edited:  # read already, under another name maybe: noted as the fixes name it
+            recorder.file(name, graph.sources[name].encoded)
+        self._stop()
         day = None
         if any("exp" in source.text for name, source in graph.sources.items() if name in own):  # expires=, exp:
             day = date.today().isoformat()
