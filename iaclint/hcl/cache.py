@@ -581,7 +581,9 @@ class ParseCache:
     with the reason in ``notices`` for the report."""
 
     def __init__(self, root: Path | None = None, key_file: Path | None = None, generation_name: str | None = None,
-                 what: str = "the parse cache"):
+                 what: str = "the parse cache", within: Path | None = None):
+        """``within``: a folder ``root`` is a direct child of, checked the same way first (run/results.py keeps
+        its entries in the parse cache's root, and must not write where the parse cache may not)."""
         self.root = root or cache_root()
         self.folder = self.root / (generation_name or generation())
         self.notices: list[str] = []
@@ -595,8 +597,16 @@ class ParseCache:
             if not _supported():
                 raise CacheRefused("this system cannot open files without following symbolic links")
             self._key = _load_key(key_file or key_path())
-            self.root.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._root_fd = private_dir(self.root)
+            if within is not None:
+                within.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                within_fd = private_dir(within)
+                try:
+                    self._root_fd = private_dir(self.root.name, within_fd, self.root)
+                finally:
+                    os.close(within_fd)
+            else:
+                self.root.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._root_fd = private_dir(self.root)
             self._fd = private_dir(self.folder.name, self._root_fd, self.folder)
         except (CacheRefused, OSError, RuntimeError) as exc:  # RuntimeError: no home directory
             self.close()

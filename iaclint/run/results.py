@@ -346,7 +346,8 @@ def open_results(options, rules, tree, notices: list[str]) -> RootResults | None
         return None
     from iaclint.hcl.cache import ParseCache, cache_root
 
-    cache = ParseCache(cache_root() / "results", generation_name=results_generation(), what="the results cache")
+    cache = ParseCache(cache_root() / "results", generation_name=results_generation(), what="the results cache",
+                       within=cache_root())
     if not cache.enabled:
         for notice in cache.notices:  # e.g. a folder of another user's; the key's problem is the parse cache's too
             why = notice.partition(" is off: ")[2]
