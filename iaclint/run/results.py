@@ -20,8 +20,9 @@ go through the same encoding, so a report is the same cold, warm or with --no-ca
 
 Entries are msgpack of plain values in hcl/cache.py's machinery (signed with the user's key kept outside the cache,
 private folders, no link followed, pruned): a tampered, foreign or old entry is a miss. `--no-cache` and
-IACLINT_NO_CACHE=1 turn it off with the parse cache. Only `check` without --diff, --base and --since uses it (they
-need syntax trees and graphs), and neither Terragrunt units nor plans are kept.
+IACLINT_NO_CACHE=1 turn it off with the parse cache. Only `check` without --diff, --base, --since and --staged uses
+it (`fix`, those and the language server need syntax trees and graphs), and neither Terragrunt units nor plans are
+kept.
 """
 
 from __future__ import annotations
