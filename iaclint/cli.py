@@ -392,6 +392,7 @@ def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, sele
             first = run_check(paths, options)
             report = first.report
         else:
+            options.reuse_results = True  # nothing after the check needs syntax trees (run/results.py)
             report = check_paths(paths, options, baseline=baseline, write_baseline_to=write_baseline)
     finally:
         options.progress.done()

@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
+from iaclint.recording import note_file, note_path
+
 BOM = "\ufeff"
 
 
@@ -143,10 +145,14 @@ def read_source(path: str | Path, overlay: dict[str, SourceFile] | None = None,
     try:
         data = read(p) if read is not None else p.read_bytes()
     except IsADirectoryError:
+        note_path(p)
         raise SourceError("is a directory, not a file") from None
     except OSError as exc:
+        note_path(p)
         raise SourceError(exc.strerror or str(exc)) from None
-    return decode_source(display_path(p), data)
+    shown = display_path(p)
+    note_file(p, data, shown)  # an input of the root being checked (run/results.py)
+    return decode_source(shown, data)
 
 
 def display_path(path: str | Path) -> str:

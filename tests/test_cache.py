@@ -242,6 +242,22 @@ def test_reports_are_identical_cold_warm_serial_and_parallel_on_every_fixture(tm
     assert counts["cold, --jobs 1"][0] > 400 and counts["warm, --jobs 1"] == (0, 0)  # warm read the cache
     assert counts["cold, parallel"][1] > 400 and counts["warm, parallel"] == (0, 0)  # parsed by the workers
 
+    # kept results of roots (run/results.py), as `check` runs: the same report as a check with no cache at all,
+    # cold and warm, and the warm run parses only what is not kept (plans' configurations, Terragrunt units)
+    from support import options
+
+    from iaclint.run.pipeline import run_check
+
+    checks = {}
+    for mode, cache in (("no cache", False), ("kept, cold", True), ("kept, warm", True)):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "kept"))
+        parsed.clear()
+        checks[mode] = json.loads(render("json", run_check([str(FIXTURES), *plans],
+                                                           options(cache=cache, reuse_results=True)).report))
+        counts[mode] = len(parsed)
+    assert checks["kept, cold"] == checks["no cache"] and checks["kept, warm"] == checks["no cache"]
+    assert counts["kept, cold"] > 400 and counts["kept, warm"] < 60
+
 
 def test_parsing_is_serial_unless_jobs_asks_for_processes(tmp_path, monkeypatch):
     """Issue 25: on the 2-core machine parallel parsing cost more CPU and was no faster in wall time on any

@@ -15,6 +15,7 @@ import stat
 from pathlib import Path
 
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
+from iaclint.recording import note_listing, note_path
 from iaclint.source import display_path
 from iaclint.tree import Tree
 from iaclint.model import Record
@@ -59,10 +60,12 @@ class TreeFiles(Record):
             real = Path(os.path.realpath(candidate))
         except (OSError, ValueError) as exc:
             raise Refused(f"{path} cannot be resolved ({exc})") from None
+        note_path(candidate)  # what it is (a link, where to) and holds: inputs of the root (run/results.py)
         where = self.tree.outside_real(real)
         if where:
             raise Refused(f"{path} is {where}")
         self.read.add(str(real))
+        note_path(real)
         return real
 
     def read_text(self, path: str) -> FileRead:
@@ -121,6 +124,7 @@ class TreeFiles(Record):
         found: list[str] = []
         visited = 0
         for folder, subdirs, files in os.walk(base):
+            note_listing(folder)  # a new file may match: the names are an input of the root (run/results.py)
             subdirs[:] = sorted(d for d in subdirs if d != ".git")
             for name in sorted(files):
                 visited += 1

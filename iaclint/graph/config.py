@@ -18,6 +18,7 @@ from iaclint.hcl import ast
 from iaclint.hcl.cache import ParseCache
 from iaclint.hcl.jsonsyntax import parse_json_config
 from iaclint.hcl.parser import ParseFailure, parse_source
+from iaclint.recording import note_file, note_listing, note_path, recording
 from iaclint.source import SourceError, SourceFile, display_path, read_source
 from iaclint.tree import Tree, shown_as_found, tree_of
 
@@ -67,6 +68,7 @@ class ModuleConfig:
     providers: dict[str, ast.Block] = field(default_factory=dict)  # "aws" or "aws.west" -> provider block
     moved: list[ast.Block] = field(default_factory=list)  # moved blocks: where a resource's state came from
     imports: list[ast.Block] = field(default_factory=list)  # import blocks: resources adopted from outside
+    read: list[tuple[Path, str]] = field(default_factory=list)  # (path, shown) of each file read, for run/results.py
 
 
 class ConfigLoader:
@@ -202,6 +204,7 @@ class ConfigLoader:
         key = (tree.real(directory), opentofu)
         cached = self._modules.get(key)
         if cached is not None:
+            self._note_inputs(cached)
             return cached
         config = ModuleConfig(directory, display_path(directory), downloaded=downloaded)
         self._modules[key] = config
@@ -210,6 +213,7 @@ class ConfigLoader:
             shown = shown_as_found(directory)
             config.diagnostics.append(Diagnostic(shown, 1, 1, f"the module directory {shown} {refused}; nothing in it "
                                                  "is checked", rule_id="CONFIG"))
+            self._note_inputs(config)
             return config
         try:
             tree.entries(directory)
@@ -217,7 +221,21 @@ class ConfigLoader:
             config.diagnostics.append(Diagnostic(config.display_dir, 1, 1, f"cannot read the module directory: "
                                                  f"{exc.strerror or exc}; nothing in it is checked", rule_id="CONFIG"))
         self._read_files(config, terraform_files(directory, opentofu, tree))
+        self._note_inputs(config)
         return config
+
+    def _note_inputs(self, config: ModuleConfig) -> None:
+        """The module's listing and files are inputs of each root that uses it, also when it was read for
+        another root (run/results.py)."""
+        if not recording():
+            return
+        note_listing(config.dir)
+        for path, shown in config.read:
+            source = self.sources.get(shown)
+            if source is not None:
+                note_file(path, source.encoded, shown)
+            else:
+                note_path(path)
 
     def _read_files(self, config: ModuleConfig, paths: list[Path]) -> None:
         """Parse and index a module's files; override files (last in ``paths``) merged once every other file is
@@ -226,6 +244,7 @@ class ConfigLoader:
         for path in paths:
             shown, body = self.parse_file(path)
             config.files.append(shown)
+            config.read.append((path, shown))
             if path.name.endswith(".json"):
                 config.json_files.add(shown)
             if isinstance(body, Diagnostic):

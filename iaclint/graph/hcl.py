@@ -29,6 +29,7 @@ from iaclint.graph.types import convert
 from iaclint.hcl import ast
 from iaclint.hcl.parser import ParseFailure, parse_expression
 from iaclint.model import Span
+from iaclint.recording import note_path
 from iaclint.source import display_path
 
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "providers", "source", "version"}
@@ -1141,6 +1142,7 @@ class ModuleGroup:
         parent_downloaded = self.parent.config is not None and self.parent.config.downloaded
         if is_local(source) and self.parent.config is not None:
             directory = (self.parent.config.dir / source)
+            note_path(directory)  # there or not: an input of the root (run/results.py)
             if not directory.is_dir():
                 builder.report_call(self, f'module "{self.name}": its source {source} is not a directory; terraform '
                                           "would reject this", source_attr)
@@ -1157,6 +1159,8 @@ class ModuleGroup:
             return builder.loader.module(directory, downloaded=parent_downloaded, opentofu=builder.opentofu), "", False
         call_path = (self.parent.call_path + "." if self.parent.call_path else "") + self.name
         download = builder.downloaded.get(call_path)
+        if download is not None:
+            note_path(download.dir)  # there or not: an input of the root (run/results.py)
         what = describe_source(source, self.block)
         if download is None or not download.dir.is_dir():
             return None, f"module {what} has not been downloaded", True

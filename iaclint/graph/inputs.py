@@ -18,6 +18,7 @@ from iaclint.hcl import ast
 from iaclint.hcl.jsonsyntax import parse_json_tfvars
 from iaclint.hcl.parser import ParseFailure, parse_source
 from iaclint.model import Record
+from iaclint.recording import note_path
 from iaclint.source import SourceError, SourceFile, display_path, read_source
 from iaclint.tree import Tree, shown_as_found, tree_of
 
@@ -80,6 +81,7 @@ def resolve_workspace(root: Path, chosen: str | None = None, environ: dict[str, 
     if env.get("TF_WORKSPACE"):
         return Workspace(env["TF_WORKSPACE"], "TF_WORKSPACE")
     path = root / (env.get("TF_DATA_DIR") or ".terraform") / "environment"
+    note_path(path)  # an input of the root being checked, there or not (run/results.py)
     problem = ""
     if os.path.lexists(path):
         tree = tree or Tree.of(tree_of(root))

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from iaclint.recording import note_path
 from iaclint.tree import Tree, shown_as_found
 
 DEFAULT_REGISTRIES = ("registry.terraform.io", "registry.opentofu.org")
@@ -44,6 +45,7 @@ def read_manifest(root: Path, tree: Tree) -> tuple[dict[str, Download], str]:
     """Downloads by call path ("db", "db.kms"), and why the manifest was not read when it is there but not a regular
     file inside the tree (a link to /dev/zero never ends). A damaged manifest reads as no downloads."""
     manifest = root / ".terraform" / "modules" / "modules.json"
+    note_path(manifest)  # an input of the root being checked, there or not (run/results.py)
     if not os.path.lexists(manifest):
         return {}, ""
     refused = tree.why_not_read(manifest)

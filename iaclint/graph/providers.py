@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from iaclint.hcl import ast
 from iaclint.hcl.parser import ParseFailure, parse_source
+from iaclint.recording import note_path
 from iaclint.source import SourceError, display_path, read_source
 from iaclint.tree import Tree, shown_as_found
 from iaclint.model import Record
@@ -98,6 +99,7 @@ def read_lock_file(root: Path, tree: Tree) -> tuple[dict[str, str], str]:
 
 def _read_lock_file(root: Path, tree: Tree) -> tuple[dict[str, str], str]:
     path = root / LOCK_FILE
+    note_path(path)  # an input of the root being checked, there or not (run/results.py)
     if not os.path.lexists(path):
         return {}, ""
     refused = tree.why_not_read(path)

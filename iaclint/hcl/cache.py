@@ -581,9 +581,12 @@ class ParseCache:
     """The user's parse cache for one run; off (get misses, put does nothing) when it cannot be trusted,
     with the reason in ``notices`` for the report."""
 
-    def __init__(self, root: Path | None = None, key_file: Path | None = None):
+    def __init__(self, root: Path | None = None, key_file: Path | None = None, generation_name: str | None = None,
+                 what: str = "the parse cache", within: Path | None = None):
+        """``within``: a folder ``root`` is a direct child of, checked the same way first (run/results.py keeps
+        its entries in the parse cache's root, and must not write where the parse cache may not)."""
         self.root = root or cache_root()
-        self.folder = self.root / generation()
+        self.folder = self.root / (generation_name or generation())
         self.notices: list[str] = []
         self.hits = 0
         self.misses = 0
@@ -595,13 +598,21 @@ class ParseCache:
             if not _supported():
                 raise CacheRefused("this system cannot open files without following symbolic links")
             self._key = _load_key(key_file or key_path())
-            self.root.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._root_fd = private_dir(self.root)
+            if within is not None:
+                within.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                within_fd = private_dir(within)
+                try:
+                    self._root_fd = private_dir(self.root.name, within_fd, self.root)
+                finally:
+                    os.close(within_fd)
+            else:
+                self.root.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self._root_fd = private_dir(self.root)
             self._fd = private_dir(self.folder.name, self._root_fd, self.folder)
         except (CacheRefused, OSError, RuntimeError) as exc:  # RuntimeError: no home directory
             self.close()
             why = str(exc) if isinstance(exc, CacheRefused) else _os_reason(exc)
-            self.notices.append(f"the parse cache is off: {why}")
+            self.notices.append(f"{what} is off: {why}")
 
     @property
     def enabled(self) -> bool:
@@ -701,6 +712,32 @@ class ParseCache:
         except (ValueError, TypeError, OverflowError, UnicodeEncodeError):
             return
         self._replace(f"data-{name}", self.seal(f"data-{name}", payload))
+
+    # plain data kept under a name of the caller's (64 hex digits: pruned like entries), e.g. run/results.py's
+
+    def get_record(self, name: str) -> Any | None:
+        """The value put_record kept under ``name``, if this user's iaclint wrote it in this generation."""
+        if self._fd is None or not _ENTRY.fullmatch(name):
+            return None
+        payload = self.unseal(name, read_regular(self._fd, name))
+        if payload is None:
+            return None
+        try:
+            return decode_data(payload)
+        except Exception:  # signed but not decodable: never trusted
+            return None
+
+    def put_record(self, name: str, value: Any) -> None:
+        if self._fd is None or not _ENTRY.fullmatch(name):
+            return
+        try:
+            payload = encode_data(value)
+        except (ValueError, TypeError, OverflowError, UnicodeEncodeError, RecursionError):
+            return
+        self._replace(name, self.seal(name, payload))
+        if not self._pruned and random.random() < 0.02:
+            self._pruned = True
+            self.prune()
 
     def private_folder(self, name: str) -> Path | None:
         """A checked folder of the cache root for other kept files (run/base.py's trees), or None with a

@@ -61,6 +61,7 @@ class LintOptions:
     default_workspace: str | None = None  # the settings' `workspace`: what stands in for "default"
     opentofu: bool | None = None  # --opentofu/--terraform (settings `opentofu`); None: detected per root
     keep_verdicts: bool = False  # fix: each root's verdicts kept on its graph (Graph.verdicts) to verify edits
+    reuse_results: bool = False  # `check`: roots whose inputs did not change reuse their kept result (run/results.py)
 
 
 @dataclass
@@ -86,8 +87,9 @@ class LintRun:
     """A run's report, with the graphs and targets that fixes need."""
 
     report: Report
-    graphs: list[Graph]
+    graphs: list[Graph]  # the roots checked afresh (a root whose kept result was reused has none)
     targets: list[Target]
+    results: object = None  # run/results.RootResults, when kept results were used
 
 
 def resolve_targets(paths: list[str], options: "LintOptions | None" = None,
@@ -242,10 +244,14 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     loader = ConfigLoader(options.overlay, make_cache(options.cache), tree)  # one per run: shared modules parse once
     if loader.cache is not None:
         notices.extend(loader.cache.notices)  # why the cache is off, if it is
+    rules = list(rules) if rules is not None else active_rules()
+    from iaclint.run.results import open_results
+
+    results = open_results(options, rules, tree, notices)  # None unless `check` asked and the cache is on
     jobs = options.jobs if options.jobs else (os.cpu_count() or 1)
     if jobs > 1:
-        loader.preload(loaded_directories([t.path for t in targets if t.kind == "module"], tree), jobs)
-    rules = list(rules) if rules is not None else active_rules()
+        built = results.to_build(targets) if results is not None else targets  # kept roots read no tree
+        loader.preload(loaded_directories([t.path for t in built if t.kind == "module"], tree), jobs)
     plan = RulePlan(rules, options.selection)  # selected and indexed once, not per root
     findings: list[Finding] = [f for f in (_problem_finding(path, why, options) for path, why in problems) if f]
     graphs: list[Graph] = []
@@ -271,12 +277,14 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
             continue
         if target.kind == "module":
             roots.append(display_path(target.path))
+        kept = results.reuse(target) if results is not None else None  # else records what the root reads
         try:
-            graph = build_target_graph(target, options, loader)
+            graph = kept or build_target_graph(target, options, loader)
         except PlanError as exc:
             errors.append(str(exc))  # reported after the other targets are checked; exit code 2
             continue
-        graphs.append(graph)
+        if kept is None:
+            graphs.append(graph)
         if options.base and target.kind == "module":
             from iaclint.run.base import BaseError, mark_new_resources
 
@@ -288,13 +296,18 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
         providers.extend({"root": graph.root_dir, **info.to_dict()} for info in graph.providers.values())
         checked: list[tuple[str, str, str]] = []
         masked: set[tuple[str, str]] | None = set() if options.keep_verdicts else None
-        target_findings = run_rules(graph, plan, options.selection, checked if options.record_evaluations else None,
-                                    masked)
+        if kept is not None:
+            checked, target_findings = list(kept.checked), kept.findings
+        else:
+            target_findings = run_rules(graph, plan, options.selection,
+                                        checked if options.record_evaluations else None, masked)
         if masked is not None:  # fix verifies its edits against every verdict of the root, before any scoping
             graph.verdicts = (frozenset((f.rule_id, f.address, f.verdict.value) for f in target_findings), masked)
         if graph.notices:  # evaluation adds some as rules run
             known = set(notices)
             notices.extend(n for n in dict.fromkeys(graph.notices) if n not in known)
+        if results is not None and kept is None:
+            target_findings = results.store(target, graph, target_findings, checked)
         if target.only_files is not None:
             checked = [c for c in checked if c[2] in target.only_files]
         root_shown = display_path(target.path) if target.kind == "module" else ""
@@ -338,7 +351,9 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     report.settings = display_path(options.settings_file) if options.settings_file else None
     report.base_ref = options.base
     report.since = options.since
-    return LintRun(report, graphs, targets)
+    if results is not None:
+        results.close()
+    return LintRun(report, graphs, targets, results)
 
 
 def _one_per_module_call(findings: list[Finding], notices: list[str]) -> list[Finding]:

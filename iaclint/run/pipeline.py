@@ -18,14 +18,16 @@ def run_check(paths: list[str], options: LintOptions) -> LintRun:
 
     run = lint(paths, options)
     report = run.report
-    if not run.graphs:  # nothing was read (an empty folder, unreadable paths): nothing to fix or suppress
+    if not run.graphs and run.results is None:  # nothing read or kept (an empty folder, unreadable paths)
         return _without_excluded(run, options)
     from iaclint.engine.suppressions import apply_suppressions
     from iaclint.fixes.builder import attach_fixes
+    from iaclint.run.results import merge_comment_findings
 
     attach_fixes(report.findings)
     if options.inline_suppressions:
-        about_comments = apply_suppressions(report.findings, run.graphs)
+        about_comments = merge_comment_findings(apply_suppressions(report.findings, run.graphs), run.graphs,
+                                                run.results)
         scope = _file_scope(run)
         report.findings.extend(f for f in about_comments if scope is None or f.location.file in scope)
         report.findings.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id,
