@@ -735,6 +735,8 @@ class ParseCache:
         except (ValueError, TypeError, OverflowError, UnicodeEncodeError, RecursionError):
             return
         self._replace(name, self.seal(name, payload))
+        import random
+
         if not self._pruned and random.random() < 0.02:
             self._pruned = True
             self.prune()
