@@ -237,7 +237,8 @@ NEAR_PLAIN_FORMS = [  # one byte away from a plain form: built node by node, sti
     'locals {\n  a = 1 # trailing\n  b = 2 /* after */\n  // own line\n}\n',
     'locals { a = 1 }\n',
     'resource "x" "y" { # after the brace\n  a = 1\n}\n',
-    'locals {\n  a = { k = "v" # c\n  }\n  b = [1, # c\n    2]\n  c = f(1, # c\n    2)\n  d = [1, [2]]\n  e = f(g(1))\n}\n',
+    'locals {\n  a = { k = "v" # c\n  }\n  b = [1, # c\n    2]\n  c = f(1, # c\n    2)\n'
+    '  d = [1, [2]]\n  e = f(g(1))\n}\n',
     'locals {\n  a = x.0\n  b = x[*].id\n  c = -1\n  d = true.x\n  e = f(x...)\n}\n',
 ]
 
