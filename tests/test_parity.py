@@ -215,3 +215,64 @@ def test_attribute_names_and_block_headers_are_located_from_where_their_node_sta
                 assert all(f'"{label}"' in header or label in header.split() for label in node.labels), header
                 assert "{" not in header, (source.path, header)
     assert seen["native"] > 1000 and seen["json"] == 3
+
+
+PLAIN_FORMS = [  # built from their text alone (tsparse's _PLAIN_* expressions): each must equal Lark's tree
+    'resource "aws_s3_bucket" "b" {\n  bucket = "logs"\n  count  = 2\n  acl    = var.acl\n  tags   = null\n}\n',
+    'variable "x" {\n\n  type    = string\n\n  default = 1.50\n}\n',
+    'locals {\n  a = "100%"\n  b = "a$b"\n  c = "$"\n  d = "%"\n  e = ""\n  f = "é ü 𝄞"\n}\n',
+    'locals {\n  a = "${var.x}-${local.y.z}"\n  b = "pre ${ 1 } post"\n  c = "${"q"}"\n  d = "é${each.key}ü"\n}\n',
+    'locals {\n  a = ["a", 1, var.x]\n  b = [\n    "a",\n    "b",\n  ]\n  c = []\n}\n',
+    'locals {\n  a = { k = "v", "q" = 1, n = null }\n  b = {\n    k1 = var.x\n    k2: "y"\n  }\n  c = {}\n}\n',
+    'locals {\n  a = lookup(var.m, "k", null)\n  b = max(\n    1,\n    2\n  )\n  c = timestamp()\n}\n',
+    'resource "x" "é" {\n  a = "é"\n  b = local.c\n}\n',
+    'locals {\r\n  a = "crlf"\r\n  b = 1\r\n}\r\n',
+    'locals {\n\ta\t=\t"tabs"\n}\n',
+    'locals {\n  a-b = c-d.e-f\n}\n',
+    'a = 1\nb = "x"\nterraform {}\nprovider "aws" {\n}\nmodule "m" {\n\n\n}\n',
+]
+NEAR_PLAIN_FORMS = [  # one byte away from a plain form: built node by node, still the same tree as Lark's
+    'locals {\n  a = "$${x}"\n  b = "%%{y}"\n  c = "$$"\n  d = "a\\"b"\n}\n',
+    'locals {\n  a = "${var.x[0]}"\n  b = "${~ var.y ~}"\n  c = "%{ if true }x%{ endif }"\n}\n',
+    'locals {\n  a = 1 # trailing\n  b = 2 /* after */\n  // own line\n}\n',
+    'locals { a = 1 }\n',
+    'resource "x" "y" { # after the brace\n  a = 1\n}\n',
+    'locals {\n  a = { k = "v" # c\n  }\n  b = [1, # c\n    2]\n  c = f(1, # c\n    2)\n'
+    '  d = [1, [2]]\n  e = f(g(1))\n}\n',
+    'locals {\n  a = x.0\n  b = x[*].id\n  c = -1\n  d = true.x\n  e = f(x...)\n}\n',
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_FORMS + NEAR_PLAIN_FORMS)
+def test_forms_built_from_their_text_give_the_same_tree_as_lark(text):
+    fast = ts_tree(text)
+    assert fast is not None, text  # tree-sitter reads every one of them
+    assert fast == lark_tree(text)
+
+
+@pytest.mark.parametrize("text", PLAIN_FORMS)
+def test_plain_forms_do_not_visit_their_nodes(monkeypatch, text):
+    """The text-built path is really taken: with the node-by-node builders of strings, literals, headers,
+    collections and calls broken, plain forms still parse (to Lark's tree)."""
+    def broken(*args):
+        raise AssertionError("visited node by node")
+
+    for name in ("string", "x_literal_value", "_block", "x_tuple", "x_object", "x_function_call", "x_variable_expr"):
+        monkeypatch.setattr(tsparse._TreeBuilder, name, broken)
+    assert ts_tree(text) == lark_tree(text)
+
+
+@pytest.mark.parametrize("text,message", [
+    ('locals {\n  a = 1\n  b = "x"\n  a = "y"\n}\n', 'attribute "a" is defined twice in this block (first on line 2)'),
+    ('locals {\n  a = 1 b = 2\n}\n', "missing newline: each argument and block goes on a line of its own"),
+    ('locals {\n  a = 1\n  b = 2 }\n', "missing newline: the closing brace of a block goes on a line of its own"),
+    ('locals { a = 1, b = 2 }\n', None),
+])
+def test_plain_bodies_report_what_the_node_by_node_builder_reports(text, message):
+    fast = ts_tree(text)
+    if fast is None:  # tree-sitter saw a syntax error: Lark explains it
+        assert str(lark_tree(text)).startswith("rejected")
+        return
+    assert fast == lark_tree(text)
+    if message is not None:
+        assert fast == f"rejected: {message}"

@@ -8,6 +8,10 @@ terraform rejects but tree-sitter accepts is checked here, with the same message
 (duplicate attributes, two arguments on a line, strings spanning lines, unknown escapes, templated
 labels). The resulting tree is identical to the Lark builder's, spans included; the parity test and
 `scripts/parity.py` compare the two on every fixture and on real repositories.
+
+Building that tree cost more than tree-sitter's parse when every node was visited from Python. Most
+values are plain, though, and a plain node's text alone fixes its tree (see _PLAIN): those are built from
+one regular expression match on the node's bytes, and only the rest is walked node by node.
 """
 
 from __future__ import annotations
@@ -29,6 +33,40 @@ _FREE_INSIDE = frozenset({"collection_value", "for_expr", "template_expr", "comm
 _BINARY = frozenset({"+", "-", "*", "/", "%", "==", "!=", "<", ">", "<=", ">=", "&&", "||"})
 _WIDE = re.compile(r"[^\x00-\x7f]")
 _new = object.__new__
+_BODY = None  # tree-sitter-hcl's kind id of `body`, set with the parser
+
+# Most values are plain: a string without escapes or template sequences, a whole or decimal number, true,
+# false, null, or a name with attribute steps (var.x, aws_kms_key.k.arn). Their meaning is fixed by their
+# text, so a node whose bytes are exactly one of them is built from a regular expression match instead of
+# from its tree-sitter subtree (four to eight nodes, each a Python object and a few calls). Anything else,
+# a comment or a line break included, does not match and is built node by node.
+_NAME = rb"[A-Za-z_][A-Za-z0-9_-]*"
+# string text without escapes or template sequences (a `$` or `%` not starting one is text), unrolled for speed
+_TEXT = rb"[^\"\\\r\n$%]*+(?:(?:\$(?![{$])|%(?![{%]))[^\"\\\r\n$%]*+)*+"
+_PLAIN = rb'"(' + _TEXT + rb')"|([0-9]+(?:\.[0-9]+)?)|(' + _NAME + rb"(?:\." + _NAME + rb")*)"
+_PLAIN_EXPR = re.compile(_PLAIN)  # groups 1-3: string text, number, name with steps
+_PLAIN_ATTRIBUTE = re.compile(rb"(" + _NAME + rb")[ \t]*=[ \t]*(?:" + _PLAIN + rb")")  # 1: name, 2-4: value
+_PLAIN_HEADER = re.compile(rb"(" + _NAME + rb")((?:[ \t]+(?:\"[^\"\\\r\n$%]*\"|" + _NAME + rb"))*)[ \t]*\{")
+_HEADER_LABEL = re.compile(rb'"([^"\\\r\n$%]*)"|(' + _NAME + rb")")
+_PLAIN_VALUE = rb'"' + _TEXT + rb'"|[0-9]++(?:\.[0-9]++)?+|' + _NAME + rb"(?:\." + _NAME + rb")*+"
+# the inside of a block's braces when it holds plain attributes only, each on a line of its own (atomic groups:
+# a near miss fails in linear time)
+_PLAIN_BODY = re.compile(rb"[ \t]*+\r?\n(?>[ \t]*+(?:" + _NAME + rb"[ \t]*+=[ \t]*+(?:" + _PLAIN_VALUE
+                         + rb"))?+[ \t]*+\r?\n)*+[ \t]*+")
+_BLANK = re.compile(rb"[ \t\r\n]*+")
+# tuples, objects and function calls of plain values; new lines are free inside their brackets
+_PLAIN_LIST = rb"(?:(?:" + _PLAIN_VALUE + rb")(?:[ \t\r\n]*+,[ \t\r\n]*+(?:" + _PLAIN_VALUE + rb"))*+)?+"
+_PLAIN_TUPLE = re.compile(rb"\[[ \t\r\n]*+" + _PLAIN_LIST + rb"[ \t\r\n]*+,?+[ \t\r\n]*+\]")
+_PLAIN_CALL = re.compile(rb"(" + _NAME + rb")\([ \t\r\n]*+" + _PLAIN_LIST + rb"[ \t\r\n]*+\)")
+_PLAIN_ELEMENT = rb"(?:" + _PLAIN_VALUE + rb")[ \t]*+[=:][ \t]*+(?:" + _PLAIN_VALUE + rb")"
+_PLAIN_OBJECT = re.compile(rb"\{[ \t\r\n]*+(?:" + _PLAIN_ELEMENT + rb"(?:[ \t]*+(?:,|\r?\n)[ \t\r\n]*+" + _PLAIN_ELEMENT
+                           + rb")*+[ \t]*+,?+)?+[ \t\r\n]*+\}")
+_PLAIN_PAIR = re.compile(rb"(?:" + _PLAIN + rb")[ \t]*[=:][ \t]*(?:" + _PLAIN + rb")")  # 1-3: key, 4-6: value
+# a quoted string whose interpolations hold plain values: "${var.name}-logs"
+_PLAIN_TEMPLATE = re.compile(rb'"(?:\$\{[ \t]*+(?:' + _PLAIN_VALUE + rb")[ \t]*+\}|" + _TEXT + rb')*+"')
+_INTERPOLATION = re.compile(rb"\$\{[ \t]*(?:" + _PLAIN + rb")[ \t]*\}")  # groups 1-3: the value
+_STARTS_NAME = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_KEYWORD_VALUES = {b"true": True, b"false": False, b"null": None}
 
 
 def _node(cls, file: str, start: int, end: int):
@@ -43,7 +81,10 @@ def _parser():
     import tree_sitter
     import tree_sitter_hcl
 
-    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_hcl.language()))
+    global _BODY
+    language = tree_sitter.Language(tree_sitter_hcl.language())
+    _BODY = language.id_for_node_kind("body", True)
+    return tree_sitter.Parser(language)
 
 
 @lru_cache(maxsize=1)
@@ -186,9 +227,7 @@ class _TreeBuilder:
                 attribute = self.attribute(child)
                 first = seen.get(attribute.name)
                 if first is not None:
-                    raise self.fail(f'attribute "{attribute.name}" is defined twice in this block (first on line '
-                                    f"{self.line_base + self.text.count(chr(10), 0, first.start - self.shift) + 1})",
-                                    attribute.start)
+                    raise self._defined_twice(attribute, first)
                 seen[attribute.name] = attribute
                 items.append(attribute)
             elif kind == "block":
@@ -211,7 +250,130 @@ class _TreeBuilder:
         body.items = items
         return body
 
+    def _plain_items(self, start_byte: int, end_byte: int) -> list | None:
+        """The plain values between two bytes, separated by commas (_PLAIN_LIST matched them)."""
+        items = []
+        for match in _PLAIN_EXPR.finditer(self.data, start_byte, end_byte):
+            item = self.plain(match, 1)
+            if item is None:
+                return None
+            items.append(item)
+        return items
+
+    def plain_tuple(self, start_byte: int, end_byte: int) -> ast.Expr | None:
+        items = self._plain_items(start_byte + 1, end_byte - 1)
+        if items is None:
+            return None
+        node = _node(ast.TupleExpr, self.file, self.pos(start_byte), self.pos(end_byte))
+        node.items = items
+        return node
+
+    def plain_call(self, match: re.Match) -> ast.Expr | None:
+        args = self._plain_items(match.end(1) + 1, match.end() - 1)
+        if args is None:
+            return None
+        node = _node(ast.Call, self.file, self.pos(match.start()), self.pos(match.end()))
+        node.name, node.args, node.expand_final = intern(match.group(1).decode()), args, False
+        return node
+
+    def plain_template(self, start_byte: int, end_byte: int) -> ast.Expr | None:
+        data = self.data
+        parts: list = []
+        at = start_byte + 1
+        for match in _INTERPOLATION.finditer(data, at, end_byte - 1):
+            if match.start() > at:
+                parts.append(data[at:match.start()].decode("utf-8", "surrogatepass"))
+            value = self.plain(match, 1)
+            if value is None:
+                return None
+            parts.append(value)
+            at = match.end()
+        if at < end_byte - 1:
+            parts.append(data[at:end_byte - 1].decode("utf-8", "surrogatepass"))
+        node = _node(ast.Template, self.file, self.pos(start_byte), self.pos(end_byte))
+        node.parts, node.heredoc = parts, False
+        return node
+
+    def plain_object(self, start_byte: int, end_byte: int) -> ast.Expr | None:
+        items = []
+        for match in _PLAIN_PAIR.finditer(self.data, start_byte + 1, end_byte - 1):
+            item = self.plain_pair(match)
+            if item is None:
+                return None
+            items.append(item)
+        node = _node(ast.ObjectExpr, self.file, self.pos(start_byte), self.pos(end_byte))
+        node.items = items
+        return node
+
+    def plain_pair(self, match: re.Match) -> ast.ObjectItem | None:
+        """`key = value` of an object, both plain (a _PLAIN_PAIR match)."""
+        key = self.plain(match, 1)
+        value = self.plain(match, 4)
+        if key is None or value is None:
+            return None
+        file = self.file
+        if type(key) is ast.Variable:  # a bare word names the key
+            word = _node(ast.Literal, file, key.start, key.start + key.size)
+            word.value = key.name
+            key = word
+        item = _node(ast.ObjectItem, file, key.start, value.start + value.size)
+        item.key, item.value = key, value
+        return item
+
+    def _defined_twice(self, attribute: ast.Attribute, first: ast.Attribute) -> ParseFailure:
+        return self.fail(f'attribute "{attribute.name}" is defined twice in this block (first on line '
+                         f"{self.line_base + self.text.count(chr(10), 0, first.start - self.shift) + 1})",
+                         attribute.start)
+
+    def plain(self, match: re.Match, group: int) -> ast.Expr | None:
+        """The value a _PLAIN match's groups ``group`` to ``group + 2`` hold; None for a name with steps whose
+        root is a keyword (`true.x`), which is built node by node."""
+        text = match.group(group)
+        if text is not None:  # a string: it may hold wide characters, so both ends are mapped
+            node = _node(ast.Template, self.file, self.pos(match.start(group) - 1), self.pos(match.end(group) + 1))
+            node.parts, node.heredoc = [text.decode("utf-8", "surrogatepass")] if text else [], False
+            return node
+        if match.start(group + 1) >= 0:
+            text = match.group(group + 1)
+            start = self.pos(match.start(group + 1))
+            node = _node(ast.Literal, self.file, start, start + len(text))
+            node.value = number_literal(text.decode())
+            return node
+        text = match.group(group + 2)
+        start = self.pos(match.start(group + 2))
+        if b"." not in text:
+            if text in _KEYWORD_VALUES:
+                node = _node(ast.Literal, self.file, start, start + len(text))
+                node.value = _KEYWORD_VALUES[text]
+            else:
+                node = _node(ast.Variable, self.file, start, start + len(text))
+                node.name = intern(text.decode())
+            return node
+        names = text.split(b".")
+        if names[0] in _KEYWORD_VALUES:
+            return None
+        file = self.file
+        end = start + len(names[0])
+        current = _node(ast.Variable, file, start, end)
+        current.name = intern(names[0].decode())
+        for name in names[1:]:
+            end += 1 + len(name)
+            step = _node(ast.GetAttr, file, start, end)
+            step.target, step.name = current, intern(name.decode())
+            current = step
+        return current
+
     def attribute(self, node) -> ast.Attribute:
+        start_byte = node.start_byte
+        match = _PLAIN_ATTRIBUTE.fullmatch(self.data, start_byte, node.end_byte)
+        if match is not None:  # `name = plain value`, on one line: nothing for the layout checks to find
+            expr = self.plain(match, 2)
+            if expr is not None:
+                attribute = _node(ast.Attribute, self.file, self.pos(start_byte), expr.start + expr.size)
+                attribute.name = intern(match.group(1).decode())
+                attribute.name_size = match.end(1) - start_byte
+                attribute.expr = expr
+                return attribute
         name_node = node.child(0)
         value_node = node.child(node.child_count - 1)
         if self._newline(name_node.end_byte, value_node.start_byte) or self._breaks_line(value_node):
@@ -225,6 +387,59 @@ class _TreeBuilder:
         return attribute
 
     def block(self, node) -> ast.Block:
+        header = _PLAIN_HEADER.match(self.data, node.start_byte)
+        if header is None:
+            return self._block(node)
+        # `type "label" name {` on one line: the header's children are not visited
+        data, pos = self.data, self.pos
+        labels: list[str] = []
+        for label in _HEADER_LABEL.finditer(data, header.start(2), header.end(2)):
+            text = label.group(1)
+            if text is None:
+                text = label.group(2)
+            labels.append(intern(text.decode("utf-8", "surrogatepass")))  # resource types repeat
+        lbrace_byte, end_byte = header.end() - 1, node.end_byte
+        start, lbrace, rbrace = pos(node.start_byte), pos(lbrace_byte), pos(end_byte - 1)  # it ends with its `}`
+        if _BLANK.fullmatch(data, lbrace_byte + 1, end_byte - 1):
+            body = None
+        elif _PLAIN_BODY.fullmatch(data, lbrace_byte + 1, end_byte - 1):
+            body = self.plain_body(lbrace_byte + 1, end_byte - 1)  # None: a form built node by node after all
+            if body is None:
+                return self._block(node)
+        else:
+            body = None
+            for child in node.children:
+                if child.kind_id == _BODY:
+                    body = self.body(child)
+                    break
+        return self._finish_block(node, intern(header.group(1).decode()), labels, pos(header.end(2)), lbrace, rbrace,
+                                  body, start, pos(end_byte))
+
+    def plain_body(self, start_byte: int, end_byte: int) -> ast.Body | None:
+        """A block's body of plain attributes (_PLAIN_BODY matched it): from the text alone."""
+        items: list = []
+        seen: dict[str, ast.Attribute] = {}
+        file, pos = self.file, self.pos
+        for match in _PLAIN_ATTRIBUTE.finditer(self.data, start_byte, end_byte):
+            expr = self.plain(match, 2)
+            if expr is None:
+                return None
+            name = intern(match.group(1).decode())
+            match_start = match.start()
+            attribute = _node(ast.Attribute, file, pos(match_start), expr.start + expr.size)
+            attribute.name, attribute.name_size, attribute.expr = name, match.end(1) - match_start, expr
+            first = seen.get(name)
+            if first is not None:
+                raise self._defined_twice(attribute, first)
+            seen[name] = attribute
+            items.append(attribute)
+        last = items[-1]
+        body = _node(ast.Body, file, items[0].start, last.start + last.size)
+        body.items = items
+        return body
+
+    def _block(self, node) -> ast.Block:
+        """A block whose header is not plain (new lines, comments, templates in labels): child by child."""
         labels: list[str] = []
         block_type = None
         header_end = None
@@ -259,6 +474,11 @@ class _TreeBuilder:
                 raise Rejected(kind)
         if block_type is None or lbrace is None or rbrace is None:
             raise Rejected("block")
+        return self._finish_block(node, block_type, labels, header_end, lbrace, rbrace, body, self.pos(node.start_byte),
+                                  self.pos(node.end_byte))
+
+    def _finish_block(self, node, block_type: str, labels: list[str], header_end: int, lbrace: int, rbrace: int,
+                      body: ast.Body | None, start: int, end: int) -> ast.Block:
         if body is None or not body.items:
             body = _node(ast.Body, self.file, lbrace + 1, lbrace + 1)
             body.items = []
@@ -269,10 +489,10 @@ class _TreeBuilder:
             last_end = body.items[-1].end - self.shift
             if not single_line and "\n" not in self.text[last_end - 1:rbrace - self.shift]:
                 raise self.fail("missing newline: the closing brace of a block goes on a line of its own", rbrace)
-        block = _node(ast.Block, self.file, self.pos(node.start_byte), self.pos(node.end_byte))
+        block = _node(ast.Block, self.file, start, end)
         block.type, block.labels, block.body, block.open_brace, block.close_brace = \
             block_type, labels, body, lbrace, rbrace
-        block.header_size = header_end - block.start
+        block.header_size = header_end - start
         return block
 
     def _newline(self, start: int, end: int) -> bool:
@@ -309,6 +529,30 @@ class _TreeBuilder:
         return method(self, node)
 
     def expression(self, node) -> ast.Expr:
+        data, start_byte, end_byte = self.data, node.start_byte, node.end_byte
+        match = _PLAIN_EXPR.fullmatch(data, start_byte, end_byte)
+        if match is not None:
+            expr = self.plain(match, 1)
+            if expr is not None:
+                return expr
+        else:
+            first = data[start_byte]
+            expr = None
+            if first == 0x7B:  # {
+                if _PLAIN_OBJECT.fullmatch(data, start_byte, end_byte):
+                    expr = self.plain_object(start_byte, end_byte)
+            elif first == 0x5B:  # [
+                if _PLAIN_TUPLE.fullmatch(data, start_byte, end_byte):
+                    expr = self.plain_tuple(start_byte, end_byte)
+            elif first == 0x22:  # "
+                if _PLAIN_TEMPLATE.fullmatch(data, start_byte, end_byte):
+                    expr = self.plain_template(start_byte, end_byte)
+            elif first in _STARTS_NAME:
+                match = _PLAIN_CALL.fullmatch(data, start_byte, end_byte)
+                if match is not None:
+                    expr = self.plain_call(match)
+            if expr is not None:
+                return expr
         kids = node.children
         if len(kids) == 1 and kids[0].type != "comment":  # most values: one term and no traversal
             return self.expr(kids[0])
@@ -387,23 +631,38 @@ class _TreeBuilder:
         return self.expr(node.child(0))
 
     def x_tuple(self, node) -> ast.Expr:
-        return ast.TupleExpr(self.span(node), [self.expr(c) for c in node.children if c.type == "expression"])
+        expr = _node(ast.TupleExpr, self.file, self.pos(node.start_byte), self.pos(node.end_byte))
+        expr.items = [self.expr(c) for c in node.children if c.type == "expression"]
+        return expr
 
     def x_object(self, node) -> ast.Expr:
         items = []
+        data = self.data
         for elem in node.children:
             if elem.type != "object_elem":
                 continue
+            match = _PLAIN_PAIR.fullmatch(data, elem.start_byte, elem.end_byte)
+            if match is not None:
+                item = self.plain_pair(match)
+                if item is not None:
+                    items.append(item)
+                    continue
             key_node = elem.child(0)
             value_node = elem.child(elem.child_count - 1)
             if self._newline(key_node.end_byte, value_node.start_byte) or self._breaks_line(value_node):
                 raise Rejected("newline")  # in { }, a new line ends an element as it ends an argument
             key = self.expr(key_node)
-            if isinstance(key, ast.Variable):
-                key = ast.Literal(key.span, key.name)
+            if type(key) is ast.Variable:  # a bare word names the key
+                word = _node(ast.Literal, self.file, key.start, key.start + key.size)
+                word.value = key.name
+                key = word
             value = self.expr(value_node)
-            items.append(ast.ObjectItem(key, value, Span(self.file, self.pos(elem.start_byte), value.end)))
-        return ast.ObjectExpr(self.span(node), items)
+            item = _node(ast.ObjectItem, self.file, self.pos(elem.start_byte), value.start + value.size)
+            item.key, item.value = key, value
+            items.append(item)
+        expr = _node(ast.ObjectExpr, self.file, self.pos(node.start_byte), self.pos(node.end_byte))
+        expr.items = items
+        return expr
 
     def x_variable_expr(self, node) -> ast.Expr:
         variable = _node(ast.Variable, self.file, self.pos(node.start_byte), self.pos(node.end_byte))
@@ -553,7 +812,9 @@ class _TreeBuilder:
                         expand = True
         if "::" in name:
             return ast.Unsupported(self.span(node), f"provider function {name} is not evaluated")
-        return ast.Call(self.span(node), name, args, expand)
+        call = _node(ast.Call, self.file, self.pos(node.start_byte), self.pos(node.end_byte))
+        call.name, call.args, call.expand_final = name, args, expand
+        return call
 
     def x_conditional(self, node) -> ast.Expr:
         """tree-sitter-hcl reads `a ? b : c ? d : e` as `(a ? b : c) ? d : e`; HCL nests to the right."""
