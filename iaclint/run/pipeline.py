@@ -18,8 +18,9 @@ def run_check(paths: list[str], options: LintOptions) -> LintRun:
 
     run = lint(paths, options)
     report = run.report
-    if not run.graphs and run.results is None:  # nothing read or kept (an empty folder, unreadable paths)
-        return _without_excluded(run, options)
+    kept_comments = run.results is not None and run.results.comment_findings
+    if not run.graphs and not kept_comments:  # nothing read (an empty folder, every root kept): nothing to fix,
+        return _without_excluded(run, options)  # and kept findings carry their fixes and suppressions already
     from iaclint.engine.suppressions import apply_suppressions
     from iaclint.fixes.builder import attach_fixes
     from iaclint.run.results import merge_comment_findings
