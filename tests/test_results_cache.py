@@ -347,3 +347,32 @@ resource "aws_rds_cluster" "db" {
     warm, hits = _check()
     assert hits == 1 and cold == fresh and warm == fresh
     assert "undeclared resource aws_db_subnet_group.missing" not in fresh
+
+
+def test_keeping_many_roots_walks_the_files_read_a_bounded_number_of_times(tmp_path, monkeypatch):
+    """A root's graph sees every file the run read before it (graph/config.SourcesView): keeping a root's result
+    must look its own files up, not walk that view, or a tree of many small roots costs the square of its files."""
+    from iaclint.graph import config
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("IACLINT_NO_CACHE", raising=False)
+    roots = 40
+    for number in range(roots):
+        root = tmp_path / "repo" / f"r{number}"
+        root.mkdir(parents=True)
+        (root / "main.tf").write_text(PLAIN_VOLUME.format(name=f"v{number}"))
+        (root / "more.tf").write_text("# iaclint:ignore EBS001\n" + PLAIN_VOLUME.format(name=f"w{number}"))
+    monkeypatch.chdir(tmp_path / "repo")
+    walked = []
+    items_from = config.SourcesView.items_from
+
+    def counting(self, start):
+        for item in items_from(self, start):
+            walked.append(item[0])
+            yield item
+
+    monkeypatch.setattr(config.SourcesView, "items_from", counting)
+    run = run_check(["."], options(environ={}, cache=True, reuse_results=True))
+    assert len(run.report.findings) >= 2 * roots  # every root was checked (and its comment seen)
+    assert len(walked) <= 4 * 2 * roots, len(walked)  # linear in the files read; the square is 40 x 80 / 2 x 2

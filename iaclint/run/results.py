@@ -111,12 +111,20 @@ def _unlocation(data) -> Location | None:
     return None if data is None else Location(*data)
 
 
+def _fix_files(fix: Fix) -> list[str] | None:
+    """The files a fix's diff is made from: those its edits touch (its sources are the whole graph's view, every
+    file the run read so far: naming them all would make keeping many roots cost the square of their files)."""
+    if fix.sources is None:
+        return None
+    return sorted({e.file for e in fix.edits if e.file in fix.sources})
+
+
 def _encode_finding(f: Finding) -> list:
     fix = None
     if f.fix is not None:
         fix = [f.fix.title, f.fix.applicability.value, f.fix.note,
                [[e.file, e.start, e.end, e.replacement, e.source is not None] for e in f.fix.edits],
-               sorted(f.fix.sources) if f.fix.sources is not None else None]
+               _fix_files(f.fix)]
     suppression = None
     if f.suppression is not None:
         s = f.suppression
@@ -294,9 +302,10 @@ class RootResults:
         files_read = sorted(graph.files_read)
         attach_fixes(findings)  # may evaluate more, and read more: still recorded
         own = recorder.shown | {path for kind, path in recorder.inputs if kind == "p"}
+        own_sources = _own_sources(graph, own)
         comments: list[Finding] = []
         if self.options.inline_suppressions:
-            view = _OwnFiles(graph, own)
+            view = _OwnFiles(graph, own_sources)
             comments = apply_suppressions(findings, [view])
         edited = sorted({e.file for f in findings if f.fix is not None for e in f.fix.edits
                          if e.file in graph.sources})
@@ -304,7 +313,7 @@ class RootResults:
             recorder.file(name, graph.sources[name].encoded)
         self._stop()
         day = None
-        if any("exp" in source.text for name, source in graph.sources.items() if name in own):  # expires=, exp:
+        if any("exp" in source.text for source in own_sources.values()):  # expires=, exp:
             day = date.today().isoformat()
         entry = {
             "inputs": [[kind, path, state] for (kind, path), state in recorder.inputs.items()],
@@ -331,10 +340,20 @@ class RootResults:
 class _OwnFiles:
     """A graph seen through the files one root read: its suppression comments, without the other roots'."""
 
-    def __init__(self, graph, own: set[str]):
-        self.sources = {name: source for name, source in graph.sources.items() if name in own}
+    def __init__(self, graph, own_sources: dict):
+        self.sources = own_sources
         self.blocks = graph.blocks
         self.hcl_companion = None
+
+
+def _own_sources(graph, own: set[str]) -> dict:
+    """The sources of the files one root read, in the order they were read. Looked up by name: a root's graph
+    sees every file the run read before it (graph/config.SourcesView), so walking it per root is quadratic."""
+    sources = graph.sources
+    found = [(name, sources[name]) for name in own if name in sources]
+    order = getattr(sources, "ordinal", None) or {}
+    found.sort(key=lambda item: (order.get(item[0], len(order)), item[0]))
+    return dict(found)
 
 
 def open_results(options, rules, tree, notices: list[str]) -> RootResults | None:
