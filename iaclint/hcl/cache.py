@@ -591,6 +591,7 @@ class ParseCache:
         self.hits = 0
         self.misses = 0
         self._pruned = False
+        self.keeps_trees = True  # False: read entries, write none (a run whose roots keep their results instead)
         self._key: bytes | None = None
         self._root_fd: int | None = None
         self._fd: int | None = None
@@ -679,7 +680,7 @@ class ParseCache:
     def put(self, kind: str, shown: str, text: str, tree: ast.Body) -> None:
         import random
 
-        if self._fd is None:
+        if self._fd is None or not self.keeps_trees:
             return
         name = self._name(kind, shown, text)
         try:
