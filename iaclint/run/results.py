@@ -18,7 +18,9 @@ baselines, --since, formatting): its findings with their fixes and inline suppre
 suppression-comment findings of its files, its notices, evaluations, providers and file lists. Fresh roots' findings
 go through the same encoding, so a report is the same cold, warm or with --no-cache.
 
-Entries are msgpack of plain values in hcl/cache.py's machinery (signed with the user's key kept outside the cache,
+The roots' entries of a run are kept in one file, named after the run's key (each entry its own msgpack inside),
+read once and written once per run: a file per root cost more to create than checking a small root. Entries are
+msgpack of plain values in hcl/cache.py's machinery (signed with the user's key kept outside the cache,
 private folders, no link followed, pruned): a tampered, foreign or old entry is a miss. `--no-cache` and
 IACLINT_NO_CACHE=1 turn it off with the parse cache. Only `check` without --diff, --base, --since and --staged uses
 it (`fix`, those and the language server need syntax trees and graphs), and neither Terragrunt units nor plans are
@@ -207,6 +209,13 @@ class RootResults:
         self._recorder: Recorder | None = None
         self._token = None
         self._name = ""
+        # one file for the run's roots, read once and written once: a file per root cost more to create than
+        # checking a small root (KICS's fixtures: 707 roots). Named after the run's key, so the same command
+        # finds it again; entries of roots another command checked with this key are carried over.
+        self._pack_name = hashlib.sha256(("pack\0" + self.run_key).encode("utf-8", "surrogateescape")).hexdigest()
+        pack = cache.get_record(self._pack_name)  # root entry name -> the entry's own msgpack, decoded when asked
+        self._pack: dict = pack if isinstance(pack, dict) else {}
+        self._stored: dict[str, bytes] = {}  # encoded as stored: a root's findings are not held twice meanwhile
 
     def _entry_name(self, target) -> str:
         scope = [sorted(target.only_files) if target.only_files is not None else None,
@@ -223,8 +232,16 @@ class RootResults:
     def _lookup(self, target) -> KeptRoot | None:
         if target.kind != "module" or target.text is not None or is_unit(target.path):
             return None  # plans; Terragrunt reads more than is recorded here (includes, its own cache)
-        entry = self.cache.get_record(self._entry_name(target))
-        return self._valid(entry) if entry is not None else None
+        from iaclint.hcl.cache import decode_data
+
+        packed = self._pack.get(self._entry_name(target))
+        if not isinstance(packed, bytes):
+            return None
+        try:
+            entry = decode_data(packed)
+        except Exception:  # signed with the user's key, but not this layout: a miss, never trusted
+            return None
+        return self._valid(entry)
 
     def reuse(self, target) -> KeptRoot | None:
         """The root's kept result when every input it recorded is unchanged; otherwise None, and what the root
@@ -289,7 +306,10 @@ class RootResults:
         self._recorder = None
 
     def close(self) -> None:
+        """Write the run's pack when a root was stored: kept entries carried over, new ones replacing theirs."""
         self._stop()
+        if self._stored:
+            self.cache.put_record(self._pack_name, {**self._pack, **self._stored})
 
     def store(self, target, graph, findings: list[Finding], checked: list) -> list[Finding]:
         """Keep the root's result (fixes and suppressions attached, as `check` reports them) and return its
@@ -332,7 +352,12 @@ class RootResults:
         }
         for name in edited:
             self.sources.setdefault(name, graph.sources[name])
-        self.cache.put_record(self._name, entry)
+        from iaclint.hcl.cache import encode_data
+
+        try:
+            self._stored[self._name] = encode_data(entry)
+        except (ValueError, TypeError, OverflowError, UnicodeEncodeError, RecursionError):
+            pass  # not kept (a value msgpack refuses): checked afresh next time
         try:
             return KeptRoot(entry, {name: graph.sources[name] for name in edited}).findings
         except Exception:
