@@ -31,8 +31,13 @@ def _link_prefix(path: str, info: os.stat_result) -> str:
     return ""
 
 
-def path_state(path: str) -> str:
-    """What a path is now, as noted: absent, a directory, a regular file's digest, through a link's target."""
+DIGEST_LIMIT = 256 * 1024 * 1024  # bytes of one file digested; a larger one is never taken as unchanged
+
+
+def path_state(path: str, content: bool = True) -> str:
+    """What a path is now, as noted: absent, a directory, a regular file's digest (or, without ``content``, only
+    that it is one), through a link's target. Read a chunk at a time, at most DIGEST_LIMIT bytes: a larger file's
+    state is new each time, so a result that depends on it is never reused."""
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -49,22 +54,27 @@ def path_state(path: str) -> str:
         return prefix + "d"
     if not stat.S_ISREG(info.st_mode):
         return prefix + "o"
+    if not content:  # what decides whether it can be read: who owns it, its mode, its size
+        return prefix + f"r{info.st_mode:o}:{info.st_uid}:{info.st_size}"
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         return prefix + f"!{exc.errno}"
+    hasher, size = hashlib.sha256(), 0
     try:
-        chunks = []
         while True:
             chunk = os.read(fd, 1 << 20)
             if not chunk:
                 break
-            chunks.append(chunk)
+            size += len(chunk)
+            if size > DIGEST_LIMIT:
+                return prefix + "!large:" + os.urandom(8).hex()  # never equal: checked afresh each run
+            hasher.update(chunk)
     except OSError as exc:
         return prefix + f"!{exc.errno}"
     finally:
         os.close(fd)
-    return prefix + "f" + digest(b"".join(chunks))
+    return prefix + "f" + hasher.hexdigest()[:32]
 
 
 def listing_state(path: str) -> str:
@@ -101,10 +111,10 @@ class Recorder:
             return
         self.inputs[key] = prefix + "f" + digest(data() if callable(data) else data)
 
-    def path(self, path: str) -> None:
-        key = ("p", path)
+    def path(self, path: str, content: bool = True) -> None:
+        key = ("p" if content else "s", path)
         if key not in self.inputs:
-            self.inputs[key] = path_state(path)
+            self.inputs[key] = path_state(path, content)
 
     def listing(self, path: str) -> None:
         key = ("l", path)
@@ -120,11 +130,12 @@ def note_file(path: str | Path, data: "bytes | Callable[[], bytes]", shown: str 
         recorder.file(os.fspath(path), data, shown)
 
 
-def note_path(path: str | Path) -> None:
-    """A path whose state (absent, a directory, a file's content) a root's result depends on."""
+def note_path(path: str | Path, content: bool = True) -> None:
+    """A path whose state (absent, a directory, a file's content) a root's result depends on; without
+    ``content``, only what it is (a path outside the tree, which is never read, decides only by being there)."""
     recorder = RECORDER.get()
     if recorder is not None:
-        recorder.path(os.fspath(path))
+        recorder.path(os.fspath(path), content)
 
 
 def note_listing(path: str | Path) -> None:

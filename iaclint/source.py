@@ -145,10 +145,10 @@ def read_source(path: str | Path, overlay: dict[str, SourceFile] | None = None,
     try:
         data = read(p) if read is not None else p.read_bytes()
     except IsADirectoryError:
-        note_path(p)
+        note_path(p, content=False)
         raise SourceError("is a directory, not a file") from None
-    except OSError as exc:
-        note_path(p)
+    except OSError as exc:  # refused (a link out of the tree, too large) or unreadable: its content is not read
+        note_path(p, content=False)
         raise SourceError(exc.strerror or str(exc)) from None
     shown = display_path(p)
     note_file(p, data, shown)  # an input of the root being checked (run/results.py)

@@ -376,3 +376,39 @@ def test_keeping_many_roots_walks_the_files_read_a_bounded_number_of_times(tmp_p
     run = run_check(["."], options(environ={}, cache=True, reuse_results=True))
     assert len(run.report.findings) >= 2 * roots  # every root was checked (and its comment seen)
     assert len(walked) <= 4 * 2 * roots, len(walked)  # linear in the files read; the square is 40 x 80 / 2 x 2
+
+
+def test_a_file_too_large_to_digest_is_never_taken_as_unchanged(tree, monkeypatch):
+    """Noting a file's state reads at most DIGEST_LIMIT bytes, a chunk at a time (a 400 MB file that file() refuses
+    for its size once cost 845 MB here): past it the state is new each run, so the root is checked afresh."""
+    from iaclint import recording
+
+    monkeypatch.setattr(recording, "DIGEST_LIMIT", 4)
+    before, hits = _check()
+    again, hits = _check()
+    assert hits == 0 and again == before  # enc.txt ("true\n") is past the limit: never reused, same report
+
+
+def test_a_path_outside_the_tree_is_never_read_to_note_it(tree, tmp_path, monkeypatch):
+    """file() of a path outside the repository is refused, and noting it as an input reads nothing of it."""
+    from iaclint import recording
+
+    secret = tmp_path / "outside-secret.txt"
+    secret.write_text("true\n")
+    main = tree / "root" / "main.tf"
+    main.write_text(main.read_text().replace('"${path.module}/enc.txt"', f'"{secret}"'))
+    digested: list[str] = []
+    real_state = recording.path_state
+
+    def watching_state(path, content=True):
+        if content:
+            digested.append(os.fspath(path))
+        return real_state(path, content)
+
+    monkeypatch.setattr(recording, "path_state", watching_state)
+    first, _ = _check()
+    assert "is outside the repository" in first  # refused, and said so
+    assert digested and str(secret) not in digested  # the files inside were digested, this one not
+    secret.write_text("nope\n")  # the same size: what a refused path is noted by (kind, owner, mode, size)
+    again, hits = _check()
+    assert hits == 1 and again == first  # its content never decided anything

@@ -60,12 +60,12 @@ class TreeFiles(Record):
             real = Path(os.path.realpath(candidate))
         except (OSError, ValueError) as exc:
             raise Refused(f"{path} cannot be resolved ({exc})") from None
-        note_path(candidate)  # what it is (a link, where to) and holds: inputs of the root (run/results.py)
+        note_path(candidate, content=False)  # what it is (a link, where to): an input of the root (run/results.py)
         where = self.tree.outside_real(real)
         if where:
-            raise Refused(f"{path} is {where}")
+            raise Refused(f"{path} is {where}")  # never read, not even to digest it
         self.read.add(str(real))
-        note_path(real)
+        note_path(real)  # and what the file inside the tree holds
         return real
 
     def read_text(self, path: str) -> FileRead:

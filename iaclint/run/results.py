@@ -267,7 +267,7 @@ class RootResults:
                 key = (kind, path)
                 now = self.states.get(key)
                 if now is None:
-                    now = self.states[key] = listing_state(path) if kind == "l" else path_state(path)
+                    now = self.states[key] = listing_state(path) if kind == "l" else path_state(path, kind == "p")
                 if now != state:
                     return None
             sources = {}
