@@ -7,14 +7,18 @@ importing typer, which cost more than checking an empty folder; anything unusual
 so help, errors and their messages are typer's own.
 """
 
+from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Optional
 
 from iaclint import __version__
 from iaclint.errors import RuleError, UsageError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING: typing is imported only where typer needs it
+if TYPE_CHECKING:
+    from typing import Callable, Optional
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 APP_HELP = "iaclint: check Terraform configurations and plans for encryption at rest on AWS."
@@ -96,7 +100,7 @@ class Param:
                      self.minimum, self.completes_rules)
 
     def annotation(self):
-        from typing import List
+        from typing import List, Optional
 
         if self.kind in ("texts", "paths"):
             return List[str]
@@ -214,10 +218,8 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
              config_file: Optional[str], no_inline: bool, recursive: bool = True, skip_path: list[str] = (),
              base: Optional[str] = None, no_cache: bool = False, jobs: int = 1, limits: list[str] = (), rules_dir: list[str] = (),
              workspace: Optional[str] = None, opentofu: Optional[bool] = None):
+    from iaclint.model import RuleSelection, Severity
     from iaclint.run.lint import LintOptions
-    from iaclint.engine.rules import rule_ids
-    from iaclint.engine.runner import RuleSelection
-    from iaclint.model import Severity
 
     settings = _load_rules_and_settings(paths, config_file, rules_dir)
     for f in var_file:
@@ -231,8 +233,8 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
     except ValueError as exc:
         raise UsageError(f"--severity-threshold: {exc}") from None
     selection = RuleSelection(
-        select=rule_ids(_split(select), "--select") or settings.select,
-        ignore=rule_ids(_split(ignore), "--ignore") | settings.ignore,
+        select=_rule_ids(_split(select), "--select") or settings.select,
+        ignore=_rule_ids(_split(ignore), "--ignore") | settings.ignore,
         severity=settings.severity,
     )
     options = LintOptions(
@@ -260,6 +262,15 @@ def _options(paths: list[str], var_file: list[str], var: list[str], threshold: O
     return options
 
 
+def _rule_ids(keys: set[str], where: str) -> set[str]:
+    """The rule ids of --select or --ignore; the catalogue is read only when they name rules."""
+    if not keys:
+        return set()
+    from iaclint.engine.rules import rule_ids
+
+    return rule_ids(keys, where)
+
+
 def _limits(base, given: list[str]):
     """The settings' limits with --limit NAME=N applied."""
     values = {}
@@ -277,10 +288,12 @@ def _limits(base, given: list[str]):
 def _load_rules_and_settings(paths: list[str], config_file: Optional[str], rules_dir: list[str]):
     """The user's rule folders (--rules-dir, then the settings' `rules`), loaded before the settings' select,
     ignore and severity are read, since those may name them."""
-    from iaclint.engine.rules import use_rule_folders
     from iaclint.run.settings import load_settings
 
-    use_rule_folders([Path(d) for d in rules_dir])
+    if rules_dir or "iaclint.engine.rules" in sys.modules:  # folders to load, or an earlier run's to forget
+        from iaclint.engine.rules import use_rule_folders
+
+        use_rule_folders([Path(d) for d in rules_dir])
     return load_settings(paths, config_file)
 
 
@@ -716,10 +729,13 @@ def run(args: list[str]) -> None:
 
 def main() -> None:
     """Run the CLI on a thread with a deep stack: real configurations nest little, hostile ones a lot,
-    and a list 5,000 deep must be read (or reported) like any other, not crash the interpreter."""
-    import threading
+    and a list 5,000 deep must be read (or reported) like any other, not crash the interpreter. The thread is
+    started with _thread: the threading module on top of it cost a twentieth of checking an empty folder."""
+    import _thread
 
     outcome: dict = {}
+    finished = _thread.allocate_lock()
+    finished.acquire()
 
     def run_cli() -> None:
         try:
@@ -728,17 +744,18 @@ def main() -> None:
             outcome["code"] = exc.code
         except BaseException as exc:  # re-raised on the main thread
             outcome["error"] = exc
+        finally:
+            finished.release()
 
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 60_000))
     import gc
 
     gc.set_threshold(100_000, 50, 100)  # a run allocates millions of tree nodes and frees little: collecting
     # cycles every 700 allocations cost a third of reading the parse cache
-    threading.stack_size(1024 * 1024 * 1024)  # address space only: pages are used as the stack grows
-    worker = threading.Thread(target=run_cli, name="iaclint", daemon=True)
-    worker.start()
+    _thread.stack_size(1024 * 1024 * 1024)  # address space only: pages are used as the stack grows
+    _thread.start_new_thread(run_cli, ())
     try:
-        worker.join()
+        finished.acquire()
     except KeyboardInterrupt:
         sys.stderr.write("iaclint: interrupted\n")
         sys.exit(130)

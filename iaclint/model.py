@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Sequence
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any, Sequence
 
 
 class Severity(str, Enum):
@@ -287,6 +290,30 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
 
 
+class RuleSelection(Record):
+    """Which rules run (--select, --ignore, settings) and at what severity. Kept here, not beside the rule runner,
+    so reading the command line imports no rule machinery (engine/runner.py gives it under its old name)."""
+
+    _shown = ("select", "ignore", "severity")
+
+    def __init__(self, select: set[str] | None = None, ignore: set[str] | None = None,
+                 severity: dict[str, Severity] | None = None):
+        self.select = select  # rule ids or names; None = all
+        self.ignore = set() if ignore is None else ignore
+        self.severity = {} if severity is None else severity  # overrides by rule id
+
+    def wants(self, rule: Any) -> bool:
+        keys = {rule.id, rule.name}
+        if keys & self.ignore:
+            return False
+        if rule.builtin and rule.id in ("PARSE", "CONFIG"):
+            return True  # broken input is reported whatever rules are selected, unless ignored by name
+        return self.select is None or bool(keys & self.select)
+
+    def severity_of(self, rule: Any) -> Severity:
+        return self.severity.get(rule.id, rule.severity)
+
+
 class Report(Record):
     """A whole run: findings, the files checked, and what the user should know."""
 
@@ -294,7 +321,7 @@ class Report(Record):
               "errors", "evaluations", "fixed_baseline_entries", "providers", "roots", "cwd", "repo_root",
               "settings", "base_ref", "since", "existing_hidden")
 
-    def __init__(self, tool_version: str, findings: list[Finding], files_checked: list[str], rules: list[Any],
+    def __init__(self, tool_version: str, findings: list[Finding], files_checked: list[str], rules: list[Any] | None,
                  threshold: Severity = Severity.LOW, fail_on_unknown: bool = False,
                  notices: list[str] | None = None, errors: list[str] | None = None,
                  evaluations: list[tuple[str, str, str, str]] | None = None,
@@ -305,7 +332,7 @@ class Report(Record):
         self.tool_version = tool_version
         self.findings = findings
         self.files_checked = files_checked
-        self.rules = rules  # RuleMeta objects, for formatters that describe rules (SARIF)
+        self.rules = rules  # the rules, for formatters that describe them (SARIF); None: the catalogue's, when asked
         self.threshold = threshold
         self.fail_on_unknown = fail_on_unknown
         self.notices = [] if notices is None else notices  # things the user should know that are not findings
@@ -321,6 +348,18 @@ class Report(Record):
         self.base_ref = base_ref  # --base: the revision fix safety was decided against (fix hints name it)
         self.since = since  # --since: the revision findings were compared with (base_state)
         self.existing_hidden = existing_hidden  # --new-only: findings left out because they were there at `since`
+
+    @property
+    def rules(self) -> list[Any]:
+        if self._rules is None:  # a run that read nothing loads no catalogue unless a format describes the rules
+            from iaclint.engine.rules import all_rules
+
+            self._rules = all_rules()
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: list[Any] | None) -> None:
+        self._rules = rules
 
     def repo_path(self, file: str) -> str:
         """A display path made relative to the repository root (absolute when outside it)."""

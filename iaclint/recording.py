@@ -8,17 +8,21 @@ of iaclint.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Callable
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Callable
 
 RECORDER: ContextVar["Recorder | None"] = ContextVar("iaclint_recorder", default=None)
 
 
 def digest(data: bytes) -> str:
+    import hashlib  # OpenSSL's bindings: loaded by a run that records, not by one that reads nothing
+
     return hashlib.sha256(data).hexdigest()[:32]
 
 
@@ -60,6 +64,8 @@ def path_state(path: str, content: bool = True) -> str:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         return prefix + f"!{exc.errno}"
+    import hashlib
+
     hasher, size = hashlib.sha256(), 0
     try:
         while True:

@@ -13,12 +13,15 @@ import os
 import re
 import stat
 from array import array
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
+from iaclint.model import Record
 from iaclint.recording import note_file, note_path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Callable
 
 BOM = "\ufeff"
 
@@ -32,14 +35,16 @@ class SourceError(Exception):
         self.column = column
 
 
-@dataclass
-class SourceFile:
+class SourceFile(Record):
     """A file's text as read (BOM noted), with line starts for positions."""
 
-    path: str
-    text: str
-    has_bom: bool = False
-    _starts: array | None = field(default=None, repr=False, compare=False)
+    _shown = ("path", "text", "has_bom")
+
+    def __init__(self, path: str, text: str, has_bom: bool = False):
+        self.path = path
+        self.text = text
+        self.has_bom = has_bom
+        self._starts: array | None = None
 
     @property
     def _line_starts(self) -> array:
@@ -443,14 +448,20 @@ def write_atomic(path: str | Path, data: bytes) -> None:
         _unlink(tmp)
 
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_LONE_SURROGATE = None  # re.compile("[\ud800-\udfff]") when first needed: compiling it cost a millisecond a start
+
+
+def _lone_surrogate():
+    global _LONE_SURROGATE
+    _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+    return _LONE_SURROGATE
 
 
 def without_lone_surrogates(data):
     """JSON can escape half of a surrogate pair ("\\ud800"), which no UTF-8 output can hold; Go's decoder,
     and so Terraform, reads U+FFFD instead. Strings, keys, lists and dicts, copied only where needed."""
     if isinstance(data, str):
-        if _LONE_SURROGATE.search(data) is None:
+        if data.isascii() or (_LONE_SURROGATE or _lone_surrogate()).search(data) is None:
             return data
         return data.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     if isinstance(data, list):

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TypeVar
 
-T = TypeVar("T")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Callable, TypeVar
+
+    T = TypeVar("T")
 
 
 def repository_root(start: str | Path) -> Path | None:
@@ -48,24 +50,39 @@ def shown_as_found(path: Path) -> str:
 KEPT_BYTES = 16 << 20  # file contents a run keeps between two readers (discovery's scan and the loader)
 
 
-@dataclass(frozen=True)
 class Tree:
     """The directories a run may read configuration from and write fixes to (real paths).
 
     One tree serves one run (discovery, loading, variables files), so what it found about a path to
     read is kept: each file and directory is judged once, each directory listed once and each file read
-    once, not by each step (or each of hundreds of roots) that meets it.
+    once, not by each step (or each of hundreds of roots) that meets it. Equal to another tree of the same
+    roots, and shown by them alone.
     """
 
-    roots: tuple[Path, ...]
-    _judged: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
-    _listed: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # folder -> its entries
-    _real: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # path -> real path
-    _absolutes: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # see _absolute()
-    _real_paths: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # the same, as Paths
-    _derived: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # see remember()
-    _kept: dict = field(default_factory=dict, compare=False, hash=False, repr=False)  # path -> bytes read once
-    _kept_size: list = field(default_factory=lambda: [0], compare=False, hash=False, repr=False)
+    __slots__ = ("roots", "_judged", "_listed", "_real", "_absolutes", "_real_paths", "_derived", "_kept",
+                 "_kept_size")
+
+    def __init__(self, roots: tuple[Path, ...]):
+        self.roots = roots
+        self._judged: dict = {}
+        self._listed: dict = {}  # folder -> its entries
+        self._real: dict = {}  # path -> real path
+        self._absolutes: dict = {}  # see _absolute()
+        self._real_paths: dict = {}  # the same, as Paths
+        self._derived: dict = {}  # see remember()
+        self._kept: dict = {}  # path -> bytes read once
+        self._kept_size = [0]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.roots == other.roots
+
+    def __hash__(self) -> int:
+        return hash((self.roots,))
+
+    def __repr__(self) -> str:
+        return f"Tree(roots={self.roots!r})"
 
     @classmethod
     def of(cls, *folders: str | Path) -> "Tree":

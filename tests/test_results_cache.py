@@ -216,14 +216,15 @@ def test_every_rule_fixture_reports_the_same_cold_warm_and_without_cache(tmp_pat
     """Each rule's fixtures as one run: kept results change nothing in the JSON or text report, and the warm run
     parses no file of a root it reused."""
     from iaclint.graph import config
+    from iaclint.hcl.cache import ParseCache
     from support import FIXTURES
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.delenv("IACLINT_NO_CACHE", raising=False)
     gets = []
-    real_get = config.ParseCache.get
-    monkeypatch.setattr(config.ParseCache, "get", lambda self, *a: gets.append(a[1]) or real_get(self, *a))
+    real_get = ParseCache.get
+    monkeypatch.setattr(ParseCache, "get", lambda self, *a: gets.append(a[1]) or real_get(self, *a))
     monkeypatch.chdir(FIXTURES.parent)
     reports, parsed = {}, {}
     monkeypatch.setattr(config, "PARALLEL_THRESHOLD", 0)  # fixtures are small: parallel even so

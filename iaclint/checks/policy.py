@@ -13,13 +13,12 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from iaclint.eval.values import PartialString, SetList, Value
 from iaclint.graph.model import Graph, Resource
 from iaclint.hcl import ast
-from iaclint.model import Record
+from iaclint.model import Record, ValueRecord
 
 if TYPE_CHECKING:
     from iaclint.engine.results import CheckResult
@@ -27,20 +26,24 @@ if TYPE_CHECKING:
 HOLE = "\ue000?\ue000"  # stands for an unknown part of a string (private-use characters: valid in JSON)
 
 
-@dataclass(frozen=True)
-class Unknown:
+class Unknown(ValueRecord):
     """A part of a policy whose value is not known before apply."""
 
-    reason: str
-    refs: frozenset[str] = frozenset()  # resources the value comes from (an ARN known after apply)
+    __slots__ = ("reason", "refs")
+
+    def __init__(self, reason: str, refs: frozenset[str] = frozenset()):
+        self.reason = reason
+        self.refs = refs  # resources the value comes from (an ARN known after apply)
 
 
-@dataclass(frozen=True)
-class Partial:
+class Partial(ValueRecord):
     """A string with unknown parts (HOLE marks each), and the resources those parts come from."""
 
-    text: str
-    refs: frozenset[str] = frozenset()
+    __slots__ = ("text", "refs")
+
+    def __init__(self, text: str, refs: frozenset[str] = frozenset()):
+        self.text = text
+        self.refs = refs
 
 
 def describe_part(part: Any) -> str:

@@ -22,24 +22,25 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from iaclint.checks.policy import HOLE, Partial, Policy, Statement, Unknown, covers, describe_part
 from iaclint.graph.model import Graph, Resource
 from iaclint.graph.placement import Place, region_of
-from iaclint.model import Record
+from iaclint.model import Record, ValueRecord
 
 # ---- what a use sends to KMS: the ARN in an encryption context or aws:SourceArn ----------------------
 
 
-@dataclass(frozen=True)
-class Arn:
+class Arn(ValueRecord):
     """An ARN as far as the configuration knows it: six fields, each fully known, known up to a prefix, or not
     known (None); ``refs`` are the resources whose `arn` it is (a condition written as a reference to one)."""
 
-    fields: tuple[tuple[str, bool] | None, ...]  # (text, complete): complete False means text is only a prefix
-    refs: frozenset[str] = frozenset()
+    __slots__ = ("fields", "refs")
+
+    def __init__(self, fields: tuple[tuple[str, bool] | None, ...], refs: frozenset[str] = frozenset()):
+        self.fields = fields  # (text, complete): complete False means text is only a prefix
+        self.refs = refs
 
     def shown(self) -> str:
         return ":".join("${...}" if f is None else f[0] + ("" if f[1] else "${...}") for f in self.fields)
@@ -154,14 +155,16 @@ def could_match(arn: Arn, pattern: Any, operator: str) -> bool | None:
 # ---- who the statement must name ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ServicePrincipal:
+class ServicePrincipal(ValueRecord):
     """A service principal, `cloudwatch.amazonaws.com`; Regional ones (`logs.<region>.amazonaws.com`) name the
     Region of the consumer, which must be the consumer's own."""
 
-    name: str  # "cloudwatch.amazonaws.com", or "logs" for the Regional CloudWatch Logs principal
-    region: Place | None = None
-    consumer: Resource | None = None  # whose provider a data "aws_region" in the principal must use
+    __slots__ = ("name", "region", "consumer")
+
+    def __init__(self, name: str, region: Place | None = None, consumer: Resource | None = None):
+        self.name = name  # "cloudwatch.amazonaws.com", or "logs" for the Regional CloudWatch Logs principal
+        self.region = region
+        self.consumer = consumer  # whose provider a data "aws_region" in the principal must use
 
     @property
     def shown(self) -> str:
@@ -224,15 +227,19 @@ def _could_be(pattern_text: str, name: str) -> bool:
     return literal[-1] == "" or name.endswith(literal[-1])
 
 
-@dataclass(frozen=True)
-class RolePrincipal:
+class RolePrincipal(ValueRecord):
     """An IAM role named by ARN (Amazon EC2 Auto Scaling's service-linked role): the statement's AWS principals
     must name it (an ARN, or a reference to the role), not only the account it is in."""
 
-    suffix: str | None  # "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"; None: unknown
-    account: str | None  # the role's account when known
-    refs: frozenset[str] = frozenset()  # resources whose arn is the role (aws_iam_service_linked_role)
-    exact: str | None = None  # a literal service_linked_role_arn
+    __slots__ = ("suffix", "account", "refs", "exact")
+
+    def __init__(self, suffix: str | None, account: str | None, refs: frozenset[str] = frozenset(),
+                 exact: str | None = None):
+        # "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"; None: unknown
+        self.suffix = suffix
+        self.account = account  # the role's account when known
+        self.refs = refs  # resources whose arn is the role (aws_iam_service_linked_role)
+        self.exact = exact  # a literal service_linked_role_arn
 
     @property
     def shown(self) -> str:

@@ -5,48 +5,30 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-from dataclasses import dataclass, field, replace
 from sys import intern
 from typing import Any
 
-from iaclint.engine.results import CheckContext, CheckResult
+from iaclint.engine.results import CheckContext, CheckResult, replace
 from iaclint.engine.rules import Rule, find_rule
 from iaclint.eval.values import OriginKind, Value, render
 from iaclint.graph import assumptions, forks
 from iaclint.graph.model import Diagnostic, Graph, Resource
-from iaclint.model import Finding, Related, Severity, Span, Verdict
+from iaclint.model import Finding, Record, Related, RuleSelection, Severity, Span, Verdict  # noqa: F401 (its old home)
 
 DELETING = {("delete",)}
 
 
-@dataclass
-class RuleSelection:
-    """Which rules run (--select, --ignore, settings) and at what severity."""
-
-    select: set[str] | None = None  # rule ids or names; None = all
-    ignore: set[str] = field(default_factory=set)
-    severity: dict[str, Severity] = field(default_factory=dict)  # overrides by rule id
-
-    def wants(self, rule: Rule) -> bool:
-        keys = {rule.id, rule.name}
-        if keys & self.ignore:
-            return False
-        if rule.builtin and rule.id in ("PARSE", "CONFIG"):
-            return True  # broken input is reported whatever rules are selected, unless ignored by name
-        return self.select is None or bool(keys & self.select)
-
-    def severity_of(self, rule: Rule) -> Severity:
-        return self.severity.get(rule.id, rule.severity)
-
-
-@dataclass(slots=True)
-class FindingContext:
+class FindingContext(Record):
     """What the fix builder needs to know about a finding; not part of any output."""
 
-    rule: Rule
-    resource: Resource
-    result: CheckResult
-    graph: Graph
+    __slots__ = ("rule", "resource", "result", "graph")
+    _shown = __slots__
+
+    def __init__(self, rule: Rule, resource: Resource, result: CheckResult, graph: Graph):
+        self.rule = rule
+        self.resource = resource
+        self.result = result
+        self.graph = graph
 
     def origin(self) -> dict[str, Any] | None:
         """Where the offending value was written (Finding.origin_info)."""

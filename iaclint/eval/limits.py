@@ -8,24 +8,29 @@ far above real code: the largest root of the benchmark corpora takes 28,769 step
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from iaclint.model import ValueRecord
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(ValueRecord):
     """The defaults sit far above what real configurations use (measured on the benchmark corpora)."""
 
-    instances: int = 10_000  # instances of one resource or module block (count, for_each)
-    module_depth: int = 100  # modules calling modules
-    module_instances: int = 10_000  # module instances in one root module (count = 2 thirty levels deep: 2^30)
-    collection: int = 100_000  # values in one evaluated list, set, map or object, nested ones counted
-    string: int = 1_000_000  # characters in one evaluated string (format widths, join, replace, templates)
-    steps: int = 5_000_000  # evaluation steps per root module (each node evaluated, and walks of large values)
-    file_size: int = 1_000_000  # bytes file() and templatefile() read
+    __slots__ = ("instances", "module_depth", "module_instances", "collection", "string", "steps", "file_size")
+
+    def __init__(self, instances: int = 10_000, module_depth: int = 100, module_instances: int = 10_000,
+                 collection: int = 100_000, string: int = 1_000_000, steps: int = 5_000_000,
+                 file_size: int = 1_000_000):
+        self.instances = instances  # instances of one resource or module block (count, for_each)
+        self.module_depth = module_depth  # modules calling modules
+        # module instances in one root module (count = 2 thirty levels deep: 2^30)
+        self.module_instances = module_instances
+        self.collection = collection  # values in one evaluated list, set, map or object, nested ones counted
+        self.string = string  # characters in one evaluated string (format widths, join, replace, templates)
+        self.steps = steps  # evaluation steps per root module (each node evaluated, and walks of large values)
+        self.file_size = file_size  # bytes file() and templatefile() read
 
     @classmethod
     def names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
+        return list(cls.__slots__)
 
     def with_values(self, values: dict[str, object], where: str) -> "Limits":
         """These limits with some replaced; a wrong name or value raises ValueError naming ``where``."""
@@ -38,7 +43,7 @@ class Limits:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{where}: limit {name} must be a positive whole number, got {value!r}")
             changes[name] = value
-        return replace(self, **changes)
+        return Limits(**{name: changes.get(name, getattr(self, name)) for name in self.names()})
 
 
 DEFAULT_LIMITS = Limits()

@@ -14,7 +14,6 @@ given on the command line gets a `display` suggestion only.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from iaclint.engine import conditions
 from iaclint.engine.runner import FindingContext, describe_origin
@@ -24,7 +23,7 @@ from iaclint.graph.model import Graph, Resource
 from iaclint.hcl import ast
 from iaclint.hcl import layout
 from iaclint.hcl.layout import LayoutError, insert_after_block, insert_attribute, insert_attributes, literal_like
-from iaclint.model import Applicability, Edit, Finding, Fix, Span
+from iaclint.model import Applicability, Edit, Finding, Fix, Record, Span
 from iaclint.source import SourceFile
 
 EDITABLE_ORIGINS = {OriginKind.LITERAL, OriginKind.VARIABLE_DEFAULT, OriginKind.TFVARS, OriginKind.MODULE_ARGUMENT,
@@ -52,12 +51,14 @@ class NoFix(Exception):
     """Why a finding gets no automatic fix; shown to the user."""
 
 
-@dataclass
-class Target:
+class Target(Record):
     """The resource the fix edits and its HCL form (for plans, the configuration's resource)."""
 
-    resource: Resource
-    graph: Graph
+    _shown = ("resource", "graph")
+
+    def __init__(self, resource: Resource, graph: Graph):
+        self.resource = resource
+        self.graph = graph
 
 
 def attach_fixes(findings: list[Finding]) -> None:

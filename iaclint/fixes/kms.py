@@ -9,13 +9,12 @@ service use the key on behalf of the account (kms:ViaService). Its text is exact
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from iaclint.graph.model import Graph, Resource
 from iaclint.fixes.policy import NewStatement, caller_identity_name, jsonencode_object, other_account_statements
 from iaclint.hcl import ast
 from iaclint.hcl.layout import insert_after_block
-from iaclint.model import Edit
+from iaclint.model import Edit, Record
 from iaclint.source import SourceFile
 
 SERVICES = {
@@ -71,14 +70,16 @@ KEY_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateData
                "kms:ListGrants", "kms:DescribeKey"]
 
 
-@dataclass
-class KeyPlan:
+class KeyPlan(Record):
     """The key a customer managed key fix points at: an existing one, or a new block to add."""
 
-    name: str
-    reused: Resource | None = None
-    edits: list[Edit] = field(default_factory=list)
-    note: str = ""
+    _shown = ("name", "reused", "edits", "note")
+
+    def __init__(self, name: str, reused: Resource | None = None, edits: list[Edit] | None = None, note: str = ""):
+        self.name = name
+        self.reused = reused
+        self.edits = [] if edits is None else edits
+        self.note = note
 
     def reference(self, attribute: str) -> str:
         return f"aws_kms_key.{self.name}.{attribute}"
@@ -89,15 +90,18 @@ class KeyPlan:
         return f", a new aws_kms_key.{self.name} (rotation on)"
 
 
-@dataclass
-class ServiceUse:
+class ServiceUse(Record):
     """What a new key's policy must say so that the services that use it for this resource can: the statements,
     and the needs (checks/services.py) a reused key's policy must already meet."""
 
-    statements: list[NewStatement] = field(default_factory=list)
-    needs: list = field(default_factory=list)
-    region_lookup: bool = False  # a statement names the Region through data "aws_region"
-    note: str = ""
+    _shown = ("statements", "needs", "region_lookup", "note")
+
+    def __init__(self, statements: list[NewStatement] | None = None, needs: list | None = None,
+                 region_lookup: bool = False, note: str = ""):
+        self.statements = [] if statements is None else statements
+        self.needs = [] if needs is None else needs
+        self.region_lookup = region_lookup  # a statement names the Region through data "aws_region"
+        self.note = note
 
     def signature(self) -> tuple:
         return tuple((n.principal.shown, n.actions, tuple(sorted((k, v.shown()) for k, v in n.context.items())))

@@ -11,40 +11,46 @@ these fixes are safe to apply.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 from iaclint.graph.model import Graph, Resource
 from iaclint.hcl import ast
 from iaclint.hcl.layout import INDENT, LayoutError, line_indent
-from iaclint.model import Edit
+from iaclint.model import Edit, Record
 from iaclint.source import SourceFile
 
 
-@dataclass
-class NewStatement:
+class NewStatement(Record):
     """A statement to add, in the words both forms need."""
 
-    sid: str
-    principals: list[str]  # principal identifiers (HCL string literals, may hold ${...})
-    actions: list[str]
-    condition: tuple[str, str, list[str]] | None = None  # (test, variable, values)
-    resources: list[str] = field(default_factory=lambda: ["*"])
-    principal_type: str = "AWS"  # or "Service": logs.eu-west-1.amazonaws.com, cloudtrail.amazonaws.com
+    _shown = ("sid", "principals", "actions", "condition", "resources", "principal_type")
+
+    def __init__(self, sid: str, principals: list[str], actions: list[str],
+                 condition: tuple[str, str, list[str]] | None = None, resources: list[str] | None = None,
+                 principal_type: str = "AWS"):
+        self.sid = sid
+        self.principals = principals  # principal identifiers (HCL string literals, may hold ${...})
+        self.actions = actions
+        self.condition = condition  # (test, variable, values)
+        self.resources = ["*"] if resources is None else resources
+        self.principal_type = principal_type  # or "Service": logs.eu-west-1.amazonaws.com, cloudtrail.amazonaws.com
 
 
-@dataclass
-class PolicyEdit:
+class PolicyEdit(Record):
     """Statements a finding wants added to the policy ``attribute`` of the resource at ``holder``.
 
     A holder without a policy has the AWS default one: it gets a new policy that starts with
     ``default_statement`` (the account root's).
     """
 
-    holder: str
-    attribute: str
-    statements: list[NewStatement]
-    note: str
-    default_statement: NewStatement | None = None
+    _shown = ("holder", "attribute", "statements", "note", "default_statement")
+
+    def __init__(self, holder: str, attribute: str, statements: list[NewStatement], note: str,
+                 default_statement: NewStatement | None = None):
+        self.holder = holder
+        self.attribute = attribute
+        self.statements = statements
+        self.note = note
+        self.default_statement = default_statement
 
 
 def other_account_statements(accounts: list[str], label: str, taken: set[str] = frozenset()) -> list[NewStatement]:

@@ -9,18 +9,19 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from iaclint.graph.model import Diagnostic
 from iaclint.graph.overrides import apply_override_file, is_override_name
 from iaclint.hcl import ast
-from iaclint.hcl.cache import ParseCache
-from iaclint.hcl.jsonsyntax import parse_json_config
-from iaclint.hcl.parser import ParseFailure, parse_source
+from iaclint.model import Record
 from iaclint.recording import note_file, note_listing, note_path, recording
 from iaclint.source import SourceError, SourceFile, display_path, read_source
 from iaclint.tree import Tree, shown_as_found, tree_of
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from iaclint.hcl.cache import ParseCache
 
 
 PARALLEL_THRESHOLD = 512 * 1024  # characters of uncached HCL before parsing on several processes pays
@@ -28,16 +29,20 @@ _NAMED = {"resource", "data", "module", "variable", "output"}
 _NAME = re.compile(r"^[^\W\d][\w-]*$")  # Unicode letters count, as in HCL identifiers
 
 
-@dataclass(slots=True)
-class ResourceDecl:
+class ResourceDecl(Record):
     """A resource or data block as declared, before count and for_each expand it."""
 
-    mode: str
-    type: str
-    name: str
-    block: ast.Block  # as merged with the override files' blocks for it (graph/overrides.py)
-    file: str
-    overrides: tuple[ast.Block, ...] = ()  # the override files' blocks merged into it, in order
+    __slots__ = ("mode", "type", "name", "block", "file", "overrides")
+    _shown = __slots__
+
+    def __init__(self, mode: str, type: str, name: str, block: ast.Block, file: str,
+                 overrides: tuple[ast.Block, ...] = ()):
+        self.mode = mode
+        self.type = type
+        self.name = name
+        self.block = block  # as merged with the override files' blocks for it (graph/overrides.py)
+        self.file = file
+        self.overrides = overrides  # the override files' blocks merged into it, in order
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -49,26 +54,29 @@ class ResourceDecl:
         return f"{prefix}{self.type}.{self.name}"
 
 
-@dataclass
-class ModuleConfig:
+class ModuleConfig(Record):
     """One module directory's parsed files, indexed by block kind."""
 
-    dir: Path
-    display_dir: str
-    files: list[str] = field(default_factory=list)
-    json_files: set[str] = field(default_factory=set)
-    variables: dict[str, ast.Block] = field(default_factory=dict)
-    locals: dict[str, ast.Attribute] = field(default_factory=dict)
-    resources: dict[tuple[str, str, str], ResourceDecl] = field(default_factory=dict)
-    module_calls: dict[str, tuple[ast.Block, str]] = field(default_factory=dict)
-    outputs: dict[str, ast.Block] = field(default_factory=dict)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    downloaded: bool = False
-    terraform_blocks: list[tuple[ast.Block, str]] = field(default_factory=list)  # (block, file)
-    providers: dict[str, ast.Block] = field(default_factory=dict)  # "aws" or "aws.west" -> provider block
-    moved: list[ast.Block] = field(default_factory=list)  # moved blocks: where a resource's state came from
-    imports: list[ast.Block] = field(default_factory=list)  # import blocks: resources adopted from outside
-    read: list[tuple[Path, str]] = field(default_factory=list)  # (path, shown) of each file read, for run/results.py
+    _shown = ("dir", "display_dir", "files", "json_files", "variables", "locals", "resources", "module_calls",
+              "outputs", "diagnostics", "downloaded", "terraform_blocks", "providers", "moved", "imports", "read")
+
+    def __init__(self, dir: Path, display_dir: str, downloaded: bool = False):
+        self.dir = dir
+        self.display_dir = display_dir
+        self.files: list[str] = []
+        self.json_files: set[str] = set()
+        self.variables: dict[str, ast.Block] = {}
+        self.locals: dict[str, ast.Attribute] = {}
+        self.resources: dict[tuple[str, str, str], ResourceDecl] = {}
+        self.module_calls: dict[str, tuple[ast.Block, str]] = {}
+        self.outputs: dict[str, ast.Block] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self.downloaded = downloaded
+        self.terraform_blocks: list[tuple[ast.Block, str]] = []  # (block, file)
+        self.providers: dict[str, ast.Block] = {}  # "aws" or "aws.west" -> provider block
+        self.moved: list[ast.Block] = []  # moved blocks: where a resource's state came from
+        self.imports: list[ast.Block] = []  # import blocks: resources adopted from outside
+        self.read: list[tuple[Path, str]] = []  # (path, shown) of each file read, for run/results.py
 
 
 class ConfigLoader:
@@ -102,6 +110,9 @@ class ConfigLoader:
         shown = display_path(path)
         if shown in self._bodies:
             return shown, self._bodies[shown]
+        from iaclint.hcl.jsonsyntax import parse_json_config  # the parsers: not imported by a run that parses nothing
+        from iaclint.hcl.literals import ParseFailure
+
         result: ast.Body | Diagnostic
         try:
             source = read_source(path, self.overlay, tree.read_bytes)
@@ -368,8 +379,18 @@ class SourcesView(Mapping):
                 yield key, source
 
 
+def parse_source(source: SourceFile) -> ast.Body:
+    """hcl/parser.py's parse_source, imported when a run first parses: a run that reads nothing loads no parser."""
+    from iaclint.hcl.parser import parse_source as parse
+
+    return parse(source)
+
+
 def _parse_one(item: tuple[str, SourceFile, bool]) -> ast.Body | Diagnostic:
     """parse_file's parsing step, in a worker process."""
+    from iaclint.hcl.jsonsyntax import parse_json_config
+    from iaclint.hcl.literals import ParseFailure
+
     shown, source, is_json = item
     try:
         return parse_json_config(source) if is_json else parse_source(source)
@@ -385,6 +406,8 @@ def make_cache(enabled: bool = True) -> ParseCache | None:
 
     if not enabled or os.environ.get("IACLINT_NO_CACHE", "") not in ("", "0"):
         return None
+    from iaclint.hcl.cache import ParseCache
+
     return ParseCache()
 
 

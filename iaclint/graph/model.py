@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Iterator
-
 from iaclint.model import Location, Record, Span, ValueRecord
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
+    from typing import Iterable, Iterator
+
     from iaclint.eval.values import Value
     from iaclint.source import SourceFile
 

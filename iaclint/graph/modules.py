@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from iaclint.model import ValueRecord
 from iaclint.recording import note_path
 from iaclint.tree import Tree, shown_as_found
 
@@ -32,13 +32,15 @@ _SCP = re.compile(r"^(?:([^@/]+)@)?([^:/]+):/?(.+)$")  # git@github.com:org/repo
 _NOT_REGISTRY_HOSTS = ("github.com", "bitbucket.org", "gitlab.com")
 
 
-@dataclass(frozen=True)
-class Download:
+class Download(ValueRecord):
     """One entry of .terraform/modules/modules.json: where `terraform init` put a module call's code."""
 
-    dir: Path
-    source: str  # the source address Terraform recorded ("registry.terraform.io/cloudposse/label/null")
-    version: str  # the version it selected, "" for sources without versions
+    __slots__ = ("dir", "source", "version")
+
+    def __init__(self, dir: Path, source: str, version: str):
+        self.dir = dir
+        self.source = source  # the source address Terraform recorded ("registry.terraform.io/cloudposse/label/null")
+        self.version = version  # the version it selected, "" for sources without versions
 
 
 def read_manifest(root: Path, tree: Tree) -> tuple[dict[str, Download], str]:
@@ -162,11 +164,13 @@ _VERSION = re.compile(r"^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?
 _CONSTRAINT = re.compile(r"^\s*(=|!=|>=|<=|>|<|~>)?\s*(\S+)\s*$")
 
 
-@dataclass(frozen=True)
-class _Version:
-    segments: tuple[int, int, int]
-    specified: int  # how many segments were written: "~> 1.2" pins the first one
-    prerelease: str
+class _Version(ValueRecord):
+    __slots__ = ("segments", "specified", "prerelease")
+
+    def __init__(self, segments: tuple[int, int, int], specified: int, prerelease: str):
+        self.segments = segments
+        self.specified = specified  # how many segments were written: "~> 1.2" pins the first one
+        self.prerelease = prerelease
 
     def key(self) -> tuple:
         pre = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.prerelease.split(".")) \

@@ -23,15 +23,16 @@ file and span, which is how an origin (and the fix) follows a value into the ove
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
-
 from iaclint.hcl import ast
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
+    from typing import Callable
+
     from iaclint.graph.config import ModuleConfig
 
-# report(file, node, message): a CONFIG diagnostic at the node
-Report = Callable[[str, ast.Node, str], None]
+    # report(file, node, message): a CONFIG diagnostic at the node
+    Report = Callable[[str, ast.Node, str], None]
 
 
 def is_override_name(name: str) -> bool:

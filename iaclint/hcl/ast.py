@@ -7,9 +7,11 @@ for node.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Union
-
 from iaclint.model import Span
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any, Iterator, Union
 
 
 # Nodes are plain classes with slots and written-out __init__ methods, not dataclasses: a large
@@ -269,10 +271,8 @@ class ForExpr(Node):
         self.grouping = grouping
 
 
-Expr = Union[
-    Literal, Template, Unsupported, TupleExpr, ObjectExpr, Variable, GetAttr, Index, Splat, Call,
-    Conditional, BinaryOp, UnaryOp, Paren, ForExpr,
-]
+Expr = (Literal | Template | Unsupported | TupleExpr | ObjectExpr | Variable | GetAttr | Index | Splat | Call
+        | Conditional | BinaryOp | UnaryOp | Paren | ForExpr)  # a union of classes: no typing at start-up
 
 
 # ---- structure -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ import hmac
 import os
 import re
 import stat
+import sys
 import time
 from functools import lru_cache
 from operator import attrgetter
@@ -73,19 +74,20 @@ def key_path() -> Path:
 def generation() -> str:
     """Changes whenever the code or libraries that build the trees change. The libraries are told apart
     by their installed files (path, size, modification time), read without importing them or asking
-    importlib.metadata: either costs more than a warm run's whole parse of a small module."""
-    from importlib.util import find_spec
-
+    importlib.metadata: either costs more than a warm run's whole parse of a small module. The back end is
+    named from what is installed, not by loading tree-sitter's grammar (parser.back_end does): a run that
+    reuses every result parses nothing. A tree-sitter wheel that cannot load makes Lark parse under the
+    tree-sitter name, always, since its files are part of the key."""
     from iaclint import __version__
-    from iaclint.hcl.parser import back_end
 
-    digest = hashlib.sha256(f"{__version__}|{back_end()}|{MAGIC!r}".encode())
-    for package in ("lark", "hcl2", "tree_sitter", "tree_sitter_hcl", "msgpack"):
-        try:
-            spec = find_spec(package)
-        except (ImportError, ValueError):
-            spec = None
-        folder = Path(spec.origin).parent if spec is not None and spec.origin else None
+    folders = {package: _package_folder(package) for package in ("lark", "hcl2", "tree_sitter", "tree_sitter_hcl",
+                                                                  "msgpack")}
+    if os.environ.get("IACLINT_PARSER") == "lark":  # as parser.py chooses
+        back_end = "python-hcl2"
+    else:
+        back_end = "tree-sitter-hcl" if folders["tree_sitter"] and folders["tree_sitter_hcl"] else "python-hcl2"
+    digest = hashlib.sha256(f"{__version__}|{back_end}|{MAGIC!r}".encode())
+    for folder in folders.values():
         if folder is None or not folder.is_dir():
             continue
         for entry in sorted(os.scandir(folder), key=lambda e: e.name):
@@ -97,6 +99,23 @@ def generation() -> str:
         digest.update((here / name).read_bytes())
     digest.update((here.parent / "model.py").read_bytes())  # Span, in every node, is defined there
     return digest.hexdigest()[:20]
+
+
+def _package_folder(name: str) -> Path | None:
+    """The folder an installed package is imported from, found as importlib.util.find_spec finds it (the import
+    system's finders) without importing it, nor importlib.util."""
+    module = sys.modules.get(name)
+    spec = getattr(module, "__spec__", None) if module is not None else None
+    for finder in sys.meta_path if spec is None else ():
+        find = getattr(finder, "find_spec", None)
+        try:
+            spec = find(name, None) if find is not None else None
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None:
+            break
+    origin = getattr(spec, "origin", None)
+    return Path(origin).parent if origin else None
 
 
 # ---- private folders and the key --------------------------------------------------------------

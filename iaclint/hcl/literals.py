@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
-from fractions import Fraction
-from dataclasses import dataclass
 from typing import Callable
 
 from iaclint.hcl import ast
 from iaclint.model import Span
 
 
-@dataclass
 class ParseFailure(Exception):
     """A syntax error terraform would report, with its line and column."""
 
-    message: str
-    line: int
-    column: int
+    __hash__ = None  # type: ignore[assignment]  # compared by its fields, as the dataclass it was
+
+    def __init__(self, message: str, line: int, column: int):
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.message, self.line, self.column) == (other.message, other.line, other.column)
+
+    def __repr__(self) -> str:
+        return f"ParseFailure(message={self.message!r}, line={self.line!r}, column={self.column!r})"
 
     def __str__(self) -> str:
         return f"{self.message} (line {self.line}, column {self.column})"
@@ -42,6 +49,9 @@ def number_from_text(text: str) -> int | float:
     """A decimal number as Terraform reads it: whole numbers exactly (1e3 and 1e23 are the integers they
     write, not the nearest double), others as the nearest double, whose shortest text is what was written
     (for up to 15 significant digits)."""
+    from decimal import Decimal
+    from fractions import Fraction
+
     body = text.strip()
     try:
         decimal = Decimal(body)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from iaclint.errors import UsageError
 from iaclint.graph.config import UNIT_FILE, is_unit, terraform_files
+from iaclint.model import Record
 from iaclint.source import display_path
 from iaclint.tree import Tree, repository_root, shown_as_found, tree_of
 
@@ -26,16 +26,20 @@ LOCAL_SOURCE = re.compile(r'''(?m)^\s*"?source"?\s*[=:]\s*"(\.{1,2}/[^"$]*)"''')
 _READS_FILE = re.compile(r'''\b(file|templatefile|fileexists|fileset)\s*\(\s*(?:"((?:[^"\\\n]|\\.)*)")?''')
 
 
-@dataclass
-class ModuleTree:
+class ModuleTree(Record):
     """The Terraform directories under a base directory and who calls whom (resolved paths)."""
 
-    base: Path
-    directories: list[Path] = field(default_factory=list)
-    calls: dict[Path, set[Path]] = field(default_factory=dict)  # caller -> local modules it calls (even missing)
-    reads: dict[Path, list[str | None]] = field(default_factory=dict)  # folder -> file()/templatefile() paths
-    # as globs (`${...}` made `*`); None for a path that is not a string (file(var.policy))
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, why) not searched
+    _shown = ("base", "directories", "calls", "reads", "problems")
+
+    def __init__(self, base: Path, directories: list[Path] | None = None, calls: dict[Path, set[Path]] | None = None,
+                 reads: dict[Path, list[str | None]] | None = None, problems: list[tuple[str, str]] | None = None):
+        self.base = base
+        self.directories = [] if directories is None else directories
+        self.calls = {} if calls is None else calls  # caller -> local modules it calls (even missing)
+        # folder -> file()/templatefile() paths as globs (`${...}` made `*`); None for a path that is not a string
+        # (file(var.policy))
+        self.reads = {} if reads is None else reads
+        self.problems = [] if problems is None else problems  # (path, why) not searched
 
     @property
     def roots(self) -> list[Path]:

@@ -3,93 +3,118 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from iaclint import __version__
 from iaclint.errors import PlanError, UsageError
-from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.run.discovery import ModuleTree, loaded_directories, module_tree, project_root, reachable, scanned_tree
-from iaclint.engine.rules import Rule, active_rules, all_rules
-from iaclint.engine.runner import RulePlan, RuleSelection, run_rules
 from iaclint.graph.config import (OPENTOFU_SUFFIXES, TERRAFORM_SUFFIXES, ConfigLoader, is_unit, make_cache,
                                   opentofu_reading, terraform_files)
-from iaclint.model import Finding, Report, Severity, Verdict, plural
+from iaclint.model import Finding, Record, Report, RuleSelection, Severity, Verdict, plural
 from iaclint.source import display_path
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
+    from iaclint.engine.rules import Rule
+    from iaclint.eval.limits import Limits
     from iaclint.graph.model import Graph
     from iaclint.tree import Tree
 
 AUTO_TFVARS = ("terraform.tfvars", "terraform.tfvars.json")
 
 
-@dataclass
-class LintOptions:
+class LintOptions(Record):
     """Everything a run is asked to do, from the command line and settings."""
 
-    var_files: list[str] = field(default_factory=list)
-    cli_vars: list[str] = field(default_factory=list)
-    selection: RuleSelection = field(default_factory=RuleSelection)
-    threshold: Severity = Severity.LOW
-    fail_on_unknown: bool = False
-    config_dir: str | None = None
-    environ: dict[str, str] | None = None
-    inline_suppressions: bool = True
-    exclude: list[str] = field(default_factory=list)  # globs from settings, relative to settings_dir
-    settings_dir: str | None = None
-    settings_file: str | None = None  # the settings file in force, named in the report
-    overlay: dict | None = None  # absolute path -> SourceFile: fixed contents being verified, not yet written
-    shared_var_files: list[str] = field(default_factory=list)  # settings var_files: for the roots that use them
-    base: str | None = None  # git revision: resources missing there were never applied from this branch
-    since: str | None = None  # git revision findings are compared with: each is marked new or existing
-    new_only: bool = False  # report only the findings that were not there at `since`
-    progress: object = None  # progress(done, total, what): called as each target is checked
-    cache: bool = True  # keep parsed files between runs (hcl/cache.py)
-    jobs: int = 1  # processes for parsing uncached files; 0: one per CPU. Serial by default: see README, Speed
-    recursive: bool = True  # a directory that is not a root module is searched for root modules
-    skip_paths: list[str] = field(default_factory=list)  # directory globs not searched (--skip-path)
-    record_evaluations: bool = True  # every (rule, resource) checked, for JUnit's passing test cases
-    limits: Limits = DEFAULT_LIMITS  # bounds on evaluation (settings `limits`, --limit)
-    tree: Tree | None = None  # the run's tree: everything is read, and fix writes, only inside it (set by lint)
-    staged: bool = False  # paths are changed files (pre-commit); deletions are asked of git (changes.py)
-    comparisons: object = None  # --base/--since git comparisons, kept while `fix` lints again after each fix
-    workspace: str | None = None  # --workspace: what terraform.workspace is (else TF_WORKSPACE, .terraform/environment)
-    default_workspace: str | None = None  # the settings' `workspace`: what stands in for "default"
-    opentofu: bool | None = None  # --opentofu/--terraform (settings `opentofu`); None: detected per root
-    keep_verdicts: bool = False  # fix: each root's verdicts kept on its graph (Graph.verdicts) to verify edits
-    reuse_results: bool = False  # `check`: roots whose inputs did not change reuse their kept result (run/results.py)
+    _shown = ("var_files", "cli_vars", "selection", "threshold", "fail_on_unknown", "config_dir", "environ",
+              "inline_suppressions", "exclude", "settings_dir", "settings_file", "overlay", "shared_var_files", "base",
+              "since", "new_only", "progress", "cache", "jobs", "recursive", "skip_paths", "record_evaluations",
+              "limits", "tree", "staged", "comparisons", "workspace", "default_workspace", "opentofu",
+              "keep_verdicts", "reuse_results")
+
+    def __init__(self, var_files: list[str] | None = None, cli_vars: list[str] | None = None,
+                 selection: RuleSelection | None = None, threshold: Severity = Severity.LOW,
+                 fail_on_unknown: bool = False, config_dir: str | None = None, environ: dict[str, str] | None = None,
+                 inline_suppressions: bool = True, exclude: list[str] | None = None, settings_dir: str | None = None,
+                 settings_file: str | None = None, overlay: dict | None = None,
+                 shared_var_files: list[str] | None = None, base: str | None = None, since: str | None = None,
+                 new_only: bool = False, progress: object = None, cache: bool = True, jobs: int = 1,
+                 recursive: bool = True, skip_paths: list[str] | None = None, record_evaluations: bool = True,
+                 limits: Limits | None = None, tree: Tree | None = None, staged: bool = False,
+                 comparisons: object = None, workspace: str | None = None, default_workspace: str | None = None,
+                 opentofu: bool | None = None, keep_verdicts: bool = False, reuse_results: bool = False):
+        self.var_files = [] if var_files is None else var_files
+        self.cli_vars = [] if cli_vars is None else cli_vars
+        self.selection = RuleSelection() if selection is None else selection
+        self.threshold = threshold
+        self.fail_on_unknown = fail_on_unknown
+        self.config_dir = config_dir
+        self.environ = environ
+        self.inline_suppressions = inline_suppressions
+        self.exclude = [] if exclude is None else exclude  # globs from settings, relative to settings_dir
+        self.settings_dir = settings_dir
+        self.settings_file = settings_file  # the settings file in force, named in the report
+        self.overlay = overlay  # absolute path -> SourceFile: fixed contents being verified, not yet written
+        # settings var_files: for the roots that use them
+        self.shared_var_files = [] if shared_var_files is None else shared_var_files
+        self.base = base  # git revision: resources missing there were never applied from this branch
+        self.since = since  # git revision findings are compared with: each is marked new or existing
+        self.new_only = new_only  # report only the findings that were not there at `since`
+        self.progress = progress  # progress(done, total, what): called as each target is checked
+        self.cache = cache  # keep parsed files between runs (hcl/cache.py)
+        self.jobs = jobs  # processes for parsing uncached files; 0: one per CPU. Serial by default: see README, Speed
+        self.recursive = recursive  # a directory that is not a root module is searched for root modules
+        self.skip_paths = [] if skip_paths is None else skip_paths  # directory globs not searched (--skip-path)
+        self.record_evaluations = record_evaluations  # every (rule, resource) checked, for JUnit's passing test cases
+        if limits is None:
+            from iaclint.eval.limits import DEFAULT_LIMITS as limits
+        self.limits = limits  # bounds on evaluation (settings `limits`, --limit)
+        self.tree = tree  # the run's tree: everything is read, and fix writes, only inside it (set by lint)
+        self.staged = staged  # paths are changed files (pre-commit); deletions are asked of git (changes.py)
+        self.comparisons = comparisons  # --base/--since git comparisons, kept while `fix` lints again after each fix
+        self.workspace = workspace  # --workspace: what terraform.workspace is (else TF_WORKSPACE, .terraform/environment)
+        self.default_workspace = default_workspace  # the settings' `workspace`: what stands in for "default"
+        self.opentofu = opentofu  # --opentofu/--terraform (settings `opentofu`); None: detected per root
+        self.keep_verdicts = keep_verdicts  # fix: each root's verdicts kept on its graph (Graph.verdicts) to verify edits
+        # `check`: roots whose inputs did not change reuse their kept result (run/results.py)
+        self.reuse_results = reuse_results
 
 
-@dataclass
-class Target:
+class Target(Record):
     """A root module directory, a .tf file standing for its roots, or a plan."""
 
-    kind: str  # "module" or "plan"
-    path: Path
-    only_files: set[str] | None = None  # report only findings touching these files
-    extra_var_files: list[str] = field(default_factory=list)
-    text: str | None = None  # plan JSON already read (standard input, a pipe)
-    name: str = "<stdin>"  # what to call a plan given as text
-    # --staged: changes that may affect any resource of the root (a deleted file, the lock file, settings):
-    # its findings that were not there at --base are reported too, not only those touching only_files
-    whole_reasons: list[str] = field(default_factory=list)
-    reads: set[str] = field(default_factory=set)  # changed files (absolute) it may read with file(): the same,
-    # when its evaluation did read one
-    base_var_files: list[str] | None = None  # the settings' var_files at --base, when the settings changed
+    _shown = ("kind", "path", "only_files", "extra_var_files", "text", "name", "whole_reasons", "reads",
+              "base_var_files")
+
+    def __init__(self, kind: str, path: Path, only_files: set[str] | None = None,
+                 extra_var_files: list[str] | None = None, text: str | None = None, name: str = "<stdin>",
+                 whole_reasons: list[str] | None = None, reads: set[str] | None = None,
+                 base_var_files: list[str] | None = None):
+        self.kind = kind  # "module" or "plan"
+        self.path = path
+        self.only_files = only_files  # report only findings touching these files
+        self.extra_var_files = [] if extra_var_files is None else extra_var_files
+        self.text = text  # plan JSON already read (standard input, a pipe)
+        self.name = name  # what to call a plan given as text
+        # --staged: changes that may affect any resource of the root (a deleted file, the lock file, settings):
+        # its findings that were not there at --base are reported too, not only those touching only_files
+        self.whole_reasons = [] if whole_reasons is None else whole_reasons
+        # changed files (absolute) it may read with file(): the same, when its evaluation did read one
+        self.reads = set() if reads is None else reads
+        self.base_var_files = base_var_files  # the settings' var_files at --base, when the settings changed
 
 
-@dataclass
-class LintRun:
+class LintRun(Record):
     """A run's report, with the graphs and targets that fixes need."""
 
-    report: Report
-    graphs: list[Graph]  # the roots checked afresh (a root whose kept result was reused has none)
-    targets: list[Target]
-    results: object = None  # run/results.RootResults, when kept results were used
+    _shown = ("report", "graphs", "targets", "results")
+
+    def __init__(self, report: Report, graphs: list[Graph], targets: list[Target], results: object = None):
+        self.report = report
+        self.graphs = graphs  # the roots checked afresh (a root whose kept result was reused has none)
+        self.targets = targets
+        self.results = results  # run/results.RootResults, when kept results were used
 
 
 def resolve_targets(paths: list[str], options: "LintOptions | None" = None,
@@ -241,6 +266,14 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     scanned = [] if options.staged else paths
     tree = options.tree = scanned_tree(scanned, options.settings_dir, options.config_dir)
     targets, notices, problems = resolve_targets(paths, options, tree)
+    empty = [_nothing_to_check(target, options, tree) for target in targets]
+    if not problems and all(empty):  # an empty folder: no parse cache, rules or kept results to open
+        for number, target in enumerate(targets, start=1):
+            _progress(options, number, targets)
+        return LintRun(_report([], [], empty, notices, [], [], [], options), [], targets)
+    from iaclint.engine.rules import active_rules
+    from iaclint.engine.runner import RulePlan, run_rules
+
     loader = ConfigLoader(options.overlay, make_cache(options.cache), tree)  # one per run: shared modules parse once
     if loader.cache is not None:
         notices.extend(loader.cache.notices)  # why the cache is off, if it is
@@ -271,14 +304,10 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
 
         options.comparisons = Comparisons(options.cache)
     comparisons = options.comparisons
-    for number, target in enumerate(targets, start=1):
-        if callable(options.progress):
-            options.progress(number, len(targets), display_path(target.path) if target.text is None else "<stdin>")
-        if target.kind == "module" and target.only_files is None and not terraform_files(target.path, None, tree) \
-                and not is_unit(target.path, tree):
-            where = "here" if not options.recursive else "here or below"
-            errors.append(f"{display_path(target.path)}: no Terraform configuration files (.tf, .tf.json, or "
-                          f"OpenTofu's .tofu, .tofu.json) {where}")
+    for number, (target, nothing) in enumerate(zip(targets, empty), start=1):
+        _progress(options, number, targets)
+        if nothing:
+            errors.append(nothing)
             continue
         if target.kind == "module":
             roots.append(display_path(target.path))
@@ -345,7 +374,35 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
                 files.append(f)
     findings = _one_per_module_call(findings, notices)
     findings.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id, f.address))
-    report = Report(__version__, findings, files, all_rules(), options.threshold, options.fail_on_unknown)
+    from iaclint.engine.rules import all_rules
+
+    report = _report(findings, files, errors, notices, evaluations, providers, roots, options, all_rules())
+    if results is not None:
+        results.close()
+    return LintRun(report, graphs, targets, results)
+
+
+def _nothing_to_check(target: Target, options: LintOptions, tree: Tree) -> str:
+    """The error of a directory asked for that holds no configuration, or ''."""
+    if target.kind != "module" or target.only_files is not None or terraform_files(target.path, None, tree) \
+            or is_unit(target.path, tree):
+        return ""
+    where = "here" if not options.recursive else "here or below"
+    return (f"{display_path(target.path)}: no Terraform configuration files (.tf, .tf.json, or OpenTofu's .tofu, "
+            f".tofu.json) {where}")
+
+
+def _progress(options: LintOptions, number: int, targets: list[Target]) -> None:
+    if callable(options.progress):
+        target = targets[number - 1]
+        options.progress(number, len(targets), display_path(target.path) if target.text is None else "<stdin>")
+
+
+def _report(findings: list[Finding], files: list[str], errors: list[str], notices: list[str],
+            evaluations: list[tuple[str, str, str, str]], providers: list[dict], roots: list[str],
+            options: LintOptions, rules: list[Rule] | None = None) -> Report:
+    """The run's report; ``rules`` None: the catalogue is read if a format asks for it (a run that read nothing)."""
+    report = Report(__version__, findings, files, rules, options.threshold, options.fail_on_unknown)
     report.notices.extend(notices)
     report.errors = errors
     report.evaluations = evaluations
@@ -356,9 +413,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     report.settings = display_path(options.settings_file) if options.settings_file else None
     report.base_ref = options.base
     report.since = options.since
-    if results is not None:
-        results.close()
-    return LintRun(report, graphs, targets, results)
+    return report
 
 
 def _one_per_module_call(findings: list[Finding], notices: list[str]) -> list[Finding]:
@@ -528,6 +583,8 @@ def target_var_files(target: Target, options: LintOptions, loader: ConfigLoader,
 
 def _declares_any(loader: ConfigLoader, root: Path, var_file: str, opentofu: bool = False) -> bool:
     """Does the root declare a variable the file sets? Settings var_files apply to the roots that use them."""
+    import re
+
     declared = loader.module(root, opentofu=opentofu).variables
     names = re.findall(r"(?m)^\s*([A-Za-z_][\w-]*)\s*=", _read_text(var_file))
     if var_file.endswith(".json"):

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from iaclint.eval.limits import DEFAULT_LIMITS, Limits
 from iaclint.model import Record, Severity
 from iaclint.tree import Tree, repository_root, tree_of
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 KNOWN_KEYS = {"select", "ignore", "severity", "var_files", "fail_on_unknown", "severity_threshold", "exclude",
               "limits", "rules", "workspace", "opentofu"}
