@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
 
 from iaclint.engine.rules import Rule, active_rules, find_rule, find_rules, suggest
 from iaclint.graph.config import SourcesView
 from iaclint.graph.model import Graph
 from iaclint.model import Finding, Location, Record, Suppression, Verdict
 from iaclint.source import split_lines
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING
+if TYPE_CHECKING:
+    from datetime import date
 
 _IACLINT = re.compile(r"(?:#|//)\s*iaclint:ignore\b(.*)$")
 _IDS = re.compile(r"\s*([A-Za-z0-9_-]+(?:\s*,\s*[A-Za-z0-9_-]+)*)")
@@ -75,6 +78,8 @@ def _unquote(value: str) -> str:
 def _parse_date(text: str) -> date | None:
     if not _DATE.match(text):
         return None
+    from datetime import date  # only for a comment with an expiry date
+
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -231,7 +236,6 @@ def _matches(comment: Comment, rule: Rule) -> bool:
 
 def apply_suppressions(findings: list[Finding], graphs: list[Graph], today: date | None = None) -> list[Finding]:
     """Mark suppressed findings; return the SUP findings about the comments themselves."""
-    today = today or date.today()
     rules = {r.id: r for r in active_rules()}
     comments: list[Comment] = []
     scanned_files: set[str] = set()
@@ -251,6 +255,10 @@ def apply_suppressions(findings: list[Finding], graphs: list[Graph], today: date
             fresh = {f: src for f, src in items if f not in scanned_files}
             scanned_files.update(fresh)
             comments.extend(scan(g, fresh))
+    if today is None and any(comment.expires is not None for comment in comments):
+        from datetime import date
+
+        today = date.today()
     by_block: dict[tuple[str, int], list[Comment]] = {}
     for comment in comments:
         if comment.block_key is not None:

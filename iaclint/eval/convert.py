@@ -10,12 +10,16 @@ import json
 import math
 import re
 import unicodedata
-from decimal import Decimal
-from fractions import Fraction
 
 from iaclint.eval.values import SetList, Value, render, type_name
 from iaclint.hcl import ast
 from iaclint.hcl.literals import number_from_text
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+# decimal and fractions are imported where arithmetic needs them: most runs compute with no number
 
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")  # what tonumber() accepts
 MAX_INT_BITS = 1024  # larger integers are beyond what iaclint computes with (Terraform keeps 512-bit floats)
@@ -37,6 +41,9 @@ TERRAFORM_BITS = 512  # Terraform's numbers are big.Float with a 512-bit mantiss
 
 def exact_value(number: int | float) -> Fraction:
     """The rational a number stands for: an integer, or the decimal a float prints as."""
+    from decimal import Decimal
+    from fractions import Fraction
+
     return Fraction(number) if isinstance(number, int) else Fraction(Decimal(repr(number)))
 
 
@@ -54,6 +61,9 @@ def from_exact(value: Fraction, what: str) -> int | float:
             raise Inexact(f"{what} is too large: an integer of more than {TERRAFORM_BITS} bits, which Terraform rounds")
         return int(value.numerator)
     if is_binary_exact(value):
+        from decimal import Decimal
+        from fractions import Fraction
+
         as_float = float(value)
         if Fraction(as_float) == value and Fraction(Decimal(repr(as_float))) == value:
             return as_float
@@ -66,6 +76,8 @@ def arithmetic(op: str, a: int | float, b: int | float) -> int | float:
     dividend (Go's truncated division), and Inexact where Terraform's 512-bit rounding decides the digits."""
     what = f"the result of {op}"
     if isinstance(a, int) and isinstance(b, int) and op in "+-*":
+        from fractions import Fraction
+
         result = a + b if op == "+" else a - b if op == "-" else a * b
         return from_exact(Fraction(result), what)
     x, y = exact_value(a), exact_value(b)
@@ -102,6 +114,8 @@ def number_text(number: int | float) -> str:
         return str(number)
     if number.is_integer():
         return str(int(number))
+    from decimal import Decimal
+
     return format(Decimal(repr(number)), "f")
 
 

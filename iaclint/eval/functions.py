@@ -18,7 +18,6 @@ import json
 import math
 import re
 import urllib.parse
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Callable, Protocol
 
 from iaclint.eval import regex as regexes
@@ -511,6 +510,8 @@ def _number_text(value: object) -> str:
 
 def _go_shortest_g(number: int | float) -> str:
     """%v of a number: Go's %g with the shortest digits (1.5e-05, 1e+21, 0.25)."""
+    from decimal import Decimal  # here, not at start-up: most runs format no number
+
     digits = Decimal(number_text(number)).normalize()
     sign, mantissa, exponent = digits.as_tuple()
     if not any(mantissa):
@@ -527,6 +528,8 @@ def _format_float(spec: str, verb: str, number: int | float, precision: str | No
     """%f, %e, %g of a number. Terraform rounds its 512-bit value: a decimal fraction that is not a binary one
     (0.1) rounds like the decimal it was written as, unless it is exactly halfway, where the 512-bit
     approximation decides the direction."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
     exact = exact_value(number)
     if isinstance(number, int) and abs(number) > 2 ** 53:  # more digits than a float holds: written exactly
         if verb not in "fF" or any(flag in spec for flag in "+- #0"):

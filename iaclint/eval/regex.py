@@ -19,10 +19,20 @@ from typing import Any
 
 from iaclint.eval.convert import EvalError
 
-try:
-    import re2 as _re2
-except ImportError:  # pragma: no cover - the wheel exists for the usual platforms
-    _re2 = None
+_NOT_LOADED = object()
+_re2: Any = _NOT_LOADED  # google-re2, imported when a pattern is first compiled (most runs compile none); None: absent
+
+
+def _engine() -> Any:
+    """google-re2, or None when it is not installed (the wheel exists for the usual platforms)."""
+    global _re2
+    if _re2 is _NOT_LOADED:
+        try:
+            import re2 as _re2
+        except ImportError:  # pragma: no cover
+            _re2 = None
+    return _re2
+
 
 FALLBACK_TEXT_LIMIT = 10_000  # characters a pattern with repetition may scan without RE2 (quadratic at worst)
 
@@ -36,11 +46,12 @@ class Pattern:
 
     def __init__(self, source: str):
         self.source = source
-        if _re2 is not None:
-            options = _re2.Options()
+        engine = _engine()
+        if engine is not None:
+            options = engine.Options()
             options.log_errors = False  # RE2 would print parse errors on stderr
             try:
-                self.compiled: Any = _re2.compile(source, options)
+                self.compiled: Any = engine.compile(source, options)
             except Exception as exc:  # re2.error, whose message is bytes
                 message = exc.args[0] if exc.args else exc
                 if isinstance(message, bytes):
@@ -57,7 +68,7 @@ class Pattern:
             self.names[number - 1] = name
 
     def check_text(self, text: str) -> None:
-        if _re2 is not None:
+        if _engine() is not None:
             return
         if self.quadratic and len(text) > FALLBACK_TEXT_LIMIT:
             raise Unsafe(f"matching {self.source!r} against {len(text):,} characters could take very long "
@@ -248,4 +259,4 @@ def _may_backtrack(source: str) -> bool:
 
 
 def has_re2() -> bool:
-    return _re2 is not None
+    return _engine() is not None

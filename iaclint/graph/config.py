@@ -110,7 +110,6 @@ class ConfigLoader:
         shown = display_path(path)
         if shown in self._bodies:
             return shown, self._bodies[shown]
-        from iaclint.hcl.jsonsyntax import parse_json_config  # the parsers: not imported by a run that parses nothing
         from iaclint.hcl.literals import ParseFailure
 
         result: ast.Body | Diagnostic
@@ -386,9 +385,15 @@ def parse_source(source: SourceFile) -> ast.Body:
     return parse(source)
 
 
+def parse_json_config(source: SourceFile) -> ast.Body:
+    """hcl/jsonsyntax.py's parse_json_config, imported when a run first reads a .tf.json file."""
+    from iaclint.hcl.jsonsyntax import parse_json_config as parse
+
+    return parse(source)
+
+
 def _parse_one(item: tuple[str, SourceFile, bool]) -> ast.Body | Diagnostic:
     """parse_file's parsing step, in a worker process."""
-    from iaclint.hcl.jsonsyntax import parse_json_config
     from iaclint.hcl.literals import ParseFailure
 
     shown, source, is_json = item

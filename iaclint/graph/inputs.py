@@ -15,7 +15,6 @@ from iaclint.eval.evaluator import ConstantContext, Evaluator
 from iaclint.eval.values import Origin, OriginKind, Value
 from iaclint.graph.model import Diagnostic
 from iaclint.hcl import ast
-from iaclint.hcl.jsonsyntax import parse_json_tfvars
 from iaclint.hcl.parser import ParseFailure, parse_source
 from iaclint.model import Record
 from iaclint.recording import note_path
@@ -161,7 +160,12 @@ def load_tfvars_file(path: Path, inputs: VariableInputs, overlay: dict[str, Sour
     inputs.sources[shown] = source
     inputs.files.append(shown)
     try:
-        body = parse_json_tfvars(source) if path.name.endswith(".json") else parse_source(source)
+        if path.name.endswith(".json"):
+            from iaclint.hcl.jsonsyntax import parse_json_tfvars  # JSON variables files are rare: imported for one
+
+            body = parse_json_tfvars(source)
+        else:
+            body = parse_source(source)
     except ParseFailure as exc:
         inputs.diagnostics.append(Diagnostic(shown, exc.line, exc.column, exc.message))
         return

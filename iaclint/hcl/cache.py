@@ -101,6 +101,12 @@ def generation() -> str:
     return digest.hexdigest()[:20]
 
 
+def _one_in_fifty() -> bool:
+    """True for about one call in fifty (2 %): whether a write prunes the cache. os.urandom rather than the random
+    module, whose import costs a small run more than the write itself."""
+    return int.from_bytes(os.urandom(2), "big") < 1311  # 1311 / 65536
+
+
 def _package_folder(name: str) -> Path | None:
     """The folder an installed package is imported from, found as importlib.util.find_spec finds it (the import
     system's finders) without importing it, nor importlib.util."""
@@ -202,9 +208,7 @@ def _load_key(path: Path) -> bytes:
 
 
 def _new_key(folder: int, name: str, replace: bool) -> None:
-    import secrets
-
-    tmp = _write_private(folder, name, secrets.token_bytes(KEY_SIZE))
+    tmp = _write_private(folder, name, os.urandom(KEY_SIZE))  # what secrets.token_bytes returns
     try:
         if replace:
             os.rename(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
@@ -220,10 +224,9 @@ def _new_key(folder: int, name: str, replace: bool) -> None:
 
 
 def _write_private(folder: int, name: str, data: bytes) -> str:
-    """A new 0600 file holding ``data`` beside ``name``; returns its name (rename it into place)."""
-    import secrets
-
-    tmp = f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    """A new 0600 file holding ``data`` beside ``name``; returns its name (rename it into place). The random part
+    is os.urandom's, as secrets gives it, without importing secrets (and random) on every run that writes."""
+    tmp = f".{name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=folder)
     try:
         os.fchmod(fd, 0o600)  # exactly, whatever the umask
@@ -697,8 +700,6 @@ class ParseCache:
         return tree
 
     def put(self, kind: str, shown: str, text: str, tree: ast.Body) -> None:
-        import random
-
         if self._fd is None or not self.keeps_trees:
             return
         name = self._name(kind, shown, text)
@@ -707,7 +708,7 @@ class ParseCache:
         except (ValueError, TypeError, OverflowError, UnicodeEncodeError, RecursionError, AttributeError):
             return  # not kept (a lone surrogate, nesting msgpack refuses): parsed again next time
         self._replace(name, self.seal(name, payload))
-        if not self._pruned and random.random() < 0.02:
+        if not self._pruned and _one_in_fifty():
             self._pruned = True  # once per run at most: each prune walks the whole cache
             self.prune()
 
@@ -755,9 +756,7 @@ class ParseCache:
         except (ValueError, TypeError, OverflowError, UnicodeEncodeError, RecursionError):
             return
         self._replace(name, self.seal(name, payload))
-        import random
-
-        if not self._pruned and random.random() < 0.02:
+        if not self._pruned and _one_in_fifty():
             self._pruned = True
             self.prune()
 

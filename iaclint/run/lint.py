@@ -299,7 +299,7 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     evaluations: list[tuple[str, str, str, str]] = []
     providers: list[dict] = []
     roots: list[str] = []
-    if options.comparisons is None:  # --base, --since: git is asked once per question in a run
+    if options.comparisons is None and (options.base or options.since):  # git is asked once per question in a run
         from iaclint.run.base import Comparisons
 
         options.comparisons = Comparisons(options.cache)

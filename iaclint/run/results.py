@@ -34,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -74,6 +73,12 @@ def results_generation() -> str:
             info = entry.stat()
             digest.update(f"|{entry.path}:{info.st_size}:{info.st_mtime_ns}".encode())
     return digest.hexdigest()[:20]
+
+
+def _today() -> str:
+    from datetime import date  # only for entries that depend on the day: most runs never ask
+
+    return date.today().isoformat()
 
 
 def _run_key(options, rules, tree) -> list:
@@ -261,7 +266,7 @@ class RootResults:
 
     def _valid(self, entry: Any) -> KeptRoot | None:
         try:
-            if entry.get("day") not in (None, date.today().isoformat()):
+            if entry.get("day") is not None and entry["day"] != _today():
                 return None  # a suppression may have expired since
             for kind, path, state in entry["inputs"]:
                 key = (kind, path)
@@ -336,7 +341,7 @@ class RootResults:
         self._stop()
         day = None
         if any("exp" in source.text for source in own_sources.values()):  # expires=, exp:
-            day = date.today().isoformat()
+            day = _today()
         entry = {
             "inputs": [[kind, path, state] for (kind, path), state in recorder.inputs.items()],
             "findings": [_encode_finding(f) for f in findings],
