@@ -730,7 +730,7 @@ def run(args: list[str]) -> None:
 def main() -> None:
     """Run the CLI on a thread with a deep stack: real configurations nest little, hostile ones a lot,
     and a list 5,000 deep must be read (or reported) like any other, not crash the interpreter. The thread is
-    started with _thread: the threading module on top of it cost a twentieth of checking an empty folder."""
+    started with _thread: importing the threading module on top of it cost 3 % of checking an empty folder."""
     import _thread
 
     outcome: dict = {}

@@ -151,12 +151,35 @@ def test_a_check_imports_no_typer_and_help_still_comes_from_it(tmp_path):
 
 
 def test_an_empty_folder_imports_neither_parsing_nor_fixing(tmp_path):
-    """What the run needs and no more: nothing read means nothing evaluated, fixed, suppressed or baselined."""
+    """What the run needs and no more: nothing read means nothing parsed, evaluated, fixed, suppressed or baselined,
+    no rule catalogue, parse cache or kept results opened, and no typing, dataclasses or OpenSSL loaded."""
     (tmp_path / "empty").mkdir()
     modules = _modules(_in_process(["check", "empty"], tmp_path).stderr)
     for unneeded in ("iaclint.graph.hcl", "iaclint.eval.evaluator", "iaclint.fixes.builder", "iaclint.run.baseline",
-                     "iaclint.engine.suppressions", "iaclint.graph.inputs", "subprocess", "tempfile"):
+                     "iaclint.engine.suppressions", "iaclint.graph.inputs", "subprocess", "tempfile",
+                     "iaclint.hcl.parser", "iaclint.hcl.tsparse", "tree_sitter", "iaclint.engine.rules",
+                     "iaclint.engine.runner", "iaclint.hcl.cache", "iaclint.run.results", "typing", "dataclasses",
+                     "hashlib", "threading"):
         assert unneeded not in modules, unneeded
+
+
+def test_a_run_that_read_nothing_still_describes_every_rule(tmp_path, monkeypatch):
+    """An empty folder opens no rule catalogue to check with, yet SARIF still lists every rule (read when asked),
+    and the report says why nothing was checked."""
+    import json
+
+    from iaclint.engine.rules import all_rules
+    from iaclint.formatters import render
+    from support import run
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    report = run(["empty"])
+    assert report.errors == ["empty: no Terraform configuration files (.tf, .tf.json, or OpenTofu's .tofu, "
+                             ".tofu.json) here or below"]
+    assert not report.findings and not report.files_checked and not report.roots
+    sarif = json.loads(render("sarif", report))
+    assert [r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]] == [r.id for r in all_rules()]
 
 
 @pytest.mark.parametrize("message", ["plain", "\x1b[31mred\x1b[0m and \x1b[1;2mmore", ""])

@@ -34,11 +34,14 @@ Booleans compare leniently: true matches "true" (provider v6 types some flags as
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from iaclint.eval.values import Value, render
 from iaclint.graph.model import AttrView, Graph, Resource
 from iaclint.model import Record, Span
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Outcome(Record):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from iaclint.eval.values import Value
 from iaclint.model import Record, Span, Verdict
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
 if TYPE_CHECKING:
+    from typing import Any, Mapping, Sequence
+
     from iaclint.graph.model import Graph, Resource
 
 

@@ -8,12 +8,15 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
 
 from iaclint.engine import conditions
 from iaclint.errors import RuleError
 from iaclint.engine.results import CheckContext, CheckResult
 from iaclint.model import Record, Severity, Verdict
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 CATALOGUE = "catalogue.json"  # the bundled rule files, parsed: scripts/build_catalogue.py writes it
 

@@ -6,7 +6,6 @@ import hashlib
 import itertools
 import os
 from sys import intern
-from typing import Any
 
 from iaclint.engine.results import CheckContext, CheckResult, replace
 from iaclint.engine.rules import Rule, find_rule
@@ -14,6 +13,10 @@ from iaclint.eval.values import OriginKind, Value, render
 from iaclint.graph import assumptions, forks
 from iaclint.graph.model import Diagnostic, Graph, Resource
 from iaclint.model import Finding, Record, Related, RuleSelection, Severity, Span, Verdict  # noqa: F401 (its old home)
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 DELETING = {("delete",)}
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import unicodedata
 from enum import Enum
-from typing import Any, Callable, Iterable
 
 from iaclint.model import Span, ValueRecord
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable
 
 
 class OriginKind(str, Enum):

@@ -5,10 +5,13 @@ from __future__ import annotations
 import difflib
 from bisect import bisect_right
 from collections import defaultdict
-from typing import Sequence
 
 from iaclint.model import Edit
 from iaclint.source import BOM, SourceFile, split_lines
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Sequence
 
 
 def _range(start: int, stop: int) -> str:

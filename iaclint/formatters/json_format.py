@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
 
 from iaclint.formatters import diff_of
 from iaclint.formatters.jsontext import Streamed, document_chunks
 from iaclint.model import Finding, Report
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 
 def location_dict(loc) -> dict[str, Any]:

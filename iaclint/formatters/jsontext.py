@@ -10,7 +10,10 @@ slice of a long list at a time, so the whole document is never held in pieces.
 from __future__ import annotations
 
 from json.encoder import encode_basestring as _string  # the C function where there is one
-from typing import Any, Callable, Iterable, Iterator
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, Iterator
 
 _INFINITY = float("inf")
 STEP = "  "

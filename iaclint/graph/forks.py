@@ -11,10 +11,13 @@ configuration's own.
 
 from __future__ import annotations
 
-from typing import Any
 
 from iaclint.eval.values import Alternatives, Value
 from iaclint.graph.model import AttrView, BlockView
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 # (id of the resource, block offset or -1, label, argument) -> the argument's view, for each choice read while a
 # rule runs; None when no rule is running. A block is named by its offset and label: JSON blocks are made anew

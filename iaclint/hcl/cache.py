@@ -38,9 +38,12 @@ import time
 from functools import lru_cache
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
 
 from iaclint.hcl import ast
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 MAGIC = b"iaclint-cache-2\n"  # the entry format; old formats (pickles: b"iaclint-ast-1\n") are misses
 CACHE_LIMIT = 256 * 1024 * 1024

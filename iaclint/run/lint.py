@@ -73,10 +73,12 @@ class LintOptions(Record):
         self.tree = tree  # the run's tree: everything is read, and fix writes, only inside it (set by lint)
         self.staged = staged  # paths are changed files (pre-commit); deletions are asked of git (changes.py)
         self.comparisons = comparisons  # --base/--since git comparisons, kept while `fix` lints again after each fix
-        self.workspace = workspace  # --workspace: what terraform.workspace is (else TF_WORKSPACE, .terraform/environment)
+        # --workspace: what terraform.workspace is (else TF_WORKSPACE, .terraform/environment)
+        self.workspace = workspace
         self.default_workspace = default_workspace  # the settings' `workspace`: what stands in for "default"
         self.opentofu = opentofu  # --opentofu/--terraform (settings `opentofu`); None: detected per root
-        self.keep_verdicts = keep_verdicts  # fix: each root's verdicts kept on its graph (Graph.verdicts) to verify edits
+        # fix: each root's verdicts kept on its graph (Graph.verdicts) to verify edits
+        self.keep_verdicts = keep_verdicts
         # `check`: roots whose inputs did not change reuse their kept result (run/results.py)
         self.reuse_results = reuse_results
 

@@ -36,11 +36,14 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from iaclint.graph.config import is_unit
 from iaclint.model import (Applicability, Edit, Finding, Fix, Location, Related, Severity, Suppression, Verdict)
 from iaclint.recording import RECORDER, Recorder, digest, listing_state, path_state
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing at start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMAT = 1  # the entry layout below; part of the generation
 
