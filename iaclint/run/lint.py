@@ -62,6 +62,7 @@ class LintOptions:
     opentofu: bool | None = None  # --opentofu/--terraform (settings `opentofu`); None: detected per root
     keep_verdicts: bool = False  # fix: each root's verdicts kept on its graph (Graph.verdicts) to verify edits
     reuse_results: bool = False  # `check`: roots whose inputs did not change reuse their kept result (run/results.py)
+    parsed: dict | None = None  # fix: the files its lints parsed, shared by them (graph/config.py ConfigLoader.parsed)
 
 
 @dataclass
@@ -241,7 +242,8 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     scanned = [] if options.staged else paths
     tree = options.tree = scanned_tree(scanned, options.settings_dir, options.config_dir)
     targets, notices, problems = resolve_targets(paths, options, tree)
-    loader = ConfigLoader(options.overlay, make_cache(options.cache), tree)  # one per run: shared modules parse once
+    # one per run: shared modules parse once
+    loader = ConfigLoader(options.overlay, make_cache(options.cache), tree, options.parsed)
     if loader.cache is not None:
         notices.extend(loader.cache.notices)  # why the cache is off, if it is
     rules = list(rules) if rules is not None else active_rules()
