@@ -402,6 +402,7 @@ def _check(paths, formats, var_file, var, threshold, fail_on_unknown, diff, sele
             from iaclint.run.pipeline import run_check
 
             options.keep_verdicts = True  # what fix verifies its edits against
+            options.parsed = {}  # and the syntax trees its lints reuse
             first = run_check(paths, options)
             report = first.report
         else:

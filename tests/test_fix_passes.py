@@ -15,9 +15,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import iaclint.graph.config as config_module
 import iaclint.run.fix as fix_module
 from iaclint.fixes.diff import file_diff
-from iaclint.source import BOM
+from iaclint.hcl import ast
+from iaclint.hcl.parser import parse_source
+from iaclint.source import BOM, SourceFile
 from iaclint.run.fix import run_fix
 from support import RULE_FIXTURES, Case, options
 
@@ -53,11 +56,27 @@ def _counting_lints(monkeypatch) -> list[int]:
     return lints
 
 
+def _checking_reparse(monkeypatch) -> list[str]:
+    """Every tree a verifying lint takes from an edited file's old tree is the tree a whole parse of it gives."""
+    made: list[str] = []
+
+    def checked(body, old, new, edits, real=fix_module.reparse):
+        tree = real(body, old, new, edits)
+        if tree is not None:
+            assert ast.dump(tree) == ast.dump(parse_source(SourceFile(body.file, new)))
+            made.append(body.file)
+        return tree
+
+    monkeypatch.setattr(fix_module, "reparse", checked)
+    return made
+
+
 @pytest.mark.parametrize("path", ALL_CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_passes_write_what_one_fix_at_a_time_writes(path, tmp_path, monkeypatch):
     case = Case(path.parent.name, path)
     module = case.copy_to(tmp_path / "case")
     monkeypatch.chdir(tmp_path)
+    _checking_reparse(monkeypatch)
     target = case.target(Path("case"))
     one = _outcome(target, one_at_a_time=True)
     passes = _outcome(target, one_at_a_time=False)
@@ -133,3 +152,18 @@ def test_a_dense_module_is_fixed_in_a_few_lints_with_the_same_result(unsafe, tmp
     assert lints[0] <= 6  # the first lint; flags and rotation; flags of resources that name a rotated key; a key of
     # each kind (two passes); the keys reused
     assert module.exists()
+
+
+def test_the_lints_that_verify_fixes_parse_no_file_again(tmp_path, monkeypatch):
+    """The first lint parses every file; the lints after each pass take the files no fix edited from it, and the
+    edited ones from their trees before the edits (the parse cache is off: nothing comes from it)."""
+    _generated(tmp_path / "m", 12)
+    monkeypatch.chdir(tmp_path)
+    parsed: list[str] = []
+    monkeypatch.setattr(config_module, "parse_source",
+                        lambda source, real=config_module.parse_source: parsed.append(source.path) or real(source))
+    made = _checking_reparse(monkeypatch)
+    lints = _counting_lints(monkeypatch)
+    outcome = run_fix(["m"], options(cache=False), unsafe=True, write=False)
+    assert sorted(parsed) == sorted(str(Path("m") / f"stack_{i:02d}.tf") for i in range(12))
+    assert lints[0] > 2 and len(outcome.fixed) == 12 and len(made) >= 12

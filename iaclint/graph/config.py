@@ -83,9 +83,12 @@ class ConfigLoader:
     """Parses files once per run and module directories once, however often they are instantiated."""
 
     def __init__(self, overlay: dict[str, SourceFile] | None = None, cache: "ParseCache | None" = None,
-                 tree: Tree | None = None) -> None:
+                 tree: Tree | None = None, parsed: dict | None = None) -> None:
         self.overlay = overlay  # fixed file contents not yet written, for verifying fixes
         self.cache = cache  # parsed trees kept between runs (hcl/cache.py), or None
+        # (kind, shown, text) -> what parsing gave, shared by the lints of one `fix` (trees are never changed once
+        # built): a file it lints again, unchanged or as an earlier pass left it, is not decoded or parsed again
+        self.parsed = parsed
         self.tree = tree  # where configuration may be read from; None: the first module's repository
         self.sources: dict[str, SourceFile] = {}  # every file read, in the order read; never replaced
         self._read_order: list[str] = []  # its keys in that order, for snapshots (SourcesView)
@@ -117,7 +120,7 @@ class ConfigLoader:
             source = read_source(path, self.overlay, tree.read_bytes)
             self._keep_source(shown, source)
             kind = "json" if path.name.endswith(".json") else "hcl"
-            cached = self.cache.get(kind, shown, source.text) if self.cache is not None else None
+            cached = self._parsed_before(kind, shown, source.text)
             if cached is not None:
                 result = cached
             else:
@@ -125,10 +128,12 @@ class ConfigLoader:
                 pending = self.overlay and str(path.resolve()) in self.overlay
                 if self.cache is not None and not pending:  # a fix being verified is not worth keeping
                     self.cache.put(kind, shown, source.text, result)
+                self._remember(kind, shown, source.text, result)
         except SourceError as exc:
             result = Diagnostic(shown, exc.line, exc.column, f"cannot read file: {exc}")
         except ParseFailure as exc:
             result = Diagnostic(shown, exc.line, exc.column, exc.message)
+            self._remember(kind, shown, source.text, result)
         except RecursionError:
             result = Diagnostic(shown, 1, 1, "nested too deeply for iaclint to read")
         self._bodies[shown] = result
@@ -159,7 +164,7 @@ class ConfigLoader:
                 except SourceError:
                     continue  # parse_file reports it when the module is loaded
                 kind = "json" if path.name.endswith(".json") else "hcl"
-                cached = self.cache.get(kind, shown, source.text) if self.cache is not None else None
+                cached = self._parsed_before(kind, shown, source.text)
                 self._keep_source(shown, source)
                 if cached is not None:
                     self._bodies[shown] = cached
@@ -188,7 +193,23 @@ class ConfigLoader:
             pending_fix = self.overlay and str(path.resolve()) in self.overlay
             if self.cache is not None and not pending_fix and not isinstance(result, Diagnostic):
                 self.cache.put(kind, shown, source.text, result)
+            self._remember(kind, shown, source.text, result)
         return len(pending)
+
+    def _parsed_before(self, kind: str, shown: str, text: str) -> ast.Body | Diagnostic | None:
+        """The file's tree from an earlier lint of this fix, else from the parse cache, else None."""
+        if self.parsed is not None:
+            found = self.parsed.get((kind, shown, text))
+            if found is not None:
+                return found
+        found = self.cache.get(kind, shown, text) if self.cache is not None else None
+        if found is not None:
+            self._remember(kind, shown, text, found)
+        return found
+
+    def _remember(self, kind: str, shown: str, text: str, result: ast.Body | Diagnostic) -> None:
+        if self.parsed is not None:
+            self.parsed[(kind, shown, text)] = result
 
     def _keep_source(self, shown: str, source: SourceFile) -> None:
         if shown not in self._ordinal:

@@ -26,7 +26,9 @@ from pathlib import Path
 from iaclint.run.lint import LintOptions, LintRun
 from iaclint.run.pipeline import run_check
 from iaclint.fixes.diff import ComposedEdits, edits_diff
+from iaclint.hcl import ast
 from iaclint.hcl.layout import LayoutError, apply_edits
+from iaclint.hcl.reparse import reparse
 from iaclint.model import Applicability, Finding, Report, Verdict, plural
 from iaclint.source import SourceFile, WriteError, read_source, write_files
 from iaclint.tree import Tree
@@ -127,6 +129,7 @@ def _key(f: Finding) -> tuple[str, str, str]:
 def _state(paths: list[str], options: LintOptions, overlay: dict[str, SourceFile]):
     options.overlay = overlay
     options.keep_verdicts = True
+    options.record_evaluations = False  # every (rule, resource) checked is for JUnit's report: fix writes none
     return run_check(paths, options)
 
 
@@ -197,11 +200,12 @@ def _verify(before: set, after: set, before_diags: set, after_diags: set, findin
 
 
 def _apply(overlay: dict[str, SourceFile], originals: dict[str, SourceFile], fixes: list[Finding],
-           sources: dict[str, SourceFile], composed: dict[str, ComposedEdits]
+           sources: dict[str, SourceFile], composed: dict[str, ComposedEdits], parsed: dict | None = None
            ) -> tuple[dict[str, SourceFile], dict[str, ComposedEdits]]:
     """The overlay with the edits of ``fixes`` applied: each file once, with every edit made on its text at the
     start of the pass (the fixes of one pass never overlap); and every file's edits so far, as edits of its
-    original text (for the diff)."""
+    original text (for the diff). ``parsed``: the run's syntax trees (ConfigLoader.parsed), given the edited
+    files' new trees where they can be made from the old ones (hcl/reparse.py)."""
     trial = dict(overlay)
     trial_composed = dict(composed)
     by_file: dict[str, list] = {}
@@ -216,9 +220,30 @@ def _apply(overlay: dict[str, SourceFile], originals: dict[str, SourceFile], fix
             originals.setdefault(absolute, current)
         new_text = apply_edits(current.text, edits)
         trial[absolute] = SourceFile(current.path, new_text, current.has_bom)
+        if parsed is not None:
+            _reparsed(parsed, shown, current.text, new_text, edits)
         start = trial_composed.get(absolute) or ComposedEdits(len(originals[absolute].text))
         trial_composed[absolute] = start.apply(edits)
     return trial, trial_composed
+
+
+def _reparsed(parsed: dict, shown: str, old: str, new: str, edits: list) -> None:
+    """The edited file's tree, made from its tree before the edits, for the lint that verifies them."""
+    body = parsed.get(("hcl", shown, old))
+    if isinstance(body, ast.Body) and ("hcl", shown, new) not in parsed:
+        tree = reparse(body, old, new, edits)
+        if tree is not None:
+            parsed[("hcl", shown, new)] = tree
+
+
+def _forget_others(parsed: dict, overlay: dict[str, SourceFile], originals: dict[str, SourceFile]) -> None:
+    """Keep the trees of the edited files' texts that a later lint may read (the original and the current one):
+    a tree of every pass and every tried half of one would otherwise stay in memory until the end."""
+    for key in [k for k in parsed if _absolute(k[1]) in originals]:
+        absolute = _absolute(key[1])
+        current = overlay.get(absolute)
+        if key[2] != originals[absolute].text and (current is None or key[2] != current.text):
+            del parsed[key]
 
 
 def _priority(f: Finding) -> tuple:
@@ -399,10 +424,17 @@ class _Regions:
 
 
 def _sources(findings: list[Finding]) -> dict[str, SourceFile]:
-    sources: dict[str, SourceFile] = {}
+    """Every file the findings' graphs read, a file's from the last finding's graph that read it. Each graph is read
+    once, in the order of its last finding: a root's findings share its graph, and copying it per finding was
+    quadratic."""
+    graphs: dict[int, object] = {}
     for finding in findings:
         if finding.context is not None:
-            sources.update(finding.context.graph.sources)
+            graphs.pop(id(finding.context.graph), None)
+            graphs[id(finding.context.graph)] = finding.context.graph
+    sources: dict[str, SourceFile] = {}
+    for graph in graphs.values():
+        sources.update(graph.sources)
     return sources
 
 
@@ -417,6 +449,9 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
     applied: list[Applied] = []
     rejected: dict[tuple[str, str, str], str] = {}
     done: set[tuple[str, str]] = set()  # plan findings whose configuration was fixed (the plan is now stale)
+    if options.parsed is None:  # every lint of the run reads the files the others parsed (ConfigLoader.parsed)
+        options.parsed = {}
+    recording = options.record_evaluations
     state = first if first is not None else _state(paths, options, overlay)
     on_disk = state.report  # what the files say until the fixed ones are written
     tree = options.tree  # set by lint from the paths
@@ -431,7 +466,7 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
         size = len(batch)
         while size:  # a pass that fails verification is tried again with its first half, down to one fix
             group = batch[:size]
-            trial, trial_composed = _apply(overlay, originals, group, _sources(group), composed)
+            trial, trial_composed = _apply(overlay, originals, group, _sources(group), composed, options.parsed)
             new_state = _state(paths, options, trial)
             new_keys, new_diags = _config_findings(new_state, options), _diagnostics(new_state)
             why = next((w for w in (_verify(keys, new_keys, diags, new_diags, c) for c in group) if w), "")
@@ -441,6 +476,8 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
                     applied.append(Applied(candidate.rule_id, candidate.address, candidate.fix.title,
                                            candidate.fix.applicability))
                     done.add((candidate.rule_id, _config_address(candidate)))
+            _forget_others(options.parsed, overlay, originals)  # the texts of the pass before, or of this try
+            if not why:
                 break
             if size == 1:
                 rejected[_key(group[0])] = why  # never tried again: each fix costs one try at most
@@ -463,6 +500,8 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
             outcome.report = on_disk  # nothing was written: the findings are all still there
     options.overlay = None
     options.keep_verdicts = False
+    options.parsed = None
+    options.record_evaluations = recording
     return outcome
 
 

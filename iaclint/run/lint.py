@@ -31,7 +31,7 @@ class LintOptions(Record):
               "inline_suppressions", "exclude", "settings_dir", "settings_file", "overlay", "shared_var_files", "base",
               "since", "new_only", "progress", "cache", "jobs", "recursive", "skip_paths", "record_evaluations",
               "limits", "tree", "staged", "comparisons", "workspace", "default_workspace", "opentofu",
-              "keep_verdicts", "reuse_results")
+              "keep_verdicts", "reuse_results", "parsed")
 
     def __init__(self, var_files: list[str] | None = None, cli_vars: list[str] | None = None,
                  selection: RuleSelection | None = None, threshold: Severity = Severity.LOW,
@@ -43,7 +43,8 @@ class LintOptions(Record):
                  recursive: bool = True, skip_paths: list[str] | None = None, record_evaluations: bool = True,
                  limits: Limits | None = None, tree: Tree | None = None, staged: bool = False,
                  comparisons: object = None, workspace: str | None = None, default_workspace: str | None = None,
-                 opentofu: bool | None = None, keep_verdicts: bool = False, reuse_results: bool = False):
+                 opentofu: bool | None = None, keep_verdicts: bool = False, reuse_results: bool = False,
+                 parsed: dict | None = None):
         self.var_files = [] if var_files is None else var_files
         self.cli_vars = [] if cli_vars is None else cli_vars
         self.selection = RuleSelection() if selection is None else selection
@@ -81,6 +82,7 @@ class LintOptions(Record):
         self.keep_verdicts = keep_verdicts
         # `check`: roots whose inputs did not change reuse their kept result (run/results.py)
         self.reuse_results = reuse_results
+        self.parsed = parsed  # fix: the files its lints parsed, shared by them (graph/config.py ConfigLoader.parsed)
 
 
 class Target(Record):
@@ -276,7 +278,8 @@ def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None
     from iaclint.engine.rules import active_rules
     from iaclint.engine.runner import RulePlan, run_rules
 
-    loader = ConfigLoader(options.overlay, make_cache(options.cache), tree)  # one per run: shared modules parse once
+    # one per run: shared modules parse once
+    loader = ConfigLoader(options.overlay, make_cache(options.cache), tree, options.parsed)
     if loader.cache is not None:
         notices.extend(loader.cache.notices)  # why the cache is off, if it is
     rules = list(rules) if rules is not None else active_rules()
