@@ -33,6 +33,7 @@ class Inexact(Exception):
 
 
 TERRAFORM_BITS = 512  # Terraform's numbers are big.Float with a 512-bit mantissa
+_SMALL = 2 ** 62  # integers below this in size: their sums, products and quotients need no 512-bit care
 
 
 def exact_value(number: int | float) -> Fraction:
@@ -64,6 +65,21 @@ def from_exact(value: Fraction, what: str) -> int | float:
 def arithmetic(op: str, a: int | float, b: int | float) -> int | float:
     """+ - * / % as Terraform computes them: exactly for integers and binary fractions, % with the sign of the
     dividend (Go's truncated division), and Inexact where Terraform's 512-bit rounding decides the digits."""
+    if type(a) is int and type(b) is int and -_SMALL < a < _SMALL and -_SMALL < b < _SMALL:
+        # the common case, computed without fractions: exact, and far from every limit below
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if b == 0 and op in "/%":
+            raise ZeroDivisionError
+        if op == "%":  # Go's truncated division: the remainder has the dividend's sign
+            rest = abs(a) % abs(b)
+            return -rest if a < 0 else rest
+        if op == "/" and a % b == 0:
+            return a // b
     what = f"the result of {op}"
     if isinstance(a, int) and isinstance(b, int) and op in "+-*":
         result = a + b if op == "+" else a - b if op == "-" else a * b

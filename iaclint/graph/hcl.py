@@ -35,6 +35,7 @@ from iaclint.source import display_path
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "providers", "source", "version"}
 WILDCARD = object()  # the instance key of a resource whose count/for_each is unknown
 _ABSENT: dict[str, AttrView] = {}
+_UNSEEN = object()  # ResourceGroup.nodes: not looked up yet
 
 
 def instance_suffix(key: Any) -> str:
@@ -665,7 +666,7 @@ class ResourceGroup:
 
     # one per block
     __slots__ = ("module", "decl", "_instances", "_expanding", "unknown_reason", "_reference", "_doubt",
-                 "on_workspace")
+                 "on_workspace", "nodes", "_provider")
     # _instances: None until expanded; the HclResource itself for a block without count or for_each
     # (most blocks: a one-entry dict each was a large file's biggest dict cost); else key -> HclResource
 
@@ -678,6 +679,11 @@ class ResourceGroup:
         self._reference: Value | None = None
         self._doubt: tuple[str, bool] | None = None
         self.on_workspace = False  # its count or for_each rests on terraform.workspace
+        # argument name -> its node (None: not written), for a block with several instances: each instance asks
+        # the same questions of the same block, and a scan of the body per question was most of a large
+        # for_each's lookups. Syntax only: every instance still evaluates its own arguments.
+        self.nodes: dict[str, ast.Attribute | None] | None = None
+        self._provider: str | None = None  # provider_ref(): the block's, whatever the instance
 
     @property
     def base_address(self) -> str:
@@ -704,10 +710,17 @@ class ResourceGroup:
             if len(contexts) == 1 and None in contexts:
                 self._instances = HclResource(self, None, contexts[None])
             else:
+                self.nodes = {}
                 self._instances = {key: HclResource(self, key, ctx) for key, ctx in contexts.items()}
         if type(self._instances) is HclResource:
             return {None: self._instances}
         return self._instances
+
+    def provider_ref(self) -> str:
+        """The provider configuration the block uses: read from the block and the module calls, never an instance."""
+        if self._provider is None:
+            self._provider = provider_ref(self.decl.block, self.decl.type, self.module)
+        return self._provider
 
     def reference_value(self) -> Value:
         """The block as a value (one instance, a list or a map of them); built once, then shared."""
@@ -794,7 +807,13 @@ class HclResource(Resource):
             if forks._WATCH is not None:
                 forks.note(self, None, "", name, cached)
             return cached
-        node = self.block.attribute(name)
+        nodes = self.group.nodes
+        if nodes is None:
+            node = self.block.attribute(name)
+        else:
+            node = nodes.get(name, _UNSEEN)
+            if node is _UNSEEN:
+                node = nodes[name] = self.block.attribute(name)
         if node is None:  # one view per name, not kept per resource: rules ask about many attributes a
             view = _ABSENT.get(name)  # resource does not set
             if view is None:
@@ -833,7 +852,7 @@ class HclResource(Resource):
         return nested_blocks(self, self.block.body, name, self.address, {})
 
     def provider_ref(self) -> str:
-        return provider_ref(self.block, self.type, self.module)
+        return self.group.provider_ref()
 
     def rests_on_workspace(self) -> bool:
         """Whether this instance exists (or has its key) because of the workspace assumed: its count or for_each,
@@ -1073,6 +1092,11 @@ class ModuleGroup:
         self.unknown_reason = ""
         self._doubt: tuple[str, bool] | None = None
         self.on_workspace = False  # its count or for_each rests on terraform.workspace
+        # argument name -> its node (None: not written), for a block with several instances: each instance asks
+        # the same questions of the same block, and a scan of the body per question was most of a large
+        # for_each's lookups. Syntax only: every instance still evaluates its own arguments.
+        self.nodes: dict[str, ast.Attribute | None] | None = None
+        self._provider: str | None = None  # provider_ref(): the block's, whatever the instance
 
     @property
     def base_address(self) -> str:
