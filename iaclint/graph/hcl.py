@@ -224,6 +224,8 @@ class HclGraphBuilder:
 class ModuleInstance:
     """One instance of a module: the root, or module.x / module.x["k"] with its inputs."""
 
+    functions = None  # no functions of its own (a Terragrunt context has some): asked on every call
+
     def __init__(self, builder: HclGraphBuilder, config: ModuleConfig | None, address: str,
                  parent: "ModuleInstance | None", call: "ModuleCall | None", call_path: str, depth: int,
                  unavailable: str = ""):
@@ -497,6 +499,7 @@ class InstanceContext:
     """A module instance plus the each/count values of one resource or module instance."""
 
     __slots__ = ("module", "each_key", "each_value", "count_index", "block_kind")  # one per resource
+    functions = None  # no functions of its own (a Terragrunt context has some): asked on every call
 
     def __init__(self, module: ModuleInstance, each_key: Value | None = None, each_value: Value | None = None,
                  count_index: Value | None = None, block_kind: str = ""):

@@ -43,6 +43,8 @@ def number_from_text(text: str) -> int | float:
     write, not the nearest double), others as the nearest double, whose shortest text is what was written
     (for up to 15 significant digits)."""
     body = text.strip()
+    if body.isdigit() and body.isascii() and len(body) <= 300:  # a whole number: itself (the common case)
+        return int(body)
     try:
         decimal = Decimal(body)
     except ArithmeticError:
