@@ -7,6 +7,7 @@ importing the evaluator (and so without an import cycle between it and the funct
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii as _json_string  # json.dumps of a str (ensure_ascii)
 import math
 import re
 import unicodedata
@@ -158,17 +159,22 @@ def set_order_unknown(value: Value) -> bool:
 def _identity(value: Value) -> str:
     """A key that equal values share, in one pass (1 and 1.0 are the same number)."""
     raw = value.to_python()
+    if type(raw) is str:  # what json.dumps writes for a string, without its encoder's set-up
+        return _json_string(raw)
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     return json.dumps(raw, sort_keys=True, default=repr)
 
 
 _KEY_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\", '"': '\\"'}
+_KEY_SPECIAL = frozenset('\\"$%')  # escaped or doubled in a key (the others are not printable)
 
 
 def instance_key_text(key: str) -> str:
     """A string instance key quoted as Terraform writes it in an address (module.m["k"]): HCL's quoting, with
     ${ and %{ doubled, and characters Go does not count printable as \\uXXXX."""
+    if key.isascii() and key.isprintable() and not _KEY_SPECIAL.intersection(key):
+        return f'"{key}"'  # printable ASCII (letters, digits, punctuation, symbols, space) stands as it is
     out = ['"']
     for i, char in enumerate(key):
         if char in _KEY_ESCAPES:
@@ -221,6 +227,8 @@ def to_bool(value: Value, node: ast.Node | None = None) -> bool:
 
 def to_number(value: Value, node: ast.Node | None = None) -> int | float:
     raw = value.raw
+    if type(raw) is int and -_SMALL < raw < _SMALL:  # the common case: nothing to check
+        return raw
     if isinstance(raw, bool):
         raise EvalError(f"a number is required, got {render(value)}", node)
     if isinstance(raw, (int, float)):

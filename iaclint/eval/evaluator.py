@@ -19,6 +19,7 @@ from iaclint.eval.values import (AfterApply, Alternatives, ObjectRef, Origin, Or
 from iaclint.hcl import ast
 
 _NO_REFS: frozenset[str] = frozenset()
+_NUMBERS_AND_TEXT = (int, float, str)  # exact types (bool and marked text are not among them)
 _call_function = None  # functions.call_function, once imported (Evaluator.e_call)
 
 BUILTIN_ROOTS = {"var", "local", "module", "data", "each", "count", "path", "terraform", "self"}
@@ -385,7 +386,11 @@ class Evaluator:
                 return self.derived(expr, same if op == "==" else not same, [left, right])
             if not (left.wholly_known() and right.wholly_known()):
                 return self.unknown_from(expr, [left, right])
-            same = _equal(left, right)
+            a, b = left.raw, right.raw
+            if type(a) in _NUMBERS_AND_TEXT and type(b) in _NUMBERS_AND_TEXT:
+                same = a == b  # what _equal decides for two plain numbers or strings (1 == 1.0; "1" != 1)
+            else:
+                same = _equal(left, right)
             return self.derived(expr, same if op == "==" else not same, [left, right])
         if not (left.known and right.known):
             return self.unknown_from(expr, [left, right])
