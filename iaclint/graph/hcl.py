@@ -757,7 +757,7 @@ class HclResource(Resource):
     # slots: a large configuration has tens of thousands of resources, and a __dict__ each doubled them
     __slots__ = ("group", "decl", "block", "file", "context", "mode", "type", "name", "key", "module",
                  "module_address", "address", "config_address", "call_sites",
-                 "plan_actions", "not_editable", "_attrs", "_value")
+                 "plan_actions", "not_editable", "_attrs", "_value", "_unwritten")
     source_kind = "hcl"
 
     def __init__(self, group: ResourceGroup, key: Any, context: InstanceContext):
@@ -789,6 +789,7 @@ class HclResource(Resource):
             self.not_editable = "it is written in JSON configuration (.tf.json), which iaclint does not edit"
         self._attrs: dict[str, AttrView] | None = None  # evaluated attributes; made when first asked
         self._value: Value | None = None
+        self._unwritten: dict[str, Value] | None = None  # _referenced_attribute of arguments not written here
 
     @property
     def header_span(self) -> Span | None:  # made from the block when asked, like every node's span
@@ -897,10 +898,19 @@ class HclResource(Resource):
             value = self.attr(name).value
             label = f"{self.address}.{name}"
             return hop(value, Origin(OriginKind.LITERAL, self.block.attribute(name).span, label)).with_refs(refs)
-        nested = self.block.blocks(name)
-        if nested:
-            return Value.unknown_because(f"{self.address}.{name} is a nested block (not evaluated as a value)", refs)
-        return Value.unknown_because(AfterApply(f"{self.address}.{name} is known only after apply"), refs)
+        # not written: the same unknown for every reference (10,000 instances naming one key's arn), made once
+        unwritten = self._unwritten
+        if unwritten is None:
+            unwritten = self._unwritten = {}
+        value = unwritten.get(name)
+        if value is None:
+            if self.block.blocks(name):
+                value = Value.unknown_because(f"{self.address}.{name} is a nested block (not evaluated as a value)",
+                                              refs)
+            else:
+                value = Value.unknown_because(AfterApply(f"{self.address}.{name} is known only after apply"), refs)
+            unwritten[name] = value
+        return value
 
 
 class HclBlockView(BlockView):
