@@ -94,3 +94,22 @@ def test_an_answer_that_read_the_workspace_says_so_for_every_rule(tmp_path):
     (verdict, message), = _verdicts(report, "EBS002").values()
     assert verdict is Verdict.FAIL and "(assuming workspace \"default\"" in message, message
     assert _verdicts(report, "EBS001") == {}
+
+
+def test_a_nested_block_written_for_some_instances_only_is_read_per_instance(tmp_path):
+    # RDS004 lets a point-in-time restore apply its key: the dynamic block exists for "b" only (checked after "a")
+    (tmp_path / "main.tf").write_text(KEY + (
+        'resource "aws_db_instance" "db" {\n'
+        '  for_each          = toset(["a", "b"])\n'
+        '  instance_class    = "db.t3.micro"\n'
+        '  kms_key_id        = aws_kms_key.k.arn\n'
+        '  storage_encrypted = false\n'
+        '  dynamic "restore_to_point_in_time" {\n'
+        '    for_each = each.key == "b" ? [1] : []\n'
+        '    content {\n'
+        '      source_db_instance_identifier = "source"\n'
+        '    }\n'
+        '  }\n'
+        '}\n'))
+    report = run([tmp_path], select={"RDS004"})
+    assert sorted(_verdicts(report, "RDS004")) == ['aws_db_instance.db["a"]']

@@ -669,7 +669,7 @@ class ResourceGroup:
 
     # one per block
     __slots__ = ("module", "decl", "_instances", "_expanding", "unknown_reason", "_reference", "_doubt",
-                 "on_workspace", "nodes", "_provider")
+                 "on_workspace", "nodes", "_provider", "blockless")
     # _instances: None until expanded; the HclResource itself for a block without count or for_each
     # (most blocks: a one-entry dict each was a large file's biggest dict cost); else key -> HclResource
 
@@ -687,6 +687,7 @@ class ResourceGroup:
         # for_each's lookups. Syntax only: every instance still evaluates its own arguments.
         self.nodes: dict[str, ast.Attribute | None] | None = None
         self._provider: str | None = None  # provider_ref(): the block's, whatever the instance
+        self.blockless: set[str] | None = None  # with nodes: nested block types the block writes none of
 
     @property
     def base_address(self) -> str:
@@ -713,7 +714,7 @@ class ResourceGroup:
             if len(contexts) == 1 and None in contexts:
                 self._instances = HclResource(self, None, contexts[None])
             else:
-                self.nodes = {}
+                self.nodes, self.blockless = {}, set()
                 self._instances = {key: HclResource(self, key, ctx) for key, ctx in contexts.items()}
         if type(self._instances) is HclResource:
             return {None: self._instances}
@@ -853,7 +854,13 @@ class HclResource(Resource):
         return view.value
 
     def nested(self, name: str) -> tuple[list[BlockView], str]:
-        return nested_blocks(self, self.block.body, name, self.address, {})
+        blockless = self.group.blockless
+        if blockless is not None and name in blockless:
+            return [], ""  # no `name` block of any kind written: none for any instance
+        found = nested_blocks(self, self.block.body, name, self.address, {})
+        if blockless is not None and not found[0] and not found[1] and not _writes_blocks(self.block.body, name):
+            blockless.add(name)
+        return found
 
     def provider_ref(self) -> str:
         return self.group.provider_ref()
@@ -943,6 +950,12 @@ class HclBlockView(BlockView):
 
     def nested(self, name: str) -> tuple[list[BlockView], str]:
         return nested_blocks(self.resource, self.block.body, name, self.label, self.bindings)
+
+
+def _writes_blocks(body: ast.Body, name: str) -> bool:
+    """Whether a body writes a `name` block, literal or dynamic, in any syntax (what nested_blocks reads)."""
+    written = body.blocks + ast.json_blocks(body, name) + ast.json_blocks(body, "dynamic")
+    return any(block.type == name or (block.type == "dynamic" and block.labels == [name]) for block in written)
 
 
 def nested_blocks(resource: HclResource, body: ast.Body, name: str, label: str,
@@ -1110,6 +1123,7 @@ class ModuleGroup:
         # for_each's lookups. Syntax only: every instance still evaluates its own arguments.
         self.nodes: dict[str, ast.Attribute | None] | None = None
         self._provider: str | None = None  # provider_ref(): the block's, whatever the instance
+        self.blockless: set[str] | None = None  # with nodes: nested block types the block writes none of
 
     @property
     def base_address(self) -> str:
