@@ -105,6 +105,8 @@ class Value:
         else:
             if isinstance(raw, str) and not raw.isascii() and not unicodedata.is_normalized("NFC", raw):
                 raw = unicodedata.normalize("NFC", raw)
+            if mark is not None and type(raw) is str:  # marked text normalised above is plain text again
+                raw = MarkedText(raw, mark)
             if not size:
                 size = 1
                 if isinstance(raw, list):
