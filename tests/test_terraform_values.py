@@ -15,6 +15,8 @@ from test_graph import attr, graph, write
     ("1e21", 10 ** 21),
     ("7 % -3", 1), ("-7 % 3", -1),  # the remainder has the dividend's sign (Go's truncated division)
     ("2.5 % 1.5", 1), ("1 / 4", 0.25),
+    ("6 / 3", 2), ("7 / 2", 3.5), ("-7 % -3", -1), ("2 * 3 - 10", -4),  # small integers: exact, no fractions
+    ("4611686018427387904 * 4 + 1", 2 ** 64 + 1), ("-18446744073709551616 % 7", -2),  # past 2^62: the general path
     ("tostring(1.5e-5)", "0.000015"), ("tostring(1e21)", "1000000000000000000000"),  # all digits, no exponent
     ('jsonencode({b = 1, a = "<&>", c = 0.000015})', '{"a":"\\u003c\\u0026\\u003e","b":1,"c":0.000015}'),
     ("sort([10, 9, 1])", ["1", "10", "9"]),  # numbers are sorted as strings
@@ -42,6 +44,7 @@ def test_values_terraform_computes(text, expected):
 
 @pytest.mark.parametrize("text,words", [
     ("0.1 + 0.2", "512-bit"),  # Terraform's binary digits, which a float does not hold
+    ("1 / 3", "512-bit"), ("5 % 0", "division by zero"),
     ('format("%.1f", 0.35)', "halfway"),  # 0.35 is not exactly halfway in binary: which way it rounds is not ours
     ("signum(2.5)", "whole number"),  # an error in Terraform
     ('strlen("abc")', "strlen"),  # no such function in Terraform

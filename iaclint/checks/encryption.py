@@ -13,6 +13,7 @@ from __future__ import annotations
 from iaclint.checks.keys import KeyClass, KeyKind, classify_key
 from iaclint.engine.conditions import as_bool
 from iaclint.eval.values import Value, render
+from iaclint.graph import assumptions, forks
 from iaclint.graph.model import BlockView, Graph, Resource
 from iaclint.model import Record, Span
 
@@ -164,8 +165,28 @@ class _Walk:
 
 
 def encryption_of(resource: Resource, graph: Graph) -> Encryption:
-    """The encryption at rest of a datastore, replica, restore, snapshot, copy or global cluster."""
-    return _encryption(resource, _Walk(graph))
+    """The encryption at rest of a datastore, replica, restore, snapshot, copy or global cluster.
+
+    Several rules ask it of each resource (EBS001 and EBS002 of every volume): the answer is kept per graph and
+    resource (this instance: never another instance of the same block, whose each.key or count.index differs)
+    when it rests on nothing a later rule must see being read. An answer that read terraform.workspace, or a
+    choice of a conditional whose condition is unknown (graph/forks.py: the runner applies the rule to each
+    alternative, and must see the rule read it), is worked out again each time, as is one for an `Assumed`
+    view of a resource. Callers do not change the answer they are given."""
+    kept = graph.__dict__.setdefault("_encryption_of", {})
+    found = kept.get(id(resource))
+    if found is not None and found[0] is resource:
+        return found[1]
+    frame = assumptions.begin()
+    try:
+        enc = _encryption(resource, _Walk(graph))
+    finally:
+        on_workspace = assumptions.end(frame)
+    watch = forks._WATCH
+    if watch is not None and not on_workspace and type(resource) is not forks.Assumed \
+            and not any(key[0] == id(resource) for key in watch):
+        kept[id(resource)] = (resource, enc)  # the resource itself kept too: its id is never another's
+    return enc
 
 
 def _encryption(resource: Resource, walk: _Walk) -> Encryption:

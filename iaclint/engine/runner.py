@@ -133,6 +133,8 @@ def judge(rule: Rule, resource: Resource, context: CheckContext) -> CheckResult:
         result = _evaluate(rule, resource, context)
     finally:
         forks.stop()
+    if not watch:  # no choice read (most rules on most resources)
+        return result
     found = {key[1:]: view for key, view in watch.items() if key[0] == id(resource)}
     if not found:
         return result

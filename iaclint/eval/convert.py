@@ -7,6 +7,7 @@ importing the evaluator (and so without an import cycle between it and the funct
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii as _json_string  # json.dumps of a str (ensure_ascii)
 import math
 import re
 import unicodedata
@@ -37,6 +38,7 @@ class Inexact(Exception):
 
 
 TERRAFORM_BITS = 512  # Terraform's numbers are big.Float with a 512-bit mantissa
+_SMALL = 2 ** 62  # integers below this in size: their sums, products and quotients need no 512-bit care
 
 
 def exact_value(number: int | float) -> Fraction:
@@ -74,6 +76,21 @@ def from_exact(value: Fraction, what: str) -> int | float:
 def arithmetic(op: str, a: int | float, b: int | float) -> int | float:
     """+ - * / % as Terraform computes them: exactly for integers and binary fractions, % with the sign of the
     dividend (Go's truncated division), and Inexact where Terraform's 512-bit rounding decides the digits."""
+    if type(a) is int and type(b) is int and -_SMALL < a < _SMALL and -_SMALL < b < _SMALL:
+        # the common case, computed without fractions: exact, and far from every limit below
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        if b == 0 and op in "/%":
+            raise ZeroDivisionError
+        if op == "%":  # Go's truncated division: the remainder has the dividend's sign
+            rest = abs(a) % abs(b)
+            return -rest if a < 0 else rest
+        if op == "/" and a % b == 0:
+            return a // b
     what = f"the result of {op}"
     if isinstance(a, int) and isinstance(b, int) and op in "+-*":
         from fractions import Fraction
@@ -156,17 +173,22 @@ def set_order_unknown(value: Value) -> bool:
 def _identity(value: Value) -> str:
     """A key that equal values share, in one pass (1 and 1.0 are the same number)."""
     raw = value.to_python()
+    if type(raw) is str:  # what json.dumps writes for a string, without its encoder's set-up
+        return _json_string(raw)
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     return json.dumps(raw, sort_keys=True, default=repr)
 
 
 _KEY_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\", '"': '\\"'}
+_KEY_SPECIAL = frozenset('\\"$%')  # escaped or doubled in a key (the others are not printable)
 
 
 def instance_key_text(key: str) -> str:
     """A string instance key quoted as Terraform writes it in an address (module.m["k"]): HCL's quoting, with
     ${ and %{ doubled, and characters Go does not count printable as \\uXXXX."""
+    if key.isascii() and key.isprintable() and not _KEY_SPECIAL.intersection(key):
+        return f'"{key}"'  # printable ASCII (letters, digits, punctuation, symbols, space) stands as it is
     out = ['"']
     for i, char in enumerate(key):
         if char in _KEY_ESCAPES:
@@ -219,6 +241,8 @@ def to_bool(value: Value, node: ast.Node | None = None) -> bool:
 
 def to_number(value: Value, node: ast.Node | None = None) -> int | float:
     raw = value.raw
+    if type(raw) is int and -_SMALL < raw < _SMALL:  # the common case: nothing to check
+        return raw
     if isinstance(raw, bool):
         raise EvalError(f"a number is required, got {render(value)}", node)
     if isinstance(raw, (int, float)):

@@ -18,6 +18,10 @@ from iaclint.eval.values import (AfterApply, Alternatives, ObjectRef, Origin, Or
                                  stronger_mark, type_name)
 from iaclint.hcl import ast
 
+_NO_REFS: frozenset[str] = frozenset()
+_NUMBERS_AND_TEXT = (int, float, str)  # exact types (bool and marked text are not among them)
+_call_function = None  # functions.call_function, once imported (Evaluator.e_call)
+
 BUILTIN_ROOTS = {"var", "local", "module", "data", "each", "count", "path", "terraform", "self"}
 # The dependency a value computed from terraform.workspace carries in its refs, so that a verdict reached
 # through it can say which workspace it assumed.
@@ -125,15 +129,25 @@ class Evaluator:
 
     def derived(self, node: ast.Node, raw: Any, inputs: list[Value]) -> Value:
         """A value computed from ``inputs``: it depends on their resources and carries their marks."""
-        refs: frozenset[str] = frozenset()
+        refs, mark = self.summary(inputs)
+        value = Value(raw, None, self._expr_origin(node), (), refs)
+        return value.marked(mark) if mark is not None else value
+
+    def summary(self, inputs: list[Value]) -> tuple[frozenset[str], str | None]:
+        """The resources ``inputs`` depend on and their strongest mark; walking a large value costs its size."""
+        refs: frozenset[str] = _NO_REFS
         mark = None
         for v in inputs:
             if v.size > 1:
                 self.budget.charge(v.size)  # walking a large value costs what its size says
-            refs |= v.all_refs()
-            mark = stronger_mark(mark, v.deep_mark())
-        value = Value(raw, None, self._expr_origin(node), (), refs)
-        return value.marked(mark) if mark is not None else value
+                refs |= v.all_refs()
+                mark = stronger_mark(mark, v.deep_mark())
+            else:  # nothing inside: its own refs and mark
+                if v.refs:
+                    refs |= v.refs if type(v.refs) is frozenset else frozenset(v.refs)
+                if v.mark is not None:
+                    mark = stronger_mark(mark, v.mark)
+        return refs, mark
 
     def unknown_from(self, node: ast.Node, inputs: list[Value], reason: str | None = None) -> Value:
         refs: frozenset[str] = frozenset()
@@ -171,7 +185,7 @@ class Evaluator:
         return value
 
     def e_literal(self, expr: ast.Literal) -> Value:
-        if isinstance(expr.value, float) and not math.isfinite(expr.value):
+        if type(expr.value) is float and not math.isfinite(expr.value):
             return Value.unknown_because("a number too large for iaclint to compute with",
                                          origin=self._literal_origin(expr))
         return Value(expr.value, None, self._literal_origin(expr))
@@ -372,7 +386,11 @@ class Evaluator:
                 return self.derived(expr, same if op == "==" else not same, [left, right])
             if not (left.wholly_known() and right.wholly_known()):
                 return self.unknown_from(expr, [left, right])
-            same = _equal(left, right)
+            a, b = left.raw, right.raw
+            if type(a) in _NUMBERS_AND_TEXT and type(b) in _NUMBERS_AND_TEXT:
+                same = a == b  # what _equal decides for two plain numbers or strings (1 == 1.0; "1" != 1)
+            else:
+                same = _equal(left, right)
             return self.derived(expr, same if op == "==" else not same, [left, right])
         if not (left.known and right.known):
             return self.unknown_from(expr, [left, right])
@@ -391,9 +409,10 @@ class Evaluator:
         return self.number(expr, result, [left, right])
 
     def e_call(self, expr: ast.Call) -> Value:
-        from iaclint.eval.functions import call_function
-
-        return call_function(self, expr)
+        global _call_function
+        if _call_function is None:  # functions.py imports this module: imported when first needed
+            from iaclint.eval.functions import call_function as _call_function
+        return _call_function(self, expr)
 
     def e_for(self, expr: ast.ForExpr) -> Value:
         collection = self.eval(expr.collection)

@@ -40,6 +40,7 @@ class Evaluator(Protocol):
 
     def eval(self, expr: ast.Expr) -> Value: ...
     def derived(self, node: ast.Node, raw: Any, inputs: list[Value]) -> Value: ...
+    def summary(self, inputs: list[Value]) -> tuple[frozenset[str], str | None]: ...
     def unknown_from(self, node: ast.Node, inputs: list[Value]) -> Value: ...
     def check_string(self, length: int, what: str) -> None: ...
     def _expr_origin(self, node: ast.Node) -> Any: ...
@@ -153,9 +154,8 @@ def pure(fn: Callable[..., object], min_args: int = 0, max_args: int | None = No
 
 def _wrap(ev: Evaluator, call: ast.Call, result: Any, args: list[Value]) -> Value:
     """A plain function result as a Value derived from ``args``: their resources and their marks."""
-    summary = ev.derived(call, None, args)  # the refs and strongest mark of the arguments, computed once
-    value = from_python(result, ev._expr_origin(call), summary.mark).with_refs(summary.refs)
-    return value
+    refs, mark = ev.summary(args)  # the refs and strongest mark of the arguments, computed once
+    return from_python(result, ev._expr_origin(call), mark).with_refs(refs)
 
 
 def _short(exc: Exception) -> str:

@@ -80,6 +80,9 @@ class MarkedText(str):
         return (MarkedText, (str(self), self.mark))
 
 
+_PLAIN = frozenset({int, float, bool, type(None), str})  # raw types with nothing inside (not subclasses)
+
+
 class Value:
     """A known or unknown value. Collections hold Values, so every element keeps its own origin.
 
@@ -94,25 +97,33 @@ class Value:
     def __init__(self, raw: Any = None, unknown: str | None = None, origin: Origin | None = None,
                  via: tuple[Origin, ...] = (), refs: frozenset[str] = frozenset(), mark: str | None = None,
                  size: int = 0):
-        if isinstance(raw, str) and not raw.isascii() and not unicodedata.is_normalized("NFC", raw):
-            # Terraform's strings are always in Unicode normal form C (cty.StringVal normalises every one)
-            raw = unicodedata.normalize("NFC", raw)
+        kind = type(raw)
+        if kind in _PLAIN:  # most values: a number, a bool, null or an ASCII str (checked in that order below)
+            if kind is str and not raw.isascii() and not unicodedata.is_normalized("NFC", raw):
+                # Terraform's strings are always in Unicode normal form C (cty.StringVal normalises every one)
+                raw = unicodedata.normalize("NFC", raw)
+            if mark is not None and kind is str:
+                raw = MarkedText(raw, mark)
+            size = size or 1
+        else:
+            if isinstance(raw, str) and not raw.isascii() and not unicodedata.is_normalized("NFC", raw):
+                raw = unicodedata.normalize("NFC", raw)
+            if mark is not None and type(raw) is str:  # marked text normalised above is plain text again
+                raw = MarkedText(raw, mark)
+            if not size:
+                size = 1
+                if isinstance(raw, list):
+                    for item in raw:
+                        size += item.size
+                elif isinstance(raw, dict):
+                    for item in raw.values():
+                        size += item.size
         self.raw = raw
         self.unknown = unknown
         self.origin = origin
         self.via = via
         self.refs = refs
         self.mark = mark
-        if mark is not None and type(raw) is str:
-            self.raw = MarkedText(raw, mark)
-        if not size:
-            size = 1
-            if isinstance(raw, list):
-                for item in raw:
-                    size += item.size
-            elif isinstance(raw, dict):
-                for item in raw.values():
-                    size += item.size
         self.size = size
 
     # ---- construction helpers
@@ -170,6 +181,8 @@ class Value:
     def wholly_known(self) -> bool:
         if self.unknown is not None:
             return False
+        if self.size == 1:  # nothing inside: a primitive, or an empty collection
+            return True
         if isinstance(self.raw, list):
             return all(v.wholly_known() for v in self.raw)
         if isinstance(self.raw, dict):
@@ -199,6 +212,8 @@ class Value:
         return mark
 
     def all_refs(self) -> frozenset[str]:
+        if self.size == 1:  # nothing inside to add
+            return self.refs if type(self.refs) is frozenset else frozenset(self.refs)
         refs = set(self.refs)
         if isinstance(self.raw, list):
             for v in self.raw:

@@ -48,8 +48,14 @@ class PathsOnce:
 def diff_of(fix, diffs: dict) -> str:
     """The fix's diff, made once per report (``diffs``) for fixes of the same edits of the same files: the
     instances of one block often share a fix."""
-    key = (id(fix.sources), tuple(fix.edits))
-    text = diffs.get(key)
-    if text is None:
-        text = diffs[key] = fix.diff
-    return text
+    sources = fix.sources
+    if sources is None:
+        return fix.diff
+    # the diff reads only the edited files' sources: keyed by those (findings kept and read back each hold their
+    # own view of the sources, of the same files); the value keeps them alive, so their ids stay theirs
+    edited = tuple(sources.get(e.file) for e in fix.edits)
+    key = (tuple(fix.edits), tuple(map(id, edited)))
+    made = diffs.get(key)
+    if made is None:
+        made = diffs[key] = (fix.diff, edited)
+    return made[0]

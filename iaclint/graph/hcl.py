@@ -35,6 +35,7 @@ from iaclint.source import display_path
 META_ARGUMENTS = {"count", "for_each", "depends_on", "provider", "providers", "source", "version"}
 WILDCARD = object()  # the instance key of a resource whose count/for_each is unknown
 _ABSENT: dict[str, AttrView] = {}
+_UNSEEN = object()  # ResourceGroup.nodes: not looked up yet
 
 
 def instance_suffix(key: Any) -> str:
@@ -222,6 +223,8 @@ class HclGraphBuilder:
 
 class ModuleInstance:
     """One instance of a module: the root, or module.x / module.x["k"] with its inputs."""
+
+    functions = None  # no functions of its own (a Terragrunt context has some): asked on every call
 
     def __init__(self, builder: HclGraphBuilder, config: ModuleConfig | None, address: str,
                  parent: "ModuleInstance | None", call: "ModuleCall | None", call_path: str, depth: int,
@@ -496,6 +499,7 @@ class InstanceContext:
     """A module instance plus the each/count values of one resource or module instance."""
 
     __slots__ = ("module", "each_key", "each_value", "count_index", "block_kind")  # one per resource
+    functions = None  # no functions of its own (a Terragrunt context has some): asked on every call
 
     def __init__(self, module: ModuleInstance, each_key: Value | None = None, each_value: Value | None = None,
                  count_index: Value | None = None, block_kind: str = ""):
@@ -665,7 +669,7 @@ class ResourceGroup:
 
     # one per block
     __slots__ = ("module", "decl", "_instances", "_expanding", "unknown_reason", "_reference", "_doubt",
-                 "on_workspace")
+                 "on_workspace", "nodes", "_provider", "blockless")
     # _instances: None until expanded; the HclResource itself for a block without count or for_each
     # (most blocks: a one-entry dict each was a large file's biggest dict cost); else key -> HclResource
 
@@ -678,6 +682,12 @@ class ResourceGroup:
         self._reference: Value | None = None
         self._doubt: tuple[str, bool] | None = None
         self.on_workspace = False  # its count or for_each rests on terraform.workspace
+        # argument name -> its node (None: not written), for a block with several instances: each instance asks
+        # the same questions of the same block, and a scan of the body per question was most of a large
+        # for_each's lookups. Syntax only: every instance still evaluates its own arguments.
+        self.nodes: dict[str, ast.Attribute | None] | None = None
+        self._provider: str | None = None  # provider_ref(): the block's, whatever the instance
+        self.blockless: set[str] | None = None  # with nodes: nested block types the block writes none of
 
     @property
     def base_address(self) -> str:
@@ -704,10 +714,17 @@ class ResourceGroup:
             if len(contexts) == 1 and None in contexts:
                 self._instances = HclResource(self, None, contexts[None])
             else:
+                self.nodes, self.blockless = {}, set()
                 self._instances = {key: HclResource(self, key, ctx) for key, ctx in contexts.items()}
         if type(self._instances) is HclResource:
             return {None: self._instances}
         return self._instances
+
+    def provider_ref(self) -> str:
+        """The provider configuration the block uses: read from the block and the module calls, never an instance."""
+        if self._provider is None:
+            self._provider = provider_ref(self.decl.block, self.decl.type, self.module)
+        return self._provider
 
     def reference_value(self) -> Value:
         """The block as a value (one instance, a list or a map of them); built once, then shared."""
@@ -741,7 +758,7 @@ class HclResource(Resource):
     # slots: a large configuration has tens of thousands of resources, and a __dict__ each doubled them
     __slots__ = ("group", "decl", "block", "file", "context", "mode", "type", "name", "key", "module",
                  "module_address", "address", "config_address", "call_sites",
-                 "plan_actions", "not_editable", "_attrs", "_value")
+                 "plan_actions", "not_editable", "_attrs", "_value", "_unwritten")
     source_kind = "hcl"
 
     def __init__(self, group: ResourceGroup, key: Any, context: InstanceContext):
@@ -773,6 +790,7 @@ class HclResource(Resource):
             self.not_editable = "it is written in JSON configuration (.tf.json), which iaclint does not edit"
         self._attrs: dict[str, AttrView] | None = None  # evaluated attributes; made when first asked
         self._value: Value | None = None
+        self._unwritten: dict[str, Value] | None = None  # _referenced_attribute of arguments not written here
 
     @property
     def header_span(self) -> Span | None:  # made from the block when asked, like every node's span
@@ -794,7 +812,13 @@ class HclResource(Resource):
             if forks._WATCH is not None:
                 forks.note(self, None, "", name, cached)
             return cached
-        node = self.block.attribute(name)
+        nodes = self.group.nodes
+        if nodes is None:
+            node = self.block.attribute(name)
+        else:
+            node = nodes.get(name, _UNSEEN)
+            if node is _UNSEEN:
+                node = nodes[name] = self.block.attribute(name)
         if node is None:  # one view per name, not kept per resource: rules ask about many attributes a
             view = _ABSENT.get(name)  # resource does not set
             if view is None:
@@ -830,10 +854,16 @@ class HclResource(Resource):
         return view.value
 
     def nested(self, name: str) -> tuple[list[BlockView], str]:
-        return nested_blocks(self, self.block.body, name, self.address, {})
+        blockless = self.group.blockless
+        if blockless is not None and name in blockless:
+            return [], ""  # no `name` block of any kind written: none for any instance
+        found = nested_blocks(self, self.block.body, name, self.address, {})
+        if blockless is not None and not found[0] and not found[1] and not _writes_blocks(self.block.body, name):
+            blockless.add(name)
+        return found
 
     def provider_ref(self) -> str:
-        return provider_ref(self.block, self.type, self.module)
+        return self.group.provider_ref()
 
     def rests_on_workspace(self) -> bool:
         """Whether this instance exists (or has its key) because of the workspace assumed: its count or for_each,
@@ -875,10 +905,19 @@ class HclResource(Resource):
             value = self.attr(name).value
             label = f"{self.address}.{name}"
             return hop(value, Origin(OriginKind.LITERAL, self.block.attribute(name).span, label)).with_refs(refs)
-        nested = self.block.blocks(name)
-        if nested:
-            return Value.unknown_because(f"{self.address}.{name} is a nested block (not evaluated as a value)", refs)
-        return Value.unknown_because(AfterApply(f"{self.address}.{name} is known only after apply"), refs)
+        # not written: the same unknown for every reference (10,000 instances naming one key's arn), made once
+        unwritten = self._unwritten
+        if unwritten is None:
+            unwritten = self._unwritten = {}
+        value = unwritten.get(name)
+        if value is None:
+            if self.block.blocks(name):
+                value = Value.unknown_because(f"{self.address}.{name} is a nested block (not evaluated as a value)",
+                                              refs)
+            else:
+                value = Value.unknown_because(AfterApply(f"{self.address}.{name} is known only after apply"), refs)
+            unwritten[name] = value
+        return value
 
 
 class HclBlockView(BlockView):
@@ -911,6 +950,12 @@ class HclBlockView(BlockView):
 
     def nested(self, name: str) -> tuple[list[BlockView], str]:
         return nested_blocks(self.resource, self.block.body, name, self.label, self.bindings)
+
+
+def _writes_blocks(body: ast.Body, name: str) -> bool:
+    """Whether a body writes a `name` block, literal or dynamic, in any syntax (what nested_blocks reads)."""
+    written = body.blocks + ast.json_blocks(body, name) + ast.json_blocks(body, "dynamic")
+    return any(block.type == name or (block.type == "dynamic" and block.labels == [name]) for block in written)
 
 
 def nested_blocks(resource: HclResource, body: ast.Body, name: str, label: str,
@@ -1073,6 +1118,12 @@ class ModuleGroup:
         self.unknown_reason = ""
         self._doubt: tuple[str, bool] | None = None
         self.on_workspace = False  # its count or for_each rests on terraform.workspace
+        # argument name -> its node (None: not written), for a block with several instances: each instance asks
+        # the same questions of the same block, and a scan of the body per question was most of a large
+        # for_each's lookups. Syntax only: every instance still evaluates its own arguments.
+        self.nodes: dict[str, ast.Attribute | None] | None = None
+        self._provider: str | None = None  # provider_ref(): the block's, whatever the instance
+        self.blockless: set[str] | None = None  # with nodes: nested block types the block writes none of
 
     @property
     def base_address(self) -> str:

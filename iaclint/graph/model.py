@@ -279,9 +279,20 @@ class Graph(Record):
         return out
 
     def location(self, span: Span) -> Location:
+        """Where a span is, in lines and columns; one Location per place (never changed once made): the instances
+        of one block are found at the same places, thousands of times over."""
         source = self.sources.get(span.file)
         if source is None:
             return Location(span.file, 1, 1, 1, 1)
+        located = self.__dict__.get("_located")
+        if located is None:
+            located = self.__dict__["_located"] = {}
+        key = (span.file, span.start, span.end)
+        known = located.get(key)
+        if known is not None and known[0] is source:
+            return known[1]
         line, col = source.line_col(span.start)
         end_line, end_col = source.line_col(span.end)
-        return Location(span.file, line, col, end_line, end_col)
+        location = Location(span.file, line, col, end_line, end_col)
+        located[key] = (source, location)
+        return location

@@ -53,6 +53,8 @@ def number_from_text(text: str) -> int | float:
     from fractions import Fraction
 
     body = text.strip()
+    if body.isdigit() and body.isascii() and len(body) <= 300:  # a whole number: itself (the common case)
+        return int(body)
     try:
         decimal = Decimal(body)
     except ArithmeticError:
