@@ -1,5 +1,5 @@
 """Generated HCL files of plain lines (what hcl/tsparse.py reads line by line without tree-sitter), with the near
-misses a line reader could get wrong: keywords, empty lists, control characters, comments, layout errors."""
+misses a line reader could get wrong: keywords, empty lists, control characters, comments, heredocs, layout errors."""
 
 from __future__ import annotations
 
@@ -56,6 +56,18 @@ def values(draw, noise: int, depth: int = 0) -> str:
 
 
 @st.composite
+def heredocs(draw, noise: int) -> str:
+    """A heredoc (`<<` or `<<-`), of text or with the sequences and closing lines tree-sitter is left to read."""
+    marker = draw(st.sampled_from(["EOT", "EOF", "POLICY", "X"]))
+    lines = draw(st.lists(st.sampled_from(["{", '  "a": 1', "}", "", "  x", "\tb", "é ü"] + (
+        ["${a}", "$${a}", "%{ if x }", "%%{", marker + "X", "  " + marker + "X", " " + marker, marker + " ", "a\r",
+         "\x00"] if draw(st.integers(0, 99)) < noise * 3 else [])), max_size=4))
+    closing = draw(st.sampled_from([marker, marker, "  " + marker, "\t" + marker] + (
+        [marker + " ", marker.lower(), marker + "\r"] if draw(st.integers(0, 99)) < noise else [])))
+    return f"<<{draw(st.sampled_from(['', '-']))}{marker}\n" + "".join(f"{line}\n" for line in lines) + closing
+
+
+@st.composite
 def plain_files(draw) -> str:
     """Up to ten lines, the blocks they open mostly closed; a file in five has no odd token at all."""
     noise = draw(st.sampled_from([0, 0, 2, 10, 40]))  # percent of tokens drawn from the odd ones
@@ -66,7 +78,8 @@ def plain_files(draw) -> str:
         form = draw(st.integers(0, 5))
         if form <= 2:
             equals = draw(st.sampled_from([" = ", "=", " =  "]))
-            line = f"{draw(pick(WORDS, ODD_WORDS, noise))}{equals}{draw(values(noise))}"
+            value = draw(heredocs(noise)) if draw(st.integers(0, 5)) == 0 else draw(values(noise))
+            line = f"{draw(pick(WORDS, ODD_WORDS, noise))}{equals}{value}"
         elif form == 3:
             labels = draw(st.lists(st.one_of(pick(WORDS, ODD_WORDS, noise), values(noise, 3)), max_size=2))
             opening = draw(st.sampled_from([" {", "{", " {}", " { }"]))

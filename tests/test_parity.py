@@ -297,6 +297,7 @@ PLAIN_FILES = [  # every line plain: read from the text, tree-sitter never asked
     'locals {\r\n  a = "crlf"\r\n  b {\r\n    c = 1\r\n  }\r\n}\r\n',
     'variable "é" {\n  default = "ü 𝄞"\n}\nx "y" z {\n  a-b = c-d.e\n}\n',
     '', '\n\n', '# only a comment\n',
+    'r "x" {\n  a = <<EOF\n  {\n    "k": 1 $ % {\n  }\n  EOF\n  b = <<-EOT\n\t  x\n    EOT\n  c = <<EOT\nEOT\n}\n',
 ]
 NOT_PLAIN_FILES = [  # what tree-sitter-hcl rejects although it looks plain, and files plain only at first
     'x = [for]\n', 'x = {\n  for = 1\n}\n', 'x = true(1)\n', 'x = null()\n', 'x = [,]\n', 'x = "a\0b"\n',
@@ -308,6 +309,8 @@ NOT_PLAIN_FILES = [  # what tree-sitter-hcl rejects although it looks plain, and
     'a {\n  b = 1\n}\nc {\n  d = x[\n}\n',  # a syntax error in the rest
     'a {\n  b = 1\n  b = 2\n}\nc {\n  d = x[\n}\n',  # a duplicate before a syntax error: Lark decides
     'a {\n  b = "é"\n}\n/* c */\nd "é" {\n  e = <<EOT\n  f = 1\n  EOT\n  g = "ü" b = 1\n}\n',  # wide characters
+    'a = <<EOF\nx\nEOF \n', 'a = <<EOF\nEOFX\nEOF\n', 'a = <<EOF\nx\nEOF', 'a = <<EOF\n${x}\nEOF\n',  # heredocs
+    'a = <<EOF\n%{ if x }y%{ endif }\nEOF\n', 'a = <<EOF\n$${x}\nEOF\n', 'a = <<EOF\r\nx\r\nEOF\r\n',
 ]
 
 

@@ -64,6 +64,10 @@ _LINE_END = re.compile(_COMMENTED_END)
 _LAST_LINE_END = re.compile(rb"[ \t]*+(?:(?:#|//)[^\r\n]*+)?+(?:\r?\n|\Z)")  # a file's last line needs no newline
 _EMPTY_BLOCK_END = re.compile(rb"[ \t]*+\}")
 _STARTS_FOR = re.compile(rb"[\[{][ \t\r\n]*+for(?![A-Za-z0-9_-])")
+# a heredoc that is text only (read line by line in a file's own lines): `<<ID` or `<<-ID` ending its line, lines
+# without a template sequence or CR, and ID alone on the line that closes it (group 1: `-`, 2: ID, 3: the text)
+_PLAIN_HEREDOC = re.compile(rb"<<(-?)(" + _NAME + rb")\n((?:(?![ \t]*+\2)[^\r\n]*+\n)*?)[ \t]*+\2\n")
+_TEMPLATE_SEQUENCE = re.compile(rb"[$%]\{")
 _BLANK = re.compile(rb"[ \t\r\n]*+")
 # tuples, objects and function calls of plain values; new lines are free inside their brackets
 _PLAIN_LIST = rb"(?:(?:" + _PLAIN_VALUE + rb")(?:[ \t\r\n]*+,[ \t\r\n]*+(?:" + _PLAIN_VALUE + rb"))*+)?+"
@@ -515,6 +519,8 @@ class _TreeBuilder:
                 rest = None if match is None else line_end(data, match.end(), end_byte)
                 if rest is not None:  # a string, number, keyword or name with steps
                     expr = self.plain(match, 1)
+                elif whole and data.startswith(b"<<", value_byte):  # a heredoc ends its line with its own
+                    expr, rest = self._plain_heredoc(value_byte, end_byte)
                 else:  # `f(x)` is not the name `f`: the other plain forms, each to the end of its line
                     expr, value_end = self._plain_value(value_byte, end_byte)
                     rest = None if expr is None else line_end(data, value_end, end_byte)
@@ -616,6 +622,20 @@ class _TreeBuilder:
             if match is not None and match.group(1) not in _KEYWORD_VALUES:
                 return self.plain_call(match), match.end()
         return None, start_byte
+
+    def _plain_heredoc(self, start_byte: int, end_byte: int) -> tuple[ast.Template | None, re.Match | None]:
+        """A heredoc of text only at ``start_byte`` (see _PLAIN_HEREDOC), and the match of the line that closes it.
+        A line of its text that starts with its marker, with or without indentation, leaves it to tree-sitter."""
+        match = _PLAIN_HEREDOC.match(self.data, start_byte, end_byte)
+        if match is None or _TEMPLATE_SEQUENCE.search(match.group(3)):
+            return None, None
+        text = match.group(3).decode("utf-8", "surrogatepass")
+        parts = [text] if text else []
+        if match.group(1):
+            parts = trim_heredoc(parts)
+        template = _node(ast.Template, self.file, self.pos(start_byte), self.pos(match.end() - 1))
+        template.parts, template.heredoc = parts, True
+        return template, match
 
     def _items_body(self, items: list) -> ast.Body | None:
         if not items:
