@@ -82,7 +82,32 @@ def test_corrupt_and_foreign_entries_are_ignored_and_rewritten(tmp_path):
     # an entry is bound to its name: a valid entry copied over another file's is not that file's tree
     other_text = TEXT.replace('"k"', '"other"')
     entry.rename(cache._entry("hcl", "main.tf", other_text))
-    assert cache.get("hcl", "main.tf", other_text) is None
+    fresh = ParseCache(tmp_path / "cache")  # lists the folder anew: the entry is there under that name
+    assert fresh.get("hcl", "main.tf", other_text) is None and fresh.misses == 1
+    assert not cache._entry("hcl", "main.tf", other_text).exists()  # opened, found foreign and removed
+
+
+def test_a_miss_opens_nothing(tmp_path, monkeypatch):
+    """The folder is listed once, at the first get: a cold run asked for an entry per file it parsed, each a failed
+    open. What the cache writes meanwhile is found, and what another process writes is found by the next run."""
+    opened = []
+    real = cache_module.read_regular
+
+    def counting(folder, name, *args):
+        opened.append(name)
+        return real(folder, name, *args)
+
+    monkeypatch.setattr(cache_module, "read_regular", counting)
+    cache = ParseCache(tmp_path / "cache")
+    assert cache.get("hcl", "main.tf", TEXT) is None and cache.get("hcl", "other.tf", TEXT) is None
+    assert opened == [] and cache.misses == 2
+    tree = _tree()
+    cache.put("hcl", "main.tf", TEXT, tree)
+    assert _same(cache.get("hcl", "main.tf", TEXT), tree) and len(opened) == 1
+    assert cache.get("hcl", "other.tf", TEXT) is None and len(opened) == 1
+    ParseCache(tmp_path / "cache").put("hcl", "other.tf", TEXT, tree)
+    assert cache.get("hcl", "other.tf", TEXT) is None  # written after this run listed the folder: a miss
+    assert _same(ParseCache(tmp_path / "cache").get("hcl", "other.tf", TEXT), tree)
 
 
 def test_concurrent_writers_never_leave_a_broken_entry(tmp_path):

@@ -15,6 +15,7 @@ from iaclint.hcl import ast, jsonsyntax, larkparse, parser, tsparse
 from iaclint.hcl.literals import ParseFailure
 from iaclint.source import SourceFile
 from support import FIXTURES
+from plain_files import plain_files
 
 pytestmark = pytest.mark.skipif(not tsparse.available(), reason="tree-sitter-hcl is not installed here")
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,6 +261,83 @@ def test_plain_forms_do_not_visit_their_nodes(monkeypatch, text):
     for name in ("string", "x_literal_value", "_block", "x_tuple", "x_object", "x_function_call", "x_variable_expr"):
         monkeypatch.setattr(tsparse._TreeBuilder, name, broken)
     assert ts_tree(text) == lark_tree(text)
+
+
+def _tree_sitter_tree(text: str):
+    """The tree the file's tree-sitter parse gives, every line built node by node (none read as plain lines)."""
+    def no_lines(self, *args, **kwargs):
+        return False
+
+    real = tsparse._TreeBuilder.lines
+    tsparse._TreeBuilder.lines = no_lines
+    try:
+        builder = tsparse._TreeBuilder("main.tf", text, text.encode("utf-8", "surrogatepass"), 0, True)
+        body = tsparse._parse_with_tree_sitter(builder)
+        return None if body is None else ast.dump(body)
+    except ParseFailure as exc:
+        return f"rejected: {exc.message} (line {exc.line}, column {exc.column})"
+    finally:
+        tsparse._TreeBuilder.lines = real
+
+
+def _fast_tree(text: str):
+    try:
+        body = tsparse.parse_body(text, "main.tf")
+    except ParseFailure as exc:
+        return f"rejected: {exc.message} (line {exc.line}, column {exc.column})"
+    return None if body is None else ast.dump(body)
+
+
+PLAIN_FILES = [  # every line plain: read from the text, tree-sitter never asked
+    'resource "aws_s3_bucket" "b" {\n  bucket = "logs" # why\n  tags = {\n    a = "b"\n    c = var.d\n  }\n'
+    '  versioning {\n    enabled = true\n  }\n  lifecycle {}\n  x { }\n\n  // done\n}\n',
+    'a = 1\nb = ["x", "y",\n  "z"]\nc = f(1, "2")\nd = "${var.x}-${local.y}"\n',
+    'provider "aws" {\n  region = "eu-west-1"\n}\n\nterraform {\n  required_providers {\n    aws = {\n'
+    '      source  = "hashicorp/aws"\n      version = ">= 5.0"\n    }\n  }\n}',  # no newline at the end
+    'locals {\r\n  a = "crlf"\r\n  b {\r\n    c = 1\r\n  }\r\n}\r\n',
+    'variable "é" {\n  default = "ü 𝄞"\n}\nx "y" z {\n  a-b = c-d.e\n}\n',
+    '', '\n\n', '# only a comment\n',
+    'r "x" {\n  a = <<EOF\n  {\n    "k": 1 $ % {\n  }\n  EOF\n  b = <<-EOT\n\t  x\n    EOT\n  c = <<EOT\nEOT\n}\n',
+]
+NOT_PLAIN_FILES = [  # what tree-sitter-hcl rejects although it looks plain, and files plain only at first
+    'x = [for]\n', 'x = {\n  for = 1\n}\n', 'x = true(1)\n', 'x = null()\n', 'x = [,]\n', 'x = "a\0b"\n',
+    '# \0\nx = 1\n',
+    'a {\n  b = 1\n}\nc {\n  d = x[0]\n  e = 1\n  e = 2\n}\n',  # the error in the rest: its line
+    'a {\n  b = 1\n}\nc = 1\nd {\n  e = x + 1\n}\nc = 2\n',  # a top-level argument again in the rest
+    'a {\n  b = 1\n}\nc = 1\nd {\n  e = x + 1 f = 2\n}\nc = 2\n',  # and an error before it
+    'a {\n  b = 1\n}\nc = 1\nd {\n  e = x + 1\n}\nc = 2\nf {\n  g = 1 h = 2\n}\n',  # or after it
+    'a {\n  b = 1\n}\nc {\n  d = x[\n}\n',  # a syntax error in the rest
+    'a {\n  b = 1\n  b = 2\n}\nc {\n  d = x[\n}\n',  # a duplicate before a syntax error: Lark decides
+    'a {\n  b = "é"\n}\n/* c */\nd "é" {\n  e = <<EOT\n  f = 1\n  EOT\n  g = "ü" b = 1\n}\n',  # wide characters
+    'a = <<EOF\nx\nEOF \n', 'a = <<EOF\nEOFX\nEOF\n', 'a = <<EOF\nx\nEOF', 'a = <<EOF\n${x}\nEOF\n',  # heredocs
+    'a = <<EOF\n%{ if x }y%{ endif }\nEOF\n', 'a = <<EOF\n$${x}\nEOF\n', 'a = <<EOF\r\nx\r\nEOF\r\n',
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_FILES)
+def test_a_file_of_plain_lines_is_read_without_tree_sitter(monkeypatch, text):
+    expected = _tree_sitter_tree(text)
+    assert isinstance(expected, tuple)  # a tree: neither handed to Lark nor rejected
+
+    def no_parser():
+        raise AssertionError("tree-sitter asked")
+
+    monkeypatch.setattr(tsparse, "_parser", no_parser)
+    assert _fast_tree(text) == expected
+    assert ts_tree(text) == lark_tree(text)
+
+
+@pytest.mark.parametrize("text", NOT_PLAIN_FILES)
+def test_lines_that_only_look_plain_and_the_rest_of_a_file_are_left_to_tree_sitter(text):
+    assert _fast_tree(text) == _tree_sitter_tree(text)
+
+
+@RUNS
+@given(plain_files())
+def test_generated_files_read_line_by_line_give_tree_sitters_tree_and_errors(text):
+    """Lines that are plain, near misses (keywords, empty lists, control characters, comments, layout errors) and
+    forms that are not plain, in any order: the same tree or first error as the file's tree-sitter parse."""
+    assert _fast_tree(text) == _tree_sitter_tree(text), text
 
 
 @pytest.mark.parametrize("text,message", [

@@ -617,6 +617,7 @@ class ParseCache:
         self.misses = 0
         self._pruned = False
         self.keeps_trees = True  # False: read entries, write none (a run whose roots keep their results instead)
+        self._names: set[str] | bool | None = None  # see _listed
         self._key: bytes | None = None
         self._root_fd: int | None = None
         self._fd: int | None = None
@@ -685,8 +686,12 @@ class ParseCache:
     def get(self, kind: str, shown: str, text: str) -> ast.Body | None:
         if self._fd is None:
             return None
+        names = self._listed()
+        if names is not False and not names:  # an empty folder: nothing to look for
+            self.misses += 1
+            return None
         name = self._name(kind, shown, text)
-        data = read_regular(self._fd, name)
+        data = read_regular(self._fd, name) if names is False or name in names else None
         if data is None:
             self.misses += 1
             return None
@@ -701,6 +706,16 @@ class ParseCache:
             return None
         self.hits += 1
         return tree
+
+    def _listed(self) -> set[str] | bool:
+        """The folder's entry names, listed once at the first get, so that a miss opens nothing (a cold run missed
+        once per file it parsed); False when it cannot be listed (then each get opens its entry)."""
+        if self._names is None:
+            try:
+                self._names = set(os.listdir(self._fd))
+            except OSError:
+                self._names = False
+        return self._names
 
     def put(self, kind: str, shown: str, text: str, tree: ast.Body) -> None:
         if self._fd is None or not self.keeps_trees:
@@ -784,6 +799,8 @@ class ParseCache:
             tmp = _write_private(self._fd, name, data)
             try:  # rename replaces atomically on POSIX, the only systems the cache runs on
                 os.rename(tmp, name, src_dir_fd=self._fd, dst_dir_fd=self._fd)
+                if isinstance(self._names, set):  # listed: it holds this one now
+                    self._names.add(name)
             except OSError:
                 os.unlink(tmp, dir_fd=self._fd)
         except OSError:

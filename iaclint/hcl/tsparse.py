@@ -11,7 +11,13 @@ labels). The resulting tree is identical to the Lark builder's, spans included; 
 
 Building that tree cost more than tree-sitter's parse when every node was visited from Python. Most
 values are plain, though, and a plain node's text alone fixes its tree (see _PLAIN): those are built from
-one regular expression match on the node's bytes, and only the rest is walked node by node.
+one regular expression match on the node's bytes, and only the rest is walked node by node. Most lines are
+plain too (`name = plain value`, `type "label" {`, `}`, blank or a comment): a block's body of such lines is read
+from its text line by line, and so are the lines a file starts with, before tree-sitter sees it. A file of plain
+lines is valid HCL, which tree-sitter-hcl reads as its text says except for the few forms _TreeBuilder.lines leaves
+to it (`[for]`, `true(1)`, `[,]`, a NUL), so such a file is never handed to tree-sitter at all, and one that
+stops being plain is parsed from the first top-level item that is not: on trees of many small files (KICS's
+fixtures) tree-sitter's own parse had become most of the time spent reading them.
 """
 
 from __future__ import annotations
@@ -49,10 +55,19 @@ _PLAIN_ATTRIBUTE = re.compile(rb"(" + _NAME + rb")[ \t]*=[ \t]*(?:" + _PLAIN + r
 _PLAIN_HEADER = re.compile(rb"(" + _NAME + rb")((?:[ \t]+(?:\"[^\"\\\r\n$%]*\"|" + _NAME + rb"))*)[ \t]*\{")
 _HEADER_LABEL = re.compile(rb'"([^"\\\r\n$%]*)"|(' + _NAME + rb")")
 _PLAIN_VALUE = rb'"' + _TEXT + rb'"|[0-9]++(?:\.[0-9]++)?+|' + _NAME + rb"(?:\." + _NAME + rb")*+"
-# the inside of a block's braces when it holds plain attributes only, each on a line of its own (atomic groups:
-# a near miss fails in linear time)
-_PLAIN_BODY = re.compile(rb"[ \t]*+\r?\n(?>[ \t]*+(?:" + _NAME + rb"[ \t]*+=[ \t]*+(?:" + _PLAIN_VALUE
-                         + rb"))?+[ \t]*+\r?\n)*+[ \t]*+")
+# A body read line by line from its text (_TreeBuilder.lines): each line blank, a comment (`#`, `//`), `name = value`
+# with a plain value (a closed tuple, object or call may span lines), a plain block header `type "label" {`, an empty
+# block `type "label" {}` or a closing `}`; anything else and the body is built node by node.
+_LINE_START = re.compile(rb"[ \t]*+(?:(" + _NAME + rb")[ \t]*+=[ \t]*+|(\}))?+")  # 1: an attribute's name, 2: `}`
+_COMMENTED_END = rb"[ \t]*+(?:(?:#|//)[^\r\n]*+)?+\r?\n"  # the end of a line, after an optional comment
+_LINE_END = re.compile(_COMMENTED_END)
+_LAST_LINE_END = re.compile(rb"[ \t]*+(?:(?:#|//)[^\r\n]*+)?+(?:\r?\n|\Z)")  # a file's last line needs no newline
+_EMPTY_BLOCK_END = re.compile(rb"[ \t]*+\}")
+_STARTS_FOR = re.compile(rb"[\[{][ \t\r\n]*+for(?![A-Za-z0-9_-])")
+# a heredoc that is text only (read line by line in a file's own lines): `<<ID` or `<<-ID` ending its line, lines
+# without a template sequence or CR, and ID alone on the line that closes it (group 1: `-`, 2: ID, 3: the text)
+_PLAIN_HEREDOC = re.compile(rb"<<(-?)(" + _NAME + rb")\n((?:(?![ \t]*+\2)[^\r\n]*+\n)*?)[ \t]*+\2\n")
+_TEMPLATE_SEQUENCE = re.compile(rb"[$%]\{")
 _BLANK = re.compile(rb"[ \t\r\n]*+")
 # tuples, objects and function calls of plain values; new lines are free inside their brackets
 _PLAIN_LIST = rb"(?:(?:" + _PLAIN_VALUE + rb")(?:[ \t\r\n]*+,[ \t\r\n]*+(?:" + _PLAIN_VALUE + rb"))*+)?+"
@@ -64,6 +79,14 @@ _PLAIN_OBJECT = re.compile(rb"\{[ \t\r\n]*+(?:" + _PLAIN_ELEMENT + rb"(?:[ \t]*+
 _PLAIN_PAIR = re.compile(rb"(?:" + _PLAIN + rb")[ \t]*[=:][ \t]*(?:" + _PLAIN + rb")")  # 1-3: key, 4-6: value
 # a quoted string whose interpolations hold plain values: "${var.name}-logs"
 _PLAIN_TEMPLATE = re.compile(rb'"(?:\$\{[ \t]*+(?:' + _PLAIN_VALUE + rb")[ \t]*+\}|" + _TEXT + rb')*+"')
+# what _TreeBuilder.lines reads in a block's body, as one expression (atomic groups: a near miss fails in linear
+# time): a body that does not match is built node by node without a line of it read in Python first (nesting and the
+# forms tree-sitter-hcl rejects are left to lines)
+_PLAIN_LINES = re.compile(
+    _COMMENTED_END + rb"(?>[ \t]*+(?:" + _NAME + rb"[ \t]*+=[ \t]*+(?:" + _PLAIN_VALUE + rb"|" + _PLAIN_TUPLE.pattern
+    + rb"|" + _PLAIN_OBJECT.pattern + rb"|" + _PLAIN_TEMPLATE.pattern + rb"|" + _NAME + rb"\([ \t\r\n]*+" + _PLAIN_LIST
+    + rb"[ \t\r\n]*+\))|\}|" + _NAME + rb'(?:[ \t]++(?:"[^"\\\r\n$%]*+"|' + _NAME + rb"))*+[ \t]*+\{(?:[ \t]*+\})?+)?+"
+    + _COMMENTED_END + rb")*+[ \t]*+")
 _INTERPOLATION = re.compile(rb"\$\{[ \t]*(?:" + _PLAIN + rb")[ \t]*\}")  # groups 1-3: the value
 _STARTS_NAME = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 _KEYWORD_VALUES = {b"true": True, b"false": False, b"null": None}
@@ -117,16 +140,62 @@ def parse_body(text: str, file: str, shift: int = 0, check_layout: bool = True) 
 
 
 def _parse_piece(text: str, file: str, shift: int, line_base: int, check_layout: bool) -> ast.Body | None:
+    """The lines at the top of the piece that are plain are read from their text (_TreeBuilder.lines), and
+    tree-sitter parses only the rest: a file of plain lines is valid HCL whose tree its text fixes, and tree-sitter's
+    parse was most of the time of trees of many small files (KICS's fixtures)."""
     data = text.encode("utf-8", "surrogatepass")
-    tree = _parser().parse(data)
+    builder = _TreeBuilder(file, text, data, shift, check_layout, line_base)
+    if b"\0" not in data:  # tree-sitter-hcl rejects a NUL anywhere
+        try:
+            body = builder.lines(0, len(data), whole=True)
+        except (AttributeError, IndexError, TypeError, ValueError):
+            body = False
+        if body is not False:
+            if body is None:
+                body = _node(ast.Body, file, shift, shift)
+                body.items = []
+            return body
+        if builder.resume is not None and builder.resume[0]:
+            return _parse_rest(builder)
+    return _parse_with_tree_sitter(builder)
+
+
+def _parse_with_tree_sitter(builder: "_TreeBuilder") -> ast.Body | None:
+    tree = _parser().parse(builder.data)
     root = tree.root_node
     if root.has_error:
         return None
-    builder = _TreeBuilder(file, text, data, shift, check_layout, line_base)
     try:
         return builder.config(root)
     except (Rejected, AttributeError, IndexError, StopIteration, TypeError, ValueError):
         return None  # a shape this builder does not know: Lark reads the file (the parity tests catch these)
+
+
+def _parse_rest(builder: "_TreeBuilder") -> ast.Body | None:
+    """A piece whose first top-level items were read line by line (``builder.resume``): tree-sitter parses the
+    rest, from the line where the first item that is not plain starts, as a piece of its own. When the rest
+    does not parse, or names a top-level argument again, the whole piece is parsed, which finds the same first
+    error the piece's own parse would."""
+    items, resume_byte = builder.resume
+    text, file, shift = builder.text, builder.file, builder.shift
+    resume = builder.pos(resume_byte) - shift
+    piece = text[resume:]
+    rest_builder = _TreeBuilder(file, piece, builder.data[resume_byte:], shift + resume, builder.check_layout,
+                                builder.line_base + text.count("\n", 0, resume))
+    try:
+        rest = _parse_with_tree_sitter(rest_builder)
+    except ParseFailure:
+        rest = None
+    if rest is None:
+        return _parse_with_tree_sitter(builder)
+    seen = {item.name for item in items if type(item) is ast.Attribute}
+    if any(type(item) is ast.Attribute and item.name in seen for item in rest.items):
+        return _parse_with_tree_sitter(builder)
+    items = items + rest.items
+    last = items[-1]
+    body = _node(ast.Body, file, items[0].start, last.start + last.size)
+    body.items = items
+    return body
 
 
 def _parse_in_pieces(text: str, file: str, check_layout: bool) -> ast.Body | None:
@@ -172,6 +241,7 @@ class _TreeBuilder:
         self.data = data
         self.shift = shift
         self.check_layout = check_layout
+        self.resume: tuple[list, int] | None = None  # see lines
         self.wide: list[int] = []  # byte offsets just past each multi-byte character
         self.extra: list[int] = []  # bytes beyond one per character, up to and including that character
         if len(data) != len(text):
@@ -402,39 +472,176 @@ class _TreeBuilder:
         start, lbrace, rbrace = pos(node.start_byte), pos(lbrace_byte), pos(end_byte - 1)  # it ends with its `}`
         if _BLANK.fullmatch(data, lbrace_byte + 1, end_byte - 1):
             body = None
-        elif _PLAIN_BODY.fullmatch(data, lbrace_byte + 1, end_byte - 1):
-            body = self.plain_body(lbrace_byte + 1, end_byte - 1)  # None: a form built node by node after all
-            if body is None:
-                return self._block(node)
         else:
-            body = None
-            for child in node.children:
-                if child.kind_id == _BODY:
-                    body = self.body(child)
-                    break
+            body = False  # not plain line by line
+            if _PLAIN_LINES.fullmatch(data, lbrace_byte + 1, end_byte - 1):
+                body = self.lines(lbrace_byte + 1, end_byte - 1)
+            if body is False:
+                body = None
+                for child in node.children:
+                    if child.kind_id == _BODY:
+                        body = self.body(child)
+                        break
         return self._finish_block(node, intern(header.group(1).decode()), labels, pos(header.end(2)), lbrace, rbrace,
                                   body, start, pos(end_byte))
 
-    def plain_body(self, start_byte: int, end_byte: int) -> ast.Body | None:
-        """A block's body of plain attributes (_PLAIN_BODY matched it): from the text alone."""
+    def lines(self, start_byte: int, end_byte: int, whole: bool = False) -> ast.Body | None | bool:
+        """The body between a block's braces (``start_byte`` just after its `{`, ``end_byte`` at its `}`) read from its
+        text line by line (see _LINE_START), nested blocks included: None when it holds nothing, False when a line is
+        not plain (then it is built node by node). tree-sitter has parsed the file without error, so a line that reads
+        as a plain form is that form, and one on a line of its own leaves the layout checks nothing to find.
+
+        ``whole``: the file's own body, before tree-sitter has seen it (see _parse_piece). When a line is not plain,
+        ``self.resume`` is then the top-level items read so far and the byte their lines end at (None when the
+        read cannot be used: a duplicate argument, which the whole file's parse reports in its order)."""
+        data, file, pos = self.data, self.file, self.pos
+        if whole:
+            at = start_byte
+        else:
+            rest = _LINE_END.match(data, start_byte, end_byte)  # the header's line ends after its `{`
+            if rest is None:
+                return False
+            at = rest.end()
         items: list = []
         seen: dict[str, ast.Attribute] = {}
-        file, pos = self.file, self.pos
-        for match in _PLAIN_ATTRIBUTE.finditer(self.data, start_byte, end_byte):
-            expr = self.plain(match, 2)
-            if expr is None:
-                return None
-            name = intern(match.group(1).decode())
-            match_start = match.start()
-            attribute = _node(ast.Attribute, file, pos(match_start), expr.start + expr.size)
-            attribute.name, attribute.name_size, attribute.expr = name, match.end(1) - match_start, expr
-            first = seen.get(name)
-            if first is not None:
-                raise self._defined_twice(attribute, first)
-            seen[name] = attribute
-            items.append(attribute)
+        open_blocks: list = []  # (items, seen, type, labels, header end, start, `{`) of the blocks around this line
+        line_start, plain_value = _LINE_START.match, _PLAIN_EXPR.match
+        line_end = _LAST_LINE_END.match if whole else _LINE_END.match
+        top_at = at  # where the top-level item being read starts its line
+        while True:
+            if not open_blocks:
+                top_at = at
+            line = line_start(data, at, end_byte)
+            name = line.group(1)
+            if name is not None:
+                value_byte = line.end()
+                match = plain_value(data, value_byte, end_byte)
+                rest = None if match is None else line_end(data, match.end(), end_byte)
+                if rest is not None:  # a string, number, keyword or name with steps
+                    expr = self.plain(match, 1)
+                elif whole and data.startswith(b"<<", value_byte):  # a heredoc ends its line with its own
+                    expr, rest = self._plain_heredoc(value_byte, end_byte)
+                else:  # `f(x)` is not the name `f`: the other plain forms, each to the end of its line
+                    expr, value_end = self._plain_value(value_byte, end_byte)
+                    rest = None if expr is None else line_end(data, value_end, end_byte)
+                if expr is None or rest is None:
+                    break
+                name = intern(name.decode())
+                line_byte = line.start(1)
+                attribute = _node(ast.Attribute, file, pos(line_byte), expr.start + expr.size)
+                attribute.name, attribute.name_size, attribute.expr = name, line.end(1) - line_byte, expr
+                first = seen.get(name)
+                if first is not None:
+                    if whole:
+                        self.resume = None
+                        return False
+                    raise self._defined_twice(attribute, first)
+                seen[name] = attribute
+                items.append(attribute)
+                at = rest.end()
+                continue
+            if line.group(2) is not None:  # a nested block's `}`
+                if not open_blocks:
+                    break
+                rest = line_end(data, line.end(), end_byte)
+                if rest is None:
+                    break
+                close_byte = line.start(2)
+                block_items = items
+                items, seen, block_type, labels, header_end, start, lbrace = open_blocks.pop()
+                items.append(self._finish_block(None, block_type, labels, header_end, lbrace, pos(close_byte),
+                                                self._items_body(block_items), start, pos(close_byte + 1)))
+                at = rest.end()
+                continue
+            word = line.end()
+            if word < end_byte and data[word] in _STARTS_NAME:
+                header = _PLAIN_HEADER.match(data, word, end_byte)
+                if header is None:
+                    break
+                labels = []
+                for label in _HEADER_LABEL.finditer(data, header.start(2), header.end(2)):
+                    text = label.group(1)
+                    if text is None:
+                        text = label.group(2)
+                    labels.append(intern(text.decode("utf-8", "surrogatepass")))
+                block_type = intern(header.group(1).decode())
+                lbrace_byte = header.end() - 1
+                start, header_end, lbrace = pos(word), pos(header.end(2)), pos(lbrace_byte)
+                rest = line_end(data, header.end(), end_byte)
+                if rest is not None:  # `type "label" {` and its body on the lines below
+                    open_blocks.append((items, seen, block_type, labels, header_end, start, lbrace))
+                    items, seen = [], {}
+                    at = rest.end()
+                    continue
+                empty = _EMPTY_BLOCK_END.match(data, header.end(), end_byte)  # `type "label" {}`
+                rest = None if empty is None else line_end(data, empty.end(), end_byte)
+                if rest is None:
+                    break
+                items.append(self._finish_block(None, block_type, labels, header_end, lbrace, pos(empty.end() - 1),
+                                                None, start, pos(empty.end())))
+                at = rest.end()
+                continue
+            if word == end_byte:
+                if open_blocks:
+                    break
+                return self._items_body(items)  # the indentation before the block's own `}`, or the file's end
+            rest = line_end(data, word, end_byte)  # a blank line or a comment
+            if rest is None:
+                break
+            at = rest.end()
+        if whole:
+            self.resume = (open_blocks[0][0] if open_blocks else items), top_at
+        return False
+
+    def _plain_value(self, start_byte: int, end_byte: int) -> tuple[ast.Expr | None, int]:
+        """A plain tuple, object, template or call starting at ``start_byte`` (as expression() finds them), and where
+        it ends. The forms tree-sitter-hcl rejects are not plain here, since a file read line by line is not parsed
+        by it (see _parse_piece): `[for]` and `{for = 1}` (a `for` expression begun), `true(1)`, `[,]`."""
+        data = self.data
+        first = data[start_byte]
+        if first == 0x7B or first == 0x5B:  # { [
+            if _STARTS_FOR.match(data, start_byte, end_byte):
+                return None, start_byte
+            if first == 0x7B:
+                match = _PLAIN_OBJECT.match(data, start_byte, end_byte)
+                if match is not None:
+                    return self.plain_object(start_byte, match.end()), match.end()
+            else:
+                match = _PLAIN_TUPLE.match(data, start_byte, end_byte)
+                if match is not None:
+                    expr = self.plain_tuple(start_byte, match.end())
+                    if expr is not None and not expr.items and data.find(b",", start_byte, match.end()) >= 0:
+                        return None, start_byte
+                    return expr, match.end()
+        elif first == 0x22:  # "
+            match = _PLAIN_TEMPLATE.match(data, start_byte, end_byte)
+            if match is not None:
+                return self.plain_template(start_byte, match.end()), match.end()
+        elif first in _STARTS_NAME:
+            match = _PLAIN_CALL.match(data, start_byte, end_byte)
+            if match is not None and match.group(1) not in _KEYWORD_VALUES:
+                return self.plain_call(match), match.end()
+        return None, start_byte
+
+    def _plain_heredoc(self, start_byte: int, end_byte: int) -> tuple[ast.Template | None, re.Match | None]:
+        """A heredoc of text only at ``start_byte`` (see _PLAIN_HEREDOC), and the match of the line that closes it.
+        A line of its text that starts with its marker, with or without indentation, leaves it to tree-sitter."""
+        match = _PLAIN_HEREDOC.match(self.data, start_byte, end_byte)
+        if match is None or _TEMPLATE_SEQUENCE.search(match.group(3)):
+            return None, None
+        text = match.group(3).decode("utf-8", "surrogatepass")
+        parts = [text] if text else []
+        if match.group(1):
+            parts = trim_heredoc(parts)
+        template = _node(ast.Template, self.file, self.pos(start_byte), self.pos(match.end() - 1))
+        template.parts, template.heredoc = parts, True
+        return template, match
+
+    def _items_body(self, items: list) -> ast.Body | None:
+        if not items:
+            return None
         last = items[-1]
-        body = _node(ast.Body, file, items[0].start, last.start + last.size)
+        body = _node(ast.Body, self.file, items[0].start, last.start + last.size)
         body.items = items
         return body
 

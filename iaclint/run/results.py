@@ -208,7 +208,9 @@ class RootResults:
     def __init__(self, options, rules, tree, cache) -> None:
         self.cache = cache  # a ParseCache in the results folder: the same key, folders and checks
         self.options = options
+        self.tree = tree  # the run's: each directory listed once
         self.run_key = json.dumps(_run_key(options, rules, tree), default=str)
+        self._run_digest = hashlib.sha256(("entry\0" + self.run_key + "\0").encode("utf-8", "surrogateescape"))
         self.states: dict[tuple[str, str], str] = {}  # inputs verified this run (roots share modules)
         self.sources: dict[str, Any] = {}  # files fixes of kept findings edit, read once per run
         self.comment_findings: list[Finding] = []  # kept roots' suppression-comment findings
@@ -225,24 +227,29 @@ class RootResults:
         self._pack: dict = pack if isinstance(pack, dict) else {}
         self._stored: dict[str, bytes] = {}  # encoded as stored: a root's findings are not held twice meanwhile
 
-    def _entry_name(self, target) -> str:
+    def _entry_name(self, target) -> str | None:
+        """The name of the root's entry; None for what is never kept: plans, and Terragrunt units (Terragrunt reads
+        more than is recorded here: includes, its own cache). The run's key is hashed once, each root's scope after it."""
+        if target.kind != "module" or target.text is not None or is_unit(target.path, self.tree):
+            return None
         scope = [sorted(target.only_files) if target.only_files is not None else None,
                  list(target.extra_var_files), list(target.whole_reasons), sorted(target.reads)]
-        key = json.dumps([self.run_key, os.fspath(target.path), scope], default=str)
-        return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+        key = self._run_digest.copy()
+        key.update(json.dumps([os.fspath(target.path), scope], default=str).encode("utf-8", "surrogateescape"))
+        return key.hexdigest()
 
     def to_build(self, targets: list) -> list:
         """The targets whose kept result cannot be reused (looked up now, for reuse() to give)."""
         for target in targets:
-            self._looked_up[id(target)] = self._lookup(target)
+            self._looked_up[id(target)] = self._lookup(self._entry_name(target))
         return [t for t in targets if self._looked_up[id(t)] is None]
 
-    def _lookup(self, target) -> KeptRoot | None:
-        if target.kind != "module" or target.text is not None or is_unit(target.path):
-            return None  # plans; Terragrunt reads more than is recorded here (includes, its own cache)
+    def _lookup(self, name: str | None) -> KeptRoot | None:
+        if name is None or not self._pack:
+            return None
         from iaclint.hcl.cache import decode_data
 
-        packed = self._pack.get(self._entry_name(target))
+        packed = self._pack.get(name)
         if not isinstance(packed, bytes):
             return None
         try:
@@ -255,14 +262,15 @@ class RootResults:
         """The root's kept result when every input it recorded is unchanged; otherwise None, and what the root
         reads from now on is recorded for store()."""
         self._stop()
-        kept = self._looked_up.pop(id(target)) if id(target) in self._looked_up else self._lookup(target)
+        name = self._entry_name(target)
+        kept = self._looked_up.pop(id(target)) if id(target) in self._looked_up else self._lookup(name)
         if kept is not None:
             self.hits += 1
             self.comment_findings.extend(kept.comment_findings)
             return kept
-        if target.kind != "module" or target.text is not None or is_unit(target.path):
+        if name is None:
             return None
-        self._name = self._entry_name(target)
+        self._name = name
         self._recorder = Recorder()
         self._token = RECORDER.set(self._recorder)
         return None
