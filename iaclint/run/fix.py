@@ -6,7 +6,9 @@ edited file still parses, each fix's finding is gone and no new failing finding 
 fails is tried again with its first half, down to a single fix, which is then rejected and not tried
 again. Fixes that wait are made again in the next pass from the changed files, so the result is what
 applying one fix at a time gives (`one_at_a_time`, which the tests compare with), in a few lints rather
-than one per fix. Fixes that change the encryption flag go before key fixes, which may need the flag.
+than one per fix. Those lints parse only what the fixes changed: the files no fix edited keep the trees an
+earlier lint read (ConfigLoader.parsed), and an edited file is parsed again only in the pieces its edits reach
+(hcl/reparse.py). Fixes that change the encryption flag go before key fixes, which may need the flag.
 Only regular, writable files inside the scanned tree are fixed: a fix that would edit a
 link, a file reached through one, or a file outside the repository is rejected, naming the file. Files
 are written as one transaction (see `write_files`): nothing is written when a file changed on disk
