@@ -12,6 +12,7 @@ error where there is one.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any
 
 from iaclint.hcl import ast
@@ -47,8 +48,8 @@ def reparse(body: ast.Body, old: str, new: str, edits: list) -> ast.Body | None:
     k = 0
     starts = [e[0] for e in changes]
     for (a_old, a_new), (b_old, b_new) in zip(cuts, cuts[1:]):
-        last = b_old == len(old)
-        edited = any(a_old <= s < b_old or last and s == b_old for s in starts)
+        i = bisect_left(starts, a_old)  # the first edit at or after the piece's start: is it in the piece?
+        edited = i < len(starts) and (starts[i] < b_old or starts[i] == b_old == len(old))
         if not edited:
             shift = a_new - a_old
             while k < len(body.items) and body.items[k].start < b_old:
@@ -78,18 +79,23 @@ def _parse(text: str, file: str, shift: int) -> ast.Body | None:
         return None
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # names, values and sizes: kept as they are
+
+
 def _moved(node: Any, shift: int) -> Any:
     """A copy of a node and everything under it, ``shift`` characters further in its file."""
-    if isinstance(node, ast.Node):
-        copy = object.__new__(type(node))
-        copy.file, copy.start, copy.size = node.file, node.start + shift, node.size
-        for name in node._state:
-            setattr(copy, name, _moved(getattr(node, name), shift))
-        if isinstance(node, ast.Block):  # offsets in the file, not sizes
-            copy.open_brace, copy.close_brace = node.open_brace + shift, node.close_brace + shift
-        return copy
-    if isinstance(node, list):
-        return [_moved(item, shift) for item in node]
-    if isinstance(node, tuple):  # a splat's steps: ("attr", name) or ("index", expr)
+    kind = type(node)
+    if kind in _PLAIN:
+        return node
+    if kind is list:
+        return [item if type(item) in _PLAIN else _moved(item, shift) for item in node]
+    if kind is tuple:  # a splat's steps: ("attr", name) or ("index", expr)
         return tuple(_moved(item, shift) for item in node)
-    return node  # names, values, sizes
+    copy = object.__new__(kind)
+    copy.file, copy.start, copy.size = node.file, node.start + shift, node.size
+    for name in kind._state:
+        value = getattr(node, name)
+        setattr(copy, name, value if type(value) in _PLAIN else _moved(value, shift))
+    if kind is ast.Block:  # offsets in the file, not sizes
+        copy.open_brace, copy.close_brace = node.open_brace + shift, node.close_brace + shift
+    return copy
