@@ -354,3 +354,16 @@ def test_plain_bodies_report_what_the_node_by_node_builder_reports(text, message
     assert fast == lark_tree(text)
     if message is not None:
         assert fast == f"rejected: {message}"
+
+
+@pytest.mark.parametrize("text, line", [
+    ("{\n  a = 1\n}\n", 1),  # tree-sitter-hcl reads a file that is one object without an error
+    ("# a comment\n{\n  a = 1\n}\n", 2),
+    ('resource "x" "y" {\n}\n{\n  a = 1\n}\n', 3),  # a block, then an object
+])
+def test_a_file_that_is_an_object_is_a_syntax_error_as_terraform_says(text, line):
+    """terraform validate: "Argument or block definition required". It was read as an empty configuration."""
+    assert tsparse.parse_body(text, "main.tf") is None  # left to Lark, which explains the error
+    with pytest.raises(ParseFailure) as failure:
+        parser.parse_source(SourceFile("main.tf", text))
+    assert failure.value.line == line

@@ -285,6 +285,8 @@ class _TreeBuilder:
         for child in root.children:
             if child.type == "body":
                 return self.body(child)
+            if child.type not in ("comment", "ERROR"):  # tree-sitter-hcl reads a file that is one object
+                raise Rejected(child.type)  # (`{ a = 1 }`); terraform rejects it: Lark says where
         return ast.Body(Span(self.file, self.shift, self.shift), [])
 
     def body(self, node) -> ast.Body:
