@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import threading
 
 import pytest
@@ -602,11 +603,11 @@ def _peak_rss_kb() -> int:
 def test_a_few_bytes_cannot_ask_for_unbounded_work(tmp_path, name, files, words):
     """Repros 09 and 18: each stops at a limit with a message naming it, in seconds and without gigabytes."""
     repo = _repo(tmp_path, files)
-    started = time.time()
-    proc = _cli("check", "--compact", "-j", "1", ".", cwd=repo, timeout=60)
+    before = _children_cpu()
+    proc = _cli("check", "--compact", "-j", "1", ".", cwd=repo, timeout=300)
     assert_no_traceback(proc)
     assert proc.returncode in (0, 1), proc.stderr
-    assert time.time() - started < 30, name
+    assert _children_cpu() - before < 30, name  # CPU, not wall time: a loaded machine stretches the latter
     assert words in proc.stdout, proc.stdout
     assert _peak_rss_kb() < 600_000
 
@@ -620,11 +621,17 @@ def test_a_module_fan_out_stops_at_the_module_instance_limit(tmp_path):
         folder += "m/"
     files[f"{folder}main.tf"] = 'resource "aws_db_instance" "deep" {}\n'
     repo = _repo(tmp_path, files)
-    started = time.time()
-    proc = _cli("check", "--compact", "-j", "1", "--select", "RDS002", ".", cwd=repo, timeout=120)
+    before = _children_cpu()
+    proc = _cli("check", "--compact", "-j", "1", "--select", "RDS002", ".", cwd=repo, timeout=600)
     assert proc.returncode in (0, 1), proc.stderr
     assert "limit module_instances" in proc.stdout + proc.stderr
-    assert time.time() - started < 60
+    assert _children_cpu() - before < 60  # about 10 s of CPU; wall time stretched past 60 s on a loaded machine
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children: the work a run did, whatever else the machine does."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def test_the_step_limit_stops_evaluation_with_a_notice_and_is_configurable(tmp_path):
