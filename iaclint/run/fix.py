@@ -32,7 +32,7 @@ from iaclint.hcl import ast
 from iaclint.hcl.layout import LayoutError, apply_edits
 from iaclint.hcl.reparse import reparse
 from iaclint.model import Applicability, Finding, Report, Verdict, plural
-from iaclint.source import SourceFile, WriteError, read_source, write_files
+from iaclint.source import SourceFile, WriteError, display_path, read_source, write_files
 from iaclint.tree import Tree
 
 
@@ -147,7 +147,7 @@ def _config_address(f: Finding) -> str:
     return f"{_root(f)}::{hcl.address if hcl is not None else f.address}"
 
 
-def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
+def _config_findings(graphs, options: LintOptions) -> set[tuple[str, str, str]]:
     """What the configuration itself says now: the verdicts lint gave each root (for plans, the rules run on the
     mapped .tf graph).
 
@@ -158,7 +158,7 @@ def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
     from iaclint.engine.runner import run_rules
 
     keys: set[tuple[str, str, str]] = set()
-    for graph in run.graphs:
+    for graph in graphs:
         target = graph.hcl_companion if graph.kind == "plan" and graph.hcl_companion is not None else graph
         if target.verdicts is None:  # a plan's configuration: lint judged the plan, not it
             masked: set[tuple[str, str]] = set()
@@ -171,9 +171,9 @@ def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
     return keys
 
 
-def _diagnostics(run) -> set[tuple[str, str]]:
+def _diagnostics(graphs) -> set[tuple[str, str]]:
     out = set()
-    for g in run.graphs:
+    for g in graphs:
         out |= {(d.file, d.message) for d in g.diagnostics}
         if g.hcl_companion is not None:
             out |= {(d.file, d.message) for d in g.hcl_companion.diagnostics}
@@ -425,10 +425,12 @@ class _Regions:
             starts[lo:hi], ends[lo:hi] = [start], [end]
 
 
-def _sources(findings: list[Finding]) -> dict[str, SourceFile]:
+def _sources(findings: list[Finding], own: bool = False) -> dict[str, SourceFile]:
     """Every file the findings' graphs read, a file's from the last finding's graph that read it. Each graph is read
     once, in the order of its last finding: a root's findings share its graph, and copying it per finding was
-    quadratic."""
+    quadratic. ``own``: only the files each graph's root itself read (Graph.files_checked): when the roots' graphs
+    come from different lints (_Roots), a graph's view of the lint's other files may hold edits of a try that
+    was not kept."""
     graphs: dict[int, object] = {}
     for finding in findings:
         if finding.context is not None:
@@ -436,8 +438,153 @@ def _sources(findings: list[Finding]) -> dict[str, SourceFile]:
             graphs[id(finding.context.graph)] = finding.context.graph
     sources: dict[str, SourceFile] = {}
     for graph in graphs.values():
-        sources.update(graph.sources)
+        if own:
+            view = graph.sources
+            sources.update((f, view[f]) for f in graph.files_checked if f in view)
+        else:
+            sources.update(graph.sources)
     return sources
+
+
+class _Root:
+    """One root module's results in a lint of the fix run: what verification and the next pass need."""
+
+    __slots__ = ("target", "graph", "findings", "keys", "diags")
+
+    def __init__(self, target, graph, options: LintOptions):
+        self.target, self.graph, self.findings = target, graph, []
+        self.keys, self.diags = _config_findings([graph], options), _diagnostics([graph])
+
+
+class _Roots:
+    """Every root's results, from the lints of the fix run: a fix changes only the verdicts of the roots that read
+    a file it edits (or whose directories would hold a new one), so a verifying lint checks those roots only, and
+    the others keep what an earlier lint gave them. ``whole``: the run itself, when every root's results are from
+    one whole lint of the current files (its report is then the fixed files' report)."""
+
+    def __init__(self, by_root: dict[str, _Root], whole):
+        self.by_root = by_root  # in the order of the run's targets
+        self.whole = whole
+
+    @classmethod
+    def of(cls, run, options: LintOptions) -> "_Roots | None":
+        """None when verification must lint everything: a plan (its findings map to a configuration), or a graph
+        that is not one of the run's root modules."""
+        if any(t.kind != "module" for t in run.targets):
+            return None
+        targets = {display_path(t.path): t for t in run.targets}
+        by_root = cls._split(run, targets, options)
+        return None if by_root is None else cls(by_root, run)
+
+    @staticmethod
+    def _split(run, targets: dict, options: LintOptions) -> dict[str, _Root] | None:
+        by_root: dict[str, _Root] = {}
+        for graph in run.graphs:
+            target = targets.get(graph.root_dir)
+            if target is None or graph.root_dir in by_root or graph.kind != "hcl":
+                return None
+            by_root[graph.root_dir] = _Root(target, graph, options)
+        for finding in run.report.findings:  # in the report's order: suppressions, exclusions applied
+            root = by_root.get(_root(finding)) if finding.context is not None else None
+            if root is not None:
+                root.findings.append(finding)
+        return by_root
+
+    def findings(self) -> list[Finding]:
+        """The roots' findings in the order one lint of them all reports them (candidates with equal priority
+        keep it)."""
+        every = [f for root in self.by_root.values() for f in root.findings]
+        every.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id, f.address))
+        return every
+
+    def keys(self) -> set:
+        return set().union(*(root.keys for root in self.by_root.values()))
+
+    def diags(self) -> set:
+        return set().union(*(root.diags for root in self.by_root.values()))
+
+    def reached(self, fixes: list[Finding]) -> dict[int, frozenset[str]]:
+        """The roots each fix may change: those that read a file it edits, or whose root or module directories
+        hold one (a new file there is read too)."""
+        by_dir: dict[str, set[str]] = {}
+        by_file: dict[str, set[str]] = {}
+        for name, root in self.by_root.items():
+            graph = root.graph
+            files = {_absolute(f) for f in graph.files_checked}
+            for directory in {str(Path(f).parent) for f in files} | {_absolute(name)}:
+                by_dir.setdefault(directory, set()).add(name)
+            for file in files | graph.files_read:
+                by_file.setdefault(file, set()).add(name)
+        reached = {}
+        for fix in fixes:
+            names: set[str] = set()
+            for edit in fix.fix.edits:
+                file = _absolute(edit.file)
+                names |= by_dir.get(str(Path(file).parent), set()) | by_file.get(file, set())
+            reached[id(fix)] = frozenset(names)
+        return reached
+
+    def verified(self, paths: list[str], options: LintOptions, trial: dict[str, SourceFile], group: list[Finding],
+                 reached: dict[int, frozenset[str]], tried: dict):
+        """The roots' results with ``group`` applied (``trial``), and the lint made, if whole. The fixes are grouped
+        by the roots they reach (fixes sharing a root go together). A group already tried with the same edits on
+        the same results of its roots (``tried``: earlier in the pass, or in an earlier pass when no fix has changed
+        its roots' files since) keeps that try's results: its roots read only files its own fixes edit. The other
+        groups' roots are linted together, in one lint, whole when that is every root."""
+        parent: dict[str, str] = {}  # union-find over roots; a fix that reaches none is a group of its own
+
+        def top(name: str) -> str:
+            while parent.setdefault(name, name) != name:
+                name = parent[name]
+            return name
+
+        for fix in group:
+            names = sorted(reached[id(fix)]) or [f"#{id(fix)}"]
+            for name in names[1:]:
+                parent[top(name)] = top(names[0])
+        groups: dict[str, tuple[list[str], list[int]]] = {}
+        for fix in group:
+            names = reached[id(fix)]
+            first = top(min(names)) if names else top(f"#{id(fix)}")
+            entry = groups.setdefault(first, ([], []))
+            entry[1].append(id(fix))
+        for name in self.by_root:
+            if name in parent:
+                groups[top(name)][0].append(name)
+        new = dict(self.by_root)
+        todo: list[tuple] = []
+        edits = {id(fix): tuple((e.file, e.start, e.end, e.replacement) for e in fix.fix.edits) for fix in group}
+        for names, fixes in groups.values():
+            key = (tuple(names), tuple(self.by_root[name] for name in names), tuple(edits[i] for i in fixes))
+            if key in tried:
+                new.update(tried[key])
+            elif names:
+                todo.append(key)
+        whole = None
+        needed = [name for key in todo for name in key[0]]
+        if needed:
+            if len(needed) == len(self.by_root):
+                whole = _state(paths, options, trial)
+                targets = {display_path(t.path): t for t in whole.targets}
+            else:
+                options.targets = [self.by_root[name].target for name in self.by_root if name in set(needed)]
+                try:
+                    run = _state(paths, options, trial)
+                finally:
+                    options.targets = None
+                targets = {display_path(t.path): t for t in run.targets}
+            linted = self._split(whole or run, targets, options)
+            if linted is None or any(name not in linted for name in needed):
+                raise RuntimeError("a root's lint gave no graph for it")  # the targets are the first lint's own
+            for key in todo:
+                tried[key] = {name: linted[name] for name in key[0]}
+                new.update(tried[key])
+        return whole, _Roots(new, whole)
+
+    def forget_stale(self, tried: dict) -> None:
+        """Forget the tries made on results that are no longer the roots' (their files have changed since)."""
+        for key in [k for k in tried if any(self.by_root.get(name) is not root for name, root in zip(k[0], k[1]))]:
+            del tried[key]
 
 
 def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write: bool = True,
@@ -457,23 +604,37 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
     state = first if first is not None else _state(paths, options, overlay)
     on_disk = state.report  # what the files say until the fixed ones are written
     tree = options.tree  # set by lint from the paths
-    keys, diags = _config_findings(state, options), _diagnostics(state)
+    roots = _Roots.of(state, options)  # None: every lint is whole (a plan)
+    keys, diags = _config_findings(state.graphs, options), _diagnostics(state.graphs)
+    tried: dict = {}  # groups of fixes already linted, with their roots' results (_Roots.verified)
     while True:
-        candidates = sorted((f for f in state.report.findings if _allowed(f, unsafe) and _key(f) not in rejected
+        findings = state.report.findings if roots is None else roots.findings()
+        candidates = sorted((f for f in findings if _allowed(f, unsafe) and _key(f) not in rejected
                              and (f.rule_id, _config_address(f)) not in done
                              and (f.rule_id, _config_address(f), "fail") in keys), key=_priority)
         batch = _pass(candidates, tree, overlay, originals, rejected, 1 if one_at_a_time else len(candidates))
         if not batch:
             break
         size = len(batch)
+        reached = roots.reached(batch) if roots is not None else {}
         while size:  # a pass that fails verification is tried again with its first half, down to one fix
             group = batch[:size]
-            trial, trial_composed = _apply(overlay, originals, group, _sources(group), composed, options.parsed)
-            new_state = _state(paths, options, trial)
-            new_keys, new_diags = _config_findings(new_state, options), _diagnostics(new_state)
+            trial, trial_composed = _apply(overlay, originals, group, _sources(group, roots is not None), composed,
+                                           options.parsed)
+            if roots is None:
+                new_state = _state(paths, options, trial)
+                new_roots = None
+                new_keys, new_diags = _config_findings(new_state.graphs, options), _diagnostics(new_state.graphs)
+            else:
+                new_state, new_roots = roots.verified(paths, options, trial, group, reached, tried)
+                new_keys, new_diags = new_roots.keys(), new_roots.diags()
             why = next((w for w in (_verify(keys, new_keys, diags, new_diags, c) for c in group) if w), "")
             if not why:
-                overlay, state, keys, diags, composed = trial, new_state, new_keys, new_diags, trial_composed
+                overlay, keys, diags, composed = trial, new_keys, new_diags, trial_composed
+                state = new_state if new_state is not None else state
+                roots = new_roots
+                if roots is not None:
+                    roots.forget_stale(tried)
                 for candidate in group:
                     applied.append(Applied(candidate.rule_id, candidate.address, candidate.fix.title,
                                            candidate.fix.applicability))
@@ -485,6 +646,8 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
                 rejected[_key(group[0])] = why  # never tried again: each fix costs one try at most
                 break
             size //= 2
+    if roots is not None and not roots.whole:  # the report: the fixed files' whole lint
+        state = _state(paths, options, overlay)
     changed = {p: s for p, s in overlay.items() if originals.get(p) is None or originals[p].text != s.text}
     report = state.report
     if any(g.kind == "plan" for g in state.graphs) and applied:
