@@ -32,7 +32,7 @@ from iaclint.hcl import ast
 from iaclint.hcl.layout import LayoutError, apply_edits
 from iaclint.hcl.reparse import reparse
 from iaclint.model import Applicability, Finding, Report, Verdict, plural
-from iaclint.source import SourceFile, WriteError, read_source, write_files
+from iaclint.source import SourceFile, WriteError, display_path, read_source, write_files
 from iaclint.tree import Tree
 
 
@@ -147,7 +147,7 @@ def _config_address(f: Finding) -> str:
     return f"{_root(f)}::{hcl.address if hcl is not None else f.address}"
 
 
-def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
+def _config_findings(graphs, options: LintOptions) -> set[tuple[str, str, str]]:
     """What the configuration itself says now: the verdicts lint gave each root (for plans, the rules run on the
     mapped .tf graph).
 
@@ -158,7 +158,7 @@ def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
     from iaclint.engine.runner import run_rules
 
     keys: set[tuple[str, str, str]] = set()
-    for graph in run.graphs:
+    for graph in graphs:
         target = graph.hcl_companion if graph.kind == "plan" and graph.hcl_companion is not None else graph
         if target.verdicts is None:  # a plan's configuration: lint judged the plan, not it
             masked: set[tuple[str, str]] = set()
@@ -171,9 +171,9 @@ def _config_findings(run, options: LintOptions) -> set[tuple[str, str, str]]:
     return keys
 
 
-def _diagnostics(run) -> set[tuple[str, str]]:
+def _diagnostics(graphs) -> set[tuple[str, str]]:
     out = set()
-    for g in run.graphs:
+    for g in graphs:
         out |= {(d.file, d.message) for d in g.diagnostics}
         if g.hcl_companion is not None:
             out |= {(d.file, d.message) for d in g.hcl_companion.diagnostics}
@@ -202,12 +202,13 @@ def _verify(before: set, after: set, before_diags: set, after_diags: set, findin
 
 
 def _apply(overlay: dict[str, SourceFile], originals: dict[str, SourceFile], fixes: list[Finding],
-           sources: dict[str, SourceFile], composed: dict[str, ComposedEdits], parsed: dict | None = None
-           ) -> tuple[dict[str, SourceFile], dict[str, ComposedEdits]]:
+           sources: dict[str, SourceFile], composed: dict[str, ComposedEdits], parsed: dict | None = None,
+           linted: set[str] | None = None) -> tuple[dict[str, SourceFile], dict[str, ComposedEdits]]:
     """The overlay with the edits of ``fixes`` applied: each file once, with every edit made on its text at the
     start of the pass (the fixes of one pass never overlap); and every file's edits so far, as edits of its
     original text (for the diff). ``parsed``: the run's syntax trees (ConfigLoader.parsed), given the edited
-    files' new trees where they can be made from the old ones (hcl/reparse.py)."""
+    files' new trees where they can be made from the old ones (hcl/reparse.py); ``linted``: only for these files
+    (None: every one), those the lint that verifies the edits reads."""
     trial = dict(overlay)
     trial_composed = dict(composed)
     by_file: dict[str, list] = {}
@@ -222,7 +223,7 @@ def _apply(overlay: dict[str, SourceFile], originals: dict[str, SourceFile], fix
             originals.setdefault(absolute, current)
         new_text = apply_edits(current.text, edits)
         trial[absolute] = SourceFile(current.path, new_text, current.has_bom)
-        if parsed is not None:
+        if parsed is not None and (linted is None or shown in linted):
             _reparsed(parsed, shown, current.text, new_text, edits)
         start = trial_composed.get(absolute) or ComposedEdits(len(originals[absolute].text))
         trial_composed[absolute] = start.apply(edits)
@@ -238,10 +239,12 @@ def _reparsed(parsed: dict, shown: str, old: str, new: str, edits: list) -> None
             parsed[("hcl", shown, new)] = tree
 
 
-def _forget_others(parsed: dict, overlay: dict[str, SourceFile], originals: dict[str, SourceFile]) -> None:
+def _forget_others(parsed: dict, overlay: dict[str, SourceFile], originals: dict[str, SourceFile],
+                   edited: set[str]) -> None:
     """Keep the trees of the edited files' texts that a later lint may read (the original and the current one):
-    a tree of every pass and every tried half of one would otherwise stay in memory until the end."""
-    for key in [k for k in parsed if _absolute(k[1]) in originals]:
+    a tree of every pass and every tried half of one would otherwise stay in memory until the end. ``edited``:
+    the files (as shown) any fix has edited, the only ones with other texts."""
+    for key in [k for k in parsed if k[1] in edited and _absolute(k[1]) in originals]:
         absolute = _absolute(key[1])
         current = overlay.get(absolute)
         if key[2] != originals[absolute].text and (current is None or key[2] != current.text):
@@ -254,10 +257,15 @@ def _priority(f: Finding) -> tuple:
     return (0 if action == "set_attribute" else 1, f.location.file, f.location.line, f.rule_id, f.address)
 
 
-def _unwritable(finding: Finding, tree: Tree) -> str:
-    """Why a fix must not be applied: one of its files is a link, outside the tree or read-only."""
+def _unwritable(finding: Finding, tree: Tree, known: dict[str, str] | None = None) -> str:
+    """Why a fix must not be applied: one of its files is a link, outside the tree or read-only. ``known``: the
+    answers for the files asked about before in the run (every pass asks again for every candidate)."""
     for edit in finding.fix.edits:
-        why = tree.why_not_written(edit.file)
+        why = known.get(edit.file) if known is not None else None
+        if why is None:
+            why = tree.why_not_written(edit.file)
+            if known is not None:
+                known[edit.file] = why
         if why:
             return f"{edit.file} {why}, not fixed"
     return ""
@@ -267,7 +275,8 @@ LOCAL_ACTIONS = ("set_attribute", "repoint_key")
 
 
 def _pass(candidates: list[Finding], tree: Tree, overlay: dict[str, SourceFile], originals: dict[str, SourceFile],
-          rejected: dict[tuple[str, str, str], str], limit: int) -> list[Finding]:
+          rejected: dict[tuple[str, str, str], str], limit: int, unwritable: dict[str, str] | None = None
+          ) -> list[Finding]:
     """The fixes one pass applies together: in priority order, each candidate that neither overlaps nor conflicts
     with one looked at before it in the pass, so the result is what applying them one at a time gives.
 
@@ -291,13 +300,13 @@ def _pass(candidates: list[Finding], tree: Tree, overlay: dict[str, SourceFile],
     for candidate in candidates:
         if len(batch) >= limit:
             break
-        why = _unwritable(candidate, tree) or _unappliable(candidate, overlay, originals)
+        why = _unwritable(candidate, tree, unwritable) or _unappliable(candidate, overlay, originals)
         if why:
             if not batch:
                 rejected[_key(candidate)] = why
             continue  # otherwise it comes first in a later pass, unless a fix of this one makes it unnecessary
         regions, contained = _footprint(candidate)
-        directories = {str(Path(file).parent) for file, _, _ in regions}
+        directories = {os.path.dirname(file) for file, _, _ in regions}
         spec = candidate.context.rule.fix
         reads_module = spec.get("action") not in LOCAL_ACTIONS or bool(spec.get("new_resource"))
         reader = reads_module and contained
@@ -425,10 +434,12 @@ class _Regions:
             starts[lo:hi], ends[lo:hi] = [start], [end]
 
 
-def _sources(findings: list[Finding]) -> dict[str, SourceFile]:
+def _sources(findings: list[Finding], own: bool = False) -> dict[str, SourceFile]:
     """Every file the findings' graphs read, a file's from the last finding's graph that read it. Each graph is read
     once, in the order of its last finding: a root's findings share its graph, and copying it per finding was
-    quadratic."""
+    quadratic. ``own``: only the files each graph's root itself read (Graph.files_checked): when the roots' graphs
+    come from different lints (_Roots), a graph's view of the lint's other files may hold edits of a try that
+    was not kept."""
     graphs: dict[int, object] = {}
     for finding in findings:
         if finding.context is not None:
@@ -436,8 +447,166 @@ def _sources(findings: list[Finding]) -> dict[str, SourceFile]:
             graphs[id(finding.context.graph)] = finding.context.graph
     sources: dict[str, SourceFile] = {}
     for graph in graphs.values():
-        sources.update(graph.sources)
+        if own:
+            view = graph.sources
+            sources.update((f, view[f]) for f in graph.files_checked if f in view)
+        else:
+            sources.update(graph.sources)
     return sources
+
+
+class _Root:
+    """One root module's results in a lint of the fix run: what verification and the next pass need."""
+
+    __slots__ = ("target", "graph", "findings", "keys", "diags", "_reads")
+
+    def __init__(self, target, graph, options: LintOptions):
+        self.target, self.graph, self.findings = target, graph, []
+        self.keys, self.diags = _config_findings([graph], options), _diagnostics([graph])
+        self._reads = None
+
+    def reads(self, name: str) -> tuple[set[str], set[str]]:
+        """The directories whose files the root reads (its own, its modules'), and the files it read (absolute)."""
+        if self._reads is None:
+            files = {_absolute(f) for f in self.graph.files_checked}
+            self._reads = ({os.path.dirname(f) for f in files} | {_absolute(name)}, files | self.graph.files_read)
+        return self._reads
+
+
+class _Roots:
+    """Every root's results, from the lints of the fix run: a fix changes only the verdicts of the roots that read
+    a file it edits (or whose directories would hold a new one), so a verifying lint checks those roots only, and
+    the others keep what an earlier lint gave them. ``whole``: the run itself, when every root's results are from
+    one whole lint of the current files (its report is then the fixed files' report)."""
+
+    def __init__(self, by_root: dict[str, _Root], whole):
+        self.by_root = by_root  # in the order of the run's targets
+        self.whole = whole
+
+    @classmethod
+    def of(cls, run, options: LintOptions) -> "_Roots | None":
+        """None when verification must lint everything: a plan (its findings map to a configuration), or a graph
+        that is not one of the run's root modules."""
+        if any(t.kind != "module" for t in run.targets):
+            return None
+        targets = {display_path(t.path): t for t in run.targets}
+        by_root = cls._split(run, targets, options)
+        return None if by_root is None else cls(by_root, run)
+
+    @staticmethod
+    def _split(run, targets: dict, options: LintOptions) -> dict[str, _Root] | None:
+        by_root: dict[str, _Root] = {}
+        for graph in run.graphs:
+            target = targets.get(graph.root_dir)
+            if target is None or graph.root_dir in by_root or graph.kind != "hcl":
+                return None
+            by_root[graph.root_dir] = _Root(target, graph, options)
+        for finding in run.report.findings:  # in the report's order: suppressions, exclusions applied
+            root = by_root.get(_root(finding)) if finding.context is not None else None
+            if root is not None:
+                root.findings.append(finding)
+        return by_root
+
+    def findings(self) -> list[Finding]:
+        """The roots' findings in the order one lint of them all reports them (candidates with equal priority
+        keep it)."""
+        every = [f for root in self.by_root.values() for f in root.findings]
+        every.sort(key=lambda f: (f.location.file, f.location.line, f.location.column, f.rule_id, f.address))
+        return every
+
+    def keys(self) -> set:
+        return set().union(*(root.keys for root in self.by_root.values()))
+
+    def diags(self) -> set:
+        return set().union(*(root.diags for root in self.by_root.values()))
+
+    def reached(self, fixes: list[Finding]) -> dict[int, frozenset[str]]:
+        """The roots each fix may change: those that read a file it edits, or whose root or module directories
+        hold one (a new file there is read too)."""
+        by_dir: dict[str, set[str]] = {}
+        by_file: dict[str, set[str]] = {}
+        for name, root in self.by_root.items():
+            directories, files = root.reads(name)
+            for directory in directories:
+                by_dir.setdefault(directory, set()).add(name)
+            for file in files:
+                by_file.setdefault(file, set()).add(name)
+        reached = {}
+        for fix in fixes:
+            names: set[str] = set()
+            for edit in fix.fix.edits:
+                file = _absolute(edit.file)
+                names |= by_dir.get(os.path.dirname(file), set()) | by_file.get(file, set())
+            reached[id(fix)] = frozenset(names)
+        return reached
+
+    def grouped(self, group: list[Finding], reached: dict[int, frozenset[str]]) -> list[tuple]:
+        """The fixes of a try grouped by the roots they reach (fixes sharing a root go together; a fix that reaches
+        none is a group of its own), each group as (its roots, their current results, its fixes' edits): the key
+        a try of it is kept under (``tried``)."""
+        parent: dict[str, str] = {}  # union-find over roots
+
+        def top(name: str) -> str:
+            while parent.setdefault(name, name) != name:
+                name = parent[name]
+            return name
+
+        for fix in group:
+            names = sorted(reached[id(fix)]) or [f"#{id(fix)}"]
+            for name in names[1:]:
+                parent[top(name)] = top(names[0])
+        groups: dict[str, tuple[list[str], list[Finding]]] = {}
+        for fix in group:
+            names = reached[id(fix)]
+            groups.setdefault(top(min(names)) if names else top(f"#{id(fix)}"), ([], []))[1].append(fix)
+        for name in self.by_root:
+            if name in parent:
+                groups[top(name)][0].append(name)
+        return [(tuple(names), tuple(self.by_root[name] for name in names),
+                 tuple(tuple((e.file, e.start, e.end, e.replacement) for e in fix.fix.edits) for fix in fixes))
+                for names, fixes in groups.values()]
+
+    @staticmethod
+    def to_lint(groups: list[tuple], tried: dict) -> list[tuple]:
+        """The groups a verifying lint must check: those not tried before, that reach a root."""
+        return [key for key in groups if key not in tried and key[0]]
+
+    def verified(self, paths: list[str], options: LintOptions, trial: dict[str, SourceFile], groups: list[tuple],
+                 tried: dict):
+        """The roots' results with the groups' fixes applied (``trial``), and the lint made, if whole. A group
+        already tried with the same edits on the same results of its roots (``tried``: earlier in the pass, or in
+        an earlier pass when no fix has changed its roots' files since) keeps that try's results: its roots read
+        only files its own fixes edit. The other groups' roots are linted together, in one lint, whole when that
+        is every root."""
+        new = dict(self.by_root)
+        todo = self.to_lint(groups, tried)
+        for key in groups:
+            if key in tried:
+                new.update(tried[key])
+        whole = None
+        needed = {name for key in todo for name in key[0]}
+        if needed:
+            if len(needed) == len(self.by_root):
+                whole = _state(paths, options, trial)
+                run = whole
+            else:
+                options.targets = [root.target for name, root in self.by_root.items() if name in needed]
+                try:
+                    run = _state(paths, options, trial)
+                finally:
+                    options.targets = None
+            linted = self._split(run, {display_path(t.path): t for t in run.targets}, options)
+            if linted is None or not needed <= linted.keys():
+                raise RuntimeError("a root's lint gave no graph for it")  # the targets are the first lint's own
+            for key in todo:
+                tried[key] = {name: linted[name] for name in key[0]}
+                new.update(tried[key])
+        return whole, _Roots(new, whole)
+
+    def forget_stale(self, tried: dict) -> None:
+        """Forget the tries made on results that are no longer the roots' (their files have changed since)."""
+        for key in [k for k in tried if any(self.by_root.get(name) is not root for name, root in zip(k[0], k[1]))]:
+            del tried[key]
 
 
 def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write: bool = True,
@@ -457,34 +626,57 @@ def run_fix(paths: list[str], options: LintOptions, unsafe: bool = False, write:
     state = first if first is not None else _state(paths, options, overlay)
     on_disk = state.report  # what the files say until the fixed ones are written
     tree = options.tree  # set by lint from the paths
-    keys, diags = _config_findings(state, options), _diagnostics(state)
+    roots = _Roots.of(state, options)  # None: every lint is whole (a plan)
+    keys, diags = _config_findings(state.graphs, options), _diagnostics(state.graphs)
+    tried: dict = {}  # groups of fixes already linted, with their roots' results (_Roots.verified)
+    edited: set[str] = set()  # every file a try edited, as shown
+    unwritable: dict[str, str] = {}  # why a file may not be written, per file (_unwritable)
     while True:
-        candidates = sorted((f for f in state.report.findings if _allowed(f, unsafe) and _key(f) not in rejected
+        findings = state.report.findings if roots is None else roots.findings()
+        candidates = sorted((f for f in findings if _allowed(f, unsafe) and _key(f) not in rejected
                              and (f.rule_id, _config_address(f)) not in done
                              and (f.rule_id, _config_address(f), "fail") in keys), key=_priority)
-        batch = _pass(candidates, tree, overlay, originals, rejected, 1 if one_at_a_time else len(candidates))
+        batch = _pass(candidates, tree, overlay, originals, rejected, 1 if one_at_a_time else len(candidates),
+                      unwritable)
         if not batch:
             break
         size = len(batch)
+        reached = roots.reached(batch) if roots is not None else {}
         while size:  # a pass that fails verification is tried again with its first half, down to one fix
             group = batch[:size]
-            trial, trial_composed = _apply(overlay, originals, group, _sources(group), composed, options.parsed)
-            new_state = _state(paths, options, trial)
-            new_keys, new_diags = _config_findings(new_state, options), _diagnostics(new_state)
+            groups = roots.grouped(group, reached) if roots is not None else []
+            linted = None if roots is None else {e[0] for key in roots.to_lint(groups, tried) for edits in key[2]
+                                                 for e in edits}
+            trial, trial_composed = _apply(overlay, originals, group, _sources(group, roots is not None), composed,
+                                           options.parsed, linted)
+            if roots is None:
+                new_state = _state(paths, options, trial)
+                new_roots = None
+                new_keys, new_diags = _config_findings(new_state.graphs, options), _diagnostics(new_state.graphs)
+            else:
+                new_state, new_roots = roots.verified(paths, options, trial, groups, tried)
+                new_keys, new_diags = new_roots.keys(), new_roots.diags()
             why = next((w for w in (_verify(keys, new_keys, diags, new_diags, c) for c in group) if w), "")
             if not why:
-                overlay, state, keys, diags, composed = trial, new_state, new_keys, new_diags, trial_composed
+                overlay, keys, diags, composed = trial, new_keys, new_diags, trial_composed
+                state = new_state if new_state is not None else state
+                roots = new_roots
+                if roots is not None:
+                    roots.forget_stale(tried)
                 for candidate in group:
                     applied.append(Applied(candidate.rule_id, candidate.address, candidate.fix.title,
                                            candidate.fix.applicability))
                     done.add((candidate.rule_id, _config_address(candidate)))
-            _forget_others(options.parsed, overlay, originals)  # the texts of the pass before, or of this try
+            edited.update(e.file for candidate in group for e in candidate.fix.edits)
+            _forget_others(options.parsed, overlay, originals, edited)  # the texts of the pass before, or of this try
             if not why:
                 break
             if size == 1:
                 rejected[_key(group[0])] = why  # never tried again: each fix costs one try at most
                 break
             size //= 2
+    if roots is not None and not roots.whole:  # the report: the fixed files' whole lint
+        state = _state(paths, options, overlay)
     changed = {p: s for p, s in overlay.items() if originals.get(p) is None or originals[p].text != s.text}
     report = state.report
     if any(g.kind == "plan" for g in state.graphs) and applied:

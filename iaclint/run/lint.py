@@ -31,7 +31,7 @@ class LintOptions(Record):
               "inline_suppressions", "exclude", "settings_dir", "settings_file", "overlay", "shared_var_files", "base",
               "since", "new_only", "progress", "cache", "jobs", "recursive", "skip_paths", "record_evaluations",
               "limits", "tree", "staged", "comparisons", "workspace", "default_workspace", "opentofu",
-              "keep_verdicts", "reuse_results", "parsed")
+              "keep_verdicts", "reuse_results", "parsed", "targets")
 
     def __init__(self, var_files: list[str] | None = None, cli_vars: list[str] | None = None,
                  selection: RuleSelection | None = None, threshold: Severity = Severity.LOW,
@@ -44,7 +44,7 @@ class LintOptions(Record):
                  limits: Limits | None = None, tree: Tree | None = None, staged: bool = False,
                  comparisons: object = None, workspace: str | None = None, default_workspace: str | None = None,
                  opentofu: bool | None = None, keep_verdicts: bool = False, reuse_results: bool = False,
-                 parsed: dict | None = None):
+                 parsed: dict | None = None, targets: list[Target] | None = None):
         self.var_files = [] if var_files is None else var_files
         self.cli_vars = [] if cli_vars is None else cli_vars
         self.selection = RuleSelection() if selection is None else selection
@@ -83,6 +83,9 @@ class LintOptions(Record):
         # `check`: roots whose inputs did not change reuse their kept result (run/results.py)
         self.reuse_results = reuse_results
         self.parsed = parsed  # fix: the files its lints parsed, shared by them (graph/config.py ConfigLoader.parsed)
+        # fix: check only these targets, which an earlier lint of the same paths found (with options.tree): the
+        # roots its edits reach, without finding the roots again
+        self.targets = targets
 
 
 class Target(Record):
@@ -267,9 +270,13 @@ def _add_file(modules: dict[Path, Target], directory: Path, shown: str) -> Targe
 
 def lint(paths: list[str], options: LintOptions, rules: list[Rule] | None = None) -> LintRun:
     # --staged: the paths are files of the repository pre-commit runs in, never a reason to read elsewhere
-    scanned = [] if options.staged else paths
-    tree = options.tree = scanned_tree(scanned, options.settings_dir, options.config_dir)
-    targets, notices, problems = resolve_targets(paths, options, tree)
+    if options.targets is not None and options.tree is not None:
+        tree = options.tree
+        targets, notices, problems = list(options.targets), [], []
+    else:
+        scanned = [] if options.staged else paths
+        tree = options.tree = scanned_tree(scanned, options.settings_dir, options.config_dir)
+        targets, notices, problems = resolve_targets(paths, options, tree)
     empty = [_nothing_to_check(target, options, tree) for target in targets]
     if not problems and all(empty):  # an empty folder: no parse cache, rules or kept results to open
         for number, target in enumerate(targets, start=1):
