@@ -21,8 +21,8 @@ floor, and the load average before and after. checkov takes minutes on large tre
 and trivy's figures, --peers-from reuses them while only iaclint changes, and a run past --checkov-timeout
 is stopped and reported as '> CPU used by then'. --iaclint times another checkout's iaclint (before/after);
 --jobs-compare adds cold runs at those --jobs values; --extras times fix --diff and check --diff against
-check on the 16x module, an empty folder against `python -c pass`, and the hook's command on one file of a
-50-file module. --json writes every figure, --table-from prints the tables again from such files.
+check on the 16x module, an empty folder against `python -c pass` (at least 15 runs each, interleaved), and
+the hook's command on one file of a 50-file module. --json writes every figure, --table-from prints the tables again from such files.
 
 The plain mode runs the installed `iaclint` as a separate process (what users and pre-commit do) and
 reports the median, min and max wall time of each scenario, the line count of the generated tree and the
@@ -569,9 +569,14 @@ def measure_extras(tools: Tools, args) -> dict:
         out[label] = median(samples[label])
     empty = work / "empty"
     empty.mkdir(exist_ok=True)
-    out["check of an empty folder"] = median([measure([*tools.iaclint, "check", str(empty)], env, tools.neutral)
-                                              for _ in range(runs)])
-    out["python -c pass"] = median([measure([tools.python, "-c", "pass"], None, tools.neutral) for _ in range(runs)])
+    # A few hundredths of a second each, near the kernel's CPU accounting tick: at least 15 runs, interleaved in
+    # pairs, so the ratio is not one tick's rounding
+    empty_runs, python_runs = [], []
+    for _ in range(max(15, runs)):
+        empty_runs.append(measure([*tools.iaclint, "check", str(empty)], env, tools.neutral))
+        python_runs.append(measure([tools.python, "-c", "pass"], None, tools.neutral))
+    out["check of an empty folder"] = median(empty_runs)
+    out["python -c pass"] = median(python_runs)
     hook_tree = work / "hook-module"
     if not hook_tree.exists():
         generate(hook_tree, args.files)
